@@ -1,1 +1,102 @@
-def lambda_handler(e,c): pass
+"""POST /webhooks/returnhelper: verify the signature, keep the delivery once, apply it.
+
+200 for every verified delivery (new, duplicate, unknown type, unreadable body);
+401 for a bad signature or timestamp, before any DynamoDB call; 5xx only when
+the delivery could not be stored or applied (Return Helper then redelivers).
+"""
+
+from __future__ import annotations
+
+import base64
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from rh_common import errors, settings, signature
+from rh_common.adapters import credentials
+from rh_common.adapters.delivery_log import DeliveryLog
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.ingest import ApplyFailed, WebhookIngestor
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+
+SECRET_ID = settings.required("RH_SECRET_ID")
+PUBLIC_URL = settings.optional("WEBHOOK_PUBLIC_URL")
+MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
+ingestor = WebhookIngestor(
+    DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30)),
+    InventoryStore(settings.required("INVENTORY_TABLE")),
+)
+
+_METRIC_BY_OUTCOME = {
+    "applied": "DeliveriesAccepted",
+    "ignored": "DeliveriesKeptUnprocessed",
+    "unprocessable": "DeliveriesKeptUnprocessed",
+    "duplicate": "DeliveriesDuplicate",
+}
+
+
+def raw_body(event: dict) -> bytes:
+    """The exact bytes Return Helper signed (API Gateway may hand them over base64-encoded)."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+
+
+def signed_url() -> str:
+    # The URL registered with Return Helper; without a configured one, the
+    # execute-api URL this request came in on (stage included).
+    if PUBLIC_URL:
+        return PUBLIC_URL
+    context = app.current_event.request_context
+    return f"https://{context.domain_name}{context.path}"
+
+
+@app.post("/webhooks/returnhelper")
+@tracer.capture_method
+def receive_webhook() -> Response:
+    body = raw_body(app.current_event.raw_event)
+    try:
+        keys = credentials.load(SECRET_ID).signing_keys
+        signature.verify(app.current_event.headers, body, signed_url(), keys, MAX_SKEW_SECONDS)
+    except signature.SignatureError as rejected:
+        with single_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="reason", value=rejected.reason)
+        logger.warning("webhook rejected", extra={"reason": rejected.reason})
+        reason = [errors.FieldError(None, rejected.reason)]
+        return _json(401, errors.error_body("signature or timestamp not valid", reason))
+
+    try:
+        result = ingestor.ingest(body)
+    except ApplyFailed as failed:
+        metrics.add_metric(name="DeliveriesApplyFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("delivery stored but not applied", extra={"deliveryId": str(failed)})
+        return _json(500, errors.error_body("delivery stored but not applied; redeliver"))
+    logger.append_keys(deliveryId=result.delivery_id)
+    logger.info(
+        "webhook delivery", extra={"outcome": result.outcome, "category": result.category, "action": result.action}
+    )
+    metrics.add_metric(name=_METRIC_BY_OUTCOME[result.outcome], unit=MetricUnit.Count, value=1)
+    return _json(200, {"status": result.outcome, "deliveryId": result.delivery_id})
+
+
+def _json(status: int, body: dict) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.exception_handler(Exception)
+def storage_failure(exc: Exception) -> Response:
+    # Only reached when the delivery could not be stored durably: the one 5xx case.
+    logger.exception("webhook delivery not stored")
+    metrics.add_metric(name="DeliveriesNotStored", unit=MetricUnit.Count, value=1)
+    return _json(503, errors.error_body("delivery could not be stored; redeliver"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: object) -> dict:
+    return app.resolve(event, context)

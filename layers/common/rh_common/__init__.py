@@ -1,0 +1,1 @@
+"""Shared layer: the pure domain of Return Helper resends and its thin AWS/HTTP adapters."""

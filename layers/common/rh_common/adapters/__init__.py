@@ -1,0 +1,1 @@
+"""Adapters: DynamoDB, Secrets Manager and Return Helper behind small interfaces."""

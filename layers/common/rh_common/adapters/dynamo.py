@@ -1,0 +1,48 @@
+"""Low-level DynamoDB helpers: one client per process, plain-Python <-> attribute values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@cache
+def client() -> Any:
+    # Created once per execution environment (cold start pays, warm calls don't);
+    # boto3 honours AWS_ENDPOINT_URL_DYNAMODB, which is how the local stack points it.
+    return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 4}))
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if hasattr(value, "value") and isinstance(getattr(value, "value", None), bytes):
+        return bytes(value.value)  # boto3's Binary wrapper
+    return value
+
+
+def is_condition_failure(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"

@@ -1,0 +1,229 @@
+"""Inventory state in DynamoDB, keyed by returnInventoryId.
+
+Writes never read first: the fast path is one conditional update that holds when
+the event is newer than everything the item has seen (in-order arrival). When it
+is not, the failed condition hands back the stored item and the pure reducer
+decides what the late event still wins; that write is conditional on the item's
+revision so concurrent writers cannot lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rh_common import inventory
+from rh_common.adapters import dynamo
+from rh_common.events import InventoryFacts
+from rh_common.inventory import STATE_ATTRIBUTES, InventoryRecord
+
+_MAX_MERGE_ATTEMPTS = 8
+
+
+class InventoryWriteConflict(RuntimeError):
+    """The item kept changing under us; the caller should let the delivery be retried."""
+
+
+def record_from_item(item: dict[str, Any]) -> InventoryRecord:
+    plain = dynamo.from_item(item)
+    return InventoryRecord(
+        inventory_id=int(plain["returnInventoryId"]),
+        values={name: plain[name] for name in STATE_ATTRIBUTES if name in plain},
+        versions={name: plain[f"v_{name}"] for name in STATE_ATTRIBUTES if f"v_{name}" in plain},
+        last_version=plain.get("lastVersion"),
+        last_event_time=plain.get("lastEventTime"),
+        active_resend_request_id=plain.get("activeResendRequestId"),
+    )
+
+
+class InventoryStore:
+    def __init__(self, table_name: str, warehouse_index: str = "ByWarehouse", client: Any = None) -> None:
+        self._table = table_name
+        self._index = warehouse_index
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamo.client()
+        return self._client
+
+    # ------------------------------------------------------------------ writes
+    def apply(self, facts: InventoryFacts, version: str, event_time: str) -> str:
+        """Merge one event's facts; returns "applied", "merged" or "superseded"."""
+        if not facts.values:
+            return "superseded"
+        key = {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)}
+        names, values, sets = self._assignments(facts.values, version)
+        sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
+        values[":eventTime"] = dynamo.to_attribute(event_time)
+        try:
+            self.client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET " + ", ".join(sets) + " ADD revision :one",
+                ConditionExpression="attribute_not_exists(lastVersion) OR lastVersion < :version",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return "applied"
+        except ClientError as error:
+            if not dynamo.is_condition_failure(error):
+                raise
+            stored = error.response.get("Item")
+        return self._merge_late(key, facts, version, event_time, stored)
+
+    def _merge_late(
+        self, key: dict[str, Any], facts: InventoryFacts, version: str, event_time: str, stored: dict | None
+    ) -> str:
+        for _ in range(_MAX_MERGE_ATTEMPTS):
+            if stored is None:  # deleted meanwhile: nothing can be newer than this event
+                return self.apply(facts, version, event_time)
+            before = record_from_item(stored)
+            after = inventory.apply(before, facts.values, version, event_time)
+            changed = inventory.changed_attributes(before, after)
+            if not changed:
+                return "superseded"
+            names, values, sets = self._assignments({n: after.values[n] for n in changed}, version)
+            if after.last_version != before.last_version:
+                sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
+                values[":eventTime"] = dynamo.to_attribute(event_time)
+            revision = dynamo.from_item(stored).get("revision")
+            condition = "attribute_not_exists(revision)" if revision is None else "revision = :revision"
+            if revision is not None:
+                values[":revision"] = dynamo.to_attribute(revision)
+            try:
+                self.client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET " + ", ".join(sets) + " ADD revision :one",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return "merged"
+            except ClientError as error:
+                if not dynamo.is_condition_failure(error):
+                    raise
+                stored = error.response.get("Item")
+        raise InventoryWriteConflict(f"inventory {facts.inventory_id} kept changing during merge")
+
+    @staticmethod
+    def _assignments(attributes: dict[str, Any], version: str) -> tuple[dict, dict, list[str]]:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":version": dynamo.to_attribute(version), ":one": dynamo.to_attribute(1)}
+        sets: list[str] = []
+        for index, (name, value) in enumerate(attributes.items()):
+            names[f"#a{index}"] = name
+            names[f"#v{index}"] = f"v_{name}"
+            values[f":a{index}"] = dynamo.to_attribute(value)
+            sets += [f"#a{index} = :a{index}", f"#v{index} = :version"]
+        return names, values, sets
+
+    # ------------------------------------------------------------------ reads
+    def get(self, inventory_id: int, consistent: bool = False) -> InventoryRecord | None:
+        response = self.client.get_item(
+            TableName=self._table,
+            Key={"returnInventoryId": dynamo.to_attribute(inventory_id)},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return record_from_item(item) if item else None
+
+    def get_many(self, inventory_ids: Iterable[int], consistent: bool = True) -> dict[int, InventoryRecord]:
+        """One batch read (BatchGetItem, with its unprocessed keys re-asked)."""
+        keys = [{"returnInventoryId": dynamo.to_attribute(i)} for i in dict.fromkeys(inventory_ids)]
+        found: dict[int, InventoryRecord] = {}
+        for start in range(0, len(keys), 100):
+            request = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": consistent}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    record = record_from_item(item)
+                    found[record.inventory_id] = record
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def list_by_warehouse(
+        self,
+        warehouse_id: int,
+        limit: int,
+        next_token: str | None = None,
+        eligible_handling_codes: frozenset[str] | None = None,
+    ) -> tuple[list[InventoryRecord], str | None]:
+        """A page of a warehouse's items, optionally only the eligible ones.
+
+        Eligibility is a filter (the eligible codes are a setting), so a page may
+        need several queries; the token resumes after the last item returned.
+        """
+        start_key = decode_token(next_token, warehouse_id) if next_token else None
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._index,
+            "KeyConditionExpression": "warehouseId = :warehouse",
+            "ExpressionAttributeValues": {":warehouse": dynamo.to_attribute(warehouse_id)},
+        }
+        if eligible_handling_codes is not None:
+            query.update(_eligibility_filter(eligible_handling_codes))
+            query["ExpressionAttributeValues"].update(_eligibility_values(eligible_handling_codes))
+        records: list[InventoryRecord] = []
+        while len(records) < limit:
+            if start_key:
+                query["ExclusiveStartKey"] = start_key
+            query["Limit"] = limit - len(records)
+            response = self.client.query(**query)
+            records += [record_from_item(item) for item in response.get("Items", [])]
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                return records, None
+        return records, encode_token(start_key)
+
+
+def _eligibility_filter(codes: frozenset[str]) -> dict[str, Any]:
+    # Mirrors inventory.is_eligible; a test checks the two agree.
+    placeholders = ", ".join(f":code{i}" for i in range(len(codes)))
+    expression = (
+        f"handlingCode IN ({placeholders}) AND handlingStatusCode = :pending AND inStock = :true"
+        " AND (attribute_not_exists(pendingVas) OR pendingVas = :false)"
+        " AND attribute_not_exists(otherWorkflow) AND attribute_not_exists(activeResendRequestId)"
+    )
+    return {"FilterExpression": expression}
+
+
+def _eligibility_values(codes: frozenset[str]) -> dict[str, Any]:
+    values = {f":code{i}": dynamo.to_attribute(code) for i, code in enumerate(sorted(codes))}
+    values.update(
+        {
+            ":pending": dynamo.to_attribute("pending"),
+            ":true": dynamo.to_attribute(True),
+            ":false": dynamo.to_attribute(False),
+        }
+    )
+    return values
+
+
+def encode_token(key: dict[str, Any]) -> str:
+    plain = dynamo.from_item(key)
+    raw = json.dumps({"w": plain["warehouseId"], "i": plain["returnInventoryId"]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, warehouse_id: int) -> dict[str, Any]:
+    """Raise ValueError for a token that is not ours or belongs to another warehouse."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        warehouse, inventory_id = int(raw["w"]), int(raw["i"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError("nextToken is not a token from this listing") from exc
+    if warehouse != warehouse_id:
+        raise ValueError("nextToken belongs to another warehouseId")
+    return {
+        "warehouseId": dynamo.to_attribute(warehouse),
+        "returnInventoryId": dynamo.to_attribute(inventory_id),
+    }

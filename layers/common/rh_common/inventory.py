@@ -1,0 +1,92 @@
+"""Inventory state: a last-writer-wins register per attribute, ordered by event version.
+
+An event's version is `<eventTime, fixed-width UTC>#<delivery id>`, so every
+delivery has a distinct, totally ordered version and re-delivering one is a
+no-op. Per attribute, the final value is the one from the newest event that set
+it: the same for every arrival order and any number of duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rh_common import timestamps
+
+# Attributes that events set; each keeps its own version.
+STATE_ATTRIBUTES: tuple[str, ...] = (
+    "warehouseId",
+    "rma",
+    "sku",
+    "description",
+    "handlingCode",
+    "handlingStatusCode",
+    "inStock",
+    "pendingVas",
+    "otherWorkflow",
+)
+
+
+def event_version(event_time: str, delivery_id: str) -> str:
+    return f"{timestamps.sortable(event_time)}#{delivery_id}"
+
+
+@dataclass(frozen=True)
+class InventoryRecord:
+    inventory_id: int
+    values: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
+    last_version: str | None = None
+    last_event_time: str | None = None
+    active_resend_request_id: str | None = None
+
+
+def apply(record: InventoryRecord, facts: Mapping[str, Any], version: str, event_time: str) -> InventoryRecord:
+    """The pure reducer: merge one event's facts into the record."""
+    values, versions = dict(record.values), dict(record.versions)
+    for name, value in facts.items():
+        if name not in STATE_ATTRIBUTES:
+            raise ValueError(f"not an inventory attribute: {name}")
+        if versions.get(name, "") < version:
+            values[name], versions[name] = value, version
+    if (record.last_version or "") < version:
+        return replace(record, values=values, versions=versions, last_version=version, last_event_time=event_time)
+    return replace(record, values=values, versions=versions)
+
+
+def changed_attributes(before: InventoryRecord, after: InventoryRecord) -> list[str]:
+    return [name for name in STATE_ATTRIBUTES if before.versions.get(name) != after.versions.get(name)]
+
+
+def is_eligible(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> bool:
+    """Resend prerequisites that local state can tell (contract section 3)."""
+    values = record.values
+    return (
+        values.get("warehouseId") is not None
+        and values.get("handlingCode") in eligible_handling_codes
+        and values.get("handlingStatusCode") == "pending"
+        and values.get("inStock") is True
+        and not values.get("pendingVas", False)
+        and not values.get("otherWorkflow")
+        and record.active_resend_request_id is None
+    )
+
+
+def view(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> dict[str, Any]:
+    """The contract's inventory view."""
+    values = record.values
+    return {
+        "returnInventoryId": record.inventory_id,
+        "warehouseId": values.get("warehouseId"),
+        "handlingCode": values.get("handlingCode"),
+        "handlingStatusCode": values.get("handlingStatusCode"),
+        "inStock": bool(values.get("inStock", False)),
+        "pendingVas": bool(values.get("pendingVas", False)),
+        "activeResendRequestId": record.active_resend_request_id,
+        "eligibleForResend": is_eligible(record, eligible_handling_codes),
+        "rma": values.get("rma"),
+        "sku": values.get("sku"),
+        "description": values.get("description"),
+        "lastEventTime": record.last_event_time,
+    }

@@ -1,0 +1,116 @@
+"""The per-attribute last-writer-wins reducer converges for any arrival order.
+
+Oracle: the plain sequential meaning of the events - sort them by eventTime
+(ties by delivery id) and let each overwrite the attributes it states.
+"""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rh_common import inventory
+from rh_common.inventory import InventoryRecord
+
+EVENT_TIMES = [f"2024-05-02T02:59:{second:02d}.{fraction}Z" for second in (1, 2, 3) for fraction in ("5", "8657445")]
+
+facts_strategy = st.dictionaries(
+    st.sampled_from(["handlingCode", "handlingStatusCode", "inStock", "sku", "warehouseId", "pendingVas"]),
+    st.one_of(st.sampled_from(["ohd", "tbc", "rsd", "pending", "completed", "SKU-1", "SKU-2"]), st.booleans(),
+              st.integers(1, 3)),
+    min_size=1,
+    max_size=4,
+)
+event_strategy = st.tuples(st.integers(1, 3), facts_strategy, st.sampled_from(EVENT_TIMES))
+events_strategy = st.lists(event_strategy, min_size=1, max_size=12).map(
+    lambda events: [(f"delivery-{i}", *event) for i, event in enumerate(events)]
+)
+
+
+def ordered_oracle(events):
+    """What applying the events one by one in eventTime order gives."""
+    state: dict[int, dict] = {}
+    last_time: dict[int, str] = {}
+    for delivery_id, inventory_id, facts, event_time in sorted(
+        events, key=lambda e: inventory.event_version(e[3], e[0])
+    ):
+        state.setdefault(inventory_id, {}).update(facts)
+        last_time[inventory_id] = event_time
+    return state, last_time
+
+
+def fold(deliveries):
+    records: dict[int, InventoryRecord] = {}
+    for delivery_id, inventory_id, facts, event_time in deliveries:
+        record = records.get(inventory_id, InventoryRecord(inventory_id))
+        version = inventory.event_version(event_time, delivery_id)
+        records[inventory_id] = inventory.apply(record, facts, version, event_time)
+    return records
+
+
+@settings(max_examples=300)
+@given(data=st.data(), events=events_strategy)
+def test_any_permutation_with_duplicates_gives_the_ordered_state(data, events):
+    duplicates = data.draw(st.lists(st.sampled_from(events), max_size=len(events)))
+    arrival = data.draw(st.permutations(events + duplicates))
+
+    records = fold(arrival)
+
+    expected_values, expected_last = ordered_oracle(events)
+    assert {i: dict(r.values) for i, r in records.items()} == expected_values
+    assert {i: r.last_event_time for i, r in records.items()} == expected_last
+
+
+def test_a_late_event_only_wins_the_attributes_nobody_newer_set():
+    # GIVEN the item shipped at t3 and its sku was set at t1
+    record = InventoryRecord(1)
+    record = inventory.apply(record, {"sku": "A"}, inventory.event_version(EVENT_TIMES[0], "a"), EVENT_TIMES[0])
+    record = inventory.apply(record, {"inStock": False}, inventory.event_version(EVENT_TIMES[5], "c"), EVENT_TIMES[5])
+    # WHEN an arrival event from t2 comes late
+    late = inventory.apply(record, {"inStock": True, "sku": "B"}, inventory.event_version(EVENT_TIMES[2], "b"),
+                           EVENT_TIMES[2])
+    # THEN it wins the sku but not the stock, and the newest event time stays t3
+    assert late.values == {"sku": "B", "inStock": False}
+    assert late.last_event_time == EVENT_TIMES[5]
+    assert inventory.changed_attributes(record, late) == ["sku"]
+
+
+def test_reapplying_the_same_delivery_changes_nothing():
+    version = inventory.event_version(EVENT_TIMES[1], "same")
+    once = inventory.apply(InventoryRecord(1), {"handlingCode": "ohd"}, version, EVENT_TIMES[1])
+    twice = inventory.apply(once, {"handlingCode": "ohd"}, version, EVENT_TIMES[1])
+    assert twice == once
+    assert inventory.changed_attributes(once, twice) == []
+
+
+ELIGIBLE = frozenset({"ohd", "tbc"})
+BASE = {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}
+
+
+def test_an_on_hold_pending_item_in_stock_is_eligible():
+    assert inventory.is_eligible(InventoryRecord(1, BASE), ELIGIBLE)
+    assert inventory.view(InventoryRecord(1, BASE), ELIGIBLE)["eligibleForResend"] is True
+
+
+@given(st.sampled_from([
+    {"handlingCode": "rsd"},
+    {"handlingCode": "dis"},
+    {"handlingStatusCode": "inProgress"},
+    {"inStock": False},
+    {"pendingVas": True},
+    {"otherWorkflow": "recall"},
+    {"warehouseId": None},
+]))
+def test_each_prerequisite_failing_makes_the_item_ineligible(change):
+    assert not inventory.is_eligible(InventoryRecord(1, {**BASE, **change}), ELIGIBLE)
+
+
+def test_a_reserved_item_is_not_eligible_and_the_view_says_by_whom():
+    record = InventoryRecord(1, BASE, active_resend_request_id="rr-1")
+    view = inventory.view(record, ELIGIBLE)
+    assert view["eligibleForResend"] is False
+    assert view["activeResendRequestId"] == "rr-1"
+
+
+def test_the_eligible_codes_are_a_setting():
+    tbc = InventoryRecord(1, {**BASE, "handlingCode": "tbc"})
+    assert inventory.is_eligible(tbc, frozenset({"ohd", "tbc"}))
+    assert not inventory.is_eligible(tbc, frozenset({"ohd"}))
