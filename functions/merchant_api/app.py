@@ -5,22 +5,22 @@ signatures below (the same types generate the OpenAPI schema), the store reads
 DynamoDB, and the domain shapes the view.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Powertools reads these signatures'
+# Annotated types at run time to validate requests and build the OpenAPI schema.
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
+
 from rh_common import errors, inventory, settings
 from rh_common.adapters.inventory_store import InventoryStore
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
 ELIGIBLE_HANDLING_CODES = settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
@@ -121,6 +121,5 @@ def unexpected(exc: Exception) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
     return app.resolve(event, context)

@@ -12,7 +12,8 @@ import base64
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
 from rh_common import errors, settings, signature
 from rh_common.adapters import credentials
 from rh_common.adapters.delivery_log import DeliveryLog
@@ -63,8 +64,9 @@ def receive_webhook() -> Response:
         keys = credentials.load(SECRET_ID).signing_keys
         signature.verify(app.current_event.headers, body, signed_url(), keys, MAX_SKEW_SECONDS)
     except signature.SignatureError as rejected:
-        with single_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1) as metric:
-            metric.add_dimension(name="reason", value=rejected.reason)
+        # The only metric of this invocation, so the dimension describes it alone.
+        metrics.add_dimension(name="reason", value=rejected.reason)
+        metrics.add_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook rejected", extra={"reason": rejected.reason})
         reason = [errors.FieldError(None, rejected.reason)]
         return _json(401, errors.error_body("signature or timestamp not valid", reason))

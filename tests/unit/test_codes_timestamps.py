@@ -12,7 +12,9 @@ def test_handling_code_names_and_numbers_mean_the_same(raw, expected):
     assert codes.handling_code(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("pending", "pending"), (0, "pending"), ("2", "completed"), (1, "inProgress")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("pending", "pending"), (0, "pending"), ("2", "completed"), (1, "inProgress")]
+)
 def test_handling_status_names_and_numbers_mean_the_same(raw, expected):
     assert codes.handling_status(raw) == expected
 
@@ -50,8 +52,17 @@ def test_non_iso_times_are_refused(raw):
 
 
 def test_sortable_form_orders_like_time_whatever_the_precision_or_offset():
-    raw = ["2024-05-02T02:59:27Z", "2024-05-02T02:59:27.8657445Z", "2024-05-02T04:59:27.1+02:00", "2024-05-02T02:59:27.87"]
+    raw = [
+        "2024-05-02T02:59:27Z",
+        "2024-05-02T02:59:27.8657445Z",
+        "2024-05-02T04:59:27.1+02:00",
+        "2024-05-02T02:59:27.87",
+    ]
     ordered = sorted(raw, key=timestamps.sortable)
-    assert ordered == ["2024-05-02T02:59:27Z", "2024-05-02T04:59:27.1+02:00", "2024-05-02T02:59:27.8657445Z",
-                       "2024-05-02T02:59:27.87"]
+    assert ordered == [
+        "2024-05-02T02:59:27Z",
+        "2024-05-02T04:59:27.1+02:00",
+        "2024-05-02T02:59:27.8657445Z",
+        "2024-05-02T02:59:27.87",
+    ]
     assert timestamps.sortable("2024-05-02T02:59:27.8657445Z") == "2024-05-02T02:59:27.8657445Z"

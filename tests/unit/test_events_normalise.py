@@ -19,47 +19,84 @@ def facts_of(payload):
 
 def test_new_inventory_with_string_ids_and_named_codes_is_in_stock():
     payload = event(
-        "newInventoryCreated", "newInventoryCreated",
-        returnInventory={"returnInventoryId": "20278", "warehouseId": 2, "rma": "RMA1", "sku": "SKU-9",
-                         "description": "Shoe", "handlingCode": "tbc", "handlingStatusCode": "pending"},
+        "newInventoryCreated",
+        "newInventoryCreated",
+        returnInventory={
+            "returnInventoryId": "20278",
+            "warehouseId": 2,
+            "rma": "RMA1",
+            "sku": "SKU-9",
+            "description": "Shoe",
+            "handlingCode": "tbc",
+            "handlingStatusCode": "pending",
+        },
         shipment={"shipmentId": "1", "shipToWarehouseId": 2},
     )
-    assert facts_of(payload) == {20278: {"warehouseId": 2, "rma": "RMA1", "sku": "SKU-9", "description": "Shoe",
-                                         "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True}}
+    assert facts_of(payload) == {
+        20278: {
+            "warehouseId": 2,
+            "rma": "RMA1",
+            "sku": "SKU-9",
+            "description": "Shoe",
+            "handlingCode": "tbc",
+            "handlingStatusCode": "pending",
+            "inStock": True,
+        }
+    }
 
 
 def test_numbers_and_names_give_the_same_facts():
-    named = event("rinv", "completeInventoryHandling",
-                  returnInventory={"returnInventoryId": "7", "warehouseId": "2", "handlingCode": "ohd",
-                                   "handlingStatusCode": "completed"})
-    numbered = event("rinv", "completeInventoryHandling",
-                     returnInventory={"returnInventoryId": 7, "warehouseId": 2, "handlingCode": 4,
-                                      "handlingStatusCode": 2})
-    assert facts_of(named) == facts_of(numbered) == {
-        7: {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "completed"}
-    }
+    named = event(
+        "rinv",
+        "completeInventoryHandling",
+        returnInventory={
+            "returnInventoryId": "7",
+            "warehouseId": "2",
+            "handlingCode": "ohd",
+            "handlingStatusCode": "completed",
+        },
+    )
+    numbered = event(
+        "rinv",
+        "completeInventoryHandling",
+        returnInventory={"returnInventoryId": 7, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 2},
+    )
+    assert (
+        facts_of(named)
+        == facts_of(numbered)
+        == {7: {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "completed"}}
+    )
 
 
 @pytest.mark.parametrize("code", ["rsd", "dis", "rtn", 3, 2, 1])
 def test_completed_shipping_disposal_or_recall_handling_leaves_stock(code):
-    payload = event("rinv", "completeInventoryHandling",
-                    returnInventory={"returnInventoryId": 7, "warehouseId": 2, "handlingCode": code,
-                                     "handlingStatusCode": 2})
+    payload = event(
+        "rinv",
+        "completeInventoryHandling",
+        returnInventory={"returnInventoryId": 7, "warehouseId": 2, "handlingCode": code, "handlingStatusCode": 2},
+    )
     assert facts_of(payload)[7]["inStock"] is False
 
 
 def test_cancelled_handling_goes_back_to_pending():
-    payload = event("rinv", "cancelInventoryHandling",
-                    returnInventory={"returnInventoryId": 7, "warehouseId": 2, "handlingCode": 4,
-                                     "handlingStatusCode": 1})
+    payload = event(
+        "rinv",
+        "cancelInventoryHandling",
+        returnInventory={"returnInventoryId": 7, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 1},
+    )
     assert facts_of(payload)[7] == {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending"}
 
 
 def test_shipment_arrival_v1_lists_items_in_stock_and_v2_lists_none():
-    v1 = event("rsl", "markShipmentArrive", shipment={"shipToWarehouseId": 2},
-               returnInventoryList=[{"returnInventoryId": 1, "handlingCode": 0, "handlingStatusCode": 0},
-                                    {"returnInventoryId": 2, "warehouseId": 3, "handlingCode": 0,
-                                     "handlingStatusCode": 0}])
+    v1 = event(
+        "rsl",
+        "markShipmentArrive",
+        shipment={"shipToWarehouseId": 2},
+        returnInventoryList=[
+            {"returnInventoryId": 1, "handlingCode": 0, "handlingStatusCode": 0},
+            {"returnInventoryId": 2, "warehouseId": 3, "handlingCode": 0, "handlingStatusCode": 0},
+        ],
+    )
     assert facts_of(v1) == {
         1: {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
         2: {"warehouseId": 3, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
@@ -70,23 +107,32 @@ def test_shipment_arrival_v1_lists_items_in_stock_and_v2_lists_none():
 
 
 def test_completed_resend_ships_its_items_whatever_their_stale_snapshot_says():
-    payload = event("resend", "updateResendStatus",
-                    resend={"resendId": 3588, "resendStatusCode": 3},
-                    resendShipmentList=[{"resendShipmentId": 1, "trackingNumber": "9400", "error": ""}],
-                    returnInventoryList=[{"returnInventoryId": 18148, "warehouseId": 2, "handlingCode": 4,
-                                          "handlingStatusCode": 0}])
+    payload = event(
+        "resend",
+        "updateResendStatus",
+        resend={"resendId": 3588, "resendStatusCode": 3},
+        resendShipmentList=[{"resendShipmentId": 1, "trackingNumber": "9400", "error": ""}],
+        returnInventoryList=[
+            {"returnInventoryId": 18148, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0}
+        ],
+    )
     normalised = events.normalise(payload)
-    assert facts_of(payload) == {18148: {"warehouseId": 2, "handlingCode": "rsd", "handlingStatusCode": "completed",
-                                         "inStock": False}}
+    assert facts_of(payload) == {
+        18148: {"warehouseId": 2, "handlingCode": "rsd", "handlingStatusCode": "completed", "inStock": False}
+    }
     assert normalised.resend == events.ResendUpdate(3588, 3, "9400", None)
 
 
 def test_failed_resend_keeps_the_snapshot_handling_and_carries_the_error():
-    payload = event("resend", "updateResendStatus",
-                    resend={"resendId": "3588", "resendStatusCode": 4},
-                    resendShipmentList=[{"trackingNumber": None, "error": json.dumps({"message": "Invalid address."})}],
-                    returnInventoryList=[{"returnInventoryId": 18148, "warehouseId": 2, "handlingCode": 4,
-                                          "handlingStatusCode": 0}])
+    payload = event(
+        "resend",
+        "updateResendStatus",
+        resend={"resendId": "3588", "resendStatusCode": 4},
+        resendShipmentList=[{"trackingNumber": None, "error": json.dumps({"message": "Invalid address."})}],
+        returnInventoryList=[
+            {"returnInventoryId": 18148, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0}
+        ],
+    )
     normalised = events.normalise(payload)
     assert facts_of(payload)[18148] == {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending"}
     assert normalised.resend.status_code == 4
@@ -101,33 +147,60 @@ def test_deprecated_tracking_number_event_updates_only_the_resend():
 
 
 def test_vas_updates_apply_only_where_an_inventory_is_named():
-    payload = event("rrliv", "vasUpdated", updateVasList=[
-        {"returnRequestLineItemVasId": 1, "vasStatusCode": 1},
-        {"returnRequestLineItemVasId": 2, "returnInventoryId": 44, "vasStatusCode": "pending"},
-        {"returnRequestLineItemVasId": 3, "returnInventoryId": "45", "vasStatusCode": "SUCCESSFUL"},
-    ])
+    payload = event(
+        "rrliv",
+        "vasUpdated",
+        updateVasList=[
+            {"returnRequestLineItemVasId": 1, "vasStatusCode": 1},
+            {"returnRequestLineItemVasId": 2, "returnInventoryId": 44, "vasStatusCode": "pending"},
+            {"returnRequestLineItemVasId": 3, "returnInventoryId": "45", "vasStatusCode": "SUCCESSFUL"},
+        ],
+    )
     assert facts_of(payload) == {44: {"pendingVas": True}, 45: {"pendingVas": False}}
 
 
 def test_split_line_items_create_new_inventories_in_stock():
-    payload = event("lineItemVasReturnInventoryLineItem", "splitLineItem", vasStatusCode="SUCCESSFUL",
-                    splitLineItemAndReturnInventoryList=[
-                        {"returnInventory": {"returnInventoryId": 91, "warehouseId": 2, "handlingCode": 0,
-                                             "handlingStatusCode": 0}}])
-    assert facts_of(payload) == {91: {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending",
-                                      "inStock": True, "pendingVas": False}}
+    payload = event(
+        "lineItemVasReturnInventoryLineItem",
+        "splitLineItem",
+        vasStatusCode="SUCCESSFUL",
+        splitLineItemAndReturnInventoryList=[
+            {"returnInventory": {"returnInventoryId": 91, "warehouseId": 2, "handlingCode": 0, "handlingStatusCode": 0}}
+        ],
+    )
+    assert facts_of(payload) == {
+        91: {
+            "warehouseId": 2,
+            "handlingCode": "tbc",
+            "handlingStatusCode": "pending",
+            "inStock": True,
+            "pendingVas": False,
+        }
+    }
 
 
 def test_recall_puts_listed_items_under_another_workflow():
-    payload = event("recall", "recallUpdateStatus", recallUpdateTypeStatus="in-transit",
-                    recall={"recallId": 1, "recallInventoryList": [{"returnInventoryId": 5}, {"returnInventoryId": "6"}]})
+    payload = event(
+        "recall",
+        "recallUpdateStatus",
+        recallUpdateTypeStatus="in-transit",
+        recall={"recallId": 1, "recallInventoryList": [{"returnInventoryId": 5}, {"returnInventoryId": "6"}]},
+    )
     assert facts_of(payload) == {5: {"otherWorkflow": "recall"}, 6: {"otherWorkflow": "recall"}}
 
 
 def test_sku_update_changes_only_the_sku():
-    payload = event("userUpdateReturnInventorySku", "userUpdateReturnInventorySku",
-                    returnInventory={"returnInventoryId": 8, "warehouseId": 2, "sku": "NEW", "handlingCode": "rtn",
-                                     "handlingStatusCode": "completed"})
+    payload = event(
+        "userUpdateReturnInventorySku",
+        "userUpdateReturnInventorySku",
+        returnInventory={
+            "returnInventoryId": 8,
+            "warehouseId": 2,
+            "sku": "NEW",
+            "handlingCode": "rtn",
+            "handlingStatusCode": "completed",
+        },
+    )
     assert facts_of(payload) == {8: {"warehouseId": 2, "sku": "NEW"}}
 
 
@@ -137,14 +210,17 @@ def test_unknown_types_are_not_handled_but_readable():
     assert normalised.inventories == ()
 
 
-@pytest.mark.parametrize("payload", [
-    [],
-    {"action": "x", "eventTime": T},
-    {"category": "rinv", "action": "completeInventoryHandling", "eventTime": "not a time"},
-    event("rinv", "completeInventoryHandling", returnInventory={"returnInventoryId": "x"}),
-    event("rinv", "completeInventoryHandling", returnInventory={"returnInventoryId": 1, "handlingCode": 99}),
-    event("newInventoryCreated", "newInventoryCreated"),
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        {"action": "x", "eventTime": T},
+        {"category": "rinv", "action": "completeInventoryHandling", "eventTime": "not a time"},
+        event("rinv", "completeInventoryHandling", returnInventory={"returnInventoryId": "x"}),
+        event("rinv", "completeInventoryHandling", returnInventory={"returnInventoryId": 1, "handlingCode": 99}),
+        event("newInventoryCreated", "newInventoryCreated"),
+    ],
+)
 def test_unreadable_events_are_unprocessable(payload):
     with pytest.raises(events.UnprocessableEvent):
         events.normalise(payload)

@@ -14,8 +14,11 @@ EVENT_TIMES = [f"2024-05-02T02:59:{second:02d}.{fraction}Z" for second in (1, 2,
 
 facts_strategy = st.dictionaries(
     st.sampled_from(["handlingCode", "handlingStatusCode", "inStock", "sku", "warehouseId", "pendingVas"]),
-    st.one_of(st.sampled_from(["ohd", "tbc", "rsd", "pending", "completed", "SKU-1", "SKU-2"]), st.booleans(),
-              st.integers(1, 3)),
+    st.one_of(
+        st.sampled_from(["ohd", "tbc", "rsd", "pending", "completed", "SKU-1", "SKU-2"]),
+        st.booleans(),
+        st.integers(1, 3),
+    ),
     min_size=1,
     max_size=4,
 )
@@ -29,9 +32,7 @@ def ordered_oracle(events):
     """What applying the events one by one in eventTime order gives."""
     state: dict[int, dict] = {}
     last_time: dict[int, str] = {}
-    for delivery_id, inventory_id, facts, event_time in sorted(
-        events, key=lambda e: inventory.event_version(e[3], e[0])
-    ):
+    for _delivery, inventory_id, facts, event_time in sorted(events, key=lambda e: inventory.event_version(e[3], e[0])):
         state.setdefault(inventory_id, {}).update(facts)
         last_time[inventory_id] = event_time
     return state, last_time
@@ -65,8 +66,9 @@ def test_a_late_event_only_wins_the_attributes_nobody_newer_set():
     record = inventory.apply(record, {"sku": "A"}, inventory.event_version(EVENT_TIMES[0], "a"), EVENT_TIMES[0])
     record = inventory.apply(record, {"inStock": False}, inventory.event_version(EVENT_TIMES[5], "c"), EVENT_TIMES[5])
     # WHEN an arrival event from t2 comes late
-    late = inventory.apply(record, {"inStock": True, "sku": "B"}, inventory.event_version(EVENT_TIMES[2], "b"),
-                           EVENT_TIMES[2])
+    late = inventory.apply(
+        record, {"inStock": True, "sku": "B"}, inventory.event_version(EVENT_TIMES[2], "b"), EVENT_TIMES[2]
+    )
     # THEN it wins the sku but not the stock, and the newest event time stays t3
     assert late.values == {"sku": "B", "inStock": False}
     assert late.last_event_time == EVENT_TIMES[5]
@@ -90,15 +92,19 @@ def test_an_on_hold_pending_item_in_stock_is_eligible():
     assert inventory.view(InventoryRecord(1, BASE), ELIGIBLE)["eligibleForResend"] is True
 
 
-@given(st.sampled_from([
-    {"handlingCode": "rsd"},
-    {"handlingCode": "dis"},
-    {"handlingStatusCode": "inProgress"},
-    {"inStock": False},
-    {"pendingVas": True},
-    {"otherWorkflow": "recall"},
-    {"warehouseId": None},
-]))
+@given(
+    st.sampled_from(
+        [
+            {"handlingCode": "rsd"},
+            {"handlingCode": "dis"},
+            {"handlingStatusCode": "inProgress"},
+            {"inStock": False},
+            {"pendingVas": True},
+            {"otherWorkflow": "recall"},
+            {"warehouseId": None},
+        ]
+    )
+)
 def test_each_prerequisite_failing_makes_the_item_ineligible(change):
     assert not inventory.is_eligible(InventoryRecord(1, {**BASE, **change}), ELIGIBLE)
 

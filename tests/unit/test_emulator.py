@@ -1,0 +1,457 @@
+"""The Return Helper sandbox emulator, over real HTTP: user API, idempotency, faults, signed webhooks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import queue
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from local.emulator import EmulatorServer
+
+SIGNING_KEY = base64.b64encode(b"emulator-test-signing-key-32byte").decode()
+API_KEY, API_TOKEN = "test-api-key", "test-api-token"
+AUTH = {"x-rr-apikey": API_KEY, "x-rr-apitoken": API_TOKEN}
+SHIPMENT = {
+    "shipmentServiceType": "SHIPMENT_USPS_GA_SIG_NJ",
+    "shipmentCountryCode": "usa",
+    "shipmentName": "Jane Doe",
+    "shipmentPhone": "5550100",
+    "shipmentEmail": "jane@example.com",
+    "shipmentStreet1": "1 Main St",
+    "shipmentStreet2": "",
+    "shipmentState": "NJ",
+    "shipmentCity": "Edison",
+    "shipmentPostalCode": "08817",
+}
+
+
+def expected_signature(url: str, timestamp: str, raw_body: bytes) -> str:
+    """Return Helper's algorithm, recomputed independently of the code under test."""
+    message = b"POST" + url.encode() + timestamp.encode() + raw_body
+    return base64.b64encode(hmac.new(base64.b64decode(SIGNING_KEY), message, hashlib.sha256).digest()).decode()
+
+
+class Receiver:
+    """A tiny webhook endpoint that records every delivery's headers and exact bytes."""
+
+    def __init__(self) -> None:
+        deliveries: queue.Queue = queue.Queue()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                deliveries.put({"headers": {k.lower(): v for k, v in self.headers.items()}, "raw": raw})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.deliveries = deliveries
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/webhooks/returnhelper"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def next(self, action: str, timeout: float = 5.0) -> dict:
+        """The next delivery of ``action`` (others are skipped), with its body parsed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            delivery = self.deliveries.get(timeout=max(0.01, deadline - time.monotonic()))
+            delivery["json"] = json.loads(delivery["raw"])
+            if delivery["json"]["action"] == action:
+                return delivery
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.httpd.shutdown()
+    receiver.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(receiver):
+    with EmulatorServer("127.0.0.1", 0, receiver.url, SIGNING_KEY, API_KEY, API_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def emu(server, receiver):
+    requests.post(f"{server.url}/_emulator/reset", timeout=5).raise_for_status()
+    requests.delete(f"{server.url}/_emulator/faults", timeout=5).raise_for_status()
+    while not receiver.deliveries.empty():
+        receiver.deliveries.get_nowait()
+    return server
+
+
+def call(server, method: str, path: str, timeout: float = 5.0, **kwargs) -> requests.Response:
+    headers = {**AUTH, **kwargs.pop("headers", {})}
+    return requests.request(method, server.api_base + path, headers=headers, timeout=timeout, **kwargs)
+
+
+def control(server, method: str, path: str, body: dict | None = None) -> dict:
+    response = requests.request(method, f"{server.url}/_emulator{path}", json=body, timeout=15)
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def arrive(server, warehouse_id: int = 2, **extra) -> int:
+    return control(server, "POST", "/inventories", {"warehouseId": warehouse_id, **extra})["inventory"][
+        "returnInventoryId"
+    ]
+
+
+def resend_body(*inventory_ids: int, **shipment) -> dict:
+    return {"returnInventoryIdList": list(inventory_ids), "description": "ORDER-1", "remarks": "",
+            "resendShipment": {**SHIPMENT, **shipment}}
+
+
+def create(server, body: dict, key: str | None = None, **kwargs) -> requests.Response:
+    headers = {"x-returnhelper-idempotency-key": key} if key else {}
+    return call(server, "POST", "/Resend/createResend", json=body, headers=headers, **kwargs)
+
+
+def assert_ok(response: requests.Response) -> dict:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["meta"] == {"status": 200, "data": {}, "errorCode": None, "error": {}}
+    assert body["correlationId"].startswith("EMU")
+    return body
+
+
+def assert_soft_error(response: requests.Response, error_code: str, key: str) -> str:
+    assert response.status_code == 200, response.text
+    meta = response.json()["meta"]
+    assert (meta["status"], meta["errorCode"]) == (400, error_code)
+    assert isinstance(meta["error"][key], str)
+    return meta["error"][key]
+
+
+def push_fault(server, operation: str, **fault) -> None:
+    control(server, "POST", "/faults", {"operation": operation, "faults": [fault]})
+
+
+# -- auth, routing, reference data ------------------------------------------------------------------
+
+
+def test_user_api_without_valid_credentials_is_a_bare_401(emu):
+    # GIVEN no credentials, or a wrong token
+    # WHEN the user API is called
+    bare = requests.get(emu.api_base + "/Shipment/getAvailableShipmentServiceType?warehouseId=2", timeout=5)
+    wrong = call(emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=2",
+                 headers={"x-rr-apitoken": "nope"})
+    # THEN both are a real HTTP 401 without the envelope
+    assert (bare.status_code, bare.content) == (401, b"")
+    assert (wrong.status_code, wrong.content) == (401, b"")
+
+
+def test_unknown_path_is_404_and_paths_are_case_insensitive(emu):
+    # GIVEN valid credentials
+    # WHEN an unknown path and a differently-cased known path are called
+    unknown = call(emu, "GET", "/Resend/nope")
+    lower = call(emu, "GET", "/shipment/getavailableshipmentservicetype?WAREHOUSEID=5")
+    # THEN the unknown one is a 404 and the known one answers
+    assert unknown.status_code == 404
+    assert {t["serviceTypeCode"] for t in assert_ok(lower)["data"]} >= {"SHIPMENT_DHL_PAKET_DE"}
+
+
+def test_service_types_envelope_lists_only_shipment_codes(emu):
+    # GIVEN warehouse 2 (US, NJ)
+    # WHEN its shipment service types are listed
+    body = assert_ok(call(emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=2"))
+    # THEN they sit under data with country pairs from usa, and no return-type code is among them
+    codes = {entry["serviceTypeCode"]: entry for entry in body["data"]}
+    assert "SHIPMENT_USPS_GA_SIG_NJ" in codes and "RETURN_DHL_PARCEL_GROUND_WA" not in codes
+    pair = codes["SHIPMENT_UPS_GROUND_NJ"]["countryCodePairList"][0]
+    assert set(pair) == {"warehouseId", "description", "fromCountryCode", "toCountryCode"}
+    assert (pair["warehouseId"], pair["fromCountryCode"]) == (2, "usa")
+    assert {p["toCountryCode"] for p in codes["SHIPMENT_UPS_GROUND_NJ"]["countryCodePairList"]} == {"usa", "can"}
+    assert isinstance(codes["SHIPMENT_UPS_GROUND_NJ"]["serviceType"], str)
+
+
+def test_unknown_warehouse_is_a_soft_error(emu):
+    # GIVEN / WHEN a warehouse the emulator does not know is asked for
+    response = call(emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=99")
+    # THEN it is a soft error keyed by the property
+    assert_soft_error(response, "VALIDATION_FAILED", "warehouseId")
+
+
+def test_resend_statuses_are_listed_without_auth_on_the_public_api(emu):
+    # GIVEN / WHEN the public reference list is read without credentials
+    response = requests.get(f"{emu.url}/uat/public/api/resendstatus/getAllResendStatus", timeout=5)
+    # THEN it carries codes 0..4 with their labels
+    statuses = {s["resendStatusCode"]: s["resendStatus"] for s in assert_ok(response)["resendStatusList"]}
+    assert statuses == {"0": "pending", "1": "canceled", "2": "inProgress", "3": "completed", "4": "failed"}
+
+
+# -- arrivals ------------------------------------------------------------------------------------
+
+
+def test_arrival_sends_a_signed_new_inventory_created_webhook(emu, receiver):
+    # GIVEN the emulator is told an item arrived in warehouse 2
+    result = control(emu, "POST", "/inventories", {"warehouseId": 2, "sku": "SKU-1", "rma": "RMA-1"})
+    # WHEN the webhook reaches the receiver
+    delivery = receiver.next("newInventoryCreated")
+    # THEN its signature verifies over the exact received bytes, and the shape follows the sample
+    headers = delivery["headers"]
+    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"],
+                                                                   delivery["raw"])
+    assert len(headers["timestamp"].split(".")[1]) == 8 and headers["timestamp"].endswith("Z")
+    payload = delivery["json"]
+    inventory = payload["returnInventory"]
+    assert payload["category"] == payload["action"] == "newInventoryCreated"
+    assert payload["eventTime"].endswith("Z") and len(payload["eventTime"].split(".")[1]) == 8
+    assert inventory["returnInventoryId"] == str(result["inventory"]["returnInventoryId"])
+    assert result["inventory"]["returnInventoryId"] >= 30001
+    assert (inventory["warehouseId"], inventory["sku"], inventory["rma"]) == (2, "SKU-1", "RMA-1")
+    assert (inventory["handlingCode"], inventory["handlingStatusCode"]) == ("tbc", "pending")
+    assert payload["shipment"]["shipToWarehouseId"] == 2
+    assert (result["webhook"]["status"], result["webhook"]["body"]) == (200, "ok")
+
+
+def test_arrival_without_delivery_registers_only(emu, receiver):
+    # GIVEN / WHEN an item is registered with deliver false and an explicit id
+    result = control(emu, "POST", "/inventories", {"warehouseId": 5, "returnInventoryId": 123, "deliver": False})
+    # THEN it is known to the emulator and nothing was sent
+    assert result["webhook"] is None
+    assert [i["returnInventoryId"] for i in control(emu, "GET", "/state")["inventories"]] == [123]
+    assert receiver.deliveries.empty()
+
+
+# -- createResend, getResend, idempotency -------------------------------------------------------------
+
+
+def test_create_resend_succeeds_and_get_resend_reads_it_back(emu):
+    # GIVEN two arrived items in warehouse 2
+    first, second = arrive(emu), arrive(emu)
+    # WHEN a resend is created for both
+    created = assert_ok(create(emu, resend_body(first, second), key="k-create"))
+    # THEN it has int ids and an RSD number, and getResend shows it pending with no tracking yet
+    assert isinstance(created["resendId"], int) and isinstance(created["resendShipmentId"], int)
+    assert created["resendNumber"].startswith("RSD") and len(created["resendNumber"]) == len("RSD240430-0000055")
+    resend = assert_ok(call(emu, "GET", f"/Resend/getResend?resendId={created['resendId']}"))
+    assert (resend["resendId"], resend["resendStatusCode"], resend["warehouseId"]) == (created["resendId"], 0, 2)
+    assert resend["description"] == "ORDER-1"
+    shipment = resend["resendShipmentList"][0]
+    assert (shipment["resendShipmentId"], shipment["trackingNumber"]) == (created["resendShipmentId"], None)
+    # AND the items now read rsd/pending
+    handling = {i["returnInventoryId"]: i["handlingCode"] for i in control(emu, "GET", "/state")["inventories"]}
+    assert handling == {first: "rsd", second: "rsd"}
+
+
+def test_idempotent_replay_returns_the_original_response_and_creates_once(emu):
+    # GIVEN a resend created with an idempotency key
+    body = resend_body(arrive(emu))
+    original = assert_ok(create(emu, body, key="k-replay"))
+    # WHEN the same request is sent again with the same key
+    replay = assert_ok(create(emu, body, key="k-replay"))
+    # THEN the original response comes back and only one resend exists, from two calls
+    assert replay == original
+    state = control(emu, "GET", "/state")
+    assert state["createResendCalls"]["k-replay"] == 2
+    assert state["createdPerIdempotencyKey"] == {"k-replay": 1}
+    assert len(state["resends"]) == 1 and state["resends"][0]["idempotencyKey"] == "k-replay"
+
+
+def test_same_key_with_a_different_body_is_409(emu):
+    # GIVEN a resend created with a key
+    first, second = arrive(emu), arrive(emu)
+    assert_ok(create(emu, resend_body(first), key="k-reused"))
+    # WHEN the key is reused for another body
+    response = create(emu, resend_body(second), key="k-reused")
+    # THEN it is a real 409 with the soft-error envelope, and nothing new was created
+    assert response.status_code == 409
+    assert response.json()["meta"]["errorCode"] == "IDEMPOTENCY_KEY_REUSED"
+    assert len(control(emu, "GET", "/state")["resends"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("make_body", "error_key", "fragment"),
+    [
+        (lambda ids: resend_body(999999), "returnInventoryIdList", "does not exist"),
+        (lambda ids: resend_body(), "returnInventoryIdList", "must not be empty"),
+        (lambda ids: resend_body(ids[0], shipmentServiceType="RETURN_DHL_PARCEL_GROUND_WA"),
+         "resendShipment.shipmentServiceType", "return service type"),
+        (lambda ids: resend_body(ids[0], shipmentServiceType="SHIPMENT_DHL_PAKET_DE"),
+         "resendShipment.shipmentServiceType", "not available for warehouse 2"),
+        (lambda ids: resend_body(ids[0], shipmentCountryCode="fra"),
+         "resendShipment.shipmentServiceType", "does not ship to 'fra'"),
+        (lambda ids: resend_body(ids[0], shipmentCity="x" * 51), "resendShipment.shipmentCity", "50 characters"),
+        (lambda ids: resend_body(ids[0], shipmentName=""), "resendShipment.shipmentName", "must not be empty"),
+        (lambda ids: resend_body(ids[0], ids[1]), "returnInventoryIdList", "same warehouse"),
+        (lambda ids: resend_body(*([ids[0]] * 2)), "returnInventoryIdList", "distinct"),
+    ],
+    ids=["unknown-inventory", "empty-list", "return-service-type", "other-warehouse-code", "country-not-served",
+         "city-too-long", "name-missing", "mixed-warehouses", "duplicate-ids"],
+)
+def test_create_resend_refusals_are_soft_errors(emu, make_body, error_key, fragment):
+    # GIVEN one item in warehouse 2 and one in warehouse 5
+    ids = [arrive(emu, 2, deliver=False), arrive(emu, 5, deliver=False)]
+    # WHEN an invalid resend is requested
+    response = create(emu, make_body(ids), key="k-invalid")
+    # THEN it is a soft error keyed by the property, and nothing was created or remembered for the key
+    assert fragment in assert_soft_error(response, "VALIDATION_FAILED", error_key)
+    state = control(emu, "GET", "/state")
+    assert state["resends"] == [] and state["createdPerIdempotencyKey"] == {}
+
+
+def test_an_item_in_an_active_resend_cannot_be_resent_again(emu):
+    # GIVEN an item already in a pending resend
+    item = arrive(emu)
+    assert_ok(create(emu, resend_body(item), key="k-a"))
+    # WHEN another resend asks for it under a new key
+    response = create(emu, resend_body(item), key="k-b")
+    # THEN it is refused
+    assert "already in resend" in assert_soft_error(response, "VALIDATION_FAILED", "returnInventoryIdList")
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+
+def test_latency_fault_delays_the_answer(emu):
+    # GIVEN a 0.3 s latency fault on the service-type list
+    push_fault(emu, "getAvailableShipmentServiceType", kind="latency", seconds=0.3)
+    # WHEN it is called twice
+    started = time.monotonic()
+    assert_ok(call(emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=2"))
+    slow = time.monotonic() - started
+    started = time.monotonic()
+    assert_ok(call(emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=2"))
+    # THEN only the first call was slow (faults are one-shot)
+    assert slow >= 0.3 and time.monotonic() - started < 0.3
+
+
+def test_http5xx_and_http429_faults_then_success_with_the_same_key(emu):
+    # GIVEN a 502 then a 429 queued for createResend
+    body = resend_body(arrive(emu))
+    control(emu, "POST", "/faults", {"operation": "createResend", "faults": [
+        {"kind": "http5xx", "status": 502}, {"kind": "http429", "retryAfter": 7}]})
+    # WHEN the client retries with the same key
+    first, second, third = (create(emu, body, key="k-retry") for _ in range(3))
+    # THEN it sees 502, then 429 with Retry-After, then success; one resend from three calls
+    assert first.status_code == 502
+    assert (second.status_code, second.headers["Retry-After"]) == (429, "7")
+    assert_ok(third)
+    state = control(emu, "GET", "/state")
+    assert (state["createResendCalls"]["k-retry"], state["createdPerIdempotencyKey"]["k-retry"]) == (3, 1)
+
+
+def test_reset_fault_closes_the_connection_without_an_answer(emu):
+    # GIVEN a reset fault on getResend
+    push_fault(emu, "getResend", kind="reset")
+    # WHEN it is called
+    # THEN the client sees a connection error
+    with pytest.raises(requests.ConnectionError):
+        call(emu, "GET", "/Resend/getResend?resendId=1")
+
+
+def test_timeout_after_commit_creates_the_resend_although_the_client_timed_out(emu):
+    # GIVEN the answer to the next createResend is held back for 1 s
+    body = resend_body(arrive(emu))
+    push_fault(emu, "createResend", kind="timeoutAfterCommit", seconds=1.0)
+    # WHEN the client gives up after 0.3 s
+    with pytest.raises(requests.ReadTimeout):
+        create(emu, body, key="k-commit", timeout=0.3)
+    # THEN the resend exists, and the retry with the same key gets it without creating another
+    state = control(emu, "GET", "/state")
+    assert state["createdPerIdempotencyKey"] == {"k-commit": 1}
+    retried = assert_ok(create(emu, body, key="k-commit"))
+    assert retried["resendId"] == state["resends"][0]["resendId"]
+    assert control(emu, "GET", "/state")["createdPerIdempotencyKey"] == {"k-commit": 1}
+
+
+def test_soft_error_fault_and_clearing_faults(emu):
+    # GIVEN a soft-error fault and then a second fault that gets cleared
+    push_fault(emu, "createResend", kind="softError", errorCode="WAREHOUSE_BUSY", error={"": "try later"})
+    push_fault(emu, "createResend", kind="http5xx")
+    # WHEN createResend is called, the faults are cleared, and it is called again
+    faulted = create(emu, resend_body(arrive(emu)), key="k-soft")
+    control(emu, "DELETE", "/faults")
+    # THEN the first answer is the scripted soft error and the next call is not faulted
+    assert assert_soft_error(faulted, "WAREHOUSE_BUSY", "") == "try later"
+    assert_ok(create(emu, resend_body(arrive(emu)), key="k-soft-2"))
+
+
+def test_bad_fault_script_is_refused(emu):
+    # GIVEN / WHEN an unknown fault kind is posted
+    response = requests.post(f"{emu.url}/_emulator/faults", timeout=5,
+                             json={"operation": "createResend", "faults": [{"kind": "explode"}]})
+    # THEN the control API answers 400
+    assert response.status_code == 400
+
+
+# -- cancel and progress ------------------------------------------------------------------------------
+
+
+def test_cancel_is_allowed_while_pending_and_releases_the_items(emu, receiver):
+    # GIVEN a pending resend
+    item = arrive(emu)
+    resend_id = assert_ok(create(emu, resend_body(item), key="k-cancel"))["resendId"]
+    # WHEN it is canceled, twice with the same idempotency key
+    headers = {"x-returnhelper-idempotency-key": "k-cancel-1"}
+    canceled = assert_ok(call(emu, "POST", "/Resend/cancelResend", json={"resendId": resend_id}, headers=headers))
+    again = assert_ok(call(emu, "POST", "/Resend/cancelResend", json={"resendId": resend_id}, headers=headers))
+    # THEN both answers are the same success, the resend reads canceled and a webhook says so
+    assert canceled == again and canceled["resendId"] == resend_id
+    assert assert_ok(call(emu, "GET", f"/Resend/getResend?resendId={resend_id}"))["resendStatusCode"] == 1
+    assert receiver.next("updateResendStatus")["json"]["resend"]["resendStatusCode"] == 1
+    # AND the item can go into a new resend
+    assert_ok(create(emu, resend_body(item), key="k-cancel-new"))
+
+
+def test_cancel_is_refused_once_the_warehouse_started(emu, receiver):
+    # GIVEN a resend the warehouse has started working on
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-started"))["resendId"]
+    control(emu, "POST", f"/resends/{resend_id}/advance", {"to": "inProgress"})
+    # WHEN it is canceled
+    response = call(emu, "POST", "/Resend/cancelResend", json={"resendId": resend_id})
+    # THEN the soft error says it can no longer be canceled
+    assert "inProgress" in assert_soft_error(response, "RESEND_CANNOT_BE_CANCELED", "resendId")
+
+
+def test_advance_to_completed_sends_a_signed_update_resend_status_webhook(emu, receiver):
+    # GIVEN a pending resend of one item
+    item = arrive(emu)
+    created = assert_ok(create(emu, resend_body(item), key="k-complete"))
+    # WHEN the warehouse completes it with a tracking number
+    result = control(emu, "POST", f"/resends/{created['resendId']}/advance",
+                     {"to": "completed", "trackingNumber": "9400111899563826265813"})
+    delivery = receiver.next("updateResendStatus")
+    # THEN a signed v2 webhook carries status 3, the tracking number, and the item as rsd/completed (ints)
+    headers, payload = delivery["headers"], delivery["json"]
+    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"],
+                                                                   delivery["raw"])
+    assert (payload["category"], result["status"], result["webhook"]["status"]) == ("resend", "completed", 200)
+    assert payload["resend"]["resendId"] == created["resendId"] and payload["resend"]["resendStatusCode"] == 3
+    shipment = payload["resendShipmentList"][0]
+    assert (shipment["trackingNumber"], shipment["error"]) == ("9400111899563826265813", "")
+    row = payload["returnInventoryList"][0]
+    assert (row["returnInventoryId"], row["handlingCode"], row["handlingStatusCode"]) == (item, 3, 2)
+    # AND a finished resend does not move again
+    response = requests.post(f"{emu.url}/_emulator/resends/{created['resendId']}/advance",
+                             json={"to": "failed"}, timeout=5)
+    assert response.status_code == 409
+
+
+def test_advance_to_failed_carries_the_error_as_a_json_string(emu, receiver):
+    # GIVEN a pending resend
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-fail"))["resendId"]
+    # WHEN the warehouse fails it
+    control(emu, "POST", f"/resends/{resend_id}/advance", {"to": "failed", "error": "Invalid address."})
+    # THEN the webhook's shipment error is a JSON-encoded string and the items are back to tbc/pending
+    payload = receiver.next("updateResendStatus")["json"]
+    assert payload["resend"]["resendStatusCode"] == 4
+    assert json.loads(payload["resendShipmentList"][0]["error"]) == {"message": "Invalid address."}
+    row = payload["returnInventoryList"][0]
+    assert (row["handlingCode"], row["handlingStatusCode"]) == (0, 0)
