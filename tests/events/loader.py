@@ -1,0 +1,31 @@
+"""One helper for the payloads in events/ (kept there so people can send them with local.sign).
+
+Signature checks need the exact bytes of a file: use ``load_event_bytes`` for those, never
+``json.dumps(load_event(...))``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+
+def _path(name: str) -> Path:
+    file_name = name if name.endswith(".json") else f"{name}.json"
+    path = (EVENTS_DIR / file_name).resolve()
+    if path.parent != EVENTS_DIR or not path.is_file():
+        raise FileNotFoundError(f"no event {name!r} in {EVENTS_DIR}")
+    return path
+
+
+def load_event_bytes(name: str) -> bytes:
+    """The file's bytes as stored: ``load_event_bytes("newInventoryCreated")``."""
+    return _path(name).read_bytes()
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """The file parsed as a JSON object (with or without the ``.json`` suffix)."""
+    return json.loads(load_event_bytes(name))
