@@ -1,34 +1,44 @@
-"""The merchant REST API: health and the inventory state that webhooks keep.
+"""The merchant REST API: health, inventories, service types, resends, and its OpenAPI document.
 
-Thin: Powertools' REST resolver validates the request against the typed
-signatures below (the same types generate the OpenAPI schema), the store reads
-DynamoDB, and the domain shapes the view.
+Thin: Powertools' REST resolver validates each request against the typed
+signatures and pydantic models below (the same types generate the OpenAPI
+document), the domain services do the work, and every error body has the
+contract's shape.
 """
 
 # No `from __future__ import annotations`: Powertools reads these signatures'
 # Annotated types at run time to validate requests and build the OpenAPI schema.
-from typing import Annotated
+# Routes that answer with several shapes (the service's Answer) have no return
+# annotation, which would make Powertools validate every body against one model;
+# their shapes are documented with `responses=` instead.
+from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from rh_common import errors, inventory, settings
-from rh_common.adapters.inventory_store import InventoryStore
+from rh_common import errors, inventory, wiring
+from rh_common.errors import ErrorBody
+from rh_common.resend_request import MAX_ID, CreateResendRequest
+from rh_common.resend_service import Answer
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
-ELIGIBLE_HANDLING_CODES = settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
-store = InventoryStore(
-    settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
-)
+ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
+store = wiring.inventory_store()
+resends = wiring.resend_service(store)
 
-MAX_ID = 2**63 - 1
+# Swagger UI's assets come from a CDN so /docs stays a small page.
+SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+API_KEY_SCHEME = {"ApiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
 
 
 class InventoryView(BaseModel):
@@ -55,16 +65,81 @@ class HealthView(BaseModel):
     status: str
 
 
+class CountryCodePair(BaseModel):
+    warehouseId: int | None = None
+    description: str | None = None
+    fromCountryCode: str | None = None
+    toCountryCode: str | None = None
+
+
+class ServiceTypeView(BaseModel):
+    serviceTypeCode: str
+    serviceType: str | None
+    countryCodePairList: list[CountryCodePair]
+
+
+class ServiceTypeList(BaseModel):
+    items: list[ServiceTypeView]
+
+
+class ResendView(BaseModel):
+    resendRequestId: str
+    status: str
+    returnInventoryIdList: list[int]
+    resendId: int | None
+    resendNumber: str | None
+    resendStatusCode: int | None
+    trackingNumber: str | None
+    attempts: int
+    lastError: dict[str, Any] | None
+    idempotencyKey: str | None
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class ResendAccepted(BaseModel):
+    resendRequestId: str
+    status: str
+
+
+class ConflictItem(BaseModel):
+    returnInventoryId: int
+    resendRequestId: str | None
+
+
+class ReservationConflictBody(ErrorBody):
+    conflicts: list[ConflictItem]
+
+
+class UpstreamRefusal(BaseModel):
+    errorCode: str | None
+    error: Any
+
+
+class RejectedBody(ErrorBody):
+    resendRequestId: str
+    status: str
+    upstream: UpstreamRefusal
+
+
+def _doc(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+INVALID = {422: _doc("Validation failed: one entry per offending field")}
+NOT_FOUND = {404: _doc("Not known")}
+
+
 class NotFound(Exception):
     pass
 
 
-@app.get("/health")
+@app.get("/health", summary="Liveness")
 def health() -> HealthView:
     return HealthView(status="ok")
 
 
-@app.get("/inventories/<returnInventoryId>")
+@app.get("/inventories/<returnInventoryId>", summary="One inventory's state", responses={**NOT_FOUND, **INVALID})
 @tracer.capture_method
 def get_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> InventoryView:
     record = store.get(returnInventoryId)
@@ -73,7 +148,7 @@ def get_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> I
     return InventoryView(**inventory.view(record, ELIGIBLE_HANDLING_CODES))
 
 
-@app.get("/inventories")
+@app.get("/inventories", summary="A warehouse's inventories, optionally only those eligible", responses=INVALID)
 @tracer.capture_method
 def list_inventories(
     warehouseId: Annotated[int, Query(gt=0, le=MAX_ID)],
@@ -93,14 +168,112 @@ def list_inventories(
     return InventoryPage(items=items, nextToken=token)
 
 
+@app.get(
+    "/service-types",
+    summary="The warehouse's shipment service types (cached from Return Helper)",
+    responses={
+        200: _doc("The service types", ServiceTypeList),
+        **INVALID,
+        503: _doc("Return Helper unavailable and nothing cached"),
+    },
+)
+@tracer.capture_method
+def list_service_types(warehouseId: Annotated[int, Query(gt=0, le=MAX_ID)]):
+    return _answer(resends.service_types(warehouseId))
+
+
+@app.post(
+    "/resends",
+    summary="Create a resend: validated, reserved, submitted once",
+    responses={
+        201: _doc("Return Helper accepted it", ResendView),
+        202: _doc("Queued for retry after a transient upstream failure", ResendAccepted),
+        400: _doc("Body is not JSON"),
+        409: _doc("Items reserved by another request, or the same key still in flight", ReservationConflictBody),
+        422: _doc("Not valid (nothing sent upstream), key reused with another body, or refused upstream", RejectedBody),
+        503: _doc("Return Helper's service types unavailable"),
+    },
+)
+@tracer.capture_method
+def create_resend(
+    request: CreateResendRequest,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
+):
+    return _answer(resends.create(request, idempotency_key))
+
+
+@app.get(
+    "/resends",
+    summary="Find a resend by its idempotency key",
+    responses={200: _doc("The resend request", ResendView), **NOT_FOUND, **INVALID},
+)
+@tracer.capture_method
+def find_resend(idempotencyKey: Annotated[str, Query(min_length=1, max_length=255)]):
+    return _answer(resends.get_by_key(idempotencyKey))
+
+
+@app.get(
+    "/resends/<resendRequestId>",
+    summary="One resend request",
+    responses={200: _doc("The resend request", ResendView), **NOT_FOUND},
+)
+@tracer.capture_method
+def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]):
+    return _answer(resends.get(resendRequestId))
+
+
+@app.post(
+    "/resends/<resendRequestId>/cancel",
+    summary="Cancel a resend Return Helper has not dispatched yet",
+    responses={
+        200: _doc("Canceled", ResendView),
+        **NOT_FOUND,
+        409: _doc("Not cancellable"),
+        503: _doc("Return Helper unavailable"),
+    },
+)
+@tracer.capture_method
+def cancel_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]):
+    return _answer(resends.cancel(resendRequestId))
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document():
+    document = app.get_openapi_json_schema(
+        title="Return Helper resends",
+        version="1.0.0",
+        security_schemes=API_KEY_SCHEME,
+        security=[{"ApiKey": []}],
+    )
+    return Response(200, content_types.APPLICATION_JSON, document)
+
+
+@app.get("/docs", include_in_schema=False)
+def swagger_ui():
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Return Helper resends API</title>
+<link rel="stylesheet" href="{SWAGGER_UI_CDN}/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="{SWAGGER_UI_CDN}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "openapi.json", dom_id: "#ui"}});</script></body></html>"""
+    return Response(200, "text/html; charset=utf-8", page)
+
+
+def _answer(answer: Answer) -> Response:
+    metrics.add_metric(name=f"Resend_{answer.outcome}", unit=MetricUnit.Count, value=1)
+    return Response(answer.status_code, content_types.APPLICATION_JSON, answer.body)
+
+
 def _json(status: int, body: dict) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
-    # Powertools' default 422 body does not match the contract: one entry per field.
-    return _json(422, errors.error_body("request is not valid", errors.from_validation_errors(exc.errors())))
+    # Powertools' default 422 body does not match its own schema; ours matches ErrorBody.
+    problems = exc.errors()
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return _json(400, errors.error_body("request body is not valid JSON"))
+    return _json(422, errors.error_body("request is not valid", errors.from_validation_errors(problems)))
 
 
 @app.exception_handler(NotFound)
@@ -121,5 +294,6 @@ def unexpected(exc: Exception) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
     return app.resolve(event, context)

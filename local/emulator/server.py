@@ -104,8 +104,11 @@ class EmulatorServer:
         self.url = f"http://{shown}:{self.port}"
         self.api_base = self.url + USER_API_PREFIX
         self._user_routes = {
-            "/shipment/getavailableshipmentservicetype": ("GET", "getAvailableShipmentServiceType",
-                                                          self._service_types),
+            "/shipment/getavailableshipmentservicetype": (
+                "GET",
+                "getAvailableShipmentServiceType",
+                self._service_types,
+            ),
             "/resend/createresend": ("POST", "createResend", self._create_resend),
             "/resend/getresend": ("GET", "getResend", self._get_resend),
             "/resend/cancelresend": ("POST", "cancelResend", self._cancel_resend),
@@ -141,9 +144,9 @@ class EmulatorServer:
             if lower == CONTROL_PREFIX or lower.startswith(CONTROL_PREFIX + "/"):
                 return self._control(request)
             if lower.startswith(USER_API_PREFIX + "/"):
-                return self._user_api(request, lower[len(USER_API_PREFIX):], authenticated=True)
+                return self._user_api(request, lower[len(USER_API_PREFIX) :], authenticated=True)
             if lower == PUBLIC_API_PREFIX + "/resendstatus/getallresendstatus":
-                return self._user_api(request, lower[len(PUBLIC_API_PREFIX):], authenticated=False)
+                return self._user_api(request, lower[len(PUBLIC_API_PREFIX) :], authenticated=False)
         except ControlError as exc:
             return Response(exc.status, {"error": exc.message})
         return Response(404)
@@ -182,9 +185,12 @@ class EmulatorServer:
                 return Response(reset=True)
             elif kind == "softError":
                 error = fault.get("error") or {"": "Emulated soft error."}
-                return Response(200, error_envelope(
-                    correlation_id, fault.get("errorCode", "INTERNAL_ERROR"), error, int(fault.get("status", 400))
-                ))
+                return Response(
+                    200,
+                    error_envelope(
+                        correlation_id, fault.get("errorCode", "INTERNAL_ERROR"), error, int(fault.get("status", 400))
+                    ),
+                )
             elif kind == "timeoutAfterCommit":
                 hold = float(fault.get("seconds", 15.0))
         try:
@@ -192,9 +198,17 @@ class EmulatorServer:
         except SoftError as exc:
             response = Response(200, error_envelope(correlation_id, exc.error_code, exc.error, exc.status))
         except IdempotencyKeyReused:
-            response = Response(409, error_envelope(correlation_id, "IDEMPOTENCY_KEY_REUSED", {
-                IDEMPOTENCY_HEADER: "This idempotency key was already used with a different request body.",
-            }, 409))
+            response = Response(
+                409,
+                error_envelope(
+                    correlation_id,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    {
+                        IDEMPOTENCY_HEADER: "This idempotency key was already used with a different request body.",
+                    },
+                    409,
+                ),
+            )
         response.hold_seconds = hold
         return response
 
@@ -245,8 +259,9 @@ class EmulatorServer:
     def _deliver(self, payload: dict[str, Any]) -> dict[str, Any]:
         result = webhooks.deliver(self.webhook_url, self.signing_key, payload)
         self.state.record_webhook(result)
-        log.info("webhook %s/%s -> %s %s", result["category"], result["action"], result["status"],
-                 result["error"] or "")
+        log.info(
+            "webhook %s/%s -> %s %s", result["category"], result["action"], result["status"], result["error"] or ""
+        )
         return result
 
     def send_inventory_created(self, inventory: dict[str, Any]) -> dict[str, Any]:

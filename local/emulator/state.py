@@ -66,14 +66,29 @@ RETURN_SERVICE_TYPES = frozenset({"RETURN_DHL_PARCEL_GROUND_WA", "RETURN_USPS_GA
 GROUP_RESEND_MAX_RMA_COUNT = 5
 
 SHIPMENT_FIELDS = (
-    "shipmentServiceType", "shipmentCountryCode", "shipmentName", "shipmentPhone", "shipmentFax",
-    "shipmentEmail", "shipmentStreet1", "shipmentStreet2", "shipmentStreet3", "shipmentState",
-    "shipmentCity", "shipmentPostalCode",
+    "shipmentServiceType",
+    "shipmentCountryCode",
+    "shipmentName",
+    "shipmentPhone",
+    "shipmentFax",
+    "shipmentEmail",
+    "shipmentStreet1",
+    "shipmentStreet2",
+    "shipmentStreet3",
+    "shipmentState",
+    "shipmentCity",
+    "shipmentPostalCode",
 )
 # Required in both the old field table and the new docs' sample (Street2, Fax, Email are disputed).
 REQUIRED_SHIPMENT_FIELDS = (
-    "shipmentServiceType", "shipmentCountryCode", "shipmentName", "shipmentPhone",
-    "shipmentStreet1", "shipmentState", "shipmentCity", "shipmentPostalCode",
+    "shipmentServiceType",
+    "shipmentCountryCode",
+    "shipmentName",
+    "shipmentPhone",
+    "shipmentStreet1",
+    "shipmentState",
+    "shipmentCity",
+    "shipmentPostalCode",
 )
 SHIPMENT_MAX_LENGTHS = {"shipmentName": 255, "shipmentStreet1": 255, "shipmentCity": 50, "shipmentPostalCode": 50}
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
@@ -399,10 +414,7 @@ class EmulatorState:
                 errors.add(key, f"Return inventory {inventory_id} is not in stock.")
             elif inventory["activeResendId"] is not None:
                 errors.add(key, f"Return inventory {inventory_id} is already in resend {inventory['activeResendId']}.")
-            elif (
-                inventory["handlingCode"] not in RESENDABLE_HANDLING
-                or inventory["handlingStatusCode"] != "pending"
-            ):
+            elif inventory["handlingCode"] not in RESENDABLE_HANDLING or inventory["handlingStatusCode"] != "pending":
                 errors.add(
                     key,
                     f"Return inventory {inventory_id} handling {inventory['handlingCode']}/"
@@ -465,10 +477,19 @@ class EmulatorState:
     def get_resend(self, resend_id_raw: Any) -> dict[str, Any]:
         with self._lock:
             resend = self._resend(resend_id_raw)
-            payload = {key: resend[key] for key in (
-                "resendId", "resendNumber", "resendStatusCode", "warehouseId", "description", "remarks",
-                "warehouseRemarks", "resendShipmentList",
-            )}
+            payload = {
+                key: resend[key]
+                for key in (
+                    "resendId",
+                    "resendNumber",
+                    "resendStatusCode",
+                    "warehouseId",
+                    "description",
+                    "remarks",
+                    "warehouseRemarks",
+                    "resendShipmentList",
+                )
+            }
             payload["returnInventoryId"] = resend["returnInventoryIdList"][0]  # legacy single-item field
             payload.update(returnRequestLineItemId=None, returnRequestLineItemNumber=None)
             return copy.deepcopy(payload)
@@ -581,12 +602,14 @@ class EmulatorState:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return copy.deepcopy({
-                "inventories": list(self._inventories.values()),
-                "resends": list(self._resends.values()),
-                "createResendCalls": dict(self._calls["createResend"]),
-                "cancelResendCalls": dict(self._calls["cancelResend"]),
-                "createdPerIdempotencyKey": dict(self._created_per_key),
-                "faults": {op: list(queue) for op, queue in self._faults.items() if queue},
-                "webhooks": list(self._webhooks),
-            })
+            return copy.deepcopy(
+                {
+                    "inventories": list(self._inventories.values()),
+                    "resends": list(self._resends.values()),
+                    "createResendCalls": dict(self._calls["createResend"]),
+                    "cancelResendCalls": dict(self._calls["cancelResend"]),
+                    "createdPerIdempotencyKey": dict(self._created_per_key),
+                    "faults": {op: list(queue) for op, queue in self._faults.items() if queue},
+                    "webhooks": list(self._webhooks),
+                }
+            )

@@ -100,8 +100,12 @@ def resend_status_updated(
     resend: dict[str, Any], inventories: list[dict[str, Any]], event_time: str | None = None
 ) -> dict[str, Any]:
     """``resend`` / ``updateResendStatus`` (v2): resend, resendShipmentList, returnInventoryList."""
-    audit = {"modifyOn": resend["modifyOn"], "modifyBy": str(API_ID), "createOn": resend["createOn"],
-             "createBy": str(API_ID)}
+    audit = {
+        "modifyOn": resend["modifyOn"],
+        "modifyBy": str(API_ID),
+        "createOn": resend["createOn"],
+        "createBy": str(API_ID),
+    }
     return {
         "resend": {
             "resendId": resend["resendId"],
@@ -113,9 +117,7 @@ def resend_status_updated(
             "warehouseRemarks": resend["warehouseRemarks"],
             **audit,
         },
-        "resendShipmentList": [
-            {"apiId": API_ID, **shipment, **audit} for shipment in resend["resendShipmentList"]
-        ],
+        "resendShipmentList": [{"apiId": API_ID, **shipment, **audit} for shipment in resend["resendShipmentList"]],
         "returnInventoryList": [_inventory_row(inventory) for inventory in inventories],
         "category": "resend",
         "action": "updateResendStatus",

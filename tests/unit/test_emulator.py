@@ -113,8 +113,12 @@ def arrive(server, warehouse_id: int = 2, **extra) -> int:
 
 
 def resend_body(*inventory_ids: int, **shipment) -> dict:
-    return {"returnInventoryIdList": list(inventory_ids), "description": "ORDER-1", "remarks": "",
-            "resendShipment": {**SHIPMENT, **shipment}}
+    return {
+        "returnInventoryIdList": list(inventory_ids),
+        "description": "ORDER-1",
+        "remarks": "",
+        "resendShipment": {**SHIPMENT, **shipment},
+    }
 
 
 def create(server, body: dict, key: str | None = None, **kwargs) -> requests.Response:
@@ -149,8 +153,9 @@ def test_user_api_without_valid_credentials_is_a_bare_401(emu):
     # GIVEN no credentials, or a wrong token
     # WHEN the user API is called
     bare = requests.get(emu.api_base + "/Shipment/getAvailableShipmentServiceType?warehouseId=2", timeout=5)
-    wrong = call(emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=2",
-                 headers={"x-rr-apitoken": "nope"})
+    wrong = call(
+        emu, "GET", "/Shipment/getAvailableShipmentServiceType?warehouseId=2", headers={"x-rr-apitoken": "nope"}
+    )
     # THEN both are a real HTTP 401 without the envelope
     assert (bare.status_code, bare.content) == (401, b"")
     assert (wrong.status_code, wrong.content) == (401, b"")
@@ -205,8 +210,7 @@ def test_arrival_sends_a_signed_new_inventory_created_webhook(emu, receiver):
     delivery = receiver.next("newInventoryCreated")
     # THEN its signature verifies over the exact received bytes, and the shape follows the sample
     headers = delivery["headers"]
-    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"],
-                                                                   delivery["raw"])
+    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"], delivery["raw"])
     assert len(headers["timestamp"].split(".")[1]) == 8 and headers["timestamp"].endswith("Z")
     payload = delivery["json"]
     inventory = payload["returnInventory"]
@@ -281,19 +285,37 @@ def test_same_key_with_a_different_body_is_409(emu):
     [
         (lambda ids: resend_body(999999), "returnInventoryIdList", "does not exist"),
         (lambda ids: resend_body(), "returnInventoryIdList", "must not be empty"),
-        (lambda ids: resend_body(ids[0], shipmentServiceType="RETURN_DHL_PARCEL_GROUND_WA"),
-         "resendShipment.shipmentServiceType", "return service type"),
-        (lambda ids: resend_body(ids[0], shipmentServiceType="SHIPMENT_DHL_PAKET_DE"),
-         "resendShipment.shipmentServiceType", "not available for warehouse 2"),
-        (lambda ids: resend_body(ids[0], shipmentCountryCode="fra"),
-         "resendShipment.shipmentServiceType", "does not ship to 'fra'"),
+        (
+            lambda ids: resend_body(ids[0], shipmentServiceType="RETURN_DHL_PARCEL_GROUND_WA"),
+            "resendShipment.shipmentServiceType",
+            "return service type",
+        ),
+        (
+            lambda ids: resend_body(ids[0], shipmentServiceType="SHIPMENT_DHL_PAKET_DE"),
+            "resendShipment.shipmentServiceType",
+            "not available for warehouse 2",
+        ),
+        (
+            lambda ids: resend_body(ids[0], shipmentCountryCode="fra"),
+            "resendShipment.shipmentServiceType",
+            "does not ship to 'fra'",
+        ),
         (lambda ids: resend_body(ids[0], shipmentCity="x" * 51), "resendShipment.shipmentCity", "50 characters"),
         (lambda ids: resend_body(ids[0], shipmentName=""), "resendShipment.shipmentName", "must not be empty"),
         (lambda ids: resend_body(ids[0], ids[1]), "returnInventoryIdList", "same warehouse"),
         (lambda ids: resend_body(*([ids[0]] * 2)), "returnInventoryIdList", "distinct"),
     ],
-    ids=["unknown-inventory", "empty-list", "return-service-type", "other-warehouse-code", "country-not-served",
-         "city-too-long", "name-missing", "mixed-warehouses", "duplicate-ids"],
+    ids=[
+        "unknown-inventory",
+        "empty-list",
+        "return-service-type",
+        "other-warehouse-code",
+        "country-not-served",
+        "city-too-long",
+        "name-missing",
+        "mixed-warehouses",
+        "duplicate-ids",
+    ],
 )
 def test_create_resend_refusals_are_soft_errors(emu, make_body, error_key, fragment):
     # GIVEN one item in warehouse 2 and one in warehouse 5
@@ -335,8 +357,15 @@ def test_latency_fault_delays_the_answer(emu):
 def test_http5xx_and_http429_faults_then_success_with_the_same_key(emu):
     # GIVEN a 502 then a 429 queued for createResend
     body = resend_body(arrive(emu))
-    control(emu, "POST", "/faults", {"operation": "createResend", "faults": [
-        {"kind": "http5xx", "status": 502}, {"kind": "http429", "retryAfter": 7}]})
+    control(
+        emu,
+        "POST",
+        "/faults",
+        {
+            "operation": "createResend",
+            "faults": [{"kind": "http5xx", "status": 502}, {"kind": "http429", "retryAfter": 7}],
+        },
+    )
     # WHEN the client retries with the same key
     first, second, third = (create(emu, body, key="k-retry") for _ in range(3))
     # THEN it sees 502, then 429 with Retry-After, then success; one resend from three calls
@@ -385,8 +414,9 @@ def test_soft_error_fault_and_clearing_faults(emu):
 
 def test_bad_fault_script_is_refused(emu):
     # GIVEN / WHEN an unknown fault kind is posted
-    response = requests.post(f"{emu.url}/_emulator/faults", timeout=5,
-                             json={"operation": "createResend", "faults": [{"kind": "explode"}]})
+    response = requests.post(
+        f"{emu.url}/_emulator/faults", timeout=5, json={"operation": "createResend", "faults": [{"kind": "explode"}]}
+    )
     # THEN the control API answers 400
     assert response.status_code == 400
 
@@ -425,13 +455,16 @@ def test_advance_to_completed_sends_a_signed_update_resend_status_webhook(emu, r
     item = arrive(emu)
     created = assert_ok(create(emu, resend_body(item), key="k-complete"))
     # WHEN the warehouse completes it with a tracking number
-    result = control(emu, "POST", f"/resends/{created['resendId']}/advance",
-                     {"to": "completed", "trackingNumber": "9400111899563826265813"})
+    result = control(
+        emu,
+        "POST",
+        f"/resends/{created['resendId']}/advance",
+        {"to": "completed", "trackingNumber": "9400111899563826265813"},
+    )
     delivery = receiver.next("updateResendStatus")
     # THEN a signed v2 webhook carries status 3, the tracking number, and the item as rsd/completed (ints)
     headers, payload = delivery["headers"], delivery["json"]
-    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"],
-                                                                   delivery["raw"])
+    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"], delivery["raw"])
     assert (payload["category"], result["status"], result["webhook"]["status"]) == ("resend", "completed", 200)
     assert payload["resend"]["resendId"] == created["resendId"] and payload["resend"]["resendStatusCode"] == 3
     shipment = payload["resendShipmentList"][0]
@@ -439,8 +472,9 @@ def test_advance_to_completed_sends_a_signed_update_resend_status_webhook(emu, r
     row = payload["returnInventoryList"][0]
     assert (row["returnInventoryId"], row["handlingCode"], row["handlingStatusCode"]) == (item, 3, 2)
     # AND a finished resend does not move again
-    response = requests.post(f"{emu.url}/_emulator/resends/{created['resendId']}/advance",
-                             json={"to": "failed"}, timeout=5)
+    response = requests.post(
+        f"{emu.url}/_emulator/resends/{created['resendId']}/advance", json={"to": "failed"}, timeout=5
+    )
     assert response.status_code == 409
 
 

@@ -1,0 +1,190 @@
+"""Resend request records, and the item reservations that make "never sent twice" hold.
+
+Reserving is one DynamoDB transaction: create the request record and mark every
+item as held by it, conditional on none being held. Concurrent requests for
+overlapping items: exactly one transaction wins (DynamoDB serialises them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rh_common.adapters import dynamo
+
+
+@dataclass(frozen=True)
+class Conflict:
+    inventory_id: int
+    held_by: str | None  # None: the item is not known
+
+
+class ReservationConflict(Exception):
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__(f"{len(conflicts)} items not available")
+        self.conflicts = conflicts
+
+
+class RequestExists(Exception):
+    """A record with this resend request id exists already (same idempotency key)."""
+
+
+class ResendStore:
+    def __init__(self, table_name: str, inventory_table_name: str, client: Any = None) -> None:
+        self._table = table_name
+        self._inventory_table = inventory_table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamo.client()
+        return self._client
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self._table, Key={"resendRequestId": {"S": request_id}}, ConsistentRead=True
+        ).get("Item")
+        return dynamo.from_item(item) if item else None
+
+    def create(self, record: Mapping[str, Any]) -> None:
+        """A record that reserves nothing (e.g. refused before reserving); RequestExists if taken."""
+        try:
+            self.client.put_item(
+                TableName=self._table,
+                Item=dynamo.to_item(dict(record)),
+                ConditionExpression="attribute_not_exists(resendRequestId)",
+            )
+        except ClientError as error:
+            if dynamo.is_condition_failure(error):
+                raise RequestExists(record["resendRequestId"]) from error
+            raise
+
+    def reserve(self, record: Mapping[str, Any], inventory_ids: Iterable[int]) -> None:
+        """Create the record and hold every item for it, all or nothing."""
+        request_id = record["resendRequestId"]
+        ids = list(inventory_ids)
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": dynamo.to_item(dict(record)),
+                    "ConditionExpression": "attribute_not_exists(resendRequestId)",
+                }
+            }
+        ]
+        actions += [
+            {
+                "Update": {
+                    "TableName": self._inventory_table,
+                    "Key": {"returnInventoryId": {"N": str(inventory_id)}},
+                    "UpdateExpression": "SET activeResendRequestId = :request",
+                    "ConditionExpression": (
+                        "attribute_exists(returnInventoryId) AND attribute_not_exists(activeResendRequestId)"
+                    ),
+                    "ExpressionAttributeValues": {":request": {"S": request_id}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for inventory_id in ids
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise RequestExists(request_id) from error
+            conflicts = [
+                Conflict(
+                    inventory_id,
+                    dynamo.from_item(reason["Item"]).get("activeResendRequestId") if reason.get("Item") else None,
+                )
+                for inventory_id, reason in zip(ids, reasons[1:], strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            if not conflicts:
+                raise  # cancelled for another reason (throttling, conflict with a running transaction)
+            raise ReservationConflict(conflicts) from error
+
+    def transition(
+        self,
+        request_id: str,
+        expected_statuses: Iterable[str],
+        changes: Mapping[str, Any],
+        release_items: Iterable[int] = (),
+    ) -> bool:
+        """Apply `changes` if the status is one of `expected_statuses`; optionally release the items
+        this request holds, in the same transaction. False when the status had moved on."""
+        expected = list(expected_statuses)
+        names = {"#status": "status"}
+        values: dict[str, Any] = {f":expected{i}": dynamo.to_attribute(s) for i, s in enumerate(expected)}
+        expected_placeholders = ", ".join(values)
+        sets = []
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#c{index}"] = name
+            values[f":c{index}"] = dynamo.to_attribute(value)
+            sets.append(f"#c{index} = :c{index}")
+        record_update = {
+            "TableName": self._table,
+            "Key": {"resendRequestId": {"S": request_id}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": f"#status IN ({expected_placeholders})",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        releases = [
+            {
+                "Update": {
+                    "TableName": self._inventory_table,
+                    "Key": {"returnInventoryId": {"N": str(inventory_id)}},
+                    "UpdateExpression": "REMOVE activeResendRequestId",
+                    "ConditionExpression": "activeResendRequestId = :request",
+                    "ExpressionAttributeValues": {":request": {"S": request_id}},
+                }
+            }
+            for inventory_id in release_items
+        ]
+        try:
+            if releases:
+                self.client.transact_write_items(TransactItems=[{"Update": record_update}, *releases])
+            else:
+                self.client.update_item(**record_update)
+            return True
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                return False
+            if code == "TransactionCanceledException":
+                reasons = error.response.get("CancellationReasons") or []
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    return False
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[1:]):
+                    # An item is no longer held by this request: release the ones that are.
+                    return self._transition_then_release(record_update, request_id, release_items)
+            raise
+
+    def _transition_then_release(self, record_update: dict, request_id: str, items: Iterable[int]) -> bool:
+        try:
+            self.client.update_item(**record_update)
+        except ClientError as error:
+            if dynamo.is_condition_failure(error):
+                return False
+            raise
+        for inventory_id in items:
+            try:
+                self.client.update_item(
+                    TableName=self._inventory_table,
+                    Key={"returnInventoryId": {"N": str(inventory_id)}},
+                    UpdateExpression="REMOVE activeResendRequestId",
+                    ConditionExpression="activeResendRequestId = :request",
+                    ExpressionAttributeValues={":request": {"S": request_id}},
+                )
+            except ClientError as error:
+                if not dynamo.is_condition_failure(error):
+                    raise
+        return True

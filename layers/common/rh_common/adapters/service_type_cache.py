@@ -1,0 +1,60 @@
+"""A warehouse's shipment service types, cached in DynamoDB with a TTL.
+
+A burst of resend requests reads the cache, not Return Helper. A stale entry
+is still used when Return Helper cannot be reached (better than refusing).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rh_common.adapters import dynamo
+from rh_common.upstream import UpstreamOutcome
+
+
+class ServiceTypesUnavailable(RuntimeError):
+    """Neither the cache nor Return Helper could say (transient)."""
+
+
+class ServiceTypeCache:
+    def __init__(
+        self,
+        table_name: str,
+        fetch: Callable[[int], UpstreamOutcome],
+        ttl_seconds: int,
+        client: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._table = table_name
+        self._fetch = fetch
+        self._ttl = ttl_seconds
+        self._client = client
+        self._clock = clock
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamo.client()
+        return self._client
+
+    def rows(self, warehouse_id: int) -> list[dict[str, Any]]:
+        """Return Helper's rows for the warehouse (serviceTypeCode, serviceType, countryCodePairList)."""
+        key = {"cacheKey": {"S": f"shipmentServiceTypes#{warehouse_id}"}}
+        item = self.client.get_item(TableName=self._table, Key=key).get("Item")
+        now = self._clock()
+        if item and int(item["expiresAt"]["N"]) > now:
+            return json.loads(item["rows"]["S"])
+        outcome = self._fetch(warehouse_id)
+        if outcome.ok:
+            rows = outcome.payload.get("data") or outcome.payload.get("serviceTypeList") or []
+            self.client.put_item(
+                TableName=self._table,
+                Item={**key, "rows": {"S": json.dumps(rows)}, "expiresAt": {"N": str(int(now + self._ttl))}},
+            )
+            return rows
+        if item:  # stale beats nothing while upstream is down
+            return json.loads(item["rows"]["S"])
+        raise ServiceTypesUnavailable(outcome.detail)

@@ -1,0 +1,64 @@
+"""Resend request statuses: where a request can go, and how upstream codes map to them.
+
+Pure. A status never moves backwards: late or duplicated webhooks and retries
+are harmless because every transition is checked here first.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"  # accepted here, not yet confirmed upstream (may be retrying)
+    SUBMITTED = "SUBMITTED"  # upstream accepted; upstream status pending
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"  # upstream refused (or validation failed for an automation message)
+    DEAD = "DEAD"  # gave up after RETRY_MAX_ATTEMPTS
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.REJECTED, Status.DEAD})
+# Items are released when a request ends without shipping them.
+RELEASES_ITEMS = frozenset({Status.FAILED, Status.CANCELED, Status.REJECTED, Status.DEAD})
+
+_RANK = {Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
+
+# Upstream resendStatusCode -> status.
+FROM_UPSTREAM_CODE = {
+    0: Status.SUBMITTED,
+    1: Status.CANCELED,
+    2: Status.IN_PROGRESS,
+    3: Status.COMPLETED,
+    4: Status.FAILED,
+}
+
+
+def can_move(current: Status, target: Status) -> bool:
+    """Forward only: terminal states are final; active ones only advance."""
+    if current in TERMINAL or current == target:
+        return False
+    if target in TERMINAL:
+        return True
+    return _RANK[target] > _RANK[current]
+
+
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    """The contract's resend view (no address, phone or e-mail)."""
+    return {
+        "resendRequestId": record["resendRequestId"],
+        "status": record["status"],
+        "returnInventoryIdList": [int(i) for i in record.get("returnInventoryIdList", [])],
+        "resendId": record.get("resendId"),
+        "resendNumber": record.get("resendNumber"),
+        "resendStatusCode": record.get("resendStatusCode"),
+        "trackingNumber": record.get("trackingNumber"),
+        "attempts": int(record.get("attempts", 0)),
+        "lastError": record.get("lastError"),
+        "idempotencyKey": record.get("idempotencyKey"),
+        "createdAt": record.get("createdAt"),
+        "updatedAt": record.get("updatedAt"),
+    }

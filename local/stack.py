@@ -1,0 +1,263 @@
+"""`python -m local.stack` (make run): everything in template.yaml on 127.0.0.1, no Docker, no AWS.
+
+Start order: DynamoDB (DynamoDB Local, or moto) and moto server; the template's
+queues, secret and tables; the Return Helper emulator (unless RH_API_BASE_URL is
+set); the functions' worker pools behind the local API Gateway. Then .local/stack.json
+is written and one "READY ..." line printed. SIGINT/SIGTERM stop everything, exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from local import aws_services
+from local.aws_services import MotoServer
+from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backend
+from local.gateway import LocalApiGateway
+from local.lambda_runtime import LambdaRuntime, worker_environment
+from local.processes import ensure_ports_free, log
+from local.settings import HOST, TEMPLATE_PATH, LocalSettings
+from local.template import LocalTemplate, load_document
+
+STATE_FILE_NAME = "stack.json"
+
+
+class _StopRequested(Exception):
+    """SIGINT/SIGTERM arrived while the stack was still starting."""
+
+
+class LocalStack:
+    def __init__(self, settings: LocalSettings, template_path: Path = TEMPLATE_PATH) -> None:
+        self.settings = settings
+        self.template_path = template_path
+        self.template: LocalTemplate | None = None
+        self.backend: str | None = None
+        self.moto: MotoServer | None = None
+        self.dynamodb: DynamoDBLocal | None = None
+        self.emulator: Any = None
+        self.runtime: LambdaRuntime | None = None
+        self.gateway: LocalApiGateway | None = None
+        self.queues: dict[str, str] = {}
+
+    # -- start
+
+    def start(self) -> None:
+        settings = self.settings
+        document = load_document(self.template_path)
+        declared = frozenset(document.get("Parameters") or {})
+        template = LocalTemplate(
+            document,
+            self.template_path.parent,
+            region=settings.region,
+            aws_endpoint=settings.aws_endpoint,
+            parameter_overrides=settings.parameter_overrides(declared),
+        )
+        self.backend = choose_backend(settings.dynamodb_backend)
+        self._check_ports()
+        self._start_aws()
+
+        log("stack", "creating the template's queues, secrets and tables")
+        physical = aws_services.create_queues(template, settings.aws_endpoint)
+        self.queues = {logical_id: value.ref for logical_id, value in physical.items()}
+        physical.update(aws_services.create_secrets(template, settings.aws_endpoint, settings.secret_value))
+        aws_services.create_tables(template, self.dynamodb_endpoint)
+        self.template = template = template.with_physical(physical)
+
+        self._start_emulator()
+
+        functions = template.functions()
+        environments = {
+            logical_id: worker_environment(
+                spec,
+                region=settings.region,
+                aws_endpoint=settings.aws_endpoint,
+                dynamodb_endpoint=self.dynamodb_endpoint,
+            )
+            for logical_id, spec in functions.items()
+        }
+        self.runtime = LambdaRuntime(functions, environments, region=settings.region)
+        routes = template.api_routes()
+        self.gateway = LocalApiGateway(
+            routes, self.runtime.invoke, port=settings.api_port, api_key=settings.local_api_key
+        )
+        self.gateway.start()
+        for route in routes:
+            keyed = "x-api-key" if route.api_key_required else "public"
+            log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
+        for source in template.sqs_event_sources():
+            log(
+                "stack",
+                f"SQS event {source.function_id}.{source.event_name} on {source.queue_id}: "
+                "no local poller yet, messages stay in the queue",
+            )
+
+    def _check_ports(self) -> None:
+        settings = self.settings
+        ports = [("API_PORT", settings.api_port), ("AWS_ENDPOINT_PORT", settings.aws_endpoint_port)]
+        if self.backend == "dynamodb-local":
+            ports.append(("DYNAMODB_PORT", settings.dynamodb_port))
+        if settings.external_rh_api_base_url is None:
+            ports.append(("RH_EMULATOR_PORT", settings.emulator_port))
+        ensure_ports_free(ports)
+
+    def _start_aws(self) -> None:
+        settings = self.settings
+        self.moto = MotoServer(settings.aws_endpoint_port, settings.region)
+        self.moto.launch()
+        if self.backend == "dynamodb-local":
+            self.dynamodb = DynamoDBLocal(settings.dynamodb_port, settings.region)
+            try:
+                self.dynamodb.launch()  # the JVM warms up while moto starts
+            except Exception as exc:
+                if settings.dynamodb_backend != "auto":
+                    raise
+                log("dynamodb", f"DynamoDB Local unavailable ({exc}); falling back to moto")
+                self.dynamodb.stop()
+                self.dynamodb, self.backend = None, "moto"
+        self.moto.wait_ready()
+        if self.dynamodb is not None:
+            self.dynamodb.wait_ready()
+        if self.backend == "moto":
+            warn_moto_backend()
+        log(
+            "stack",
+            f"DynamoDB on {self.dynamodb_endpoint} ({self.backend}), SQS/Secrets Manager on {settings.aws_endpoint}",
+        )
+
+    def _start_emulator(self) -> None:
+        settings = self.settings
+        if settings.external_rh_api_base_url is not None:
+            log("stack", f"RH_API_BASE_URL is set: no emulator, functions call {settings.external_rh_api_base_url}")
+            return
+        try:
+            from local.emulator.server import EmulatorServer
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("local.emulator"):
+                raise
+            log("stack", "WARNING: local/emulator/server.py is missing: no Return Helper emulator")
+            return
+        self.emulator = EmulatorServer(
+            HOST,
+            settings.emulator_port,
+            webhook_url=settings.webhook_url,
+            signing_key=settings.rh_signing_key,
+            api_key=settings.rh_api_key,
+            api_token=settings.rh_api_token,
+        )
+        self.emulator.start()
+        log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}")
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        return self.dynamodb.endpoint if self.dynamodb is not None else self.settings.aws_endpoint
+
+    # -- running
+
+    def state(self) -> dict[str, Any]:
+        """The contract's stack.json."""
+        assert self.template is not None
+        settings = self.settings
+        return {
+            "api": self.gateway.url if self.gateway else settings.api_url,
+            "apiKey": settings.local_api_key,
+            "webhookUrl": settings.webhook_url,
+            "awsEndpoint": settings.aws_endpoint,
+            "dynamodbEndpoint": self.dynamodb_endpoint,
+            "region": settings.region,
+            "queues": dict(self.queues),
+            "tables": {table.logical_id: table.name for table in self.template.tables()},
+            "emulator": self.emulator.url if self.emulator is not None else None,
+            "dynamodbBackend": self.backend,
+        }
+
+    def write_state(self) -> Path:
+        state_dir = self.settings.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / STATE_FILE_NAME
+        partial = path.with_suffix(".json.tmp")
+        partial.write_text(json.dumps(self.state(), indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, path)  # readers never see half a file
+        return path
+
+    def failed_component(self) -> str | None:
+        if self.moto is not None and self.moto.exited:
+            return "moto server"
+        if self.dynamodb is not None and self.dynamodb.exited:
+            return "DynamoDB Local"
+        return None
+
+    # -- stop
+
+    def stop(self) -> None:
+        """Everything this stack started, in reverse order; each step runs even if one fails."""
+        steps = [
+            ("gateway", self.gateway),
+            ("lambda workers", self.runtime),
+            ("emulator", self.emulator),
+            ("moto server", self.moto),
+            ("DynamoDB Local", self.dynamodb),
+        ]
+        for name, component in steps:
+            if component is None:
+                continue
+            try:
+                component.stop()
+            except Exception as exc:
+                log("stack", f"stopping {name} failed: {exc!r}")
+        self.gateway = self.runtime = self.emulator = self.moto = self.dynamodb = None
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="[%(name)s] %(message)s")
+    try:
+        settings = LocalSettings.from_env()
+    except ValueError as exc:
+        log("stack", f"error: {exc}")
+        return 2
+    stack = LocalStack(settings)
+    stopping = threading.Event()
+    ready = False
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping.set()
+        if not ready:
+            raise _StopRequested(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        state_file = stack.write_state()
+        ready = True
+    except (_StopRequested, Exception) as exc:
+        ready = True  # from here on a second signal must not interrupt the cleanup
+        if isinstance(exc, _StopRequested):
+            log("stack", "stopped while starting")
+        else:
+            log("stack", f"error: could not start: {exc}")
+        stack.stop()
+        return 0 if isinstance(exc, _StopRequested) else 1
+
+    print(f"READY {stack.state()['api']} (state: {state_file})", flush=True)
+    exit_code = 0
+    while not stopping.wait(1.0):
+        failed = stack.failed_component()
+        if failed:
+            log("stack", f"error: {failed} exited unexpectedly; stopping")
+            exit_code = 1
+            break
+    log("stack", "stopping")
+    stack.stop()
+    log("stack", "stopped")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
