@@ -1,0 +1,77 @@
+"""Resends through the running local stack: arrivals from the emulator, then POST /resends over HTTP.
+
+The reservation guarantee rests on DynamoDB's transactions being atomic under
+concurrency, which DynamoDB Local provides and moto does not.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+SHIPMENT = {
+    "shipmentServiceType": "SHIPMENT_UPS_GROUND_NJ",
+    "shipmentCountryCode": "usa",
+    "shipmentName": "Test Recipient",
+    "shipmentPhone": "5550100",
+    "shipmentStreet1": "1 Test Street",
+    "shipmentState": "NJ",
+    "shipmentCity": "Testville",
+    "shipmentPostalCode": "00000",
+}
+
+
+@pytest.fixture
+def arrive(stack):
+    """An item arrives at warehouse 2: the emulator registers it and sends the signed webhook."""
+    if not stack.get("emulator"):
+        pytest.skip("emulator not started (RH_API_BASE_URL points elsewhere)")
+
+    def one() -> int:
+        response = requests.post(f"{stack['emulator']}/_emulator/inventories", json={"warehouseId": 2}, timeout=15)
+        response.raise_for_status()
+        assert response.json()["webhook"]["status"] == 200
+        return int(response.json()["inventory"]["returnInventoryId"])
+
+    return one
+
+
+def upstream_creations(stack) -> dict:
+    return requests.get(f"{stack['emulator']}/_emulator/state", timeout=10).json()["createdPerIdempotencyKey"]
+
+
+def test_a_resend_over_http_is_submitted_once(api, stack, arrive):
+    items = [arrive(), arrive()]
+    body = {"returnInventoryIdList": items, "resendShipment": SHIPMENT}
+    created = api.post("/resends", json=body, headers={"Idempotency-Key": f"it-{items[0]}"})
+    assert created.status_code == 201, created.text
+    replayed = api.post("/resends", json=body, headers={"Idempotency-Key": f"it-{items[0]}"})
+    assert (replayed.status_code, replayed.json()) == (201, created.json())
+    assert upstream_creations(stack)[f"it-{items[0]}"] == 1
+    view = api.get(f"/inventories/{items[0]}").json()
+    assert view["activeResendRequestId"] == created.json()["resendRequestId"]
+    assert view["eligibleForResend"] is False
+    by_key = api.get("/resends", params={"idempotencyKey": f"it-{items[0]}"})
+    assert by_key.json()["resendRequestId"] == created.json()["resendRequestId"]
+
+
+def test_concurrent_requests_for_overlapping_items_exactly_one_wins(api, stack, arrive):
+    if stack.get("dynamodbBackend") == "moto":
+        pytest.skip("needs DynamoDB Local: moto's transactions are not atomic under concurrent requests")
+    shared = arrive()
+    others = [arrive() for _ in range(4)]
+    bodies = [{"returnInventoryIdList": [shared, other], "resendShipment": SHIPMENT} for other in others] * 2
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda body: api.post("/resends", json=body), bodies))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * (len(bodies) - 1), [r.text for r in responses]
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    for loser in (r.json() for r in responses if r.status_code == 409):
+        assert {"returnInventoryId": shared, "resendRequestId": winner["resendRequestId"]} in loser["conflicts"]
+    assert upstream_creations(stack).get(winner["resendRequestId"]) == 1
+    held = [api.get(f"/inventories/{i}").json()["activeResendRequestId"] for i in [shared, *others]]
+    assert sum(holder is not None for holder in held) == 2
