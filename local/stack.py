@@ -2,8 +2,10 @@
 
 Start order: DynamoDB (DynamoDB Local, or moto) and moto server; the template's
 queues, secret and tables; the Return Helper emulator (unless RH_API_BASE_URL is
-set); the functions' worker pools behind the local API Gateway. Then .local/stack.json
-is written and one "READY ..." line printed. SIGINT/SIGTERM stop everything, exit 0.
+set); the functions' worker pools behind the local API Gateway; then the event sources
+that invoke functions by themselves: an SQS poller per SQS event and a timer per
+Schedule/ScheduleV2 event. Then .local/stack.json is written and one "READY ..." line
+printed. SIGINT/SIGTERM stop everything (event sources first), exit 0.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backen
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import LambdaRuntime, worker_environment
 from local.processes import ensure_ports_free, log
+from local.scheduler import LocalScheduler, schedule_v2_events
 from local.settings import HOST, TEMPLATE_PATH, LocalSettings
+from local.sqs_poller import SqsPollers
 from local.template import LocalTemplate, load_document
 
 STATE_FILE_NAME = "stack.json"
@@ -44,6 +48,8 @@ class LocalStack:
         self.emulator: Any = None
         self.runtime: LambdaRuntime | None = None
         self.gateway: LocalApiGateway | None = None
+        self.sqs_pollers: SqsPollers | None = None
+        self.scheduler: LocalScheduler | None = None
         self.queues: dict[str, str] = {}
 
     # -- start
@@ -91,12 +97,18 @@ class LocalStack:
         for route in routes:
             keyed = "x-api-key" if route.api_key_required else "public"
             log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
-        for source in template.sqs_event_sources():
-            log(
-                "stack",
-                f"SQS event {source.function_id}.{source.event_name} on {source.queue_id}: "
-                "no local poller yet, messages stay in the queue",
-            )
+        # Event sources last: they invoke functions as soon as they run.
+        self.sqs_pollers = SqsPollers(
+            template.sqs_event_sources(),
+            self.runtime.invoke,
+            aws_endpoint=settings.aws_endpoint,
+            region=settings.region,
+        )
+        self.sqs_pollers.start()
+        self.scheduler = LocalScheduler(
+            template.schedules(), self.runtime.invoke, region=settings.region, v2_events=schedule_v2_events(template)
+        )
+        self.scheduler.start()
 
     def _check_ports(self) -> None:
         settings = self.settings
@@ -198,6 +210,8 @@ class LocalStack:
     def stop(self) -> None:
         """Everything this stack started, in reverse order; each step runs even if one fails."""
         steps = [
+            ("schedules", self.scheduler),
+            ("SQS pollers", self.sqs_pollers),
             ("gateway", self.gateway),
             ("lambda workers", self.runtime),
             ("emulator", self.emulator),
@@ -211,6 +225,7 @@ class LocalStack:
                 component.stop()
             except Exception as exc:
                 log("stack", f"stopping {name} failed: {exc!r}")
+        self.scheduler = self.sqs_pollers = None
         self.gateway = self.runtime = self.emulator = self.moto = self.dynamodb = None
 
 

@@ -18,7 +18,9 @@ from rh_common import errors, settings, signature
 from rh_common.adapters import credentials
 from rh_common.adapters.delivery_log import DeliveryLog
 from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.resend_store import ResendStore
 from rh_common.ingest import ApplyFailed, WebhookIngestor
+from rh_common.resend_tracking import ResendTracker
 
 logger = Logger()
 tracer = Tracer()
@@ -31,6 +33,7 @@ MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
 ingestor = WebhookIngestor(
     DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30)),
     InventoryStore(settings.required("INVENTORY_TABLE")),
+    ResendTracker(ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))),
 )
 
 _METRIC_BY_OUTCOME = {

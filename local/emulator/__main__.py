@@ -1,50 +1,244 @@
-"""Run the Return Helper sandbox emulator on its own.
+"""Run the Return Helper sandbox emulator, or steer a running one.
 
-    python -m local.emulator --port 4010 --webhook-url http://127.0.0.1:3000/webhooks/returnhelper \
-        --signing-key <base64> [--api-key K --api-token T]
+Serve (until Ctrl-C / SIGTERM):
 
-Every option falls back to the environment variable the local stack uses (RH_EMULATOR_PORT,
-WEBHOOK_PUBLIC_URL, RH_SIGNING_KEY, RH_API_KEY, RH_API_TOKEN). Runs until Ctrl-C / SIGTERM.
+    python -m local.emulator --port 4010 --webhook-url http://127.0.0.1:3000/webhooks/returnhelper \\
+        --signing-key <base64> [--api-key K --api-token T] \\
+        [--no-auto-progress] [--progress-seconds 2 3] [--outcome completed|failed]
+
+Every serve option falls back to the environment variable the local stack uses (RH_EMULATOR_PORT,
+WEBHOOK_PUBLIC_URL, RH_SIGNING_KEY, RH_API_KEY, RH_API_TOKEN). Auto-progress is on by default here:
+created resends go inProgress after 2 s and completed 3 s later, with signed webhooks.
+
+Steer a running emulator (its control API; --url defaults to RH_EMULATOR_URL, then the "emulator"
+entry of .local/stack.json, then http://127.0.0.1:$RH_EMULATOR_PORT):
+
+    python -m local.emulator fault createResend http5xx --status 503 [--times 2]
+    python -m local.emulator fault createResend http429 --retry-after 1
+    python -m local.emulator fault getResend latency --seconds 2
+    python -m local.emulator faults list | clear [--operation createResend]
+    python -m local.emulator config [--auto-progress | --no-auto-progress]
+                                    [--progress-seconds 2 3] [--outcome failed]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
+import sys
 import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
+import requests
+
+from local.emulator.progress import OUTCOMES, ProgressConfig
 from local.emulator.server import EmulatorServer
+from local.emulator.state import FAULT_KINDS, OPERATIONS
+
+CLIENT_COMMANDS = ("fault", "faults", "config")
+CONTROL_TIMEOUT_SECONDS = 10.0
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _progress_seconds(values: list[float] | None, parser: argparse.ArgumentParser) -> dict[str, float]:
+    """``--progress-seconds A [B]``: A until inProgress, B more until the outcome (B defaults to A)."""
+    if not values:
+        return {}
+    if len(values) > 2 or any(value < 0 for value in values):
+        parser.error("--progress-seconds takes one or two non-negative numbers: IN_PROGRESS [COMPLETE]")
+    return {"inProgressAfterSeconds": values[0], "completeAfterSeconds": values[-1]}
+
+
+def _add_progress_options(parser: argparse.ArgumentParser, default_on: bool) -> None:
+    group = parser.add_mutually_exclusive_group()
+    if not default_on:
+        group.add_argument("--auto-progress", dest="auto_progress", action="store_true", default=None)
+    group.add_argument(
+        "--no-auto-progress",
+        dest="auto_progress",
+        action="store_false",
+        default=True if default_on else None,
+        help="leave created resends pending (advance them with POST /_emulator/resends/{id}/advance)",
+    )
+    parser.add_argument(
+        "--progress-seconds",
+        type=float,
+        nargs="+",
+        metavar="SECONDS",
+        help="IN_PROGRESS [COMPLETE]: seconds until inProgress, then until the outcome "
+        f"(defaults {ProgressConfig.in_progress_after_seconds:g} {ProgressConfig.complete_after_seconds:g})",
+    )
+    parser.add_argument("--outcome", choices=OUTCOMES, help="how auto-progressed resends end (completed)")
+
+
+# -- serve -------------------------------------------------------------------------------------------
+
+
+def build_server(argv: list[str]) -> tuple[EmulatorServer, bool]:
+    """The (not yet started) server the serve command line describes, and whether to log verbosely."""
     env = os.environ.get
-    parser = argparse.ArgumentParser(prog="python -m local.emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local.emulator",
+        description="Run the Return Helper sandbox emulator (subcommands fault, faults, config steer a running one).",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(env("RH_EMULATOR_PORT", "4010")))
     parser.add_argument("--webhook-url", default=env("WEBHOOK_PUBLIC_URL"), help="where signed webhooks go")
     parser.add_argument("--signing-key", default=env("RH_SIGNING_KEY"), help="base64 webhook signing key")
     parser.add_argument("--api-key", default=env("RH_API_KEY"), help="expected x-rr-apikey")
     parser.add_argument("--api-token", default=env("RH_API_TOKEN"), help="expected x-rr-apitoken")
+    _add_progress_options(parser, default_on=True)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     missing = [name for name in ("webhook_url", "signing_key", "api_key", "api_token") if not getattr(args, name)]
     if missing:
         parser.error("missing " + ", ".join("--" + name.replace("_", "-") for name in missing))
+    timing = _progress_seconds(args.progress_seconds, parser)
+    server = EmulatorServer(
+        args.host,
+        args.port,
+        args.webhook_url,
+        args.signing_key,
+        args.api_key,
+        args.api_token,
+        auto_progress=args.auto_progress,
+        in_progress_after_seconds=timing.get("inProgressAfterSeconds", ProgressConfig.in_progress_after_seconds),
+        complete_after_seconds=timing.get("completeAfterSeconds", ProgressConfig.complete_after_seconds),
+        outcome=args.outcome or ProgressConfig.outcome,
+    )
+    return server, args.verbose
 
+
+def serve(argv: list[str]) -> int:
+    server, verbose = build_server(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    server = EmulatorServer(args.host, args.port, args.webhook_url, args.signing_key, args.api_key, args.api_token)
     server.start()
     print(f"Return Helper emulator: user API {server.api_base}, control {server.url}/_emulator/state", flush=True)
+    print(f"auto-progress: {json.dumps(server.progress.config.to_json())}", flush=True)
     stop.wait()
     server.stop()
     return 0
+
+
+# -- client ------------------------------------------------------------------------------------------
+
+
+def default_url(environ: Mapping[str, str] | None = None) -> str:
+    """RH_EMULATOR_URL, else the running stack's emulator (stack.json), else 127.0.0.1:$RH_EMULATOR_PORT."""
+    env = os.environ if environ is None else environ
+    if env.get("RH_EMULATOR_URL"):
+        return env["RH_EMULATOR_URL"].rstrip("/")
+    state_file = Path(env.get("LOCAL_STATE_DIR") or _PROJECT_ROOT / ".local") / "stack.json"
+    try:
+        emulator = json.loads(state_file.read_text(encoding="utf-8")).get("emulator")
+    except (OSError, ValueError, AttributeError):
+        emulator = None
+    if emulator:
+        return str(emulator).rstrip("/")
+    return f"http://127.0.0.1:{env.get('RH_EMULATOR_PORT') or 4010}"
+
+
+def _control(url: str, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
+    try:
+        response = requests.request(
+            method, f"{url}/_emulator{path}", json=body, params=params, timeout=CONTROL_TIMEOUT_SECONDS
+        )
+    except requests.RequestException as exc:
+        raise SystemExit(f"error: cannot reach the emulator at {url}: {exc}") from None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = response.text
+    if response.status_code >= 300:
+        detail = payload.get("error") if isinstance(payload, dict) else payload
+        raise SystemExit(f"error: {method} {path} -> HTTP {response.status_code}: {detail}")
+    return payload
+
+
+def fault_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The control-API fault object for ``fault OPERATION KIND [--status --retry-after --seconds ...]``."""
+    fault: dict[str, Any] = {"kind": args.kind}
+    if args.status is not None:
+        fault["status"] = args.status
+    if args.retry_after is not None:
+        fault["retryAfter"] = args.retry_after
+    if args.seconds is not None:
+        fault["seconds"] = args.seconds
+    if args.error_code is not None:
+        fault["errorCode"] = args.error_code
+    if args.error is not None:
+        fault["error"] = {args.error_field: args.error}
+    return fault
+
+
+def client(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.emulator", description="Steer a running emulator.")
+    url_options = argparse.ArgumentParser(add_help=False)
+    url_options.add_argument("--url", default=None, help="emulator base URL (default: the running local stack's)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fault = commands.add_parser(
+        "fault",
+        parents=[url_options],
+        help="queue a one-shot fault for the next call(s) of an operation",
+        description="Queue a one-shot fault; faults are consumed first in, first out, one per call.",
+    )
+    fault.add_argument("operation", choices=OPERATIONS)
+    fault.add_argument("kind", choices=FAULT_KINDS)
+    fault.add_argument("--status", type=int, help="http5xx: HTTP status (503); softError: meta.status (400)")
+    fault.add_argument("--retry-after", type=int, help="http429: Retry-After seconds (1)")
+    fault.add_argument("--seconds", type=float, help="latency / timeoutAfterCommit: seconds")
+    fault.add_argument("--error-code", help="softError: errorCode (INTERNAL_ERROR)")
+    fault.add_argument("--error", help="softError: the error message")
+    fault.add_argument("--error-field", default="", help="softError: the property the message is keyed by ('')")
+    fault.add_argument("--times", type=int, default=1, help="queue the same fault this many times (1)")
+
+    faults = commands.add_parser("faults", parents=[url_options], help="list or clear queued faults")
+    faults.add_argument("action", choices=("list", "clear"))
+    faults.add_argument("--operation", choices=OPERATIONS, help="only this operation's faults (clear)")
+
+    config = commands.add_parser(
+        "config", parents=[url_options], help="show or change auto-progress (no options: show)"
+    )
+    _add_progress_options(config, default_on=False)
+
+    args = parser.parse_args(argv)
+    url = (args.url or default_url()).rstrip("/")
+    if args.command == "fault":
+        if args.times < 1:
+            fault.error("--times must be at least 1")
+        body = {"operation": args.operation, "faults": [fault_spec(args)] * args.times}
+        result = _control(url, "POST", "/faults", body)
+    elif args.command == "faults" and args.action == "clear":
+        result = _control(url, "DELETE", "/faults", params={"operation": args.operation} if args.operation else None)
+    elif args.command == "faults":
+        result = _control(url, "GET", "/state").get("faults", {})
+    else:
+        changes: dict[str, Any] = _progress_seconds(args.progress_seconds, config)
+        if args.auto_progress is not None:
+            changes["autoProgress"] = args.auto_progress
+        if args.outcome is not None:
+            changes["outcome"] = args.outcome
+        result = _control(url, "POST", "/config", changes) if changes else _control(url, "GET", "/config")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in CLIENT_COMMANDS:
+        return client(argv)
+    return serve(argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,11 @@ Control API (JSON, no auth):
 
     GET    /_emulator/health
     GET    /_emulator/state
-    POST   /_emulator/reset
+    POST   /_emulator/reset                    (state and scheduled progress; not the config)
+    GET    /_emulator/config
+    POST   /_emulator/config                   {"autoProgress"?: bool, "inProgressAfterSeconds"?: float,
+                                                "completeAfterSeconds"?: float,
+                                                "outcome"?: "completed"|"failed"}
     POST   /_emulator/inventories              {"warehouseId", "returnInventoryId"?, "sku"?, "rma"?,
                                                 "description"?, "handlingCode"?, "handlingStatusCode"?,
                                                 "deliver"?: true}
@@ -21,6 +25,14 @@ Control API (JSON, no auth):
                                                 "trackingNumber"?, "error"?}
     POST   /_emulator/faults                   {"operation", "faults": [{"kind", ...params}]}
     DELETE /_emulator/faults[?operation=]
+
+Auto-progress (``auto_progress=True``, or ``{"autoProgress": true}`` on /_emulator/config): after a
+createResend that created a resend, the emulated warehouse moves it to inProgress after
+``inProgressAfterSeconds``, then ``completeAfterSeconds`` later to completed (generated tracking
+number) or failed (``{"message":"Invalid address."}``) per ``outcome``; each step is the same
+advance as the control route, with its signed webhook. Steps never move a status backwards and
+leave a canceled or otherwise finished resend alone. Timings and outcome are fixed per resend
+when it is created; turning auto-progress off stops pending steps.
 
 Fault kinds (one-shot, FIFO per operation, consumed by the next calls of that operation):
 ``latency`` {seconds}, ``http5xx`` {status=503}, ``http429`` {retryAfter=1},
@@ -45,6 +57,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.emulator import webhooks
+from local.emulator.progress import ProgressConfig, ResendProgress
 from local.emulator.state import (
     RESEND_STATUSES,
     ControlError,
@@ -88,11 +101,27 @@ class Request:
 class EmulatorServer:
     """Return Helper sandbox emulator; ``start()`` serves in a background thread."""
 
-    def __init__(self, host: str, port: int, webhook_url: str, signing_key: str, api_key: str, api_token: str):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        webhook_url: str,
+        signing_key: str,
+        api_key: str,
+        api_token: str,
+        *,
+        auto_progress: bool = False,
+        in_progress_after_seconds: float = ProgressConfig.in_progress_after_seconds,
+        complete_after_seconds: float = ProgressConfig.complete_after_seconds,
+        outcome: str = ProgressConfig.outcome,
+    ):
+        """``auto_progress`` off by default so direct use (tests) stays deterministic; the stack turns it on."""
         base64.b64decode(signing_key, validate=True)  # fail at start, not at the first webhook
+        config = ProgressConfig(auto_progress, in_progress_after_seconds, complete_after_seconds, outcome)
         self.webhook_url, self.signing_key = webhook_url, signing_key
         self.api_key, self.api_token = api_key, api_token
         self.state = EmulatorState()
+        self.progress = ResendProgress(config, self.state.resend_status_code, self.advance)
         self.notify_on_cancel = True  # cancelResend also sends updateResendStatus (async, like upstream)
         self._correlation_prefix = "EMU" + secrets.token_hex(5).upper()
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
@@ -124,6 +153,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        self.progress.close()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
@@ -225,10 +255,17 @@ class EmulatorServer:
         return Response(200, envelope(correlation_id, {"data": data}))
 
     def _create_resend(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        def action() -> dict[str, Any]:
-            return self.state.create_resend(self._body(request), key)
+        created: list[int] = []
 
-        return Response(200, self.state.idempotent("createResend", key, request.body, correlation_id, action))
+        def action() -> dict[str, Any]:
+            payload = self.state.create_resend(self._body(request), key)
+            created.append(payload["resendId"])
+            return payload
+
+        body = self.state.idempotent("createResend", key, request.body, correlation_id, action)
+        if created:  # not for an idempotent replay
+            self.progress.on_created(created[0])
+        return Response(200, body)
 
     def _get_resend(self, request: Request, correlation_id: str, key: str | None) -> Response:
         return Response(200, envelope(correlation_id, self.state.get_resend(request.query.get("resendid"))))
@@ -271,6 +308,18 @@ class EmulatorServer:
         resend, inventories = self.state.resend_event_parts(resend_id)
         return self._deliver(webhooks.resend_status_updated(resend, inventories))
 
+    def advance(self, resend_id: int, to: Any, tracking_number: Any = None, error: Any = None) -> dict[str, Any]:
+        """Warehouse-side progress, then the signed updateResendStatus webhook.
+
+        The one path for the control route and auto-progress; raises ControlError (409) when the
+        resend is finished or already there, so nothing ever moves backwards.
+        """
+        self.state.advance_resend(resend_id, to, tracking_number, error)
+        delivered = self.send_resend_update(resend_id)
+        resend, _ = self.state.resend_event_parts(resend_id)
+        status = RESEND_STATUSES[resend["resendStatusCode"]][0]
+        return {"resend": resend, "status": status, "webhook": delivered}
+
     # -- control API ---------------------------------------------------------------------------
 
     def _control_body(self, request: Request) -> dict[str, Any]:
@@ -289,10 +338,20 @@ class EmulatorServer:
         if (method, route) == ("GET", "/_emulator/health"):
             return Response(200, {"status": "ok"})
         if (method, route) == ("GET", "/_emulator/state"):
-            return Response(200, self.state.snapshot())
+            return Response(200, {**self.state.snapshot(), "config": self.progress.config.to_json()})
         if (method, route) == ("POST", "/_emulator/reset"):
+            self.progress.cancel_all()
             self.state.reset()
             return Response(200, {"reset": True})
+        if (method, route) == ("GET", "/_emulator/config"):
+            return Response(200, self.progress.config.to_json())
+        if (method, route) == ("POST", "/_emulator/config"):
+            try:
+                config = self.progress.configure(self._control_body(request))
+            except ValueError as exc:
+                raise ControlError(400, str(exc)) from exc
+            log.info("config: %s", config.to_json())
+            return Response(200, config.to_json())
         if (method, route) == ("POST", "/_emulator/inventories"):
             body = self._control_body(request)
             inventory = self.state.add_inventory(body)
@@ -309,11 +368,7 @@ class EmulatorServer:
         if match and method == "POST":
             body = self._control_body(request)
             resend_id = int(match.group(1))
-            self.state.advance_resend(resend_id, body.get("to"), body.get("trackingNumber"), body.get("error"))
-            delivered = self.send_resend_update(resend_id)
-            resend, _ = self.state.resend_event_parts(resend_id)
-            status = RESEND_STATUSES[resend["resendStatusCode"]][0]
-            return Response(200, {"resend": resend, "status": status, "webhook": delivered})
+            return Response(200, self.advance(resend_id, body.get("to"), body.get("trackingNumber"), body.get("error")))
         return Response(404, {"error": f"no control route {method} {request.path}"})
 
 

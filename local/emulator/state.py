@@ -559,6 +559,12 @@ class EmulatorState:
             else:
                 self._set_handling(inventory, *prior)
 
+    def resend_status_code(self, resend_id: int) -> int | None:
+        """The resend's current upstream status code (0-4), or None when it does not exist (any more)."""
+        with self._lock:
+            resend = self._resends.get(resend_id)
+            return None if resend is None else resend["resendStatusCode"]
+
     def resend_event_parts(self, resend_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Deep copies of a resend and its inventories, for building the updateResendStatus webhook."""
         with self._lock:

@@ -14,11 +14,17 @@ from types import ModuleType
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
 
 from local import settings as local_settings
+from local.emulator import EmulatorServer
 from local.template import LocalTemplate
+from rh_common import inventory
 from rh_common.adapters import dynamo
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.events import InventoryFacts
+from tests.unit.resend_support import ON_HOLD, T
 
 REGION = "us-east-1"
 
@@ -117,3 +123,47 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+# ------------------------------------------------------------------ resends: emulator upstream, retry queue, items
+
+
+@pytest.fixture
+def emulator():
+    # Credentials as the `secret` fixture holds them; webhooks are not needed here.
+    server = EmulatorServer("127.0.0.1", 0, "http://127.0.0.1:9/unused", "ZGV2", "k", "t")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def retry_queue(aws, template):
+    sqs = boto3.client("sqs")
+    [spec] = [q for q in template.queues() if q.logical_id == "ResendRetryQueue"]
+    return sqs.create_queue(QueueName=spec.name)["QueueUrl"]
+
+
+@pytest.fixture
+def items(tables, emulator):
+    """Register on-hold items both upstream (emulator) and in our state, as webhooks would have."""
+    store = InventoryStore(tables["InventoryTable"])
+
+    def make(*ids, **values):
+        for inventory_id in ids:
+            facts = {**ON_HOLD, **values}
+            store.apply(InventoryFacts(inventory_id, facts), inventory.event_version(T, "seed"), T)
+            requests.post(
+                f"{emulator.url}/_emulator/inventories",
+                json={
+                    "returnInventoryId": inventory_id,
+                    "warehouseId": facts["warehouseId"],
+                    "deliver": False,
+                    "handlingCode": "ohd",
+                },
+                timeout=5,
+            ).raise_for_status()
+        return list(ids)
+
+    make.store = store
+    return make

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import queue
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +16,8 @@ import pytest
 import requests
 
 from local.emulator import EmulatorServer
+from local.emulator.__main__ import build_server, default_url
+from local.emulator.__main__ import main as emulator_cli
 
 SIGNING_KEY = base64.b64encode(b"emulator-test-signing-key-32byte").decode()
 API_KEY, API_TOKEN = "test-api-key", "test-api-token"
@@ -86,8 +89,17 @@ def server(receiver):
         yield server
 
 
+DEFAULT_CONFIG = {
+    "autoProgress": False,
+    "inProgressAfterSeconds": 2.0,
+    "completeAfterSeconds": 3.0,
+    "outcome": "completed",
+}
+
+
 @pytest.fixture
 def emu(server, receiver):
+    requests.post(f"{server.url}/_emulator/config", json=DEFAULT_CONFIG, timeout=5).raise_for_status()
     requests.post(f"{server.url}/_emulator/reset", timeout=5).raise_for_status()
     requests.delete(f"{server.url}/_emulator/faults", timeout=5).raise_for_status()
     while not receiver.deliveries.empty():
@@ -489,3 +501,310 @@ def test_advance_to_failed_carries_the_error_as_a_json_string(emu, receiver):
     assert json.loads(payload["resendShipmentList"][0]["error"]) == {"message": "Invalid address."}
     row = payload["returnInventoryList"][0]
     assert (row["handlingCode"], row["handlingStatusCode"]) == (0, 0)
+
+
+# -- auto-progress -------------------------------------------------------------------------------
+
+
+def fast_progress(server, **config) -> dict:
+    return control(
+        server,
+        "POST",
+        "/config",
+        {"autoProgress": True, "inProgressAfterSeconds": 0.05, "completeAfterSeconds": 0.05, **config},
+    )
+
+
+def status_code(server, resend_id: int) -> int:
+    return assert_ok(call(server, "GET", f"/Resend/getResend?resendId={resend_id}"))["resendStatusCode"]
+
+
+def assert_signed(receiver, delivery: dict) -> None:
+    headers = delivery["headers"]
+    assert headers["returnhelper-signature"] == expected_signature(receiver.url, headers["timestamp"], delivery["raw"])
+
+
+def test_config_is_off_for_direct_construction_and_readable(emu):
+    # GIVEN a server constructed directly (no auto_progress keyword)
+    # WHEN its config is read
+    config = control(emu, "GET", "/config")
+    # THEN auto-progress is off, with the default timings and outcome; the state shows the same
+    assert config == DEFAULT_CONFIG
+    assert control(emu, "GET", "/state")["config"] == DEFAULT_CONFIG
+
+
+def test_without_auto_progress_a_resend_stays_pending(emu, receiver):
+    # GIVEN auto-progress off and timings that would fire at once
+    control(emu, "POST", "/config", {"inProgressAfterSeconds": 0, "completeAfterSeconds": 0})
+    # WHEN a resend is created
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-still"))["resendId"]
+    time.sleep(0.3)
+    # THEN nothing moves and no resend webhook is sent
+    assert status_code(emu, resend_id) == 0
+    assert emu.progress.pending_steps == 0
+    receiver.next("newInventoryCreated")
+    assert receiver.deliveries.empty()
+
+
+def test_auto_progress_walks_a_resend_to_completed_with_signed_webhooks(emu, receiver):
+    # GIVEN auto-progress on with short steps, and two arrived items
+    fast_progress(emu)
+    first, second = arrive(emu), arrive(emu)
+    # WHEN a resend is created for both
+    created = assert_ok(create(emu, resend_body(first, second), key="k-auto"))
+    # THEN a signed webhook says inProgress (items rsd/inProgress), then another says completed
+    in_progress = receiver.next("updateResendStatus")
+    completed = receiver.next("updateResendStatus")
+    for delivery in (in_progress, completed):
+        assert_signed(receiver, delivery)
+        assert delivery["json"]["resend"]["resendId"] == created["resendId"]
+    assert in_progress["json"]["resend"]["resendStatusCode"] == 2
+    assert {(r["handlingCode"], r["handlingStatusCode"]) for r in in_progress["json"]["returnInventoryList"]} == {
+        (3, 1)
+    }
+    assert in_progress["json"]["resendShipmentList"][0]["trackingNumber"] is None
+    payload = completed["json"]
+    assert payload["resend"]["resendStatusCode"] == 3
+    shipment = payload["resendShipmentList"][0]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,50}", shipment["trackingNumber"]) and shipment["error"] == ""
+    assert {
+        (r["returnInventoryId"], r["handlingCode"], r["handlingStatusCode"]) for r in payload["returnInventoryList"]
+    } == {
+        (first, 3, 2),
+        (second, 3, 2),
+    }
+    # AND upstream reads completed with the same tracking number; the items are out of stock
+    resend = assert_ok(call(emu, "GET", f"/Resend/getResend?resendId={created['resendId']}"))
+    assert resend["resendStatusCode"] == 3
+    assert resend["resendShipmentList"][0]["trackingNumber"] == shipment["trackingNumber"]
+    assert not any(i["inStock"] for i in control(emu, "GET", "/state")["inventories"])
+    # AND the webhook log shows both deliveries accepted
+    logged = [w for w in control(emu, "GET", "/state")["webhooks"] if w["action"] == "updateResendStatus"]
+    assert [w["status"] for w in logged] == [200, 200]
+
+
+def test_auto_progress_to_failed_sends_the_upstream_error(emu, receiver):
+    # GIVEN auto-progress configured to fail
+    fast_progress(emu, outcome="failed")
+    item = arrive(emu)
+    # WHEN a resend is created
+    resend_id = assert_ok(create(emu, resend_body(item), key="k-auto-fail"))["resendId"]
+    # THEN it goes inProgress, then failed with the JSON-encoded error, and the item is released
+    assert receiver.next("updateResendStatus")["json"]["resend"]["resendStatusCode"] == 2
+    payload = receiver.next("updateResendStatus")["json"]
+    assert payload["resend"]["resendStatusCode"] == 4
+    assert payload["resendShipmentList"][0]["error"] == '{"message":"Invalid address."}'
+    assert payload["resendShipmentList"][0]["trackingNumber"] is None
+    assert (
+        payload["returnInventoryList"][0]["handlingCode"],
+        payload["returnInventoryList"][0]["handlingStatusCode"],
+    ) == (
+        0,
+        0,
+    )
+    assert status_code(emu, resend_id) == 4
+
+
+def test_idempotent_replay_does_not_schedule_a_second_progress(emu, receiver):
+    # GIVEN auto-progress on
+    fast_progress(emu)
+    body = resend_body(arrive(emu))
+    # WHEN the same create arrives twice with one key
+    assert_ok(create(emu, body, key="k-auto-replay"))
+    assert_ok(create(emu, body, key="k-auto-replay"))
+    # THEN the resend is walked through once: exactly two status webhooks
+    codes = [receiver.next("updateResendStatus")["json"]["resend"]["resendStatusCode"] for _ in range(2)]
+    assert codes == [2, 3]
+    time.sleep(0.3)
+    assert [w for w in control(emu, "GET", "/state")["webhooks"] if w["action"] == "updateResendStatus"][2:] == []
+
+
+def test_a_canceled_resend_does_not_progress(emu, receiver):
+    # GIVEN auto-progress on, with the first step far enough away to cancel before it
+    fast_progress(emu, inProgressAfterSeconds=0.3)
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-auto-cancel"))["resendId"]
+    # WHEN the resend is canceled while still pending
+    assert_ok(call(emu, "POST", "/Resend/cancelResend", json={"resendId": resend_id}))
+    time.sleep(0.6)
+    # THEN it stays canceled: the only status webhook is the cancel's
+    assert status_code(emu, resend_id) == 1
+    webhooks = [w for w in control(emu, "GET", "/state")["webhooks"] if w["action"] == "updateResendStatus"]
+    assert len(webhooks) == 1
+    assert receiver.next("updateResendStatus")["json"]["resend"]["resendStatusCode"] == 1
+    assert emu.progress.pending_steps == 0
+
+
+def test_a_resend_finished_by_hand_is_never_moved_backwards(emu, receiver):
+    # GIVEN auto-progress on, and a resend completed by hand before the first timer fires
+    fast_progress(emu, inProgressAfterSeconds=0.3)
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-auto-manual"))["resendId"]
+    control(emu, "POST", f"/resends/{resend_id}/advance", {"to": "completed", "trackingNumber": "MANUAL-1"})
+    # WHEN the timer fires
+    time.sleep(0.6)
+    # THEN nothing moved back to inProgress: one webhook, still completed with the manual number
+    resend = assert_ok(call(emu, "GET", f"/Resend/getResend?resendId={resend_id}"))
+    assert (resend["resendStatusCode"], resend["resendShipmentList"][0]["trackingNumber"]) == (3, "MANUAL-1")
+    webhooks = [w for w in control(emu, "GET", "/state")["webhooks"] if w["action"] == "updateResendStatus"]
+    assert len(webhooks) == 1
+
+
+def test_a_resend_moved_in_progress_by_hand_is_still_completed(emu, receiver):
+    # GIVEN auto-progress on, and a resend moved to inProgress by hand before the first timer
+    fast_progress(emu, inProgressAfterSeconds=0.3, completeAfterSeconds=0.05)
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-auto-half"))["resendId"]
+    control(emu, "POST", f"/resends/{resend_id}/advance", {"to": "inProgress"})
+    # WHEN the timers run
+    codes = [receiver.next("updateResendStatus")["json"]["resend"]["resendStatusCode"] for _ in range(2)]
+    # THEN inProgress is not sent twice, and the resend completes
+    assert codes == [2, 3]
+    assert status_code(emu, resend_id) == 3
+
+
+def test_turning_auto_progress_off_stops_pending_steps(emu, receiver):
+    # GIVEN a resend created with auto-progress on
+    fast_progress(emu, inProgressAfterSeconds=0.3)
+    resend_id = assert_ok(create(emu, resend_body(arrive(emu)), key="k-auto-off"))["resendId"]
+    # WHEN auto-progress is turned off before the step fires
+    control(emu, "POST", "/config", {"autoProgress": False})
+    time.sleep(0.6)
+    # THEN the resend stays pending
+    assert status_code(emu, resend_id) == 0
+
+
+def test_reset_drops_scheduled_steps(emu):
+    # GIVEN a scheduled first step
+    fast_progress(emu, inProgressAfterSeconds=5)
+    assert_ok(create(emu, resend_body(arrive(emu)), key="k-auto-reset"))
+    assert emu.progress.pending_steps == 1
+    # WHEN the emulator is reset
+    control(emu, "POST", "/reset")
+    # THEN nothing is scheduled any more
+    assert emu.progress.pending_steps == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"outcome": "lost"},
+        {"inProgressAfterSeconds": -1},
+        {"completeAfterSeconds": "3"},
+        {"completeAfterSeconds": True},
+        {"autoProgress": "yes"},
+        {"speed": 2},
+    ],
+    ids=["outcome", "negative", "string-seconds", "bool-seconds", "string-flag", "unknown-field"],
+)
+def test_bad_config_is_refused_and_changes_nothing(emu, body):
+    # GIVEN / WHEN a bad config change is posted
+    response = requests.post(f"{emu.url}/_emulator/config", json=body, timeout=5)
+    # THEN it is a 400 naming the problem, and the config is unchanged
+    assert response.status_code == 400 and response.json()["error"]
+    assert control(emu, "GET", "/config") == DEFAULT_CONFIG
+
+
+def test_constructor_keywords_set_the_config_and_are_validated(receiver):
+    # GIVEN / WHEN servers are built with the keyword-only progress options
+    with EmulatorServer(
+        "127.0.0.1",
+        0,
+        receiver.url,
+        SIGNING_KEY,
+        API_KEY,
+        API_TOKEN,
+        auto_progress=True,
+        in_progress_after_seconds=1,
+        complete_after_seconds=4,
+        outcome="failed",
+    ) as server:
+        config = requests.get(f"{server.url}/_emulator/config", timeout=5).json()
+    # THEN the config reflects them, and a bad outcome is refused at construction
+    assert config == {
+        "autoProgress": True,
+        "inProgressAfterSeconds": 1.0,
+        "completeAfterSeconds": 4.0,
+        "outcome": "failed",
+    }
+    with pytest.raises(ValueError, match="outcome"):
+        EmulatorServer("127.0.0.1", 0, receiver.url, SIGNING_KEY, API_KEY, API_TOKEN, outcome="lost")
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def test_serve_command_line_turns_auto_progress_on_by_default(receiver):
+    # GIVEN the serve options with and without --no-auto-progress
+    common = ["--port", "0", "--webhook-url", receiver.url, "--signing-key", SIGNING_KEY]
+    common += ["--api-key", API_KEY, "--api-token", API_TOKEN]
+    # WHEN servers are built from them
+    default, _ = build_server(common)
+    custom, _ = build_server([*common, "--no-auto-progress", "--progress-seconds", "0.5", "1.5", "--outcome", "failed"])
+    single, _ = build_server([*common, "--progress-seconds", "1"])
+    try:
+        # THEN auto-progress is on by default, and the flags set the rest
+        assert default.progress.config.to_json() == {**DEFAULT_CONFIG, "autoProgress": True}
+        assert custom.progress.config.to_json() == {
+            "autoProgress": False,
+            "inProgressAfterSeconds": 0.5,
+            "completeAfterSeconds": 1.5,
+            "outcome": "failed",
+        }
+        assert (single.progress.config.in_progress_after_seconds, single.progress.config.complete_after_seconds) == (
+            1.0,
+            1.0,
+        )
+    finally:
+        for server in (default, custom, single):
+            server.stop()
+
+
+def test_fault_command_queues_faults_through_the_control_api(emu, capsys):
+    # GIVEN a running emulator
+    # WHEN faults are queued from the command line
+    assert emulator_cli(["fault", "--url", emu.url, "createResend", "http5xx", "--status", "503", "--times", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"operation": "createResend", "queued": 2}
+    emulator_cli(["fault", "--url", emu.url, "createResend", "http429", "--retry-after", "1"])
+    emulator_cli(["fault", "--url", emu.url, "createResend", "softError", "--error-code", "BUSY", "--error", "later"])
+    # THEN the emulator holds them in order, and the next calls see them
+    queued = control(emu, "GET", "/state")["faults"]["createResend"]
+    assert queued == [
+        {"kind": "http5xx", "status": 503},
+        {"kind": "http5xx", "status": 503},
+        {"kind": "http429", "retryAfter": 1},
+        {"kind": "softError", "errorCode": "BUSY", "error": {"": "later"}},
+    ]
+    body = resend_body(arrive(emu))
+    assert create(emu, body, key="k-cli").status_code == 503
+
+
+def test_faults_list_clear_and_config_commands(emu, capsys):
+    # GIVEN queued faults
+    push_fault(emu, "createResend", kind="http5xx")
+    push_fault(emu, "getResend", kind="latency", seconds=1)
+    # WHEN one operation's faults are cleared, then listed
+    emulator_cli(["faults", "--url", emu.url, "clear", "--operation", "createResend"])
+    capsys.readouterr()
+    emulator_cli(["faults", "list", "--url", emu.url])
+    # THEN only the other operation's fault remains
+    assert json.loads(capsys.readouterr().out) == {"getResend": [{"kind": "latency", "seconds": 1}]}
+    emulator_cli(["faults", "clear", "--url", emu.url])
+    assert control(emu, "GET", "/state")["faults"] == {}
+    # AND config shows and changes auto-progress
+    emulator_cli(["config", "--url", emu.url, "--auto-progress", "--outcome", "failed", "--progress-seconds", "0.5"])
+    assert json.loads(capsys.readouterr().out) == {
+        "autoProgress": True,
+        "inProgressAfterSeconds": 0.5,
+        "completeAfterSeconds": 0.5,
+        "outcome": "failed",
+    }
+    emulator_cli(["config", "--url", emu.url])
+    assert json.loads(capsys.readouterr().out)["outcome"] == "failed"
+
+
+def test_client_url_defaults_to_the_running_stack(tmp_path):
+    # GIVEN a stack.json naming the emulator, and no RH_EMULATOR_URL
+    (tmp_path / "stack.json").write_text(json.dumps({"emulator": "http://127.0.0.1:4999/"}))
+    # WHEN / THEN the client uses it; RH_EMULATOR_URL wins; without either the port default applies
+    assert default_url({"LOCAL_STATE_DIR": str(tmp_path)}) == "http://127.0.0.1:4999"
+    assert default_url({"LOCAL_STATE_DIR": str(tmp_path), "RH_EMULATOR_URL": "http://h:1/"}) == "http://h:1"
+    empty = tmp_path / "none"
+    assert default_url({"LOCAL_STATE_DIR": str(empty), "RH_EMULATOR_PORT": "4011"}) == "http://127.0.0.1:4011"

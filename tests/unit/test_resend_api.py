@@ -8,42 +8,8 @@ import boto3
 import pytest
 import requests
 
-from local.emulator import EmulatorServer
-from rh_common import inventory
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.events import InventoryFacts
 from tests.events.loader import load_event
-
-T = "2025-03-03T08:15:42.1984163Z"
-ON_HOLD = {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}
-SHIPMENT = {
-    "shipmentServiceType": "SHIPMENT_USPS_GA_SIG_NJ",
-    "shipmentCountryCode": "usa",
-    "shipmentName": "Test Recipient",
-    "shipmentPhone": "5550100",
-    "shipmentEmail": "recipient@example.com",
-    "shipmentStreet1": "1 Test Street",
-    "shipmentStreet2": "",
-    "shipmentState": "NJ",
-    "shipmentCity": "Testville",
-    "shipmentPostalCode": "00000",
-}
-
-
-@pytest.fixture
-def emulator():
-    # Credentials as the `secret` fixture holds them; webhooks are not needed here.
-    server = EmulatorServer("127.0.0.1", 0, "http://127.0.0.1:9/unused", "ZGV2", "k", "t")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def retry_queue(aws, template):
-    sqs = boto3.client("sqs")
-    [spec] = [q for q in template.queues() if q.logical_id == "ResendRetryQueue"]
-    return sqs.create_queue(QueueName=spec.name)["QueueUrl"]
+from tests.unit.resend_support import fault, resend_body, upstream_state
 
 
 @pytest.fixture
@@ -76,43 +42,6 @@ def api(load_function, lambda_context, emulator, retry_queue):
         return response["statusCode"], json.loads(content) if "application/json" in content_type else content
 
     return call
-
-
-@pytest.fixture
-def items(tables, emulator):
-    """Register on-hold items both upstream (emulator) and in our state, as webhooks would have."""
-    store = InventoryStore(tables["InventoryTable"])
-
-    def make(*ids, **values):
-        for inventory_id in ids:
-            facts = {**ON_HOLD, **values}
-            store.apply(InventoryFacts(inventory_id, facts), inventory.event_version(T, "seed"), T)
-            requests.post(
-                f"{emulator.url}/_emulator/inventories",
-                json={
-                    "returnInventoryId": inventory_id,
-                    "warehouseId": facts["warehouseId"],
-                    "deliver": False,
-                    "handlingCode": "ohd",
-                },
-                timeout=5,
-            ).raise_for_status()
-        return list(ids)
-
-    make.store = store
-    return make
-
-
-def resend_body(ids, **shipment):
-    return {"returnInventoryIdList": ids, "description": "ORDER-1001", "resendShipment": {**SHIPMENT, **shipment}}
-
-
-def upstream_state(emulator):
-    return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()
-
-
-def fault(emulator, operation, **spec):
-    requests.post(f"{emulator.url}/_emulator/faults", json={"operation": operation, "faults": [spec]}, timeout=5)
 
 
 def test_a_valid_resend_is_reserved_submitted_and_readable(api, items, emulator):

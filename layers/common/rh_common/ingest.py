@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rh_common import events, inventory
 from rh_common.adapters.delivery_log import Delivery, DeliveryLog
 from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.resend_tracking import ResendTracker
 
 
 class ApplyFailed(RuntimeError):
@@ -41,9 +42,10 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, events.NormalisedEvent | N
 
 
 class WebhookIngestor:
-    def __init__(self, deliveries: DeliveryLog, inventories: InventoryStore) -> None:
+    def __init__(self, deliveries: DeliveryLog, inventories: InventoryStore, resends: ResendTracker) -> None:
         self._deliveries = deliveries
         self._inventories = inventories
+        self._resends = resends
 
     def ingest(self, raw_body: bytes) -> IngestResult:
         delivery, event = read_delivery(raw_body)
@@ -62,3 +64,7 @@ class WebhookIngestor:
         version = inventory.event_version(event.event_time, delivery_id)
         for facts in event.inventories:
             self._inventories.apply(facts, version, event.event_time)
+        if event.resend is not None:
+            # A resend we do not know (not ours, or not recorded yet) stays in the
+            # delivery log; the reconciler's GetResend poll catches up on ours.
+            self._resends.apply(event.resend)

@@ -62,3 +62,28 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         "createdAt": record.get("createdAt"),
         "updatedAt": record.get("updatedAt"),
     }
+
+
+def upstream_changes(
+    record: dict[str, Any], status_code: int | None, tracking_number: str | None, error: str | None, now: str
+) -> tuple[dict[str, Any], Status | None]:
+    """What an upstream status report (webhook or GetResend) changes on a request.
+
+    Returns (changes, new status or None). Empty changes: nothing new (a late or
+    duplicated report, or one that would move the status backwards).
+    """
+    current = Status(record["status"])
+    changes: dict[str, Any] = {}
+    target = FROM_UPSTREAM_CODE.get(status_code) if status_code is not None else None
+    if target is not None and can_move(current, target):
+        changes["status"] = target.value
+        changes["resendStatusCode"] = status_code
+        if target == Status.FAILED:
+            changes["lastError"] = {"detail": "Return Helper reported the resend failed", "error": error}
+    else:
+        target = None
+    if tracking_number and tracking_number != record.get("trackingNumber") and current not in RELEASES_ITEMS:
+        changes["trackingNumber"] = tracking_number
+    if changes:
+        changes["updatedAt"] = now
+    return changes, target

@@ -72,5 +72,9 @@ class CreateResendRequest(BaseModel):
 
     def fingerprint(self) -> str:
         """Same request, same fingerprint, whatever the key order or whitespace of the JSON."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return fingerprint_of(self.model_dump(mode="json"))
+
+
+def fingerprint_of(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

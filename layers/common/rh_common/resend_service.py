@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from rh_common import inventory, prerequisites, resend_lifecycle, retry_policy
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_store import Conflict, RequestExists, ResendStore, ReservationConflict
 from rh_common.adapters.retry_queue import RetryQueue
 from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesUnavailable
-from rh_common.errors import FieldError, error_body
+from rh_common.errors import FieldError, error_body, from_validation_errors
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
 from rh_common.resend_lifecycle import Status
-from rh_common.resend_request import CreateResendRequest
+from rh_common.resend_request import CreateResendRequest, fingerprint_of
 from rh_common.upstream import UpstreamOutcome
 
 # Request ids derived from idempotency keys: the same key always names the same
@@ -90,7 +92,7 @@ class ResendService:
             return Answer(503, error_body("Return Helper's service types are unavailable; try again"), "unavailable")
         if problems:
             answer = Answer(422, error_body("resend request is not valid", problems), "invalid")
-            return self._remember_refusal(request_id, idempotency_key, request, fingerprint, answer)
+            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, fingerprint, answer)
 
         now = now_iso()
         record = {
@@ -131,17 +133,16 @@ class ResendService:
             return None, warehouse_id
         return prerequisites.check_service_type(request, prerequisites.parse_service_types(rows)), warehouse_id
 
-    def _remember_refusal(
-        self, request_id: str, key: str | None, request: CreateResendRequest, fingerprint: str, answer: Answer
-    ) -> Answer:
+    def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, answer: Answer) -> Answer:
         """With a key, the refusal is recorded (REJECTED, readable by key) and replayed for the same key."""
         if not key:
             return answer
+        request_id = request_id_for(key)
         now = now_iso()
         record = {
             "resendRequestId": request_id,
             "status": Status.REJECTED.value,
-            "returnInventoryIdList": list(request.returnInventoryIdList),
+            "returnInventoryIdList": list(ids),
             "idempotencyKey": key,
             "fingerprint": fingerprint,
             "attempts": 0,
@@ -167,6 +168,38 @@ class ResendService:
             return Answer(409, error_body("a request with this Idempotency-Key is still being processed"), "in_flight")
         # The first call died before answering; the request itself is safe (reconciled), say where it is.
         return Answer(202, _accepted_body(existing), "replayed")
+
+    # ------------------------------------------------------------------ automation (SQS)
+    def intake(self, idempotency_key: str, request_json: Any) -> Answer:
+        """A resend request from the merchant's automation queue: the same path as POST /resends.
+
+        What HTTP would answer with 4xx is recorded REJECTED under the key (readable with
+        GET /resends?idempotencyKey=) and never retried; RetryLater means "leave it on the queue".
+        """
+        try:
+            request = CreateResendRequest.model_validate(request_json)
+        except ValidationError as invalid:
+            answer = Answer(
+                422, error_body("resend request is not valid", from_validation_errors(invalid.errors())), "invalid"
+            )
+            ids = request_json.get("returnInventoryIdList") if isinstance(request_json, dict) else None
+            ids = [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+            return self._remember_refusal(idempotency_key, ids, fingerprint_of(request_json), answer)
+        answer = self.create(request, idempotency_key)
+        if answer.outcome in {"unavailable", "in_flight"}:
+            raise RetryLater(answer.body["message"])
+        if answer.outcome == "conflict":
+            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, request.fingerprint(), answer)
+        return answer
+
+    def retry(self, request_id: str) -> Answer:
+        """One queued retry of a PENDING request (same idempotency key upstream as every attempt)."""
+        record = self._resends.get(request_id)
+        if record is None:
+            raise UnknownResendRequest(request_id)
+        if record["status"] != Status.PENDING.value:
+            return Answer(200, resend_lifecycle.view(record), "settled")
+        return self.submit(record)
 
     # ------------------------------------------------------------------ submit
     def submit(self, record: dict[str, Any]) -> Answer:
@@ -315,6 +348,14 @@ class ResendService:
         if not moved:
             return self.get(request_id)
         return Answer(200, resend_lifecycle.view({**record, **changes}), "canceled")
+
+
+class RetryLater(Exception):
+    """Nothing decided yet (upstream or a concurrent request busy): try the message again later."""
+
+
+class UnknownResendRequest(Exception):
+    """A retry message names a request that does not exist: a poison message."""
 
 
 def _conflict_answer(conflict: ReservationConflict) -> Answer:

@@ -12,7 +12,9 @@ from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
 from rh_common.adapters.returnhelper_client import ReturnHelperClient
 from rh_common.adapters.service_type_cache import ServiceTypeCache
+from rh_common.reconciler import Reconciler
 from rh_common.resend_service import ResendService, ResendSettings
+from rh_common.resend_tracking import ResendTracker
 
 # A first request that has not answered within this long has died (Lambda's
 # timeout is below it); its key stops answering 409.
@@ -38,11 +40,31 @@ def returnhelper_client() -> ReturnHelperClient:
     )
 
 
+def resend_store() -> ResendStore:
+    return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
+
+
+def retry_queue() -> RetryQueue:
+    return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
+
+
+def reconciler() -> Reconciler:
+    resends = resend_store()
+    return Reconciler(
+        resends=resends,
+        tracker=ResendTracker(resends),
+        upstream=returnhelper_client(),
+        retries=retry_queue(),
+        pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
+        submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
+    )
+
+
 def resend_service(inventories: InventoryStore | None = None) -> ResendService:
     inventories = inventories or inventory_store()
     client = returnhelper_client()
     return ResendService(
-        resends=ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE")),
+        resends=resend_store(),
         inventories=inventories,
         service_types=ServiceTypeCache(
             settings.required("CACHE_TABLE"),
@@ -50,7 +72,7 @@ def resend_service(inventories: InventoryStore | None = None) -> ResendService:
             settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600),
         ),
         upstream=client,
-        retries=RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL")),
+        retries=retry_queue(),
         settings=ResendSettings(
             eligible_handling_codes=eligible_handling_codes(),
             max_items=settings.integer("RESEND_MAX_ITEMS", 5),

@@ -50,6 +50,34 @@ class ResendStore:
         ).get("Item")
         return dynamo.from_item(item) if item else None
 
+    def find_by_resend_id(self, resend_id: int) -> dict[str, Any] | None:
+        """The request Return Helper knows as `resend_id` (index lookup, then a consistent read)."""
+        response = self.client.query(
+            TableName=self._table,
+            IndexName="ByResendId",
+            KeyConditionExpression="resendId = :id",
+            ExpressionAttributeValues={":id": {"N": str(resend_id)}},
+        )
+        items = response.get("Items") or []
+        return self.get(items[0]["resendRequestId"]["S"]) if items else None
+
+    def ids_with_status(self, status: str, updated_before: str) -> list[str]:
+        """Request ids in `status` not updated since `updated_before` (ISO), oldest first."""
+        ids: list[str] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "ByStatus",
+            "KeyConditionExpression": "#status = :status AND updatedAt < :before",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":status": {"S": status}, ":before": {"S": updated_before}},
+        }
+        while True:
+            response = self.client.query(**query)
+            ids += [item["resendRequestId"]["S"] for item in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return ids
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def create(self, record: Mapping[str, Any]) -> None:
         """A record that reserves nothing (e.g. refused before reserving); RequestExists if taken."""
         try:

@@ -1,0 +1,46 @@
+"""The two kinds of message the resend worker takes, told apart by shape.
+
+- automation intake (contract section 5): {"idempotencyKey": str, "request": <CreateResend body>}
+- retry of a transiently failed submission: {"resendRequestId": str}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+class MalformedMessage(ValueError):
+    """Neither shape: a poison message, left for the queue's redrive policy (DLQ)."""
+
+
+@dataclass(frozen=True)
+class IntakeMessage:
+    idempotency_key: str
+    request: Any
+
+
+@dataclass(frozen=True)
+class RetryMessage:
+    resend_request_id: str
+
+
+def parse(body: str) -> IntakeMessage | RetryMessage:
+    try:
+        message = json.loads(body)
+    except ValueError as exc:
+        raise MalformedMessage("body is not JSON") from exc
+    if not isinstance(message, dict):
+        raise MalformedMessage("body is not a JSON object")
+    if "resendRequestId" in message:
+        request_id = message["resendRequestId"]
+        if not isinstance(request_id, str) or not request_id:
+            raise MalformedMessage("resendRequestId must be a non-empty string")
+        return RetryMessage(request_id)
+    key = message.get("idempotencyKey")
+    if not isinstance(key, str) or not key.strip() or len(key) > 255:
+        raise MalformedMessage("idempotencyKey must be a non-empty string of at most 255 characters")
+    if "request" not in message:
+        raise MalformedMessage("request is missing")
+    return IntakeMessage(key, message["request"])

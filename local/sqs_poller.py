@@ -1,0 +1,307 @@
+"""Local SQS event source mappings: one poller thread per enabled `SQS` event of template.yaml.
+
+Each poller behaves like Lambda's SQS event source mapping:
+
+- long-polls the queue (1 s waits, so the stack stops quickly) with every system and
+  message attribute, and gathers up to BatchSize messages within
+  MaximumBatchingWindowInSeconds (0: invoke as soon as a receive returns something);
+- invokes the function with the event Lambda builds ({"Records": [...]}), through the
+  function's own isolated worker (LambdaRuntime.invoke);
+- on success deletes the batch, except, with FunctionResponseTypes
+  [ReportBatchItemFailures], the messages the function listed in
+  {"batchItemFailures": [{"itemIdentifier": messageId}]}; a malformed response fails
+  the whole batch, as in Lambda. On a function error or timeout nothing is deleted.
+
+Failed messages are simply left alone: SQS makes them visible again after the queue's
+own VisibilityTimeout (Lambda does not shorten it either), counts the receive, and the
+queue's RedrivePolicy moves a message to its dead-letter queue on the receive that would
+exceed maxReceiveCount. moto server implements that redrive itself (moto/sqs/models.py,
+receive_message), and per-message DelaySeconds too, so the poller does neither.
+
+Concurrency: one batch in flight per event source. Lambda scales its pollers (and so
+concurrent batches) up with the queue's backlog; locally one at a time is plenty and
+keeps logs readable. The 6 MB payload limit on a batch is not enforced.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from local.aws_services import client
+from local.processes import log
+from local.template import SqsEventSource
+
+REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+RECEIVE_WAIT_SECONDS = 1  # long-poll length; bounds how long stop() waits for a poller
+ERROR_BACKOFF_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 5.0
+MAX_RECEIVE = 10  # SQS's MaxNumberOfMessages cap
+
+Invoke = Callable[[str, Any], Any]  # LambdaRuntime.invoke: (function id, event) -> InvocationResult
+
+
+# ------------------------------------------------------------------ the event Lambda builds
+
+
+def lambda_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict]:
+    """SQS API MessageAttributes (boto3 shape) in the shape Lambda puts in a record."""
+    converted = {}
+    for name, value in (attributes or {}).items():
+        record: dict[str, Any] = {}
+        if value.get("StringValue") is not None:
+            record["stringValue"] = value["StringValue"]
+        if value.get("BinaryValue") is not None:
+            record["binaryValue"] = _base64(value["BinaryValue"])
+        record["stringListValues"] = list(value.get("StringListValues") or [])
+        record["binaryListValues"] = [_base64(item) for item in value.get("BinaryListValues") or []]
+        record["dataType"] = value["DataType"]
+        converted[name] = record
+    return converted
+
+
+def _base64(value: bytes | str) -> str:
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return base64.b64encode(raw).decode("ascii")
+
+
+def build_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """One record of Lambda's SQS event from one ReceiveMessage message."""
+    record = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": dict(message.get("Attributes") or {}),  # every system attribute SQS returned
+        "messageAttributes": lambda_message_attributes(message.get("MessageAttributes")),
+        "md5OfBody": message.get("MD5OfBody"),
+    }
+    if message.get("MD5OfMessageAttributes"):
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    record.update({"eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region})
+    return record
+
+
+def build_event(messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
+    return {"Records": [build_record(message, queue_arn=queue_arn, region=region) for message in messages]}
+
+
+# ------------------------------------------------------------------ what to delete
+
+
+def failed_message_ids(result: Any, message_ids: Sequence[str], function_response_types: Iterable[str]) -> set[str]:
+    """The messages of a batch that stay in the queue after this invocation result.
+
+    A function error or timeout fails the whole batch. With ReportBatchItemFailures, Lambda
+    treats a null/empty response or a null/empty batchItemFailures list as complete success,
+    and a response it cannot read (not an object, batchItemFailures not a list, an entry
+    without a non-empty itemIdentifier, or one naming a message not in the batch) as complete
+    failure; otherwise exactly the listed messages failed.
+    """
+    everything = set(message_ids)
+    if not getattr(result, "ok", False):
+        return everything
+    if REPORT_BATCH_ITEM_FAILURES not in tuple(function_response_types):
+        return set()
+    payload = result.payload
+    if payload is None or payload == {} or payload == "":
+        return set()
+    if not isinstance(payload, dict):
+        return everything
+    failures = payload.get("batchItemFailures")
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        return everything
+    failed = set()
+    for entry in failures:
+        identifier = entry.get("itemIdentifier") if isinstance(entry, dict) else None
+        if not isinstance(identifier, str) or identifier not in everything:
+            return everything
+        failed.add(identifier)
+    return failed
+
+
+# ------------------------------------------------------------------ one event source
+
+
+class SqsPoller:
+    """Lambda's event source mapping for one SQS event: receive, invoke, delete, in a daemon thread."""
+
+    def __init__(
+        self,
+        source: SqsEventSource,
+        invoke: Invoke,
+        *,
+        aws_endpoint: str,
+        region: str,
+        wait_seconds: int = RECEIVE_WAIT_SECONDS,
+    ) -> None:
+        self.source = source
+        self._invoke = invoke
+        self._region = region
+        self._wait_seconds = wait_seconds
+        self._sqs = client("sqs", aws_endpoint, region)
+        self._queue_arn: str | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.label = f"{source.function_id}.{source.event_name}"
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"sqs poller {self.label}", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """True once the thread has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        self.request_stop()
+        self.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the loop
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self._queue_arn is None:
+                    self._queue_arn = self._sqs.get_queue_attributes(
+                        QueueUrl=self.source.queue_url, AttributeNames=["QueueArn"]
+                    )["Attributes"]["QueueArn"]
+                messages = self._gather()
+                if messages and not self._stopping.is_set():
+                    self._process(messages)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return  # moto is going away with the rest of the stack
+                log("sqs", f"{self.label} on {self.source.queue_id}: {type(exc).__name__}: {exc}; retrying")
+                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+
+    def _gather(self) -> list[dict]:
+        """Up to BatchSize messages: the first receive that returns any, then more until the window closes."""
+        batch_size = max(1, self.source.batch_size)
+        window = max(0, self.source.maximum_batching_window_seconds)
+        messages: list[dict] = []
+        window_ends: float | None = None
+        while not self._stopping.is_set():
+            wait = self._wait_seconds
+            if window_ends is not None:  # never wait past the batching window
+                wait = min(wait, max(0, int(window_ends - time.monotonic())))
+            received = self._sqs.receive_message(
+                QueueUrl=self.source.queue_url,
+                MaxNumberOfMessages=min(MAX_RECEIVE, batch_size - len(messages)),
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            messages.extend(received)
+            if not messages:
+                continue
+            if window_ends is None:
+                window_ends = time.monotonic() + window
+            if len(messages) >= batch_size or time.monotonic() >= window_ends:
+                return messages
+            if not received:
+                self._stopping.wait(0.05)  # short polls inside the last second of the window
+        return messages  # stopping: whatever was gathered becomes visible again after the timeout
+
+    def _process(self, messages: list[dict]) -> None:
+        assert self._queue_arn is not None
+        event = build_event(messages, queue_arn=self._queue_arn, region=self._region)
+        result = self._invoke(self.source.function_id, event)
+        ids = [message["MessageId"] for message in messages]
+        failed = failed_message_ids(result, ids, self.source.function_response_types)
+        to_delete = [message for message in messages if message["MessageId"] not in failed]
+        not_deleted = self._delete(to_delete)
+        outcome = getattr(result, "status", "?")
+        if not getattr(result, "ok", False):
+            outcome += f" ({getattr(result, 'error_type', None)})"
+        log(
+            "sqs",
+            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), "
+            f"{outcome}, {len(failed)} failed (left for retry/redrive)"
+            + (f", {not_deleted} could not be deleted" if not_deleted else ""),
+        )
+
+    def _delete(self, messages: list[dict]) -> int:
+        """DeleteMessageBatch in chunks of 10; returns how many SQS refused (e.g. an expired receipt handle)."""
+        refused = 0
+        for start in range(0, len(messages), MAX_RECEIVE):
+            chunk = messages[start : start + MAX_RECEIVE]
+            response = self._sqs.delete_message_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)
+                ],
+            )
+            refused += len(response.get("Failed") or [])
+        return refused
+
+
+# ------------------------------------------------------------------ every event source of the template
+
+
+class SqsPollers:
+    """A poller per enabled SQS event source; started after the gateway, stopped first."""
+
+    def __init__(
+        self,
+        sources: Iterable[SqsEventSource],
+        invoke: Invoke,
+        *,
+        aws_endpoint: str,
+        region: str,
+        wait_seconds: int = RECEIVE_WAIT_SECONDS,
+    ) -> None:
+        self.sources = list(sources)
+        self._invoke = invoke
+        self._aws_endpoint = aws_endpoint
+        self._region = region
+        self._wait_seconds = wait_seconds
+        self.pollers: list[SqsPoller] = []
+
+    def start(self) -> None:
+        for source in self.sources:
+            name = f"{source.function_id}.{source.event_name}"
+            if not source.enabled:
+                log("sqs", f"{name} on {source.queue_id}: disabled in the template, not polled")
+                continue
+            poller = SqsPoller(
+                source,
+                self._invoke,
+                aws_endpoint=self._aws_endpoint,
+                region=self._region,
+                wait_seconds=self._wait_seconds,
+            )
+            poller.start()
+            self.pollers.append(poller)
+            responses = ",".join(source.function_response_types) or "-"
+            log(
+                "sqs",
+                f"{name} polls {source.queue_id} (batch {source.batch_size}, "
+                f"window {source.maximum_batching_window_seconds} s, response types {responses})",
+            )
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop every poller; a batch still being invoked is abandoned (its messages reappear later)."""
+        for poller in self.pollers:
+            poller.request_stop()
+        deadline = time.monotonic() + timeout
+        for poller in self.pollers:
+            if not poller.join(max(0.0, deadline - time.monotonic())):
+                log("sqs", f"{poller.label}: still invoking at shutdown; abandoned")
+        self.pollers = []

@@ -1,0 +1,184 @@
+"""The local EventBridge scheduler: intervals, the event it sends, and its timer threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+from local.lambda_runtime import InvocationResult
+from local.scheduler import (
+    LocalScheduler,
+    ScheduleError,
+    ScheduleRunner,
+    expression_interval,
+    local_interval,
+    schedule_v2_events,
+    scheduled_event,
+)
+from local.settings import LOCAL_ACCOUNT_ID
+from local.template import LocalTemplate, ScheduleEvent
+
+REGION = "us-east-1"
+NIGHTLY = ScheduleEvent("ReconcileFunction", "Nightly", "rate(1 hour)", True, None)
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("rate(1 minute)", 60),
+        ("rate(5 minutes)", 300),
+        ("rate(1 hour)", 3600),
+        ("rate(2 hours)", 7200),
+        ("rate(1 day)", 86400),
+        ("rate(30 seconds)", 30),
+        ("cron(0 3 * * ? *)", 60),
+        ("cron(0/5 * * * ? *)", 60),
+        ("at(2030-01-01T00:00:00)", 60),
+    ],
+)
+def test_expression_intervals(expression, seconds):
+    assert expression_interval(expression) == seconds
+
+
+@pytest.mark.parametrize("expression", ["", "rate(0 minutes)", "rate(5 fortnights)", "every 5 minutes"])
+def test_unsupported_expressions_are_refused(expression):
+    with pytest.raises(ScheduleError):
+        expression_interval(expression)
+
+
+def test_locally_the_interval_is_capped_at_30_seconds():
+    assert local_interval("rate(1 hour)", {}) == 30
+    assert local_interval("cron(0 3 * * ? *)", {}) == 30
+    assert local_interval("rate(10 seconds)", {}) == 10
+
+
+def test_local_schedule_seconds_overrides_every_expression():
+    env = {"LOCAL_SCHEDULE_SECONDS": "0.5"}
+    assert local_interval("rate(1 hour)", env) == 0.5
+    assert local_interval("cron(0 3 * * ? *)", env) == 0.5
+    assert local_interval("rate(5 minutes)", {"LOCAL_SCHEDULE_SECONDS": ""}) == 30  # empty: unset
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+def test_a_bad_local_schedule_seconds_is_refused(value):
+    with pytest.raises(ScheduleError, match="LOCAL_SCHEDULE_SECONDS"):
+        local_interval("rate(1 hour)", {"LOCAL_SCHEDULE_SECONDS": value})
+
+
+def test_the_event_is_an_eventbridge_scheduled_event():
+    now = datetime(2025, 3, 3, 8, 15, 30, 123456, tzinfo=UTC)
+    event = scheduled_event(NIGHTLY, region=REGION, now=now)
+
+    model = EventBridgeModel.model_validate(event)
+
+    assert model.detail_type == "Scheduled Event"
+    assert model.source == "aws.events"
+    assert model.account == LOCAL_ACCOUNT_ID
+    assert model.region == REGION
+    assert model.detail == {}
+    assert event["version"] == "0"
+    assert event["time"] == "2025-03-03T08:15:30Z"
+    assert event["resources"] == [f"arn:aws:events:{REGION}:{LOCAL_ACCOUNT_ID}:rule/rh-local-ReconcileFunctionNightly"]
+    assert scheduled_event(NIGHTLY, region=REGION)["id"] != event["id"]
+
+
+def test_a_schedule_v2_default_notification_comes_from_the_scheduler():
+    event = scheduled_event(NIGHTLY, region=REGION, v2=True)
+    EventBridgeModel.model_validate(event)
+    assert event["source"] == "aws.scheduler"
+    assert event["resources"][0].startswith(f"arn:aws:scheduler:{REGION}:{LOCAL_ACCOUNT_ID}:schedule/default/")
+
+
+def test_with_input_the_function_receives_exactly_that_json():
+    # EventBridge: "Input: valid JSON text passed to the target. Nothing from the event itself is passed."
+    with_input = ScheduleEvent("ReconcileFunction", "Nightly", "rate(1 hour)", True, '{"mode": "full"}')
+    assert scheduled_event(with_input, region=REGION) == {"mode": "full"}
+
+
+def test_schedule_v2_events_are_found_in_the_template(tmp_path):
+    document = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Events": {
+                        "Old": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)"}},
+                        "New": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 hour)"}},
+                    }
+                },
+            }
+        }
+    }
+    template = LocalTemplate(document, tmp_path)
+    assert schedule_v2_events(template) == {("Fn", "New")}
+    assert {schedule.event_name for schedule in template.schedules()} == {"Old", "New"}
+
+
+class FakeRuntime:
+    def __init__(self, result: InvocationResult | None = None) -> None:
+        self.result = result or InvocationResult("ok", payload=None)
+        self.calls: list[tuple[float, str, dict]] = []
+        self.lock = threading.Lock()
+
+    def invoke(self, function_id: str, event: dict) -> InvocationResult:
+        with self.lock:
+            self.calls.append((time.monotonic(), function_id, event))
+        return self.result
+
+
+def _wait(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_the_runner_invokes_repeatedly_and_stops_promptly():
+    runtime = FakeRuntime()
+    runner = ScheduleRunner(NIGHTLY, runtime.invoke, interval=0.1, region=REGION)
+    started = time.monotonic()
+    runner.start()
+    _wait(lambda: len(runtime.calls) >= 4)
+
+    stopping = time.monotonic()
+    runner.stop()
+    assert time.monotonic() - stopping < 0.5
+    count = len(runtime.calls)
+    time.sleep(0.3)
+    assert len(runtime.calls) == count  # nothing after stop
+
+    assert runtime.calls[0][0] - started >= 0.09  # first run one interval after start
+    assert {function_id for _, function_id, _ in runtime.calls} == {"ReconcileFunction"}
+    for _, _, event in runtime.calls:
+        EventBridgeModel.model_validate(event)
+    assert len({event["id"] for _, _, event in runtime.calls}) == len(runtime.calls)
+
+
+def test_a_failing_invocation_is_logged_and_the_schedule_keeps_running(capsys):
+    runtime = FakeRuntime(InvocationResult("error", error_type="RuntimeError", error_message="boom"))
+    runner = ScheduleRunner(NIGHTLY, runtime.invoke, interval=0.05, region=REGION)
+    runner.start()
+    _wait(lambda: len(runtime.calls) >= 2)
+    runner.stop()
+    assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_the_scheduler_runs_enabled_schedules_only_and_honours_the_override():
+    runtime = FakeRuntime()
+    disabled = ScheduleEvent("OtherFunction", "Off", "rate(1 minute)", False, None)
+    scheduler = LocalScheduler(
+        [NIGHTLY, disabled], runtime.invoke, region=REGION, environ={"LOCAL_SCHEDULE_SECONDS": "0.1"}
+    )
+    scheduler.start()
+    try:
+        assert [runner.interval for runner in scheduler.runners] == [0.1]
+        _wait(lambda: len(runtime.calls) >= 2)
+    finally:
+        stopping = time.monotonic()
+        scheduler.stop()
+    assert time.monotonic() - stopping < 0.5
+    assert {function_id for _, function_id, _ in runtime.calls} == {"ReconcileFunction"}
