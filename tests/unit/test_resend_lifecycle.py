@@ -1,0 +1,112 @@
+"""Resend status webhooks move requests forward only; FAILED and CANCELED release the items."""
+
+import base64
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rh_common import signature
+from tests.events.loader import load_event
+from tests.unit.resend_support import resend_body
+
+URL = "https://hooks.example.com/v1/webhooks/returnhelper"
+START = datetime.now(UTC) + timedelta(minutes=1)
+
+
+@pytest.fixture
+def webhook(load_function):
+    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
+
+
+@pytest.fixture
+def worker(load_function, emulator, retry_queue):
+    return load_function("ResendWorkerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
+
+
+@pytest.fixture
+def submitted(worker, items):
+    """A SUBMITTED request for fresh items: (request view, item ids)."""
+
+    def make(*ids):
+        items(*ids)
+        answer = worker.service.intake(f"life-{ids[0]}", resend_body(list(ids)))
+        assert answer.status_code == 201, answer.body
+        return answer.body, list(ids)
+
+    return make
+
+
+@pytest.fixture
+def report(webhook, lambda_context, signing_key):
+    """Deliver a signed resend/updateResendStatus webhook."""
+
+    def send(resend_id, code, ids, second, tracking=None, error=""):
+        payload = {
+            "category": "resend",
+            "action": "updateResendStatus",
+            # After the request was created (our own "rsd" mark is dated then), as upstream's would be.
+            "eventTime": signature.format_timestamp(START + timedelta(seconds=second)),
+            "resend": {"resendId": resend_id, "resendStatusCode": code},
+            "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
+            "returnInventoryList": [
+                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0} for i in ids
+            ],
+        }
+        raw = json.dumps(payload).encode()
+        event = copy.deepcopy(load_event("apigw_webhook_post"))
+        event["headers"] = signature.signed_headers(signing_key, URL, raw)
+        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+        response = webhook.lambda_handler(event, lambda_context)
+        assert response["statusCode"] == 200, response
+        return json.loads(response["body"])
+
+    return send
+
+
+def test_a_resend_moves_through_in_progress_to_completed_with_its_tracking_number(worker, submitted, report, items):
+    view, ids = submitted(801, 802)
+    report(view["resendId"], 2, ids, 10)
+    assert worker.service.get(view["resendRequestId"]).body["status"] == "IN_PROGRESS"
+    report(view["resendId"], 3, ids, 20, tracking="9400100000000000000001")
+    done = worker.service.get(view["resendRequestId"]).body
+    assert (done["status"], done["trackingNumber"], done["resendStatusCode"]) == (
+        "COMPLETED",
+        "9400100000000000000001",
+        3,
+    )
+    for inventory_id in ids:
+        record = items.store.get(inventory_id, consistent=True)
+        assert (record.values["handlingCode"], record.values["handlingStatusCode"]) == ("rsd", "completed")
+        assert record.values["inStock"] is False
+
+
+def test_late_and_duplicated_events_never_move_a_status_backwards(worker, submitted, report):
+    view, ids = submitted(811)
+    report(view["resendId"], 3, ids, 30, tracking="T-1")
+    report(view["resendId"], 2, ids, 20)  # late in-progress
+    report(view["resendId"], 0, ids, 10)  # late pending
+    report(view["resendId"], 3, ids, 30, tracking="T-1")  # duplicate
+    assert worker.service.get(view["resendRequestId"]).body["status"] == "COMPLETED"
+
+
+def test_a_failed_resend_records_the_error_and_releases_the_items(worker, submitted, report, items):
+    view, ids = submitted(821)
+    report(view["resendId"], 4, ids, 10, error=json.dumps({"message": "Invalid address."}))
+    failed = worker.service.get(view["resendRequestId"]).body
+    assert failed["status"] == "FAILED" and "Invalid address." in json.dumps(failed["lastError"])
+    record = items.store.get(821, consistent=True)
+    assert record.active_resend_request_id is None
+    assert record.values["handlingCode"] == "ohd"  # the snapshot's handling stands after a failure
+
+
+def test_an_upstream_cancel_releases_the_items(worker, submitted, report, items):
+    view, ids = submitted(831)
+    report(view["resendId"], 1, ids, 10)
+    assert worker.service.get(view["resendRequestId"]).body["status"] == "CANCELED"
+    assert items.store.get(831, consistent=True).active_resend_request_id is None
+
+
+def test_a_status_event_for_a_resend_we_do_not_know_is_kept_and_acknowledged(report, tables):
+    assert report(999999, 3, [], 10)["status"] == "applied"
