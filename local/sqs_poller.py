@@ -232,8 +232,8 @@ class SqsPoller:
             outcome += f" ({getattr(result, 'error_type', None)})"
         log(
             "sqs",
-            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), "
-            f"{outcome}, {len(failed)} failed (left for retry/redrive)"
+            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), {outcome}, "
+            f"{len(to_delete) - not_deleted} deleted, {len(failed)} failed (left for retry/redrive)"
             + (f", {not_deleted} could not be deleted" if not_deleted else ""),
         )
 
