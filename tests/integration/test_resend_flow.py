@@ -4,6 +4,8 @@ The reservation guarantee rests on DynamoDB's transactions being atomic under
 concurrency, which DynamoDB Local provides and moto does not.
 """
 
+import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -75,3 +77,48 @@ def test_concurrent_requests_for_overlapping_items_exactly_one_wins(api, stack, 
     assert upstream_creations(stack).get(winner["resendRequestId"]) == 1
     held = [api.get(f"/inventories/{i}").json()["activeResendRequestId"] for i in [shared, *others]]
     assert sum(holder is not None for holder in held) == 2
+
+
+def wait_for(read, predicate, timeout=60.0, interval=0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = read()
+        if predicate(last):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"gave up waiting; last seen: {last}")
+
+
+def test_transient_upstream_failures_are_retried_through_sqs_until_submitted(api, stack, arrive):
+    item = arrive()
+    faults = [{"kind": "http5xx", "status": 503}, {"kind": "http429", "retryAfter": 1}]
+    requests.post(
+        f"{stack['emulator']}/_emulator/faults", json={"operation": "createResend", "faults": faults}, timeout=10
+    ).raise_for_status()
+    created = api.post(
+        "/resends",
+        json={"returnInventoryIdList": [item], "resendShipment": SHIPMENT},
+        headers={"Idempotency-Key": f"retry-{item}"},
+    )
+    assert (created.status_code, created.json()["status"]) == (202, "PENDING")
+    request_id = created.json()["resendRequestId"]
+    view = wait_for(lambda: api.get(f"/resends/{request_id}").json(), lambda v: v["status"] != "PENDING")
+    assert view["status"] in {"SUBMITTED", "IN_PROGRESS", "COMPLETED"} and view["attempts"] == 3
+    assert upstream_creations(stack)[f"retry-{item}"] == 1
+
+
+def test_automation_requests_on_the_queue_take_the_same_path(api, stack, arrive, aws_client):
+    item = arrive()
+    sqs = aws_client("sqs")
+    key = f"automation-{item}"
+    message = {"idempotencyKey": key, "request": {"returnInventoryIdList": [item], "resendShipment": SHIPMENT}}
+    sqs.send_message(QueueUrl=stack["queues"]["ResendRequestQueue"], MessageBody=json.dumps(message))
+    view = wait_for(lambda: api.get("/resends", params={"idempotencyKey": key}), lambda r: r.status_code == 200)
+    assert view.json()["status"] in {"SUBMITTED", "IN_PROGRESS", "COMPLETED"}
+    bad = {"idempotencyKey": f"{key}-bad", "request": {"returnInventoryIdList": [item]}}
+    sqs.send_message(QueueUrl=stack["queues"]["ResendRequestQueue"], MessageBody=json.dumps(bad))
+    rejected = wait_for(
+        lambda: api.get("/resends", params={"idempotencyKey": f"{key}-bad"}), lambda r: r.status_code == 200
+    )
+    assert rejected.json()["status"] == "REJECTED"
