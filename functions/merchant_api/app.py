@@ -134,12 +134,16 @@ class NotFound(Exception):
     pass
 
 
-@app.get("/health", summary="Liveness")
+@app.get("/health", summary="Liveness", responses={200: _doc("Alive", HealthView), **INVALID})
 def health() -> HealthView:
     return HealthView(status="ok")
 
 
-@app.get("/inventories/<returnInventoryId>", summary="One inventory's state", responses={**NOT_FOUND, **INVALID})
+@app.get(
+    "/inventories/<returnInventoryId>",
+    summary="One inventory's state",
+    responses={200: _doc("The inventory", InventoryView), **NOT_FOUND, **INVALID},
+)
 @tracer.capture_method
 def get_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> InventoryView:
     record = store.get(returnInventoryId)
@@ -148,7 +152,11 @@ def get_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> I
     return InventoryView(**inventory.view(record, ELIGIBLE_HANDLING_CODES))
 
 
-@app.get("/inventories", summary="A warehouse's inventories, optionally only those eligible", responses=INVALID)
+@app.get(
+    "/inventories",
+    summary="A warehouse's inventories, optionally only those eligible",
+    responses={200: _doc("A page of inventories", InventoryPage), **INVALID},
+)
 @tracer.capture_method
 def list_inventories(
     warehouseId: Annotated[int, Query(gt=0, le=MAX_ID)],
@@ -215,7 +223,7 @@ def find_resend(idempotencyKey: Annotated[str, Query(min_length=1, max_length=25
 @app.get(
     "/resends/<resendRequestId>",
     summary="One resend request",
-    responses={200: _doc("The resend request", ResendView), **NOT_FOUND},
+    responses={200: _doc("The resend request", ResendView), **NOT_FOUND, **INVALID},
 )
 @tracer.capture_method
 def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]):
@@ -228,6 +236,7 @@ def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)
     responses={
         200: _doc("Canceled", ResendView),
         **NOT_FOUND,
+        **INVALID,
         409: _doc("Not cancellable"),
         503: _doc("Return Helper unavailable"),
     },

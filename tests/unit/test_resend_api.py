@@ -268,6 +268,17 @@ def test_the_openapi_document_is_generated_from_the_code(api, tables):
     assert document["components"]["securitySchemes"]["ApiKey"]["name"] == "x-api-key"
 
 
+def test_every_operation_documents_a_success_and_the_contract_error_body(api, tables):
+    _, document = api("GET", "/openapi.json")
+    error_schemas = {"ErrorBody", "RejectedBody"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert any(code.startswith("2") for code in responses), (method, path)
+            ref = responses["422"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.rsplit("/", 1)[1] in error_schemas, (method, path, ref)
+
+
 def test_the_docs_page_is_small_and_points_at_the_document(api, tables):
     status, page = api("GET", "/docs")
     assert status == 200 and "openapi.json" in page and len(page) < 4000

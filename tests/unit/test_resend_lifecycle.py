@@ -110,3 +110,24 @@ def test_an_upstream_cancel_releases_the_items(worker, submitted, report, items)
 
 def test_a_status_event_for_a_resend_we_do_not_know_is_kept_and_acknowledged(report, tables):
     assert report(999999, 3, [], 10)["status"] == "applied"
+
+
+def test_the_deprecated_tracking_number_event_sets_the_tracking_number(
+    worker, submitted, webhook, lambda_context, signing_key
+):
+    view, _ = submitted(841)
+    payload = {
+        "category": "resend",
+        "action": "updateResendTrackingNumber",
+        "eventTime": signature.format_timestamp(START),
+        "resend": {"resendId": view["resendId"]},
+        "trackingNumber": "LEGACY-TRACK-1",
+        "failureReason": "",
+    }
+    raw = json.dumps(payload).encode()
+    event = copy.deepcopy(load_event("apigw_webhook_post"))
+    event["headers"] = signature.signed_headers(signing_key, URL, raw)
+    event["body"], event["isBase64Encoded"] = raw.decode(), False
+    assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 200
+    read = worker.service.get(view["resendRequestId"]).body
+    assert (read["status"], read["trackingNumber"]) == ("SUBMITTED", "LEGACY-TRACK-1")

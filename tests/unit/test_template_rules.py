@@ -1,0 +1,33 @@
+"""Rules template.yaml must keep, checked on the template itself (the one source of truth)."""
+
+import json
+
+from local.template import LocalTemplate
+
+
+def test_every_sqs_consumer_reports_partial_failures_and_its_queue_outlives_six_timeouts():
+    template = LocalTemplate.load()
+    functions = template.functions()
+    queues = {queue.logical_id: queue for queue in template.queues()}
+    sources = template.sqs_event_sources()
+    assert sources, "the resend worker consumes SQS"
+    for source in sources:
+        assert "ReportBatchItemFailures" in source.function_response_types, source.event_name
+        queue = queues[source.queue_id]
+        timeout = functions[source.function_id].timeout
+        assert int(queue.attributes["VisibilityTimeout"]) >= 6 * timeout, source.queue_id
+        redrive = json.loads(queue.attributes["RedrivePolicy"])
+        assert int(redrive["maxReceiveCount"]) <= 10, "poison messages must reach the DLQ, not loop"
+
+
+def test_the_automation_and_retry_queues_both_feed_the_worker():
+    consumed = {(s.function_id, s.queue_id) for s in LocalTemplate.load().sqs_event_sources()}
+    assert consumed == {
+        ("ResendWorkerFunction", "ResendRequestQueue"),
+        ("ResendWorkerFunction", "ResendRetryQueue"),
+    }
+
+
+def test_the_reconciler_runs_on_a_schedule():
+    schedules = LocalTemplate.load().schedules()
+    assert [s.function_id for s in schedules] == ["ReconcilerFunction"]
