@@ -12,7 +12,7 @@ from tests.events.loader import load_event
 from tests.unit.resend_support import resend_body
 
 URL = "https://hooks.example.com/v1/webhooks/returnhelper"
-START = datetime.now(UTC) + timedelta(minutes=1)
+
 
 
 @pytest.fixture
@@ -38,16 +38,21 @@ def submitted(worker, items):
     return make
 
 
+def after_creation() -> datetime:
+    """Event times after the request was created (our own "rsd" mark is dated then), as upstream's are."""
+    return datetime.now(UTC) + timedelta(minutes=1)
+
+
 @pytest.fixture
 def report(webhook, lambda_context, signing_key):
     """Deliver a signed resend/updateResendStatus webhook."""
+    start = after_creation()
 
     def send(resend_id, code, ids, second, tracking=None, error=""):
         payload = {
             "category": "resend",
             "action": "updateResendStatus",
-            # After the request was created (our own "rsd" mark is dated then), as upstream's would be.
-            "eventTime": signature.format_timestamp(START + timedelta(seconds=second)),
+            "eventTime": signature.format_timestamp(start + timedelta(seconds=second)),
             "resend": {"resendId": resend_id, "resendStatusCode": code},
             "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
             "returnInventoryList": [
@@ -119,7 +124,7 @@ def test_the_deprecated_tracking_number_event_sets_the_tracking_number(
     payload = {
         "category": "resend",
         "action": "updateResendTrackingNumber",
-        "eventTime": signature.format_timestamp(START),
+        "eventTime": signature.format_timestamp(after_creation()),
         "resend": {"resendId": view["resendId"]},
         "trackingNumber": "LEGACY-TRACK-1",
         "failureReason": "",

@@ -29,17 +29,11 @@ class Delivery:
     reason: str | None = None
 
 
-class DeliveryLog:
+class DeliveryLog(dynamo.TableAdapter):
     def __init__(self, table_name: str, retention_days: int, client: Any = None) -> None:
         self._table = table_name
         self._retention_seconds = retention_days * 86400
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamo.client()
-        return self._client
 
     def record(self, delivery: Delivery) -> bool:
         """Store the delivery; False when it is a duplicate of one already stored."""

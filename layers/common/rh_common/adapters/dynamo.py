@@ -21,6 +21,18 @@ def client() -> Any:
     return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
+class TableAdapter:
+    """Adapters share the process's client, created on first use (a refused webhook never pays for it)."""
+
+    _client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = client()
+        return self._client
+
+
 def to_attribute(value: Any) -> dict[str, Any]:
     return _serializer.serialize(value)
 

@@ -40,17 +40,11 @@ def record_from_item(item: dict[str, Any]) -> InventoryRecord:
     )
 
 
-class InventoryStore:
+class InventoryStore(dynamo.TableAdapter):
     def __init__(self, table_name: str, warehouse_index: str = "ByWarehouse", client: Any = None) -> None:
         self._table = table_name
         self._index = warehouse_index
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamo.client()
-        return self._client
 
     # ------------------------------------------------------------------ writes
     def apply(self, facts: InventoryFacts, version: str, event_time: str) -> str:

@@ -32,17 +32,11 @@ class RequestExists(Exception):
     """A record with this resend request id exists already (same idempotency key)."""
 
 
-class ResendStore:
+class ResendStore(dynamo.TableAdapter):
     def __init__(self, table_name: str, inventory_table_name: str, client: Any = None) -> None:
         self._table = table_name
         self._inventory_table = inventory_table_name
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamo.client()
-        return self._client
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(

@@ -19,7 +19,7 @@ class ServiceTypesUnavailable(RuntimeError):
     """Neither the cache nor Return Helper could say (transient)."""
 
 
-class ServiceTypeCache:
+class ServiceTypeCache(dynamo.TableAdapter):
     def __init__(
         self,
         table_name: str,
@@ -33,12 +33,6 @@ class ServiceTypeCache:
         self._ttl = ttl_seconds
         self._client = client
         self._clock = clock
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamo.client()
-        return self._client
 
     def rows(self, warehouse_id: int) -> list[dict[str, Any]]:
         """Return Helper's rows for the warehouse (serviceTypeCode, serviceType, countryCodePairList)."""
