@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from local.background import STOP_TIMEOUT_SECONDS, BackgroundLoop
 from local.processes import log
 from local.settings import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME
 from local.template import LocalTemplate, ScheduleEvent
@@ -38,7 +38,6 @@ from local.template import LocalTemplate, ScheduleEvent
 SCHEDULE_ENV = "LOCAL_SCHEDULE_SECONDS"
 CRON_INTERVAL_SECONDS = 60.0
 LOCAL_MAX_INTERVAL_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 5.0
 
 Invoke = Callable[[str, Any], Any]  # LambdaRuntime.invoke: (function id, event) -> InvocationResult
 
@@ -143,8 +142,10 @@ def scheduled_event(
 # ------------------------------------------------------------------ runners
 
 
-class ScheduleRunner:
+class ScheduleRunner(BackgroundLoop):
     """Invokes one schedule's function every `interval` seconds in a daemon thread."""
+
+    thread_kind = "schedule"
 
     def __init__(
         self,
@@ -155,32 +156,14 @@ class ScheduleRunner:
         region: str,
         v2: bool = False,
     ) -> None:
+        super().__init__()
         self.schedule = schedule
         self.interval = interval
         self._invoke = invoke
         self._region = region
         self._v2 = v2
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.label = f"{schedule.function_id}.{schedule.event_name}"
         self.runs = 0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"schedule {self.label}", daemon=True)
-        self._thread.start()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        self.request_stop()
-        self.join(timeout)
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):

@@ -26,19 +26,18 @@ keeps logs readable. The 6 MB payload limit on a batch is not enforced.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from local.aws_services import client
+from local.background import STOP_TIMEOUT_SECONDS, BackgroundLoop
 from local.processes import log
 from local.template import SqsEventSource
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 RECEIVE_WAIT_SECONDS = 1  # long-poll length; bounds how long stop() waits for a poller
 ERROR_BACKOFF_SECONDS = 1.0
-STOP_TIMEOUT_SECONDS = 5.0
 MAX_RECEIVE = 10  # SQS's MaxNumberOfMessages cap
 
 Invoke = Callable[[str, Any], Any]  # LambdaRuntime.invoke: (function id, event) -> InvocationResult
@@ -127,8 +126,10 @@ def failed_message_ids(result: Any, message_ids: Sequence[str], function_respons
 # ------------------------------------------------------------------ one event source
 
 
-class SqsPoller:
+class SqsPoller(BackgroundLoop):
     """Lambda's event source mapping for one SQS event: receive, invoke, delete, in a daemon thread."""
+
+    thread_kind = "sqs poller"
 
     def __init__(
         self,
@@ -139,41 +140,14 @@ class SqsPoller:
         region: str,
         wait_seconds: int = RECEIVE_WAIT_SECONDS,
     ) -> None:
+        super().__init__()
         self.source = source
         self._invoke = invoke
         self._region = region
         self._wait_seconds = wait_seconds
         self._sqs = client("sqs", aws_endpoint, region)
         self._queue_arn: str | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.label = f"{source.function_id}.{source.event_name}"
-
-    # -- lifecycle
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"sqs poller {self.label}", daemon=True)
-        self._thread.start()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """True once the thread has ended."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        self.request_stop()
-        self.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    # -- the loop
 
     def _run(self) -> None:
         while not self._stopping.is_set():
