@@ -9,7 +9,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_TOOLS := $(TOOLS)/.installed
 
-.PHONY: run test lint build clean
+.PHONY: run test lint build clean demo dlq
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ $(STAMP_TOOLS):
 
 run: $(STAMP_RUN)
 	exec $(PY) -m local.stack
+
+# Against a running `make run` (another terminal): one resend told end to end.
+demo: $(STAMP_RUN)
+	$(PY) -m local.demo
+
+# Dead-letter queues: how to look at them and send them back (README "Operations").
+dlq:
+	@echo "list:    $(PY) -m ops.dlq list ResendRetryDLQ --stack .local/stack.json"
+	@echo "redrive: $(PY) -m ops.dlq redrive ResendRetryDLQ --stack .local/stack.json [--to QUEUE] [--max N]"
+	@echo "AWS:     $(PY) -m ops.dlq list ResendRetryDLQ --cfn-stack <stack name>   (or a queue URL)"
+	@echo "queues:  ResendRetryDLQ, ResendRequestDLQ; more: $(PY) -m ops.dlq --help"
 
 test: $(STAMP_TEST)
 	$(PY) -m ruff check .

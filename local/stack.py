@@ -148,13 +148,8 @@ class LocalStack:
         if settings.external_rh_api_base_url is not None:
             log("stack", f"RH_API_BASE_URL is set: no emulator, functions call {settings.external_rh_api_base_url}")
             return
-        try:
-            from local.emulator.server import EmulatorServer
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith("local.emulator"):
-                raise
-            log("stack", "WARNING: local/emulator/server.py is missing: no Return Helper emulator")
-            return
+        from local.emulator.server import EmulatorServer
+
         self.emulator = EmulatorServer(
             HOST,
             settings.emulator_port,
@@ -162,6 +157,7 @@ class LocalStack:
             signing_key=settings.rh_signing_key,
             api_key=settings.rh_api_key,
             api_token=settings.rh_api_token,
+            auto_progress=True,  # resends walk to in-progress and completed with signed webhooks
         )
         self.emulator.start()
         log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}")

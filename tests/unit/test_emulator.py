@@ -787,6 +787,7 @@ def test_faults_list_clear_and_config_commands(emu, capsys):
     # THEN only the other operation's fault remains
     assert json.loads(capsys.readouterr().out) == {"getResend": [{"kind": "latency", "seconds": 1}]}
     emulator_cli(["faults", "clear", "--url", emu.url])
+    assert json.loads(capsys.readouterr().out) == {"cleared": "all"}
     assert control(emu, "GET", "/state")["faults"] == {}
     # AND config shows and changes auto-progress
     emulator_cli(["config", "--url", emu.url, "--auto-progress", "--outcome", "failed", "--progress-seconds", "0.5"])

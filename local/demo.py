@@ -1,0 +1,377 @@
+"""`make demo`: one resend told end to end against a RUNNING local stack (`make run`).
+
+    .venv/bin/python -m local.demo [--state .local/stack.json] [--timeout 90]
+
+Reads the stack's URLs and merchant API key from ``.local/stack.json`` (or
+``$LOCAL_STATE_DIR/stack.json``) and walks through:
+
+1. two parcels arrive at warehouse 2 (the emulator sends signed newInventoryCreated webhooks);
+2. ``GET /inventories?warehouseId=2&eligible=true`` lists them as eligible;
+3. ``GET /service-types?warehouseId=2``: a shipment service type that ships to "usa";
+4. Return Helper is told to refuse the next createResend calls (two 5xx, then a 429 with
+   Retry-After 1);
+5. ``POST /resends`` with an Idempotency-Key answers 202 PENDING (the inline call hit a fault);
+6. ``GET /resends/{id}`` is polled: the SQS retry worker gets it SUBMITTED through the faults,
+   then the emulated warehouse moves it to IN_PROGRESS and COMPLETED with a tracking number;
+7. ``GET /inventories/{id}``: the items read rsd/completed and are no longer in stock.
+
+Exit code 0 when every step checked out, 1 with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from local.settings import PROJECT_ROOT
+
+WAREHOUSE_ID = 2
+DESTINATION_COUNTRY = "usa"
+DEFAULT_TIMEOUT_SECONDS = 90.0
+POLL_SECONDS = 0.5
+HTTP_TIMEOUT_SECONDS = 10.0
+CREATE_TIMEOUT_SECONDS = 35.0  # one inline upstream call (UPSTREAM_TIMEOUT_SECONDS) plus bookkeeping
+# What Return Helper answers the first three createResend calls with.
+CREATE_FAULTS = [
+    {"kind": "http5xx", "status": 503},
+    {"kind": "http5xx", "status": 502},
+    {"kind": "http429", "retryAfter": 1},
+]
+# A made-up recipient: the shape CreateResend wants, nothing real.
+DEMO_SHIPMENT = {
+    "shipmentCountryCode": DESTINATION_COUNTRY,
+    "shipmentName": "Demo Recipient",
+    "shipmentPhone": "5550100",
+    "shipmentEmail": "demo@example.com",
+    "shipmentStreet1": "1 Demo Street",
+    "shipmentStreet2": "",
+    "shipmentState": "NJ",
+    "shipmentCity": "Edison",
+    "shipmentPostalCode": "08817",
+}
+# What the demo waits for after each status, and who is expected to deliver it.
+NEXT_STEP = {
+    "PENDING": "SUBMITTED (the SQS retry worker retrying createResend through the injected faults)",
+    "SUBMITTED": "IN_PROGRESS (the emulator's updateResendStatus webhook, status 2)",
+    "IN_PROGRESS": "COMPLETED (the emulator's updateResendStatus webhook with a tracking number)",
+}
+ORDER = ["PENDING", "SUBMITTED", "IN_PROGRESS", "COMPLETED"]
+DEAD_ENDS = ("REJECTED", "DEAD", "FAILED", "CANCELED")
+
+
+class DemoError(Exception):
+    """A step did not turn out as the story says; the message says what and why."""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    api: str
+    api_key: str
+    emulator: str | None
+
+    @classmethod
+    def load(cls, path: Path) -> StackInfo:
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DemoError(f"{path} not found: start the local stack first (`make run` in another terminal)") from None
+        except ValueError as exc:
+            raise DemoError(f"{path} is not valid JSON ({exc}); restart `make run`") from None
+        try:
+            return cls(api=state["api"].rstrip("/"), api_key=state["apiKey"], emulator=state.get("emulator"))
+        except (KeyError, AttributeError, TypeError):
+            raise DemoError(f"{path} lacks api / apiKey; restart `make run`") from None
+
+
+def state_file(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("LOCAL_STATE_DIR") or PROJECT_ROOT / ".local") / "stack.json"
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+class Demo:
+    """The story's steps as separate methods; each returns what the next one needs."""
+
+    def __init__(
+        self,
+        stack: StackInfo,
+        *,
+        out: Callable[[str], None] = print,
+        session: requests.Session | None = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not stack.emulator:
+            raise DemoError(
+                "the stack runs without the Return Helper emulator (RH_API_BASE_URL is set); "
+                "the demo needs the emulator to simulate arrivals, faults and warehouse progress"
+            )
+        self.stack = stack
+        self.emulator = stack.emulator.rstrip("/")
+        self.out = out
+        self.http = session or requests.Session()
+        self.timeout_seconds = timeout_seconds
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        self.sleep = sleep
+
+    # -- HTTP helpers ------------------------------------------------------------------------------
+
+    def api(self, method: str, path: str, *, timeout: float = HTTP_TIMEOUT_SECONDS, **kwargs: Any) -> requests.Response:
+        headers = {"x-api-key": self.stack.api_key, **kwargs.pop("headers", {})}
+        try:
+            return self.http.request(method, self.stack.api + path, headers=headers, timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise DemoError(f"{method} {path}: the merchant API at {self.stack.api} is not reachable ({exc})") from None
+
+    def api_json(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        response = self.api(method, path, **kwargs)
+        if response.status_code != expect:
+            raise DemoError(f"{method} {path} -> {response.status_code} (expected {expect}): {_json(response)}")
+        return _json(response)
+
+    def control(self, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
+        url = f"{self.emulator}/_emulator{path}"
+        try:
+            response = self.http.request(method, url, json=body, params=params, timeout=HTTP_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            raise DemoError(f"the emulator at {self.emulator} is not reachable ({exc})") from None
+        if response.status_code >= 300:
+            raise DemoError(f"emulator {method} {path} -> {response.status_code}: {_json(response)}")
+        return _json(response)
+
+    def say(self, line: str) -> None:
+        self.out(line)
+
+    def step(self, number: int, title: str) -> None:
+        self.out("")
+        self.out(f"[{number}] {title}")
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def check_ready(self) -> None:
+        self.api_json("GET", "/health")
+        self.control("GET", "/health")
+        self.say(f"stack: API {self.stack.api}, Return Helper emulator {self.emulator}")
+
+    def arrive_parcels(self, count: int = 2, warehouse_id: int = WAREHOUSE_ID) -> list[int]:
+        self.step(1, f"{count} parcels arrive at warehouse {warehouse_id} (signed newInventoryCreated webhooks)")
+        run = uuid.uuid4().hex[:6].upper()
+        ids = []
+        for n in range(1, count + 1):
+            result = self.control("POST", "/inventories", {"warehouseId": warehouse_id, "sku": f"DEMO-{run}-{n}"})
+            inventory_id, webhook = result["inventory"]["returnInventoryId"], result["webhook"] or {}
+            if webhook.get("status") != 200:
+                reason = webhook.get("error") or f"HTTP {webhook.get('status')}: {webhook.get('body')}"
+                raise DemoError(f"the webhook for parcel {inventory_id} was not accepted by the stack ({reason})")
+            self.say(f"    parcel {inventory_id} (sku DEMO-{run}-{n}) arrived -> webhook answered 200")
+            ids.append(inventory_id)
+        return ids
+
+    def show_eligible(self, ids: list[int], warehouse_id: int = WAREHOUSE_ID) -> list[dict[str, Any]]:
+        self.step(2, f"GET /inventories?warehouseId={warehouse_id}&eligible=true")
+        deadline = self.clock() + 10.0
+        while True:
+            items, token = [], None
+            while True:
+                params = {"warehouseId": warehouse_id, "eligible": "true"}
+                if token:
+                    params["nextToken"] = token
+                page = self.api_json("GET", "/inventories", params=params)
+                items.extend(page["items"])
+                token = page.get("nextToken")
+                if not token:
+                    break
+            ours = [item for item in items if item["returnInventoryId"] in ids]
+            if len(ours) == len(ids):
+                break
+            if self.clock() > deadline:
+                missing = sorted(set(ids) - {item["returnInventoryId"] for item in ours})
+                raise DemoError(f"parcels {missing} are not listed as eligible (the listing has {len(items)} items)")
+            self.sleep(self.poll_seconds)
+        for item in sorted(ours, key=lambda item: item["returnInventoryId"]):
+            self.say(
+                f"    {item['returnInventoryId']}: {item['handlingCode']}/{item['handlingStatusCode']}, "
+                f"in stock {item['inStock']}, eligible {item['eligibleForResend']}"
+            )
+        self.say(f"    ({len(items)} eligible in warehouse {warehouse_id} in all)")
+        return ours
+
+    def pick_service_type(self, warehouse_id: int = WAREHOUSE_ID, country: str = DESTINATION_COUNTRY) -> str:
+        self.step(3, f"GET /service-types?warehouseId={warehouse_id}: a shipment service that ships to {country!r}")
+        types = self.api_json("GET", "/service-types", params={"warehouseId": warehouse_id})["items"]
+        for entry in types:
+            destinations = {pair.get("toCountryCode", "").lower() for pair in entry.get("countryCodePairList") or []}
+            if country in destinations:
+                self.say(f"    {len(types)} service types; picked {entry['serviceTypeCode']} ({entry['serviceType']})")
+                return entry["serviceTypeCode"]
+        raise DemoError(f"no service type of warehouse {warehouse_id} ships to {country!r}: {types}")
+
+    def inject_faults(self) -> dict[str, Any]:
+        self.step(4, "Return Helper will refuse the next createResend calls: 503, 502, then 429 (Retry-After 1)")
+        self.control("DELETE", "/faults", params={"operation": "createResend"})
+        self.control("POST", "/faults", {"operation": "createResend", "faults": CREATE_FAULTS})
+        config = self.control("GET", "/config")
+        if not config.get("autoProgress") or config.get("outcome") != "completed":
+            config = self.control("POST", "/config", {"autoProgress": True, "outcome": "completed"})
+            self.say("    (turned the emulator's auto-progress on)")
+        self.say(
+            f"    the emulated warehouse starts {config['inProgressAfterSeconds']:g} s after acceptance "
+            f"and ships {config['completeAfterSeconds']:g} s later"
+        )
+        return config
+
+    def create_resend(self, ids: list[int], service_type: str) -> tuple[str, str]:
+        key = f"demo-{uuid.uuid4()}"
+        self.step(5, f"POST /resends for {ids} with Idempotency-Key {key}")
+        body = {
+            "returnInventoryIdList": ids,
+            "description": "make demo",
+            "remarks": "",
+            "resendShipment": {"shipmentServiceType": service_type, **DEMO_SHIPMENT},
+        }
+        response = self.api(
+            "POST", "/resends", json=body, headers={"Idempotency-Key": key}, timeout=CREATE_TIMEOUT_SECONDS
+        )
+        answer = _json(response)
+        if response.status_code == 201:
+            raise DemoError(
+                f"201 {answer.get('status')}: Return Helper accepted the first call, so the injected faults were not "
+                "used (is another client consuming the emulator's createResend faults?)"
+            )
+        if response.status_code != 202 or not isinstance(answer, dict) or answer.get("status") != "PENDING":
+            raise DemoError(f"expected 202 PENDING, got {response.status_code}: {answer}")
+        self.say(f"    202 {answer['status']}, resendRequestId {answer['resendRequestId']} (the inline call got a 503)")
+        return answer["resendRequestId"], key
+
+    def follow(self, request_id: str) -> dict[str, Any]:
+        self.step(6, f"GET /resends/{request_id} until COMPLETED (timeout {self.timeout_seconds:g} s)")
+        started = self.clock()
+        last: tuple[Any, ...] | None = None
+        view: dict[str, Any] = {}
+        while True:
+            view = self.api_json("GET", f"/resends/{request_id}")
+            status = view.get("status")
+            seen = (status, view.get("attempts"), view.get("trackingNumber"))
+            if seen != last:
+                self.say(f"    +{self.clock() - started:5.1f} s  {self._describe(view)}")
+                if (
+                    last is not None
+                    and status in ORDER
+                    and last[0] in ORDER
+                    and ORDER.index(status) < ORDER.index(last[0])
+                ):
+                    raise DemoError(f"the status moved backwards from {last[0]} to {status}")
+                last = seen
+            if status in DEAD_ENDS:
+                raise DemoError(f"the resend ended {status}: {json.dumps(view.get('lastError'))}")
+            if status == "COMPLETED" and view.get("trackingNumber"):
+                return view
+            if self.clock() - started > self.timeout_seconds:
+                waiting_for = NEXT_STEP.get(status, "a tracking number with COMPLETED")
+                raise DemoError(
+                    f"timed out after {self.timeout_seconds:g} s: the resend is still {status} "
+                    f"after {view.get('attempts')} attempt(s); was waiting for {waiting_for}"
+                )
+            self.sleep(self.poll_seconds)
+
+    @staticmethod
+    def _describe(view: dict[str, Any]) -> str:
+        line = f"{view.get('status')}, attempts {view.get('attempts')}"
+        if view.get("resendNumber"):
+            line += f", Return Helper {view['resendNumber']}"
+        if view.get("trackingNumber"):
+            line += f", tracking {view['trackingNumber']}"
+        error = view.get("lastError")
+        if view.get("status") == "PENDING" and isinstance(error, dict):
+            line += f" (last error: {error.get('detail') or error.get('errorCode') or json.dumps(error)})"
+        return line
+
+    def check_upstream_once(self, key: str) -> None:
+        """Return Helper saw several calls with the key, and created exactly one resend from them."""
+        state = self.control("GET", "/state")
+        calls = state.get("createResendCalls", {}).get(key, 0)
+        created = state.get("createdPerIdempotencyKey", {}).get(key, 0)
+        self.say(f"    Return Helper saw {calls} createResend calls with the key and created {created} resend")
+        if created != 1:
+            raise DemoError(f"Return Helper created {created} resends for one request (expected exactly 1)")
+
+    def check_shipped(self, ids: list[int]) -> list[dict[str, Any]]:
+        self.step(7, "GET /inventories/{id}: the items were resent")
+        deadline = self.clock() + 10.0
+        while True:
+            items = [self.api_json("GET", f"/inventories/{inventory_id}") for inventory_id in ids]
+            done = [
+                item["handlingCode"] == "rsd" and item["handlingStatusCode"] == "completed" and not item["inStock"]
+                for item in items
+            ]
+            if all(done) or self.clock() > deadline:
+                break
+            self.sleep(self.poll_seconds)
+        for item in items:
+            self.say(
+                f"    {item['returnInventoryId']}: {item['handlingCode']}/{item['handlingStatusCode']}, "
+                f"in stock {item['inStock']}, eligible {item['eligibleForResend']}"
+            )
+        if not all(done):
+            raise DemoError("the items should read rsd/completed and not in stock after COMPLETED")
+        return items
+
+    def run(self) -> None:
+        self.check_ready()
+        ids = self.arrive_parcels()
+        self.show_eligible(ids)
+        service_type = self.pick_service_type()
+        self.inject_faults()
+        request_id, key = self.create_resend(ids, service_type)
+        view = self.follow(request_id)
+        self.check_upstream_once(key)
+        self.check_shipped(ids)
+        self.say("")
+        self.say(f"done: resend {request_id} COMPLETED, tracking number {view['trackingNumber']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--state", type=Path, default=None, help="stack.json of the running stack")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="seconds to wait for COMPLETED")
+    args = parser.parse_args(argv)
+    try:
+        demo = Demo(
+            StackInfo.load(args.state or state_file()),
+            out=lambda line: print(line, flush=True),
+            timeout_seconds=args.timeout,
+        )
+        demo.run()
+    except DemoError as exc:
+        print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (KeyError, TypeError, AttributeError) as exc:
+        print(f"\nDEMO FAILED: a response did not have the contract's shape ({exc!r})", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
