@@ -1,5 +1,7 @@
 # make run / make test bootstrap their own .venv; SAM and cfn-lint live in
-# .venv-tools because aws-sam-cli pins pydantic differently from the project.
+# .venv-tools because aws-sam-cli pins pydantic differently from the project,
+# and checkov in .venv-checkov because it pins boto3 to another exact version
+# than aws-sam-cli does (one venv cannot hold both).
 PYTHON ?= python3
 export SAM_CLI_TELEMETRY := 0
 VENV := .venv
@@ -8,8 +10,13 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_TOOLS := $(TOOLS)/.installed
+CHECKOV := .venv-checkov
+STAMP_CHECKOV := $(CHECKOV)/.installed
+# The deployable build is arm64 (template parameter Architecture). `make smoke` also
+# builds for this machine's architecture so the built code can be imported here.
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 
-.PHONY: run test lint build clean demo dlq
+.PHONY: run test lint build smoke checkov ci-checks clean demo dlq bench bench-quick
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +34,12 @@ $(STAMP_TOOLS):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --upgrade pip
 	$(TOOLS)/bin/pip install --quiet aws-sam-cli cfn-lint
+	touch $@
+
+$(STAMP_CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV)/bin/pip install --quiet checkov
 	touch $@
 
 run: $(STAMP_RUN)
@@ -53,6 +66,28 @@ lint: $(STAMP_TOOLS)
 
 build: $(STAMP_TOOLS)
 	$(TOOLS)/bin/sam build --template template.yaml
+
+# Imports and invokes every built function with only its own code, the built layer and
+# what the Lambda runtime provides on sys.path (.ci/smoke_build.py says how and why).
+smoke: build $(STAMP_TEST)
+	$(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/smoke \
+		--parameter-overrides Architecture=$(HOST_ARCH)
+	$(PY) .ci/smoke_build.py --build-dir .aws-sam/build --smoke-dir .aws-sam/smoke
+
+# No failed check; skips are inline in template.yaml (Metadata checkov/skip), each with its reason.
+checkov: $(STAMP_CHECKOV)
+	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation secrets --skip-download --compact
+
+# What .ci/run adds after `make test`.
+ci-checks: lint checkov smoke
+
+# Benchmarks against their floors -> docs/benchmarks.md + .json (bench/run.py). Full: ~4 min,
+# runs sam build; `make bench-quick` (or `make bench QUICK=1`) checks it runs, numbers not evidence.
+bench: $(STAMP_RUN) $(if $(QUICK),,$(STAMP_TOOLS))
+	$(PY) -m bench.run $(if $(QUICK),--quick,) $(BENCH_ARGS)
+
+bench-quick: $(STAMP_RUN)
+	$(PY) -m bench.run --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf .aws-sam .local .pytest_cache

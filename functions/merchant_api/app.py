@@ -11,6 +11,9 @@ contract's shape.
 # Routes that answer with several shapes (the service's Answer) have no return
 # annotation, which would make Powertools validate every body against one model;
 # their shapes are documented with `responses=` instead.
+import json
+import logging
+import warnings
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -19,22 +22,27 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from rh_common import errors, inventory, wiring
+from rh_common import errors, inventory, observability, wiring
 from rh_common.errors import ErrorBody
 from rh_common.resend_request import MAX_ID, CreateResendRequest
 from rh_common.resend_service import Answer
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
 store = wiring.inventory_store()
-resends = wiring.resend_service(store)
+resends = wiring.resend_service(store, on_call=observability.record_upstream_call)
+observability.route_library_logs(logger)
+# Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
+warnings.filterwarnings("ignore", "No application metrics to publish")
+# A CreateResend body is under 2 KB; larger ones are refused before they are parsed
+# (API Gateway's own cap is 10 MB).
+MAX_BODY_BYTES = 64 * 1024
 
 # Swagger UI's assets come from a CDN so /docs stays a small page.
 SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
@@ -198,6 +206,7 @@ def list_service_types(warehouseId: Annotated[int, Query(gt=0, le=MAX_ID)]):
         202: _doc("Queued for retry after a transient upstream failure", ResendAccepted),
         400: _doc("Body is not JSON"),
         409: _doc("Items reserved by another request, or the same key still in flight", ReservationConflictBody),
+        413: _doc(f"Body larger than {MAX_BODY_BYTES} bytes"),
         422: _doc("Not valid (nothing sent upstream), key reused with another body, or refused upstream", RejectedBody),
         503: _doc("Return Helper's service types unavailable"),
     },
@@ -207,6 +216,7 @@ def create_resend(
     request: CreateResendRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
 ):
+    observability.log_payload(logger, logging.DEBUG, "resend request", request.model_dump(mode="json"))
     return _answer(resends.create(request, idempotency_key))
 
 
@@ -268,7 +278,7 @@ def swagger_ui():
 
 
 def _answer(answer: Answer) -> Response:
-    metrics.add_metric(name=f"Resend_{answer.outcome}", unit=MetricUnit.Count, value=1)
+    observability.count_resend_outcome(metrics, answer.outcome)
     return Response(answer.status_code, content_types.APPLICATION_JSON, answer.body)
 
 
@@ -305,4 +315,9 @@ def unexpected(exc: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
+    # Checked on the text API Gateway hands over (no binary media types: never base64 here).
+    if len(event.get("body") or "") > MAX_BODY_BYTES:
+        logger.warning("request body too large", extra={"bytes": len(event["body"])})
+        body = errors.error_body(f"body larger than {MAX_BODY_BYTES} bytes")
+        return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
     return app.resolve(event, context)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import wiring
+from rh_common import observability, wiring
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
-reconciler = wiring.reconciler()
+reconciler = wiring.reconciler(
+    on_call=observability.record_upstream_call, on_status=observability.resend_status_counter(metrics)
+)
+observability.route_library_logs(logger)
 
 
-@logger.inject_lambda_context(clear_state=True)
+# The correlation id of a run is the EventBridge event id.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:

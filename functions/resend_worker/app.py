@@ -8,30 +8,43 @@ the DLQ through the queue's redrive policy.
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from rh_common import queue_messages, wiring
+from rh_common import observability, queue_messages, wiring
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-service = wiring.resend_service()
+service = wiring.resend_service(on_call=observability.record_upstream_call)
+observability.route_library_logs(logger)
 
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
+    # One correlation id per message; nothing of the previous record's keys carries over.
+    logger.set_correlation_id(record.message_id)
+    logger.remove_keys(["resendRequestId", "idempotencyKey"])
     message = queue_messages.parse(record.body)
     if isinstance(message, queue_messages.RetryMessage):
         logger.append_keys(resendRequestId=message.resend_request_id)
         answer = service.retry(message.resend_request_id)
     else:
         logger.append_keys(idempotencyKey=message.idempotency_key)
+        observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
         answer = service.intake(message.idempotency_key, message.request)
-    metrics.add_metric(name=f"Resend_{answer.outcome}", unit=MetricUnit.Count, value=1)
+        if answer.status_code >= 400:
+            # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,
+            # the offending field names; never upstream's messages, which may quote the address).
+            fields = [error.get("field") for error in answer.body.get("errors", [])]
+            observability.log_payload(
+                logger, logging.WARNING, "automation resend request refused", message.request, fields=fields
+            )
+    observability.count_resend_outcome(metrics, answer.outcome)
     logger.info("resend message handled", extra={"outcome": answer.outcome, "statusCode": answer.status_code})
 
 

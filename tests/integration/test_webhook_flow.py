@@ -130,6 +130,7 @@ def test_out_of_order_events_converge_to_the_in_order_state(send, inventory):
     assert first["inStock"] is False and first["sku"] == "SKU-NEW" and first["lastEventTime"] == at(4)
 
 
+@pytest.mark.needs_dynamodb_local
 def test_concurrent_duplicates_are_applied_once(send):
     raw = json.dumps(arrival(fresh_id(), 5)).encode()
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -137,6 +138,7 @@ def test_concurrent_duplicates_are_applied_once(send):
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 7
 
 
+@pytest.mark.needs_dynamodb_local
 def test_concurrent_shuffled_deliveries_end_in_the_newest_values(send, inventory):
     ids = [fresh_id() for _ in range(6)]
     payloads = [arrival(i, 1) for i in ids] + [sku(i, second, f"SKU-{second}") for i in ids for second in range(2, 9)]

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from rh_common.error_models import ErrorBody, FieldErrorModel
+
+__all__ = ["ErrorBody", "FieldError", "FieldErrorModel", "error_body", "field_path", "from_validation_errors"]
+_MODELS = ("ErrorBody", "FieldErrorModel")  # pydantic: made on first use (see __getattr__)
 
 
 @dataclass(frozen=True)
 class FieldError:
     field: str | None
     message: str
-
-
-class FieldErrorModel(BaseModel):
-    field: str | None
-    message: str
-
-
-class ErrorBody(BaseModel):
-    """Every error response: a message and one entry per offending field."""
-
-    message: str
-    errors: list[FieldErrorModel] = []
 
 
 def error_body(message: str, errors: Iterable[FieldError] = ()) -> dict[str, Any]:
@@ -44,3 +36,12 @@ def field_path(location: Sequence[Any]) -> str | None:
 
 def from_validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
     return [FieldError(field_path(error.get("loc", ())), str(error.get("msg", "invalid"))) for error in errors]
+
+
+def __getattr__(name: str) -> Any:
+    """`errors.ErrorBody` / `errors.FieldErrorModel`: the pydantic models, imported on first use only."""
+    if name in _MODELS:
+        from rh_common import error_models
+
+        return getattr(error_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,20 +6,22 @@ in the same transaction that records the status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from rh_common import resend_lifecycle
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.events import ResendUpdate
-from rh_common.resend_lifecycle import RELEASES_ITEMS
+from rh_common.resend_lifecycle import RELEASES_ITEMS, Status
 
 _ATTEMPTS = 4  # re-read and retry when a concurrent writer moved the status first
 
 
 class ResendTracker:
-    def __init__(self, resends: ResendStore) -> None:
+    def __init__(self, resends: ResendStore, on_status: Callable[[Status], None] | None = None) -> None:
         self._resends = resends
+        self._on_status = on_status  # told each new status this tracker recorded (e.g. metrics)
 
     def apply(self, update: ResendUpdate) -> str:
         """ "applied", "unchanged", or "unknown" (a resend we did not create, or not recorded yet)."""
@@ -38,6 +40,8 @@ class ResendTracker:
                 return "unchanged"
             release = record.get("returnInventoryIdList", []) if target in RELEASES_ITEMS else []
             if self._resends.transition(record["resendRequestId"], [record["status"]], changes, release):
+                if target is not None and self._on_status is not None:
+                    self._on_status(target)
                 return "applied"
             record = self._resends.get(record["resendRequestId"]) or record
         return "unchanged"

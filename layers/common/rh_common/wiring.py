@@ -5,16 +5,26 @@ One place, so the HTTP API and the SQS workers run the same code path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from rh_common import settings
 from rh_common.adapters import credentials
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
 from rh_common.adapters.returnhelper_client import ReturnHelperClient
-from rh_common.adapters.service_type_cache import ServiceTypeCache
 from rh_common.reconciler import Reconciler
-from rh_common.resend_service import ResendService, ResendSettings
+from rh_common.resend_lifecycle import Status
 from rh_common.resend_tracking import ResendTracker
+from rh_common.upstream import UpstreamOutcome
+
+if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry
+    from rh_common.resend_service import ResendService
+
+# Observability hooks the handlers pass in (rh_common.observability makes them).
+OnCall = Callable[[UpstreamOutcome], None]
+OnStatus = Callable[[Status], None]
 
 # A first request that has not answered within this long has died (Lambda's
 # timeout is below it); its key stops answering 409.
@@ -31,12 +41,13 @@ def eligible_handling_codes() -> frozenset[str]:
     return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
 
 
-def returnhelper_client() -> ReturnHelperClient:
+def returnhelper_client(on_call: OnCall | None = None) -> ReturnHelperClient:
     secret_id = settings.required("RH_SECRET_ID")
     return ReturnHelperClient(
         settings.required("RH_API_BASE_URL"),
         lambda: credentials.load(secret_id),
         timeout_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10),
+        on_call=on_call,
     )
 
 
@@ -48,21 +59,24 @@ def retry_queue() -> RetryQueue:
     return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
 
 
-def reconciler() -> Reconciler:
+def reconciler(on_call: OnCall | None = None, on_status: OnStatus | None = None) -> Reconciler:
     resends = resend_store()
     return Reconciler(
         resends=resends,
-        tracker=ResendTracker(resends),
-        upstream=returnhelper_client(),
+        tracker=ResendTracker(resends, on_status),
+        upstream=returnhelper_client(on_call),
         retries=retry_queue(),
         pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
         submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
     )
 
 
-def resend_service(inventories: InventoryStore | None = None) -> ResendService:
+def resend_service(inventories: InventoryStore | None = None, on_call: OnCall | None = None) -> ResendService:
+    from rh_common.adapters.service_type_cache import ServiceTypeCache
+    from rh_common.resend_service import ResendService, ResendSettings
+
     inventories = inventories or inventory_store()
-    client = returnhelper_client()
+    client = returnhelper_client(on_call)
     return ResendService(
         resends=resend_store(),
         inventories=inventories,

@@ -1,0 +1,22 @@
+"""The error body as pydantic models, for the merchant API's OpenAPI document.
+
+Apart from `errors` so that importing `errors` costs no pydantic: the webhook
+function never needs these models, and pydantic is tens of milliseconds of its
+cold start (docs/benchmarks.md). `errors.ErrorBody` still resolves to them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class FieldErrorModel(BaseModel):
+    field: str | None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a message and one entry per offending field."""
+
+    message: str
+    errors: list[FieldErrorModel] = []

@@ -1,0 +1,156 @@
+"""Metric names, upstream-call metrics and PII-safe payload logging, shared by the functions.
+
+The domain modules stay free of Powertools: they report through plain callbacks
+(`ReturnHelperClient(on_call=...)`, `ResendTracker(on_status=...)`) and the
+handlers plug in the callbacks made here. Every metric name the template's
+alarms and dashboard use is emitted from this module or a handler
+(tests/unit/test_observability.py runs the flows and compares).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from rh_common.resend_lifecycle import Status
+from rh_common.upstream import UpstreamOutcome
+
+# ResendService answers (Answer.outcome) -> the metric a person reads. Reads
+# ("read", "not_found") are not counted: API Gateway counts requests.
+RESEND_OUTCOME_METRICS: Mapping[str, str] = {
+    "submitted": "ResendsSubmitted",  # Return Helper accepted the create (inline or on a retry)
+    "pending": "ResendsRetried",  # transient upstream failure: a retry is scheduled
+    "rejected": "ResendsRejected",  # Return Helper refused it (never retried)
+    "dead": "ResendsDead",  # gave up after RETRY_MAX_ATTEMPTS
+    "invalid": "ResendsInvalid",  # failed validation or prerequisites: nothing sent upstream
+    "conflict": "ResendsConflicted",  # items reserved by another active request
+    "replayed": "ResendsReplayed",  # same Idempotency-Key and body: the first answer again
+    "key_reused": "ResendsKeyReused",  # same Idempotency-Key, different body
+    "in_flight": "ResendsInFlight",  # same Idempotency-Key while the first is unanswered
+    "unavailable": "ReturnHelperUnavailable",  # service types or cancel: upstream down, nothing cached
+    "settled": "ResendRetriesSkipped",  # a retry message for a request that is no longer PENDING
+    "canceled": "ResendsCanceled",
+    "not_cancellable": "ResendCancelsRefused",
+}
+
+# Upstream status reports (webhook or reconciler poll) that end a request.
+RESEND_STATUS_METRICS: Mapping[Status, str] = {
+    Status.COMPLETED: "ResendsCompleted",
+    Status.FAILED: "ResendsFailed",
+    Status.CANCELED: "ResendsCanceled",
+}
+
+UPSTREAM_CALLS = "UpstreamCalls"  # dimensions: operation, outcome (success | permanent | transient)
+UPSTREAM_LATENCY = "UpstreamLatency"  # dimension: operation
+
+# Names, addresses, phones, faxes and e-mails wherever Return Helper or a merchant
+# puts them: resendShipment (shipment*), return shipments (from* / to*).
+_PII_PREFIXES = ("shipment", "from", "to")
+_PII_SUFFIXES = (
+    "Name",
+    "Phone",
+    "Fax",
+    "Email",
+    "Street1",
+    "Street2",
+    "Street3",
+    "City",
+    "State",
+    "PostalCode",
+)
+# Links to documents that print the address (shipping labels, their QR codes).
+_DOCUMENT_FIELDS = ("labelUrl", "qrcodeUrl")
+PII_FIELDS: tuple[str, ...] = (
+    *(prefix + suffix for prefix in _PII_PREFIXES for suffix in _PII_SUFFIXES),
+    *_DOCUMENT_FIELDS,
+)
+# One recursive-descent JSONPath over every PII key, at any depth.
+_PII_PATH = "$..[" + ",".join(f"'{name}'" for name in PII_FIELDS) + "]"
+
+
+@functools.cache
+def _masker() -> Any:
+    # Imported on first use (jsonpath-ng): most invocations log no payload, so cold starts do
+    # not pay for it. The packaging smoke test runs the built functions at DEBUG, where every
+    # one of them masks a payload, so a layer without jsonpath-ng still fails there.
+    from aws_lambda_powertools.utilities.data_masking import DataMasking
+
+    return DataMasking(raise_on_missing_field=False)
+
+
+def count_resend_outcome(metrics: Metrics, outcome: str) -> None:
+    name = RESEND_OUTCOME_METRICS.get(outcome)
+    if name is not None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def resend_status_counter(metrics: Metrics) -> Callable[[Status], None]:
+    """A ResendTracker `on_status` callback: counts requests that reached an end state upstream."""
+
+    def on_status(status: Status) -> None:
+        name = RESEND_STATUS_METRICS.get(status)
+        if name is not None:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+    return on_status
+
+
+def record_upstream_call(outcome: UpstreamOutcome) -> None:
+    """A ReturnHelperClient `on_call` callback: one EMF document per metric and dimension set.
+
+    single_metric, not the handler's Metrics: these carry their own dimensions
+    (operation, outcome) that must not spill onto the invocation's other metrics.
+    """
+    with single_metric(
+        name=UPSTREAM_CALLS,
+        unit=MetricUnit.Count,
+        value=1,
+        default_dimensions={"operation": outcome.operation, "outcome": outcome.kind.value},
+    ):
+        pass
+    with single_metric(
+        name=UPSTREAM_LATENCY,
+        unit=MetricUnit.Milliseconds,
+        value=round(outcome.elapsed_seconds * 1000, 1),
+        default_dimensions={"operation": outcome.operation},
+    ):
+        pass
+
+
+def masked(payload: Any) -> Any:
+    """A copy of the payload with every name, address, phone and e-mail erased (Powertools data masking).
+
+    Only JSON objects can be masked field by field; anything else is erased whole.
+    """
+    if not isinstance(payload, dict):
+        return _masker().erase(payload)
+    with warnings.catch_warnings():
+        # A payload without any PII field is normal, not worth a warning per field.
+        warnings.simplefilter("ignore")
+        return _masker().erase(payload, fields=[_PII_PATH])
+
+
+def log_payload(logger: Logger, level: int, message: str, payload: Any, **extra: Any) -> None:
+    """Log a payload, masked; nothing is masked when the level is off, nothing logged if masking fails."""
+    if not logger.isEnabledFor(level):
+        return
+    try:
+        payload = masked(payload)
+    except Exception as exc:  # a log line must never fail the request, nor go out unmasked
+        logger.warning(f"{message}: not logged, masking failed", extra={**extra, "error": type(exc).__name__})
+        return
+    logger.log(level, message, extra={**extra, "payload": payload}, stacklevel=2)
+
+
+def route_library_logs(logger: Logger) -> None:
+    """rh_common modules log with the standard library; send them through the function's JSON logger
+    (same correlation id, same level) instead of the runtime's plain-text root handler."""
+    logging.getLogger("rh_common")  # the package logger must exist to be found
+    copy_config_to_registered_loggers(source_logger=logger, include={"rh_common"})
