@@ -7,7 +7,6 @@ gateway or worker pools: the benchmark calls the handlers itself.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from local import aws_services
 from local.aws_services import MotoServer
 from local.dynamodb_local import DynamoDBLocal, choose_backend
 from local.lambda_runtime import worker_environment
-from local.processes import log
+from local.processes import free_ports, log
 from local.settings import DEV_LOCAL_API_KEY, DEV_RH_SIGNING_KEY, TEMPLATE_PATH, LocalSettings
 from local.template import FunctionSpec, LocalTemplate, load_document
 
@@ -25,17 +24,6 @@ REGION = "us-east-1"
 UPSTREAM_BASE_URL = "http://upstream.bench.invalid/uat/user/api"
 # The URL the webhook function verifies signatures against (WebhookPublicUrl).
 WEBHOOK_PUBLIC_URL = "https://bench.execute-api.invalid/v1/webhooks/returnhelper"
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bench.environment import free_ports
 from local.aws_services import MotoServer, client
 from local.dynamodb_local import DynamoDBLocal
+from local.processes import free_ports
 
 THREADS = 8
 REGION = "us-east-1"

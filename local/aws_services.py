@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import time
 
 import boto3
 from botocore.config import Config
 
-from local.processes import die_with_parent, ensure_ports_free, log, pump_lines, stop_process, wait_until
-from local.settings import DUMMY_CREDENTIALS, HOST, endpoint
+from local.processes import ChildServer, log, wait_until
+from local.settings import DUMMY_CREDENTIALS, HOST
 from local.template import LocalTemplate, Physical
 
 READY_TIMEOUT_SECONDS = 60
@@ -35,51 +34,23 @@ def client(service: str, endpoint_url: str, region: str):
     )
 
 
-class MotoServer:
+class MotoServer(ChildServer):
     """`python -m moto.server` on 127.0.0.1:<port>, all services in one in-memory process."""
 
-    def __init__(self, port: int, region: str) -> None:
-        self.port = port
-        self.region = region
-        self.endpoint = endpoint(port)
-        self._process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.launch()
-        self.wait_ready()
+    component = "moto"
+    port_variable = "AWS_ENDPOINT_PORT"
+    describe = "moto server"
 
     def launch(self) -> None:
         """Start the server; wait_ready() blocks until it answers."""
-        ensure_ports_free([("AWS_ENDPOINT_PORT", self.port)])
         log("moto", f"starting moto server on {self.endpoint}")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent(),
-        )
-        pump_lines(self._process.stdout, "[moto]", skip=_NOISE)
+        self._spawn([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)], "[moto]", skip=_NOISE)
 
     def wait_ready(self) -> None:
         sqs = client("sqs", self.endpoint, self.region)
         wait_until(
             lambda: _answers(sqs.list_queues), what="moto server", timeout=READY_TIMEOUT_SECONDS, process=self._process
         )
-
-    def stop(self) -> None:
-        if self._process is not None:
-            log("moto", "stopping moto server")
-            stop_process(self._process)
-            self._process = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    @property
-    def exited(self) -> bool:
-        return self._process is not None and self._process.poll() is not None
 
 
 def _answers(call) -> bool:

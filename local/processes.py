@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import IO
 
-from local.settings import HOST
+from local.settings import HOST, endpoint
 
 _PR_SET_PDEATHSIG = 1
 try:
@@ -78,6 +78,18 @@ def stop_process(process: subprocess.Popen | None, grace_seconds: float = 5.0) -
         process.wait()
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on right now (bound together so they are distinct)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def ensure_ports_free(ports: Iterable[tuple[str, int]]) -> None:
     """Fail early and clearly: a server already on the port would answer our readiness checks."""
     for name, port in ports:
@@ -105,3 +117,54 @@ def wait_until(
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} was not ready after {timeout:.0f} s")
         time.sleep(interval)
+
+
+class ChildServer:
+    """A server the stack runs as a child process: start (launch + wait until it answers), stop, pid."""
+
+    component = "server"  # log prefix
+    describe = "server"  # in "stopping <describe>"
+    port_variable = "PORT"  # the setting that chose the port, named when it is taken
+    stop_grace_seconds = 5.0
+
+    def __init__(self, port: int, region: str) -> None:
+        self.port = port
+        self.region = region
+        self.endpoint = endpoint(port)
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        raise NotImplementedError
+
+    def wait_ready(self) -> None:
+        raise NotImplementedError
+
+    def _spawn(self, command: list[str], prefix: str, cwd: str | None = None, skip: re.Pattern[str] | None = None):
+        ensure_ports_free([(self.port_variable, self.port)])
+        self._process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+        pump_lines(self._process.stdout, prefix, skip=skip)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            log(self.component, f"stopping {self.describe}")
+            stop_process(self._process, grace_seconds=self.stop_grace_seconds)
+            self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def exited(self) -> bool:
+        return self._process is not None and self._process.poll() is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,23 +22,12 @@ import boto3
 import pytest
 import requests
 
-from local.processes import die_with_parent
+from local.processes import die_with_parent, free_ports
 from local.settings import DUMMY_CREDENTIALS, PROJECT_ROOT
 from tests.integration import backends
 
 READY_TIMEOUT_SECONDS = 280  # the first run fetches DynamoDB Local from npm (~50 MB)
 STOP_TIMEOUT_SECONDS = 30
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _process_table() -> dict[int, tuple[int, str]]:
@@ -119,7 +107,7 @@ def stack(request, tmp_path_factory) -> dict:
     backend = request.param
     backends.require(backend)
     state_dir = tmp_path_factory.mktemp(f"local-stack-{backend}")
-    api_port, aws_port, dynamodb_port, emulator_port = _free_ports(4)
+    api_port, aws_port, dynamodb_port, emulator_port = free_ports(4)
     env = {
         **os.environ,
         "API_PORT": str(api_port),

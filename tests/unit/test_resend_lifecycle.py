@@ -14,7 +14,6 @@ from tests.unit.resend_support import resend_body
 URL = "https://hooks.example.com/v1/webhooks/returnhelper"
 
 
-
 @pytest.fixture
 def webhook(load_function):
     return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
