@@ -18,22 +18,11 @@ import requests
 from local.emulator import EmulatorServer
 from local.emulator.__main__ import build_server, default_url
 from local.emulator.__main__ import main as emulator_cli
+from tests.unit.resend_support import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"emulator-test-signing-key-32byte").decode()
 API_KEY, API_TOKEN = "test-api-key", "test-api-token"
 AUTH = {"x-rr-apikey": API_KEY, "x-rr-apitoken": API_TOKEN}
-SHIPMENT = {
-    "shipmentServiceType": "SHIPMENT_USPS_GA_SIG_NJ",
-    "shipmentCountryCode": "usa",
-    "shipmentName": "Jane Doe",
-    "shipmentPhone": "5550100",
-    "shipmentEmail": "jane@example.com",
-    "shipmentStreet1": "1 Main St",
-    "shipmentStreet2": "",
-    "shipmentState": "NJ",
-    "shipmentCity": "Edison",
-    "shipmentPostalCode": "08817",
-}
 
 
 def expected_signature(url: str, timestamp: str, raw_body: bytes) -> str:

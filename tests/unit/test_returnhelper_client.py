@@ -14,6 +14,7 @@ from local.emulator import EmulatorServer
 from rh_common.adapters.credentials import ReturnHelperCredentials
 from rh_common.adapters.returnhelper_client import IDEMPOTENCY_HEADER, ReturnHelperClient, resend_id_of
 from rh_common.upstream import OutcomeKind
+from tests.unit.resend_support import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"client-test-signing-key-32bytes!").decode()
 API_KEY, API_TOKEN = "client-test-key", "client-test-token"
@@ -22,18 +23,6 @@ SHORT_TIMEOUT = 0.5  # seconds; every timeout fault below holds the answer for l
 USER_AGENT_RE = re.compile(
     r"^ReturnHelperResends/\d+\.\d+\.\d+\S* \(Platform=[^/;]+/[^;]*; Runtime=3\.\d+\.\d+\S*; Language=Python3\.\d+\)$"
 )
-SHIPMENT = {
-    "shipmentServiceType": "SHIPMENT_USPS_GA_SIG_NJ",
-    "shipmentCountryCode": "usa",
-    "shipmentName": "Jane Doe",
-    "shipmentPhone": "5550100",
-    "shipmentEmail": "jane@example.com",
-    "shipmentStreet1": "1 Main St",
-    "shipmentStreet2": "",
-    "shipmentState": "NJ",
-    "shipmentCity": "Edison",
-    "shipmentPostalCode": "08817",
-}
 
 
 def closed_port_url() -> str:
