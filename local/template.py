@@ -13,7 +13,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -822,9 +822,3 @@ def _dependency_order(specs: Mapping[str, QueueSpec]) -> list[QueueSpec]:
     for logical_id in specs:
         place(logical_id)
     return ordered
-
-
-def replace_physical(physical: Physical, **attributes: str) -> Physical:
-    """A copy with some attributes replaced (and Ref too when given as ref=...)."""
-    ref = attributes.pop("ref", physical.ref)
-    return replace(physical, ref=ref, attributes={**physical.attributes, **attributes})
