@@ -2,7 +2,22 @@
 # .venv-tools because aws-sam-cli pins pydantic differently from the project,
 # and checkov in .venv-checkov because it pins boto3 to another exact version
 # than aws-sam-cli does (one venv cannot hold both).
-PYTHON ?= python3
+#
+# Python 3.13 everywhere: the functions' runtime (template.yaml), the layer's build and the
+# project's .venv. Found on its own: `python3.13` on PATH, else a pyenv-installed 3.13
+# (each candidate is run, because a pyenv shim exists even when 3.13 is not selected).
+# Override with `make PYTHON=/path/to/python3.13 ...`.
+PYTHON_VERSION := 3.13
+comma := ,
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python$(PYTHON_VERSION) $$(pyenv root 2>/dev/null)/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION); do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(PYTHON_VERSION))))' 2>/dev/null && command -v "$$p" && break; done)
+endif
+NO_PYTHON = { echo "Python $(PYTHON_VERSION) is needed (what the Lambda functions run) and none was found:"; \
+	echo "  install it (e.g. 'pyenv install $(PYTHON_VERSION)', or your OS's python$(PYTHON_VERSION) package),"; \
+	echo "  or name it: make PYTHON=/path/to/python$(PYTHON_VERSION) ..."; exit 1; }
+# sam build runs pip with the runtime's Python, found on PATH.
+SAM_PATH := PATH="$(dir $(PYTHON)):$$PATH"
 export SAM_CLI_TELEMETRY := 0
 VENV := .venv
 TOOLS := .venv-tools
@@ -18,25 +33,33 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 
 .PHONY: run test lint build smoke checkov ci-checks clean demo dlq bench bench-quick
 
-$(PY):
+# A .venv made by another Python (an older checkout) is made again.
+STAMP_PYTHON := $(VENV)/.python$(PYTHON_VERSION)
+$(PY): $(STAMP_PYTHON)
+$(STAMP_PYTHON):
+	@test -n "$(PYTHON)" || $(NO_PYTHON)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	touch $@
 
-$(STAMP_RUN): pyproject.toml | $(PY)
+$(STAMP_RUN): pyproject.toml $(STAMP_PYTHON)
 	$(PY) -m pip install --quiet -e '.[local]'
 	touch $@
 
-$(STAMP_TEST): pyproject.toml | $(PY)
+$(STAMP_TEST): pyproject.toml $(STAMP_PYTHON)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP_RUN)
 
 $(STAMP_TOOLS):
+	@test -n "$(PYTHON)" || $(NO_PYTHON)
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --upgrade pip
 	$(TOOLS)/bin/pip install --quiet aws-sam-cli cfn-lint
 	touch $@
 
 $(STAMP_CHECKOV):
+	@test -n "$(PYTHON)" || $(NO_PYTHON)
 	$(PYTHON) -m venv $(CHECKOV)
 	$(CHECKOV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV)/bin/pip install --quiet checkov
@@ -65,12 +88,12 @@ lint: $(STAMP_TOOLS)
 	$(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
 
 build: $(STAMP_TOOLS)
-	$(TOOLS)/bin/sam build --template template.yaml
+	$(SAM_PATH) $(TOOLS)/bin/sam build --template template.yaml
 
 # Imports and invokes every built function with only its own code, the built layer and
 # what the Lambda runtime provides on sys.path (.ci/smoke_build.py says how and why).
 smoke: build $(STAMP_TEST)
-	$(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/smoke \
+	$(SAM_PATH) $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/smoke \
 		--parameter-overrides Architecture=$(HOST_ARCH)
 	$(PY) .ci/smoke_build.py --build-dir .aws-sam/build --smoke-dir .aws-sam/smoke
 

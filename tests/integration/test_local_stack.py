@@ -150,7 +150,7 @@ def _function(tmp_path, source: str, *, timeout: int = 3, env: dict | None = Non
         function_name="rh-local-ProbeFunction",
         code_dir=code_dir,
         handler="app.lambda_handler",
-        runtime="python3.11",
+        runtime="python3.13",
         timeout=timeout,
         memory_size=256,
         environment=env or {},

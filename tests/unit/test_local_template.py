@@ -143,7 +143,7 @@ def test_functions_merge_globals(template, declared):
     webhook = functions["WebhookFunction"]
     assert webhook.code_dir == PROJECT_ROOT / "functions" / "webhook"
     assert webhook.handler == "app.lambda_handler"
-    assert webhook.runtime == "python3.11"
+    assert webhook.runtime == "python3.13"
     assert webhook.timeout == declared["WebhookFunction"]["Properties"].get("Timeout", 10)  # Globals: 10
     assert webhook.memory_size == declared["WebhookFunction"]["Properties"].get("MemorySize", 512)
     assert webhook.layer_dirs == (PROJECT_ROOT / "layers" / "common",)
