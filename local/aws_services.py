@@ -73,18 +73,40 @@ def create_queues(template: LocalTemplate, aws_endpoint: str) -> dict[str, Physi
     return created
 
 
-def create_tables(template: LocalTemplate, dynamodb_endpoint: str) -> None:
-    """Every AWS::DynamoDB::Table, ACTIVE, with its TTL setting."""
+def create_tables(template: LocalTemplate, dynamodb_endpoint: str) -> dict[str, Physical]:
+    """Every AWS::DynamoDB::Table, ACTIVE, with its TTL setting and stream; returns their real ids
+    (the stream ARN is known only once the table exists)."""
     dynamodb = client("dynamodb", dynamodb_endpoint, template.region)
+    created = {}
     for table in template.tables():
-        dynamodb.create_table(**table.create_kwargs)
+        description = dynamodb.create_table(**table.create_kwargs)["TableDescription"]
         _wait_active(dynamodb, table.name)
         if table.ttl_attribute:
             dynamodb.update_time_to_live(
                 TableName=table.name,
                 TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True},
             )
-        log("dynamodb", f"table {table.logical_id}: {table.name}")
+        attributes = {"Arn": description["TableArn"]}
+        if description.get("LatestStreamArn"):
+            attributes["StreamArn"] = description["LatestStreamArn"]
+        created[table.logical_id] = Physical(table.name, attributes)
+        view = (table.create_kwargs.get("StreamSpecification") or {}).get("StreamViewType")
+        stream = f", stream {view}" if "StreamArn" in attributes else ""
+        log("dynamodb", f"table {table.logical_id}: {table.name}{stream}")
+    return created
+
+
+def create_event_buses(template: LocalTemplate, aws_endpoint: str) -> str:
+    """Every AWS::Events::EventBus of the template on moto; returns the bus the stack publishes to
+    (the EventBusName output: the template's own bus, or ExistingEventBusName, created if missing)."""
+    events = client("events", aws_endpoint, template.region)
+    names = [bus.name for bus in template.event_buses()]
+    target = str(template.output("EventBusName"))
+    for name in dict.fromkeys([*names, target]):
+        if name != "default":
+            events.create_event_bus(Name=name)
+            log("moto", f"event bus {name}")
+    return target
 
 
 def _wait_active(dynamodb, table_name: str) -> None:

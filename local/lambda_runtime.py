@@ -222,6 +222,12 @@ class Worker:
                 self._process.stdin.close()  # EOF lets an idle worker leave on its own
         stop_process(self._process, grace_seconds)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crashed execution environment (the local crash hook of the stream pollers)."""
+        with contextlib.suppress(OSError):
+            self._process.kill()
+        self._process.wait()
+
     @property
     def pid(self) -> int:
         return self._process.pid
@@ -304,6 +310,14 @@ class FunctionPool:
         with self._lock:
             return [worker.pid for worker in (*self._idle, *self._busy)]
 
+    def kill_idle_workers(self) -> int:
+        """Kill every idle worker (the next invocation cold-starts); returns how many."""
+        with self._lock:
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.kill()
+        return len(workers)
+
 
 class LambdaRuntime:
     """Every function of the template, invoked by logical id."""
@@ -332,3 +346,6 @@ class LambdaRuntime:
 
     def worker_pids(self) -> list[int]:
         return [pid for pool in self._pools.values() for pid in pool.worker_pids()]
+
+    def kill_workers(self, function_id: str) -> int:
+        return self._pools[function_id].kill_idle_workers()

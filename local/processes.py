@@ -42,7 +42,9 @@ def die_with_parent() -> Callable[[], None] | None:
 
 def log(component: str, message: str) -> None:
     """Progress and warnings go to stderr; stdout is kept for the READY line."""
-    print(f"[{component}] {message}", file=sys.stderr, flush=True)
+    # One write per line, so lines of concurrent threads never run into each other.
+    sys.stderr.write(f"[{component}] {message}\n")
+    sys.stderr.flush()
 
 
 _stderr_lock = threading.Lock()

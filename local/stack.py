@@ -3,8 +3,9 @@
 Start order: DynamoDB (DynamoDB Local, or moto) and moto server; the template's
 queues, secret and tables; the Return Helper emulator (unless RH_API_BASE_URL is
 set); the functions' worker pools behind the local API Gateway; then the event sources
-that invoke functions by themselves: an SQS poller per SQS event and a timer per
-Schedule/ScheduleV2 event. Then .local/stack.json is written and one "READY ..." line
+that invoke functions by themselves: an SQS poller per SQS event, a stream poller per
+DynamoDB event and a timer per Schedule/ScheduleV2 event; the event bus (moto) and a printer
+of every event published on it. Then .local/stack.json is written and one "READY ..." line
 printed. SIGINT/SIGTERM stop everything (event sources first), exit 0.
 """
 
@@ -22,15 +23,18 @@ from typing import Any
 from local import aws_services
 from local.aws_services import MotoServer
 from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backend
+from local.event_printer import EventPrinter
 from local.gateway import LocalApiGateway
-from local.lambda_runtime import LambdaRuntime, worker_environment
+from local.lambda_runtime import LambdaRuntime, function_arn, worker_environment
 from local.processes import ensure_ports_free, log
 from local.scheduler import LocalScheduler, schedule_v2_events
 from local.settings import HOST, TEMPLATE_PATH, LocalSettings
 from local.sqs_poller import SqsPollers
+from local.stream_poller import StreamPollers
 from local.template import LocalTemplate, load_document
 
 STATE_FILE_NAME = "stack.json"
+FAULTS_DIR_NAME = "faults"  # local test hooks (local/stream_poller.py)
 
 
 class _StopRequested(Exception):
@@ -50,7 +54,10 @@ class LocalStack:
         self.gateway: LocalApiGateway | None = None
         self.sqs_pollers: SqsPollers | None = None
         self.scheduler: LocalScheduler | None = None
+        self.stream_pollers: StreamPollers | None = None
+        self.event_printer: EventPrinter | None = None
         self.queues: dict[str, str] = {}
+        self.event_bus: str | None = None
 
     # -- start
 
@@ -69,11 +76,12 @@ class LocalStack:
         self._check_ports()
         self._start_aws()
 
-        log("stack", "creating the template's queues, secrets and tables")
+        log("stack", "creating the template's queues, secrets, tables and event bus")
         physical = aws_services.create_queues(template, settings.aws_endpoint)
         self.queues = {logical_id: value.ref for logical_id, value in physical.items()}
         physical.update(aws_services.create_secrets(template, settings.aws_endpoint, settings.secret_value))
-        aws_services.create_tables(template, self.dynamodb_endpoint)
+        physical.update(aws_services.create_tables(template, self.dynamodb_endpoint))
+        self.event_bus = aws_services.create_event_buses(template, settings.aws_endpoint)
         self.template = template = template.with_physical(physical)
 
         self._start_emulator()
@@ -105,6 +113,21 @@ class LocalStack:
             region=settings.region,
         )
         self.sqs_pollers.start()
+        self.event_printer = EventPrinter(self.event_bus, aws_endpoint=settings.aws_endpoint, region=settings.region)
+        self.event_printer.start()
+        self.faults_dir.mkdir(parents=True, exist_ok=True)
+        self.stream_pollers = StreamPollers(
+            template.dynamodb_event_sources(),
+            self.runtime.invoke,
+            dynamodb_endpoint=self.dynamodb_endpoint,
+            aws_endpoint=settings.aws_endpoint,
+            region=settings.region,
+            function_arns={logical_id: function_arn(spec, settings.region) for logical_id, spec in functions.items()},
+            queue_urls=self.queues,
+            faults_dir=self.faults_dir,
+            crash=self.runtime.kill_workers,
+        )
+        self.stream_pollers.start()
         self.scheduler = LocalScheduler(
             template.schedules(), self.runtime.invoke, region=settings.region, v2_events=schedule_v2_events(template)
         )
@@ -163,6 +186,10 @@ class LocalStack:
         log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}")
 
     @property
+    def faults_dir(self) -> Path:
+        return self.settings.state_dir / FAULTS_DIR_NAME
+
+    @property
     def dynamodb_endpoint(self) -> str:
         return self.dynamodb.endpoint if self.dynamodb is not None else self.settings.aws_endpoint
 
@@ -182,7 +209,9 @@ class LocalStack:
             "queues": dict(self.queues),
             "tables": {table.logical_id: table.name for table in self.template.tables()},
             "emulator": self.emulator.url if self.emulator is not None else None,
+            "eventBus": self.event_bus,
             "dynamodbBackend": self.backend,
+            "faultsDir": str(self.faults_dir),
         }
 
     def write_state(self) -> Path:
@@ -207,7 +236,9 @@ class LocalStack:
         """Everything this stack started, in reverse order; each step runs even if one fails."""
         steps = [
             ("schedules", self.scheduler),
+            ("stream pollers", self.stream_pollers),
             ("SQS pollers", self.sqs_pollers),
+            ("event printer", self.event_printer),
             ("gateway", self.gateway),
             ("lambda workers", self.runtime),
             ("emulator", self.emulator),
@@ -221,7 +252,7 @@ class LocalStack:
                 component.stop()
             except Exception as exc:
                 log("stack", f"stopping {name} failed: {exc!r}")
-        self.scheduler = self.sqs_pollers = None
+        self.scheduler = self.sqs_pollers = self.stream_pollers = self.event_printer = None
         self.gateway = self.runtime = self.emulator = self.moto = self.dynamodb = None
 
 

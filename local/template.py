@@ -146,6 +146,8 @@ def default_physical(
         # moto appends a random suffix; the stack replaces this with the ARN it created.
         secret_arn = arn.format("secretsmanager", f"secret:{name}")
         return Physical(secret_arn, {"Id": secret_arn})
+    if kind == "AWS::Events::EventBus":
+        return Physical(name, {"Arn": arn.format("events", f"event-bus/{name}"), "Name": name})
     if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
         return Physical(name, {"Arn": arn.format("lambda", f"function:{name}")})
     return Physical(unresolved(logical_id))
@@ -486,6 +488,28 @@ class SqsEventSource:
 
 
 @dataclass(frozen=True)
+class DynamoDBEventSource:
+    function_id: str
+    event_name: str
+    table_id: str
+    stream_arn: str
+    starting_position: str  # TRIM_HORIZON | LATEST
+    batch_size: int
+    maximum_batching_window_seconds: int
+    maximum_retry_attempts: int  # -1: until the record expires (Lambda's default)
+    bisect_batch_on_function_error: bool
+    function_response_types: tuple[str, ...]
+    on_failure_queue_id: str | None  # DestinationConfig.OnFailure, when it is a queue of this template
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class EventBusSpec:
+    logical_id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ScheduleEvent:
     function_id: str
     event_name: str
@@ -752,6 +776,45 @@ class LocalTemplate:
                 )
             )
         return sources
+
+    def dynamodb_event_sources(self) -> list[DynamoDBEventSource]:
+        sources = []
+        tables = self.resources("AWS::DynamoDB::Table")
+        for function_id, event_name, event in self._events("DynamoDB"):
+            raw = event.get("Properties") or {}
+            table_id = next((ref for ref in references(raw.get("Stream")) if ref in tables), None)
+            if table_id is None:
+                raise TemplateError(f"{function_id}.{event_name}: Stream is not a table of this template")
+            props = self.resolver.resolve(raw)
+            on_failure = ((raw.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            sources.append(
+                DynamoDBEventSource(
+                    function_id=function_id,
+                    event_name=event_name,
+                    table_id=table_id,
+                    stream_arn=str(props["Stream"]),
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    batch_size=_as_int(props.get("BatchSize", 100)),
+                    maximum_batching_window_seconds=_as_int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                    maximum_retry_attempts=_as_int(props.get("MaximumRetryAttempts", -1)),
+                    bisect_batch_on_function_error=_truthy(props.get("BisectBatchOnFunctionError", False)),
+                    function_response_types=tuple(props.get("FunctionResponseTypes") or ()),
+                    on_failure_queue_id=(
+                        self._queue_logical_id(function_id, on_failure) if on_failure is not None else None
+                    ),
+                    enabled=_truthy(props.get("Enabled", True)),
+                )
+            )
+        return sources
+
+    def event_buses(self) -> list[EventBusSpec]:
+        return [
+            EventBusSpec(logical_id, self.physical[logical_id].ref)
+            for logical_id in self.resources("AWS::Events::EventBus")
+        ]
+
+    def output(self, name: str) -> Any:
+        return self.resolver.resolve(self.document["Outputs"][name]["Value"])
 
     def _queue_logical_id(self, function_id: str, raw_queue: Any) -> str:
         queues = self.resources("AWS::SQS::Queue")
