@@ -13,6 +13,7 @@ import copy
 import io
 import json
 import logging
+import os
 import re
 import sys
 import typing
@@ -27,6 +28,7 @@ from rh_common import observability, signature
 from rh_common.adapters import credentials
 from tests.events.loader import load_event, load_event_bytes
 from tests.unit.resend_support import SHIPMENT, fault, resend_body
+from tests.unit.stream_support import BusCapture, StreamReader
 
 URL = "https://hooks.example.com/v1/webhooks/returnhelper"
 OTHER_KEY = base64.b64encode(b"not-the-signing-key-at-all").decode()
@@ -200,6 +202,8 @@ class Flows:
         self.context = lambda_context
         self.key = signing_key
         self.items = items
+        self._publisher = None
+        self._streams: list[StreamReader] = []
 
     def deliver(self, raw: bytes, *, key=None, timestamp=None, drop=(), headers=None) -> dict:
         signed = signature.signed_headers(key or self.key, URL, raw, timestamp)
@@ -220,6 +224,22 @@ class Flows:
 
     def load(self, logical_id: str, **overrides):
         return self._functions(logical_id, **{**self._env, **overrides})
+
+    def bus(self) -> BusCapture:
+        """The bus the event publisher puts on, captured from now on."""
+        if self._publisher is None:
+            self._publisher = self.load("EventPublisherFunction")
+            self._streams = [StreamReader(name) for name in (self._env_table("RESEND"), self._env_table("INVENTORY"))]
+        return BusCapture(self._publisher.publisher._bus)
+
+    def publish_changes(self) -> list[dict]:
+        """The outbox: what the resend and inventory tables' streams hold since the last call, published."""
+        if self._publisher is None:
+            self.bus()
+        return [self._publisher.lambda_handler(stream.read(), self.context) for stream in self._streams]
+
+    def _env_table(self, kind: str) -> str:
+        return os.environ[f"{kind}_TABLE"]  # as load_function set it from template.yaml
 
 
 @pytest.fixture
@@ -335,6 +355,9 @@ def run_every_flow(flows, emulator) -> None:
     reconciler = f.load("ReconcilerFunction", RECONCILE_SUBMITTED_AFTER_SECONDS="0")
     assert reconciler.lambda_handler(load_event("eventbridge_scheduled_event"), f.context)["polled"] >= 1
 
+    # every change above goes out through the outbox
+    assert f.publish_changes() == [{"batchItemFailures": []}] * 2
+
 
 def _boom(*args, **kwargs):
     raise RuntimeError("DynamoDB is unavailable")
@@ -434,8 +457,9 @@ def distinct_credentials(aws, secret, emulator, signing_key):
 def test_no_shipment_value_api_credential_or_signing_key_reaches_any_log(
     flows, emulator, captured, distinct_credentials, signing_key
 ):
-    # GIVEN every function at DEBUG, where payloads are logged (masked)
+    # GIVEN every function at DEBUG, where payloads are logged (masked), and a subscriber on the bus
     f = flows(POWERTOOLS_LOG_LEVEL="DEBUG")
+    bus = f.bus()
     # WHEN webhooks arrive (an arrival, an unknown type, a resend status echoing the address) ...
     arrivals = ("newInventoryCreated", "rsl_markShipmentArrive_v1", "rsl_assignUnknown", "labelGenerated")
     for name in arrivals:
@@ -455,10 +479,17 @@ def test_no_shipment_value_api_credential_or_signing_key_reaches_any_log(
         {"idempotencyKey": "pii-2", "request": resend_body([99998], **PII)},
         {"idempotencyKey": "pii-3", "request": resend_body(f.items(645), **PII)},
     )
-    text = captured.text
+    # ... and every change is published (the resend images hold the shipment)
+    assert f.publish_changes() == [{"batchItemFailures": []}] * 2
+    events = bus.drain()
+    mine = [e["detail"] for e in events if e["detail"].get("resendRequestId") == created["resendRequestId"]]
+    lifecycle = [detail["status"] for detail in mine]
+    assert lifecycle == ["PENDING", "SUBMITTED", "COMPLETED"]
+    assert {e["detail-type"] for e in events} == {"ResendStatusChanged", "InventoryChanged"}
+    text = captured.text + json.dumps(events)
     # THEN payloads were logged, masked
     assert "*****" in text and '"payload"' in text
-    # AND no shipment value, credential or signing key appears anywhere
+    # AND no shipment value, credential or signing key appears anywhere, in a log or an event
     shipment_values = {*PII.values(), *(value for name in arrivals for value in _pii_values(load_event(name)))}
     assert len(shipment_values) > len(PII)  # the arrivals' sender addresses and the label link count too
     secrets = {API_KEY, API_TOKEN, signing_key, base64.b64decode(signing_key).decode()}

@@ -1,0 +1,274 @@
+"""The local DynamoDB stream event source mapping against a real moto server, with a stand-in runtime.
+
+This tests the poller (event shape, checkpoints at the first reported failure, bisection,
+retries, the on-failure queue, the crash hook), not the publisher: the runtime's answers come
+from the test, in one case from the publisher's own translation (an unreadable record).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+
+from local.aws_services import MotoServer, client
+from local.lambda_runtime import InvocationResult
+from local.processes import free_ports
+from local.stream_poller import StreamPoller, first_failed_index
+from local.template import DynamoDBEventSource
+from rh_common import change_events
+
+REGION = "us-east-1"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:publisher"
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    [port] = free_ports(1)
+    server = MotoServer(port, REGION)
+    server.start()
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def table(moto_endpoint):
+    """A fresh table keyed like the resend table, with a NEW_AND_OLD_IMAGES stream: (name, stream arn)."""
+    dynamodb = client("dynamodb", moto_endpoint, REGION)
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    created = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "resendRequestId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "resendRequestId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return name, created["TableDescription"]["LatestStreamArn"]
+
+
+@pytest.fixture
+def failure_queue(moto_endpoint):
+    sqs = client("sqs", moto_endpoint, REGION)
+    return sqs, sqs.create_queue(QueueName=f"on-failure-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+
+
+class FakeRuntime:
+    """`invoke(function_id, event)` like LambdaRuntime's; records every batch, answers with `respond`."""
+
+    def __init__(self, respond: Callable[[dict, int], InvocationResult] | None = None) -> None:
+        self.respond = respond or (lambda event, call: InvocationResult("ok", payload={"batchItemFailures": []}))
+        self.batches: list[list[dict]] = []
+        self._changed = threading.Condition()
+
+    def invoke(self, function_id: str, event: dict) -> InvocationResult:
+        with self._changed:
+            self.batches.append(event["Records"])
+            self._changed.notify_all()
+            call = len(self.batches)
+        return self.respond(event, call)
+
+    def ids(self, call: int) -> list[str]:
+        return [r["dynamodb"]["NewImage"]["resendRequestId"]["S"] for r in self.batches[call]]
+
+    def wait_for(self, predicate: Callable[[FakeRuntime], bool], timeout: float = 15) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: predicate(self), timeout):
+                pytest.fail(f"timed out; batches so far: {[len(batch) for batch in self.batches]}")
+
+
+def source(stream_arn: str, **overrides) -> DynamoDBEventSource:
+    values = {
+        "function_id": "Publisher",
+        "event_name": "Changes",
+        "table_id": "Table",
+        "stream_arn": stream_arn,
+        "starting_position": "TRIM_HORIZON",
+        "batch_size": 10,
+        "maximum_batching_window_seconds": 0,
+        "maximum_retry_attempts": 2,
+        "bisect_batch_on_function_error": False,
+        "function_response_types": ("ReportBatchItemFailures",),
+        "on_failure_queue_id": "OnFailure",
+        "enabled": True,
+    }
+    return DynamoDBEventSource(**{**values, **overrides})
+
+
+@pytest.fixture
+def run(moto_endpoint, failure_queue):
+    pollers = []
+
+    def start(spec: DynamoDBEventSource, runtime: FakeRuntime, **kwargs) -> StreamPoller:
+        poller = StreamPoller(
+            spec,
+            runtime.invoke,
+            dynamodb_endpoint=moto_endpoint,
+            aws_endpoint=moto_endpoint,
+            region=REGION,
+            function_arn=FUNCTION_ARN,
+            on_failure_queue_url=failure_queue[1],
+            idle_seconds=0.05,
+            **kwargs,
+        )
+        poller.start()
+        pollers.append(poller)
+        return poller
+
+    yield start
+    for poller in pollers:
+        poller.stop()
+
+
+def put(moto_endpoint, table_name: str, *items: dict) -> None:
+    dynamodb = client("dynamodb", moto_endpoint, REGION)
+    for item in items:
+        dynamodb.put_item(TableName=table_name, Item={k: {"S": v} for k, v in item.items()})
+
+
+def requests(*names: str) -> list[dict]:
+    return [{"resendRequestId": name, "status": "PENDING"} for name in names]
+
+
+def test_records_arrive_as_lambda_s_dynamodb_event(moto_endpoint, table, run):
+    name, stream_arn = table
+    put(moto_endpoint, name, *requests("a", "b", "c"))
+    runtime = FakeRuntime()
+    run(source(stream_arn), runtime)
+    runtime.wait_for(lambda r: len(r.batches) >= 1)
+    [batch] = runtime.batches
+    event = DynamoDBStreamEvent({"Records": batch})
+    records = list(event.records)
+    assert [r.dynamodb.new_image["resendRequestId"] for r in records] == ["a", "b", "c"]
+    assert {r.event_name.name for r in records} == {"INSERT"}
+    assert {r.event_source_arn for r in records} == {stream_arn}
+    assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], int) for r in batch)
+    json.dumps(batch)  # what the worker protocol sends
+
+
+def test_a_reported_failure_is_retried_from_its_sequence_number_and_the_records_before_it_are_done(
+    moto_endpoint, table, run
+):
+    name, stream_arn = table
+    put(moto_endpoint, name, *requests("a", "b", "c"))
+
+    def respond(event, call):
+        if call == 1:  # "b" failed
+            return InvocationResult("ok", payload={"batchItemFailures": [{"itemIdentifier": _sequence(event, 1)}]})
+        return InvocationResult("ok", payload={"batchItemFailures": []})
+
+    runtime = FakeRuntime(respond)
+    run(source(stream_arn), runtime)
+    runtime.wait_for(lambda r: len(r.batches) >= 2)
+    put(moto_endpoint, name, *requests("d"))
+    runtime.wait_for(lambda r: len(r.batches) >= 3)
+    assert [runtime.ids(i) for i in range(3)] == [["a", "b", "c"], ["b", "c"], ["d"]]
+
+
+def test_an_unreadable_record_goes_to_the_on_failure_queue_after_the_retries_and_never_blocks_the_shard(
+    moto_endpoint, table, run, failure_queue
+):
+    name, stream_arn = table
+    # the middle one is a resend image without a status: the publisher's translation cannot read it
+    put(moto_endpoint, name, *requests("a"), {"resendRequestId": "unreadable"}, *requests("c"))
+
+    def publisher(event, call):
+        failures = []
+        for record in event["Records"]:
+            try:
+                change_events.from_stream_record(record, frozenset({"ohd"}))
+            except change_events.UnreadableRecord:
+                failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+        return InvocationResult("ok", payload={"batchItemFailures": failures})
+
+    runtime = FakeRuntime(publisher)
+    run(source(stream_arn, maximum_retry_attempts=2), runtime)
+    runtime.wait_for(lambda r: len(r.batches) >= 3)
+    # the first delivery, then MaximumRetryAttempts (2) retries from the unreadable record, then given up
+    sqs, queue_url = failure_queue
+    [message] = _receive(sqs, queue_url)
+    assert [runtime.ids(i) for i in range(3)] == [["a", "unreadable", "c"], ["unreadable", "c"], ["unreadable", "c"]]
+    failed = json.loads(message["Body"])
+    unreadable_sequence = runtime.batches[1][0]["dynamodb"]["SequenceNumber"]
+    assert failed["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failed["requestContext"]["functionArn"] == FUNCTION_ARN
+    info = failed["DDBStreamBatchInfo"]
+    assert (info["startSequenceNumber"], info["streamArn"], info["batchSize"]) == (unreadable_sequence, stream_arn, 2)
+    # the shard goes on: a later change is delivered, the unreadable record never again
+    put(moto_endpoint, name, *requests("e"))
+    runtime.wait_for(lambda r: any(r.ids(i) == ["e"] for i in range(len(r.batches))))
+    delivered = [rid for i in range(len(runtime.batches)) for rid in runtime.ids(i)]
+    assert delivered.count("unreadable") == 3
+
+
+def test_a_function_error_retries_the_whole_batch_bisected(moto_endpoint, table, run):
+    name, stream_arn = table
+    put(moto_endpoint, name, *requests("a", "b", "c", "d"))
+
+    def respond(event, call):
+        if call == 1:
+            return InvocationResult("error", error_type="Runtime.ExitError", error_message="boom")
+        return InvocationResult("ok", payload=None)
+
+    runtime = FakeRuntime(respond)
+    run(source(stream_arn, bisect_batch_on_function_error=True), runtime)
+    runtime.wait_for(lambda r: len(r.batches) >= 3)
+    assert [runtime.ids(i) for i in range(3)] == [["a", "b", "c", "d"], ["a", "b"], ["c", "d"]]
+
+
+def test_the_crash_hook_handles_half_a_batch_kills_the_workers_and_redelivers_the_whole_batch(
+    moto_endpoint, table, run, tmp_path: Path
+):
+    name, stream_arn = table
+    spec = source(stream_arn)
+    (tmp_path / f"{spec.function_id}.{spec.event_name}.crash-once").write_text("")
+    crashed = []
+    put(moto_endpoint, name, *requests("a", "b", "c"))
+    runtime = FakeRuntime()
+    run(spec, runtime, faults_dir=tmp_path, crash=crashed.append)
+    runtime.wait_for(lambda r: len(r.batches) >= 2)
+    time.sleep(0.3)  # nothing more comes
+    assert [runtime.ids(i) for i in range(len(runtime.batches))] == [["a", "b"], ["a", "b", "c"]]
+    assert crashed == ["Publisher"]
+    assert not list(tmp_path.iterdir())  # it fires once
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (InvocationResult("ok", payload=None), None),
+        (InvocationResult("ok", payload={"batchItemFailures": []}), None),
+        (InvocationResult("ok", payload={"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]}), 1),
+        (InvocationResult("ok", payload={"batchItemFailures": [{"itemIdentifier": "9"}]}), 0),  # not in the batch
+        (InvocationResult("ok", payload={"batchItemFailures": "2"}), 0),
+        (InvocationResult("ok", payload=["2"]), 0),
+        (InvocationResult("timeout", error_type="Sandbox.Timedout"), 0),
+    ],
+)
+def test_where_a_batch_is_retried_from(result, expected):
+    assert first_failed_index(result, ["1", "2", "3"], ("ReportBatchItemFailures",)) == expected
+
+
+def test_without_report_batch_item_failures_an_answer_is_success():
+    result = InvocationResult("ok", payload={"batchItemFailures": [{"itemIdentifier": "2"}]})
+    assert first_failed_index(result, ["1", "2"], ()) is None
+
+
+def _sequence(event: dict, index: int) -> str:
+    return event["Records"][index]["dynamodb"]["SequenceNumber"]
+
+
+def _receive(sqs, queue_url: str) -> list[dict]:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages")
+        if messages:
+            return messages
+    return []

@@ -1,0 +1,113 @@
+"""Events out as template.yaml declares them: an outbox on both tables' streams, a bus (own or
+existing), PutEvents on that bus only, and a rule that tells an operator about resends that
+need a person, delivered through the encrypted alarm topic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto.events.models import EventPattern
+
+from local.template import LocalTemplate
+from rh_common import change_events
+from tests.unit.stream_support import stream_record
+
+OUTBOX_TABLES = {"ResendRequestTable", "InventoryTable"}
+
+
+@pytest.fixture(scope="module")
+def template() -> LocalTemplate:
+    return LocalTemplate.load()
+
+
+def test_both_tables_stream_old_and_new_images_to_the_publisher_which_never_blocks_a_shard(template):
+    streams = {t.logical_id: t.create_kwargs.get("StreamSpecification") for t in template.tables()}
+    for table in OUTBOX_TABLES:
+        assert streams[table] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}, table
+    sources = template.dynamodb_event_sources()
+    assert {(s.function_id, s.table_id) for s in sources} == {("EventPublisherFunction", t) for t in OUTBOX_TABLES}
+    for source in sources:
+        assert source.starting_position == "TRIM_HORIZON"  # nothing written before the mapping is lost
+        assert "ReportBatchItemFailures" in source.function_response_types
+        assert source.bisect_batch_on_function_error
+        assert 0 <= source.maximum_retry_attempts <= 10
+        assert source.on_failure_queue_id == "EventPublisherFailureQueue"
+
+
+def test_the_publisher_may_put_events_on_its_bus_and_nothing_else(template):
+    function = template.document["Resources"]["EventPublisherFunction"]["Properties"]
+    statements = [s for p in function["Policies"] if isinstance(p, dict) for s in p.get("Statement", [])]
+    assert [s["Action"] for s in statements] == [["events:PutEvents"]]
+    bus = statements[0]["Resource"]["Fn::If"]
+    assert bus[0] == "CreateEventBus" and bus[1] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    assert bus[2]["Fn::Sub"].endswith(":event-bus/${ExistingEventBusName}")
+    own = template.functions()["EventPublisherFunction"].environment
+    assert own["EVENT_BUS_NAME"] == template.physical["EventBus"].ref == template.output("EventBusName")
+
+
+def test_an_existing_bus_replaces_the_stack_s_own(template):
+    existing = LocalTemplate.load(parameter_overrides={"ExistingEventBusName": "shop-events"})
+    assert "EventBus" not in existing.resources("AWS::Events::EventBus")
+    assert existing.functions()["EventPublisherFunction"].environment["EVENT_BUS_NAME"] == "shop-events"
+    assert existing.output("EventBusName") == "shop-events"
+    rule = existing.resolver.resolve(existing.document["Resources"]["ResendsNeedingAPersonRule"]["Properties"])
+    assert rule["EventBusName"] == "shop-events"
+    archive = existing.resolver.resolve(existing.document["Resources"]["EventArchive"]["Properties"])
+    assert archive["SourceArn"].endswith(":event-bus/shop-events")
+
+
+def _event(detail: dict, template: LocalTemplate) -> dict:
+    return {
+        "source": template.parameters["ServiceName"],
+        "detail-type": "ResendStatusChanged",
+        "detail": detail,
+    }
+
+
+def _resend_event(status: str, last_error: dict | None) -> dict:
+    old = {"resendRequestId": "r-1", "status": "PENDING", "attempts": 1}
+    new = {**old, "status": status, "lastError": last_error}
+    return change_events.from_stream_record(stream_record(new, old), frozenset()).detail
+
+
+@pytest.mark.parametrize(
+    ("status", "last_error", "alarms"),
+    [
+        ("DEAD", {"detail": "gave up after 8 attempts: HTTP 503"}, True),
+        ("FAILED", {"detail": "Return Helper reported the resend failed", "error": "label"}, True),
+        ("REJECTED", {"errorCode": "VALIDATION_FAILED", "error": {"x": "no"}, "detail": "soft error"}, True),
+        ("REJECTED", {"errorCode": None, "error": "HTTP 401", "detail": "HTTP 401"}, True),
+        # refused here, before anything went upstream: the caller's mistake, not an operator's
+        ("REJECTED", {"message": "resend request is not valid", "errors": [{"field": "x", "message": "m"}]}, False),
+        ("COMPLETED", None, False),
+        ("SUBMITTED", None, False),
+    ],
+)
+def test_the_rule_alarms_on_resends_that_need_a_person(template, status, last_error, alarms):
+    rule = template.resolver.resolve(template.document["Resources"]["ResendsNeedingAPersonRule"]["Properties"])
+    pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
+    assert pattern.matches_event(_event(_resend_event(status, last_error), template)) is alarms
+
+
+def test_the_rule_reaches_the_encrypted_alarm_topic(template):
+    resources = template.document["Resources"]
+    rule = resources["ResendsNeedingAPersonRule"]["Properties"]
+    assert rule["Targets"] == [{"Id": "AlarmTopic", "Arn": {"Ref": "AlarmTopic"}}]
+    [statement] = resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["ResendsNeedingAPersonRule", "Arn"]}
+    # the topic is encrypted with the data key, so EventBridge must be allowed to use it
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    key_statements = resources["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    events = [s for s in key_statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events and set(events[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_the_bus_is_archived_for_replay_and_publish_failures_are_alarmed(template):
+    resources = template.document["Resources"]
+    archive = template.resolver.resolve(resources["EventArchive"]["Properties"])
+    assert archive["SourceArn"] == template.physical["EventBus"].attributes["Arn"]
+    assert archive["EventPattern"] == {"source": [template.parameters["ServiceName"]]}
+    alarm = resources["EventsPublishFailedAlarm"]["Properties"]
+    assert (alarm["MetricName"], alarm["Threshold"]) == ("EventsPublishFailed", 1)
