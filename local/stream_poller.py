@@ -20,8 +20,9 @@ before their children), one batch in flight per shard:
 Test hook (local only, never in AWS): a file `<faults dir>/<FunctionId>.<EventName>.crash-once`
 makes the next batch of that source "crash mid-batch": the function is invoked with the first
 half of the batch (so those records' effects happen), then its workers are killed and nothing
-is checkpointed, so the whole batch is delivered again, as Lambda does after a crash. The
-file is removed when it fires.
+is checkpointed, so the whole batch is delivered again, as Lambda does after a crash. A file
+with text in it fires only on a batch whose records contain that text (an idempotency key, an
+item id), so a test crashes its own batch. The file is removed when it fires.
 """
 
 from __future__ import annotations
@@ -294,7 +295,7 @@ class StreamPoller(BackgroundLoop):
         if not records or self._stopping.is_set():
             return False
         event = {"Records": [build_record(record, stream_arn=self.source.stream_arn) for record in records]}
-        if self._crash_once_armed():
+        if self._crash_once_armed(event):
             self._crash_mid_batch(event)
             self._retry(shard, event["Records"], 0, result=None)
             return True
@@ -346,14 +347,17 @@ class StreamPoller(BackgroundLoop):
 
     # -- the local crash hook
 
-    def _crash_once_armed(self) -> bool:
+    def _crash_once_armed(self, event: dict) -> bool:
         if self._faults_dir is None:
             return False
         switch = self._faults_dir / f"{self.label}{CRASH_ONCE_SUFFIX}"
         try:
-            switch.unlink()
+            marker = switch.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return False
+        if marker and marker not in json.dumps(event):
+            return False  # armed for another batch (one that holds the marker)
+        switch.unlink(missing_ok=True)
         return True
 
     def _crash_mid_batch(self, event: dict) -> None:

@@ -29,6 +29,7 @@ CONTRACT_KEYS = {
     "queues",
     "tables",
     "emulator",
+    "eventBus",
 }
 
 
@@ -47,6 +48,7 @@ def test_stack_json_has_every_contract_key(stack, template):
     assert set(stack["tables"]) == {table.logical_id for table in template.tables()}
     assert set(stack["queues"]) == {queue.logical_id for queue in template.queues()}
     assert stack["dynamodbBackend"] in ("dynamodb-local", "moto")
+    assert stack["eventBus"] == template.output("EventBusName")
 
 
 def test_tables_match_the_template(stack, aws_client, template):
@@ -63,6 +65,14 @@ def test_tables_match_the_template(stack, aws_client, template):
             created = indexes[declared["IndexName"]]
             assert created["KeySchema"] == declared["KeySchema"]
             assert created["Projection"]["ProjectionType"] == declared["Projection"]["ProjectionType"]
+        declared_stream = props.get("StreamSpecification")
+        if declared_stream:
+            assert table["StreamSpecification"] == {
+                "StreamEnabled": True,
+                "StreamViewType": declared_stream["StreamViewType"],
+            }
+        else:
+            assert not table.get("StreamSpecification", {}).get("StreamEnabled")
         ttl = dynamodb.describe_time_to_live(TableName=stack["tables"][logical_id])["TimeToLiveDescription"]
         declared_ttl = props.get("TimeToLiveSpecification")
         if declared_ttl:

@@ -240,6 +240,22 @@ def test_the_crash_hook_handles_half_a_batch_kills_the_workers_and_redelivers_th
     assert not list(tmp_path.iterdir())  # it fires once
 
 
+def test_a_crash_hook_with_a_marker_waits_for_a_batch_that_holds_it(moto_endpoint, table, run, tmp_path: Path):
+    name, stream_arn = table
+    spec = source(stream_arn)
+    (tmp_path / f"{spec.function_id}.{spec.event_name}.crash-once").write_text("zz-target")
+    crashed = []
+    runtime = FakeRuntime()
+    run(spec, runtime, faults_dir=tmp_path, crash=crashed.append)
+    put(moto_endpoint, name, *requests("a"))
+    runtime.wait_for(lambda r: len(r.batches) >= 1)
+    assert crashed == [] and runtime.ids(0) == ["a"]
+    put(moto_endpoint, name, *requests("zz-target"))
+    runtime.wait_for(lambda r: len(r.batches) >= 3)
+    assert [runtime.ids(i) for i in (1, 2)] == [["zz-target"], ["zz-target"]]
+    assert crashed == ["Publisher"]
+
+
 @pytest.mark.parametrize(
     ("result", "expected"),
     [
