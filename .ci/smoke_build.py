@@ -314,6 +314,7 @@ def events_for(stack: LocalTemplate) -> dict[str, tuple[dict, str | None]]:
         "MerchantApiFunction": (load("apigw_get_inventory"), None),
         "ResendWorkerFunction": (load("sqs_resend_request"), load("sqs_resend_request")["Records"][0]["messageId"]),
         "ReconcilerFunction": (scheduled, scheduled["id"]),
+        "EventPublisherFunction": (load("dynamodb_stream_resend_submitted"), None),
     }
 
 
@@ -323,7 +324,7 @@ def expect(logical_id: str, result: dict) -> None:
         ok = result.get("statusCode") == 200 and json.loads(result["body"]).get("status") == "applied"
     elif logical_id == "MerchantApiFunction":
         ok = result.get("statusCode") == 200 and json.loads(result["body"]).get("returnInventoryId") == 20251
-    elif logical_id == "ResendWorkerFunction":
+    elif logical_id in ("ResendWorkerFunction", "EventPublisherFunction"):
         ok = result == {"batchItemFailures": []}
     else:
         ok = set(result) == {"requeued", "polled", "updated"}
@@ -386,6 +387,7 @@ def main() -> None:
             physical = aws_services.create_queues(stack, aws_endpoint)
             secret = {"apiKey": DEV_RH_API_KEY, "apiToken": DEV_RH_API_TOKEN, "signingKeys": [DEV_RH_SIGNING_KEY]}
             physical.update(aws_services.create_secrets(stack, aws_endpoint, secret))
+            aws_services.create_event_buses(stack, aws_endpoint)
             stack = stack.with_physical(physical)
             seed(aws_endpoint, emulator, stack.physical["InventoryTable"].ref)
 

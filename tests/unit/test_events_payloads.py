@@ -9,13 +9,19 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, EventBridgeModel, SqsModel
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventModel,
+    DynamoDBStreamModel,
+    EventBridgeModel,
+    SqsModel,
+)
 
 from local.settings import DEV_RH_SIGNING_KEY
+from rh_common import change_events
 from rh_common.signature import signed_headers, verify
 from tests.events import EVENTS_DIR, load_event, load_event_bytes
 
-ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_")
+ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_", "dynamodb_")
 WEBHOOK_EVENTS = sorted(path.name for path in EVENTS_DIR.glob("*.json") if not path.name.startswith(ENVELOPE_PREFIXES))
 APIGW_EVENTS = sorted(path.name for path in EVENTS_DIR.glob("apigw_*.json"))
 EVENT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z")
@@ -127,6 +133,19 @@ def test_given_the_sqs_event_then_it_validates_and_carries_a_create_resend_reque
 def test_given_the_scheduled_event_then_it_is_what_the_reconcilers_rule_delivers():
     event = EventBridgeModel.model_validate(load_event("eventbridge_scheduled_event"))
     assert (event.source, event.detail_type, event.detail) == ("aws.events", "Scheduled Event", {})
+
+
+def test_given_the_stream_event_then_it_is_a_resend_table_batch_that_translates_to_two_status_changes():
+    raw = load_event("dynamodb_stream_resend_submitted")
+    event = DynamoDBStreamModel.model_validate(raw)
+    assert [r.eventName for r in event.Records] == ["INSERT", "MODIFY"]
+    assert {r.dynamodb.StreamViewType for r in event.Records} == {"NEW_AND_OLD_IMAGES"}
+    changes = [change_events.from_stream_record(record, frozenset({"ohd"})) for record in raw["Records"]]
+    assert [(c.detail["previousStatus"], c.detail["status"]) for c in changes] == [
+        (None, "PENDING"),
+        ("PENDING", "SUBMITTED"),
+    ]
+    assert [c.event_id for c in changes] == [r["eventID"] for r in raw["Records"]]
 
 
 def test_given_new_inventory_created_when_signed_with_signed_headers_then_verify_accepts_the_file_bytes():
