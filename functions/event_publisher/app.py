@@ -43,6 +43,10 @@ def lambda_handler(event: dict, context: object) -> dict:
         for status, change, record in processed
         if status == "success" and change is not None
     ]
+    for status, error, record in processed:
+        if status == "fail":  # the message names the record and what is missing, never a value of it
+            sequence = (record.raw_event.get("dynamodb") or {}).get("SequenceNumber")
+            logger.warning("stream record not readable", extra={"sequenceNumber": sequence, "error": error})
     result = publisher.put(entries)
     failures = processor.response()["batchItemFailures"] + [{"itemIdentifier": key} for key in result.failed]
     published = len(entries) - len(result.failed)

@@ -157,6 +157,13 @@ def test_a_resend_and_its_items_reach_a_subscriber_each_change_once_by_event_id_
         current = api.get(f"/inventories/{item}").json()
         assert current in [{k: v for k, v in view.items() if k not in ("changed", "eventId")} for view in history]
 
+    # AND the stack printed each of them, one line each (make run's event printer, a subscriber too)
+    printed = (faults.parent / "stack.log").read_text(errors="replace")
+    for change in ordered:
+        transition = f"{change['previousStatus'] or '-'} -> {change['status']}"
+        line = f"[events] ResendStatusChanged {change['eventId']} {transition}"
+        assert line in printed, line
+
     # AND no event carries the shipment
     text = json.dumps(events)
     leaked = [value for value in PII.values() if value in text]
