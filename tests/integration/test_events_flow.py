@@ -15,9 +15,11 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import jsonschema
 import pytest
 import requests
 
+from local.template import LocalTemplate
 from tests.integration.test_resend_flow import SHIPMENT, wait_for
 
 pytestmark = pytest.mark.integration
@@ -163,6 +165,14 @@ def test_a_resend_and_its_items_reach_a_subscriber_each_change_once_by_event_id_
         transition = f"{change['previousStatus'] or '-'} -> {change['status']}"
         line = f"[events] ResendStatusChanged {change['eventId']} {transition}"
         assert line in printed, line
+
+    # AND every event is what the schema registry says (template.yaml's EventSchemas)
+    schemas = {
+        json.loads(r["Properties"]["Content"])["title"]: json.loads(r["Properties"]["Content"])
+        for r in LocalTemplate.load().resources("AWS::EventSchemas::Schema").values()
+    }
+    for event in events:
+        jsonschema.Draft4Validator(schemas[event["detail-type"]]).validate(event)
 
     # AND no event carries the shipment
     text = json.dumps(events)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from moto.events.models import EventPattern
 
@@ -111,3 +112,62 @@ def test_the_bus_is_archived_for_replay_and_publish_failures_are_alarmed(templat
     assert archive["EventPattern"] == {"source": [template.parameters["ServiceName"]]}
     alarm = resources["EventsPublishFailedAlarm"]["Properties"]
     assert (alarm["MetricName"], alarm["Threshold"]) == ("EventsPublishFailed", 1)
+
+
+# ------------------------------------------------------------------ the schema registry
+
+
+def _schemas(template: LocalTemplate) -> dict[str, dict]:
+    schemas = template.resources("AWS::EventSchemas::Schema").values()
+    return {json.loads(s["Properties"]["Content"])["title"]: json.loads(s["Properties"]["Content"]) for s in schemas}
+
+
+def _lifecycle_events(template: LocalTemplate) -> list[dict]:
+    """Events the translation makes over a resend's lifecycle, its refusals, and its items' changes."""
+    pending = {"resendRequestId": "r-1", "status": "PENDING", "returnInventoryIdList": [1, 2], "idempotencyKey": "k"}
+    submitted = {**pending, "status": "SUBMITTED", "resendId": 3601, "resendNumber": "RS-1", "attempts": 1}
+    in_progress = {**submitted, "status": "IN_PROGRESS", "resendStatusCode": 2}
+    completed = {**in_progress, "status": "COMPLETED", "trackingNumber": "9400"}
+    rejected = {**pending, "status": "REJECTED", "lastError": {"errorCode": None, "error": {"f": "m"}, "detail": "x"}}
+    refused = {
+        **pending,
+        "status": "REJECTED",
+        "lastError": {"message": "m", "errors": [{"field": "f", "message": "m"}]},
+    }
+    item = {
+        "returnInventoryId": 1,
+        "warehouseId": 2,
+        "handlingCode": "ohd",
+        "v_handlingCode": "v1",
+        "lastVersion": "v1",
+    }
+    reserved = {**item, "activeResendRequestId": "r-1"}
+    records = [
+        stream_record(pending),
+        stream_record(submitted, pending),
+        stream_record(in_progress, submitted),
+        stream_record(completed, in_progress),
+        stream_record(rejected, pending),
+        stream_record(refused),
+        stream_record(item, key="returnInventoryId"),
+        stream_record(reserved, item, key="returnInventoryId"),
+    ]
+    source = template.parameters["ServiceName"]
+    events = []
+    for record in records:
+        change = change_events.from_stream_record(record, frozenset({"ohd"}))
+        events.append({"detail-type": change.detail_type, "source": source, "detail": change.detail})
+    return events
+
+
+def test_the_registry_s_schemas_describe_every_event_the_publisher_makes(template):
+    schemas = _schemas(template)
+    assert set(schemas) == {"ResendStatusChanged", "InventoryChanged"}
+    events = _lifecycle_events(template)
+    assert {e["detail-type"] for e in events} == set(schemas)
+    for event in events:
+        jsonschema.Draft4Validator(schemas[event["detail-type"]]).validate(event)
+    # and they are strict: a field the contract does not list is refused
+    leaky = {**events[0], "detail": {**events[0]["detail"], "shipmentName": "someone"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft4Validator(schemas["ResendStatusChanged"]).validate(leaky)
