@@ -122,7 +122,13 @@ class LocalSettings:
 
     @property
     def webhook_url(self) -> str:
-        return self.parameter_env.get("WEBHOOK_PUBLIC_URL") or self.api_url + WEBHOOK_PATH
+        """Where the local stack receives deliveries: always the local gateway."""
+        return self.api_url + WEBHOOK_PATH
+
+    @property
+    def webhook_signed_url(self) -> str:
+        """The URL deliveries are signed for: WEBHOOK_PUBLIC_URL (a tunnel in front), else the local one."""
+        return self.parameter_env.get("WEBHOOK_PUBLIC_URL") or self.webhook_url
 
     @property
     def rh_api_base_url(self) -> str:
@@ -138,7 +144,7 @@ class LocalSettings:
         values = {
             "RetryBaseDelaySeconds": LOCAL_RETRY_BASE_DELAY_SECONDS,
             "ReturnHelperApiBaseUrl": self.rh_api_base_url,
-            "WebhookPublicUrl": self.webhook_url,
+            "WebhookPublicUrl": self.webhook_signed_url,
         }
         values.update({PARAMETER_ENV[name]: value for name, value in self.parameter_env.items()})
         return {name: value for name, value in values.items() if name in declared}

@@ -4,8 +4,9 @@
     python -m local.sign events/newInventoryCreated.json --post     # send it to the local stack
     python -m local.sign newInventoryCreated --post --fresh-event-time
 
-The file's bytes are signed and sent as they are (never re-serialised). Defaults: the URL is
-``webhookUrl`` from the running stack's ``stack.json`` (``--stack``, else
+The file's bytes are signed and sent as they are (never re-serialised). Defaults: it is posted to
+``webhookUrl`` and signed for ``webhookSignedUrl`` (they differ when ``WEBHOOK_PUBLIC_URL`` names a
+tunnel in front of the stack) from the running stack's ``stack.json`` (``--stack``, else
 ``$LOCAL_STATE_DIR/stack.json``, else ``.local/stack.json``); the key is ``$RH_SIGNING_KEY``, else
 the local dev key from ``local/settings.py``. A signature is only good for
 ``WEBHOOK_MAX_SKEW_SECONDS`` (900 s by default): sign again rather than replaying old output.
@@ -68,7 +69,8 @@ def _default_key() -> str | None:
     return getattr(settings, "DEV_RH_SIGNING_KEY", None) or getattr(settings, "DEV_SIGNING_KEY", None)
 
 
-def _webhook_url_from(stack_file: Path) -> str:
+def _webhook_urls_from(stack_file: Path) -> tuple[str, str]:
+    """(webhookUrl, webhookSignedUrl): where the stack receives deliveries, and the URL they are signed for."""
     try:
         stack = json.loads(stack_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -78,7 +80,7 @@ def _webhook_url_from(stack_file: Path) -> str:
     url = stack.get("webhookUrl") if isinstance(stack, dict) else None
     if not url:
         raise SystemExit(f"{stack_file} has no webhookUrl; pass --url")
-    return url
+    return url, stack.get("webhookSignedUrl") or url
 
 
 def _event_file(name: str) -> Path:
@@ -100,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="where to send it [webhookUrl from stack.json]")
     parser.add_argument(
         "--signed-url",
-        help="the registered URL that goes into the signature, when it differs from --url [--url]",
+        help="the registered URL that goes into the signature [webhookSignedUrl from stack.json; with --url: --url]",
     )
     parser.add_argument("--key", help="base64 signing key [$RH_SIGNING_KEY, else the local dev key]")
     parser.add_argument("--post", action="store_true", help="send it and print the response")
@@ -120,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     source = _event_file(args.event)
     raw_body = source.read_bytes()
-    url = args.url or _webhook_url_from(args.stack or _state_dir() / "stack.json")
+    if args.url:
+        url, signed_url = args.url, args.signed_url or args.url
+    else:
+        url, signed_url = _webhook_urls_from(args.stack or _state_dir() / "stack.json")
+        signed_url = args.signed_url or signed_url
     key = args.key or _default_key()
     if not key:
         raise SystemExit("no signing key: pass --key or set RH_SIGNING_KEY")
@@ -138,13 +144,13 @@ def main(argv: list[str] | None = None) -> int:
             body_file.write_bytes(raw_body)
 
     try:
-        headers = signed_headers(key, args.signed_url or url, raw_body, timestamp)
+        headers = signed_headers(key, signed_url, raw_body, timestamp)
     except ValueError:
         raise SystemExit("the signing key is not valid base64") from None
 
     if args.post:
         try:
-            response = post_signed(url, key, raw_body, args.timeout, signed_url=args.signed_url, timestamp=timestamp)
+            response = post_signed(url, key, raw_body, args.timeout, signed_url=signed_url, timestamp=timestamp)
         except requests.RequestException as exc:
             print(f"POST {url} failed: {exc}", file=sys.stderr)
             return 2
@@ -152,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         print(response.text)
         return 0 if response.ok else 1
 
-    print(f"# POST {url}  ({len(raw_body)} bytes of {body_file})")
+    signed_for = "" if signed_url == url else f", signed for {signed_url}"
+    print(f"# POST {url}  ({len(raw_body)} bytes of {body_file}{signed_for})")
     for name, value in headers.items():
         print(f"{name}: {value}")
     print()

@@ -177,13 +177,17 @@ class LocalStack:
             HOST,
             settings.emulator_port,
             webhook_url=settings.webhook_url,
+            webhook_signed_url=settings.webhook_signed_url,
             signing_key=settings.rh_signing_key,
             api_key=settings.rh_api_key,
             api_token=settings.rh_api_token,
             auto_progress=True,  # resends walk to in-progress and completed with signed webhooks
         )
         self.emulator.start()
-        log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}")
+        signed_for = (
+            "" if settings.webhook_signed_url == settings.webhook_url else f" signed for {settings.webhook_signed_url}"
+        )
+        log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}{signed_for}")
 
     @property
     def faults_dir(self) -> Path:
@@ -203,6 +207,7 @@ class LocalStack:
             "api": self.gateway.url if self.gateway else settings.api_url,
             "apiKey": settings.local_api_key,
             "webhookUrl": settings.webhook_url,
+            "webhookSignedUrl": settings.webhook_signed_url,
             "awsEndpoint": settings.aws_endpoint,
             "dynamodbEndpoint": self.dynamodb_endpoint,
             "region": settings.region,

@@ -3,12 +3,13 @@
 Serve (until Ctrl-C / SIGTERM):
 
     python -m local.emulator --port 4010 --webhook-url http://127.0.0.1:3000/webhooks/returnhelper \\
-        --signing-key <base64> [--api-key K --api-token T] \\
+        [--webhook-signed-url https://hooks.example/rh] --signing-key <base64> [--api-key K --api-token T] \\
         [--no-auto-progress] [--progress-seconds 2 3] [--outcome completed|failed]
 
 Every serve option falls back to the environment variable the local stack uses (RH_EMULATOR_PORT,
-WEBHOOK_PUBLIC_URL, RH_SIGNING_KEY, RH_API_KEY, RH_API_TOKEN). Auto-progress is on by default here:
-created resends go inProgress after 2 s and completed 3 s later, with signed webhooks.
+WEBHOOK_PUBLIC_URL for --webhook-signed-url, RH_SIGNING_KEY, RH_API_KEY, RH_API_TOKEN); webhooks are
+posted to --webhook-url (default: the signed URL) and signed for --webhook-signed-url. Auto-progress
+is on by default here: created resends go inProgress after 2 s and completed 3 s later, with signed webhooks.
 
 Steer a running emulator (its control API; --url defaults to RH_EMULATOR_URL, then the "emulator"
 entry of .local/stack.json, then http://127.0.0.1:$RH_EMULATOR_PORT):
@@ -88,13 +89,19 @@ def build_server(argv: list[str]) -> tuple[EmulatorServer, bool]:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(env("RH_EMULATOR_PORT", "4010")))
-    parser.add_argument("--webhook-url", default=env("WEBHOOK_PUBLIC_URL"), help="where signed webhooks go")
+    parser.add_argument("--webhook-url", help="where signed webhooks are posted (the stack's webhookUrl)")
+    parser.add_argument(
+        "--webhook-signed-url",
+        default=env("WEBHOOK_PUBLIC_URL"),
+        help="the URL they are signed for (a tunnel's, a proxy's) [$WEBHOOK_PUBLIC_URL, else --webhook-url]",
+    )
     parser.add_argument("--signing-key", default=env("RH_SIGNING_KEY"), help="base64 webhook signing key")
     parser.add_argument("--api-key", default=env("RH_API_KEY"), help="expected x-rr-apikey")
     parser.add_argument("--api-token", default=env("RH_API_TOKEN"), help="expected x-rr-apitoken")
     _add_progress_options(parser, default_on=True)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    args.webhook_url = args.webhook_url or args.webhook_signed_url  # no tunnel: posted where it is signed for
     missing = [name for name in ("webhook_url", "signing_key", "api_key", "api_token") if not getattr(args, name)]
     if missing:
         parser.error("missing " + ", ".join("--" + name.replace("_", "-") for name in missing))
@@ -106,6 +113,7 @@ def build_server(argv: list[str]) -> tuple[EmulatorServer, bool]:
         args.signing_key,
         args.api_key,
         args.api_token,
+        webhook_signed_url=args.webhook_signed_url,
         auto_progress=args.auto_progress,
         in_progress_after_seconds=timing.get("inProgressAfterSeconds", ProgressConfig.in_progress_after_seconds),
         complete_after_seconds=timing.get("completeAfterSeconds", ProgressConfig.complete_after_seconds),

@@ -110,15 +110,21 @@ class EmulatorServer:
         api_key: str,
         api_token: str,
         *,
+        webhook_signed_url: str | None = None,
         auto_progress: bool = False,
         in_progress_after_seconds: float = ProgressConfig.in_progress_after_seconds,
         complete_after_seconds: float = ProgressConfig.complete_after_seconds,
         outcome: str = ProgressConfig.outcome,
     ):
-        """``auto_progress`` off by default so direct use (tests) stays deterministic; the stack turns it on."""
+        """``auto_progress`` off by default so direct use (tests) stays deterministic; the stack turns it on.
+
+        Webhooks are posted to ``webhook_url`` and signed for ``webhook_signed_url`` (the URL
+        registered with Return Helper, e.g. a tunnel's; default: ``webhook_url``).
+        """
         base64.b64decode(signing_key, validate=True)  # fail at start, not at the first webhook
         config = ProgressConfig(auto_progress, in_progress_after_seconds, complete_after_seconds, outcome)
         self.webhook_url, self.signing_key = webhook_url, signing_key
+        self.webhook_signed_url = webhook_signed_url or webhook_url
         self.api_key, self.api_token = api_key, api_token
         self.state = EmulatorState()
         self.progress = ResendProgress(config, self.state.resend_status_code, self.advance)
@@ -294,7 +300,7 @@ class EmulatorServer:
     # -- webhooks ------------------------------------------------------------------------------
 
     def _deliver(self, payload: dict[str, Any]) -> dict[str, Any]:
-        result = webhooks.deliver(self.webhook_url, self.signing_key, payload)
+        result = webhooks.deliver(self.webhook_url, self.signing_key, payload, signed_url=self.webhook_signed_url)
         self.state.record_webhook(result)
         log.info(
             "webhook %s/%s -> %s %s", result["category"], result["action"], result["status"], result["error"] or ""

@@ -125,14 +125,21 @@ def resend_status_updated(
     }
 
 
-def deliver(url: str, signing_key: str, payload: dict[str, Any], timeout: float = DELIVERY_TIMEOUT_SECONDS) -> dict:
-    """POST the payload, signed, to ``url``; never raises for transport errors.
+def deliver(
+    url: str,
+    signing_key: str,
+    payload: dict[str, Any],
+    timeout: float = DELIVERY_TIMEOUT_SECONDS,
+    *,
+    signed_url: str | None = None,
+) -> dict:
+    """POST the payload to ``url``, signed for ``signed_url`` (default ``url``); never raises for transport errors.
 
     Returns ``{"category", "action", "eventTime", "url", "status", "body", "error"}`` where
     ``status`` is the receiver's HTTP status (None when it could not be reached).
     """
     raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    headers = signed_headers(signing_key, url, raw)
+    headers = signed_headers(signing_key, signed_url or url, raw)
     result = {key: payload.get(key) for key in ("category", "action", "eventTime")}
     result.update(url=url, status=None, body=None, error=None)
     try:

@@ -8,6 +8,7 @@ DynamoDB backends (DynamoDB Local, moto): see tests/integration/backends.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -101,12 +102,13 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(line)
 
 
-@pytest.fixture(scope="session", params=backends.params())
-def stack(request, tmp_path_factory) -> dict:
-    """Start the local stack once per session and DynamoDB backend; yields stack.json as a dict."""
-    backend = request.param
-    backends.require(backend)
-    state_dir = tmp_path_factory.mktemp(f"local-stack-{backend}")
+@contextlib.contextmanager
+def running_stack(backend: str, state_dir: Path, **extra_env: str) -> Iterator[dict]:
+    """`python -m local.stack` on free ports with its state in state_dir; yields stack.json as a dict.
+
+    extra_env are settings of the stack under test (e.g. WEBHOOK_PUBLIC_URL); the dev setup
+    is used for everything else, whatever the shell has.
+    """
     api_port, aws_port, dynamodb_port, emulator_port = free_ports(4)
     env = {
         **os.environ,
@@ -117,8 +119,9 @@ def stack(request, tmp_path_factory) -> dict:
         "LOCAL_STATE_DIR": str(state_dir),
         "LOCAL_DYNAMODB": backend,
     }
-    for name in ("RH_API_BASE_URL", "WEBHOOK_PUBLIC_URL", "LOCAL_API_KEY"):  # the dev setup, whatever the shell has
+    for name in ("RH_API_BASE_URL", "WEBHOOK_PUBLIC_URL", "LOCAL_API_KEY"):
         env.pop(name, None)
+    env.update(extra_env)
     log_file = state_dir / "stack.log"
     with open(log_file, "wb") as log:
         process = subprocess.Popen(
@@ -132,6 +135,7 @@ def stack(request, tmp_path_factory) -> dict:
         )
     _wait_for_ready(process, log_file)
     state = json.loads((state_dir / "stack.json").read_text())
+    state["logFile"], state["stackFile"] = str(log_file), str(state_dir / "stack.json")
     children = descendants(process.pid)
     try:
         assert state["dynamodbBackend"] == backend, f"asked for {backend}, the stack runs {state['dynamodbBackend']}"
@@ -150,6 +154,28 @@ def stack(request, tmp_path_factory) -> dict:
             os.kill(pid, signal.SIGKILL)
         assert code == 0, f"local stack exited with {code}; see {log_file}"
         assert not left, f"child processes survived the stack: {left}"
+
+
+@pytest.fixture(scope="session", params=backends.params())
+def stack(request, tmp_path_factory) -> Iterator[dict]:
+    """Start the local stack once per session and DynamoDB backend; yields stack.json as a dict."""
+    backend = request.param
+    backends.require(backend)
+    with running_stack(backend, tmp_path_factory.mktemp(f"local-stack-{backend}")) as state:
+        yield state
+
+
+# A tunnel in front of the laptop: the URL registered with Return Helper (and signed for)
+# does not resolve here; deliveries still arrive at the local gateway.
+TUNNEL_URL = "https://hooks.example.test/rh/notify"
+
+
+@pytest.fixture(scope="session")
+def tunnel_stack(tmp_path_factory) -> Iterator[dict]:
+    """One extra stack (DynamoDB Local, else moto) with WEBHOOK_PUBLIC_URL set to TUNNEL_URL."""
+    backend = "dynamodb-local" if backends.java() else "moto"
+    with running_stack(backend, tmp_path_factory.mktemp("local-stack-tunnel"), WEBHOOK_PUBLIC_URL=TUNNEL_URL) as state:
+        yield state
 
 
 class ApiClient:

@@ -23,6 +23,7 @@ CONTRACT_KEYS = {
     "api",
     "apiKey",
     "webhookUrl",
+    "webhookSignedUrl",
     "awsEndpoint",
     "dynamodbEndpoint",
     "region",
@@ -45,6 +46,7 @@ def test_stack_json_has_every_contract_key(stack, template):
     assert not CONTRACT_KEYS - set(stack), "stack.json lacks contract keys"
     assert stack["apiKey"] == local_settings.DEV_LOCAL_API_KEY
     assert stack["webhookUrl"] == stack["api"] + "/webhooks/returnhelper"
+    assert stack["webhookSignedUrl"] == stack["webhookUrl"]  # no WEBHOOK_PUBLIC_URL: signed for where it arrives
     assert set(stack["tables"]) == {table.logical_id for table in template.tables()}
     assert set(stack["queues"]) == {queue.logical_id for queue in template.queues()}
     assert stack["dynamodbBackend"] in ("dynamodb-local", "moto")

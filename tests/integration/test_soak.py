@@ -164,7 +164,7 @@ def test_2000_shuffled_signed_deliveries_with_duplicates_converge_and_count_once
     rng.shuffle(deliveries)
 
     def send(raw: bytes) -> tuple[bytes, int, str | None]:
-        response = post_signed(stack["webhookUrl"], SIGNING_KEY, raw, timeout=60)
+        response = post_signed(stack["webhookUrl"], SIGNING_KEY, raw, timeout=60, signed_url=stack["webhookSignedUrl"])
         status = response.json().get("status") if response.status_code == 200 else response.text
         return raw, response.status_code, status
 

@@ -69,7 +69,7 @@ def sku(inventory_id: int, second: int, value: str) -> dict:
 def send(stack):
     def deliver(payload, key=SIGNING_KEY) -> requests.Response:
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return post_signed(stack["webhookUrl"], key, raw)
+        return post_signed(stack["webhookUrl"], key, raw, signed_url=stack["webhookSignedUrl"])
 
     return deliver
 
