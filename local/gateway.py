@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -256,10 +257,29 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
-
     def do_HEAD(self) -> None:
         self._serve(send_body=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every other method (POST, TRACE, PROPFIND, ...) goes to the route table like GET:
+        # API Gateway answers what the template does not route with 403 "Missing Authentication
+        # Token", never http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, header too long, too many headers) as JSON."""
+        self.close_connection = True
+        body = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+        log("gateway", f"{self.command or '-'} {getattr(self, 'path', '-')} -> {code} ({message})")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request is written by _serve instead

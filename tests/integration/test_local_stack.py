@@ -137,11 +137,31 @@ def test_keyed_route_with_the_key_reaches_the_function(api):
     assert api.get("/inventories/1").status_code != 403
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/nope"), ("DELETE", "/health"), ("GET", "/")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/nope"),
+        ("DELETE", "/health"),
+        ("GET", "/"),
+        ("TRACE", "/health"),
+        ("TRACE", "/resends"),
+        ("PROPFIND", "/inventories/1"),
+        ("CONNECT", "/nope"),
+        ("PATCH", "/resends/x/cancel"),
+    ],
+)
 def test_unknown_route_or_method_is_missing_authentication_token(api, method, path):
     response = api.request(method, path)
     assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_headers_too_large_for_the_gateway_are_a_json_4xx(api):
+    response = api.get("/health", headers={"x-huge": "a" * 70_000})
+    assert 400 <= response.status_code < 500
+    assert response.headers["Content-Type"] == "application/json"
+    assert set(response.json()) == {"message"}
 
 
 def test_concurrent_requests_are_all_served(api):
