@@ -35,12 +35,14 @@ MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
 # Return Helper's events are a few KB; anything this big is refused before the
 # signature is even computed (API Gateway's own cap is 10 MB).
 MAX_BODY_BYTES = 256 * 1024
+inventories = InventoryStore(settings.required("INVENTORY_TABLE"))
 ingestor = WebhookIngestor(
     DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30)),
-    InventoryStore(settings.required("INVENTORY_TABLE")),
+    inventories,
     ResendTracker(
         ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE")),
         on_status=observability.resend_status_counter(metrics),
+        inventories=inventories,
     ),
 )
 

@@ -59,6 +59,21 @@ def test_a_resend_over_http_is_submitted_once(api, stack, arrive):
     assert by_key.json()["resendRequestId"] == created.json()["resendRequestId"]
 
 
+def test_a_canceled_resends_items_can_be_resent_at_once(api, arrive):
+    items = [arrive()]
+    before = api.get(f"/inventories/{items[0]}").json()
+    body = {"returnInventoryIdList": items, "resendShipment": SHIPMENT}
+    created = api.post("/resends", json=body)
+    assert created.status_code == 201, created.text
+    canceled = api.post(f"/resends/{created.json()['resendRequestId']}/cancel")
+    assert (canceled.status_code, canceled.json()["status"]) == (200, "CANCELED"), canceled.text
+    view = api.get(f"/inventories/{items[0]}").json()
+    assert (view["handlingCode"], view["handlingStatusCode"]) == (before["handlingCode"], before["handlingStatusCode"])
+    assert view["eligibleForResend"] is True
+    again = api.post("/resends", json=body)
+    assert (again.status_code, again.json()["status"]) == (201, "SUBMITTED"), again.text
+
+
 @pytest.mark.needs_dynamodb_local(reason="needs DynamoDB Local: moto's transactions are not atomic under concurrency")
 def test_concurrent_requests_for_overlapping_items_exactly_one_wins(api, stack, arrive):
     shared = arrive()

@@ -224,6 +224,22 @@ def test_cancel_a_submitted_resend_releases_the_items_and_only_once(api, items, 
     assert api("POST", "/resends/nope/cancel")[0] == 404
 
 
+def test_a_canceled_resends_items_are_eligible_again_at_once_and_can_be_resent(api, items, emulator):
+    ids = items(603, 604, handlingCode="tbc")
+    _, created = api("POST", "/resends", resend_body(ids))
+    assert created["status"] == "SUBMITTED"
+    assert api("GET", "/inventories/603")[1]["handlingCode"] == "rsd"
+    status, _ = api("POST", f"/resends/{created['resendRequestId']}/cancel")
+    assert status == 200
+    for inventory_id in ids:
+        _, view = api("GET", f"/inventories/{inventory_id}")
+        assert (view["handlingCode"], view["handlingStatusCode"]) == ("tbc", "pending")  # as when it was reserved
+        assert view["activeResendRequestId"] is None and view["eligibleForResend"] is True
+    status, again = api("POST", "/resends", resend_body(ids))
+    assert (status, again["status"]) == (201, "SUBMITTED"), again
+    assert again["resendRequestId"] != created["resendRequestId"]
+
+
 def test_cancel_refused_upstream_after_dispatch_is_409(api, items, emulator):
     ids = items(602)
     _, created = api("POST", "/resends", resend_body(ids))

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from rh_common import signature
 from tests.events.loader import load_event
@@ -28,8 +29,8 @@ def worker(load_function, emulator, retry_queue):
 def submitted(worker, items):
     """A SUBMITTED request for fresh items: (request view, item ids)."""
 
-    def make(*ids):
-        items(*ids)
+    def make(*ids, **values):
+        items(*ids, **values)
         answer = worker.service.intake(f"life-{ids[0]}", resend_body(list(ids)))
         assert answer.status_code == 201, answer.body
         return answer.body, list(ids)
@@ -47,7 +48,7 @@ def report(webhook, lambda_context, signing_key):
     """Deliver a signed resend/updateResendStatus webhook."""
     start = after_creation()
 
-    def send(resend_id, code, ids, second, tracking=None, error=""):
+    def send(resend_id, code, ids, second, tracking=None, error="", handling=(4, 0)):
         payload = {
             "category": "resend",
             "action": "updateResendStatus",
@@ -55,7 +56,9 @@ def report(webhook, lambda_context, signing_key):
             "resend": {"resendId": resend_id, "resendStatusCode": code},
             "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
             "returnInventoryList": [
-                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0} for i in ids
+                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": code_, "handlingStatusCode": status_}
+                for i in ids
+                for code_, status_ in [handling]
             ],
         }
         raw = json.dumps(payload).encode()
@@ -103,6 +106,36 @@ def test_a_failed_resend_records_the_error_and_releases_the_items(worker, submit
     record = items.store.get(821, consistent=True)
     assert record.active_resend_request_id is None
     assert record.values["handlingCode"] == "ohd"  # the snapshot's handling stands after a failure
+
+
+def test_a_failed_resend_gives_the_items_their_handling_back_dated_at_the_webhook(
+    worker, submitted, report, items, emulator
+):
+    view, ids = submitted(851, handlingCode="tbc")
+    assert items.store.get(851, consistent=True).values["handlingCode"] == "rsd"
+    # The status webhook itself still lists the item as rsd: the release is the later fact of that instant.
+    report(view["resendId"], 4, ids, 10, error="bad address", handling=(3, 1))
+    record = items.store.get(851, consistent=True)
+    assert (record.values["handlingCode"], record.values["handlingStatusCode"]) == ("tbc", "pending")
+    assert record.active_resend_request_id is None
+    assert worker.service.get(view["resendRequestId"]).body["status"] == "FAILED"
+    # Eligible again: the same items can be resent at once (upstream, too, has released them).
+    advanced = requests.post(
+        f"{emulator.url}/_emulator/resends/{view['resendId']}/advance", json={"to": "failed"}, timeout=5
+    )
+    assert advanced.status_code == 200, advanced.text
+    again = worker.service.intake("life-851-again", resend_body(ids))
+    assert (again.status_code, again.body["status"]) == (201, "SUBMITTED"), again.body
+
+
+def test_a_newer_webhook_still_wins_over_the_released_handling(worker, submitted, report, items):
+    view, ids = submitted(861, handlingCode="tbc")
+    report(view["resendId"], 1, ids, 10, handling=(3, 0))  # upstream cancel at +10 s
+    assert items.store.get(861, consistent=True).values["handlingCode"] == "tbc"
+    report(999998, 1, ids, 20, handling=(2, 2))  # a newer fact about the item (snapshot stands): dis / completed
+    assert items.store.get(861, consistent=True).values["handlingCode"] == "dis"
+    report(999997, 1, ids, 5, handling=(3, 1))  # an older one does not undo the release
+    assert items.store.get(861, consistent=True).values["handlingCode"] == "dis"
 
 
 def test_an_upstream_cancel_releases_the_items(worker, submitted, report, items):

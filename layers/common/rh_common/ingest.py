@@ -67,4 +67,4 @@ class WebhookIngestor:
         if event.resend is not None:
             # A resend we do not know (not ours, or not recorded yet) stays in the
             # delivery log; the reconciler's GetResend poll catches up on ours.
-            self._resends.apply(event.resend)
+            self._resends.apply(event.resend, event.event_time, delivery_id)

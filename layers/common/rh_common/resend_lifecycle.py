@@ -25,6 +25,11 @@ TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.R
 # Items are released when a request ends without shipping them.
 RELEASES_ITEMS = frozenset({Status.FAILED, Status.CANCELED, Status.REJECTED, Status.DEAD})
 
+# Ended before the items left the warehouse: their handling goes back to what it was when
+# the request reserved them (REJECTED and DEAD never marked them rsd, so there is nothing to undo).
+RESTORES_HANDLING = frozenset({Status.FAILED, Status.CANCELED})
+_HANDLING = ("handlingCode", "handlingStatusCode")
+
 _RANK = {Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
 
 # Upstream resendStatusCode -> status.
@@ -44,6 +49,20 @@ def can_move(current: Status, target: Status) -> bool:
     if target in TERMINAL:
         return True
     return _RANK[target] > _RANK[current]
+
+
+def handling_before(values_by_id: dict[int, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """What a request records when it reserves items: each item's handling then (map keys are str ids)."""
+    return {
+        str(inventory_id): {name: values[name] for name in _HANDLING if values.get(name) is not None}
+        for inventory_id, values in values_by_id.items()
+    }
+
+
+def handling_to_restore(record: dict[str, Any]) -> dict[int, dict[str, str]]:
+    """For a FAILED or CANCELED request: per item, the handling recorded at reservation."""
+    held = record.get("handlingBefore") or {}
+    return {int(inventory_id): dict(values) for inventory_id, values in held.items() if values}
 
 
 def view(record: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import CreateResendRequest, fingerprint_of
+from rh_common.resend_tracking import restore_handling
 from rh_common.upstream import UpstreamOutcome
 
 # Request ids derived from idempotency keys: the same key always names the same
@@ -107,6 +108,10 @@ class ResendService:
             "createdAt": now,
             "updatedAt": now,
             "answerBefore": int(time.time()) + self._settings.in_flight_seconds,
+            # Read in the same consistent batch as the prerequisites: what CANCELED / FAILED give back.
+            "handlingBefore": resend_lifecycle.handling_before(
+                {i: records[i].values for i in request.returnInventoryIdList if i in records}
+            ),
         }
         if idempotency_key:
             record["idempotencyKey"] = idempotency_key
@@ -343,10 +348,13 @@ class ResendService:
             return Answer(
                 503, error_body(f"Return Helper could not be reached ({outcome.detail}); try again"), "unavailable"
             )
-        changes = {"status": Status.CANCELED.value, "resendStatusCode": 1, "updatedAt": now_iso()}
+        canceled_at = now_iso()
+        changes = {"status": Status.CANCELED.value, "resendStatusCode": 1, "updatedAt": canceled_at}
         moved = self._resends.transition(request_id, [Status.SUBMITTED.value], changes, record["returnInventoryIdList"])
         if not moved:
             return self.get(request_id)
+        # Eligible again at once: the handling they had before this request, dated at the cancel.
+        restore_handling(self._inventories, record, canceled_at, f"cancel:{request_id}")
         return Answer(200, resend_lifecycle.view({**record, **changes}), "canceled")
 
 

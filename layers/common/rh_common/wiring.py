@@ -63,7 +63,7 @@ def reconciler(on_call: OnCall | None = None, on_status: OnStatus | None = None)
     resends = resend_store()
     return Reconciler(
         resends=resends,
-        tracker=ResendTracker(resends, on_status),
+        tracker=ResendTracker(resends, on_status, inventory_store()),
         upstream=returnhelper_client(on_call),
         retries=retry_queue(),
         pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
