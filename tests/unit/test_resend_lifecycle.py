@@ -49,6 +49,7 @@ def report(webhook, lambda_context, signing_key):
     start = after_creation()
 
     def send(resend_id, code, ids, second, tracking=None, error="", handling=(4, 0)):
+        code_, status_ = handling  # the rows' handling code and status (upstream numbers)
         payload = {
             "category": "resend",
             "action": "updateResendStatus",
@@ -58,7 +59,6 @@ def report(webhook, lambda_context, signing_key):
             "returnInventoryList": [
                 {"returnInventoryId": i, "warehouseId": 2, "handlingCode": code_, "handlingStatusCode": status_}
                 for i in ids
-                for code_, status_ in [handling]
             ],
         }
         raw = json.dumps(payload).encode()
