@@ -8,24 +8,23 @@ contract's shape.
 
 # No `from __future__ import annotations`: Powertools reads these signatures'
 # Annotated types at run time to validate requests and build the OpenAPI schema.
-# Routes that answer with several shapes (the service's Answer) have no return
-# annotation, which would make Powertools validate every body against one model;
-# their shapes are documented with `responses=` instead.
-import json
+# The answer pattern (success models returned, every other status raised, documented
+# responses) lives in rh_common.http_api, for these routes and for Router modules alike.
 import logging
 import warnings
 from typing import Annotated, Any
 
+import annotated_types
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.models import Example, Server
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
-from rh_common import errors, inventory, observability, wiring
+from rh_common import http_api, inventory, observability, wiring
 from rh_common.errors import ErrorBody
+from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed
 from rh_common.resend_request import MAX_ID, CreateResendRequest
 from rh_common.resend_service import Answer
 
@@ -33,6 +32,7 @@ logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
+http_api.register(app, logger)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
 store = wiring.inventory_store()
@@ -43,13 +43,48 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 # A CreateResend body is under 2 KB; larger ones are refused before they are parsed
 # (API Gateway's own cap is 10 MB).
 MAX_BODY_BYTES = 64 * 1024
+KEYED = http_api.API_KEY_REQUIRED
 
-# Swagger UI's assets come from a CDN so /docs stays a small page.
-SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
-API_KEY_SCHEME = {"ApiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
+# The document /openapi.json serves and /docs embeds. The server is relative: resolved against
+# where the document is read (https://<api>/<stage>/ deployed, http://127.0.0.1:<port>/ locally).
+OPENAPI = {
+    "title": "Return Helper resends",
+    "version": "1.0.0",
+    "security_schemes": http_api.API_KEY_SCHEMES,
+    "servers": [Server(url=".")],
+}
+
+# Example values that name real records on a seeded stack (tests/integration/test_api_fuzz.py
+# seeds them), so a fuzzer's examples reach the 200s, not only 404s.
+EXAMPLE_INVENTORY_ID = 7001
+EXAMPLE_WAREHOUSE_ID = 2
+EXAMPLE_IDEMPOTENCY_KEY = "example-resend-1"
+EXAMPLE_RESEND = {
+    "returnInventoryIdList": [EXAMPLE_INVENTORY_ID],
+    "description": "Resend with a corrected address",
+    "resendShipment": {
+        "shipmentServiceType": "SHIPMENT_UPS_GROUND_NJ",
+        "shipmentCountryCode": "usa",
+        "shipmentName": "Test Recipient",
+        "shipmentPhone": "5550100",
+        "shipmentStreet1": "1 Test Street",
+        "shipmentState": "NJ",
+        "shipmentCity": "Testville",
+        "shipmentPostalCode": "00000",
+    },
+}
 
 
-class InventoryView(BaseModel):
+# Bounds in the type, not in Path()/Query(): Powertools keeps those as floats, and 2**63 - 1 as a
+# float is 2**63, which would document one id too many.
+Id = Annotated[int, annotated_types.Gt(0), annotated_types.Le(MAX_ID)]
+
+
+def _example(value: Any) -> dict[str, Example]:
+    return {"seeded": Example(summary="exists on a seeded local stack", value=value)}
+
+
+class InventoryView(SuccessModel):
     returnInventoryId: int
     warehouseId: int | None
     handlingCode: str | None
@@ -64,33 +99,33 @@ class InventoryView(BaseModel):
     lastEventTime: str | None
 
 
-class InventoryPage(BaseModel):
+class InventoryPage(SuccessModel):
     items: list[InventoryView]
     nextToken: str | None
 
 
-class HealthView(BaseModel):
+class HealthView(SuccessModel):
     status: str
 
 
-class CountryCodePair(BaseModel):
+class CountryCodePair(BaseModel):  # upstream rows, passed on: not ours to close
     warehouseId: int | None = None
     description: str | None = None
     fromCountryCode: str | None = None
     toCountryCode: str | None = None
 
 
-class ServiceTypeView(BaseModel):
+class ServiceTypeView(SuccessModel):
     serviceTypeCode: str
     serviceType: str | None
     countryCodePairList: list[CountryCodePair]
 
 
-class ServiceTypeList(BaseModel):
+class ServiceTypeList(SuccessModel):
     items: list[ServiceTypeView]
 
 
-class ResendView(BaseModel):
+class ResendView(SuccessModel):
     resendRequestId: str
     status: str
     returnInventoryIdList: list[int]
@@ -105,7 +140,7 @@ class ResendView(BaseModel):
     updatedAt: str | None
 
 
-class ResendAccepted(BaseModel):
+class ResendAccepted(SuccessModel):
     resendRequestId: str
     status: str
 
@@ -130,44 +165,56 @@ class RejectedBody(ErrorBody):
     upstream: UpstreamRefusal
 
 
-def _doc(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": model}}}
+# POST /resends answers a request id: these links tell clients (and schemathesis' stateful
+# phase) where it leads.
+RESEND_LINKS = {
+    "GetResend": {
+        "operationId": "get_resend",
+        "parameters": {"resendRequestId": "$response.body#/resendRequestId"},
+    },
+    "CancelResend": {
+        "operationId": "cancel_resend",
+        "parameters": {"resendRequestId": "$response.body#/resendRequestId"},
+    },
+}
 
 
-INVALID = {422: _doc("Validation failed: one entry per offending field")}
-NOT_FOUND = {404: _doc("Not known")}
+def _linked(response: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "links": RESEND_LINKS}
 
 
-class NotFound(Exception):
-    pass
-
-
-@app.get("/health", summary="Liveness", responses={200: _doc("Alive", HealthView), **INVALID})
+@app.get("/health", operation_id="health", summary="Liveness", responses={200: doc("Alive", HealthView), **INVALID})
 def health() -> HealthView:
     return HealthView(status="ok")
 
 
 @app.get(
     "/inventories/<returnInventoryId>",
+    operation_id="get_inventory",
     summary="One inventory's state",
-    responses={200: _doc("The inventory", InventoryView), **NOT_FOUND, **INVALID},
+    security=KEYED,
+    responses=keyed({200: doc("The inventory", InventoryView), **NOT_FOUND, **INVALID}),
 )
 @tracer.capture_method
-def get_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> InventoryView:
+def get_inventory(
+    returnInventoryId: Annotated[Id, Path(openapi_examples=_example(EXAMPLE_INVENTORY_ID))],
+) -> InventoryView:
     record = store.get(returnInventoryId)
     if record is None:
-        raise NotFound(f"inventory {returnInventoryId} is not known")
+        raise http_api.NotFound(f"inventory {returnInventoryId} is not known")
     return InventoryView(**inventory.view(record, ELIGIBLE_HANDLING_CODES))
 
 
 @app.get(
     "/inventories",
+    operation_id="list_inventories",
     summary="A warehouse's inventories, optionally only those eligible",
-    responses={200: _doc("A page of inventories", InventoryPage), **INVALID},
+    security=KEYED,
+    responses=keyed({200: doc("A page of inventories", InventoryPage), **INVALID}),
 )
 @tracer.capture_method
 def list_inventories(
-    warehouseId: Annotated[int, Query(gt=0, le=MAX_ID)],
+    warehouseId: Annotated[Id, Query(openapi_examples=_example(EXAMPLE_WAREHOUSE_ID))],
     eligible: Annotated[bool, Query()] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     nextToken: Annotated[str | None, Query(max_length=512)] = None,
@@ -177,147 +224,135 @@ def list_inventories(
             warehouseId, limit, nextToken, ELIGIBLE_HANDLING_CODES if eligible else None
         )
     except ValueError as bad_token:
-        raise RequestValidationError(
-            [{"loc": ("query", "nextToken"), "msg": str(bad_token), "type": "value_error"}]
-        ) from bad_token
+        raise http_api.invalid("nextToken", str(bad_token)) from bad_token
     items = [InventoryView(**inventory.view(r, ELIGIBLE_HANDLING_CODES)) for r in records]
     return InventoryPage(items=items, nextToken=token)
 
 
 @app.get(
     "/service-types",
+    operation_id="list_service_types",
     summary="The warehouse's shipment service types (cached from Return Helper)",
-    responses={
-        200: _doc("The service types", ServiceTypeList),
-        **INVALID,
-        503: _doc("Return Helper unavailable and nothing cached"),
-    },
+    security=KEYED,
+    responses=keyed({200: doc("The service types", ServiceTypeList), **INVALID, **UNAVAILABLE}),
 )
 @tracer.capture_method
-def list_service_types(warehouseId: Annotated[int, Query(gt=0, le=MAX_ID)]):
+def list_service_types(
+    warehouseId: Annotated[Id, Query(openapi_examples=_example(EXAMPLE_WAREHOUSE_ID))],
+) -> Response[ServiceTypeList]:
     return _answer(resends.service_types(warehouseId))
 
 
 @app.post(
     "/resends",
+    operation_id="create_resend",
     summary="Create a resend: validated, reserved, submitted once",
-    responses={
-        201: _doc("Return Helper accepted it", ResendView),
-        202: _doc("Queued for retry after a transient upstream failure", ResendAccepted),
-        400: _doc("Body is not JSON"),
-        409: _doc("Items reserved by another request, or the same key still in flight", ReservationConflictBody),
-        413: _doc(f"Body larger than {MAX_BODY_BYTES} bytes"),
-        422: _doc("Not valid (nothing sent upstream), key reused with another body, or refused upstream", RejectedBody),
-        503: _doc("Return Helper's service types unavailable"),
-    },
+    security=KEYED,
+    responses=keyed(
+        {
+            201: _linked(doc("Return Helper accepted it", ResendView)),
+            202: _linked(doc("Queued for retry after a transient upstream failure (or DEAD)", ResendAccepted)),
+            **http_api.body_limits(MAX_BODY_BYTES),
+            409: doc(
+                "Items reserved by another request (with `conflicts`), or the same key still in flight",
+                ReservationConflictBody,
+                ErrorBody,
+            ),
+            422: doc(
+                "Not valid (nothing sent upstream), key reused with another body, or refused upstream (REJECTED)",
+                ErrorBody,
+                RejectedBody,
+            ),
+            503: doc("Return Helper's service types unavailable"),
+        }
+    ),
 )
 @tracer.capture_method
 def create_resend(
-    request: CreateResendRequest,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
-):
+    request: Annotated[CreateResendRequest, Body(openapi_examples=_example(EXAMPLE_RESEND))],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY),
+        ),
+    ] = None,
+) -> Response[ResendView | ResendAccepted]:
     observability.log_payload(logger, logging.DEBUG, "resend request", request.model_dump(mode="json"))
     return _answer(resends.create(request, idempotency_key))
 
 
 @app.get(
     "/resends",
+    operation_id="find_resend",
     summary="Find a resend by its idempotency key",
-    responses={200: _doc("The resend request", ResendView), **NOT_FOUND, **INVALID},
+    security=KEYED,
+    responses=keyed({200: doc("The resend request", ResendView), **NOT_FOUND, **INVALID}),
 )
 @tracer.capture_method
-def find_resend(idempotencyKey: Annotated[str, Query(min_length=1, max_length=255)]):
+def find_resend(
+    idempotencyKey: Annotated[
+        str, Query(min_length=1, max_length=255, openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
+    ],
+) -> Response[ResendView]:
     return _answer(resends.get_by_key(idempotencyKey))
 
 
 @app.get(
     "/resends/<resendRequestId>",
+    operation_id="get_resend",
     summary="One resend request",
-    responses={200: _doc("The resend request", ResendView), **NOT_FOUND, **INVALID},
+    security=KEYED,
+    responses=keyed({200: doc("The resend request", ResendView), **NOT_FOUND, **INVALID}),
 )
 @tracer.capture_method
-def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]):
+def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[ResendView]:
     return _answer(resends.get(resendRequestId))
 
 
 @app.post(
     "/resends/<resendRequestId>/cancel",
+    operation_id="cancel_resend",
     summary="Cancel a resend Return Helper has not dispatched yet",
-    responses={
-        200: _doc("Canceled", ResendView),
-        **NOT_FOUND,
-        **INVALID,
-        409: _doc("Not cancellable"),
-        503: _doc("Return Helper unavailable"),
-    },
+    security=KEYED,
+    responses=keyed(
+        {
+            200: doc("Canceled (the items are eligible again at once)", ResendView),
+            **NOT_FOUND,
+            **INVALID,
+            **http_api.body_limits(MAX_BODY_BYTES),
+            409: doc("Not cancellable"),
+            **UNAVAILABLE,
+        }
+    ),
 )
 @tracer.capture_method
-def cancel_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]):
+def cancel_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[ResendView]:
     return _answer(resends.cancel(resendRequestId))
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi_document():
-    document = app.get_openapi_json_schema(
-        title="Return Helper resends",
-        version="1.0.0",
-        security_schemes=API_KEY_SCHEME,
-        security=[{"ApiKey": []}],
-    )
-    return Response(200, content_types.APPLICATION_JSON, document)
+def openapi_document():  # no return annotation: Powertools would validate the document against it
+    return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(**OPENAPI))
 
 
-@app.get("/docs", include_in_schema=False)
-def swagger_ui():
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Return Helper resends API</title>
-<link rel="stylesheet" href="{SWAGGER_UI_CDN}/swagger-ui.css"></head>
-<body><div id="ui"></div><script src="{SWAGGER_UI_CDN}/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "openapi.json", dom_id: "#ui"}});</script></body></html>"""
-    return Response(200, "text/html; charset=utf-8", page)
+# Powertools' own Swagger UI: the page inlines the Swagger UI assets Powertools ships (no CDN),
+# so /docs works on a machine without internet; the document is embedded in the page.
+app.enable_swagger(path="/docs", persist_authorization=True, **OPENAPI)
 
 
 def _answer(answer: Answer) -> Response:
     observability.count_resend_outcome(metrics, answer.outcome)
-    return Response(answer.status_code, content_types.APPLICATION_JSON, answer.body)
-
-
-def _json(status: int, body: dict) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
-
-
-@app.exception_handler(RequestValidationError)
-def invalid_request(exc: RequestValidationError) -> Response:
-    # Powertools' default 422 body does not match its own schema; ours matches ErrorBody.
-    problems = exc.errors()
-    if any(problem.get("type") == "json_invalid" for problem in problems):
-        return _json(400, errors.error_body("request body is not valid JSON"))
-    return _json(422, errors.error_body("request is not valid", errors.from_validation_errors(problems)))
-
-
-@app.exception_handler(NotFound)
-def not_found(exc: NotFound) -> Response:
-    return _json(404, errors.error_body(str(exc)))
-
-
-@app.not_found
-def no_route(_: Exception) -> Response:
-    return _json(404, errors.error_body("no such route"))
-
-
-@app.exception_handler(Exception)
-def unexpected(exc: Exception) -> Response:
-    logger.exception("unhandled error")
-    return _json(500, errors.error_body("internal error"))
+    return http_api.success_or_raise(answer.status_code, answer.body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    # Checked on the text API Gateway hands over (no binary media types: never base64 here).
-    if len(event.get("body") or "") > MAX_BODY_BYTES:
-        logger.warning("request body too large", extra={"bytes": len(event["body"])})
-        body = errors.error_body(f"body larger than {MAX_BODY_BYTES} bytes")
-        return {"statusCode": 413, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    refused = http_api.refuse_unreadable_body(event, MAX_BODY_BYTES)
+    if refused is not None:
+        return refused
     return app.resolve(event, context)

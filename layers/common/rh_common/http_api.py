@@ -1,0 +1,216 @@
+"""The merchant API's one pattern for answers: success models, error exceptions, documented responses.
+
+Every route (in app.py or in a Router module of its own) follows it:
+
+    from rh_common import http_api
+    from rh_common.http_api import doc, keyed
+
+    @router.get(
+        "/things/<thingId>",
+        security=http_api.API_KEY_REQUIRED,
+        responses=keyed({200: doc("The thing", ThingView), **http_api.NOT_FOUND, **http_api.INVALID}),
+    )
+    def get_thing(thingId: Annotated[str, Path(max_length=64)]) -> ThingView:
+        ...
+        raise http_api.NotFound(f"thing {thingId} is not known")   # any non-2xx: raise, never return
+
+Why raise: with `enable_validation=True` Powertools validates every JSON body a route *returns*
+against the route's return annotation (a failure would turn a 404 into a 422). So a route returns
+only its success models (a `Union` where it has several: pydantic picks the model that matches,
+and the models forbid extra keys so it cannot pick a narrower one), and every other answer is an
+exception that `register(app)`'s exception handlers turn into the contract's error body; their
+answers do not pass through that validation. A domain `Answer` (status + body) goes through
+`success_or_raise`, which does both.
+
+The documented responses (`doc`, `keyed`, `INVALID`, ...) are the truth for schemathesis'
+`response_schema_conformance` check (tests/integration/test_api_fuzz.py) and for
+tests/integration/test_openapi_conformance.py: a status a route can answer must be documented
+with a schema that matches every body sent with it (`doc(description, A, B)` documents anyOf).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Union
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from pydantic import BaseModel, ConfigDict
+
+from rh_common import errors
+from rh_common.errors import ErrorBody
+
+logger = logging.getLogger(__name__)
+
+# ------------------------------------------------------------------ the API key (API Gateway's)
+
+API_KEY_SCHEMES = {"ApiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
+API_KEY_REQUIRED = [{"ApiKey": []}]  # `security=` of every keyed route (ApiKeyRequired in template.yaml)
+
+
+class GatewayErrorBody(BaseModel):
+    """API Gateway's own answers (403 without a valid key or for an unknown route, 429): a message only."""
+
+    message: str
+
+
+class SuccessModel(BaseModel):
+    """Base of the success models: a body with keys the document does not name is a bug, not a match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ documented responses
+
+
+def doc(description: str, *models: type[BaseModel]) -> dict[str, Any]:
+    """One documented response; several models document a body that is any one of them (anyOf)."""
+    chosen = models or (ErrorBody,)
+    model: Any = chosen[0] if len(chosen) == 1 else Union[chosen]  # noqa: UP007 - a runtime tuple of types
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
+
+
+FORBIDDEN = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
+INVALID = {422: doc("Validation failed: one entry per offending field")}
+NOT_FOUND = {404: doc("Not known")}
+NOT_JSON = {400: doc("Body is not JSON (or not UTF-8)")}
+UNAVAILABLE = {503: doc("Return Helper unavailable; try again")}
+
+
+def keyed(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The responses of a keyed route: its own and API Gateway's 403."""
+    return {**responses, **FORBIDDEN}
+
+
+def body_limits(max_body_bytes: int) -> dict[int, dict[str, Any]]:
+    """What `refuse_unreadable_body` answers, for routes that take a body."""
+    return {**NOT_JSON, 413: doc(f"Body larger than {max_body_bytes} bytes"), 415: doc("Body is not JSON")}
+
+
+# ------------------------------------------------------------------ non-2xx answers are raised
+
+
+class ApiError(Exception):
+    """A non-2xx answer: the status and the contract's error body (which may carry more keys)."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message", ""))
+        self.status_code = status_code
+        self.body = body
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(404, errors.error_body(message))
+
+
+def invalid(field: str | None, message: str) -> RequestValidationError:
+    """A 422 for one field, raised like Powertools' own request validation errors."""
+    return RequestValidationError([{"loc": (field,) if field else (), "msg": message, "type": "value_error"}])
+
+
+def success_or_raise(status_code: int, body: dict[str, Any]) -> Response:
+    """A domain answer: 2xx is returned (and validated against the route's models), anything else raised."""
+    if 200 <= status_code < 300:
+        return Response(status_code, content_types.APPLICATION_JSON, body)
+    raise ApiError(status_code, body)
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def register(app: Any, log: Any = logger) -> None:
+    """The exception handlers every merchant API route relies on (call once, on the resolver)."""
+
+    @app.exception_handler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        log.info("answered %s: %s", exc.status_code, exc.body.get("message"))
+        return _json(exc.status_code, exc.body)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response:
+        problems = exc.errors()
+        if any(tuple(problem.get("loc", ()))[:1] == ("response",) for problem in problems):
+            # A route returned a body its own success models do not describe: our bug, not the input's.
+            log.error("response does not match the route's success models: %s", _locations(problems))
+            return _json(500, errors.error_body("internal error"))
+        if any(problem.get("type") == "json_invalid" for problem in problems):
+            log.info("refused: body is not valid JSON")
+            return _json(400, errors.error_body("request body is not valid JSON"))
+        # Powertools' default 422 body does not match its own schema; ours matches ErrorBody.
+        log.info("refused: %s", _locations(problems))
+        return _json(422, errors.error_body("request is not valid", errors.from_validation_errors(problems)))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(exc: RequestUnsupportedContentType) -> Response:
+        log.info("refused: unsupported content type")
+        body = errors.error_body("the body must be application/json", errors.from_validation_errors(exc.errors()))
+        return _json(415, body)
+
+    @app.not_found
+    def no_route(_: Exception) -> Response:
+        # Only reachable when template.yaml routes a path this app does not (API Gateway answers the rest).
+        return _json(404, errors.error_body("no such route"))
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return _json(500, errors.error_body("internal error"))
+
+
+def _locations(problems: list[dict[str, Any]]) -> list[str]:
+    # Where, never the offending values: they may be addresses or phone numbers.
+    return [f"{errors.field_path(problem.get('loc', ())) or '-'}: {problem.get('type')}" for problem in problems]
+
+
+# ------------------------------------------------------------------ before routing
+
+
+_METHODS_WITH_BODIES = frozenset({"POST", "PUT", "PATCH"})
+
+
+def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
+    """A proxy result for a body no route can read (too large, not UTF-8, not JSON), else None.
+
+    Checked before Powertools parses it: its JSON parsing lets a UnicodeDecodeError (bytes that
+    are not UTF-8, which API Gateway hands over base64-encoded) or a ValueError (an integer past
+    Python's 4300-digit limit) through as a 500.
+    """
+    raw = event.get("body") or ""
+    if len(raw) > max_body_bytes:
+        return _proxy(413, f"body larger than {max_body_bytes} bytes", "request body too large")
+    if not raw or event.get("httpMethod") not in _METHODS_WITH_BODIES:
+        return None  # a GET's body is never read
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return _proxy(400, "request body is not UTF-8 JSON", "request body not UTF-8")
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    content_type = str(headers.get("content-type") or "").strip().lower()
+    if content_type and not content_type.startswith(content_types.APPLICATION_JSON):
+        return None  # Powertools answers other content types (415 or a 422 for form fields)
+    try:
+        json.loads(raw)
+    except ValueError:
+        return _proxy(400, "request body is not valid JSON", "request body not JSON")
+    return None
+
+
+def _proxy(status: int, message: str, reason: str) -> dict[str, Any]:
+    logger.warning("refused: %s", reason)
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(errors.error_body(message)),
+        "isBase64Encoded": False,
+    }
