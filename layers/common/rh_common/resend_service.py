@@ -20,7 +20,7 @@ from rh_common import inventory, prerequisites, resend_lifecycle, retry_policy
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_store import Conflict, RequestExists, ResendStore, ReservationConflict
 from rh_common.adapters.retry_queue import RetryQueue
-from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesUnavailable
+from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesRefused, ServiceTypesUnavailable
 from rh_common.errors import FieldError, error_body, from_validation_errors
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
@@ -136,6 +136,9 @@ class ResendService:
             rows = self._service_types.rows(warehouse_id)
         except ServiceTypesUnavailable:
             return None, warehouse_id
+        except ServiceTypesRefused as refused:
+            why = f"Return Helper lists no shipment service types for warehouse {warehouse_id} ({refused})"
+            return [FieldError("resendShipment.shipmentServiceType", why)], warehouse_id
         return prerequisites.check_service_type(request, prerequisites.parse_service_types(rows)), warehouse_id
 
     def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, answer: Answer) -> Answer:
@@ -307,6 +310,9 @@ class ResendService:
         except ServiceTypesUnavailable as unavailable:
             message = f"Return Helper's service types are unavailable ({unavailable}); try again"
             return Answer(503, error_body(message), "unavailable")
+        except ServiceTypesRefused as refused:
+            message = f"Return Helper lists no service types for warehouse {warehouse_id} ({refused})"
+            return Answer(422, error_body(message, [FieldError("warehouseId", message)]), "invalid")
         items = [
             {
                 "serviceTypeCode": row.get("serviceTypeCode"),

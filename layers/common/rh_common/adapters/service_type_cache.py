@@ -19,6 +19,10 @@ class ServiceTypesUnavailable(RuntimeError):
     """Neither the cache nor Return Helper could say (transient)."""
 
 
+class ServiceTypesRefused(ValueError):
+    """Return Helper refused to list them (e.g. a warehouse it does not know): the request's fault, not a 5xx."""
+
+
 class ServiceTypeCache(dynamo.TableAdapter):
     def __init__(
         self,
@@ -51,4 +55,6 @@ class ServiceTypeCache(dynamo.TableAdapter):
             return rows
         if item:  # stale beats nothing while upstream is down
             return json.loads(item["rows"]["S"])
+        if outcome.permanent:
+            raise ServiceTypesRefused(outcome.error_code or outcome.detail)
         raise ServiceTypesUnavailable(outcome.detail)
