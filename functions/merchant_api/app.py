@@ -76,8 +76,8 @@ EXAMPLE_RESEND = {
 }
 
 
-# Bounds in the type, not in Path()/Query(): Powertools keeps those as floats, and 2**63 - 1 as a
-# float is 2**63, which would document one id too many.
+# Every id parameter: a positive int64. (Powertools' OpenAPI Schema model types bounds as floats,
+# so the document shows 2**63 - 1 as 9.223372036854776e+18; validation uses the exact int.)
 Id = Annotated[int, annotated_types.Gt(0), annotated_types.Le(MAX_ID)]
 
 

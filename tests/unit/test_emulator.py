@@ -204,6 +204,19 @@ def test_resend_statuses_are_listed_without_auth_on_the_public_api(emu):
 # -- arrivals ------------------------------------------------------------------------------------
 
 
+def test_webhooks_are_signed_for_the_signed_url_and_posted_to_the_local_one(receiver):
+    public = "https://hooks.example.test/rh/notify"
+    with EmulatorServer(
+        "127.0.0.1", 0, receiver.url, SIGNING_KEY, API_KEY, API_TOKEN, webhook_signed_url=public
+    ) as tunnelled:
+        result = control(tunnelled, "POST", "/inventories", {"warehouseId": 2})
+    delivery = receiver.next("newInventoryCreated")
+    assert result["webhook"]["url"] == receiver.url and result["webhook"]["status"] == 200
+    headers = delivery["headers"]
+    assert headers["returnhelper-signature"] == expected_signature(public, headers["timestamp"], delivery["raw"])
+    assert headers["returnhelper-signature"] != expected_signature(receiver.url, headers["timestamp"], delivery["raw"])
+
+
 def test_arrival_sends_a_signed_new_inventory_created_webhook(emu, receiver):
     # GIVEN the emulator is told an item arrived in warehouse 2
     result = control(emu, "POST", "/inventories", {"warehouseId": 2, "sku": "SKU-1", "rma": "RMA-1"})

@@ -296,6 +296,15 @@ def test_contract_variables_map_to_the_parameters_they_override(template):
     LocalTemplate.load(parameter_overrides=overrides)  # every value is one the template accepts
 
 
+def test_behind_a_tunnel_deliveries_are_received_locally_and_signed_for_the_public_url(template):
+    settings = LocalSettings.from_env({"API_PORT": "3100", "WEBHOOK_PUBLIC_URL": "https://hooks.example.test/rh/notify"})
+    assert settings.webhook_url == "http://127.0.0.1:3100/webhooks/returnhelper"  # where the gateway receives them
+    assert settings.webhook_signed_url == "https://hooks.example.test/rh/notify"
+    overrides = settings.parameter_overrides(template.declared_parameters)
+    assert overrides["WebhookPublicUrl"] == "https://hooks.example.test/rh/notify"  # what the function verifies
+    assert LocalSettings.from_env({"API_PORT": "3100"}).webhook_signed_url == settings.webhook_url
+
+
 def test_only_declared_parameters_are_passed():
     settings = LocalSettings.from_env({"RETRY_MAX_ATTEMPTS": "3", "RH_API_BASE_URL": "https://rh.example/user/api"})
     overrides = settings.parameter_overrides(frozenset({"RetryMaxAttempts"}))
