@@ -1,4 +1,5 @@
-"""Schedule: nothing stuck. Re-queues PENDING requests with no attempt due, polls quiet submissions."""
+"""Schedule: nothing stuck. Re-queues PENDING requests with no attempt due, polls quiet submissions,
+applies webhook deliveries left unapplied."""
 
 from __future__ import annotations
 
@@ -26,7 +27,19 @@ def lambda_handler(event: dict, context: object) -> dict:
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))
     metrics.add_metric(name="ResendsUpdatedByPoll", unit=MetricUnit.Count, value=len(report.updated))
+    metrics.add_metric(name="DeliveriesAppliedLate", unit=MetricUnit.Count, value=len(report.deliveries_applied))
     logger.info(
-        "reconciled", extra={"requeued": report.requeued, "polled": len(report.polled), "updated": report.updated}
+        "reconciled",
+        extra={
+            "requeued": report.requeued,
+            "polled": len(report.polled),
+            "updated": report.updated,
+            "deliveriesApplied": report.deliveries_applied,
+        },
     )
-    return {"requeued": len(report.requeued), "polled": len(report.polled), "updated": len(report.updated)}
+    return {
+        "requeued": len(report.requeued),
+        "polled": len(report.polled),
+        "updated": len(report.updated),
+        "deliveriesApplied": len(report.deliveries_applied),
+    }

@@ -16,13 +16,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import errors, observability, settings, signature
+from rh_common import errors, observability, settings, signature, wiring
 from rh_common.adapters import credentials
-from rh_common.adapters.delivery_log import DeliveryLog
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.adapters.resend_store import ResendStore
-from rh_common.ingest import ApplyFailed, WebhookIngestor
-from rh_common.resend_tracking import ResendTracker
+from rh_common.ingest import ApplyFailed
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls: patch_all would import requests, sqlite3...
@@ -35,16 +31,7 @@ MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
 # Return Helper's events are a few KB; anything this big is refused before the
 # signature is even computed (API Gateway's own cap is 10 MB).
 MAX_BODY_BYTES = 256 * 1024
-inventories = InventoryStore(settings.required("INVENTORY_TABLE"))
-ingestor = WebhookIngestor(
-    DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30)),
-    inventories,
-    ResendTracker(
-        ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE")),
-        on_status=observability.resend_status_counter(metrics),
-        inventories=inventories,
-    ),
-)
+ingestor = wiring.webhook_ingestor(on_status=observability.resend_status_counter(metrics))
 
 _METRIC_BY_OUTCOME = {
     "applied": "DeliveriesAccepted",

@@ -339,7 +339,7 @@ def run_every_flow(flows, emulator) -> None:
     # a stored delivery that cannot be applied (500), one that cannot be stored (503)
     fresh = load_event_bytes("userUpdateReturnInventorySku")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(f.webhook.ingestor._inventories, "apply", _boom)
+        patch.setattr(f.webhook.ingestor._inventories, "apply_together", _boom)
         assert f.deliver(fresh)["statusCode"] == 500
         patch.setattr(f.webhook.ingestor._deliveries, "record", _boom)
         assert f.deliver(load_event_bytes("rrliv_vasUpdated"))["statusCode"] == 503

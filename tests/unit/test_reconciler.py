@@ -147,4 +147,9 @@ def test_the_scheduled_handler_reports_what_it_did(reconciler, lambda_context, t
         "resources": [],
         "detail": {},
     }
-    assert reconciler.lambda_handler(copy.deepcopy(event), lambda_context) == {"requeued": 0, "polled": 0, "updated": 0}
+    assert reconciler.lambda_handler(copy.deepcopy(event), lambda_context) == {
+        "requeued": 0,
+        "polled": 0,
+        "updated": 0,
+        "deliveriesApplied": 0,
+    }

@@ -1,17 +1,23 @@
-"""The webhook path after verification: keep the delivery once, then apply it.
+"""The webhook path after verification: keep the delivery, apply it, mark it applied.
 
-verify (signature.verify) -> record (one conditional put) -> apply (one
-conditional update per inventory). Each step is callable alone.
+verify (signature.verify) -> record (one conditional put, `received`) -> apply
+and mark `accepted` (one transaction for the inventory writes and the mark).
+A new in-order delivery is two write requests, a duplicate of an applied one
+is one (the failed put), and a delivery is never answered "duplicate" unless
+its effect is known to be applied: docs/architecture.md says why this order is
+safe. The same apply path serves redeliveries, replays and the reconciler.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from rh_common import events, inventory
-from rh_common.adapters.delivery_log import Delivery, DeliveryLog
+from rh_common import events, inventory, timestamps
+from rh_common.adapters.delivery_log import UNFINISHED, Delivery, DeliveryLog, DeliveryStatus
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.resend_tracking import ResendTracker
 
@@ -35,10 +41,11 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, events.NormalisedEvent | N
         event = events.normalise(json.loads(raw_body))
     except (ValueError, events.UnprocessableEvent) as exc:
         # json's ValueError covers bad JSON and bad UTF-8 alike.
-        return Delivery(body_hash, raw_body, "unprocessable", reason=str(exc)[:500]), None
+        reason = str(exc)[:500]
+        return Delivery(body_hash, raw_body, DeliveryStatus.UNPROCESSABLE.value, reason=reason), None
     delivery_id = f"notification:{event.notification_id}" if event.notification_id else body_hash
-    status = "accepted" if event.handled else "ignored"
-    return Delivery(delivery_id, raw_body, status, event.category, event.action, event.event_time), event
+    status = DeliveryStatus.RECEIVED if event.handled else DeliveryStatus.IGNORED
+    return Delivery(delivery_id, raw_body, status.value, event.category, event.action, event.event_time), event
 
 
 class WebhookIngestor:
@@ -49,22 +56,96 @@ class WebhookIngestor:
 
     def ingest(self, raw_body: bytes) -> IngestResult:
         delivery, event = read_delivery(raw_body)
-        if not self._deliveries.record(delivery):
+        stored = self._deliveries.record(delivery)
+        if stored is not None and stored not in UNFINISHED:
             return IngestResult("duplicate", delivery.delivery_id, delivery.category, delivery.action)
         if event is None or not event.handled:
             return IngestResult(delivery.status, delivery.delivery_id, delivery.category, delivery.action)
+        # New, or a redelivery of one whose apply did not finish: apply it (again; the
+        # versioned registers make a second apply change nothing).
+        return self._apply_or_fail(event, delivery.delivery_id)
+
+    def apply_stored(self, item: dict[str, Any]) -> IngestResult:
+        """A kept delivery's stored bytes through the same apply path, without the dedup step
+        (replay, the reconciler). A body that is still unreadable or of a type not handled
+        keeps its status."""
+        delivery_id = item["deliveryId"]
+        delivery, event = read_delivery(bytes(item["body"]))
+        if event is None or not event.handled:
+            return IngestResult(delivery.status, delivery_id, delivery.category, delivery.action)
+        return self._apply_or_fail(event, delivery_id)
+
+    def _apply_or_fail(self, event: events.NormalisedEvent, delivery_id: str) -> IngestResult:
         try:
-            self.apply(event, delivery.delivery_id)
+            self.apply(event, delivery_id)
         except Exception as exc:
-            self._deliveries.mark_apply_failed(delivery.delivery_id, type(exc).__name__)
-            raise ApplyFailed(delivery.delivery_id) from exc
-        return IngestResult("applied", delivery.delivery_id, event.category, event.action)
+            self._deliveries.mark_apply_failed(delivery_id, type(exc).__name__)
+            raise ApplyFailed(delivery_id) from exc
+        return IngestResult("applied", delivery_id, event.category, event.action)
 
     def apply(self, event: events.NormalisedEvent, delivery_id: str) -> None:
+        """Apply the event and record the delivery's final state (`accepted`, or `parked`)."""
         version = inventory.event_version(event.event_time, delivery_id)
-        for facts in event.inventories:
-            self._inventories.apply(facts, version, event.event_time)
-        if event.resend is not None:
-            # A resend we do not know (not ours, or not recorded yet) stays in the
-            # delivery log; the reconciler's GetResend poll catches up on ours.
-            self._resends.apply(event.resend, event.event_time, delivery_id)
+        if event.resend is None:
+            # The mark rides in the inventory writes' transaction: applied and marked, or neither.
+            self._inventories.apply_together(
+                event.inventories, version, event.event_time, also=self._deliveries.applied_update(delivery_id)
+            )
+            return
+        self._inventories.apply_together(event.inventories, version, event.event_time)
+        record = self._resends.find(event.resend.resend_id)
+        if record is None:
+            # Not ours, or its create answer is not recorded yet: kept under the resend id
+            # and applied in the step that records it (ParkedResendUpdates.release).
+            self._deliveries.mark_parked(delivery_id, event.resend.resend_id)
+            record = self._resends.find(event.resend.resend_id)  # recorded meanwhile: release now
+            if record is not None:
+                ParkedResendUpdates(self._deliveries, self._resends).release(event.resend.resend_id, record)
+            return
+        self._resends.apply_to(record, event.resend, event.event_time, delivery_id)
+        self._deliveries.mark_applied(delivery_id)
+
+    def reapply_unfinished(self, older_than_seconds: int, limit: int = 100) -> list[IngestResult]:
+        """The reconciler's step: deliveries left `received`/`applyFailed` past a grace period
+        (the function died, and Return Helper stopped redelivering) are applied."""
+        before = int(time.time()) - older_than_seconds
+        results = []
+        for status in UNFINISHED:
+            stuck, _ = self._deliveries.list_by_status(status.value, limit, received_before=before)
+            for listed in stuck:
+                item = self._deliveries.get(listed["deliveryId"])
+                if item is None or item.get("status") not in UNFINISHED:
+                    continue
+                try:
+                    results.append(self.apply_stored(item))
+                except ApplyFailed:
+                    continue  # marked applyFailed; the next run tries again
+        return results
+
+
+class ParkedResendUpdates:
+    """Resend reports that arrived before their resend id was recorded, applied in event order
+    in the step that records it (the create answer, a GetResend poll)."""
+
+    def __init__(self, deliveries: DeliveryLog, resends: ResendTracker) -> None:
+        self._deliveries = deliveries
+        self._resends = resends
+
+    def release(self, resend_id: int, record: dict[str, Any] | None = None) -> int:
+        """Apply every delivery parked under resend_id; returns how many were applied."""
+        parked = []
+        for delivery_id in self._deliveries.parked_for(resend_id):
+            item = self._deliveries.get(delivery_id)
+            if item is None or item.get("status") != DeliveryStatus.PARKED.value:
+                continue
+            _, event = read_delivery(bytes(item["body"]))
+            if event is not None and event.resend is not None:
+                parked.append((timestamps.sortable(event.event_time), delivery_id, event))
+        record = record or (self._resends.find(resend_id) if parked else None)
+        if record is None:
+            return 0
+        for _, delivery_id, event in sorted(parked, key=lambda entry: entry[:2]):
+            # apply_to re-reads the request when the previous update moved its status.
+            self._resends.apply_to(record, event.resend, event.event_time, delivery_id)
+            self._deliveries.mark_applied(delivery_id)
+        return len(parked)

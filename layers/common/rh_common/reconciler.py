@@ -5,15 +5,19 @@
   queued again; the retry uses the same idempotency key, so a create that did
   reach Return Helper is recognised, never duplicated.
 - SUBMITTED / IN_PROGRESS with no status change for a while (a webhook lost or
-  not yet matchable): GetResend, and whatever it says is applied forward-only.
+  not yet matchable): GetResend, and whatever it says is applied forward-only,
+  with any resend reports parked under that resend id.
+- Webhook deliveries left `received` or `applyFailed` past a grace period (the
+  function died or timed out and Return Helper stopped redelivering): applied.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
@@ -21,12 +25,16 @@ from rh_common.events import ResendUpdate
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_tracking import ResendTracker
 
+if TYPE_CHECKING:
+    from rh_common.ingest import WebhookIngestor
+
 
 @dataclass
 class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     polled: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    deliveries_applied: list[str] = field(default_factory=list)
 
 
 def _iso(moment: datetime) -> str:
@@ -42,6 +50,9 @@ class Reconciler:
         retries: RetryQueue,
         pending_after_seconds: int,
         submitted_after_seconds: int,
+        deliveries: WebhookIngestor | None = None,
+        deliveries_after_seconds: int = 300,
+        release_parked: Callable[[int], int] | None = None,
     ) -> None:
         self._resends = resends
         self._tracker = tracker
@@ -49,12 +60,18 @@ class Reconciler:
         self._retries = retries
         self._pending_after = pending_after_seconds
         self._submitted_after = submitted_after_seconds
+        self._deliveries = deliveries
+        self._deliveries_after = deliveries_after_seconds
+        self._release_parked = release_parked
 
     def run(self, now: datetime | None = None) -> ReconcileReport:
         now = now or datetime.now(UTC)
         report = ReconcileReport()
         self._requeue_stuck_pending(now, report)
         self._poll_quiet_submissions(now, report)
+        if self._deliveries is not None:
+            results = self._deliveries.reapply_unfinished(self._deliveries_after)
+            report.deliveries_applied = [r.delivery_id for r in results if r.outcome == "applied"]
         return report
 
     def _requeue_stuck_pending(self, now: datetime, report: ReconcileReport) -> None:
@@ -88,6 +105,8 @@ class Reconciler:
                 update = _update_from_get_resend(int(record["resendId"]), outcome.payload)
                 if self._tracker.apply_to(record, update) == "applied":
                     report.updated.append(request_id)
+                if self._release_parked is not None:
+                    self._release_parked(int(record["resendId"]))
 
 
 def _update_from_get_resend(resend_id: int, payload: dict[str, Any]) -> ResendUpdate:

@@ -8,8 +8,10 @@ with the idempotency key -> record the outcome. Every answer is an `Answer`
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +69,7 @@ class ResendService:
         upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
         retries: RetryQueue,
         settings: ResendSettings,
+        on_resend_id: Callable[[int], object] | None = None,
     ) -> None:
         self._resends = resends
         self._inventories = inventories
@@ -74,6 +77,7 @@ class ResendService:
         self._upstream = upstream
         self._retries = retries
         self._settings = settings
+        self._on_resend_id = on_resend_id  # told each resend id once recorded (parked reports apply)
 
     # ------------------------------------------------------------------ create
     def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Answer:
@@ -237,6 +241,11 @@ class ResendService:
         changes["answer"] = {"statusCode": 201, "body": body}
         self._resends.transition(request_id, [Status.PENDING.value], changes)
         self._mark_items_resent(record)
+        if resend_id is not None and self._on_resend_id is not None:
+            try:
+                self._on_resend_id(resend_id)  # a status webhook that beat this answer applies now
+            except Exception:  # the create is recorded; the reconciler's poll releases them later
+                logging.getLogger(__name__).exception("parked resend reports not applied yet")
         return answer
 
     def _mark_items_resent(self, record: dict[str, Any]) -> None:

@@ -47,6 +47,10 @@ class ResendTracker:
         self._on_status = on_status  # told each new status this tracker recorded (e.g. metrics)
         self._inventories = inventories  # where FAILED / CANCELED give the items their handling back
 
+    def find(self, resend_id: int) -> dict[str, Any] | None:
+        """Our request that Return Helper knows as resend_id, or None (not ours, or not recorded yet)."""
+        return self._resends.find_by_resend_id(resend_id)
+
     def apply(self, update: ResendUpdate, event_time: str | None = None, delivery_id: str | None = None) -> str:
         """ "applied", "unchanged", or "unknown" (a resend we did not create, or not recorded yet).
 

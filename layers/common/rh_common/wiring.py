@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rh_common import settings
 from rh_common.adapters import credentials
+from rh_common.adapters.delivery_log import DeliveryLog
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
@@ -20,6 +21,7 @@ from rh_common.resend_tracking import ResendTracker
 from rh_common.upstream import UpstreamOutcome
 
 if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry
+    from rh_common.ingest import WebhookIngestor
     from rh_common.resend_service import ResendService
 
 # Observability hooks the handlers pass in (rh_common.observability makes them).
@@ -59,6 +61,24 @@ def retry_queue() -> RetryQueue:
     return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
 
 
+def delivery_log() -> DeliveryLog:
+    return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
+
+
+def webhook_ingestor(on_status: OnStatus | None = None) -> WebhookIngestor:
+    from rh_common.ingest import WebhookIngestor
+
+    inventories = inventory_store()
+    return WebhookIngestor(delivery_log(), inventories, ResendTracker(resend_store(), on_status, inventories))
+
+
+def release_parked(on_status: OnStatus | None = None) -> Callable[[int], int]:
+    """The step that records a resend id also applies the reports parked under it."""
+    from rh_common.ingest import ParkedResendUpdates
+
+    return ParkedResendUpdates(delivery_log(), ResendTracker(resend_store(), on_status, inventory_store())).release
+
+
 def reconciler(on_call: OnCall | None = None, on_status: OnStatus | None = None) -> Reconciler:
     resends = resend_store()
     return Reconciler(
@@ -68,6 +88,9 @@ def reconciler(on_call: OnCall | None = None, on_status: OnStatus | None = None)
         retries=retry_queue(),
         pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
         submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
+        deliveries=webhook_ingestor(on_status),
+        deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
+        release_parked=release_parked(on_status),
     )
 
 
@@ -94,4 +117,5 @@ def resend_service(inventories: InventoryStore | None = None, on_call: OnCall | 
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
         ),
+        on_resend_id=release_parked() if settings.optional("DELIVERY_TABLE") else None,
     )

@@ -1,42 +1,80 @@
 """The delivery log: every verified webhook delivery, once, with a TTL.
 
-One conditional put per delivery; a failed condition means we already have it.
-A delivery whose apply failed is marked so that Return Helper's redelivery is
-accepted and applied again instead of being dropped as a duplicate.
+States (contract section 8): `received` (stored, apply not finished), `accepted`
+(applied), `ignored`, `unprocessable`, `applyFailed`, `parked` (a resend report
+waiting for its resend id). Only a final state makes a redelivery a duplicate;
+the store never reads before it writes: the failed condition of `record` hands
+back the stored item, and the "applied" mark rides in the apply's own write.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rh_common.adapters import dynamo
 
-APPLY_FAILED = "applyFailed"
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"
+    UNPROCESSABLE = "unprocessable"
+    APPLY_FAILED = "applyFailed"
+    PARKED = "parked"
+
+
+# Stored but not (known to be) applied: a redelivery, a replay or the reconciler applies it.
+UNFINISHED = frozenset({DeliveryStatus.RECEIVED, DeliveryStatus.APPLY_FAILED})
+APPLY_FAILED = DeliveryStatus.APPLY_FAILED.value  # kept for callers of the old constant
+
+VIEW_FIELDS = ("deliveryId", "status", "category", "action", "eventTime", "receivedAt", "reason")
 
 
 @dataclass(frozen=True)
 class Delivery:
     delivery_id: str
     raw_body: bytes
-    status: str  # "accepted" (to apply), "ignored" (type not handled), "unprocessable"
+    status: str  # the state to store on arrival: "received" (to apply), "ignored", "unprocessable"
     category: str | None = None
     action: str | None = None
     event_time: str | None = None
     reason: str | None = None
 
 
+def view(item: dict[str, Any]) -> dict[str, Any]:
+    """The contract's delivery view: every key present, never the body (it holds addresses)."""
+    shown = {name: item.get(name) for name in VIEW_FIELDS}
+    if isinstance(shown["receivedAt"], int):
+        shown["receivedAt"] = datetime.fromtimestamp(shown["receivedAt"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return shown
+
+
 class DeliveryLog(dynamo.TableAdapter):
-    def __init__(self, table_name: str, retention_days: int, client: Any = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        retention_days: int = 30,
+        client: Any = None,
+        status_index: str = "ByStatus",
+        parked_index: str = "ParkedByResendId",
+    ) -> None:
         self._table = table_name
         self._retention_seconds = retention_days * 86400
         self._client = client
+        self._status_index = status_index
+        self._parked_index = parked_index
 
-    def record(self, delivery: Delivery) -> bool:
-        """Store the delivery; False when it is a duplicate of one already stored."""
+    # ------------------------------------------------------------------ writes
+    def record(self, delivery: Delivery) -> str | None:
+        """Store a new delivery: None; else the status already stored (from the failed condition)."""
         now = int(time.time())
         item: dict[str, Any] = {
             "deliveryId": delivery.delivery_id,
@@ -57,27 +95,130 @@ class DeliveryLog(dynamo.TableAdapter):
             self.client.put_item(
                 TableName=self._table,
                 Item=dynamo.to_item(item),
-                ConditionExpression="attribute_not_exists(deliveryId) OR #status = :applyFailed",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":applyFailed": {"S": APPLY_FAILED}},
+                ConditionExpression="attribute_not_exists(deliveryId)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return True
+            return None
         except ClientError as error:
             if dynamo.is_condition_failure(error):
-                return False
+                stored = error.response.get("Item") or {}
+                return stored.get("status", {}).get("S", DeliveryStatus.RECEIVED.value)
             raise
 
+    def applied_update(self, delivery_id: str) -> dict[str, Any]:
+        """The Update that marks a delivery applied; it goes in the same transaction as the apply."""
+        return {
+            "TableName": self._table,
+            "Key": {"deliveryId": {"S": delivery_id}},
+            "UpdateExpression": "SET #status = :accepted REMOVE reason, parkedResendId",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":accepted": {"S": DeliveryStatus.ACCEPTED.value}},
+        }
+
+    def mark_applied(self, delivery_id: str) -> None:
+        self.client.update_item(**self.applied_update(delivery_id))
+
     def mark_apply_failed(self, delivery_id: str, reason: str) -> None:
-        self.client.update_item(
-            TableName=self._table,
-            Key={"deliveryId": {"S": delivery_id}},
-            UpdateExpression="SET #status = :failed, reason = :reason",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":failed": {"S": APPLY_FAILED}, ":reason": {"S": reason[:500]}},
+        # Only from an unfinished state: a concurrent redelivery that applied it wins.
+        self._mark_unfinished(delivery_id, "SET #status = :new, reason = :reason", APPLY_FAILED, reason=reason[:500])
+
+    def mark_parked(self, delivery_id: str, resend_id: int) -> None:
+        self._mark_unfinished(
+            delivery_id,
+            "SET #status = :new, parkedResendId = :resend",
+            DeliveryStatus.PARKED.value,
+            resend=resend_id,
         )
 
+    def _mark_unfinished(self, delivery_id: str, expression: str, status: str, **values: Any) -> None:
+        attribute_values = {
+            ":new": {"S": status},
+            ":received": {"S": DeliveryStatus.RECEIVED.value},
+            ":failed": {"S": APPLY_FAILED},
+            **{f":{name}": dynamo.to_attribute(value) for name, value in values.items()},
+        }
+        try:
+            self.client.update_item(
+                TableName=self._table,
+                Key={"deliveryId": {"S": delivery_id}},
+                UpdateExpression=expression,
+                ConditionExpression="#status IN (:received, :failed)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=attribute_values,
+            )
+        except ClientError as error:
+            if not dynamo.is_condition_failure(error):
+                raise
+
+    # ------------------------------------------------------------------ reads
     def get(self, delivery_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
             TableName=self._table, Key={"deliveryId": {"S": delivery_id}}, ConsistentRead=True
         ).get("Item")
         return dynamo.from_item(item) if item else None
+
+    def list_by_status(
+        self, status: str, limit: int, next_token: str | None = None, received_before: int | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, from the status index (which does not project the body)."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._status_index,
+            "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":status": {"S": status}},
+            "ScanIndexForward": False,
+        }
+        if received_before is not None:
+            query["KeyConditionExpression"] += " AND receivedAt < :before"
+            query["ExpressionAttributeValues"][":before"] = dynamo.to_attribute(received_before)
+        start_key = decode_token(next_token, status) if next_token else None
+        items: list[dict[str, Any]] = []
+        while len(items) < limit:
+            if start_key:
+                query["ExclusiveStartKey"] = start_key
+            query["Limit"] = limit - len(items)
+            response = self.client.query(**query)
+            items += [dynamo.from_item(item) for item in response.get("Items", [])]
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                return items, None
+        return items, encode_token(start_key)
+
+    def parked_for(self, resend_id: int) -> list[str]:
+        """Ids of the deliveries parked under a resend id (a sparse index: only parked ones carry it)."""
+        ids: list[str] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._parked_index,
+            "KeyConditionExpression": "parkedResendId = :resend",
+            "ExpressionAttributeValues": {":resend": dynamo.to_attribute(resend_id)},
+        }
+        while True:
+            response = self.client.query(**query)
+            ids += [item["deliveryId"]["S"] for item in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return ids
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def encode_token(key: dict[str, Any]) -> str:
+    plain = dynamo.from_item(key)
+    raw = json.dumps({"s": plain["status"], "r": plain["receivedAt"], "d": plain["deliveryId"]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, status: str) -> dict[str, Any]:
+    """Raise ValueError for a token that is not ours or belongs to another status."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        token_status, received_at, delivery_id = str(raw["s"]), int(raw["r"]), str(raw["d"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError("nextToken is not a token from this listing") from exc
+    if token_status != status:
+        raise ValueError("nextToken belongs to another status")
+    return {
+        "status": {"S": token_status},
+        "receivedAt": dynamo.to_attribute(received_at),
+        "deliveryId": {"S": delivery_id},
+    }

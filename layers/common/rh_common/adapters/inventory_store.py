@@ -22,10 +22,28 @@ from rh_common.events import InventoryFacts
 from rh_common.inventory import STATE_ATTRIBUTES, InventoryRecord
 
 _MAX_MERGE_ATTEMPTS = 8
+_MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems cap (one slot is kept for `also`)
 
 
 class InventoryWriteConflict(RuntimeError):
     """The item kept changing under us; the caller should let the delivery be retried."""
+
+
+def _failed_conditions(error: ClientError, count: int) -> dict[int, dict | None]:
+    """{action index: stored item} for the actions whose condition failed; re-raise anything else.
+
+    A transaction cancelled only by a concurrent transaction (TransactionConflict) gives {}:
+    the caller tries the same writes again."""
+    code = error.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":  # the single-action path
+        return {0: error.response.get("Item")}
+    if code != "TransactionCanceledException":
+        raise error
+    reasons = error.response.get("CancellationReasons") or []
+    failed = {i: r.get("Item") for i, r in enumerate(reasons[:count]) if r.get("Code") == "ConditionalCheckFailed"}
+    if not failed and not any(r.get("Code") == "TransactionConflict" for r in reasons):
+        raise error
+    return failed
 
 
 def record_from_item(item: dict[str, Any]) -> InventoryRecord:
@@ -51,62 +69,106 @@ class InventoryStore(dynamo.TableAdapter):
         """Merge one event's facts; returns "applied", "merged" or "superseded"."""
         if not facts.values:
             return "superseded"
-        key = {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)}
-        names, values, sets = self._assignments(facts.values, version)
-        sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
-        values[":eventTime"] = dynamo.to_attribute(event_time)
-        try:
-            self.client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="SET " + ", ".join(sets) + " ADD revision :one",
-                ConditionExpression="attribute_not_exists(lastVersion) OR lastVersion < :version",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return "applied"
-        except ClientError as error:
-            if not dynamo.is_condition_failure(error):
-                raise
-            stored = error.response.get("Item")
-        return self._merge_late(key, facts, version, event_time, stored)
-
-    def _merge_late(
-        self, key: dict[str, Any], facts: InventoryFacts, version: str, event_time: str, stored: dict | None
-    ) -> str:
+        update = self._fast_update(facts, version, event_time)
+        outcome = "applied"
         for _ in range(_MAX_MERGE_ATTEMPTS):
-            if stored is None:  # deleted meanwhile: nothing can be newer than this event
-                return self.apply(facts, version, event_time)
-            before = record_from_item(stored)
-            after = inventory.apply(before, facts.values, version, event_time)
-            changed = inventory.changed_attributes(before, after)
-            if not changed:
-                return "superseded"
-            names, values, sets = self._assignments({n: after.values[n] for n in changed}, version)
-            if after.last_version != before.last_version:
-                sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
-                values[":eventTime"] = dynamo.to_attribute(event_time)
-            revision = dynamo.from_item(stored).get("revision")
-            condition = "attribute_not_exists(revision)" if revision is None else "revision = :revision"
-            if revision is not None:
-                values[":revision"] = dynamo.to_attribute(revision)
             try:
-                self.client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET " + ", ".join(sets) + " ADD revision :one",
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-                return "merged"
+                self.client.update_item(**update, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                return outcome
             except ClientError as error:
                 if not dynamo.is_condition_failure(error):
                     raise
                 stored = error.response.get("Item")
+            update = self._next_update(facts, version, event_time, stored)
+            if update is None:
+                return "superseded"
+            outcome = "merged" if stored is not None else "applied"
         raise InventoryWriteConflict(f"inventory {facts.inventory_id} kept changing during merge")
+
+    def apply_together(
+        self, facts_list: Iterable[InventoryFacts], version: str, event_time: str, also: dict[str, Any] | None = None
+    ) -> None:
+        """Apply one event's facts to every inventory it names and `also` (another table's
+        Update, e.g. the delivery log's "applied" mark) in one TransactWriteItems: in-order
+        events cost one write request. An item whose condition fails hands back its stored
+        state in the cancellation reasons; the reducer decides what the event still wins and
+        the transaction is tried again with the merge writes (the same as `apply`, together)."""
+        by_id: dict[int, InventoryFacts] = {}
+        for facts in facts_list:
+            if facts.values:
+                earlier = by_id.get(facts.inventory_id)
+                merged = {**earlier.values, **facts.values} if earlier else facts.values
+                by_id[facts.inventory_id] = InventoryFacts(facts.inventory_id, merged)
+        if len(by_id) >= _MAX_TRANSACTION_ITEMS:  # rare and large: one write each, then the mark
+            for facts in by_id.values():
+                self.apply(facts, version, event_time)
+            if also is not None:
+                self.client.update_item(**also)
+            return
+        updates = {inventory_id: self._fast_update(f, version, event_time) for inventory_id, f in by_id.items()}
+        for _ in range(_MAX_MERGE_ATTEMPTS):
+            ids = [inventory_id for inventory_id, update in updates.items() if update is not None]
+            actions = [{"Update": {**updates[i], "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}} for i in ids]
+            if also is not None:
+                actions.append({"Update": also})
+            if not actions:
+                return
+            try:
+                if len(actions) == 1:
+                    self.client.update_item(**actions[0]["Update"])
+                else:
+                    self.client.transact_write_items(TransactItems=actions)
+                return
+            except ClientError as error:
+                reasons = _failed_conditions(error, len(actions))
+            for index, inventory_id in enumerate(ids):
+                if index in reasons:
+                    stored = reasons[index]
+                    updates[inventory_id] = self._next_update(by_id[inventory_id], version, event_time, stored)
+        raise InventoryWriteConflict("inventories kept changing during merge")
+
+    def _fast_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
+        """Holds when the event is newer than everything the item has seen."""
+        names, values, sets = self._assignments(facts.values, version)
+        sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
+        values[":eventTime"] = dynamo.to_attribute(event_time)
+        return {
+            "TableName": self._table,
+            "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
+            "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
+            "ConditionExpression": "attribute_not_exists(lastVersion) OR lastVersion < :version",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def _next_update(
+        self, facts: InventoryFacts, version: str, event_time: str, stored: dict | None
+    ) -> dict[str, Any] | None:
+        """After a failed condition: the write of what a late event still wins over the stored
+        item, conditional on its revision; None when it wins nothing."""
+        if stored is None:  # deleted meanwhile: nothing can be newer than this event
+            return self._fast_update(facts, version, event_time)
+        before = record_from_item(stored)
+        after = inventory.apply(before, facts.values, version, event_time)
+        changed = inventory.changed_attributes(before, after)
+        if not changed:
+            return None
+        names, values, sets = self._assignments({n: after.values[n] for n in changed}, version)
+        if after.last_version != before.last_version:
+            sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
+            values[":eventTime"] = dynamo.to_attribute(event_time)
+        revision = dynamo.from_item(stored).get("revision")
+        condition = "attribute_not_exists(revision)" if revision is None else "revision = :revision"
+        if revision is not None:
+            values[":revision"] = dynamo.to_attribute(revision)
+        return {
+            "TableName": self._table,
+            "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
+            "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     @staticmethod
     def _assignments(attributes: dict[str, Any], version: str) -> tuple[dict, dict, list[str]]:

@@ -1,0 +1,87 @@
+"""A resend report that beats the create answer is parked and applied when the resend id is recorded."""
+
+import base64
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from rh_common import signature
+from tests.events.loader import load_event
+from tests.unit.resend_support import resend_body
+
+URL = "https://hooks.example.com/v1/webhooks/returnhelper"
+
+
+@pytest.fixture
+def webhook(load_function):
+    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
+
+
+@pytest.fixture
+def worker(load_function, emulator, retry_queue):
+    return load_function("ResendWorkerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
+
+
+@pytest.fixture
+def report(webhook, lambda_context, signing_key):
+    start = datetime.now(UTC) + timedelta(minutes=1)
+
+    def send(resend_id, code, ids, second, tracking=None):
+        payload = {
+            "category": "resend",
+            "action": "updateResendStatus",
+            "eventTime": signature.format_timestamp(start + timedelta(seconds=second)),
+            "resend": {"resendId": resend_id, "resendStatusCode": code},
+            "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": ""}],
+            "returnInventoryList": [
+                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0} for i in ids
+            ],
+        }
+        raw = json.dumps(payload).encode()
+        event = copy.deepcopy(load_event("apigw_webhook_post"))
+        event["headers"] = signature.signed_headers(signing_key, URL, raw)
+        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+        response = webhook.lambda_handler(event, lambda_context)
+        assert response["statusCode"] == 200, response
+        return json.loads(response["body"])
+
+    return send
+
+
+def delivery_statuses(tables):
+    items = boto3.client("dynamodb").scan(TableName=tables["DeliveryTable"])["Items"]
+    return sorted(item["status"]["S"] for item in items)
+
+
+def test_status_reports_that_beat_the_create_answer_are_applied_in_event_order_when_it_is_recorded(
+    worker, items, report, tables, monkeypatch
+):
+    ids = items(851)
+    real_create = worker.service._upstream.create_resend
+    answers = []
+
+    def create_then_webhooks_overtake(body, key):
+        outcome = real_create(body, key)
+        resend_id = int(outcome.payload["resendId"])
+        # Return Helper's webhooks arrive before this create answer is recorded, newest first
+        answers.append(report(resend_id, 3, ids, 20, tracking="1Z-PARKED"))
+        answers.append(report(resend_id, 2, ids, 10))
+        return outcome
+
+    monkeypatch.setattr(worker.service._upstream, "create_resend", create_then_webhooks_overtake)
+
+    answer = worker.service.intake("parked-1", resend_body(ids))
+
+    assert answer.status_code == 201
+    assert [a["status"] for a in answers] == ["applied", "applied"]  # parked, answered 200 applied
+    view = worker.service.get(answer.body["resendRequestId"]).body
+    assert (view["status"], view["trackingNumber"]) == ("COMPLETED", "1Z-PARKED")  # at once, no reconciler
+    assert delivery_statuses(tables) == ["accepted", "accepted"]
+
+
+def test_a_report_for_a_resend_that_is_not_ours_stays_parked(report, tables):
+    assert report(999_998, 3, [], 10)["status"] == "applied"
+    assert delivery_statuses(tables) == ["parked"]
