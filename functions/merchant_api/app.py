@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import Example, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from delivery_routes import router as delivery_router
 from pydantic import BaseModel
 
 from rh_common import http_api, inventory, observability, wiring
@@ -33,6 +34,7 @@ tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (c
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 http_api.register(app, logger)
+app.include_router(delivery_router)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
 store = wiring.inventory_store()

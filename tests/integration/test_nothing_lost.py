@@ -22,7 +22,7 @@ import requests
 from local import settings as local_settings
 from local.sign import post_signed
 
-pytestmark = [pytest.mark.integration, pytest.mark.needs_dynamodb_local]
+pytestmark = pytest.mark.integration
 
 SIGNING_KEY = local_settings.DEV_RH_SIGNING_KEY
 # Past the webhook function's Timeout (10 s, template Globals): an attempt caught by the
@@ -73,6 +73,7 @@ def versions(inventory_id: int) -> list[dict]:
     ]
 
 
+@pytest.mark.needs_dynamodb_local  # freezes the DynamoDB Local process
 def test_a_burst_with_dynamodb_frozen_past_the_function_timeout_loses_nothing(stack):
     first = random.randint(10**9, 10**11)
     ids = list(range(first, first + 40))
@@ -123,3 +124,27 @@ def test_a_burst_with_dynamodb_frozen_past_the_function_timeout_loses_nothing(st
             f"SKU-{inventory_id}",
         ), view
         assert view["lastEventTime"] == at(3)
+
+
+def test_a_non_json_delivery_is_listed_and_replayed_over_http(stack):
+    raw = f"not JSON {random.random()}".encode()
+    answer = post_signed(stack["webhookUrl"], SIGNING_KEY, raw).json()
+    assert answer["status"] == "unprocessable"
+    headers = {"x-api-key": stack["apiKey"]}
+    listed = requests.get(
+        f"{stack['api']}/deliveries", params={"status": "unprocessable", "limit": 100}, headers=headers, timeout=10
+    )
+    assert listed.status_code == 200
+    assert answer["deliveryId"] in [item["deliveryId"] for item in listed.json()["items"]]
+    replayed = requests.post(f"{stack['api']}/deliveries/{answer['deliveryId']}/replay", headers=headers, timeout=10)
+    assert (replayed.status_code, replayed.json()) == (
+        200,
+        {"deliveryId": answer["deliveryId"], "outcome": "unprocessable"},
+    )
+    assert (
+        requests.post(f"{stack['api']}/deliveries/sha256:nope/replay", headers=headers, timeout=10).status_code == 404
+    )
+    assert (
+        requests.get(f"{stack['api']}/deliveries", params={"status": "x"}, headers=headers, timeout=10).status_code
+        == 422
+    )

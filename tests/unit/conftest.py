@@ -96,6 +96,7 @@ def load_function(monkeypatch, template, tables, secret):
             monkeypatch.setenv(name, value)
         module_name, _ = spec.handler.rsplit(".", 1)
         path = spec.code_dir / f"{module_name}.py"
+        monkeypatch.syspath_prepend(str(spec.code_dir))  # a handler's sibling modules, as in Lambda
         unique = f"fn_{logical_id}_{uuid.uuid4().hex}"
         module_spec = importlib.util.spec_from_file_location(unique, path)
         module = importlib.util.module_from_spec(module_spec)

@@ -54,6 +54,10 @@ class WebhookIngestor:
         self._inventories = inventories
         self._resends = resends
 
+    @property
+    def deliveries(self) -> DeliveryLog:
+        return self._deliveries
+
     def ingest(self, raw_body: bytes) -> IngestResult:
         delivery, event = read_delivery(raw_body)
         stored = self._deliveries.record(delivery)
