@@ -145,6 +145,9 @@ class LocalSettings:
             "RetryBaseDelaySeconds": LOCAL_RETRY_BASE_DELAY_SECONDS,
             "ReturnHelperApiBaseUrl": self.rh_api_base_url,
             "WebhookPublicUrl": self.webhook_signed_url,
+            # Locally every schedule runs at least every 30 s (local/scheduler.py): a daily sync
+            # re-reading every item would be constant load. POST /sync/inventories runs one.
+            "InventorySyncScheduleState": "DISABLED",
         }
         values.update({PARAMETER_ENV[name]: value for name, value in self.parameter_env.items()})
         return {name: value for name, value in values.items() if name in declared}

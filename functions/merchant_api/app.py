@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.logging import correlation_paths
 from delivery_routes import router as delivery_router
 from pydantic import BaseModel
+from sync_routes import router as sync_router
 
 from rh_common import http_api, inventory, observability, wiring
 from rh_common.errors import ErrorBody
@@ -35,6 +36,7 @@ metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 http_api.register(app, logger)
 app.include_router(delivery_router)
+app.include_router(sync_router)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
 store = wiring.inventory_store()

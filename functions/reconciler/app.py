@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import observability, wiring
+from rh_common import observability, settings, wiring
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
@@ -15,6 +15,8 @@ metrics = Metrics()
 reconciler = wiring.reconciler(
     on_call=observability.record_upstream_call, on_status=observability.resend_status_counter(metrics)
 )
+inventory_syncs = wiring.inventory_sync_service(on_call=observability.record_upstream_call)
+INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS", 3)
 observability.route_library_logs(logger)
 
 
@@ -23,6 +25,10 @@ observability.route_library_logs(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
+    if event.get("inventorySync") == "scheduled":  # the ScheduledInventorySync schedule's Input
+        sync = inventory_syncs.start_scheduled(INVENTORY_SYNC_DAYS)
+        logger.info("scheduled inventory sync started", extra={"syncId": sync["syncId"]})
+        return {"syncId": sync["syncId"], "pagesTotal": sync["pagesTotal"]}
     report = reconciler.run()
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))

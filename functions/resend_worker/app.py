@@ -1,4 +1,10 @@
-"""SQS: resend requests from the merchant's automation, and retries of transient upstream failures.
+"""SQS: resend requests from the merchant's automation, retries of transient upstream failures,
+and inventory sync pages.
+
+Sync pages run here rather than in a function of their own: they need the same upstream
+client, credentials and retry policy, and this function's reserved concurrency is the one
+cap on how hard the system calls Return Helper (which publishes no rate limit), whatever
+the work. They come on their own queue, one page per invocation.
 
 One record at a time through the same service as POST /resends (one code path,
 two doors). Powertools' batch processor reports per-record failures, so one bad
@@ -21,6 +27,7 @@ tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (c
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 service = wiring.resend_service(on_call=observability.record_upstream_call)
+syncs = wiring.inventory_sync_service(on_call=observability.record_upstream_call)
 observability.route_library_logs(logger)
 
 
@@ -28,8 +35,12 @@ observability.route_library_logs(logger)
 def handle_record(record: SQSRecord) -> None:
     # One correlation id per message; nothing of the previous record's keys carries over.
     logger.set_correlation_id(record.message_id)
-    logger.remove_keys(["resendRequestId", "idempotencyKey"])
+    logger.remove_keys(["resendRequestId", "idempotencyKey", "syncId"])
     message = queue_messages.parse(record.body)
+    if isinstance(message, queue_messages.SyncPageMessage):
+        logger.append_keys(syncId=message.body.get("syncId"))
+        logger.info("inventory sync page handled", extra={"outcome": syncs.handle(message.body)})
+        return
     if isinstance(message, queue_messages.RetryMessage):
         logger.append_keys(resendRequestId=message.resend_request_id)
         answer = service.retry(message.resend_request_id)

@@ -18,6 +18,7 @@ entry of .local/stack.json, then http://127.0.0.1:$RH_EMULATOR_PORT):
     python -m local.emulator fault createResend http429 --retry-after 1
     python -m local.emulator fault getResend latency --seconds 2
     python -m local.emulator faults list | clear [--operation createResend]
+    python -m local.emulator backfill --count 120 --days 100   # stock the stack has never heard of
     python -m local.emulator config [--auto-progress | --no-auto-progress]
                                     [--progress-seconds 2 3] [--outcome failed]
 """
@@ -41,7 +42,7 @@ from local.emulator.progress import OUTCOMES, ProgressConfig
 from local.emulator.server import EmulatorServer
 from local.emulator.state import FAULT_KINDS, OPERATIONS
 
-CLIENT_COMMANDS = ("fault", "faults", "config")
+CLIENT_COMMANDS = ("fault", "faults", "config", "backfill")
 CONTROL_TIMEOUT_SECONDS = 10.0
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -220,6 +221,13 @@ def client(argv: list[str]) -> int:
     )
     _add_progress_options(config, default_on=False)
 
+    backfill = commands.add_parser(
+        "backfill", parents=[url_options], help="create inventories upstream only (no webhooks), spread over days"
+    )
+    backfill.add_argument("--count", type=int, required=True)
+    backfill.add_argument("--days", type=float, default=30)
+    backfill.add_argument("--warehouse-id", type=int, default=2)
+
     args = parser.parse_args(argv)
     url = (args.url or default_url()).rstrip("/")
     if args.command == "fault":
@@ -231,6 +239,9 @@ def client(argv: list[str]) -> int:
         result = _control(url, "DELETE", "/faults", params={"operation": args.operation} if args.operation else None)
     elif args.command == "faults":
         result = _control(url, "GET", "/state").get("faults", {})
+    elif args.command == "backfill":
+        spec = {"count": args.count, "days": args.days, "warehouseId": args.warehouse_id}
+        result = _control(url, "POST", "/inventories/backfill", spec)
     else:
         changes: dict[str, Any] = _progress_seconds(args.progress_seconds, config)
         if args.auto_progress is not None:

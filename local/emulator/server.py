@@ -21,6 +21,7 @@ Control API (JSON, no auth):
     POST   /_emulator/inventories              {"warehouseId", "returnInventoryId"?, "sku"?, "rma"?,
                                                 "description"?, "handlingCode"?, "handlingStatusCode"?,
                                                 "deliver"?: true}
+    POST   /_emulator/inventories/backfill     {"count", "days"?, "warehouseId"?, "handlingCode"?} (no webhooks)
     POST   /_emulator/resends/{id}/advance     {"to": inProgress|completed|failed|canceled,
                                                 "trackingNumber"?, "error"?}
     POST   /_emulator/faults                   {"operation", "faults": [{"kind", ...params}]}
@@ -56,7 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local.emulator import webhooks
+from local.emulator import inventory_reads, webhooks
 from local.emulator.progress import ProgressConfig, ResendProgress
 from local.emulator.state import (
     RESEND_STATUSES,
@@ -149,6 +150,7 @@ class EmulatorServer:
             "/resend/cancelresend": ("POST", "cancelResend", self._cancel_resend),
             "/resendstatus/getallresendstatus": ("GET", None, self._resend_statuses),
         }
+        inventory_reads.register(self._user_routes, self.state, Response)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -363,6 +365,8 @@ class EmulatorServer:
             inventory = self.state.add_inventory(body)
             delivered = self.send_inventory_created(inventory) if body.get("deliver", True) else None
             return Response(201, {"inventory": inventory, "webhook": delivered})
+        if (method, route) == ("POST", "/_emulator/inventories/backfill"):
+            return Response(200, inventory_reads.backfill(self.state, self._control_body(request)))
         if route == "/_emulator/faults" and method == "POST":
             body = self._control_body(request)
             queued = self.state.push_faults(body.get("operation"), body.get("faults"))

@@ -93,7 +93,14 @@ REQUIRED_SHIPMENT_FIELDS = (
 SHIPMENT_MAX_LENGTHS = {"shipmentName": 255, "shipmentStreet1": 255, "shipmentCity": 50, "shipmentPostalCode": 50}
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 
-OPERATIONS = ("createResend", "getResend", "cancelResend", "getAvailableShipmentServiceType")
+OPERATIONS = (
+    "createResend",
+    "getResend",
+    "cancelResend",
+    "getAvailableShipmentServiceType",
+    "listReturnInventory",  # local/emulator/inventory_reads.py
+    "getReturnInventory",
+)
 FAULT_KINDS = ("latency", "http5xx", "http429", "reset", "timeoutAfterCommit", "softError")
 FIRST_INVENTORY_ID = 30001
 WEBHOOK_LOG_LIMIT = 200
@@ -244,6 +251,7 @@ class EmulatorState:
             if inventory_id in self._inventories:
                 raise ControlError(409, f"inventory {inventory_id} already exists")
             stamp = now_plain()
+            created = spec.get("createOn") or stamp  # backdated: stock that was there before the stack
             inventory = {
                 "returnInventoryId": inventory_id,
                 "warehouseId": warehouse_id,
@@ -257,12 +265,17 @@ class EmulatorState:
                 "handlingStatusCode": handling_status,
                 "inStock": True,
                 "activeResendId": None,
-                "handlingUpdatedOn": stamp,
-                "createOn": stamp,
-                "modifyOn": stamp,
+                "handlingUpdatedOn": created,
+                "createOn": created,
+                "modifyOn": created,
             }
             self._inventories[inventory_id] = inventory
             return copy.deepcopy(inventory)
+
+    def inventories(self) -> list[dict[str, Any]]:
+        """A copy of every inventory, for the read operations."""
+        with self._lock:
+            return copy.deepcopy(list(self._inventories.values()))
 
     def _set_handling(self, inventory: dict[str, Any], code: str, status: str) -> None:
         inventory.update(handlingCode=code, handlingStatusCode=status)

@@ -7,7 +7,7 @@ Oracle: the plain sequential meaning of the events - sort them by eventTime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rh_common import inventory
+from rh_common import inventory, inventory_sync, timestamps
 from rh_common.inventory import InventoryRecord
 
 EVENT_TIMES = [f"2024-05-02T02:59:{second:02d}.{fraction}Z" for second in (1, 2, 3) for fraction in ("5", "8657445")]
@@ -120,3 +120,41 @@ def test_the_eligible_codes_are_a_setting():
     tbc = InventoryRecord(1, {**BASE, "handlingCode": "tbc"})
     assert inventory.is_eligible(tbc, frozenset({"ohd", "tbc"}))
     assert not inventory.is_eligible(tbc, frozenset({"ohd"}))
+
+
+# ------------------------------------------------------------------ webhooks and sync results together
+
+sync_payload_strategy = st.fixed_dictionaries(
+    {
+        "returnInventoryId": st.integers(1, 3),
+        "warehouseId": st.integers(1, 3),
+        "handlingCode": st.sampled_from(["ohd", "tbc", "rsd", "dis"]),
+        "handlingStatusCode": st.sampled_from(["pending", "inProgress", "completed"]),
+        "sku": st.sampled_from(["SKU-1", "SKU-2"]),
+        "handlingUpdatedOnStr": st.sampled_from([t.replace("T", " ").rstrip("Z") for t in EVENT_TIMES]),
+        "returnRequestLineItemVasList": st.lists(st.fixed_dictionaries({"isFinished": st.booleans()}), max_size=2),
+    }
+)
+
+
+@settings(max_examples=300)
+@given(data=st.data(), events=events_strategy, reads=st.lists(sync_payload_strategy, max_size=6))
+def test_any_interleaving_of_webhooks_and_sync_results_converges_to_the_newest_facts(data, events, reads):
+    # A sync result is one more dated event: its facts at handlingUpdatedOnStr, versioned "…#sync".
+    # Upstream's record as of one update time is one record: reads of it agree (re-runs are duplicates).
+    reads = list({(r["returnInventoryId"], r["handlingUpdatedOnStr"]): r for r in reversed(reads)}.values())
+    sync_events = []
+    for payload in reads:
+        facts, version, fact_time = inventory_sync.facts_of(payload)
+        sync_events.append((version.split("#", 1)[1], facts.inventory_id, dict(facts.values), fact_time))
+    everything = events + sync_events
+    duplicates = data.draw(st.lists(st.sampled_from(everything), max_size=len(everything)))  # re-runs of a sync
+    arrival = data.draw(st.permutations(everything + duplicates))
+
+    records = fold(arrival)
+
+    expected_values, expected_last = ordered_oracle(everything)
+    assert {i: dict(r.values) for i, r in records.items()} == expected_values
+    assert {i: timestamps.sortable(r.last_event_time) for i, r in records.items()} == {
+        i: timestamps.sortable(t) for i, t in expected_last.items()
+    }

@@ -292,6 +292,7 @@ def test_contract_variables_map_to_the_parameters_they_override(template):
         "WebhookPublicUrl": "http://127.0.0.1:3100/webhooks/returnhelper",
         "ResendMaxItems": "9",
         "UpstreamTimeoutSeconds": "4",
+        "InventorySyncScheduleState": "DISABLED",  # the local scheduler would run it every 30 s
     }
     LocalTemplate.load(parameter_overrides=overrides)  # every value is one the template accepts
 

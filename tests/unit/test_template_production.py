@@ -45,10 +45,10 @@ def test_queues_are_encrypted_and_every_dead_letter_queue_is_alarmed(template):
         for q in queues.values()
         if "RedrivePolicy" in q["Properties"]
     }
-    assert dead_letter == {"ResendRequestDLQ", "ResendRetryDLQ"}
+    assert dead_letter == {"ResendRequestDLQ", "ResendRetryDLQ", "InventorySyncDLQ"}
     # a stream mapping's on-failure destination is its dead-letter queue
     dead_letter |= {source.on_failure_queue_id for source in template.dynamodb_event_sources()}
-    assert dead_letter == {"ResendRequestDLQ", "ResendRetryDLQ", "EventPublisherFailureQueue"}
+    assert dead_letter == {"ResendRequestDLQ", "ResendRetryDLQ", "InventorySyncDLQ", "EventPublisherFailureQueue"}
     for logical_id, queue in queues.items():
         assert queue["Properties"]["KmsMasterKeyId"] == data_key_arn(), logical_id
         assert logical_id in dead_letter or "RedrivePolicy" in queue["Properties"], logical_id

@@ -25,9 +25,16 @@ def test_the_automation_and_retry_queues_both_feed_the_worker():
     assert consumed == {
         ("ResendWorkerFunction", "ResendRequestQueue"),
         ("ResendWorkerFunction", "ResendRetryQueue"),
+        ("ResendWorkerFunction", "InventorySyncQueue"),
     }
 
 
 def test_the_reconciler_runs_on_a_schedule():
     schedules = LocalTemplate.load().schedules()
-    assert [s.function_id for s in schedules] == ["ReconcilerFunction"]
+    assert [(s.function_id, s.event_name) for s in schedules] == [
+        ("ReconcilerFunction", "Every5Minutes"),
+        ("ReconcilerFunction", "ScheduledInventorySync"),
+    ]
+    sync = LocalTemplate.load(parameter_overrides={"InventorySyncScheduleState": "ENABLED"}).schedules()[1]
+    assert (sync.expression, sync.enabled) == ("rate(1 day)", True)  # deployed: daily, on
+    assert json.loads(sync.input) == {"inventorySync": "scheduled"}

@@ -1,7 +1,9 @@
-"""The two kinds of message the resend worker takes, told apart by shape.
+"""The kinds of message the resend worker takes, told apart by shape.
 
 - automation intake (contract section 5): {"idempotencyKey": str, "request": <CreateResend body>}
 - retry of a transiently failed submission: {"resendRequestId": str}
+- a page of an inventory sync: {"kind": "inventorySyncPage" | "inventoryReread", "syncId", ...}
+  (made and read by rh_common.inventory_sync_service)
 """
 
 from __future__ import annotations
@@ -26,13 +28,25 @@ class RetryMessage:
     resend_request_id: str
 
 
-def parse(body: str) -> IntakeMessage | RetryMessage:
+@dataclass(frozen=True)
+class SyncPageMessage:
+    body: dict[str, Any]
+
+
+SYNC_KINDS = frozenset({"inventorySyncPage", "inventoryReread"})
+
+
+def parse(body: str) -> IntakeMessage | RetryMessage | SyncPageMessage:
     try:
         message = json.loads(body)
     except ValueError as exc:
         raise MalformedMessage("body is not JSON") from exc
     if not isinstance(message, dict):
         raise MalformedMessage("body is not a JSON object")
+    if message.get("kind") in SYNC_KINDS:
+        if not isinstance(message.get("syncId"), str):
+            raise MalformedMessage("syncId must be a string")
+        return SyncPageMessage(message)
     if "resendRequestId" in message:
         request_id = message["resendRequestId"]
         if not isinstance(request_id, str) or not request_id:

@@ -26,6 +26,7 @@ from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypes
 from rh_common.errors import FieldError, error_body, from_validation_errors
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
+from rh_common.inventory_lookup import read_through
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import CreateResendRequest, fingerprint_of
 from rh_common.resend_tracking import restore_handling
@@ -89,6 +90,8 @@ class ResendService:
                 return self._replay(existing, fingerprint)
 
         records = self._inventories.get_many(request.returnInventoryIdList, consistent=True)
+        # Stock Return Helper had before this stack heard of it: looked up once, then judged.
+        records = read_through(self._upstream, self._inventories, request.returnInventoryIdList, records)
         held = prerequisites.reserved(request, records)
         if held:
             return _conflict_answer(ReservationConflict([Conflict(i, holder) for i, holder in held.items()]))

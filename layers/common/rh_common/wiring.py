@@ -22,6 +22,7 @@ from rh_common.upstream import UpstreamOutcome
 
 if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry
     from rh_common.ingest import WebhookIngestor
+    from rh_common.inventory_sync_service import InventorySyncService
     from rh_common.resend_service import ResendService
 
 # Observability hooks the handlers pass in (rh_common.observability makes them).
@@ -118,4 +119,23 @@ def resend_service(inventories: InventoryStore | None = None, on_call: OnCall | 
             in_flight_seconds=_IN_FLIGHT_SECONDS,
         ),
         on_resend_id=release_parked() if settings.optional("DELIVERY_TABLE") else None,
+    )
+
+
+def inventory_sync_service(
+    inventories: InventoryStore | None = None, on_call: OnCall | None = None
+) -> InventorySyncService:
+    from rh_common.adapters.sync_queue import SyncQueue
+    from rh_common.adapters.sync_store import SyncStore
+    from rh_common.inventory_sync_service import InventorySyncService, SyncSettings
+
+    return InventorySyncService(
+        syncs=SyncStore(settings.required("SYNC_TABLE")),
+        queue=SyncQueue(settings.required("SYNC_QUEUE_URL")),
+        inventories=inventories or inventory_store(),
+        upstream=returnhelper_client(on_call),
+        settings=SyncSettings(
+            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+        ),
     )

@@ -206,6 +206,22 @@ class InventoryStore(dynamo.TableAdapter):
                 request = response.get("UnprocessedKeys") or {}
         return found
 
+    def ids_in_stock(self) -> list[int]:
+        """Every item still in stock here (a Scan: the daily scheduled sync's re-read list)."""
+        ids: list[int] = []
+        scan: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "inStock = :true",
+            "ProjectionExpression": "returnInventoryId",
+            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+        }
+        while True:
+            response = self.client.scan(**scan)
+            ids += [int(item["returnInventoryId"]["N"]) for item in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return sorted(ids)
+            scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def list_by_warehouse(
         self,
         warehouse_id: int,

@@ -112,6 +112,24 @@ class ReturnHelperClient:
             params={"warehouseId": int(warehouse_id)},
         )
 
+    def list_return_inventory(self, create_from: str, create_to: str, page_size: int, offset: int) -> UpstreamOutcome:
+        """GET ReturnInventory/list: payload["data"] (one page) and payload["totalNumberOfRecords"]."""
+        return self._call(
+            "listReturnInventory",
+            "GET",
+            "/ReturnInventory/list",
+            params={"createFrom": create_from, "createTo": create_to, "pageSize": page_size, "offset": offset},
+        )
+
+    def get_return_inventory(self, inventory_id: int) -> UpstreamOutcome:
+        """GET ReturnInventory/GetReturnInventory: the ReturnInventoryPayload fields."""
+        return self._call(
+            "getReturnInventory",
+            "GET",
+            "/ReturnInventory/GetReturnInventory",
+            params={"returnInventoryId": int(inventory_id)},
+        )
+
     # -- transport -------------------------------------------------------------------------------
 
     def _headers(self, idempotency_key: str | None) -> dict[str, str]:

@@ -1,0 +1,40 @@
+"""Read-through: an inventory unknown here is looked up once with GetReturnInventory (and
+applied as a dated fact) before a request naming it is refused (contract section 8).
+
+One home for POST /resends, and for the quote / plan / batch routes to call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rh_common import inventory_sync
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.inventory import InventoryRecord
+
+
+def read_through(
+    upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
+    inventories: InventoryStore,
+    ids: Iterable[int],
+    known: dict[int, InventoryRecord],
+) -> dict[int, InventoryRecord]:
+    """`known` plus whatever Return Helper says about the ids missing from it (one call each).
+    An id upstream does not know, or a failed call, stays unknown: the caller refuses it."""
+    found = []
+    for inventory_id in dict.fromkeys(i for i in ids if i not in known):
+        outcome = upstream.get_return_inventory(inventory_id)
+        if not outcome.ok:
+            continue
+        try:
+            facts, version, fact_time = inventory_sync.facts_of(outcome.payload)
+        except (KeyError, ValueError):
+            continue
+        if facts.inventory_id != inventory_id:
+            continue
+        inventories.apply(facts, version, fact_time)
+        found.append(inventory_id)
+    if not found:
+        return known
+    return {**known, **inventories.get_many(found, consistent=True)}

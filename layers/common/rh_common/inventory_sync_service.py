@@ -1,0 +1,193 @@
+"""Inventory sync as a distributed job: a record with atomic progress counters, and SQS
+messages one per page (a 62-day window's page of ReturnInventory/list, or a page of ids
+to re-read). The first page of each window tells the window's total and fans out the
+rest; every page reads GetReturnInventory for its items with bounded concurrency and
+applies what it learns through the inventory registers (rh_common.inventory_sync).
+
+A page that fails transiently is sent again with the resends' backoff (retry_policy),
+without redoing the other pages; after `retry_max_attempts`, or on a refusal, the sync
+ends FAILED with the upstream error. A FAILED or DONE sync ignores its leftover pages,
+so nothing loops.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rh_common import codes, inventory_sync, retry_policy
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.sync_queue import SyncQueue
+from rh_common.adapters.sync_store import RUNNING, SyncStore, view
+from rh_common.errors import FieldError
+from rh_common.upstream import UpstreamOutcome
+
+WINDOW_PAGE, REREAD_PAGE = "inventorySyncPage", "inventoryReread"
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    retry_base_delay_seconds: float
+    retry_max_attempts: int
+    concurrency: int = 8  # GetReturnInventory calls in flight per page
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class InventorySyncService:
+    def __init__(
+        self,
+        syncs: SyncStore,
+        queue: SyncQueue,
+        inventories: InventoryStore,
+        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
+        settings: SyncSettings,
+    ) -> None:
+        self._syncs = syncs
+        self._queue = queue
+        self._inventories = inventories
+        self._upstream = upstream
+        self._settings = settings
+
+    # ------------------------------------------------------------------ start
+    def start(self, since: Any, until: Any, now: datetime | None = None) -> tuple[dict | None, list[FieldError]]:
+        """Record a sync and queue each window's first page; (the sync view, []) or (None, field errors)."""
+        window, problems = inventory_sync.parse_window(since, until, now or datetime.now(UTC))
+        if window is None:
+            return None, problems
+        return self._start(*window, reread_ids=[]), []
+
+    def start_scheduled(self, days: int, now: datetime | None = None) -> dict:
+        """The last `days` days' new items, and a re-read of every known item still in stock
+        (the list filters by creation date: an older item that changed while deliveries were
+        suspended would otherwise be missed)."""
+        end = now or datetime.now(UTC)
+        return self._start(
+            end - timedelta(days=days), end, reread_ids=self._inventories.ids_in_stock(), kind="scheduled"
+        )
+
+    def _start(self, start: datetime, end: datetime, reread_ids: list[int], kind: str = "manual") -> dict:
+        sync_id = str(uuid.uuid4())
+        windows = inventory_sync.windows(start, end)
+        rereads = [
+            reread_ids[i : i + inventory_sync.PAGE_SIZE] for i in range(0, len(reread_ids), inventory_sync.PAGE_SIZE)
+        ]
+        now = _now()
+        record = {
+            "syncId": sync_id,
+            "kind": kind,
+            "status": RUNNING,
+            "since": _iso(start),
+            "until": _iso(end),
+            "windowsPending": len(windows),
+            "pagesTotal": len(rereads),
+            "pagesDone": 0,
+            "inventoriesSeen": 0,
+            "inventoriesChanged": 0,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        self._syncs.create(record)
+        messages = [
+            {
+                "kind": WINDOW_PAGE,
+                "syncId": sync_id,
+                "from": w.create_from,
+                "to": w.create_to,
+                "offset": 0,
+                "first": True,
+            }
+            for w in windows
+        ]
+        messages += [
+            {"kind": REREAD_PAGE, "syncId": sync_id, "ids": ids, "page": f"r{i}"} for i, ids in enumerate(rereads)
+        ]
+        self._queue.send(messages)
+        return view(record)
+
+    def get(self, sync_id: str) -> dict | None:
+        record = self._syncs.get(sync_id)
+        return view(record) if record else None
+
+    # ------------------------------------------------------------------ one page (the worker)
+    def handle(self, message: dict[str, Any]) -> str:
+        """One page message: "counted", "already counted", "retrying", "failed" or "skipped"."""
+        sync_id = str(message.get("syncId"))
+        sync = self._syncs.get(sync_id)
+        if sync is None or sync.get("status") != RUNNING:
+            return "skipped"  # a FAILED (or DONE) sync's leftover pages stop here
+        if message.get("kind") == WINDOW_PAGE:
+            page_key = f"{message['from']}|{message['offset']}"
+            outcome = self._upstream.list_return_inventory(
+                message["from"], message["to"], inventory_sync.PAGE_SIZE, int(message["offset"])
+            )
+            if not outcome.ok:
+                return self._retry_or_fail(message, outcome)
+            rows = outcome.payload.get("data") or []
+            ids = [codes.parse_id(row["returnInventoryId"]) for row in rows if isinstance(row, dict)]
+            if message.get("first"):
+                # The window's total, counted once; then its other pages, as messages of their own.
+                total = int(outcome.payload.get("totalNumberOfRecords") or 0)
+                pages = inventory_sync.pages_in(total)
+                self._syncs.count(sync_id, f"{page_key}|total", {"pagesTotal": pages, "windowsPending": -1}, _now())
+                self._fan_out(message, total)
+                message = {**message, "first": False}  # a retry of this page does not fan out again
+        else:
+            page_key = str(message["page"])
+            ids = [int(i) for i in message["ids"]]
+        read = self._read_and_apply(ids)
+        if isinstance(read, UpstreamOutcome):
+            return self._retry_or_fail(message, read)
+        seen, changed = read
+        counters = {"pagesDone": 1, "inventoriesSeen": seen, "inventoriesChanged": changed}
+        counted = self._syncs.count(sync_id, page_key, counters, _now())
+        if counted is None:
+            return "already counted"
+        if int(counted.get("windowsPending", 0)) <= 0 and counted.get("pagesDone") == counted.get("pagesTotal"):
+            self._syncs.finish(sync_id, _now())
+        return "counted"
+
+    def _fan_out(self, first: dict[str, Any], total: int) -> None:
+        rest = range(inventory_sync.PAGE_SIZE, total, inventory_sync.PAGE_SIZE)
+        self._queue.send([{**first, "offset": offset, "first": False, "attempt": 1} for offset in rest])
+
+    def _read_and_apply(self, ids: list[int]) -> tuple[int, int] | UpstreamOutcome:
+        """(seen, changed), or the first transient failure (the page is then retried whole:
+        what was applied already is written again as nothing, the versions being the same)."""
+        if not ids:
+            return 0, 0
+        with ThreadPoolExecutor(max_workers=min(self._settings.concurrency, len(ids))) as pool:
+            outcomes = list(pool.map(self._upstream.get_return_inventory, ids))
+        failed = next((o for o in outcomes if not o.ok and not o.permanent), None)
+        if failed is not None:
+            return failed
+        seen = changed = 0
+        for outcome in outcomes:
+            if not outcome.ok:
+                continue  # refused for this one id (gone upstream): nothing to learn
+            facts, version, fact_time = inventory_sync.facts_of(outcome.payload)
+            seen += 1
+            if self._inventories.apply(facts, version, fact_time) != "superseded":
+                changed += 1
+        return seen, changed
+
+    def _retry_or_fail(self, message: dict[str, Any], outcome: UpstreamOutcome) -> str:
+        attempts = int(message.get("attempt", 1))
+        if outcome.permanent or retry_policy.should_give_up(attempts, self._settings.retry_max_attempts):
+            reason = outcome.error_code or outcome.detail or outcome.kind.value
+            self._syncs.fail(str(message["syncId"]), f"{outcome.operation}: {reason}", _now())
+            return "failed"
+        delay = retry_policy.next_delay_seconds(
+            attempts, self._settings.retry_base_delay_seconds, outcome.retry_after_seconds
+        )
+        self._queue.send([{**message, "attempt": attempts + 1}], delay)
+        return "retrying"

@@ -1,0 +1,126 @@
+"""Return Helper's inventory reads, emulated (returnhelper-api.md 5.5), and a backfill hook.
+
+    GET /ReturnInventory/list?createFrom=&createTo=&pageSize=&offset=
+        window <= 62 days and pageSize 1-50, else Return Helper's soft error (VALIDATION_FAILED);
+        {"data": [...], "totalNumberOfRecords"}, oldest first
+    GET /ReturnInventory/GetReturnInventory?returnInventoryId=
+        the ReturnInventoryPayload fields, top level
+
+Control: POST /_emulator/inventories/backfill {"count", "days"?, "warehouseId"?, "handlingCode"?}
+creates `count` inventories spread evenly over the last `days` days, without any webhook:
+stock that exists upstream before the stack knows it. Faults: operations
+`listReturnInventory` and `getReturnInventory`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from local.emulator.state import ControlError, EmulatorState, SoftError, _as_id, envelope
+
+MAX_WINDOW_DAYS = 62  # Return Helper's SearchConfig.simpleRecordsMaxDays
+MAX_PAGE_SIZE = 50
+LIST_FIELDS = (
+    "returnInventoryId",
+    "returnRequestId",
+    "returnRequestLineItemId",
+    "rma",
+    "sku",
+    "handlingCode",
+    "handlingStatusCode",
+    "warehouseId",
+    "createOn",
+)
+
+
+def _moment(raw: str | None, name: str) -> datetime:
+    if not raw:
+        raise SoftError("VALIDATION_FAILED", {name: f"'{name}' must not be empty."})
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise SoftError("VALIDATION_FAILED", {name: f"'{name}' is not a valid date."}) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _created(inventory: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(inventory["createOn"]).replace(tzinfo=UTC)
+
+
+def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
+    start, end = _moment(query.get("createfrom"), "createFrom"), _moment(query.get("createto"), "createTo")
+    if end < start:
+        raise SoftError("VALIDATION_FAILED", {"createTo": "'createTo' must be after 'createFrom'."})
+    if end - start > timedelta(days=MAX_WINDOW_DAYS):
+        raise SoftError(
+            "VALIDATION_FAILED", {"createTo": f"The date range must not be longer than {MAX_WINDOW_DAYS} days."}
+        )
+    try:
+        page_size, offset = int(query.get("pagesize", "10")), int(query.get("offset", "0"))
+    except ValueError:
+        raise SoftError("VALIDATION_FAILED", {"pageSize": "'pageSize' and 'offset' must be numbers."}) from None
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise SoftError("VALIDATION_FAILED", {"pageSize": f"'Page Size' must be between 1 and {MAX_PAGE_SIZE}."})
+    if offset < 0:
+        raise SoftError("VALIDATION_FAILED", {"offset": "'Offset' must be greater than or equal to '0'."})
+    matching = sorted(
+        (i for i in state.inventories() if start <= _created(i) <= end),
+        key=lambda i: (i["createOn"], i["returnInventoryId"]),
+    )
+    page = [{name: i.get(name) for name in LIST_FIELDS} for i in matching[offset : offset + page_size]]
+    return {"data": page, "totalNumberOfRecords": len(matching)}
+
+
+def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
+    inventory_id = _as_id(query.get("returninventoryid"))
+    if inventory_id is None:
+        raise SoftError("VALIDATION_FAILED", {"returnInventoryId": "'Return Inventory Id' must be a valid id."})
+    found = next((i for i in state.inventories() if i["returnInventoryId"] == inventory_id), None)
+    if found is None:
+        raise SoftError("VALIDATION_FAILED", {"returnInventoryId": f"Return inventory {inventory_id} does not exist."})
+    updated = datetime.fromisoformat(found["handlingUpdatedOn"])
+    return {
+        **{name: found.get(name) for name in LIST_FIELDS if name != "createOn"},
+        "description": found.get("description"),
+        "sellerReferenceNumber": None,
+        "weight": 500,
+        "weightUom": "g",
+        "returnRequestLineItemImages": [],
+        "returnRequestLineItemVasList": found.get("vasList", []),
+        "warehouseRemarks": "",
+        # Upstream's ...Str fields are not ISO: a space, four fraction digits.
+        "handlingUpdatedOnStr": updated.strftime("%Y-%m-%d %H:%M:%S.") + f"{updated.microsecond // 100:04d}",
+    }
+
+
+def backfill(state: EmulatorState, spec: dict[str, Any]) -> dict[str, Any]:
+    count, days = spec.get("count"), spec.get("days", 30)
+    if not isinstance(count, int) or not 1 <= count <= 10_000 or not isinstance(days, int | float) or days <= 0:
+        raise ControlError(400, "count must be 1-10000 and days a positive number")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    created = []
+    for index in range(count):
+        moment = now - timedelta(days=days) + timedelta(days=days) * (index + 0.5) / count
+        inventory = state.add_inventory(
+            {
+                "warehouseId": spec.get("warehouseId", 2),
+                "handlingCode": spec.get("handlingCode", "ohd"),
+                "createOn": moment.isoformat(timespec="microseconds"),
+            }
+        )
+        created.append(inventory["returnInventoryId"])
+    return {"returnInventoryIdList": created}
+
+
+def register(user_routes: dict, state: EmulatorState, response: Any) -> None:
+    """Adds the two read operations to the server's user-API routes (`response`: its Response class)."""
+
+    def listing(request, correlation_id, key):
+        return response(200, envelope(correlation_id, list_page(state, request.query)))
+
+    def one(request, correlation_id, key):
+        return response(200, envelope(correlation_id, get_one(state, request.query)))
+
+    user_routes["/returninventory/list"] = ("GET", "listReturnInventory", listing)
+    user_routes["/returninventory/getreturninventory"] = ("GET", "getReturnInventory", one)

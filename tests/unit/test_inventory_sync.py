@@ -1,0 +1,272 @@
+"""Inventory sync: POST /sync/inventories through the merchant API, pages through the worker,
+against moto and the emulator (contract section 8)."""
+
+import copy
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+import requests
+
+from rh_common import inventory, inventory_sync
+from rh_common.events import InventoryFacts
+from tests.events.loader import load_event
+from tests.unit.resend_support import fault, resend_body
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ the pure part
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "expected"),
+    [
+        ("2026-10-01", "2026-11-29", ("2026-10-01T00:00:00+00:00", "2026-11-29T23:59:59+00:00")),
+        ("2026-10-01T10:00:00+02:00", None, ("2026-10-01T08:00:00+00:00", NOW.isoformat())),
+        ("2026-11-01", "2027-01-01", ("2026-11-01T00:00:00+00:00", NOW.isoformat())),  # until past now = now
+    ],
+)
+def test_a_window_is_read_as_utc_days_and_times(since, until, expected):
+    window, problems = inventory_sync.parse_window(since, until, NOW)
+    assert problems == [] and tuple(m.isoformat() for m in window) == expected
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "field"),
+    [
+        ("2026-11-20", "2026-11-10", "since"),  # after until
+        ("2026-12-05", None, "since"),  # in the future
+        ("yesterday", None, "since"),
+        ("2026-02-30", None, "since"),
+        ("2026-11-01", "soon", "until"),
+        ("2026-11-01T10:00:00", None, "since"),  # a date-time without Z or offset
+        (None, None, "since"),
+        (20261101, None, "since"),
+    ],
+)
+def test_a_bad_window_is_a_field_error(since, until, field):
+    window, problems = inventory_sync.parse_window(since, until, NOW)
+    assert window is None and [p.field for p in problems][:1] == [field]
+
+
+def test_windows_are_at_most_62_days_and_cover_every_second_once():
+    start, end = NOW - timedelta(days=200), NOW
+    windows = inventory_sync.windows(start, end)
+    assert len(windows) == 4
+    bounds = [(datetime.fromisoformat(w.create_from), datetime.fromisoformat(w.create_to)) for w in windows]
+    assert bounds[0][0] == start and bounds[-1][1] == end
+    assert all(b - a <= timedelta(days=62) for a, b in bounds)
+    assert all(later[0] - earlier[1] == timedelta(seconds=1) for earlier, later in itertools.pairwise(bounds))
+
+
+def test_get_return_inventory_facts_are_dated_by_the_handling_update_with_stock_and_vas_inferred():
+    payload = {
+        "returnInventoryId": "77",
+        "warehouseId": 2,
+        "handlingCode": 3,
+        "handlingStatusCode": 2,
+        "sku": "SKU-9",
+        "handlingUpdatedOnStr": "2022-08-09 08:54:59.8219",
+        "returnRequestLineItemVasList": [{"isFinished": True}, {"isFinished": False}],
+    }
+    facts, version, fact_time = inventory_sync.facts_of(payload)
+    assert facts.inventory_id == 77 and fact_time == "2022-08-09T08:54:59.8219000Z"
+    assert version == "2022-08-09T08:54:59.8219000Z#sync"
+    assert facts.values == {
+        "sku": "SKU-9",
+        "warehouseId": 2,
+        "handlingCode": "rsd",
+        "handlingStatusCode": "completed",
+        "pendingVas": True,
+        "inStock": False,  # a completed resend has left the warehouse
+    }
+    unset = {**payload, "handlingUpdatedOnStr": "0001-01-01T00:00:00", "createOn": "2022-01-01T00:00:00"}
+    assert inventory_sync.facts_of(unset)[2] == "2022-01-01T00:00:00.0000000Z"
+
+
+# ------------------------------------------------------------------ the job, through the handlers
+
+
+@pytest.fixture
+def sync_queue(aws, template):
+    sqs = boto3.client("sqs")
+    [spec] = [q for q in template.queues() if q.logical_id == "InventorySyncQueue"]
+    return sqs.create_queue(QueueName=spec.name)["QueueUrl"]
+
+
+@pytest.fixture
+def functions(load_function, emulator, sync_queue, retry_queue):
+    env = {
+        "RH_API_BASE_URL": emulator.api_base,
+        "SYNC_QUEUE_URL": sync_queue,
+        "RESEND_RETRY_QUEUE_URL": retry_queue,
+        "RETRY_BASE_DELAY_SECONDS": "0",  # a retried page is visible again at once
+    }
+    return load_function("MerchantApiFunction", **env), load_function("ResendWorkerFunction", **env)
+
+
+def api(merchant, lambda_context, method, path, body=None):
+    event = copy.deepcopy(load_event("apigw_get_inventory"))
+    event.update(
+        httpMethod=method,
+        path=path,
+        resource=path,
+        pathParameters=None,
+        queryStringParameters=None,
+        multiValueQueryStringParameters=None,
+        body=None if body is None else json.dumps(body),
+        headers={**event["headers"], "Content-Type": "application/json"},
+    )
+    response = merchant.lambda_handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def drain(worker, sync_queue, lambda_context, rounds=40):
+    """Run the worker on the queue's messages (one per invocation, as the template says) until empty;
+    returns how many page messages it handled."""
+    sqs, handled = boto3.client("sqs"), 0
+    for _ in range(rounds):
+        messages = sqs.receive_message(QueueUrl=sync_queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return handled
+        for message in messages:
+            event = {"Records": [_record(message, sync_queue)]}
+            assert worker.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+            sqs.delete_message(QueueUrl=sync_queue, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+    raise AssertionError("the sync queue never emptied")
+
+
+def _record(message, queue_url):
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1],
+        "awsRegion": "us-east-1",
+    }
+
+
+def backfill(emulator, count, days):
+    response = requests.post(f"{emulator.url}/_emulator/inventories/backfill", json={"count": count, "days": days})
+    response.raise_for_status()
+    return response.json()["returnInventoryIdList"]
+
+
+def test_a_sync_reads_every_window_and_page_as_messages_and_ends_done(
+    functions, emulator, sync_queue, lambda_context, tables
+):
+    merchant, worker = functions
+    ids = backfill(emulator, 120, 100)  # upstream only: no webhook ever told us
+
+    status, started = api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(101)})
+    assert (status, started["status"]) == (202, "RUNNING")
+    # a page of GetReturnInventory fails transiently: only that page is tried again
+    fault(emulator, "getReturnInventory", kind="http5xx", status=503)
+    pages = drain(worker, sync_queue, lambda_context)
+
+    status, progress = api(merchant, lambda_context, "GET", f"/sync/inventories/{started['syncId']}")
+    assert status == 200
+    # 101 days: two windows (62 + 39 days) holding 74 + 46 of the items: 2 + 1 pages of at most 50
+    assert (progress["status"], progress["pagesDone"], progress["pagesTotal"], progress["errors"]) == ("DONE", 3, 3, [])
+    assert (progress["inventoriesSeen"], progress["inventoriesChanged"]) == (120, 120)
+    assert pages == 4  # three pages, the one that failed twice
+    store = merchant.store
+    assert all(store.get(i).values.get("inStock") is True for i in ids)
+
+    # a re-run learns the same facts at the same versions: nothing changes
+    status, again = api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(101)})
+    drain(worker, sync_queue, lambda_context)
+    rerun = api(merchant, lambda_context, "GET", f"/sync/inventories/{again['syncId']}")[1]
+    assert (rerun["status"], rerun["inventoriesSeen"], rerun["inventoriesChanged"]) == ("DONE", 120, 0)
+
+
+def test_a_newer_webhook_keeps_its_state_over_the_sync(functions, emulator, sync_queue, lambda_context):
+    merchant, worker = functions
+    [inventory_id] = backfill(emulator, 1, 2)
+    # a webhook dated after upstream's handling update says the item was disposed of
+    later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    facts = InventoryFacts(inventory_id, {"handlingCode": "dis", "handlingStatusCode": "completed", "inStock": False})
+    merchant.store.apply(facts, inventory.event_version(later, "webhook"), later)
+
+    api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
+    drain(worker, sync_queue, lambda_context)
+
+    values = merchant.store.get(inventory_id).values
+    assert (values["handlingCode"], values["inStock"], values["warehouseId"]) == ("dis", False, 2)
+
+
+def test_a_sync_that_keeps_failing_ends_failed_with_the_upstream_error(functions, emulator, sync_queue, lambda_context):
+    merchant, worker = functions
+    backfill(emulator, 3, 2)
+    fault(emulator, "listReturnInventory", kind="softError", errorCode="VALIDATION_FAILED", error={"createTo": "no"})
+    _, started = api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
+    drain(worker, sync_queue, lambda_context)
+    progress = api(merchant, lambda_context, "GET", f"/sync/inventories/{started['syncId']}")[1]
+    assert progress["status"] == "FAILED"
+    assert progress["errors"] == [{"message": "listReturnInventory: VALIDATION_FAILED"}]
+
+
+def test_bad_windows_and_unknown_syncs(functions, lambda_context):
+    merchant, _ = functions
+    status, body = api(merchant, lambda_context, "POST", "/sync/inventories", {"since": "2999-01-01"})
+    assert status == 422 and body["errors"][0]["field"] == "since"
+    status, body = api(merchant, lambda_context, "POST", "/sync/inventories", {"since": "x", "until": "y"})
+    assert status == 422 and {e["field"] for e in body["errors"]} == {"since", "until"}
+    assert api(merchant, lambda_context, "POST", "/sync/inventories", {"since": 5})[0] == 422
+    assert api(merchant, lambda_context, "POST", "/sync/inventories", {"from": "2026-01-01"})[0] == 422
+    status, body = api(merchant, lambda_context, "GET", "/sync/inventories/nope")
+    assert status == 404 and body["errors"] == []
+
+
+def test_a_resend_for_an_item_never_synced_is_looked_up_and_accepted(functions, emulator, lambda_context):
+    merchant, _ = functions
+    [inventory_id] = backfill(emulator, 1, 1)  # on hold upstream, unknown here
+    assert merchant.store.get(inventory_id) is None
+    status, body = api(merchant, lambda_context, "POST", "/resends", resend_body([inventory_id]))
+    assert (status, body["status"]) == (201, "SUBMITTED"), body
+    assert api(merchant, lambda_context, "POST", "/resends", resend_body([987_654_321]))[0] == 422
+
+
+def _days_ago(days):
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def test_the_scheduled_sync_lists_the_last_days_and_re_reads_every_item_in_stock(
+    functions, load_function, emulator, sync_queue, retry_queue, lambda_context
+):
+    merchant, worker = functions
+    # an old item we know as on hold, that upstream disposed of while deliveries were suspended
+    [old] = backfill(emulator, 1, 30)
+    then = "2025-01-01T00:00:00.0000000Z"
+    merchant.store.apply(
+        InventoryFacts(
+            old, {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}
+        ),
+        inventory.event_version(then, "webhook"),
+        then,
+    )
+    emulator.state._inventories[old].update(handlingCode="dis", handlingStatusCode="completed")  # upstream only
+    [new] = backfill(emulator, 1, 1)  # and one created yesterday, never announced
+
+    reconciler = load_function(
+        "ReconcilerFunction",
+        RH_API_BASE_URL=emulator.api_base,
+        SYNC_QUEUE_URL=sync_queue,
+        RESEND_RETRY_QUEUE_URL=retry_queue,
+    )
+    started = reconciler.lambda_handler({"inventorySync": "scheduled"}, lambda_context)
+    drain(worker, sync_queue, lambda_context)
+
+    progress = api(merchant, lambda_context, "GET", f"/sync/inventories/{started['syncId']}")[1]
+    assert progress["status"] == "DONE" and progress["pagesTotal"] == 2  # one window (3 days), one re-read page
+    assert merchant.store.get(new).values["inStock"] is True
+    values = merchant.store.get(old).values
+    assert (values["handlingCode"], values["inStock"]) == ("dis", False)
