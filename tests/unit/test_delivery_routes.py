@@ -128,3 +128,13 @@ def test_the_operator_command_lists_and_replays_against_named_tables(deliver, ta
     assert json.loads(lines[0]) == {"deliveryId": listed["deliveryId"], "outcome": "applied"}
     assert tool.main([*named, "replay", "sha256:unknown"], out=lines.append) == 2
     assert tool.main(["list", "--status", "accepted"], out=lines.append) == 2  # no tables named
+
+
+def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
+    status, document = api("GET", "/openapi.json")
+    assert status == 200
+    paths = document["paths"]
+    assert set(paths["/deliveries"]["get"]["responses"]) >= {"200", "422"}
+    assert set(paths["/deliveries/{deliveryId}/replay"]["post"]["responses"]) >= {"200", "404", "503"}
+    assert set(paths["/sync/inventories"]["post"]["responses"]) >= {"202", "422"}
+    assert set(paths["/sync/inventories/{syncId}"]["get"]["responses"]) >= {"200", "404"}

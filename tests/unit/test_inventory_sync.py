@@ -45,6 +45,9 @@ def test_a_window_is_read_as_utc_days_and_times(since, until, expected):
         ("2026-11-01T10:00:00", None, "since"),  # a date-time without Z or offset
         (None, None, "since"),
         (20261101, None, "since"),
+        ("0001-01-01T00:00:00+01:00", None, "since"),  # past year 1 once in UTC
+        ("2026-11-01", "9999-12-31T23:59:59-01:00", "until"),
+        ("2015-01-01", None, "since"),  # more than five years
     ],
 )
 def test_a_bad_window_is_a_field_error(since, until, field):

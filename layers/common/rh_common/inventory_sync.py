@@ -19,6 +19,9 @@ from rh_common import codes, inventory, timestamps
 from rh_common.errors import FieldError
 from rh_common.events import InventoryFacts
 
+# A sync spans at most this long (30 windows): a window reaching back to year 1 would be
+# thousands of messages queued inside one API request.
+MAX_SYNC_DAYS = 5 * 366
 MAX_WINDOW_DAYS = 62  # Return Helper's ReturnInventory/list limit (SearchConfig.simpleRecordsMaxDays)
 PAGE_SIZE = 50  # ... and its page-size limit
 UNSET_SENTINEL = "0001-01-01"  # upstream's "no date" value
@@ -50,11 +53,11 @@ def _parse_bound(raw: Any, name: str, end_of_day: bool) -> tuple[datetime | None
         return datetime.combine(day, bound, tzinfo=UTC), None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None, FieldError(name, "a date-time must carry Z or an offset")
+        return parsed.astimezone(UTC), None
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
         return None, FieldError(name, "not an ISO 8601 date or date-time")
-    if parsed.tzinfo is None:
-        return None, FieldError(name, "a date-time must carry Z or an offset")
-    return parsed.astimezone(UTC), None
 
 
 def parse_window(since: Any, until: Any, now: datetime) -> tuple[tuple[datetime, datetime] | None, list[FieldError]]:
@@ -71,6 +74,8 @@ def parse_window(since: Any, until: Any, now: datetime) -> tuple[tuple[datetime,
         return None, [FieldError("since", "must not be in the future")]
     if start > end:
         return None, [FieldError("since", "must not be after until")]
+    if end - start > timedelta(days=MAX_SYNC_DAYS):
+        return None, [FieldError("since", f"a sync covers at most {MAX_SYNC_DAYS} days")]
     return (start, end), []
 
 

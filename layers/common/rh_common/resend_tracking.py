@@ -51,16 +51,6 @@ class ResendTracker:
         """Our request that Return Helper knows as resend_id, or None (not ours, or not recorded yet)."""
         return self._resends.find_by_resend_id(resend_id)
 
-    def apply(self, update: ResendUpdate, event_time: str | None = None, delivery_id: str | None = None) -> str:
-        """ "applied", "unchanged", or "unknown" (a resend we did not create, or not recorded yet).
-
-        `event_time` / `delivery_id`: the status webhook's, when the update came as one.
-        """
-        record = self._resends.find_by_resend_id(update.resend_id)
-        if record is None:
-            return "unknown"
-        return self.apply_to(record, update, event_time, delivery_id)
-
     def apply_to(
         self,
         record: dict[str, Any],

@@ -33,7 +33,7 @@ class DeliveryStatus(StrEnum):
 
 # Stored but not (known to be) applied: a redelivery, a replay or the reconciler applies it.
 UNFINISHED = frozenset({DeliveryStatus.RECEIVED, DeliveryStatus.APPLY_FAILED})
-APPLY_FAILED = DeliveryStatus.APPLY_FAILED.value  # kept for callers of the old constant
+APPLY_FAILED = DeliveryStatus.APPLY_FAILED.value
 
 VIEW_FIELDS = ("deliveryId", "status", "category", "action", "eventTime", "receivedAt", "reason")
 
