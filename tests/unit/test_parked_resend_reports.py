@@ -85,3 +85,25 @@ def test_status_reports_that_beat_the_create_answer_are_applied_in_event_order_w
 def test_a_report_for_a_resend_that_is_not_ours_stays_parked(report, tables):
     assert report(999_998, 3, [], 10)["status"] == "applied"
     assert delivery_statuses(tables) == ["parked"]
+
+
+def test_a_report_parked_while_the_create_answer_is_being_recorded_is_applied_by_the_webhook(
+    worker, items, report, webhook, tables, monkeypatch
+):
+    # GIVEN the create step looked for parked reports before this one was parked
+    ids = items(861)
+    monkeypatch.setattr(worker.service, "_on_resend_id", None)
+    created = worker.service.intake("parked-2", resend_body(ids)).body
+    tracker = webhook.ingestor._resends
+    real_find, calls = tracker.find, []
+
+    def find_misses_once(resend_id):  # the first look-up still misses the record
+        calls.append(resend_id)
+        return None if len(calls) == 1 else real_find(resend_id)
+
+    monkeypatch.setattr(tracker, "find", find_misses_once)
+    # WHEN the report arrives
+    assert report(created["resendId"], 2, ids, 10)["status"] == "applied"
+    # THEN the webhook's second look-up finds the record and applies it: nothing waits
+    assert worker.service.get(created["resendRequestId"]).body["status"] == "IN_PROGRESS"
+    assert delivery_statuses(tables) == ["accepted"]

@@ -102,9 +102,14 @@ class WebhookIngestor:
             # Not ours, or its create answer is not recorded yet: kept under the resend id
             # and applied in the step that records it (ParkedResendUpdates.release).
             self._deliveries.mark_parked(delivery_id, event.resend.resend_id)
-            record = self._resends.find(event.resend.resend_id)  # recorded meanwhile: release now
-            if record is not None:
-                ParkedResendUpdates(self._deliveries, self._resends).release(event.resend.resend_id, record)
+            record = self._resends.find(event.resend.resend_id)
+            if record is None:
+                return
+            # Recorded meanwhile (its step may have looked for parked reports before this one
+            # was parked): apply this one now, and any others parked under the id.
+            self._resends.apply_to(record, event.resend)
+            self._deliveries.mark_applied(delivery_id)
+            ParkedResendUpdates(self._deliveries, self._resends).release(event.resend.resend_id, record)
             return
         self._resends.apply_to(record, event.resend, event.event_time, delivery_id)
         self._deliveries.mark_applied(delivery_id)
