@@ -3,7 +3,9 @@
 Deliveries: 2,000 signed webhooks (1,400 distinct events over 200 inventories, 600 duplicates
 re-sending the same bytes), shuffled, from 8 concurrent senders. The state read back over
 HTTP must equal the events applied one by one in eventTime order (an oracle written here,
-independent of the reducer), and each distinct delivery must be applied once and stored once.
+independent of the reducer), each distinct delivery must be stored once and end `accepted`,
+and a copy is answered "duplicate" only once the delivery is known to be applied (a copy that
+arrives while the first is in flight is applied again, harmlessly: contract section 8).
 
 Resends: 50 items arrive through the Return Helper emulator, then 200 concurrent
 `POST /resends` over random 1-3 item subsets. No item may ever be held by two active requests,
@@ -174,14 +176,21 @@ def test_2000_shuffled_signed_deliveries_with_duplicates_converge_and_count_once
     context = f"(seed {seed})"
     assert Counter(code for _, code, _ in results) == {200: DELIVERIES}, context
     outcomes = Counter(status for _, _, status in results)
-    assert outcomes == {"applied": len(unique), "duplicate": DELIVERIES - len(unique)}, (outcomes, context)
-    applied = Counter(raw for raw, _, status in results if status == "applied")
-    assert set(applied) == set(unique) and set(applied.values()) == {1}, f"a delivery applied twice {context}"
+    assert set(outcomes) == {"applied", "duplicate"}, (outcomes, context)
+    assert outcomes["applied"] >= len(unique), (outcomes, context)
+    applied = {raw for raw, _, status in results if status == "applied"}
+    assert applied == set(unique), f"a delivery never answered applied {context}"
 
-    log = scan_all(aws_client("dynamodb"), stack["tables"]["DeliveryTable"], ProjectionExpression="deliveryId")
-    stored = {item["deliveryId"]["S"] for item in log}
+    log = scan_all(
+        aws_client("dynamodb"),
+        stack["tables"]["DeliveryTable"],
+        ProjectionExpression="deliveryId, #status",
+        ExpressionAttributeNames={"#status": "status"},
+    )
+    stored = {item["deliveryId"]["S"]: item["status"]["S"] for item in log}
     expected_ids = {delivery_id(raw) for raw in unique}
-    assert expected_ids <= stored, f"{len(expected_ids - stored)} deliveries not in the log {context}"
+    assert expected_ids <= set(stored), f"{len(expected_ids - set(stored))} deliveries not in the log {context}"
+    assert {stored[i] for i in expected_ids} == {"accepted"}, f"a delivery not marked applied {context}"
 
     def read(inventory_id: int) -> tuple[int, dict]:
         response = api.get(f"/inventories/{inventory_id}")
