@@ -79,6 +79,9 @@ def load_handler(logical_id: str, path: str, env: dict[str, str]) -> ModuleType:
     import os
 
     os.environ.update(env)
+    code_dir = os.path.dirname(os.path.abspath(path))
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)  # a handler's sibling modules, as in Lambda (the code is on the path)
     name = f"bench_{logical_id}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
