@@ -44,9 +44,7 @@ resends = wiring.resend_service(store, on_call=observability.record_upstream_cal
 observability.route_library_logs(logger)
 # Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
 warnings.filterwarnings("ignore", "No application metrics to publish")
-# A CreateResend body is under 2 KB; larger ones are refused before they are parsed
-# (API Gateway's own cap is 10 MB).
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = http_api.MAX_BODY_BYTES
 KEYED = http_api.API_KEY_REQUIRED
 
 # The document /openapi.json serves and /docs embeds. The server is relative: resolved against

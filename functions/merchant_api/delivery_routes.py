@@ -3,30 +3,30 @@
 Listing reads the status index, which never holds the body (it holds addresses).
 A replay runs the stored bytes through the webhook's own apply path, without the
 dedup step; state is versioned by event, so a replay never double-applies.
+Answers follow rh_common.http_api: success models returned, every other status raised.
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
 
-from rh_common import errors, wiring
+from rh_common import errors, http_api, wiring
 from rh_common.adapters.delivery_log import DeliveryStatus, view
-from rh_common.errors import ErrorBody
+from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 from rh_common.ingest import ApplyFailed
 
 router = APIGatewayRouter()
 ingestor = wiring.webhook_ingestor()
-deliveries = wiring.delivery_log()
+deliveries = ingestor.deliveries
 
 StatusName = Literal[tuple(status.value for status in DeliveryStatus)]  # the one list of states
+Outcome = Literal["applied", "duplicate", "ignored", "unprocessable"]  # the webhook answer's `status`
+DeliveryIdPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(SuccessModel):
     deliveryId: str
     status: str
     category: str | None
@@ -36,24 +36,22 @@ class DeliveryView(BaseModel):
     reason: str | None
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(SuccessModel):
     items: list[DeliveryView]
     nextToken: str | None
 
 
-class ReplayOutcome(BaseModel):
+class ReplayOutcome(SuccessModel):
     deliveryId: str
-    outcome: Literal["applied", "duplicate", "ignored", "unprocessable"]
-
-
-def _doc(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": model}}}
+    outcome: Outcome
 
 
 @router.get(
     "/deliveries",
+    operation_id="list_deliveries",
     summary="Webhook deliveries in one state, newest first (never the body)",
-    responses={200: _doc("A page of deliveries", DeliveryPage), 422: _doc("Bad status, limit or token")},
+    security=http_api.API_KEY_REQUIRED,
+    responses=keyed({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
 )
 def list_deliveries(
     status: Annotated[StatusName, Query()],
@@ -63,32 +61,31 @@ def list_deliveries(
     try:
         items, token = deliveries.list_by_status(status, limit, nextToken)
     except ValueError as bad_token:
-        raise RequestValidationError(
-            [{"loc": ("query", "nextToken"), "msg": str(bad_token), "type": "value_error"}]
-        ) from bad_token
+        raise http_api.invalid("nextToken", str(bad_token)) from bad_token
     return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
 
 
 @router.post(
     "/deliveries/<deliveryId>/replay",
+    operation_id="replay_delivery",
     summary="Run a kept delivery through the apply path again (dedup skipped)",
-    responses={
-        200: _doc("What the webhook would answer now", ReplayOutcome),
-        404: _doc("No such delivery"),
-        422: _doc("Not a delivery id"),
-        503: _doc("Stored, but could not be applied now; try again"),
-    },
+    security=http_api.API_KEY_REQUIRED,
+    responses=keyed(
+        {
+            200: doc("What the webhook would answer now", ReplayOutcome),
+            **NOT_FOUND,
+            **INVALID,
+            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
+        }
+    ),
 )
-def replay_delivery(deliveryId: Annotated[str, Path(min_length=1, max_length=200)]):
+def replay_delivery(deliveryId: DeliveryIdPath) -> ReplayOutcome:
     item = deliveries.get(deliveryId)
     if item is None:
-        return _json(404, errors.error_body(f"delivery {deliveryId} is not known"))
+        raise http_api.NotFound(f"delivery {deliveryId} is not known")
     try:
         result = ingestor.apply_stored(item)
-    except ApplyFailed:
-        return _json(503, errors.error_body("delivery could not be applied now (marked applyFailed); try again"))
-    return _json(200, {"deliveryId": deliveryId, "outcome": result.outcome})
-
-
-def _json(status: int, body: dict) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    except ApplyFailed as failed:
+        raise http_api.ApiError(503, errors.error_body("delivery could not be applied now; try again")) from failed
+    return ReplayOutcome(deliveryId=deliveryId, outcome=result.outcome)

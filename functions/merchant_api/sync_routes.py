@@ -1,19 +1,19 @@
 """Inventory sync (contract section 8): start one, follow its progress.
 
 The work runs in the background through SQS (rh_common.inventory_sync_service); this
-module only records the sync and answers.
+module only records the sync and answers (rh_common.http_api's pattern).
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
-from rh_common import errors, wiring
-from rh_common.errors import ErrorBody
+from rh_common import errors, http_api, wiring
+from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 
 router = APIGatewayRouter()
 syncs = wiring.inventory_sync_service()
@@ -25,18 +25,18 @@ class SyncRequest(BaseModel):
     until: str | None = None
 
 
-class SyncStarted(BaseModel):
+class SyncStarted(SuccessModel):
     syncId: str
-    status: str
+    status: Literal["RUNNING"]
 
 
-class SyncError(BaseModel):
+class SyncError(SuccessModel):
     message: str
 
 
-class SyncProgress(BaseModel):
+class SyncProgress(SuccessModel):
     syncId: str
-    status: str
+    status: Literal["RUNNING", "DONE", "FAILED"]
     since: str | None
     until: str | None
     pagesDone: int
@@ -46,37 +46,36 @@ class SyncProgress(BaseModel):
     errors: list[SyncError]
 
 
-def _doc(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": model}}}
-
-
 @router.post(
     "/sync/inventories",
+    operation_id="start_inventory_sync",
     summary="Start reading Return Helper's inventories of a window (runs in the background)",
-    responses={
-        202: _doc("Started", SyncStarted),
-        400: _doc("Body is not JSON"),
-        422: _doc("Bad window: since after until or in the future, dates that do not parse"),
-    },
+    security=http_api.API_KEY_REQUIRED,
+    responses=keyed(
+        {
+            202: doc("Started", SyncStarted),
+            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            422: doc("Bad window: since after until or in the future, dates that do not parse"),
+        }
+    ),
 )
-def start_sync(request: SyncRequest):
+def start_sync(request: SyncRequest) -> Response[SyncStarted]:
     started, problems = syncs.start(request.since, request.until)
     if started is None:
-        return _json(422, errors.error_body("sync window is not valid", problems))
-    return _json(202, {"syncId": started["syncId"], "status": started["status"]})
+        raise http_api.ApiError(422, errors.error_body("sync window is not valid", problems))
+    body = SyncStarted(syncId=started["syncId"], status=started["status"]).model_dump()
+    return Response(202, content_types.APPLICATION_JSON, body)
 
 
 @router.get(
     "/sync/inventories/<syncId>",
+    operation_id="get_inventory_sync",
     summary="A sync's progress",
-    responses={200: _doc("The sync", SyncProgress), 404: _doc("No such sync"), 422: _doc("Not a sync id")},
+    security=http_api.API_KEY_REQUIRED,
+    responses=keyed({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
 )
-def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]):
+def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
     progress = syncs.get(syncId)
     if progress is None:
-        return _json(404, errors.error_body(f"sync {syncId} is not known"))
-    return _json(200, progress)
-
-
-def _json(status: int, body: dict) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+        raise http_api.NotFound(f"sync {syncId} is not known")
+    return SyncProgress(**progress)

@@ -298,7 +298,9 @@ def test_contract_variables_map_to_the_parameters_they_override(template):
 
 
 def test_behind_a_tunnel_deliveries_are_received_locally_and_signed_for_the_public_url(template):
-    settings = LocalSettings.from_env({"API_PORT": "3100", "WEBHOOK_PUBLIC_URL": "https://hooks.example.test/rh/notify"})
+    settings = LocalSettings.from_env(
+        {"API_PORT": "3100", "WEBHOOK_PUBLIC_URL": "https://hooks.example.test/rh/notify"}
+    )
     assert settings.webhook_url == "http://127.0.0.1:3100/webhooks/returnhelper"  # where the gateway receives them
     assert settings.webhook_signed_url == "https://hooks.example.test/rh/notify"
     overrides = settings.parameter_overrides(template.declared_parameters)

@@ -311,5 +311,3 @@ def test_the_docs_page_is_powertools_swagger_ui_with_its_assets_inlined(api, tab
     assert status == 200 and "SwaggerUIBundle" in page
     assert "cdn." not in page and "<script src=" not in page and 'rel="stylesheet" href=' not in page
     assert '"/resends/{resendRequestId}/cancel"' in page  # the document is embedded
-
-

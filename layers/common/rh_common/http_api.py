@@ -75,6 +75,10 @@ def doc(description: str, *models: type[BaseModel]) -> dict[str, Any]:
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
 
 
+# A CreateResend body is under 2 KB; larger ones are refused before they are parsed
+# (API Gateway's own cap is 10 MB). One limit for every route of the merchant API.
+MAX_BODY_BYTES = 64 * 1024
+
 FORBIDDEN = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
 INVALID = {422: doc("Validation failed: one entry per offending field")}
 NOT_FOUND = {404: doc("Not known")}

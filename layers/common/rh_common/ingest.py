@@ -107,7 +107,7 @@ class WebhookIngestor:
                 return
             # Recorded meanwhile (its step may have looked for parked reports before this one
             # was parked): apply this one now, and any others parked under the id.
-            self._resends.apply_to(record, event.resend)
+            self._resends.apply_to(record, event.resend, event.event_time, delivery_id)
             self._deliveries.mark_applied(delivery_id)
             ParkedResendUpdates(self._deliveries, self._resends).release(event.resend.resend_id, record)
             return
