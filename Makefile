@@ -16,8 +16,12 @@ endif
 NO_PYTHON = { echo "Python $(PYTHON_VERSION) is needed (what the Lambda functions run) and none was found:"; \
 	echo "  install it (e.g. 'pyenv install $(PYTHON_VERSION)', or your OS's python$(PYTHON_VERSION) package),"; \
 	echo "  or name it: make PYTHON=/path/to/python$(PYTHON_VERSION) ..."; exit 1; }
-# sam build runs pip with the runtime's Python, found on PATH.
+# sam build runs the layer's build (layers/common/Makefile) with the runtime's Python, found on PATH.
 SAM_PATH := PATH="$(dir $(PYTHON)):$$PATH"
+# `sam build` for one architecture: the template's parameter, and the same for the layer's
+# makefile build (SAM does not pass BuildArchitecture to it).
+SAM_BUILD = LAYER_ARCHITECTURE=$(1) $(SAM_PATH) $(TOOLS)/bin/sam build --template template.yaml \
+	--parameter-overrides Architecture=$(1)
 export SAM_CLI_TELEMETRY := 0
 VENV := .venv
 TOOLS := .venv-tools
@@ -27,9 +31,10 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_TOOLS := $(TOOLS)/.installed
 CHECKOV := .venv-checkov
 STAMP_CHECKOV := $(CHECKOV)/.installed
-# The deployable build is arm64 (template parameter Architecture). `make smoke` also
+# The deployable build is arm64 (the default of template parameter Architecture). `make smoke` also
 # builds for this machine's architecture so the built code can be imported here.
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+DEPLOY_ARCH := arm64
 
 .PHONY: run test lint build smoke checkov ci-checks clean demo dlq bench bench-quick
 
@@ -88,13 +93,12 @@ lint: $(STAMP_TOOLS)
 	$(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
 
 build: $(STAMP_TOOLS)
-	$(SAM_PATH) $(TOOLS)/bin/sam build --template template.yaml
+	$(call SAM_BUILD,$(DEPLOY_ARCH))
 
 # Imports and invokes every built function with only its own code, the built layer and
 # what the Lambda runtime provides on sys.path (.ci/smoke_build.py says how and why).
 smoke: build $(STAMP_TEST)
-	$(SAM_PATH) $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/smoke \
-		--parameter-overrides Architecture=$(HOST_ARCH)
+	$(call SAM_BUILD,$(HOST_ARCH)) --build-dir .aws-sam/smoke
 	$(PY) .ci/smoke_build.py --build-dir .aws-sam/build --smoke-dir .aws-sam/smoke
 
 # No failed check; skips are inline in template.yaml (Metadata checkov/skip), each with its reason.

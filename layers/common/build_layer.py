@@ -1,0 +1,136 @@
+"""Builds CommonLayer for Lambda (SAM `BuildMethod: makefile`, see Makefile next to this file).
+
+    python3.13 build_layer.py --target $ARTIFACTS_DIR/python --architecture arm64
+
+What SAM's python builder cannot do, and why each step is here:
+
+- **The runtime's boto3 stays the only one.** requirements.txt is resolved for the Lambda
+  platform (pip's `--platform`/`--python-version`, so the arm64 wheels are fetched on any host),
+  then everything the Lambda Python runtime already ships (RUNTIME_PROVIDED) is dropped from the
+  resolved set and the rest is installed with `--no-deps`. Without this, aws-xray-sdk's
+  dependency on botocore puts a second botocore in `/opt/python`, which comes before
+  `/var/runtime` on sys.path and shadows the runtime's.
+- **Nothing no function reads** (PRUNED): pycountry's translations (`locales/`, 21 MB; country
+  validation reads only the ISO 3166-1 database), its other databases and tests, Swagger UI's
+  bundled assets (our /docs page loads them from a CDN), console scripts.
+- **Bytecode compiled at build time** with `--invalidation-mode unchecked-hash`: `/opt` is
+  read-only in Lambda, so without `.pyc` every cold start compiles every imported module; and the
+  zip SAM uploads carries fixed timestamps, which would make timestamp-checked `.pyc` stale.
+  Unchecked-hash `.pyc` are used as they are (the layer never changes after the build).
+
+Standard library only: it runs with the Python on PATH before anything is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import py_compile
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PYTHON_VERSION = "3.13"
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# What the Lambda Python runtime ships next to the standard library (boto3 and its dependency
+# closure, minus urllib3: requests needs a urllib3 of its own range, so the layer keeps one).
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six"})
+# Paths (relative to the target, globs) that no function reads.
+PRUNED = (
+    "bin",  # console scripts
+    # type stubs and C sources: never loaded (the compiled modules are)
+    "**/*.pyi",
+    "**/*.c",
+    "wrapt-stubs",
+    # Powertools utilities nothing here imports, none of them imported by the rest of Powertools
+    # (checked with grep when this list was made; .ci/smoke_build.py imports and runs everything).
+    *(
+        f"aws_lambda_powertools/utilities/{name}"
+        for name in ("auth_alpha", "circuit_breaker", "feature_flags", "idempotency", "kafka", "streaming")
+    ),
+    "pycountry/locales",
+    "pycountry/tests",
+    # resend_request validates alpha-3 codes: pycountry.countries is ISO 3166-1; the other
+    # databases (subdivisions, languages, currencies, scripts) are loaded only when used.
+    "pycountry/databases/iso3166-2.json",
+    "pycountry/databases/iso3166-3.json",
+    "pycountry/databases/iso4217.json",
+    "pycountry/databases/iso639-3.json",
+    "pycountry/databases/iso639-5.json",
+    "pycountry/databases/iso15924.json",
+    # enable_swagger() serves these; the merchant API's /docs page uses the CDN instead.
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.js",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.css",
+)
+
+
+def canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def pip(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True)
+
+
+def platform_options(architecture: str) -> list[str]:
+    return [
+        "--platform", PLATFORMS[architecture],
+        "--only-binary=:all:",
+        "--python-version", PYTHON_VERSION,
+        "--implementation", "cp",
+    ]  # fmt: skip
+
+
+def resolve(requirements: Path, architecture: str) -> list[str]:
+    """`name==version` of every distribution the requirements need on Lambda, minus the runtime's."""
+    with tempfile.TemporaryDirectory(prefix="layer-resolve-") as scratch:
+        report = Path(scratch) / "report.json"
+        pip(
+            "install", "--dry-run", "--quiet", "--ignore-installed", "--report", str(report),
+            "--target", str(Path(scratch) / "unused"), *platform_options(architecture), "-r", str(requirements),
+        )  # fmt: skip
+        resolved = [item["metadata"] for item in json.loads(report.read_text())["install"]]
+    return [f"{m['name']}=={m['version']}" for m in resolved if canonical(m["name"]) not in RUNTIME_PROVIDED]
+
+
+def prune(target: Path) -> None:
+    for pattern in PRUNED:
+        for path in target.glob(pattern):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def build(target: Path, architecture: str) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    pins = resolve(HERE / "requirements.txt", architecture)
+    pip("install", "--quiet", "--no-deps", "--target", str(target), *platform_options(architecture), *pins)
+    prune(target)
+    shutil.copytree(HERE / "rh_common", target / "rh_common", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    ok = compileall.compile_dir(
+        target,
+        quiet=1,
+        workers=0,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not ok:
+        raise SystemExit("compileall failed")
+    print(f"CommonLayer ({architecture}): {len(pins)} distributions, compiled: {', '.join(pins)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", type=Path, required=True, help="the layer's python/ directory")
+    parser.add_argument("--architecture", choices=sorted(PLATFORMS), required=True)
+    args = parser.parse_args()
+    if sys.version_info[:2] != tuple(map(int, PYTHON_VERSION.split("."))):
+        raise SystemExit(f"the layer is built with Python {PYTHON_VERSION} (the functions' runtime), not {sys.version}")
+    build(args.target, args.architecture)
+
+
+if __name__ == "__main__":
+    main()
