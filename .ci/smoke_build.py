@@ -20,10 +20,12 @@ site-packages at all) whose path is only what Lambda's would be:
 runtime itself ships: boto3 and its dependencies (botocore, s3transfer, jmespath,
 dateutil, six, urllib3), linked from this venv; nothing else. So a dependency the
 layer lacks (the X-Ray SDK that Tracer imports, jsonpath-ng for data masking)
-fails here, at import, instead of in production. The process is local/lambda_worker.py
-(standard library only), with the function's template environment, AWS on a moto
-server, Return Helper on the emulator, tracing on (segments go to a UDP port this
-script reads, as the X-Ray daemon would), the log level at DEBUG (so the lazily
+fails here, at import, instead of in production. The layers themselves are
+checked first (layers/common/layer_check.py: no runtime package, bytecode for
+every module, size). The process is local/lambda_worker.py (standard library
+only), with the function's template environment, AWS on a moto server, Return
+Helper on the emulator, tracing on (segments go to a UDP port this script reads,
+as the X-Ray daemon would), the log level at DEBUG (so the lazily
 imported data masking runs too), and one event from events/ each.
 
 `--remove-from-layer NAME` runs against a copy of the host layer without NAME
@@ -56,6 +58,9 @@ from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "layers" / "common"))  # layer_check, next to the layer's build
+
+import layer_check  # noqa: E402
 
 from local import aws_services  # noqa: E402
 from local.emulator import EmulatorServer  # noqa: E402
@@ -121,7 +126,15 @@ def check_builds(build: Path, smoke: Path, architecture: str) -> None:
         wrong = {arch: mods for arch, mods in compiled_architectures(root).items() if arch != expected}
         if wrong:
             fail(f"{root}: compiled modules not for {expected}: {wrong}")
+    for root in (build, smoke):
+        wrong = layer_check.problems(root / LAYER_ID / "python")
+        if wrong:
+            fail(f"{root / LAYER_ID}: " + "; ".join(wrong[:20]))
     print(f"builds: {len(deployed)} distributions, the same in both; compiled modules match {architecture} / host")
+    print(
+        "layers: no runtime package (boto3, botocore, ...), no pycountry locales, an unchecked-hash .pyc"
+        f" for every .py, <= {layer_check.MAX_UNZIPPED_BYTES // 1024 // 1024} MB"
+    )
 
 
 def tree_size(root: Path) -> tuple[int, int]:

@@ -33,6 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import layer_check  # next to this file
+
 HERE = Path(__file__).resolve().parent
 PYTHON_VERSION = "3.13"
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
@@ -108,17 +110,23 @@ def build(target: Path, architecture: str) -> None:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     pins = resolve(HERE / "requirements.txt", architecture)
-    pip("install", "--quiet", "--no-deps", "--target", str(target), *platform_options(architecture), *pins)
+    # --no-compile: pip would write timestamp-checked .pyc, which compileall below would then keep.
+    options = ["--quiet", "--no-deps", "--no-compile", "--target", str(target), *platform_options(architecture)]
+    pip("install", *options, *pins)
     prune(target)
     shutil.copytree(HERE / "rh_common", target / "rh_common", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     ok = compileall.compile_dir(
         target,
         quiet=1,
+        force=True,
         workers=0,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
     if not ok:
         raise SystemExit("compileall failed")
+    wrong = layer_check.problems(target)
+    if wrong:
+        raise SystemExit("the built layer is not what Lambda should load:\n  " + "\n  ".join(wrong))
     print(f"CommonLayer ({architecture}): {len(pins)} distributions, compiled: {', '.join(pins)}")
 
 

@@ -1,0 +1,43 @@
+"""What a built CommonLayer must be, checked on the built tree (so none of it can regress).
+
+build_layer.py runs it at the end of every build (`sam build` fails on a bad layer), and
+.ci/smoke_build.py runs it again on both builds it tests. Standard library only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Lambda's python3.13 runtime ships these (with their dependencies): a copy in /opt/python would
+# come first on sys.path and shadow them.
+RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
+# Unzipped, bytecode included (the goal of issue 13: pydantic_core's binary alone is ~5 MB).
+MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
+CACHE_TAG = "cpython-313"
+# PEP 552 flags word of a .pyc: bit 0 hash-based, bit 1 check the source. Unchecked hash = 0b01.
+UNCHECKED_HASH_FLAGS = 0b01
+
+
+def problems(layer_python: Path) -> list[str]:
+    """Everything wrong with a built layer's python/ directory (empty: it is fine)."""
+    found = []
+    for name in RUNTIME_PROVIDED_MODULES:
+        patterns = (name, f"{name}.py", f"{name}-*.dist-info")
+        shadowing = [path for pattern in patterns for path in layer_python.glob(pattern)]
+        found += [f"{path.name}: the runtime provides {name}, a copy here would shadow it" for path in shadowing]
+    if (layer_python / "pycountry" / "locales").exists():
+        found.append("pycountry/locales: translations no function reads")
+    for source in sorted(layer_python.rglob("*.py")):
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{CACHE_TAG}.pyc"
+        relative = source.relative_to(layer_python)
+        if not compiled.is_file():
+            found.append(f"{relative}: no {compiled.name} (compiled on every cold start)")
+            continue
+        with compiled.open("rb") as pyc:
+            flags = int.from_bytes(pyc.read(8)[4:8], "little")
+        if flags != UNCHECKED_HASH_FLAGS:
+            found.append(f"{relative}: {compiled.name} is not unchecked-hash (flags {flags:#x}): the zip's timestamps")
+    size = sum(path.stat().st_size for path in layer_python.rglob("*") if path.is_file())
+    if size > MAX_UNZIPPED_BYTES:
+        found.append(f"{size / 1024 / 1024:.1f} MB unzipped, over {MAX_UNZIPPED_BYTES / 1024 / 1024:.0f} MB")
+    return found
