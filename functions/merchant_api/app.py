@@ -24,7 +24,7 @@ from delivery_routes import router as delivery_router
 from pydantic import BaseModel
 from sync_routes import router as sync_router
 
-from rh_common import http_api, inventory, observability, wiring
+from rh_common import http_api, inventory, observability, snapstart, wiring
 from rh_common.errors import ErrorBody
 from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed
 from rh_common.resend_request import MAX_ID, CreateResendRequest
@@ -363,3 +363,6 @@ def lambda_handler(event: dict, context: object) -> dict:
     if refused is not None:
         return refused
     return app.resolve(event, context)
+
+
+snapstart.register()  # SnapStart's hooks (rh_common/snapstart.py says what each does and why)

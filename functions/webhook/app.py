@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import errors, observability, settings, signature, wiring
+from rh_common import errors, observability, settings, signature, snapstart, wiring
 from rh_common.adapters import credentials
 from rh_common.ingest import ApplyFailed
 
@@ -114,3 +114,6 @@ def storage_failure(exc: Exception) -> Response:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: object) -> dict:
     return app.resolve(event, context)
+
+
+snapstart.register()  # SnapStart's hooks (rh_common/snapstart.py says what each does and why)

@@ -242,23 +242,27 @@ class ResendService:
         body = {**resend_lifecycle.view({**record, **changes}), "status": Status.SUBMITTED.value}
         answer = Answer(201, body, "submitted")
         changes["answer"] = {"statusCode": 201, "body": body}
-        self._resends.transition(request_id, [Status.PENDING.value], changes)
-        self._mark_items_resent(record)
+        # Upstream sets the items to rsd on create; say so locally now, as facts dated now, so older
+        # webhooks cannot undo them and newer ones still win. One transaction with the SUBMITTED
+        # record (one round trip); when it is cancelled (a newer webhook on an item, the status moved
+        # on), nothing of it was written and the per-item path below merges each fact on its own.
+        event_time = now_iso()
+        version = inventory.event_version(event_time, f"resend:{request_id}")
+        marks = [
+            InventoryFacts(int(inventory_id), {"handlingCode": "rsd", "handlingStatusCode": "pending"})
+            for inventory_id in record["returnInventoryIdList"]
+        ]
+        updates = [self._inventories.in_order_update(facts, version, event_time) for facts in marks]
+        if not self._resends.transition_with(request_id, [Status.PENDING.value], changes, updates):
+            self._resends.transition(request_id, [Status.PENDING.value], changes)
+            for facts in marks:
+                self._inventories.apply(facts, version, event_time)
         if resend_id is not None and self._on_resend_id is not None:
             try:
                 self._on_resend_id(resend_id)  # a status webhook that beat this answer applies now
             except Exception:  # the create is recorded; the reconciler's poll releases them later
                 logging.getLogger(__name__).exception("parked resend reports not applied yet")
         return answer
-
-    def _mark_items_resent(self, record: dict[str, Any]) -> None:
-        # Upstream sets the items to rsd on create; say so locally now, as a fact
-        # dated now, so older webhooks cannot undo it and newer ones still win.
-        event_time = now_iso()
-        version = inventory.event_version(event_time, f"resend:{record['resendRequestId']}")
-        for inventory_id in record["returnInventoryIdList"]:
-            facts = InventoryFacts(int(inventory_id), {"handlingCode": "rsd", "handlingStatusCode": "pending"})
-            self._inventories.apply(facts, version, event_time)
 
     def _rejected(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
         upstream = {"errorCode": outcome.error_code, "error": outcome.errors or outcome.detail}

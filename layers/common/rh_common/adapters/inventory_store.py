@@ -127,6 +127,11 @@ class InventoryStore(dynamo.TableAdapter):
                     updates[inventory_id] = self._next_update(by_id[inventory_id], version, event_time, stored)
         raise InventoryWriteConflict("inventories kept changing during merge")
 
+    def in_order_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
+        """`apply`'s first write as TransactWriteItems `Update` parameters, for a caller that writes it
+        together with another table's update (and falls back to `apply` when the transaction is cancelled)."""
+        return self._fast_update(facts, version, event_time)
+
     def _fast_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
         """Holds when the event is newer than everything the item has seen."""
         names, values, sets = self._assignments(facts.values, version)

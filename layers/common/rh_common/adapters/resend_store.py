@@ -142,23 +142,7 @@ class ResendStore(dynamo.TableAdapter):
     ) -> bool:
         """Apply `changes` if the status is one of `expected_statuses`; optionally release the items
         this request holds, in the same transaction. False when the status had moved on."""
-        expected = list(expected_statuses)
-        names = {"#status": "status"}
-        values: dict[str, Any] = {f":expected{i}": dynamo.to_attribute(s) for i, s in enumerate(expected)}
-        expected_placeholders = ", ".join(values)
-        sets = []
-        for index, (name, value) in enumerate(changes.items()):
-            names[f"#c{index}"] = name
-            values[f":c{index}"] = dynamo.to_attribute(value)
-            sets.append(f"#c{index} = :c{index}")
-        record_update = {
-            "TableName": self._table,
-            "Key": {"resendRequestId": {"S": request_id}},
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": f"#status IN ({expected_placeholders})",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        record_update = self._record_update(request_id, list(expected_statuses), changes)
         releases = [
             {
                 "Update": {
@@ -189,6 +173,39 @@ class ResendStore(dynamo.TableAdapter):
                     # An item is no longer held by this request: release the ones that are.
                     return self._transition_then_release(record_update, request_id, release_items)
             raise
+
+    def transition_with(
+        self, request_id: str, expected_statuses: Iterable[str], changes: Mapping[str, Any], updates: list[dict]
+    ) -> bool:
+        """`transition` and other conditional updates (e.g. the items' facts) in one transaction.
+        False when it was cancelled (the status had moved on, or an update's condition failed): nothing
+        was written, and the caller falls back to writing them one by one."""
+        record_update = self._record_update(request_id, list(expected_statuses), changes)
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": u} for u in (record_update, *updates)])
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise
+
+    def _record_update(self, request_id: str, expected: list[str], changes: Mapping[str, Any]) -> dict[str, Any]:
+        names = {"#status": "status"}
+        values: dict[str, Any] = {f":expected{i}": dynamo.to_attribute(s) for i, s in enumerate(expected)}
+        expected_placeholders = ", ".join(values)
+        sets = []
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#c{index}"] = name
+            values[f":c{index}"] = dynamo.to_attribute(value)
+            sets.append(f"#c{index} = :c{index}")
+        return {
+            "TableName": self._table,
+            "Key": {"resendRequestId": {"S": request_id}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": f"#status IN ({expected_placeholders})",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def _transition_then_release(self, record_update: dict, request_id: str, items: Iterable[int]) -> bool:
         try:
