@@ -52,3 +52,16 @@ def test_a_newer_webhook_on_an_item_falls_back_to_merging_each_fact(api, items, 
     assert items.store.get(711, consistent=True).values["handlingCode"] == "rsd"
     newer = items.store.get(712, consistent=True)
     assert newer.values["handlingCode"] == "ohd" and newer.active_resend_request_id == body["resendRequestId"]
+
+
+def test_with_a_key_the_record_is_read_with_the_items(api, items, requests_made):  # noqa: F811
+    warm, ids = items(721), items(722, 723)
+    assert api("POST", "/resends", resend_body(warm))[0] == 201
+    requests_made.clear()
+    headers = {"Idempotency-Key": "order-1001-resend"}
+    status, body = api("POST", "/resends", resend_body(ids), headers=headers)
+    assert status == 201
+    assert requests_made == ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
+    requests_made.clear()
+    assert api("POST", "/resends", resend_body(ids), headers=headers) == (201, body)  # replayed
+    assert requests_made == ["BatchGetItem"]

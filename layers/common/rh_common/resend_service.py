@@ -84,12 +84,12 @@ class ResendService:
     def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Answer:
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
-        if idempotency_key:
-            existing = self._resends.get(request_id)
+        if idempotency_key:  # the record the key names, read with the items (one request)
+            existing, records = self._resends.get_with_items(request_id, request.returnInventoryIdList)
             if existing is not None:
                 return self._replay(existing, fingerprint)
-
-        records = self._inventories.get_many(request.returnInventoryIdList, consistent=True)
+        else:
+            records = self._inventories.get_many(request.returnInventoryIdList, consistent=True)
         # Stock Return Helper had before this stack heard of it: looked up once, then judged.
         records = read_through(self._upstream, self._inventories, request.returnInventoryIdList, records)
         held = prerequisites.reserved(request, records)

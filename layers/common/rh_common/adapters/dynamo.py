@@ -33,6 +33,23 @@ class TableAdapter:
         return self._client
 
 
+def batch_get(client: Any, keys_by_table: dict[str, list[dict[str, Any]]], consistent: bool) -> dict[str, list[dict]]:
+    """Items by table, read in BatchGetItem requests of up to 100 keys over all the tables (one request for
+    up to 100), with the unprocessed keys asked again."""
+    found: dict[str, list[dict]] = {table: [] for table in keys_by_table}
+    pairs = [(table, key) for table, keys in keys_by_table.items() for key in keys]
+    for start in range(0, len(pairs), 100):
+        request: dict[str, Any] = {}
+        for table, key in pairs[start : start + 100]:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            for table, items in response.get("Responses", {}).items():
+                found[table] += items
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
 def to_attribute(value: Any) -> dict[str, Any]:
     return _serializer.serialize(value)
 

@@ -58,6 +58,14 @@ def record_from_item(item: dict[str, Any]) -> InventoryRecord:
     )
 
 
+def inventory_keys(inventory_ids: Iterable[int]) -> list[dict[str, Any]]:
+    return [{"returnInventoryId": dynamo.to_attribute(i)} for i in dict.fromkeys(inventory_ids)]
+
+
+def records_by_id(items: list[dict[str, Any]]) -> dict[int, InventoryRecord]:
+    return {record.inventory_id: record for record in map(record_from_item, items)}
+
+
 class InventoryStore(dynamo.TableAdapter):
     def __init__(self, table_name: str, warehouse_index: str = "ByWarehouse", client: Any = None) -> None:
         self._table = table_name
@@ -199,17 +207,8 @@ class InventoryStore(dynamo.TableAdapter):
 
     def get_many(self, inventory_ids: Iterable[int], consistent: bool = True) -> dict[int, InventoryRecord]:
         """One batch read (BatchGetItem, with its unprocessed keys re-asked)."""
-        keys = [{"returnInventoryId": dynamo.to_attribute(i)} for i in dict.fromkeys(inventory_ids)]
-        found: dict[int, InventoryRecord] = {}
-        for start in range(0, len(keys), 100):
-            request = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": consistent}}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    record = record_from_item(item)
-                    found[record.inventory_id] = record
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        items = dynamo.batch_get(self.client, {self._table: inventory_keys(inventory_ids)}, consistent)
+        return records_by_id(items[self._table])
 
     def ids_in_stock(self) -> list[int]:
         """Every item still in stock here (a Scan: the daily scheduled sync's re-read list)."""

@@ -14,6 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rh_common.adapters import dynamo
+from rh_common.adapters.inventory_store import inventory_keys, records_by_id
+from rh_common.inventory import InventoryRecord
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,18 @@ class ResendStore(dynamo.TableAdapter):
             TableName=self._table, Key={"resendRequestId": {"S": request_id}}, ConsistentRead=True
         ).get("Item")
         return dynamo.from_item(item) if item else None
+
+    def get_with_items(
+        self, request_id: str, inventory_ids: Iterable[int]
+    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord]]:
+        """The record (None if there is none) and the items, in one consistent BatchGetItem over both tables."""
+        keys = {
+            self._table: [{"resendRequestId": {"S": request_id}}],
+            self._inventory_table: inventory_keys(inventory_ids),
+        }
+        items = dynamo.batch_get(self.client, keys, consistent=True)
+        records = items[self._table]
+        return (dynamo.from_item(records[0]) if records else None), records_by_id(items[self._inventory_table])
 
     def find_by_resend_id(self, resend_id: int) -> dict[str, Any] | None:
         """The request Return Helper knows as `resend_id` (index lookup, then a consistent read)."""
