@@ -111,10 +111,10 @@ ci-checks: lint checkov smoke
 # Benchmarks against their floors -> docs/benchmarks.md + .json (bench/run.py). Full: ~4 min,
 # runs sam build; `make bench-quick` (or `make bench QUICK=1`) checks it runs, numbers not evidence.
 bench: $(STAMP_RUN) $(if $(QUICK),,$(STAMP_TOOLS))
-	$(PY) -m bench.run $(if $(QUICK),--quick,) $(BENCH_ARGS)
+	$(SAM_PATH) $(PY) -m bench.run $(if $(QUICK),--quick,) $(BENCH_ARGS)
 
 bench-quick: $(STAMP_RUN)
-	$(PY) -m bench.run --quick $(BENCH_ARGS)
+	$(SAM_PATH) $(PY) -m bench.run --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf .aws-sam .local .pytest_cache

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
-import importlib.util
 import io
 import json
 import logging
@@ -64,7 +63,7 @@ import layer_check  # noqa: E402
 
 from local import aws_services  # noqa: E402
 from local.emulator import EmulatorServer  # noqa: E402
-from local.lambda_runtime import WORKER_SCRIPT, worker_environment  # noqa: E402
+from local.lambda_runtime import WORKER_SCRIPT, link_runtime_packages, worker_environment  # noqa: E402
 from local.settings import (  # noqa: E402
     DEV_RH_API_KEY,
     DEV_RH_API_TOKEN,
@@ -83,8 +82,6 @@ REGION = "us-east-1"
 LAYER_ID = "CommonLayer"
 # Lambda's limit for a function and its layers, unzipped.
 UNZIPPED_LIMIT = 250 * 1024 * 1024
-# What the Lambda Python runtime provides besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
 INIT_TIMEOUT = 60
 # What Lambda puts in the environment of a traced invocation (Tracing: Active).
@@ -163,19 +160,6 @@ def report_sizes(build: Path, function_ids: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ the runtime around the functions
-
-
-def runtime_dir(into: Path) -> Path:
-    """Links to what the Lambda runtime ships (boto3 and its dependencies), from this venv."""
-    into.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            fail(f"{name} is not installed in {sys.prefix}")
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (into / source.name).symlink_to(source)
-    return into
 
 
 def interpreter_path(env: dict[str, str]) -> list[str]:
@@ -383,7 +367,7 @@ def main() -> None:
                 for path in [*layer.glob(name), *layer.glob(f"{name.replace('_', '?')}-*.dist-info")]:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
             print(f"layer without {args.remove_from_layer}: {layer}")
-        runtime = runtime_dir(scratch / "runtime")
+        runtime = link_runtime_packages(scratch / "runtime")
 
         moto_port = _free_port()
         moto = ThreadedMotoServer(ip_address=HOST, port=moto_port, verbose=False)

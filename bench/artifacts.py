@@ -1,7 +1,8 @@
 """Built artifact sizes: every function's code and the layer, as `sam build` leaves them.
 
-The full benchmark runs `sam build` (the same command as `make build`) into a temporary
-build directory; the quick one measures an existing `.aws-sam/build` if there is one.
+The full benchmark runs `sam build` (the same command as `make build`: arm64, the deployable
+build) into a temporary build directory; the quick one measures the host build the cold-start
+benchmark made (bench/lambda_tree.py).
 Sizes are the unzipped tree (Lambda's 250 MB limit counts function + layers unzipped) and
 the tree zipped with deflate (what is uploaded).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -20,8 +22,11 @@ from typing import Any
 from local.settings import PROJECT_ROOT, TEMPLATE_PATH
 from local.template import LocalTemplate
 
+sys.path.insert(0, str(PROJECT_ROOT / "layers" / "common"))  # layer_check, next to the layer's build
+import layer_check  # noqa: E402
+
 SAM_CANDIDATES = (PROJECT_ROOT / ".venv-tools" / "bin" / "sam",)
-EXISTING_BUILD = PROJECT_ROOT / ".aws-sam" / "build"
+LAYER_ID = "CommonLayer"
 BUILD_TIMEOUT_SECONDS = 1800
 
 
@@ -37,39 +42,50 @@ def artifact_ids() -> list[str]:
     return [*template.functions(), *template.resources("AWS::Serverless::LayerVersion")]
 
 
-def measure(quick: bool, log=print) -> dict[str, Any]:
-    if quick:
-        if all((EXISTING_BUILD / logical_id).is_dir() for logical_id in artifact_ids()):
-            built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(EXISTING_BUILD.stat().st_mtime))
-            return {
-                "source": f"existing .aws-sam/build ({built}); quick mode runs no sam build",
-                **sizes(EXISTING_BUILD),
-            }
-        return {"source": "not measured: quick mode runs no sam build and there is no .aws-sam/build", "artifacts": {}}
+def sam_build(build_dir: Path, architecture: str) -> str | None:
+    """`sam build` of the template for one architecture, as `make build` runs it; None, or why it failed."""
     sam = find_sam()
     if sam is None:
-        return {"source": "not measured: sam not found (make bench installs it into .venv-tools)", "artifacts": {}}
+        return "sam not found (make bench installs it into .venv-tools)"
+    done = subprocess.run(
+        [sam, "build", "--template", str(TEMPLATE_PATH), "--build-dir", str(build_dir),
+         "--parameter-overrides", f"Architecture={architecture}"],
+        cwd=PROJECT_ROOT,
+        # The layer's makefile build takes its architecture from here (SAM does not pass it) and
+        # runs the python3.13 on PATH (`make bench` puts the one it found there).
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "LAYER_ARCHITECTURE": architecture},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return f"exit {done.returncode}: {(done.stdout + done.stderr)[-1500:]}"
+    return None
+
+
+def measure(quick: bool, host_build: Path, log=print) -> dict[str, Any]:
+    """Full: the deployable (arm64) build's sizes, from its own sam build. Quick: the host build the
+    cold-start benchmark made (no sam build)."""
+    if quick:
+        return {"source": "quick mode: the cold-start benchmark's host build (no sam build)", **sizes(host_build)}
     with tempfile.TemporaryDirectory(prefix="rh-bench-build-") as work:
         build_dir = Path(work) / "build"
-        log(f"artifacts: {sam} build --build-dir {build_dir}")
+        log(f"artifacts: sam build (arm64, the deployable build) into {build_dir}")
         started = time.monotonic()
-        done = subprocess.run(
-            [sam, "build", "--template", str(TEMPLATE_PATH), "--build-dir", str(build_dir)],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT_SECONDS,
-        )
-        if done.returncode != 0:
-            tail = (done.stdout + done.stderr)[-1500:]
-            return {"source": f"sam build failed (exit {done.returncode}): {tail}", "artifacts": {}}
-        return {"source": f"sam build ({time.monotonic() - started:.0f} s)", **sizes(build_dir)}
+        failure = sam_build(build_dir, "arm64")
+        if failure:
+            return {"source": f"sam build failed ({failure})", "artifacts": {}}
+        return {"source": f"sam build, arm64 ({time.monotonic() - started:.0f} s)", **sizes(build_dir)}
 
 
 def sizes(build_dir: Path) -> dict[str, Any]:
-    return {"artifacts": {logical_id: tree_size(build_dir / logical_id) for logical_id in artifact_ids()}}
+    layer = build_dir / LAYER_ID / "python"
+    return {
+        "artifacts": {logical_id: tree_size(build_dir / logical_id) for logical_id in artifact_ids()},
+        # layers/common/layer_check.py on the built layer: what would make it slow or shadow the runtime.
+        "layerProblems": layer_check.problems(layer) if layer.is_dir() else ["no built layer"],
+    }
 
 
 def tree_size(root: Path) -> dict[str, Any]:

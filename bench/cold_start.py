@@ -1,21 +1,23 @@
-"""Cold start: a fresh Python process importing a handler module with its function's environment.
+"""Cold start, measured the way Lambda runs the code, and in this project's virtualenv.
 
-Each function is timed as `import app` plus the DynamoDB client the handler creates (the
-adapters create it on first use, so the first invocation pays for it; the floor creates one
-too), and as `import app` alone. The floor is a fresh process doing `import boto3` and
-creating one DynamoDB client, with the same environment; the reference adds the Powertools
-pieces every function starts with. Each run is timed from spawning the process until it
-signals the end of its imports; it then leaves with os._exit (no interpreter teardown, which
-Lambda does not run either). Variants run interleaved in a shuffled order each round, after
-one discarded warm-up run each (which also writes the project's bytecode, as a deployment
-package with .pyc files would have it).
+**As Lambda runs it** (the headline figure, bench/lambda_tree.py): each *built* function in its own
+`python -S` process (no site-packages) whose path is only [the function's build dir, the built
+layer, the runtime's boto3 and its dependencies with their bytecode] + the standard library, as
+.ci/smoke_build.py invokes them, with nothing writable (PYTHONDONTWRITEBYTECODE): what has no
+bytecode in the build is compiled on every run, as on Lambda's read-only /var/task and /opt. The
+floor is a bare function doing `import boto3; boto3.client("dynamodb")` in the same conditions.
 
-Tracing is on, as deployed (`Tracing: Active`): LAMBDA_TASK_ROOT is set and
-POWERTOOLS_TRACE_DISABLED is not, so Tracer imports and patches with the X-Ray SDK.
+**In the virtualenv** (the second column): the same imports from the source tree in this
+project's .venv, site-packages and bytecode caches included.
 
-"Without bytecode" repeats the measurement with no .pyc for anything outside the standard
-library (PYTHONPYCACHEPREFIX pointing at a cache that holds only the standard library's):
-what a SAM-built layer gives Lambda, whose read-only /opt cannot cache compiled modules.
+Each function is timed as `import app` plus the DynamoDB client the handler creates (the adapters
+create it on first use, so the first invocation pays for it; the floor creates one too). For the
+SnapStart functions also `import app` plus the before-snapshot hook (rh_common/snapstart.py): the
+init a restore from a snapshot takes off a cold start. Each run is timed from spawning the process
+until it signals the end of its imports; it then leaves with os._exit (no interpreter teardown,
+which Lambda does not run either). Variants run interleaved in a shuffled order each round, after
+one discarded warm-up run each. Tracing is on, as deployed (`Tracing: Active`): LAMBDA_TASK_ROOT is
+set and POWERTOOLS_TRACE_DISABLED is not, so Tracer imports and patches with the X-Ray SDK.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import re
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,10 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.lambda_tree import LambdaTree
 from bench.stats import Summary, ratio, summarize
 
 FLOOR_CODE = "import boto3\nboto3.client('dynamodb')"
 CLIENT_CODE = "from rh_common.adapters import dynamo\ndynamo.client()"
+SNAPSHOT_CODE = "from rh_common import snapstart\nsnapstart.prepare()"
 # A reference, not a goal: the floor plus what every function of this design imports first.
 POWERTOOLS_CODE = (
     "import boto3\n"
@@ -64,10 +67,11 @@ OTHER = "standard library / other"
 
 @dataclass(frozen=True)
 class Variant:
-    key: str  # floor | <function id>:client | <function id>:import
+    key: str  # venv: floor | powertools | <id>; built: built:floor | built:<id> | built:<id>:snapshot
     code: str
     env: dict[str, str]
     cwd: str
+    args: tuple[str, ...] = ()  # interpreter options (-S for the built ones)
 
 
 READY = "__rh_bench_ready__"
@@ -76,13 +80,13 @@ READY = "__rh_bench_ready__"
 _SIGNAL_READY = f"\nimport os, sys\nsys.stdout.write({READY!r} + '\\n')\nsys.stdout.flush()\nos._exit(0)\n"
 
 
-def _run(variant: Variant, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> tuple[float, str]:
+def _run(variant: Variant, args: tuple[str, ...] = ()) -> tuple[float, str]:
     """Seconds from spawning the process to the end of its imports (and client); and its stderr."""
-    env = {**variant.env, **(extra_env or {})}
+    env = variant.env
     with tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, *args, "-c", variant.code + _SIGNAL_READY],
+            [sys.executable, *variant.args, *args, "-c", variant.code + _SIGNAL_READY],
             env=env,
             cwd=variant.cwd,
             stdin=subprocess.DEVNULL,
@@ -103,104 +107,108 @@ def _run(variant: Variant, extra_env: dict[str, str] | None = None, args: tuple[
     return elapsed, output
 
 
-def _rounds(variants: list[Variant], runs: int, extra_env: dict[str, str] | None, seed: int) -> dict[str, list[float]]:
+def _rounds(variants: list[Variant], runs: int, seed: int) -> dict[str, list[float]]:
     shuffle = random.Random(seed)
     samples: dict[str, list[float]] = {v.key: [] for v in variants}
     for _ in range(runs):
         order = list(variants)
         shuffle.shuffle(order)
         for variant in order:
-            samples[variant.key].append(_run(variant, extra_env)[0])
+            samples[variant.key].append(_run(variant)[0])
     return samples
 
 
-def variants_for(functions: dict[str, Any], environment: Callable[[str], dict[str, str]]) -> list[Variant]:
+def variants_for(
+    functions: dict[str, Any],
+    environment: Callable[[str], dict[str, str]],
+    tree: LambdaTree,
+    snapstart_functions: frozenset[str],
+) -> list[Variant]:
     """functions: {logical id: FunctionSpec}; environment(logical_id) -> the function's env."""
     first = next(iter(functions))
+    venv_env, venv_cwd = environment(first), str(functions[first].code_dir)
     variants = [
-        Variant("floor", FLOOR_CODE, environment(first), str(functions[first].code_dir)),
-        Variant("powertools", POWERTOOLS_CODE, environment(first), str(functions[first].code_dir)),
+        Variant("floor", FLOOR_CODE, venv_env, venv_cwd),
+        Variant("powertools", POWERTOOLS_CODE, venv_env, venv_cwd),
+        Variant("built:floor", FLOOR_CODE, _built_env(venv_env, tree, None), str(tree.empty_function), ("-S",)),
     ]
     for logical_id, spec in functions.items():
         module = spec.handler.rsplit(".", 1)[0]
-        env, cwd = environment(logical_id), str(spec.code_dir)
-        variants.append(Variant(f"{logical_id}:client", f"import {module}\n{CLIENT_CODE}", env, cwd))
-        variants.append(Variant(f"{logical_id}:import", f"import {module}", env, cwd))
+        env = environment(logical_id)
+        variants.append(Variant(logical_id, f"import {module}\n{CLIENT_CODE}", env, str(spec.code_dir)))
+        built_env, built_cwd = _built_env(env, tree, logical_id), str(tree.function_dir(logical_id))
+        variants.append(
+            Variant(f"built:{logical_id}", f"import {module}\n{CLIENT_CODE}", built_env, built_cwd, ("-S",))
+        )
+        if logical_id in snapstart_functions:
+            code = f"import {module}\n{SNAPSHOT_CODE}"
+            variants.append(Variant(f"built:{logical_id}:snapshot", code, built_env, built_cwd, ("-S",)))
     return variants
 
 
-def _stdlib_only(prefix: Path) -> None:
-    """Keep only the standard library's compiled modules in a PYTHONPYCACHEPREFIX tree."""
-    root = Path(sysconfig.get_paths()["stdlib"])  # not platstdlib: in a venv that is the venv's lib/
-    keep = {root, root.resolve()}
-    for pyc in list(prefix.rglob("*.pyc")):
-        source_dir = Path("/") / pyc.parent.relative_to(prefix)
-        if not any(source_dir == root or root in source_dir.parents for root in keep):
-            pyc.unlink()
+def _built_env(env: dict[str, str], tree: LambdaTree, logical_id: str | None) -> dict[str, str]:
+    built = {**env, "PYTHONPATH": tree.python_path(logical_id), "PYTHONDONTWRITEBYTECODE": "1"}
+    built["LAMBDA_TASK_ROOT"] = str(tree.function_dir(logical_id) if logical_id else tree.empty_function)
+    return built
 
 
 def measure(
     functions: dict[str, Any],
     environment: Callable[[str], dict[str, str]],
+    tree: LambdaTree,
+    snapstart_functions: frozenset[str],
     *,
     runs: int,
-    no_bytecode_runs: int,
     importtime_runs: int = 1,
     log: Callable[[str], None] = print,
     seed: int = 1,
 ) -> dict[str, Any]:
-    variants = variants_for(functions, environment)
+    variants = variants_for(functions, environment, tree, snapstart_functions)
     log(f"cold start: warm-up, then {runs} interleaved runs of {len(variants)} variants")
     for variant in variants:
         _run(variant)
-    samples = _rounds(variants, runs, None, seed)
-
-    goal_variants = [v for v in variants if not v.key.endswith(":import") and v.key != "powertools"]
-    with tempfile.TemporaryDirectory(prefix="rh-bench-pycache-") as prefix:
-        for variant in goal_variants:  # prime: compile everything once into the prefix ...
-            _run(variant, {"PYTHONPYCACHEPREFIX": prefix})
-        _stdlib_only(Path(prefix))  # ... then forget all but the standard library
-        log(f"cold start without bytecode: {no_bytecode_runs} runs of {len(goal_variants)} variants")
-        no_bytecode = _rounds(
-            goal_variants, no_bytecode_runs, {"PYTHONPYCACHEPREFIX": prefix, "PYTHONDONTWRITEBYTECODE": "1"}, seed
-        )
-
-    log(f"cold start: -X importtime, {importtime_runs} runs of {len(goal_variants)} variants")
-    breakdown = {v.key: import_breakdown(v, importtime_runs) for v in goal_variants}
-    return report(functions, samples, no_bytecode, breakdown)
+    samples = _rounds(variants, runs, seed)
+    explained = [v for v in variants if v.key == "built:floor" or v.key.removeprefix("built:") in functions]
+    log(f"cold start: -X importtime, {importtime_runs} runs of {len(explained)} variants")
+    breakdown = {v.key: import_breakdown(v, importtime_runs) for v in explained}
+    return report(functions, samples, breakdown, tree.source, snapstart_functions)
 
 
 def report(
     functions: dict[str, Any],
     samples: dict[str, list[float]],
-    no_bytecode: dict[str, list[float]],
     breakdown: dict[str, dict[str, float]],
+    source: str,
+    snapstart_functions: frozenset[str],
 ) -> dict[str, Any]:
-    floor = summarize(samples["floor"])
-    floor_nb = summarize(no_bytecode["floor"])
+    floor, venv_floor = summarize(samples["built:floor"]), summarize(samples["floor"])
     rows = {}
     for logical_id in functions:
-        client, imported = summarize(samples[f"{logical_id}:client"]), summarize(samples[f"{logical_id}:import"])
-        nb = summarize(no_bytecode[f"{logical_id}:client"])
+        built, venv = summarize(samples[f"built:{logical_id}"]), summarize(samples[logical_id])
         rows[logical_id] = {
-            "importAndClient": client.to_json(),
-            "ratio": ratio(client, floor),
+            "importAndClient": built.to_json(),
+            "ratio": ratio(built, floor),
             "goal": GOAL_RATIO,
-            "met": ratio(client, floor) <= GOAL_RATIO,
-            "importOnly": imported.to_json(),
-            "importOnlyRatio": ratio(imported, floor),
-            "noBytecode": nb.to_json(),
-            "noBytecodeRatio": ratio(nb, floor_nb),
-            "importTimeMs": breakdown[f"{logical_id}:client"],
+            "met": ratio(built, floor) <= GOAL_RATIO,
+            "venv": venv.to_json(),
+            "venvRatio": ratio(venv, venv_floor),
+            "importTimeMs": breakdown[f"built:{logical_id}"],
         }
+        if logical_id in snapstart_functions:
+            rows[logical_id]["snapshotInit"] = summarize(samples[f"built:{logical_id}:snapshot"]).to_json()
     powertools = summarize(samples["powertools"])
     return {
+        "built": source,
         "floor": floor.to_json(),
-        "powertoolsReference": {**powertools.to_json(), "ratio": ratio(powertools, floor), "code": POWERTOOLS_CODE},
-        "floorNoBytecode": floor_nb.to_json(),
-        "floorImportTimeMs": breakdown["floor"],
+        "venvFloor": venv_floor.to_json(),
+        "powertoolsReference": {
+            **powertools.to_json(),
+            "ratio": ratio(powertools, venv_floor),
+            "code": POWERTOOLS_CODE,
+        },
+        "floorImportTimeMs": breakdown["built:floor"],
         "functions": rows,
-        "samples": {**samples, **{f"{k}:nobytecode": v for k, v in no_bytecode.items()}},
+        "samples": samples,
     }
 
 
@@ -228,21 +236,25 @@ def summary_of(row: dict[str, Any], key: str) -> Summary:
 
 
 if __name__ == "__main__":  # a quick look without the rest: RUNS=5 python -m bench.cold_start
+    from bench import lambda_tree
     from bench.environment import BenchEnvironment
 
     offline = BenchEnvironment.offline()
-    result = measure(
-        offline.functions(),
-        lambda logical_id: offline.function_environment(logical_id, tracing=True),
-        runs=int(os.environ.get("RUNS", "5")),
-        no_bytecode_runs=1,
-    )
-    print("floor", Summary(**{k: result["floor"][k] for k in ("median", "p25", "p75", "runs")}).ms())
+    with tempfile.TemporaryDirectory(prefix="rh-bench-cold-") as work:
+        tree = lambda_tree.prepare(Path(work), offline.functions(), quick=True)
+        result = measure(
+            offline.functions(),
+            lambda logical_id: offline.function_environment(logical_id, tracing=True),
+            tree,
+            lambda_tree.snapstart_functions(),
+            runs=int(os.environ.get("RUNS", "5")),
+        )
+    print("floor", summary_of(result, "floor").ms())
     for logical_id, row in result["functions"].items():
         print(
             logical_id,
             f"{row['ratio']:.2f}x",
             summary_of(row, "importAndClient").ms(),
-            "import only",
-            summary_of(row, "importOnly").ms(),
+            "venv",
+            f"{row['venvRatio']:.2f}x",
         )

@@ -3,10 +3,11 @@
 Starts its own DynamoDB Local (moto when Java is missing, then without capacity figures) and
 moto server, creates the template's tables, queues and secret, then measures:
 
-1. cold start of each function against a fresh `import boto3` + one DynamoDB client (bench/cold_start.py);
+1. cold start of each *built* function, run as Lambda runs it, against a bare function's `import boto3` +
+   one DynamoDB client (bench/cold_start.py, bench/lambda_tree.py), and the same in the virtualenv;
 2. warm cost per operation against one bare `put_item` (bench/warm.py, in a child process);
 3. DynamoDB requests and consumed capacity per operation (same child, a separate pass);
-4. the built artifacts' sizes (bench/artifacts.py, `sam build`).
+4. the built artifacts' sizes and the layer's checks (bench/artifacts.py, `sam build`).
 
 Writes DIR/benchmarks.md and DIR/benchmarks.json (DIR defaults to docs/). `--quick` runs
 every figure with few repetitions (the check in `make test`); its numbers are not evidence.
@@ -24,14 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import artifacts, cold_start, report
+from bench import artifacts, cold_start, lambda_tree, report
 from bench.environment import API_KEY, SIGNING_KEY, UPSTREAM_BASE_URL, WEBHOOK_PUBLIC_URL, BenchEnvironment
 from bench.machine import machine_info
 from local.settings import PROJECT_ROOT
 
 WARM_FUNCTIONS = ("WebhookFunction", "MerchantApiFunction")
-FULL = {"coldRuns": 21, "noBytecodeRuns": 5, "importtimeRuns": 5, "warmRounds": 300, "warmup": 30, "countRuns": 30}
-QUICK = {"coldRuns": 2, "noBytecodeRuns": 1, "importtimeRuns": 1, "warmRounds": 12, "warmup": 2, "countRuns": 2}
+FULL = {"coldRuns": 21, "importtimeRuns": 5, "warmRounds": 300, "warmup": 30, "countRuns": 30}
+QUICK = {"coldRuns": 2, "importtimeRuns": 1, "warmRounds": 12, "warmup": 2, "countRuns": 2}
 
 
 def log(message: str) -> None:
@@ -94,18 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     meta = {**machine_info(), "mode": "quick" if args.quick else "full", "plan": plan}
 
     offline = BenchEnvironment.offline()  # cold starts first, with no JVM or moto sharing the CPU
-    cold = cold_start.measure(
-        offline.functions(),
-        lambda logical_id: offline.function_environment(logical_id, tracing=True),
-        runs=plan["coldRuns"],
-        no_bytecode_runs=plan["noBytecodeRuns"],
-        importtime_runs=plan["importtimeRuns"],
-        log=log,
-    )
-    with BenchEnvironment(requested_backend=args.dynamodb) as env:
-        meta["dynamodb"] = env.describe()
-        warm = run_warm(env, plan)
-    built = artifacts.measure(args.quick, log=log)
+    with tempfile.TemporaryDirectory(prefix="rh-bench-lambda-") as work:
+        tree = lambda_tree.prepare(Path(work), offline.functions(), args.quick, log)
+        cold = cold_start.measure(
+            offline.functions(),
+            lambda logical_id: offline.function_environment(logical_id, tracing=True),
+            tree,
+            lambda_tree.snapstart_functions(),
+            runs=plan["coldRuns"],
+            importtime_runs=plan["importtimeRuns"],
+            log=log,
+        )
+        with BenchEnvironment(requested_backend=args.dynamodb) as env:
+            meta["dynamodb"] = env.describe()
+            warm = run_warm(env, plan)
+        built = artifacts.measure(args.quick, tree.build_dir, log=log)
     meta["loadAverageAfter"] = os.getloadavg()
     meta["seconds"] = round(time.monotonic() - started)
 

@@ -10,6 +10,7 @@ nothing leaks from the stack's own environment or from another function.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import queue
@@ -85,6 +86,24 @@ def worker_environment(
         }
     )
     return env
+
+
+# What the Lambda Python runtime provides besides the standard library (in /var/runtime).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+def link_runtime_packages(into: Path) -> Path:
+    """A directory standing in for the runtime's: links to this interpreter's boto3 and its dependencies
+    (what the smoke test and the cold-start benchmark put after the layer on a built function's path)."""
+    into.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed in {sys.prefix}")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (into / source.name).symlink_to(source)
+    return into
 
 
 def function_arn(spec: FunctionSpec, region: str) -> str:

@@ -32,15 +32,19 @@ def test_quick_bench_writes_the_table_and_its_json_twin_with_every_figure(tmp_pa
     functions = set(template.functions())
     assert set(results["coldStart"]["functions"]) == functions
     for row in results["coldStart"]["functions"].values():
-        assert row["importAndClient"]["median"] > 0 and row["ratio"] > 0 and row["noBytecode"]["median"] > 0
+        assert row["importAndClient"]["median"] > 0 and row["ratio"] > 0 and row["venv"]["median"] > 0
+    snapstart = {name for name, row in results["coldStart"]["functions"].items() if "snapshotInit" in row}
+    assert snapstart == {"WebhookFunction", "MerchantApiFunction"}
     assert set(results["warm"]["operations"]) == set(OPERATIONS)
     assert set(results["dynamodb"]["operations"]) == set(OPERATIONS)
     assert "artifacts" in results["artifacts"] and results["artifacts"]["source"]
     figures = [goal["figure"] for goal in results["goals"]]
-    assert len(figures) == len(functions) + 3 + 4, figures  # cold starts, three warm goals, four request goals
+    # cold starts, four layer goals, three warm goals, five request goals
+    assert len(figures) == len(functions) + 4 + 3 + 5, figures
     assert all(goal["met"] in (True, False) for goal in results["goals"])
 
-    for heading in ("## Every goal", "## 1. Cold start", "## 2. Warm cost", "## 3. DynamoDB requests", "## 4. Built"):
+    headings = ("## Every goal, before and after", "## 1. Cold start", "## 2. Warm cost", "## 3. DynamoDB", "## 4. Built")
+    for heading in headings:
         assert heading in page
     for name in [*functions, *(label for label in OPERATIONS.values()), *figures]:
         assert f"| {name} |" in page, f"no table row for {name}"
