@@ -43,7 +43,7 @@ def test_quick_bench_writes_the_table_and_its_json_twin_with_every_figure(tmp_pa
     assert len(figures) == len(functions) + 4 + 3 + 5, figures
     assert all(goal["met"] in (True, False) for goal in results["goals"])
 
-    headings = ("## Every goal, before and after", "## 1. Cold start", "## 2. Warm cost", "## 3. DynamoDB", "## 4. Built")
+    headings = ("## Every goal, before and after", "## 1. Cold start", "## 2. Warm", "## 3. DynamoDB", "## 4. Built")
     for heading in headings:
         assert heading in page
     for name in [*functions, *(label for label in OPERATIONS.values()), *figures]:
