@@ -497,13 +497,18 @@ def _warm_findings(results: dict[str, Any]) -> list[str]:
 
 MISSED_WHY = {
     "new_delivery": "Two sequential conditional writes (the delivery log, then the inventory) are already about "
-    "2x one put, so anything the handler does on top crosses 2x: Powertools' event parsing and resolver, the HMAC "
-    "check over the raw body (the secret is cached), the normalised event, one JSON log line and the EMF metrics "
-    "document. Folding both writes into one `TransactWriteItems` would make one round trip but cost twice the WCU "
-    "and a slower request; the closer DynamoDB's latency is to the handler's own time, the further from 2x.",
+    "2x one put, so anything on top crosses 2x. Profiled with the DynamoDB client stubbed out (2026-12-01, this "
+    "machine), the handler's own Python work is about 0.3 ms per delivery: the JSON log line about 0.08 ms, the HMAC "
+    "check and the cached secret's lookup about 0.1 ms, Powertools' resolver, the event normalisation and the EMF "
+    "document the rest; the X-Ray subsegment the route made on top of the handler's own is gone. Most of *handler's "
+    "own* above is botocore's work before each request (parameter validation, serialisation, endpoint rules), which "
+    "the floor pays once and a new delivery twice. The write order and count belong to the nothing-lost work "
+    "(issue 10) and are unchanged; folding both writes into one `TransactWriteItems` would make one round trip but "
+    "cost twice the WCU and a slower request.",
     "duplicate_delivery": "One conditional `PutItem`, whose failed condition comes back as an error that botocore "
-    "parses and raises, plus the same fixed handler work as a new delivery (event, signature, log line, metrics). "
-    "There is nothing left to remove from the DynamoDB side: it is the one request the goal allows.",
+    "parses and raises, plus the same fixed handler work as a new delivery (event, signature, log line, metrics: "
+    "about 0.3 ms of our own code, profiled as above). There is nothing left to remove from the DynamoDB side: it is "
+    "the one request the goal allows; the rest is botocore's own work around that request and its error.",
     "create_resend": "The path is three sequential requests when warm: one consistent `BatchGetItem` of the items "
     "(with an Idempotency-Key, the request record the key names is read in the same request), the reserving "
     "`TransactWriteItems` (the request record and every item, conditional on none being held: slower than a put, it "
