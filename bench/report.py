@@ -269,9 +269,7 @@ def _summary_table(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for row in results["goals"]:
-        lines.append(
-            f"| {row['figure']} | {row['before']} | {row['measured']} | {row['goal']} | {_met(row['met'])} |"
-        )
+        lines.append(f"| {row['figure']} | {row['before']} | {row['measured']} | {row['goal']} | {_met(row['met'])} |")
     missed = [row["figure"] for row in results["goals"] if row["met"] is False]
     lines += ["", f"Met {len(results['goals']) - len(missed)} of {len(results['goals'])}."]
     if missed:
