@@ -10,6 +10,11 @@ contract's shape.
 # Annotated types at run time to validate requests and build the OpenAPI schema.
 # The answer pattern (success models returned, every other status raised, documented
 # responses) lives in rh_common.http_api, for these routes and for Router modules alike.
+
+# isort: off
+from rh_common import cold_start  # first: no garbage collection while the rest imports
+# isort: on
+
 import logging
 import warnings
 from typing import Annotated, Any
@@ -366,3 +371,4 @@ def lambda_handler(event: dict, context: object) -> dict:
 
 
 snapstart.register()  # SnapStart's hooks (rh_common/snapstart.py says what each does and why)
+cold_start.finished()

@@ -3,6 +3,10 @@ applies webhook deliveries left unapplied."""
 
 from __future__ import annotations
 
+# isort: off
+from rh_common import cold_start  # first: no garbage collection while the rest imports
+# isort: on
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -49,3 +53,6 @@ def lambda_handler(event: dict, context: object) -> dict:
         "updated": len(report.updated),
         "deliveriesApplied": len(report.deliveries_applied),
     }
+
+
+cold_start.finished()  # the module's init is done (rh_common/cold_start.py)

@@ -14,6 +14,10 @@ the DLQ through the queue's redrive policy.
 
 from __future__ import annotations
 
+# isort: off
+from rh_common import cold_start  # first: no garbage collection while the rest imports
+# isort: on
+
 import logging
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -64,3 +68,6 @@ def handle_record(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+
+
+cold_start.finished()  # the module's init is done (rh_common/cold_start.py)

@@ -8,6 +8,10 @@ applied (Return Helper then redelivers).
 
 from __future__ import annotations
 
+# isort: off
+from rh_common import cold_start  # first: no garbage collection while the rest imports
+# isort: on
+
 import base64
 import logging
 
@@ -118,3 +122,4 @@ def lambda_handler(event: dict, context: object) -> dict:
 
 
 snapstart.register()  # SnapStart's hooks (rh_common/snapstart.py says what each does and why)
+cold_start.finished()

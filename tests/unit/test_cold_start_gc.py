@@ -1,0 +1,32 @@
+"""rh_common.cold_start: no garbage collection while a handler module imports, back on once it has."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+
+import pytest
+
+from rh_common import cold_start
+
+
+def test_importing_it_turns_collection_off_until_the_module_says_it_is_done() -> None:
+    try:
+        importlib.reload(cold_start)  # what the first import in a fresh process does
+        assert not gc.isenabled()
+    finally:
+        cold_start.finished()
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    "logical_id", ["WebhookFunction", "MerchantApiFunction", "ResendWorkerFunction", "ReconcilerFunction"]
+)
+def test_every_handler_module_leaves_collection_on(load_function, logical_id: str) -> None:
+    gc.disable()  # as a fresh process's first import of rh_common.cold_start leaves it
+    try:
+        module = load_function(logical_id)
+    finally:
+        enabled = gc.isenabled()
+        gc.enable()
+    assert module.cold_start is cold_start and enabled
