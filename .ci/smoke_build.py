@@ -130,7 +130,7 @@ def check_builds(build: Path, smoke: Path, architecture: str) -> None:
     print(f"builds: {len(deployed)} distributions, the same in both; compiled modules match {architecture} / host")
     print(
         "layers: no runtime package (boto3, botocore, ...), no pycountry locales, an unchecked-hash .pyc"
-        f" for every .py, <= {layer_check.MAX_UNZIPPED_BYTES // 1024 // 1024} MB"
+        f" for every .py, <= {layer_check.MAX_UNZIPPED_BYTES // 1024 // 1024} MiB"
     )
 
 

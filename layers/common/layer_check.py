@@ -11,7 +11,7 @@ from pathlib import Path
 # Lambda's python3.13 runtime ships these (with their dependencies): a copy in /opt/python would
 # come first on sys.path and shadow them.
 RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
-# Unzipped, bytecode included (the goal of issue 13: pydantic_core's binary alone is ~5 MB).
+# Unzipped, bytecode included, in MiB (the goal of issue 13: pydantic_core's binary alone is ~5 MB).
 MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
 CACHE_TAG = "cpython-313"
 # PEP 552 flags word of a .pyc: bit 0 hash-based, bit 1 check the source. Unchecked hash = 0b01.
@@ -39,5 +39,5 @@ def problems(layer_python: Path) -> list[str]:
             found.append(f"{relative}: {compiled.name} is not unchecked-hash (flags {flags:#x}): the zip's timestamps")
     size = sum(path.stat().st_size for path in layer_python.rglob("*") if path.is_file())
     if size > MAX_UNZIPPED_BYTES:
-        found.append(f"{size / 1024 / 1024:.1f} MB unzipped, over {MAX_UNZIPPED_BYTES / 1024 / 1024:.0f} MB")
+        found.append(f"{size / 1024 / 1024:.1f} MiB unzipped, over {MAX_UNZIPPED_BYTES / 1024 / 1024:.0f} MiB")
     return found

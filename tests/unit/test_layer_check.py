@@ -82,4 +82,4 @@ def test_bytecode_that_checks_its_source_fails(layer: Path, mode: py_compile.Pyc
 def test_a_layer_over_the_size_bound_fails(layer: Path) -> None:
     (layer / "big.bin").write_bytes(b"\0" * (layer_check.MAX_UNZIPPED_BYTES + 1))
     [problem] = layer_check.problems(layer)
-    assert problem.endswith("MB unzipped, over 20 MB")
+    assert problem.endswith("MiB unzipped, over 20 MiB")
