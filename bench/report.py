@@ -611,7 +611,8 @@ def _artifacts(results: dict[str, Any]) -> str:
         notes += [
             "  Lambda's platform, minus what the runtime ships (boto3, botocore, s3transfer, jmespath, dateutil,",
             "  six), installed with `--no-deps`; pycountry's translations and other databases, unused Powertools",
-            "  utilities, Swagger UI's assets, stubs and C sources pruned; every module compiled with",
+            "  utilities, stubs and C sources pruned (Swagger UI's assets stay: `enable_swagger` serves them);",
+            "  every module compiled with",
             "  `--invalidation-mode unchecked-hash` (SAM's zips carry fixed timestamps). `layer_check.py` fails the",
             "  build otherwise: "
             + ("no problem found in this build." if not problems else f"{len(problems)} problems: {problems[:3]}"),

@@ -11,6 +11,10 @@ least once: a redelivered record carries the same eventId.
 
 from __future__ import annotations
 
+# isort: off
+from rh_common import cold_start  # first: no garbage collection while the rest imports
+# isort: on
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
@@ -65,3 +69,6 @@ def lambda_handler(event: dict, context: object) -> dict:
         },
     )
     return {"batchItemFailures": failures}
+
+
+cold_start.finished()  # the module's init is done (rh_common/cold_start.py)

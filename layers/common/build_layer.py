@@ -11,8 +11,8 @@ What SAM's python builder cannot do, and why each step is here:
   dependency on botocore puts a second botocore in `/opt/python`, which comes before
   `/var/runtime` on sys.path and shadows the runtime's.
 - **Nothing no function reads** (PRUNED): pycountry's translations (`locales/`, 21 MB; country
-  validation reads only the ISO 3166-1 database), its other databases and tests, Swagger UI's
-  bundled assets (our /docs page loads them from a CDN), console scripts.
+  validation reads only the ISO 3166-1 database), its other databases and tests, Powertools
+  utilities no function imports, type stubs, C sources, console scripts.
 - **Bytecode compiled at build time** with `--invalidation-mode unchecked-hash`: `/opt` is
   read-only in Lambda, so without `.pyc` every cold start compiles every imported module; and the
   zip SAM uploads carries fixed timestamps, which would make timestamp-checked `.pyc` stale.
@@ -64,9 +64,7 @@ PRUNED = (
     "pycountry/databases/iso639-3.json",
     "pycountry/databases/iso639-5.json",
     "pycountry/databases/iso15924.json",
-    # enable_swagger() serves these; the merchant API's /docs page uses the CDN instead.
-    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.js",
-    "aws_lambda_powertools/event_handler/openapi/swagger_ui/*.css",
+    # Not Swagger UI's assets (1.6 MiB): Powertools' enable_swagger() serves them from here.
 )
 
 

@@ -7,6 +7,7 @@ import importlib
 
 import pytest
 
+from local.template import LocalTemplate
 from rh_common import cold_start
 
 
@@ -19,9 +20,7 @@ def test_importing_it_turns_collection_off_until_the_module_says_it_is_done() ->
     assert gc.isenabled()
 
 
-@pytest.mark.parametrize(
-    "logical_id", ["WebhookFunction", "MerchantApiFunction", "ResendWorkerFunction", "ReconcilerFunction"]
-)
+@pytest.mark.parametrize("logical_id", list(LocalTemplate.load().functions()))
 def test_every_handler_module_leaves_collection_on(load_function, logical_id: str) -> None:
     gc.disable()  # as a fresh process's first import of rh_common.cold_start leaves it
     try:
