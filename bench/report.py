@@ -514,8 +514,9 @@ MISSED_WHY = {
     "parses and raises, plus the same fixed handler work as a new delivery (event, signature, log line, metrics: "
     "about 0.3 ms of our own code, profiled as above). There is nothing left to remove from the DynamoDB side: it is "
     "the one request the goal allows; the rest is botocore's own work around that request and its error.",
-    "create_resend": "The path is three sequential requests when warm: one consistent `BatchGetItem` of the items "
-    "(with an Idempotency-Key, the request record the key names is read in the same request), the reserving "
+    "create_resend": "The path is three sequential requests when warm: one `TransactGetItems` of the items (with an "
+    "Idempotency-Key, the request record the key names too; transactional, so a concurrent reservation is seen whole "
+    "or not at all, which a `BatchGetItem` does not promise), the reserving "
     "`TransactWriteItems` (the request record and every item, conditional on none being held: slower than a put, it "
     "locks every item), and one `TransactWriteItems` recording SUBMITTED together with each item's `rsd` fact (a "
     "last-writer-wins fact dated now). The service types are kept in memory between invocations until the cache "
@@ -559,8 +560,9 @@ def _dynamodb(results: dict[str, Any]) -> str:
         "  (the inventory); a duplicate is the conditional `PutItem` alone, whose failed condition ends it.",
         "  A late (out-of-order) event's failed condition returns the stored item",
         "  (`ReturnValuesOnConditionCheckFailure`), so the merge needs no read either.",
-        f"- `POST /resends` reads its {ITEMS_PER_RESEND} items in one `BatchGetItem` (strongly consistent; with an",
-        "  Idempotency-Key the request record too), takes the service types from memory (the cache table's entry,",
+        f"- `POST /resends` reads its {ITEMS_PER_RESEND} items in one `TransactGetItems` (isolated from concurrent",
+        "  reservations, at twice a consistent read's RCU; with an Idempotency-Key the request record too), takes",
+        "  the service types from memory (the cache table's entry,",
         "  kept until it expires), reserves the request and every item in one `TransactWriteItems`, then records",
         "  SUBMITTED and each item's `rsd` fact in a second one. When a newer webhook has already moved an item",
         "  on, that transaction is cancelled and the record and each fact are written on their own (the fact",

@@ -1,6 +1,6 @@
 """Creating, reading and cancelling resend requests: one code path for HTTP and SQS.
 
-validate (pydantic, before this) -> idempotency -> prerequisites over one batch
+validate (pydantic, before this) -> idempotency -> prerequisites over one isolated
 read -> service type (cached) -> reserve (one transaction) -> submit upstream
 with the idempotency key -> record the outcome. Every answer is an `Answer`
 (status code + body) so both doors give the same result.
@@ -84,12 +84,12 @@ class ResendService:
     def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Answer:
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
-        if idempotency_key:  # the record the key names, read with the items (one request)
-            existing, records = self._resends.get_with_items(request_id, request.returnInventoryIdList)
-            if existing is not None:
-                return self._replay(existing, fingerprint)
-        else:
-            records = self._inventories.get_many(request.returnInventoryIdList, consistent=True)
+        # The items, and with a key the record it names, in one isolated read: a concurrent request's
+        # reservation is seen whole (its 409 names every item it holds) or not at all.
+        keyed_id = request_id if idempotency_key else None
+        existing, records = self._resends.get_with_items(keyed_id, request.returnInventoryIdList)
+        if existing is not None:
+            return self._replay(existing, fingerprint)
         # Stock Return Helper had before this stack heard of it: looked up once, then judged.
         records = read_through(self._upstream, self._inventories, request.returnInventoryIdList, records)
         held = prerequisites.reserved(request, records)

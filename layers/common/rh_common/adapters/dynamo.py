@@ -50,6 +50,23 @@ def batch_get(client: Any, keys_by_table: dict[str, list[dict[str, Any]]], consi
     return found
 
 
+def transact_get(client: Any, keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict]]:
+    """Items by table, read in one TransactGetItems (at most 100 keys): serializable with transactions, so it
+    never sees half of a concurrent TransactWriteItems, which a BatchGetItem can (its reads are isolated one
+    item at a time). Missing items are left out."""
+    pairs = [(table, key) for table, keys in keys_by_table.items() for key in keys]
+    if len(pairs) > 100:
+        raise ValueError(f"{len(pairs)} keys: one TransactGetItems reads at most 100")
+    found: dict[str, list[dict]] = {table: [] for table in keys_by_table}
+    if not pairs:
+        return found
+    response = client.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": k}} for t, k in pairs])
+    for (table, _), answer in zip(pairs, response.get("Responses", []), strict=True):
+        if answer.get("Item"):
+            found[table].append(answer["Item"])
+    return found
+
+
 def to_attribute(value: Any) -> dict[str, Any]:
     return _serializer.serialize(value)
 

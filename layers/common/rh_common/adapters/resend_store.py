@@ -47,15 +47,15 @@ class ResendStore(dynamo.TableAdapter):
         return dynamo.from_item(item) if item else None
 
     def get_with_items(
-        self, request_id: str, inventory_ids: Iterable[int]
+        self, request_id: str | None, inventory_ids: Iterable[int]
     ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord]]:
-        """The record (None if there is none) and the items, in one consistent BatchGetItem over both tables."""
-        keys = {
-            self._table: [{"resendRequestId": {"S": request_id}}],
-            self._inventory_table: inventory_keys(inventory_ids),
-        }
-        items = dynamo.batch_get(self.client, keys, consistent=True)
-        records = items[self._table]
+        """The record (None if there is none, or no id is given) and the items, in one TransactGetItems over
+        both tables: a concurrent reservation is seen whole or not at all (dynamo.transact_get)."""
+        keys = {self._inventory_table: inventory_keys(inventory_ids)}
+        if request_id is not None:
+            keys[self._table] = [{"resendRequestId": {"S": request_id}}]
+        items = dynamo.transact_get(self.client, keys)
+        records = items.get(self._table) or []
         return (dynamo.from_item(records[0]) if records else None), records_by_id(items[self._inventory_table])
 
     def find_by_resend_id(self, resend_id: int) -> dict[str, Any] | None:
