@@ -478,6 +478,13 @@ def _warm_findings(results: dict[str, Any]) -> list[str]:
             f"{_ms(floor['dynamodbSeconds'])} in the same pass) and {_ms(own)} of the handler's own work."
         )
         lines.append(f"  {MISSED_WHY[operation]}")
+        if operation == "create_resend" and "Query" in ops[operation]["sequence"]:
+            lines.append(
+                "  The `Query` after the SUBMITTED record is the nothing-lost work's (issue 10): it looks up status"
+                " reports parked in the delivery log for the new resend id, so one that beat the create answer"
+                " applies at once. It is a fourth sequential request; folding it into the path would need those"
+                " reports found without a read (e.g. the webhook re-checking the record), a change to that design."
+            )
         if operation == "create_resend":
             transaction = [
                 ms

@@ -13,6 +13,10 @@ from rh_common.events import InventoryFacts
 from tests.unit.resend_support import ON_HOLD, resend_body
 from tests.unit.test_resend_api import api  # noqa: F401  (the fixture)
 
+# After the SUBMITTED record, the delivery log's parked status reports for the new resend id are looked up
+# (one Query, rh_common.wiring.release_parked): a report that beat the create answer applies now.
+PARKED_LOOKUP = ["Query"]
+
 
 @pytest.fixture
 def requests_made(tables):
@@ -27,12 +31,14 @@ def test_a_warm_resend_reads_once_reserves_once_and_records_once(api, items, req
     status, _ = api("POST", "/resends", resend_body(first))
     assert status == 201
     # The first of this process also reads the service types from the cache table (then keeps them).
-    assert requests_made == ["TransactGetItems", "GetItem", "PutItem", "TransactWriteItems", "TransactWriteItems"]
+    assert requests_made == [
+        "TransactGetItems", "GetItem", "PutItem", "TransactWriteItems", "TransactWriteItems", *PARKED_LOOKUP
+    ]  # fmt: skip
 
     requests_made.clear()
     status, body = api("POST", "/resends", resend_body(second))
     assert status == 201 and body["status"] == "SUBMITTED"
-    assert requests_made == ["TransactGetItems", "TransactWriteItems", "TransactWriteItems"]
+    assert requests_made == ["TransactGetItems", "TransactWriteItems", "TransactWriteItems", *PARKED_LOOKUP]
     for inventory_id in second:
         record = items.store.get(inventory_id, consistent=True)
         assert record.values["handlingCode"] == "rsd" and record.active_resend_request_id == body["resendRequestId"]
@@ -61,7 +67,7 @@ def test_with_a_key_the_record_is_read_with_the_items(api, items, requests_made)
     headers = {"Idempotency-Key": "order-1001-resend"}
     status, body = api("POST", "/resends", resend_body(ids), headers=headers)
     assert status == 201
-    assert requests_made == ["TransactGetItems", "TransactWriteItems", "TransactWriteItems"]
+    assert requests_made == ["TransactGetItems", "TransactWriteItems", "TransactWriteItems", *PARKED_LOOKUP]
     requests_made.clear()
     assert api("POST", "/resends", resend_body(ids), headers=headers) == (201, body)  # replayed
     assert requests_made == ["TransactGetItems"]
