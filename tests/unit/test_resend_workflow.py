@@ -16,6 +16,7 @@ from rh_common import events, inventory
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.events import InventoryFacts
 from rh_common.ingest import WebhookIngestor
+from rh_common.workflow_requests import BatchRequest
 from tests.unit.resend_support import T, fault, handler_caller, resend_body, upstream_state
 
 NJ, HAMBURG = 2, 5
@@ -337,3 +338,51 @@ def test_resends_by_status_newest_first_in_pages(api, seed, emulator):
 def test_listing_by_status_refuses_bad_queries(api, tables, query):
     status, body = api("GET", "/resends", query=query)
     assert status == 422 and body["errors"], body
+
+
+# ------------------------------------------------------------------ batch: in flight, undecided, resumed
+
+
+def test_the_same_key_while_the_first_batch_runs_is_409_and_a_dead_first_call_is_carried_on(
+    api, seed, emulator, tables
+):
+    seed(143)
+    seed(144)
+    body = resend_body([143, 144])
+    # a first call cut off after planning: its record, answerBefore still ahead
+    dynamo = boto3.client("dynamodb")
+    plan = {"groups": [{"warehouseId": NJ, "returnInventoryIdList": [143, 144]}], "excluded": []}
+    dynamo.put_item(
+        TableName=tables["ResendBatchTable"],
+        Item={
+            "batchKey": {"S": "cut-off"},
+            "fingerprint": {"S": BatchRequest.model_validate(body).fingerprint()},
+            "answerBefore": {"N": "9999999999"},
+            "plan": {"S": json.dumps(plan)},
+        },
+    )
+    status, busy = api("POST", "/resends/batch", body, headers={"Idempotency-Key": "cut-off"})
+    assert status == 409 and busy["errors"] == []
+    assert api("GET", "/resends/batch/cut-off")[1]["resends"][0]["status"] == "PENDING"
+    assert upstream_state(emulator)["createResendCalls"] == {}
+    # its time is up (the function died): the retry carries on with the stored plan
+    dynamo.update_item(
+        TableName=tables["ResendBatchTable"],
+        Key={"batchKey": {"S": "cut-off"}},
+        UpdateExpression="SET answerBefore = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
+    status, result = api("POST", "/resends/batch", body, headers={"Idempotency-Key": "cut-off"})
+    assert status == 200 and [e["status"] for e in result["resends"]] == ["SUBMITTED"]
+    assert upstream_state(emulator)["createdPerIdempotencyKey"] == {"cut-off#g0": 1}
+
+
+def test_a_group_without_an_answer_makes_the_batch_503_and_the_retry_finishes_it(api, seed, emulator):
+    ids = [seed(151), seed(152, HAMBURG)]
+    fault(emulator, "getAvailableShipmentServiceType", kind="http5xx")  # nothing cached yet: one group undecided
+    body = resend_body(ids, shipmentServiceType="cheapest", **TO_GBR)
+    status, answer = api("POST", "/resends/batch", body, headers={"Idempotency-Key": "undecided"})
+    assert status == 503 and api.headers["Retry-After"], answer
+    status, result = api("POST", "/resends/batch", body, headers={"Idempotency-Key": "undecided"})
+    assert status == 200 and {e["status"] for e in result["resends"]} == {"SUBMITTED"}, result
+    assert sorted(upstream_state(emulator)["createdPerIdempotencyKey"].values()) == [1, 1]
