@@ -17,12 +17,13 @@ from rh_common.adapters.quote_cache import QuoteCache, quote_key
 from rh_common.adapters.resend_store import Conflict, ReservationConflict
 from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesUnavailable
 from rh_common.errors import FieldError, error_body
+
+# The same 409 body as POST /resends (one home for its shape).
 from rh_common.resend_service import Answer, _conflict_answer
 from rh_common.workflow_requests import QuoteRequest
 
 # Long enough for "quote, then batch"; short because fees change.
 QUOTE_CACHE_SECONDS = 300
-RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
