@@ -28,7 +28,9 @@ def api(load_function, lambda_context, emulator, retry_queue):
         "MerchantApiFunction",
         RH_API_BASE_URL=emulator.api_base,
         RESEND_RETRY_QUEUE_URL=retry_queue,
-        UPSTREAM_TIMEOUT_SECONDS="1",
+        # Groups call the in-process emulator side by side: on a loaded machine one second is too
+        # tight and a group would turn PENDING (faults here answer at once; nothing waits on this).
+        UPSTREAM_TIMEOUT_SECONDS="10",
         RESEND_MAX_ITEMS="3",
         BATCH_MAX_ITEMS="6",
     )
