@@ -15,7 +15,6 @@ from local.emulator import quote as emulator_quote
 from rh_common import events, inventory
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.events import InventoryFacts
-from rh_common.ingest import WebhookIngestor
 from rh_common.workflow_requests import BatchRequest
 from tests.unit.resend_support import T, fault, handler_caller, resend_body, upstream_state
 
@@ -121,7 +120,10 @@ def test_a_quote_is_cached_until_a_recalibration_of_one_of_its_items(api, seed, 
         "action": "completeRecalibrate",
         "eventTime": "2025-03-04T09:00:00.0000000Z",
     }
-    WebhookIngestor(None, InventoryStore(tables["InventoryTable"]), None).apply(events.normalise(recalibrated), "d-1")
+    event = events.normalise(recalibrated)  # as the webhook path applies it (ingest)
+    store = InventoryStore(tables["InventoryTable"])
+    for facts in event.inventories:
+        store.apply(facts, inventory.event_version(event.event_time, "d-1"), event.event_time)
     assert api("POST", "/resends/quote", quote_body(ids))[0] == 200
     assert upstream_state(emulator)["shippingFeeCalls"] == 3
 
@@ -388,3 +390,15 @@ def test_a_group_without_an_answer_makes_the_batch_503_and_the_retry_finishes_it
     status, result = api("POST", "/resends/batch", body, headers={"Idempotency-Key": "undecided"})
     assert status == 200 and {e["status"] for e in result["resends"]} == {"SUBMITTED"}, result
     assert sorted(upstream_state(emulator)["createdPerIdempotencyKey"].values()) == [1, 1]
+
+
+def test_an_item_known_only_upstream_is_looked_up_before_hold_quote_and_plan(api, emulator):
+    for inventory_id in (161, 162):
+        spec = {"returnInventoryId": inventory_id, "warehouseId": NJ, "handlingCode": "tbc", "deliver": False}
+        requests.post(f"{emulator.url}/_emulator/inventories", json=spec, timeout=5).raise_for_status()
+    status, view = api("POST", "/inventories/161/hold")
+    assert status == 200 and view["handlingCode"] == "ohd", view
+    assert api("POST", "/resends/quote", quote_body([162]))[0] == 200
+    status, plan = api("POST", "/resends/plan", {"returnInventoryIdList": [161, 162, 163]})
+    assert plan["groups"] == [{"warehouseId": NJ, "returnInventoryIdList": [161, 162]}]
+    assert plan["excluded"] == [{"returnInventoryId": 163, "reason": "not known"}]

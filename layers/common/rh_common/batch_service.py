@@ -24,12 +24,16 @@ from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.errors import FieldError, error_body, from_validation_errors
 from rh_common.hold_service import HoldService
+from rh_common.inventory_lookup import read_through
 from rh_common.quote_service import QuoteService
 from rh_common.resend_plan import Plan, PlanGroup
 from rh_common.resend_request import CreateResendRequest
 from rh_common.resend_service import Answer, ResendService, RetryLater, now_iso, request_id_for
 from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 
+# Unknown ids looked up with GetReturnInventory (one call each, in turn) per plan: a plan of
+# up to 1000 ids must not spend the API's 29 s on them; beyond this they stay "not known".
+MAX_LOOKUPS = 50
 # Groups (and holds) submitted at once: each waits on one upstream call, so a
 # batch of BATCH_MAX_ITEMS takes about one upstream round trip, not one per group.
 MAX_PARALLEL_CALLS = 10
@@ -65,6 +69,7 @@ class BatchService:
         resends: ResendService,
         quotes: QuoteService,
         holds: HoldService,
+        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient (read-through of unknown ids)
         settings: BatchSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -74,6 +79,7 @@ class BatchService:
         self._resends = resends
         self._quotes = quotes
         self._holds = holds
+        self._upstream = upstream
         self._settings = settings
         self._clock = clock
 
@@ -83,6 +89,8 @@ class BatchService:
 
     def _plan(self, ids: list[int]) -> Plan:
         records = self._inventories.get_many(ids, consistent=True)
+        unknown = [i for i in ids if i not in records][:MAX_LOOKUPS]
+        records = read_through(self._upstream, self._inventories, unknown, records)
         return resend_plan.plan(ids, records, self._settings.max_items, self._settings.eligible_handling_codes)
 
     # ------------------------------------------------------------------ batch

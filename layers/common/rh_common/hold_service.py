@@ -16,6 +16,7 @@ from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.errors import FieldError, error_body
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
+from rh_common.inventory_lookup import read_through
 from rh_common.resend_service import Answer, now_iso
 
 ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
@@ -53,6 +54,8 @@ class HoldService:
 
     def hold(self, inventory_id: int) -> Answer:
         record = self._inventories.get(inventory_id, consistent=True)
+        if record is None:
+            record = read_through(self._upstream, self._inventories, [inventory_id], {}).get(inventory_id)
         if record is None:
             return Answer(404, error_body(f"inventory {inventory_id} is not known"), "not_found")
         if is_on_hold(record):

@@ -17,6 +17,7 @@ from rh_common.adapters.quote_cache import QuoteCache, quote_key
 from rh_common.adapters.resend_store import Conflict, ReservationConflict
 from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesUnavailable
 from rh_common.errors import FieldError, error_body
+from rh_common.inventory_lookup import read_through
 
 # The same 409 body as POST /resends (one home for its shape).
 from rh_common.resend_service import Answer, _conflict_answer
@@ -49,7 +50,7 @@ class QuoteService:
 
     def quote(self, request: QuoteRequest) -> Answer:
         ids = request.returnInventoryIdList
-        records = self._inventories.get_many(ids, consistent=True)
+        records = read_through(self._upstream, self._inventories, ids, self._inventories.get_many(ids, consistent=True))
         held = prerequisites.reserved(request, records)
         if held:
             return _conflict_answer(ReservationConflict([Conflict(i, holder) for i, holder in held.items()]))

@@ -182,6 +182,7 @@ def workflow_services(
         resends=resends,
         quotes=quotes,
         holds=holds,
+        upstream=client,
         settings=BatchSettings(
             eligible_handling_codes=codes,
             max_items=max_items,
