@@ -13,7 +13,17 @@ Reads the stack's URLs and merchant API key from ``.local/stack.json`` (or
 5. ``POST /resends`` with an Idempotency-Key answers 202 PENDING (the inline call hit a fault);
 6. ``GET /resends/{id}`` is polled: the SQS retry worker gets it SUBMITTED through the faults,
    then the emulated warehouse moves it to IN_PROGRESS and COMPLETED with a tracking number;
-7. ``GET /inventories/{id}``: the items read rsd/completed and are no longer in stock.
+7. ``GET /inventories/{id}``: the items read rsd/completed and are no longer in stock;
+
+then the work around a resend (contract section 7):
+
+8. a ``tbc`` parcel is put on hold: ``POST /inventories/{id}/hold`` answers ``ohd``/pending
+   (Return Helper's UpdateReturnInventoryHandling, then its signed rinv webhook);
+9. ``POST /resends/quote`` for it to the UK: the warehouse's shipment services, cheapest first
+   (never a return service type);
+10. ``POST /resends/batch`` for parcels at warehouses 2 and 5 with ``holdFirst`` and
+    ``"cheapest"``: one resend per warehouse, each at its cheapest service, created once even
+    when the call is repeated with the same Idempotency-Key.
 
 Exit code 0 when every step checked out, 1 with the reason otherwise.
 """
@@ -59,6 +69,16 @@ DEMO_SHIPMENT = {
     "shipmentCity": "Edison",
     "shipmentPostalCode": "08817",
 }
+# The batch's destination: both emulated warehouses ship there, each with two services.
+BATCH_SHIPMENT = {
+    **DEMO_SHIPMENT,
+    "shipmentServiceType": "cheapest",
+    "shipmentCountryCode": "gbr",
+    "shipmentState": "NA",
+    "shipmentCity": "London",
+    "shipmentPostalCode": "SW1A 1AA",
+}
+OTHER_WAREHOUSE_ID = 5
 # What the demo waits for after each status, and who is expected to deliver it.
 NEXT_STEP = {
     "PENDING": "SUBMITTED (the SQS retry worker retrying createResend through the injected faults)",
@@ -172,8 +192,9 @@ class Demo:
         self.control("GET", "/health")
         self.say(f"stack: API {self.stack.api}, Return Helper emulator {self.emulator}")
 
-    def arrive_parcels(self, count: int = 2, warehouse_id: int = WAREHOUSE_ID) -> list[int]:
-        self.step(1, f"{count} parcels arrive at warehouse {warehouse_id} (signed newInventoryCreated webhooks)")
+    def arrive_parcels(self, count: int = 2, warehouse_id: int = WAREHOUSE_ID, announce: bool = True) -> list[int]:
+        if announce:
+            self.step(1, f"{count} parcels arrive at warehouse {warehouse_id} (signed newInventoryCreated webhooks)")
         run = uuid.uuid4().hex[:6].upper()
         ids = []
         for n in range(1, count + 1):
@@ -182,7 +203,9 @@ class Demo:
             if webhook.get("status") != 200:
                 reason = webhook.get("error") or f"HTTP {webhook.get('status')}: {webhook.get('body')}"
                 raise DemoError(f"the webhook for parcel {inventory_id} was not accepted by the stack ({reason})")
-            self.say(f"    parcel {inventory_id} (sku DEMO-{run}-{n}) arrived -> webhook answered 200")
+            self.say(
+                f"    parcel {inventory_id} (sku DEMO-{run}-{n}) arrived at {warehouse_id} -> webhook answered 200"
+            )
             ids.append(inventory_id)
         return ids
 
@@ -335,6 +358,62 @@ class Demo:
             raise DemoError("the items should read rsd/completed and not in stock after COMPLETED")
         return items
 
+    def hold(self, warehouse_id: int = WAREHOUSE_ID) -> int:
+        self.step(8, "a parcel arrives tbc; POST /inventories/{id}/hold puts it on hold (ohd)")
+        [inventory_id] = self.arrive_parcels(1, warehouse_id, announce=False)
+        before = self.api_json("GET", f"/inventories/{inventory_id}")
+        view = self.api_json("POST", f"/inventories/{inventory_id}/hold")
+        self.say(
+            f"    {inventory_id}: {before['handlingCode']}/{before['handlingStatusCode']} -> "
+            f"{view['handlingCode']}/{view['handlingStatusCode']}, eligible {view['eligibleForResend']}"
+        )
+        if view["handlingCode"] != "ohd":
+            raise DemoError(f"the hold answered {view['handlingCode']}, expected ohd")
+        return inventory_id
+
+    def quote(self, inventory_id: int) -> dict[str, Any]:
+        self.step(9, f"POST /resends/quote for [{inventory_id}] to {BATCH_SHIPMENT['shipmentCountryCode']}")
+        body = {
+            "returnInventoryIdList": [inventory_id],
+            "shipmentCountryCode": BATCH_SHIPMENT["shipmentCountryCode"],
+            "shipmentPostalCode": BATCH_SHIPMENT["shipmentPostalCode"],
+        }
+        quote = self.api_json("POST", "/resends/quote", json=body)
+        for item in quote["items"]:
+            self.say(
+                f"    {item['fee']:7.2f} {item['currencyCode']}  {item['serviceTypeCode']} ({item['serviceTypeName']})"
+            )
+        if any(item["serviceTypeCode"].startswith("RETURN_") for item in quote["items"]):
+            raise DemoError("the quote offered a return service type")
+        self.say(f"    cheapest: {quote['cheapestServiceTypeCode']}")
+        return quote
+
+    def batch(self, held: int) -> dict[str, Any]:
+        self.step(10, "POST /resends/batch: parcels at warehouses 2 and 5, holdFirst, the cheapest service per group")
+        ids = [held, *self.arrive_parcels(2, WAREHOUSE_ID, announce=False)]
+        ids += self.arrive_parcels(1, OTHER_WAREHOUSE_ID, announce=False)
+        key = f"demo-batch-{uuid.uuid4()}"
+        body = {"returnInventoryIdList": ids, "holdFirst": True, "resendShipment": BATCH_SHIPMENT}
+        headers = {"Idempotency-Key": key}
+        result = self.api_json("POST", "/resends/batch", json=body, headers=headers, timeout=CREATE_TIMEOUT_SECONDS)
+        for entry in result["resends"]:
+            self.say(
+                f"    warehouse {entry['warehouseId']}: {entry['returnInventoryIdList']} -> {entry['status']} "
+                f"via {entry['shipmentServiceType']} (resendRequestId {entry['resendRequestId']})"
+            )
+        for excluded in result["excluded"]:
+            self.say(f"    left out {excluded['returnInventoryId']}: {excluded['reason']}")
+        again = self.api_json("POST", "/resends/batch", json=body, headers=headers, timeout=CREATE_TIMEOUT_SECONDS)
+        same = [e["resendRequestId"] for e in again["resends"]] == [e["resendRequestId"] for e in result["resends"]]
+        calls = self.control("GET", "/state").get("createResendCalls", {})
+        per_group = {k: v for k, v in calls.items() if k.startswith(key + "#")}
+        self.say(f"    the same call again: same resends {same}; createResend calls per group {per_group}")
+        if not same or len(per_group) != len(result["resends"]) or set(per_group.values()) != {1}:
+            raise DemoError("a repeated batch must answer the same groups and create each once upstream")
+        if {e["status"] for e in result["resends"]} != {"SUBMITTED"}:
+            raise DemoError(f"every group should be SUBMITTED: {result['resends']}")
+        return result
+
     def run(self) -> None:
         self.check_ready()
         ids = self.arrive_parcels()
@@ -345,8 +424,12 @@ class Demo:
         view = self.follow(request_id)
         self.check_upstream_once(key)
         self.check_shipped(ids)
+        held = self.hold()
+        self.quote(held)
+        batch = self.batch(held)
         self.say("")
         self.say(f"done: resend {request_id} COMPLETED, tracking number {view['trackingNumber']}")
+        self.say(f"      batch {batch['batchKey']}: {len(batch['resends'])} resends, each created once")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,6 +43,7 @@ DYNAMODB_BACKENDS = ("dynamodb-local", "moto", "auto")
 PARAMETER_ENV = {
     "WEBHOOK_MAX_SKEW_SECONDS": "WebhookMaxSkewSeconds",
     "RESEND_MAX_ITEMS": "ResendMaxItems",
+    "BATCH_MAX_ITEMS": "BatchMaxItems",
     "RETRY_BASE_DELAY_SECONDS": "RetryBaseDelaySeconds",
     "RETRY_MAX_ATTEMPTS": "RetryMaxAttempts",
     "UPSTREAM_TIMEOUT_SECONDS": "UpstreamTimeoutSeconds",

@@ -20,18 +20,22 @@ import warnings
 from typing import Annotated, Any
 
 import annotated_types
+import resend_workflow
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import Example, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from delivery_routes import router as delivery_router
+from inventory_view import InventoryView
 from pydantic import BaseModel
 from sync_routes import router as sync_router
 
 from rh_common import http_api, inventory, observability, snapstart, wiring
+from rh_common.error_models import UpstreamRefusal
 from rh_common.errors import ErrorBody
 from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed
+from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import MAX_ID, CreateResendRequest
 from rh_common.resend_service import Answer, request_id_for
 
@@ -46,6 +50,8 @@ app.include_router(sync_router)
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
 store = wiring.inventory_store()
 resends = wiring.resend_service(store, on_call=observability.record_upstream_call)
+resend_workflow.configure(store, resends, on_call=observability.record_upstream_call)
+app.include_router(resend_workflow.router)  # hold, quote, plan, batch (contract section 7)
 observability.route_library_logs(logger)
 # Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
 warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -92,21 +98,6 @@ def _example(value: Any) -> dict[str, Example]:
     return {"seeded": Example(summary="exists on a seeded local stack", value=value)}
 
 
-class InventoryView(SuccessModel):
-    returnInventoryId: int
-    warehouseId: int | None
-    handlingCode: str | None
-    handlingStatusCode: str | None
-    inStock: bool
-    pendingVas: bool
-    activeResendRequestId: str | None
-    eligibleForResend: bool
-    rma: str | None
-    sku: str | None
-    description: str | None
-    lastEventTime: str | None
-
-
 class InventoryPage(SuccessModel):
     items: list[InventoryView]
     nextToken: str | None
@@ -148,6 +139,11 @@ class ResendView(SuccessModel):
     updatedAt: str | None
 
 
+class ResendPage(SuccessModel):
+    items: list[ResendView]
+    nextToken: str | None
+
+
 class ResendAccepted(SuccessModel):
     resendRequestId: str
     status: str
@@ -160,11 +156,6 @@ class ConflictItem(BaseModel):
 
 class ReservationConflictBody(ErrorBody):
     conflicts: list[ConflictItem]
-
-
-class UpstreamRefusal(BaseModel):
-    errorCode: str | None
-    error: Any
 
 
 class RejectedBody(ErrorBody):
@@ -299,17 +290,33 @@ def create_resend(
 @app.get(
     "/resends",
     operation_id="find_resend",
-    summary="Find a resend by its idempotency key",
+    summary="Find a resend by its idempotency key, or list resends by status (newest updatedAt first)",
     security=KEYED,
-    responses=keyed({200: doc("The resend request", ResendView), **NOT_FOUND, **INVALID}),
+    responses=keyed(
+        {
+            200: doc("The resend for the key, or a page of resends with the status", ResendView, ResendPage),
+            **NOT_FOUND,
+            **INVALID,
+        }
+    ),
 )
 @tracer.capture_method
 def find_resend(
     idempotencyKey: Annotated[
-        str, Query(min_length=1, max_length=255, openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
-    ],
-) -> Response[ResendView]:
-    return _answer(resends.get_by_key(idempotencyKey))
+        str | None, Query(min_length=1, max_length=255, openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
+    ] = None,
+    status: Annotated[Status | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    nextToken: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response[ResendView | ResendPage]:
+    if (idempotencyKey is None) == (status is None):
+        raise http_api.invalid("status", "give exactly one of idempotencyKey and status")
+    if status is None:
+        return _answer(resends.get_by_key(idempotencyKey))
+    try:
+        return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
+    except ValueError as bad_token:
+        raise http_api.invalid("nextToken", str(bad_token)) from bad_token
 
 
 @app.get(

@@ -32,6 +32,7 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 service = wiring.resend_service(on_call=observability.record_upstream_call)
 syncs = wiring.inventory_sync_service(on_call=observability.record_upstream_call)
+_, _, batches = wiring.workflow_services(service, on_call=observability.record_upstream_call)
 observability.route_library_logs(logger)
 
 
@@ -51,7 +52,8 @@ def handle_record(record: SQSRecord) -> None:
     else:
         logger.append_keys(idempotencyKey=message.idempotency_key)
         observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
-        answer = service.intake(message.idempotency_key, message.request)
+        intake = batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
+        answer = intake(message.idempotency_key, message.request)
         if answer.status_code >= 400:
             # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,
             # the offending field names; never upstream's messages, which may quote the address).

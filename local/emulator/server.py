@@ -8,6 +8,8 @@ User API (``<url>/uat/user/api``, paths matched case-insensitively, ``x-rr-apike
     GET  /Resend/getResend?resendId=
     POST /Resend/cancelResend          honours x-returnhelper-idempotency-key
     GET  /resendstatus/getAllResendStatus   (also under /uat/public/api, no auth there)
+    GET  /Resend/getShippingFeeListByToShippingOption   (quote.py)
+    POST /ReturnInventory/UpdateReturnInventoryHandling (handling.py; then the signed rinv webhook)
 
 Control API (JSON, no auth):
 
@@ -57,7 +59,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local.emulator import inventory_reads, webhooks
+from local.emulator import handling, inventory_reads, quote, webhooks
 from local.emulator.progress import ProgressConfig, ResendProgress
 from local.emulator.state import (
     RESEND_STATUSES,
@@ -94,6 +96,7 @@ class Request:
     query: dict[str, str]  # lower-cased keys, first value
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    query_lists: dict[str, list[str]] = field(default_factory=dict)  # lower-cased keys, every value
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body.strip() else None
@@ -149,6 +152,8 @@ class EmulatorServer:
             "/resend/getresend": ("GET", "getResend", self._get_resend),
             "/resend/cancelresend": ("POST", "cancelResend", self._cancel_resend),
             "/resendstatus/getallresendstatus": ("GET", None, self._resend_statuses),
+            "/resend/getshippingfeelistbytoshippingoption": ("GET", quote.OPERATION, self._shipping_fees),
+            "/returninventory/updatereturninventoryhandling": ("POST", handling.OPERATION, self._update_handling),
         }
         inventory_reads.register(self._user_routes, self.state, Response)
 
@@ -204,7 +209,7 @@ class EmulatorServer:
         if request.method != method:
             return Response(405, headers={"Allow": method})
         key = request.headers.get(IDEMPOTENCY_HEADER) or None
-        if operation in ("createResend", "cancelResend"):
+        if operation in ("createResend", "cancelResend", handling.OPERATION, quote.OPERATION):
             self.state.count_call(operation, key)
         correlation_id = self._correlation_id()
         fault = self.state.pop_fault(operation) if operation else None
@@ -290,6 +295,26 @@ class EmulatorServer:
         if canceled and self.notify_on_cancel:
             # Upstream notifies asynchronously; sending from here would block the caller's request.
             threading.Thread(target=self.send_resend_update, args=(canceled[0],), daemon=True).start()
+        return Response(200, body)
+
+    def _shipping_fees(self, request: Request, correlation_id: str, key: str | None) -> Response:
+        ids = request.query_lists.get("returninventoryidlist", [])
+        payload = quote.shipping_fees(
+            self.state, ids, request.query.get("tocountrycode"), request.query.get("topostalcode")
+        )
+        return Response(200, envelope(correlation_id, payload))
+
+    def _update_handling(self, request: Request, correlation_id: str, key: str | None) -> Response:
+        updated: list[dict[str, Any]] = []
+
+        def action() -> dict[str, Any]:
+            updated.append(handling.update_handling(self.state, self._body(request)))
+            return {}  # envelope only, as documented
+
+        body = self.state.idempotent(handling.OPERATION, key, request.body, correlation_id, action)
+        if updated:  # upstream notifies asynchronously, as for cancelResend
+            event = handling.handling_event(updated[0])
+            threading.Thread(target=self._deliver, args=(event,), daemon=True).start()
         return Response(200, body)
 
     def _resend_statuses(self, request: Request, correlation_id: str, key: str | None) -> Response:
@@ -406,6 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
             method=method,
             path=split.path.rstrip("/") or "/",
             query={k.lower(): v[0] for k, v in parse_qs(split.query).items()},
+            query_lists={k.lower(): v for k, v in parse_qs(split.query).items()},
             headers={k.lower(): v for k, v in self.headers.items()},
             body=raw,
         )

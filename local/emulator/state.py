@@ -49,12 +49,12 @@ WAREHOUSES: dict[int, dict[str, str]] = {
 SHIPMENT_SERVICE_TYPES: dict[int, list[tuple[str, str, tuple[str, ...]]]] = {
     2: [
         ("SHIPMENT_USPS_GA_SIG_NJ", "USPS Ground Advantage with Signature (NJ)", ("usa",)),
-        ("SHIPMENT_USPS_PM_NJ", "USPS Priority Mail (NJ)", ("usa",)),
+        ("SHIPMENT_USPS_PM_NJ", "USPS Priority Mail (NJ)", ("usa", "gbr")),
         ("SHIPMENT_UPS_GROUND_NJ", "UPS Ground (NJ)", ("usa", "can")),
         ("SHIPMENT_FEDEX_INTL_ECONOMY_NJ", "FedEx International Economy (NJ)", ("can", "mex", "gbr", "aus")),
     ],
     5: [
-        ("SHIPMENT_DHL_PAKET_DE", "DHL Paket (DE)", ("deu", "aut", "fra", "nld", "bel")),
+        ("SHIPMENT_DHL_PAKET_DE", "DHL Paket (DE)", ("deu", "aut", "fra", "nld", "bel", "gbr")),
         ("SHIPMENT_DPD_CLASSIC_DE", "DPD Classic (DE)", ("deu", "aut")),
         ("SHIPMENT_UPS_STANDARD_DE", "UPS Standard (DE)", ("deu", "aut", "che", "gbr", "ita", "esp")),
     ],
@@ -100,9 +100,12 @@ OPERATIONS = (
     "getAvailableShipmentServiceType",
     "listReturnInventory",  # local/emulator/inventory_reads.py
     "getReturnInventory",
+    "getShippingFeeListByToShippingOption",
+    "updateReturnInventoryHandling",
 )
 FAULT_KINDS = ("latency", "http5xx", "http429", "reset", "timeoutAfterCommit", "softError")
 FIRST_INVENTORY_ID = 30001
+DEFAULT_WEIGHT_GRAMS = 500
 WEBHOOK_LOG_LIMIT = 200
 
 
@@ -238,6 +241,11 @@ class EmulatorState:
         for key in ("sku", "rma", "description"):
             if spec.get(key) is not None and not isinstance(spec[key], str):
                 raise ControlError(400, f"{key} must be a string")
+        weight = spec.get("weight", DEFAULT_WEIGHT_GRAMS)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise ControlError(400, "weight must be a positive number of grams")
+        if not isinstance(spec.get("pendingVas", False), bool):
+            raise ControlError(400, "pendingVas must be true or false")
         with self._lock:
             if spec.get("returnInventoryId") is None:
                 while self._next_inventory_id in self._inventories:
@@ -264,6 +272,8 @@ class EmulatorState:
                 "handlingCode": handling,
                 "handlingStatusCode": handling_status,
                 "inStock": True,
+                "weight": float(weight),
+                "pendingVas": spec.get("pendingVas", False),
                 "activeResendId": None,
                 "handlingUpdatedOn": created,
                 "createOn": created,
@@ -276,6 +286,22 @@ class EmulatorState:
         """A copy of every inventory, for the read operations."""
         with self._lock:
             return copy.deepcopy(list(self._inventories.values()))
+
+    def inventories_of(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Copies of the listed inventories that exist."""
+        with self._lock:
+            return {i: copy.deepcopy(self._inventories[i]) for i in ids if i in self._inventories}
+
+    def change_inventory(self, inventory_id: int, change: Any) -> dict[str, Any]:
+        """``change(live inventory or None)`` under the lock (it may raise SoftError); returns a copy after."""
+        with self._lock:
+            inventory = self._inventories.get(inventory_id)
+            change(inventory)
+            return copy.deepcopy(inventory)
+
+    def set_handling(self, inventory: dict[str, Any], code: str, status: str) -> None:
+        """For ``change_inventory`` callbacks: a handling change with its timestamps."""
+        self._set_handling(inventory, code, status)
 
     def _set_handling(self, inventory: dict[str, Any], code: str, status: str) -> None:
         inventory.update(handlingCode=code, handlingStatusCode=status)
@@ -627,6 +653,8 @@ class EmulatorState:
                     "resends": list(self._resends.values()),
                     "createResendCalls": dict(self._calls["createResend"]),
                     "cancelResendCalls": dict(self._calls["cancelResend"]),
+                    "updateHandlingCalls": dict(self._calls["updateReturnInventoryHandling"]),
+                    "shippingFeeCalls": sum(self._calls["getShippingFeeListByToShippingOption"].values()),
                     "createdPerIdempotencyKey": dict(self._created_per_key),
                     "faults": {op: list(queue) for op, queue in self._faults.items() if queue},
                     "webhooks": list(self._webhooks),

@@ -95,6 +95,8 @@ def load_function(monkeypatch, template, tables, secret):
         for name, value in {**spec.environment, "RH_SECRET_ID": secret, **overrides}.items():
             monkeypatch.setenv(name, value)
         module_name, _ = spec.handler.rsplit(".", 1)
+        for sibling in spec.code_dir.glob("*.py"):  # imported afresh, so they read this test's environment
+            sys.modules.pop(sibling.stem, None)
         path = spec.code_dir / f"{module_name}.py"
         monkeypatch.syspath_prepend(str(spec.code_dir))  # a handler's sibling modules, as in Lambda
         unique = f"fn_{logical_id}_{uuid.uuid4().hex}"

@@ -8,6 +8,7 @@ import uuid
 import boto3
 import pytest
 
+from rh_common import queue_messages
 from tests.events.loader import load_event
 from tests.unit.resend_support import fault, resend_body, upstream_state
 
@@ -171,3 +172,20 @@ def test_a_retry_of_a_request_that_already_settled_calls_nobody(worker, deliver,
     request_id = worker.service.get_by_key("auto-settled").body["resendRequestId"]
     assert deliver({"resendRequestId": request_id}) == [False]
     assert upstream_state(emulator)["createResendCalls"] == {"auto-settled": 1}
+
+
+def test_an_automation_batch_runs_the_batch_path_and_is_read_by_its_key(worker, deliver, items, emulator):
+    ids = items(781, 782)
+    message = {"idempotencyKey": "auto-batch", "batch": True, "request": resend_body(ids)}
+    assert deliver(message) == [False]
+    answer = worker.batches.get("auto-batch")
+    assert answer.status_code == 200
+    [entry] = answer.body["resends"]
+    assert entry["status"] == "SUBMITTED" and entry["returnInventoryIdList"] == ids
+    assert deliver(message) == [False]  # delivered again: nothing new upstream
+    assert upstream_state(emulator)["createdPerIdempotencyKey"] == {"auto-batch#g0": 1}
+
+
+def test_a_batch_flag_that_is_not_a_boolean_is_a_poison_message():
+    with pytest.raises(queue_messages.MalformedMessage, match="batch"):
+        queue_messages.parse(json.dumps({"idempotencyKey": "auto-batch-2", "batch": "yes", "request": {}}))

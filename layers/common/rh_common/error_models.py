@@ -7,6 +7,8 @@ cold start (docs/benchmarks.md). `errors.ErrorBody` still resolves to them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -20,3 +22,10 @@ class ErrorBody(BaseModel):
 
     message: str
     errors: list[FieldErrorModel]  # always present, [] when no field is to blame
+
+
+class UpstreamRefusal(BaseModel):
+    """What Return Helper said when it refused a call (soft error): its errorCode and error."""
+
+    errorCode: str | None
+    error: Any

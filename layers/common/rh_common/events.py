@@ -165,6 +165,16 @@ def _sku_updated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...]
     return (InventoryFacts(codes.parse_id(row["returnInventoryId"]), values),), None
 
 
+def _recalibrated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
+    # Weight/dimensions re-measured: the weight changes a resend's fee, and recording it
+    # moves the item's version, which is what keys a cached quote (adapters.quote_cache).
+    supplement = payload["recalibrateSupplement"]
+    values: dict[str, Any] = {"weight": supplement.get("weight")}
+    if supplement.get("warehouseId") not in (None, ""):
+        values["warehouseId"] = codes.parse_id(supplement["warehouseId"])
+    return (InventoryFacts(codes.parse_id(supplement["returnInventoryId"]), values),), None
+
+
 Reader = Callable[[Mapping[str, Any]], tuple[tuple[InventoryFacts, ...], ResendUpdate | None]]
 
 READERS: dict[tuple[str, str], Reader] = {
@@ -179,6 +189,7 @@ READERS: dict[tuple[str, str], Reader] = {
     ("lineItemVasReturnInventoryLineItem", "splitLineItem"): _split_line_item,
     ("recall", "recallUpdateStatus"): _recall_status,
     ("userUpdateReturnInventorySku", "userUpdateReturnInventorySku"): _sku_updated,
+    ("completeRecalibrate", "completeRecalibrate"): _recalibrated,
 }
 
 

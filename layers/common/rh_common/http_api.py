@@ -102,10 +102,11 @@ def body_limits(max_body_bytes: int) -> dict[int, dict[str, Any]]:
 class ApiError(Exception):
     """A non-2xx answer: the status and the contract's error body (which may carry more keys)."""
 
-    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+    def __init__(self, status_code: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(body.get("message", ""))
         self.status_code = status_code
         self.body = body
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 503
 
 
 class NotFound(ApiError):
@@ -118,15 +119,17 @@ def invalid(field: str | None, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": (field,) if field else (), "msg": message, "type": "value_error"}])
 
 
-def success_or_raise(status_code: int, body: dict[str, Any]) -> Response:
+def success_or_raise(status_code: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     """A domain answer: 2xx is returned (and validated against the route's models), anything else raised."""
     if 200 <= status_code < 300:
-        return Response(status_code, content_types.APPLICATION_JSON, body)
-    raise ApiError(status_code, body)
+        return Response(status_code, content_types.APPLICATION_JSON, body, headers=dict(headers or {}) or None)
+    raise ApiError(status_code, body, headers)
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=dict(headers or {}) or None
+    )
 
 
 def register(app: Any, log: Any = logger) -> None:
@@ -135,7 +138,7 @@ def register(app: Any, log: Any = logger) -> None:
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response:
         log.info("answered %s: %s", exc.status_code, exc.body.get("message"))
-        return _json(exc.status_code, exc.body)
+        return _json(exc.status_code, exc.body, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:

@@ -25,6 +25,7 @@ STATE_ATTRIBUTES: tuple[str, ...] = (
     "inStock",
     "pendingVas",
     "otherWorkflow",
+    "weight",  # completeRecalibrate; not in the view (it only moves the version a cached quote is keyed by)
 )
 
 

@@ -54,7 +54,8 @@ def check_items(
             problems.append(FieldError(field, f"inventory {inventory_id} is not known"))
             continue
         problems += [
-            FieldError(field, f"inventory {inventory_id} {why}") for why in _ineligible(record, eligible_handling_codes)
+            FieldError(field, f"inventory {inventory_id} {why}")
+            for why in ineligible_reasons(record, eligible_handling_codes)
         ]
     if len(warehouses) > 1:
         listed = ", ".join(str(w) for w in sorted(warehouses, key=str))
@@ -62,7 +63,8 @@ def check_items(
     return problems
 
 
-def _ineligible(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> list[str]:
+def ineligible_reasons(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> list[str]:
+    """Why a known item cannot be resent (empty: it can, reservations aside)."""
     values = record.values
     reasons = []
     if values.get("warehouseId") is None:

@@ -1,6 +1,7 @@
 """The kinds of message the resend worker takes, told apart by shape.
 
-- automation intake (contract section 5): {"idempotencyKey": str, "request": <CreateResend body>}
+- automation intake (contract section 5): {"idempotencyKey": str, "request": <CreateResend body>},
+  or with "batch": true {"idempotencyKey": str, "batch": true, "request": <POST /resends/batch body>}
 - retry of a transiently failed submission: {"resendRequestId": str}
 - a page of an inventory sync: {"kind": "inventorySyncPage" | "inventoryReread", "syncId", ...}
   (made and read by rh_common.inventory_sync_service)
@@ -21,6 +22,7 @@ class MalformedMessage(ValueError):
 class IntakeMessage:
     idempotency_key: str
     request: Any
+    batch: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,4 +59,7 @@ def parse(body: str) -> IntakeMessage | RetryMessage | SyncPageMessage:
         raise MalformedMessage("idempotencyKey must be a non-empty string of at most 255 characters")
     if "request" not in message:
         raise MalformedMessage("request is missing")
-    return IntakeMessage(key, message["request"])
+    batch = message.get("batch", False)
+    if not isinstance(batch, bool):
+        raise MalformedMessage("batch must be true or false")
+    return IntakeMessage(key, message["request"], batch)

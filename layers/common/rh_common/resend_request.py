@@ -23,6 +23,13 @@ def _text(max_length: int, min_length: int = 1) -> Any:
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)]
 
 
+def iso_alpha3(value: str) -> str:
+    """A real ISO 3166 alpha-3 code, lower-cased (Return Helper's samples use lower case)."""
+    if pycountry.countries.get(alpha_3=value.upper()) is None:
+        raise ValueError("must be an ISO 3166 alpha-3 country code, e.g. usa")
+    return value.lower()
+
+
 class ResendShipment(BaseModel):
     """Destination and service. Name, street, city and postal code limits are Return Helper's."""
 
@@ -44,9 +51,7 @@ class ResendShipment(BaseModel):
     @field_validator("shipmentCountryCode")
     @classmethod
     def _iso_alpha3(cls, value: str) -> str:
-        if pycountry.countries.get(alpha_3=value.upper()) is None:
-            raise ValueError("must be an ISO 3166 alpha-3 country code, e.g. usa")
-        return value.lower()  # Return Helper's samples use lower case
+        return iso_alpha3(value)
 
 
 class CreateResendRequest(BaseModel):

@@ -12,6 +12,7 @@ from rh_common import settings
 from rh_common.adapters import credentials
 from rh_common.adapters.delivery_log import DeliveryLog
 from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.resend_listing import ResendListing
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
 from rh_common.adapters.returnhelper_client import ReturnHelperClient
@@ -21,8 +22,11 @@ from rh_common.resend_tracking import ResendTracker
 from rh_common.upstream import UpstreamOutcome
 
 if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry
+    from rh_common.batch_service import BatchService
+    from rh_common.hold_service import HoldService
     from rh_common.ingest import WebhookIngestor
     from rh_common.inventory_sync_service import InventorySyncService
+    from rh_common.quote_service import QuoteService
     from rh_common.resend_service import ResendService
 
 # Observability hooks the handlers pass in (rh_common.observability makes them).
@@ -56,6 +60,10 @@ def returnhelper_client(on_call: OnCall | None = None) -> ReturnHelperClient:
 
 def resend_store() -> ResendStore:
     return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
+
+
+def resend_listing() -> ResendListing:
+    return ResendListing(settings.required("RESEND_TABLE"))
 
 
 def retry_queue() -> RetryQueue:
@@ -139,3 +147,47 @@ def inventory_sync_service(
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
         ),
     )
+
+
+def workflow_services(
+    resends: ResendService, inventories: InventoryStore | None = None, on_call: OnCall | None = None
+) -> tuple[HoldService, QuoteService, BatchService]:
+    """Hold, quote and plan/batch (contract section 7), around the given resend service."""
+    from rh_common.adapters.batch_store import BatchStore
+    from rh_common.adapters.quote_cache import QuoteCache
+    from rh_common.adapters.service_type_cache import ServiceTypeCache
+    from rh_common.batch_service import BatchService, BatchSettings
+    from rh_common.hold_service import HoldService
+    from rh_common.quote_service import QUOTE_CACHE_SECONDS, QuoteService, QuoteSettings
+
+    inventories = inventories or inventory_store()
+    client = returnhelper_client(on_call)
+    codes = eligible_handling_codes()
+    max_items = settings.integer("RESEND_MAX_ITEMS", 5)
+    cache_table = settings.required("CACHE_TABLE")
+    holds = HoldService(inventories, client, codes)
+    quotes = QuoteService(
+        inventories,
+        ServiceTypeCache(
+            cache_table, client.available_shipment_service_types, settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600)
+        ),
+        client,
+        QuoteCache(cache_table, QUOTE_CACHE_SECONDS),
+        QuoteSettings(codes, max_items),
+    )
+    batches = BatchService(
+        batches=BatchStore(settings.required("BATCH_TABLE")),
+        inventories=inventories,
+        resend_records=resend_store(),
+        resends=resends,
+        quotes=quotes,
+        holds=holds,
+        upstream=client,
+        settings=BatchSettings(
+            eligible_handling_codes=codes,
+            max_items=max_items,
+            batch_max_items=settings.integer("BATCH_MAX_ITEMS", 50),
+            in_flight_seconds=_IN_FLIGHT_SECONDS,
+        ),
+    )
+    return holds, quotes, batches

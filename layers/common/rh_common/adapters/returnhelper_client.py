@@ -64,7 +64,7 @@ def _session_without_retries() -> requests.Session:
 
 
 class ReturnHelperClient:
-    """createResend / getResend / cancelResend / getAvailableShipmentServiceType."""
+    """createResend / getResend / cancelResend / getAvailableShipmentServiceType / fees / handling."""
 
     def __init__(
         self,
@@ -128,6 +128,32 @@ class ReturnHelperClient:
             "GET",
             "/ReturnInventory/GetReturnInventory",
             params={"returnInventoryId": int(inventory_id)},
+        )
+
+    def shipping_fees(self, inventory_ids: list[int], country_code: str, postal_code: str) -> UpstreamOutcome:
+        """GET Resend/getShippingFeeListByToShippingOption; payload["shippingFeeDetailList"] is the fee list.
+
+        The list goes as repeated keys (ASP.NET's form; the docs do not say how to encode it).
+        """
+        return self._call(
+            "getShippingFeeListByToShippingOption",
+            "GET",
+            "/Resend/getShippingFeeListByToShippingOption",
+            params={
+                "returnInventoryIdList": [int(i) for i in inventory_ids],
+                "toCountryCode": country_code,
+                "toPostalCode": postal_code,
+            },
+        )
+
+    def update_handling(self, inventory_id: int, handling_code: str, idempotency_key: str) -> UpstreamOutcome:
+        """POST ReturnInventory/UpdateReturnInventoryHandling (envelope only on success)."""
+        return self._call(
+            "updateReturnInventoryHandling",
+            "POST",
+            "/ReturnInventory/UpdateReturnInventoryHandling",
+            json_body={"returnInventoryId": int(inventory_id), "handlingCode": handling_code},
+            idempotency_key=_key(idempotency_key),
         )
 
     # -- transport -------------------------------------------------------------------------------

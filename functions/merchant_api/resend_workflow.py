@@ -1,0 +1,190 @@
+"""Routes around a resend (contract section 7): hold, quote, plan, batch, and the batch result.
+
+A Powertools Router included by app.py, which hands over its inventory store and
+resend service with `configure` (one set of clients per process). The answer pattern
+of rh_common.http_api: success models returned, every other status raised, every
+status documented. The services in rh_common decide; their `Answer`s go through
+`success_or_raise`.
+"""
+
+# No `from __future__ import annotations`: Powertools reads the Annotated signatures at run time.
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from inventory_view import InventoryView
+from pydantic import BaseModel
+
+from rh_common import http_api, resend_lifecycle, wiring
+from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.error_models import ErrorBody, FieldErrorModel, UpstreamRefusal
+from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
+from rh_common.resend_request import MAX_ID
+from rh_common.resend_service import Answer, ResendService
+from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
+
+router = Router()
+_services: dict[str, Any] = {}
+KEYED = http_api.API_KEY_REQUIRED
+RETRY_AFTER_SECONDS = "5"
+# Quote, plan and batch bodies: a batch of BATCH_MAX_ITEMS items with its shipment is under 8 KB.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def configure(inventories: InventoryStore, resends: ResendService, on_call: Any = None) -> None:
+    holds, quotes, batches = wiring.workflow_services(resends, inventories, on_call)
+    _services.update(holds=holds, quotes=quotes, batches=batches, listing=wiring.resend_listing())
+
+
+def resends_with_status(status: str, limit: int, next_token: str | None) -> Answer:
+    """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); ValueError: bad token."""
+    records, token = _services["listing"].page(status, limit, next_token)
+    return Answer(200, {"items": [resend_lifecycle.view(r) for r in records], "nextToken": token}, "read")
+
+
+class RefusedUpstreamBody(ErrorBody):
+    upstream: UpstreamRefusal
+
+
+class QuoteItem(SuccessModel):
+    serviceTypeCode: str
+    serviceTypeName: str | None
+    fee: float
+    currencyCode: str | None
+    chargeableWeight: float | None
+
+
+class QuoteView(SuccessModel):
+    warehouseId: int
+    currencyCode: str | None
+    items: list[QuoteItem]
+    cheapestServiceTypeCode: str | None
+
+
+class PlannedGroup(SuccessModel):
+    warehouseId: int
+    returnInventoryIdList: list[int]
+
+
+class Exclusion(SuccessModel):
+    returnInventoryId: int
+    reason: str
+
+
+class PlanView(SuccessModel):
+    groups: list[PlannedGroup]
+    excluded: list[Exclusion]
+
+
+class BatchEntry(SuccessModel):
+    resendRequestId: str | None
+    status: str
+    returnInventoryIdList: list[int]
+    warehouseId: int
+    shipmentServiceType: str | None
+    errors: list[FieldErrorModel] | None = None
+
+
+class BatchView(SuccessModel):
+    batchKey: str
+    resends: list[BatchEntry]
+    excluded: list[Exclusion]
+
+
+class ConflictItem(BaseModel):
+    returnInventoryId: int
+    resendRequestId: str | None
+
+
+class ConflictBody(ErrorBody):
+    conflicts: list[ConflictItem]
+
+
+UNAVAILABLE = {503: doc("Return Helper unavailable; try again after Retry-After seconds")}
+BATCH_KEY = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+def _answer(answer: Answer) -> Response:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if answer.status_code == 503 else None
+    return http_api.success_or_raise(answer.status_code, answer.body, headers)
+
+
+@router.post(
+    "/inventories/<returnInventoryId>/hold",
+    operation_id="hold_inventory",
+    summary="Put an item on hold (ohd) with Return Helper, so it can be resent the documented way",
+    security=KEYED,
+    responses=keyed(
+        {
+            200: doc("On hold (or already was)", InventoryView),
+            **NOT_FOUND,
+            **http_api.body_limits(MAX_BODY_BYTES),
+            409: doc("Not holdable: reserved, pending VAS, handling not pending, or not in stock"),
+            422: doc("Not valid, or refused by Return Helper (with `upstream`)", ErrorBody, RefusedUpstreamBody),
+            **UNAVAILABLE,
+        }
+    ),
+)
+def hold_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> Response[InventoryView]:
+    return _answer(_services["holds"].hold(returnInventoryId))
+
+
+@router.post(
+    "/resends/quote",
+    operation_id="quote_resend",
+    summary="The fees of the warehouse's shipment services for these items and destination, cheapest first",
+    security=KEYED,
+    responses=keyed(
+        {
+            200: doc("The quote", QuoteView),
+            **http_api.body_limits(MAX_BODY_BYTES),
+            409: doc("Items reserved by an active resend (with `conflicts`)", ConflictBody),
+            422: doc("Not valid (items, country), or refused by Return Helper", ErrorBody, RefusedUpstreamBody),
+            **UNAVAILABLE,
+        }
+    ),
+)
+def quote_resend(request: QuoteRequest) -> Response[QuoteView]:
+    return _answer(_services["quotes"].quote(request))
+
+
+@router.post(
+    "/resends/plan",
+    operation_id="plan_resends",
+    summary="How these items would be resent (groups of one warehouse, at most RESEND_MAX_ITEMS); nothing reserved",
+    security=KEYED,
+    responses=keyed({200: doc("The plan", PlanView), **http_api.body_limits(MAX_BODY_BYTES), **INVALID}),
+)
+def plan_resends(request: PlanRequest) -> Response[PlanView]:
+    return _answer(_services["batches"].plan(request))
+
+
+@router.post(
+    "/resends/batch",
+    operation_id="create_resend_batch",
+    summary="Resend many items of any warehouses: one resend per planned group, each created once",
+    security=KEYED,
+    responses=keyed(
+        {
+            200: doc("Every group has an answer", BatchView),
+            **http_api.body_limits(MAX_BODY_BYTES),
+            409: doc("A batch with this key is still running"),
+            **INVALID,
+            503: doc("A group could not be decided (Return Helper unavailable); retry with the same key"),
+        }
+    ),
+)
+def create_batch(request: BatchRequest, idempotency_key: BATCH_KEY) -> Response[BatchView]:
+    return _answer(_services["batches"].run(request, idempotency_key))
+
+
+@router.get(
+    "/resends/batch/<batchKey>",
+    operation_id="get_resend_batch",
+    summary="A batch's result with each group's current status",
+    security=KEYED,
+    responses=keyed({200: doc("The batch", BatchView), **NOT_FOUND, **INVALID}),
+)
+def get_batch(batchKey: Annotated[str, Path(min_length=1, max_length=200)]) -> Response[BatchView]:
+    return _answer(_services["batches"].get(batchKey))
