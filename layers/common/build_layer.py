@@ -54,6 +54,16 @@ PRUNED = (
         f"aws_lambda_powertools/utilities/{name}"
         for name in ("auth_alpha", "circuit_breaker", "feature_flags", "idempotency", "kafka", "streaming")
     ),
+    # X-Ray SDK patchers for libraries no function has: the Tracer patches botocore and requests
+    # only (patch_modules), and the SDK imports a patcher only when asked to patch that module.
+    *(
+        f"aws_xray_sdk/ext/{name}"
+        for name in (
+            "aiobotocore", "aiohttp", "bottle", "django", "flask", "flask_sqlalchemy", "httpx", "mysql",
+            "pg8000", "psycopg", "psycopg2", "pymongo", "pymysql", "pynamodb", "sqlalchemy",
+            "sqlalchemy_core", "sqlite3",
+        )
+    ),  # fmt: skip
     "pycountry/locales",
     "pycountry/tests",
     # resend_request validates alpha-3 codes: pycountry.countries is ISO 3166-1; the other
