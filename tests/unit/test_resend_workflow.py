@@ -6,6 +6,7 @@ make three groups.
 """
 
 import json
+import threading
 
 import boto3
 import pytest
@@ -19,6 +20,24 @@ from rh_common.workflow_requests import BatchRequest
 from tests.unit.resend_support import T, fault, handler_caller, resend_body, upstream_state
 
 NJ, HAMBURG = 2, 5
+
+
+@pytest.fixture(autouse=True)
+def one_moto_transaction_at_a_time(monkeypatch):
+    """Batch groups run side by side; in-process moto is not thread-safe where they meet: its
+    transact_write_items deep-copies each table it touches (its rollback) while another group's
+    thread writes that table ("dictionary changed size during iteration", seen once under load).
+    DynamoDB, DynamoDB Local and moto server serialise that themselves; here a lock does."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    unguarded = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, *args, **kwargs):
+        with lock:
+            return unguarded(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 @pytest.fixture
