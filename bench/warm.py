@@ -2,7 +2,7 @@
 
 Runs in a child process (`python -m bench.warm CONFIG OUT`, started by bench/run.py) with its
 stdout discarded: the handlers log and emit metrics there, as in Lambda. The handler modules
-are imported with the environment template.yaml gives their function (as tests/unit/conftest.py
+are imported with the environment template.yaml gives their function (as tests/functional/conftest.py
 and the local stack do) and called in-process with API Gateway REST proxy events built by the
 local gateway's own code, against the benchmark's DynamoDB endpoint. Return Helper is answered
 instantly in-process (bench/upstream.py). Tracing is off, as in the local stack (no X-Ray daemon).

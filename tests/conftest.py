@@ -1,7 +1,14 @@
-"""Make the repository root importable, so tests can ``from tests.events import load_event``."""
+"""Make the repository root importable, so tests can ``from tests.events import load_event``.
+
+Tests by kind: ``unit/`` pure (no AWS, no HTTP), ``functional/`` the handlers and adapters over
+in-process moto, fakes or botocore's Stubber, ``local/`` the local stack's own parts,
+``integration/`` the whole local stack over HTTP/SQS/EventBridge; ``support/`` their shared builders.
+"""
 
 import sys
 from pathlib import Path
+
+import pytest
 
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
@@ -13,3 +20,11 @@ def pytest_report_header(config):
     from tests.integration import backends
 
     return backends.report_header()
+
+
+@pytest.fixture
+def template():
+    """template.yaml as the local stack reads it (pure: no AWS)."""
+    from local.template import LocalTemplate
+
+    return LocalTemplate.load()

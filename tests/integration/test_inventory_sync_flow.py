@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.unit.resend_support import resend_body
+from tests.support.resend import resend_body
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 """Hold, quote and batch through the running local stack (HTTP in, the emulator upstream).
 
 The stack runs with its defaults (RESEND_MAX_ITEMS=5); the RESEND_MAX_ITEMS=3 case
-(five items over two warehouses -> three resends) is tests/unit/test_resend_workflow.py,
+(five items over two warehouses -> three resends) is tests/functional/test_resend_workflow.py,
 through the same handler over moto and an in-process emulator, to spare a second stack.
 """
 

@@ -8,8 +8,8 @@ import pytest
 
 from rh_common import change_events, inventory
 from rh_common.change_events import UnreadableRecord, from_stream_record
-from tests.unit.resend_support import SHIPMENT
-from tests.unit.stream_support import stream_record
+from tests.support.resend import SHIPMENT
+from tests.support.streams import stream_record
 
 CODES = frozenset({"ohd", "tbc"})
 RESEND_DETAIL = {

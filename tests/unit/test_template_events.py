@@ -12,7 +12,7 @@ from moto.events.models import EventPattern
 
 from local.template import LocalTemplate
 from rh_common import change_events
-from tests.unit.stream_support import stream_record
+from tests.support.streams import stream_record
 
 OUTBOX_TABLES = {"ResendRequestTable", "InventoryTable"}
 

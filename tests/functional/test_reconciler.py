@@ -11,7 +11,7 @@ import requests
 
 from rh_common.resend_request import CreateResendRequest
 from rh_common.resend_service import now_iso, request_id_for
-from tests.unit.resend_support import resend_body, upstream_state
+from tests.support.resend import resend_body, upstream_state
 
 LATER = datetime.now(UTC) + timedelta(hours=2)  # the reconciler's "now": everything below looks old
 

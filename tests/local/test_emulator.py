@@ -18,7 +18,7 @@ import requests
 from local.emulator import EmulatorServer
 from local.emulator.__main__ import build_server, default_url
 from local.emulator.__main__ import main as emulator_cli
-from tests.unit.resend_support import SHIPMENT
+from tests.support.resend import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"emulator-test-signing-key-32byte").decode()
 API_KEY, API_TOKEN = "test-api-key", "test-api-token"

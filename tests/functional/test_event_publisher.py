@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.unit.stream_support import stream_record
+from tests.support.streams import stream_record
 
 
 class FakeEventBridge:

@@ -1,4 +1,4 @@
-"""Unit fixtures: moto's in-process AWS with the tables and secret built from template.yaml.
+"""Functional fixtures: the handlers over moto's in-process AWS with the tables and secret built from template.yaml.
 
 Handlers are imported with exactly the environment the template gives their
 function, so tests cannot drift from the infrastructure.
@@ -19,12 +19,11 @@ from moto import mock_aws
 
 from local import settings as local_settings
 from local.emulator import EmulatorServer
-from local.template import LocalTemplate
 from rh_common import inventory
 from rh_common.adapters import dynamo
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.events import InventoryFacts
-from tests.unit.resend_support import ON_HOLD, T
+from tests.support.resend import ON_HOLD, T
 
 REGION = "us-east-1"
 
@@ -53,11 +52,6 @@ def _clear_parameter_caches() -> None:
 
     parameters.clear_caches()
     DEFAULT_PROVIDERS.clear()
-
-
-@pytest.fixture
-def template() -> LocalTemplate:
-    return LocalTemplate.load()
 
 
 @pytest.fixture

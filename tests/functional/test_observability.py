@@ -27,8 +27,8 @@ from local.template import LocalTemplate
 from rh_common import observability, signature
 from rh_common.adapters import credentials
 from tests.events.loader import load_event, load_event_bytes
-from tests.unit.resend_support import SHIPMENT, fault, resend_body
-from tests.unit.stream_support import BusCapture, StreamReader
+from tests.support.resend import SHIPMENT, fault, resend_body
+from tests.support.streams import BusCapture, StreamReader
 
 URL = "https://hooks.example.com/v1/webhooks/returnhelper"
 OTHER_KEY = base64.b64encode(b"not-the-signing-key-at-all").decode()

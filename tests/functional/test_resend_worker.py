@@ -10,7 +10,7 @@ import pytest
 
 from rh_common import queue_messages
 from tests.events.loader import load_event
-from tests.unit.resend_support import fault, resend_body, upstream_state
+from tests.support.resend import fault, resend_body, upstream_state
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from rh_common import inventory
 from rh_common.adapters import dynamo
 from rh_common.events import InventoryFacts
-from tests.unit.resend_support import ON_HOLD, resend_body
-from tests.unit.test_resend_api import api  # noqa: F401  (the fixture)
+from tests.functional.test_resend_api import api  # noqa: F401  (the fixture)
+from tests.support.resend import ON_HOLD, resend_body
 
 # After the SUBMITTED record, the delivery log's parked status reports for the new resend id are looked up
 # (one Query, rh_common.wiring.release_parked): a report that beat the create answer applies now.

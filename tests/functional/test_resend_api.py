@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.events.loader import load_event
-from tests.unit.resend_support import fault, resend_body, upstream_state
+from tests.support.resend import fault, resend_body, upstream_state
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from rh_common import events, inventory
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.events import InventoryFacts
 from rh_common.workflow_requests import BatchRequest
-from tests.unit.resend_support import T, fault, handler_caller, resend_body, upstream_state
+from tests.support.resend import T, fault, handler_caller, resend_body, upstream_state
 
 NJ, HAMBURG = 2, 5
 

@@ -10,7 +10,7 @@ import pytest
 
 from rh_common import signature
 from tests.events.loader import load_event
-from tests.unit.resend_support import resend_body
+from tests.support.resend import resend_body
 
 URL = "https://hooks.example.com/v1/webhooks/returnhelper"
 

@@ -14,7 +14,7 @@ from local.emulator import EmulatorServer
 from rh_common.adapters.credentials import ReturnHelperCredentials
 from rh_common.adapters.returnhelper_client import IDEMPOTENCY_HEADER, ReturnHelperClient, resend_id_of
 from rh_common.upstream import OutcomeKind
-from tests.unit.resend_support import SHIPMENT
+from tests.support.resend import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"client-test-signing-key-32bytes!").decode()
 API_KEY, API_TOKEN = "client-test-key", "client-test-token"

@@ -13,7 +13,7 @@ import requests
 from rh_common import inventory, inventory_sync
 from rh_common.events import InventoryFacts
 from tests.events.loader import load_event
-from tests.unit.resend_support import fault, resend_body
+from tests.support.resend import fault, resend_body
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
