@@ -12,24 +12,25 @@ import base64
 import hashlib
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
 
 from local.lambda_runtime import InvocationResult
 from local.processes import log
 from local.settings import HOST, LOCAL_ACCOUNT_ID
 from local.template import ApiRoute
+from local.wsgi import BackgroundServer
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES
 LOCAL_API_KEY_ID = "localapikey"
 
 Invoke = Callable[[str, dict], InvocationResult]
@@ -38,44 +39,19 @@ Invoke = Callable[[str, dict], InvocationResult]
 # ------------------------------------------------------------------ routing
 
 
-@dataclass(frozen=True)
-class Resource:
-    """One API Gateway resource (a path) and the methods its routes define."""
-
-    path: str
-    pattern: re.Pattern[str]
-    specificity: tuple[int, ...]  # per segment: 0 literal, 1 {param}, 2 {proxy+}; lower wins
-    methods: dict[str, ApiRoute]
-
-
-def compile_resource(path: str, routes: Iterable[ApiRoute]) -> Resource:
-    parts, specificity = [], []
-    for segment in path.strip("/").split("/") if path != "/" else []:
-        greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
-        param = re.fullmatch(r"\{(\w+)\}", segment)
-        if greedy:
-            parts.append(f"(?P<{greedy.group(1)}>.+)")
-            specificity.append(2)
-        elif param:
-            parts.append(f"(?P<{param.group(1)}>[^/]+)")
-            specificity.append(1)
-        else:
-            parts.append(re.escape(segment))
-            specificity.append(0)
-    methods = {route.method: route for route in routes}
-    return Resource(path, re.compile("/" + "/".join(parts)), tuple(specificity), methods)
+def _werkzeug_rule(path: str) -> str:
+    """API Gateway's ``{name}`` and greedy ``{name+}`` as werkzeug's ``<name>`` and ``<path:name>``."""
+    return re.sub(r"\{(\w+)\}", r"<\1>", re.sub(r"\{(\w+)\+\}", r"<path:\1>", path))
 
 
 class RouteTable:
     def __init__(self, routes: Iterable[ApiRoute]) -> None:
-        by_path: dict[str, list[ApiRoute]] = {}
+        self._methods: dict[str, dict[str, ApiRoute]] = {}
         for route in routes:
-            by_path.setdefault(route.path, []).append(route)
-        # Most specific first, as API Gateway prefers /a/b over /a/{x} over /a/{proxy+}.
-        self._resources = sorted(
-            (compile_resource(path, group) for path, group in by_path.items()),
-            key=lambda resource: resource.specificity,
-        )
+            self._methods.setdefault(route.path, {})[route.method] = route
+        # werkzeug prefers a literal segment over {x} over {proxy+}, as API Gateway does.
+        rules = [Rule(_werkzeug_rule(path), endpoint=path) for path in self._methods]
+        self._urls = Map(rules, merge_slashes=False).bind("localhost")
 
     def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         """The route for this method and path, with decoded path parameters; None if API Gateway has none.
@@ -83,14 +59,12 @@ class RouteTable:
         The most specific resource matching the path decides: a method it lacks is not looked
         up on less specific resources (ANY matches every method).
         """
-        for resource in self._resources:
-            found = resource.pattern.fullmatch(path)
-            if found:
-                route = resource.methods.get(method) or resource.methods.get("ANY")
-                if route is None:
-                    return None
-                return route, {name: unquote(value) for name, value in found.groupdict().items()}
-        return None
+        try:
+            resource, values = self._urls.match(path)  # the rules take every method
+        except HTTPException:
+            return None
+        route = self._methods[resource].get(method) or self._methods[resource].get("ANY")
+        return None if route is None else (route, {name: unquote(value) for name, value in values.items()})
 
 
 # ------------------------------------------------------------------ proxy event (pure)
@@ -246,143 +220,41 @@ def _json_error(status: int, message: str, error_type: str) -> tuple[int, list[t
     return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)], body
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-class _GatewayHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway
-    server: _GatewayHttpServer
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve(send_body=False)
-
-    def __getattr__(self, name: str) -> Any:
-        # Every other method (POST, TRACE, PROPFIND, ...) goes to the route table like GET:
-        # API Gateway answers what the template does not route with 403 "Missing Authentication
-        # Token", never http.server's HTML 501.
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (bad request line, header too long, too many headers) as JSON."""
-        self.close_connection = True
-        body = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
-        self.send_response(code, message)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Connection", "close")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-            self.wfile.write(body)
-        log("gateway", f"{self.command or '-'} {getattr(self, 'path', '-')} -> {code} ({message})")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # one line per request is written by _serve instead
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            if length <= DRAIN_LIMIT_BYTES:  # read it anyway, so the client sees our 413, not a reset
-                self._discard(length)
-            raise BodyTooLarge
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _discard(self, remaining: int) -> None:
-        while remaining > 0:
-            chunk = self.rfile.read(min(1 << 20, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-
-    def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return bytes(body)
-            if len(body) + size > MAX_BODY_BYTES:
-                raise BodyTooLarge
-            body += self.rfile.read(size)
-            self.rfile.readline()
-
-    def _serve(self, send_body: bool = True) -> None:
-        started = time.monotonic()
-        request_id = str(uuid.uuid4())
-        path, _, query = self.path.partition("?")
-        try:
-            body = self._read_body()
-        except (BodyTooLarge, ValueError):
-            self.close_connection = True  # the rest of the body is not read
-            status, headers, payload = _json_error(
-                413, f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.", "RequestTooLargeException"
-            )
-            headers.append(("Connection", "close"))
-        else:
-            status, headers, payload = self.server.gateway.respond(
-                HttpRequest(
-                    self.command,
-                    path,
-                    query,
-                    list(self.headers.items()),
-                    body,
-                    self.client_address[0],
-                    self.request_version,
-                ),
-                request_id,
-            )
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("x-amzn-RequestId", request_id)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if send_body:
-            self.wfile.write(payload)
-        elapsed = (time.monotonic() - started) * 1000
-        log("gateway", f"{self.command} {self.path} -> {status} ({elapsed:.0f} ms)")
-
-
-class _GatewayHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # bursts of concurrent clients must not be refused
-    gateway: LocalApiGateway
-
-
-class LocalApiGateway:
+class LocalApiGateway(BackgroundServer):
     """Serves the template's Api routes on 127.0.0.1:<port>, invoking functions through `invoke`."""
 
     def __init__(
         self, routes: Iterable[ApiRoute], invoke: Invoke, *, port: int, api_key: str, host: str = HOST
     ) -> None:
+        super().__init__(self._serve, host, port, "api-gateway")
         self.routes = RouteTable(routes)
         self._invoke = invoke
         self._api_key = api_key
-        self._server = _GatewayHttpServer((host, port), _GatewayHandler)
-        self._server.gateway = self
-        self.port = self._server.server_address[1]
         self.url = f"http://{host}:{self.port}"
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api-gateway", daemon=True)
-        self._thread.start()
+        super().start()
         log("gateway", f"serving the template's Api events on {self.url}")
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
+    @Request.application
+    def _serve(self, request: Request) -> Response:
+        started, request_id = time.monotonic(), str(uuid.uuid4())
+        request.max_content_length = MAX_BODY_BYTES  # werkzeug refuses a longer body, chunked or not
+        target = request.environ["RAW_URI"]  # still percent-encoded, as API Gateway gives the path
+        try:
+            body = request.get_data()
+        except (RequestEntityTooLarge, OSError):  # OSError: a malformed chunked body
+            status, headers, payload = _json_error(
+                413, f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.", "RequestTooLargeException"
+            )
+        else:
+            path, _, query = target.partition("?")
+            headers = request.environ["local.headers"]
+            protocol = request.environ["SERVER_PROTOCOL"]
+            http_request = HttpRequest(request.method, path, query, headers, body, request.remote_addr, protocol)
+            status, headers, payload = self.respond(http_request, request_id)
+        log("gateway", f"{request.method} {target} -> {status} ({(time.monotonic() - started) * 1000:.0f} ms)")
+        return Response(payload, status, [*headers, ("x-amzn-RequestId", request_id)])
 
     def respond(self, request: HttpRequest, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
         matched = self.routes.match(request.method, request.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -218,4 +219,52 @@ def test_function_error_is_502_and_timeout_is_504(gateway):
 def test_bodies_over_10_mb_are_413(gateway):
     response = requests.post(gateway.url + "/webhooks/returnhelper", data=b"x" * (10 * 1024 * 1024 + 1), timeout=30)
     assert response.status_code == 413
+    assert gateway.seen == []
+
+
+def test_a_chunked_body_reaches_the_function_whole(gateway):
+    # GIVEN a body sent with Transfer-Encoding: chunked (a generator body makes requests chunk it)
+    raw = b'{"a": 1}' * 5000 + b"\xff"
+    # WHEN it is posted
+    response = requests.post(
+        gateway.url + "/webhooks/returnhelper", data=(raw[i : i + 999] for i in range(0, len(raw), 999)), timeout=10
+    )
+    # THEN the function gets the exact bytes
+    assert response.status_code == 200
+    assert base64.b64decode(gateway.seen[-1]["body"]) == raw
+
+
+def test_header_names_repeats_and_underscores_reach_the_function_as_sent(gateway):
+    # GIVEN / WHEN headers with a repeat, odd casing and an underscore in the name
+    headers = [("x-Odd-CASE", "1"), ("Accept", "a"), ("Accept", "b"), ("x_under", "u")]
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+        sock.sendall(f"GET /health HTTP/1.1\r\nHost: h\r\n{lines}\r\n".encode())
+        answer = sock.recv(65536)
+    # THEN the event carries them as API Gateway would
+    assert answer.startswith(b"HTTP/1.1 200")
+    event = gateway.seen[-1]
+    assert event["headers"]["x-Odd-CASE"] == "1" and event["headers"]["x_under"] == "u"
+    assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("method", ["HEAD", "PROPFIND", "DELETE"])
+def test_an_unrouted_method_is_403_missing_authentication_token(gateway, method):
+    # GIVEN / WHEN a method the template does not route
+    response = requests.request(method, gateway.url + "/health", timeout=10)
+    # THEN API Gateway's answer, without a body for HEAD, and no function ran
+    assert response.status_code == 403 and response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert response.content == (b"" if method == "HEAD" else b'{"message": "Missing Authentication Token"}')
+    assert gateway.seen == []
+
+
+def test_a_header_line_too_long_is_answered_with_json(gateway):
+    # GIVEN / WHEN a header line longer than http.server reads
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nx-long: " + b"a" * 70000 + b"\r\n\r\n")
+        answer = sock.makefile("rb").read()
+    # THEN a 431 with a JSON body, not an HTML page, and no function ran
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/json" in head
+    assert json.loads(body) == {"message": "Line too long"}
     assert gateway.seen == []
