@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local.emulator.state import ControlError, EmulatorState, SoftError, _as_id, envelope
+from local.emulator.state import ControlError, EmulatorState, SoftError, _as_id
 
 MAX_WINDOW_DAYS = 62  # Return Helper's SearchConfig.simpleRecordsMaxDays
 MAX_PAGE_SIZE = 50
@@ -111,16 +111,3 @@ def backfill(state: EmulatorState, spec: dict[str, Any]) -> dict[str, Any]:
         )
         created.append(inventory["returnInventoryId"])
     return {"returnInventoryIdList": created}
-
-
-def register(user_routes: dict, state: EmulatorState, response: Any) -> None:
-    """Adds the two read operations to the server's user-API routes (`response`: its Response class)."""
-
-    def listing(request, correlation_id, key):
-        return response(200, envelope(correlation_id, list_page(state, request.query)))
-
-    def one(request, correlation_id, key):
-        return response(200, envelope(correlation_id, get_one(state, request.query)))
-
-    user_routes["/returninventory/list"] = ("GET", "listReturnInventory", listing)
-    user_routes["/returninventory/getreturninventory"] = ("GET", "getReturnInventory", one)

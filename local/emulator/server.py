@@ -1,25 +1,17 @@
 """The emulator's HTTP server: Return Helper's user API plus a control API under ``/_emulator/``.
 
 User API (``<url>/uat/user/api``, paths matched case-insensitively, ``x-rr-apikey`` and
-``x-rr-apitoken`` required, else a bare HTTP 401):
-
-    GET  /Shipment/getAvailableShipmentServiceType?warehouseId=
-    POST /Resend/createResend          honours x-returnhelper-idempotency-key
-    GET  /Resend/getResend?resendId=
-    POST /Resend/cancelResend          honours x-returnhelper-idempotency-key
-    GET  /resendstatus/getAllResendStatus   (also under /uat/public/api, no auth there)
-    GET  /Resend/getShippingFeeListByToShippingOption   (quote.py)
-    POST /ReturnInventory/UpdateReturnInventoryHandling (handling.py; then the signed rinv webhook)
+``x-rr-apitoken`` required, else a bare HTTP 401): the operations of ``_user_routes`` below;
+createResend, cancelResend and UpdateReturnInventoryHandling honour
+x-returnhelper-idempotency-key (then the signed webhook); getAllResendStatus also answers under
+/uat/public/api, without auth.
 
 Control API (JSON, no auth):
 
-    GET    /_emulator/health
-    GET    /_emulator/state
+    GET    /_emulator/health | state | config
     POST   /_emulator/reset                    (state and scheduled progress; not the config)
-    GET    /_emulator/config
-    POST   /_emulator/config                   {"autoProgress"?: bool, "inProgressAfterSeconds"?: float,
-                                                "completeAfterSeconds"?: float,
-                                                "outcome"?: "completed"|"failed"}
+    POST   /_emulator/config                   {"autoProgress"?, "inProgressAfterSeconds"?, "completeAfterSeconds"?,
+                                                "outcome"?: "completed"|"failed"}   (progress.py)
     POST   /_emulator/inventories              {"warehouseId", "returnInventoryId"?, "sku"?, "rma"?,
                                                 "description"?, "handlingCode"?, "handlingStatusCode"?,
                                                 "deliver"?: true}
@@ -28,14 +20,6 @@ Control API (JSON, no auth):
                                                 "trackingNumber"?, "error"?}
     POST   /_emulator/faults                   {"operation", "faults": [{"kind", ...params}]}
     DELETE /_emulator/faults[?operation=]
-
-Auto-progress (``auto_progress=True``, or ``{"autoProgress": true}`` on /_emulator/config): after a
-createResend that created a resend, the emulated warehouse moves it to inProgress after
-``inProgressAfterSeconds``, then ``completeAfterSeconds`` later to completed (generated tracking
-number) or failed (``{"message":"Invalid address."}``) per ``outcome``; each step is the same
-advance as the control route, with its signed webhook. Steps never move a status backwards and
-leave a canceled or otherwise finished resend alone. Timings and outcome are fixed per resend
-when it is created; turning auto-progress off stops pending steps.
 
 Fault kinds (one-shot, FIFO per operation, consumed by the next calls of that operation):
 ``latency`` {seconds}, ``http5xx`` {status=503}, ``http429`` {retryAfter=1},
@@ -48,16 +32,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 import secrets
 import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
 
 from local.emulator import handling, inventory_reads, quote, webhooks
 from local.emulator.progress import ProgressConfig, ResendProgress
@@ -69,7 +56,9 @@ from local.emulator.state import (
     SoftError,
     envelope,
     error_envelope,
+    invalid,
 )
+from local.wsgi import BackgroundServer
 
 log = logging.getLogger("local.emulator")
 
@@ -77,32 +66,67 @@ USER_API_PREFIX = "/uat/user/api"
 PUBLIC_API_PREFIX = "/uat/public/api"
 CONTROL_PREFIX = "/_emulator"
 IDEMPOTENCY_HEADER = "x-returnhelper-idempotency-key"
-_ADVANCE_RE = re.compile(r"^/_emulator/resends/(\d+)/advance$", re.IGNORECASE)
+IDEMPOTENT = frozenset({"createResend", "cancelResend", handling.OPERATION})
+COUNTED = IDEMPOTENT | {quote.OPERATION}  # calls per idempotency key, for /_emulator/state
 
 
-@dataclass
-class Response:
-    status: int = 200
-    body: Any = None  # dict/list -> JSON, bytes/str -> as is, None -> empty
-    headers: dict[str, str] = field(default_factory=dict)
-    reset: bool = False  # close the connection without answering
-    hold_seconds: float = 0.0  # sleep before answering (timeoutAfterCommit)
+class _Answer(Response):
+    default_mimetype = None  # an empty answer (401, 404) has no Content-Type
 
 
-@dataclass
-class Request:
-    method: str
-    path: str  # without query, trailing slash removed
-    query: dict[str, str]  # lower-cased keys, first value
-    headers: dict[str, str]  # lower-cased names
+def answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    """dict/list as JSON, str as text, None as an empty body."""
+    if isinstance(body, dict | list):
+        return _Answer(json.dumps(body), status, headers, content_type="application/json; charset=utf-8")
+    if body:
+        return _Answer(body, status, headers, content_type="text/plain; charset=utf-8")
+    return _Answer(b"", status, headers)
+
+
+# Faults that answer instead of the operation: (fault, correlationId) -> the answer.
+FAULT_ANSWERS: dict[str, Callable[[dict[str, Any], str], Response]] = {
+    "http5xx": lambda fault, _: answer(int(fault.get("status", 503)), "emulated upstream failure\n"),
+    "http429": lambda fault, _: answer(429, "too many requests\n", {"Retry-After": str(fault.get("retryAfter", 1))}),
+    "softError": lambda fault, correlation_id: answer(
+        200,
+        error_envelope(
+            correlation_id,
+            fault.get("errorCode", "INTERNAL_ERROR"),
+            fault.get("error") or {"": "Emulated soft error."},
+            int(fault.get("status", 400)),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as an operation sees it."""
+
+    query: MultiDict  # lower-cased names, first value by get(), every value by getlist(); blank values dropped
     body: bytes
-    query_lists: dict[str, list[str]] = field(default_factory=dict)  # lower-cased keys, every value
+    key: str | None  # x-returnhelper-idempotency-key
 
-    def json(self) -> Any:
+    def _json(self) -> Any:
         return json.loads(self.body) if self.body.strip() else None
 
+    def user_json(self) -> Any:
+        try:
+            return self._json()
+        except ValueError as exc:
+            raise invalid("request", "The request body is not valid JSON.") from exc
 
-class EmulatorServer:
+    def control_json(self) -> dict[str, Any]:
+        try:
+            body = self._json()
+        except ValueError as exc:
+            raise ControlError(400, "body must be JSON") from exc
+        if not isinstance(body, dict | None):
+            raise ControlError(400, "body must be a JSON object")
+        return body or {}
+
+
+class EmulatorServer(BackgroundServer):
     """Return Helper sandbox emulator; ``start()`` serves in a background thread."""
 
     def __init__(
@@ -134,44 +158,65 @@ class EmulatorServer:
         self.progress = ResendProgress(config, self.state.resend_status_code, self.advance)
         self.notify_on_cancel = True  # cancelResend also sends updateResendStatus (async, like upstream)
         self._correlation_prefix = "EMU" + secrets.token_hex(5).upper()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.emulator = self  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
-        self.port = self._httpd.server_address[1]
+        super().__init__(self._serve, host, port, "rh-emulator")
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
         self.url = f"http://{shown}:{self.port}"
         self.api_base = self.url + USER_API_PREFIX
-        self._user_routes = {
-            "/shipment/getavailableshipmentservicetype": (
-                "GET",
-                "getAvailableShipmentServiceType",
-                self._service_types,
+        self._urls = Map(
+            [Rule(path, methods=[method], endpoint=(op, run)) for method, path, op, run in self._user_routes()]
+            + [Rule(CONTROL_PREFIX + path, methods=[method], endpoint=run) for method, path, run in self._control()],
+            merge_slashes=False,
+        ).bind("localhost")
+
+    def _user_routes(self) -> list[tuple[str, str, str | None, Callable[[Call], Any]]]:
+        """(method, path in lower case, operation for faults and call counts, run(call) -> payload).
+
+        The idempotent operations' run returns (payload, follow-up), the follow-up only done when it really ran.
+        """
+        user, public = USER_API_PREFIX, PUBLIC_API_PREFIX
+        return [
+            ("GET", f"{user}/shipment/getavailableshipmentservicetype", "getAvailableShipmentServiceType", self._types),
+            ("POST", f"{user}/resend/createresend", "createResend", self._create_resend),
+            ("GET", f"{user}/resend/getresend", "getResend", lambda c: self.state.get_resend(c.query.get("resendid"))),
+            ("POST", f"{user}/resend/cancelresend", "cancelResend", self._cancel_resend),
+            ("GET", f"{user}/resendstatus/getallresendstatus", None, self._resend_statuses),
+            ("GET", f"{public}/resendstatus/getallresendstatus", None, self._resend_statuses),
+            ("GET", f"{user}/resend/getshippingfeelistbytoshippingoption", quote.OPERATION, self._shipping_fees),
+            (
+                "POST",
+                f"{user}/returninventory/updatereturninventoryhandling",
+                handling.OPERATION,
+                self._update_handling,
             ),
-            "/resend/createresend": ("POST", "createResend", self._create_resend),
-            "/resend/getresend": ("GET", "getResend", self._get_resend),
-            "/resend/cancelresend": ("POST", "cancelResend", self._cancel_resend),
-            "/resendstatus/getallresendstatus": ("GET", None, self._resend_statuses),
-            "/resend/getshippingfeelistbytoshippingoption": ("GET", quote.OPERATION, self._shipping_fees),
-            "/returninventory/updatereturninventoryhandling": ("POST", handling.OPERATION, self._update_handling),
-        }
-        inventory_reads.register(self._user_routes, self.state, Response)
+            ("GET", f"{user}/returninventory/list", "listReturnInventory", self._list_inventories),
+            ("GET", f"{user}/returninventory/getreturninventory", "getReturnInventory", self._get_inventory),
+        ]
+
+    def _control(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
+        """(method, path under /_emulator, run(call, **path values) -> (status, body))."""
+        return [
+            ("GET", "/health", lambda call: (200, {"status": "ok"})),
+            ("GET", "/state", lambda call: (200, {**self.state.snapshot(), "config": self.progress.config.to_json()})),
+            ("POST", "/reset", self._reset),
+            ("GET", "/config", lambda call: (200, self.progress.config.to_json())),
+            ("POST", "/config", self._configure),
+            ("POST", "/inventories", self._add_inventory),
+            ("POST", "/inventories/backfill", lambda c: (200, inventory_reads.backfill(self.state, c.control_json()))),
+            ("POST", "/faults", self._push_faults),
+            ("DELETE", "/faults", self._clear_faults),
+            ("POST", "/resends/<int:resend_id>/advance", self._advance_route),
+        ]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="rh-emulator", daemon=True)
-        self._thread.start()
+        super().start()
         log.info("Return Helper emulator on %s (user API %s)", self.url, self.api_base)
         return self
 
     def stop(self) -> None:
         self.progress.close()
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
+        super().stop()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -181,148 +226,123 @@ class EmulatorServer:
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response:
-        lower = request.path.lower()
+    @Request.application
+    def _serve(self, request: Request) -> Response:
         try:
-            if lower == CONTROL_PREFIX or lower.startswith(CONTROL_PREFIX + "/"):
-                return self._control(request)
-            if lower.startswith(USER_API_PREFIX + "/"):
-                return self._user_api(request, lower[len(USER_API_PREFIX) :], authenticated=True)
-            if lower == PUBLIC_API_PREFIX + "/resendstatus/getallresendstatus":
-                return self._user_api(request, lower[len(PUBLIC_API_PREFIX) :], authenticated=False)
-        except ControlError as exc:
-            return Response(exc.status, {"error": exc.message})
-        return Response(404)
+            response = self.handle(request)
+        except Exception:  # a bug here must not kill the connection silently
+            log.exception("emulator failed on %s %s", request.method, request.full_path)
+            return answer(500, {"error": "emulator bug; see its log"})
+        if response is None:  # the reset fault: RST instead of FIN (SO_LINGER on, zero timeout), no answer
+            connection = request.environ["werkzeug.socket"]
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+            raise ConnectionResetError("emulated connection reset")  # werkzeug then drops the connection
+        return response
 
-    def _correlation_id(self) -> str:
-        return f"{self._correlation_prefix}:{self.state.next_correlation():08d}"
-
-    def _user_api(self, request: Request, route: str, authenticated: bool) -> Response:
-        if authenticated and not (
+    def handle(self, request: Request) -> Response | None:
+        path = request.path.rstrip("/") or "/"
+        lower = path.lower()
+        if lower.startswith(USER_API_PREFIX + "/") and not (
             secrets.compare_digest(request.headers.get("x-rr-apikey", ""), self.api_key)
             and secrets.compare_digest(request.headers.get("x-rr-apitoken", ""), self.api_token)
         ):
-            return Response(401)  # rejected at the edge: no envelope
-        if route not in self._user_routes:
-            return Response(404)
-        method, operation, handler = self._user_routes[route]
-        if request.method != method:
-            return Response(405, headers={"Allow": method})
-        key = request.headers.get(IDEMPOTENCY_HEADER) or None
-        if operation in ("createResend", "cancelResend", handling.OPERATION, quote.OPERATION):
-            self.state.count_call(operation, key)
-        correlation_id = self._correlation_id()
+            return answer(401)  # rejected at the edge: no envelope
+        control = lower == CONTROL_PREFIX or lower.startswith(CONTROL_PREFIX + "/")
+        try:
+            endpoint, values = self._urls.match(lower, request.method)
+        except MethodNotAllowed as exc:
+            if not control:
+                return answer(405, headers={"Allow": ", ".join(sorted(exc.valid_methods or ()))})
+            return answer(404, {"error": f"no control route {request.method} {path}"})
+        except HTTPException:
+            return answer(404, {"error": f"no control route {request.method} {path}"} if control else None)
+        query = MultiDict([(name.lower(), value) for name, value in request.args.items(multi=True) if value])
+        call = Call(query, request.get_data(), request.headers.get(IDEMPOTENCY_HEADER) or None)
+        try:
+            if control:
+                return answer(*endpoint(call, **values))
+            return self._user_call(call, *endpoint)
+        except ControlError as exc:
+            return answer(exc.status, {"error": exc.message})
+
+    def _user_call(self, call: Call, operation: str | None, run: Callable[[Call], Any]) -> Response | None:
+        if operation in COUNTED:
+            self.state.count_call(operation, call.key)
+        correlation_id = f"{self._correlation_prefix}:{self.state.next_correlation():08d}"
         fault = self.state.pop_fault(operation) if operation else None
-        hold = 0.0
         if fault:
             log.info("fault for %s: %s", operation, fault)
-            kind = fault["kind"]
-            if kind == "latency":
-                time.sleep(float(fault.get("seconds", 1.0)))
-            elif kind == "http5xx":
-                return Response(int(fault.get("status", 503)), "emulated upstream failure\n")
-            elif kind == "http429":
-                retry_after = fault.get("retryAfter", 1)
-                return Response(429, "too many requests\n", {"Retry-After": str(retry_after)})
-            elif kind == "reset":
-                return Response(reset=True)
-            elif kind == "softError":
-                error = fault.get("error") or {"": "Emulated soft error."}
-                return Response(
-                    200,
-                    error_envelope(
-                        correlation_id, fault.get("errorCode", "INTERNAL_ERROR"), error, int(fault.get("status", 400))
-                    ),
-                )
-            elif kind == "timeoutAfterCommit":
-                hold = float(fault.get("seconds", 15.0))
+        kind = fault["kind"] if fault else None
+        if kind == "latency":
+            time.sleep(float(fault.get("seconds", 1.0)))
+        elif kind == "reset":
+            return None
+        elif kind in FAULT_ANSWERS:
+            return FAULT_ANSWERS[kind](fault, correlation_id)
         try:
-            response = handler(request, correlation_id, key)
+            if operation in IDEMPOTENT:
+                response = answer(200, self._idempotent(operation, call, correlation_id, run))
+            else:
+                response = answer(200, envelope(correlation_id, run(call)))
         except SoftError as exc:
-            response = Response(200, error_envelope(correlation_id, exc.error_code, exc.error, exc.status))
+            response = answer(200, error_envelope(correlation_id, exc.error_code, exc.error, exc.status))
         except IdempotencyKeyReused:
-            response = Response(
-                409,
-                error_envelope(
-                    correlation_id,
-                    "IDEMPOTENCY_KEY_REUSED",
-                    {
-                        IDEMPOTENCY_HEADER: "This idempotency key was already used with a different request body.",
-                    },
-                    409,
-                ),
-            )
-        response.hold_seconds = hold
+            reused = {IDEMPOTENCY_HEADER: "This idempotency key was already used with a different request body."}
+            response = answer(409, error_envelope(correlation_id, "IDEMPOTENCY_KEY_REUSED", reused, 409))
+        if kind == "timeoutAfterCommit":  # the operation ran; the client times out waiting for its answer
+            time.sleep(float(fault.get("seconds", 15.0)))
         return response
+
+    def _idempotent(self, operation: str, call: Call, correlation_id: str, run: Callable) -> dict[str, Any]:
+        follow_ups: list[Callable[[], Any]] = []
+
+        def action() -> dict[str, Any]:
+            payload, follow_up = run(call)
+            follow_ups.append(follow_up)
+            return payload
+
+        body = self.state.idempotent(operation, call.key, call.body, correlation_id, action)
+        for follow_up in follow_ups:  # none for a replay
+            follow_up()
+        return body
 
     # -- user API operations ---------------------------------------------------------------------
 
-    def _body(self, request: Request) -> Any:
-        try:
-            return request.json()
-        except ValueError as exc:
-            raise SoftError("VALIDATION_FAILED", {"request": "The request body is not valid JSON."}) from exc
+    def _types(self, call: Call) -> dict[str, Any]:
+        return {"data": self.state.shipment_service_types(call.query.get("warehouseid"))}
 
-    def _service_types(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        data = self.state.shipment_service_types(request.query.get("warehouseid"))
-        return Response(200, envelope(correlation_id, {"data": data}))
+    def _create_resend(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
+        payload = self.state.create_resend(call.user_json(), call.key)
+        return payload, lambda: self.progress.on_created(payload["resendId"])
 
-    def _create_resend(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        created: list[int] = []
+    def _cancel_resend(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
+        payload = self.state.cancel_resend(call.user_json())
+        # Upstream notifies asynchronously; sending from here would block the caller's request.
+        return payload, lambda: self.notify_on_cancel and _in_background(self.send_resend_update, payload["resendId"])
 
-        def action() -> dict[str, Any]:
-            payload = self.state.create_resend(self._body(request), key)
-            created.append(payload["resendId"])
-            return payload
+    def _update_handling(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
+        inventory = handling.update_handling(self.state, call.user_json())
+        # The answer is the bare envelope, as documented; upstream notifies asynchronously.
+        return {}, lambda: _in_background(self._deliver, handling.handling_event(inventory))
 
-        body = self.state.idempotent("createResend", key, request.body, correlation_id, action)
-        if created:  # not for an idempotent replay
-            self.progress.on_created(created[0])
-        return Response(200, body)
+    def _shipping_fees(self, call: Call) -> dict[str, Any]:
+        query = call.query
+        ids = query.getlist("returninventoryidlist")
+        return quote.shipping_fees(self.state, ids, query.get("tocountrycode"), query.get("topostalcode"))
 
-    def _get_resend(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        return Response(200, envelope(correlation_id, self.state.get_resend(request.query.get("resendid"))))
+    def _list_inventories(self, call: Call) -> dict[str, Any]:
+        return inventory_reads.list_page(self.state, call.query)
 
-    def _cancel_resend(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        canceled: list[int] = []
+    def _get_inventory(self, call: Call) -> dict[str, Any]:
+        return inventory_reads.get_one(self.state, call.query)
 
-        def action() -> dict[str, Any]:
-            payload = self.state.cancel_resend(self._body(request))
-            canceled.append(payload["resendId"])
-            return payload
-
-        body = self.state.idempotent("cancelResend", key, request.body, correlation_id, action)
-        if canceled and self.notify_on_cancel:
-            # Upstream notifies asynchronously; sending from here would block the caller's request.
-            threading.Thread(target=self.send_resend_update, args=(canceled[0],), daemon=True).start()
-        return Response(200, body)
-
-    def _shipping_fees(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        ids = request.query_lists.get("returninventoryidlist", [])
-        payload = quote.shipping_fees(
-            self.state, ids, request.query.get("tocountrycode"), request.query.get("topostalcode")
-        )
-        return Response(200, envelope(correlation_id, payload))
-
-    def _update_handling(self, request: Request, correlation_id: str, key: str | None) -> Response:
-        updated: list[dict[str, Any]] = []
-
-        def action() -> dict[str, Any]:
-            updated.append(handling.update_handling(self.state, self._body(request)))
-            return {}  # envelope only, as documented
-
-        body = self.state.idempotent(handling.OPERATION, key, request.body, correlation_id, action)
-        if updated:  # upstream notifies asynchronously, as for cancelResend
-            event = handling.handling_event(updated[0])
-            threading.Thread(target=self._deliver, args=(event,), daemon=True).start()
-        return Response(200, body)
-
-    def _resend_statuses(self, request: Request, correlation_id: str, key: str | None) -> Response:
+    def _resend_statuses(self, call: Call) -> dict[str, Any]:
         statuses = [
             {"resendStatusCode": str(code), "resendStatus": label, "resendStageDescription": description}
             for code, (label, description) in RESEND_STATUSES.items()
         ]
-        return Response(200, envelope(correlation_id, {"resendStatusList": statuses}))
+        return {"resendStatusList": statuses}
 
     # -- webhooks ------------------------------------------------------------------------------
 
@@ -355,120 +375,38 @@ class EmulatorServer:
 
     # -- control API ---------------------------------------------------------------------------
 
-    def _control_body(self, request: Request) -> dict[str, Any]:
+    def _reset(self, call: Call) -> tuple[int, Any]:
+        self.progress.cancel_all()
+        self.state.reset()
+        return 200, {"reset": True}
+
+    def _configure(self, call: Call) -> tuple[int, Any]:
         try:
-            body = request.json()
+            config = self.progress.configure(call.control_json())
         except ValueError as exc:
-            raise ControlError(400, "body must be JSON") from exc
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise ControlError(400, "body must be a JSON object")
-        return body
+            raise ControlError(400, str(exc)) from exc
+        log.info("config: %s", config.to_json())
+        return 200, config.to_json()
 
-    def _control(self, request: Request) -> Response:
-        route, method = request.path.lower(), request.method
-        if (method, route) == ("GET", "/_emulator/health"):
-            return Response(200, {"status": "ok"})
-        if (method, route) == ("GET", "/_emulator/state"):
-            return Response(200, {**self.state.snapshot(), "config": self.progress.config.to_json()})
-        if (method, route) == ("POST", "/_emulator/reset"):
-            self.progress.cancel_all()
-            self.state.reset()
-            return Response(200, {"reset": True})
-        if (method, route) == ("GET", "/_emulator/config"):
-            return Response(200, self.progress.config.to_json())
-        if (method, route) == ("POST", "/_emulator/config"):
-            try:
-                config = self.progress.configure(self._control_body(request))
-            except ValueError as exc:
-                raise ControlError(400, str(exc)) from exc
-            log.info("config: %s", config.to_json())
-            return Response(200, config.to_json())
-        if (method, route) == ("POST", "/_emulator/inventories"):
-            body = self._control_body(request)
-            inventory = self.state.add_inventory(body)
-            delivered = self.send_inventory_created(inventory) if body.get("deliver", True) else None
-            return Response(201, {"inventory": inventory, "webhook": delivered})
-        if (method, route) == ("POST", "/_emulator/inventories/backfill"):
-            return Response(200, inventory_reads.backfill(self.state, self._control_body(request)))
-        if route == "/_emulator/faults" and method == "POST":
-            body = self._control_body(request)
-            queued = self.state.push_faults(body.get("operation"), body.get("faults"))
-            return Response(200, {"operation": body["operation"], "queued": queued})
-        if route == "/_emulator/faults" and method == "DELETE":
-            self.state.clear_faults(request.query.get("operation"))
-            return Response(200, {"cleared": request.query.get("operation") or "all"})
-        match = _ADVANCE_RE.match(request.path)
-        if match and method == "POST":
-            body = self._control_body(request)
-            resend_id = int(match.group(1))
-            return Response(200, self.advance(resend_id, body.get("to"), body.get("trackingNumber"), body.get("error")))
-        return Response(404, {"error": f"no control route {method} {request.path}"})
+    def _add_inventory(self, call: Call) -> tuple[int, Any]:
+        body = call.control_json()
+        inventory = self.state.add_inventory(body)
+        delivered = self.send_inventory_created(inventory) if body.get("deliver", True) else None
+        return 201, {"inventory": inventory, "webhook": delivered}
+
+    def _push_faults(self, call: Call) -> tuple[int, Any]:
+        body = call.control_json()
+        queued = self.state.push_faults(body.get("operation"), body.get("faults"))
+        return 200, {"operation": body["operation"], "queued": queued}
+
+    def _clear_faults(self, call: Call) -> tuple[int, Any]:
+        self.state.clear_faults(call.query.get("operation"))
+        return 200, {"cleared": call.query.get("operation") or "all"}
+
+    def _advance_route(self, call: Call, resend_id: int) -> tuple[int, Any]:
+        body = call.control_json()
+        return 200, self.advance(resend_id, body.get("to"), body.get("trackingNumber"), body.get("error"))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "ReturnHelperEmulator/0.1"
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        split = urlsplit(self.path)
-        request = Request(
-            method=method,
-            path=split.path.rstrip("/") or "/",
-            query={k.lower(): v[0] for k, v in parse_qs(split.query).items()},
-            query_lists={k.lower(): v for k, v in parse_qs(split.query).items()},
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=raw,
-        )
-        emulator: EmulatorServer = self.server.emulator  # type: ignore[attr-defined]
-        try:
-            response = emulator.handle(request)
-        except Exception:  # a bug here must not kill the connection silently
-            log.exception("emulator failed on %s %s", method, self.path)
-            response = Response(500, {"error": "emulator bug; see its log"})
-        if response.reset:
-            # RST instead of FIN: SO_LINGER on with a zero timeout, then close.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-            self.close_connection = True
-            return
-        if response.hold_seconds:
-            time.sleep(response.hold_seconds)
-        self._write(response)
-
-    def _write(self, response: Response) -> None:
-        body, content_type = response.body, "text/plain; charset=utf-8"
-        if isinstance(body, dict | list):
-            body, content_type = json.dumps(body).encode("utf-8"), "application/json; charset=utf-8"
-        elif isinstance(body, str):
-            body = body.encode("utf-8")
-        body = body or b""
-        try:
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            if body:
-                self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:  # the client gave up (e.g. after timeoutAfterCommit)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s - %s", self.address_string(), format % args)
+def _in_background(target: Callable[..., Any], *args: Any) -> None:
+    threading.Thread(target=target, args=args, daemon=True).start()

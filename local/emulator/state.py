@@ -122,6 +122,11 @@ class SoftError(Exception):
         self.error_code, self.error, self.status = error_code, error, status
 
 
+def invalid(key: str, message: str) -> SoftError:
+    """Return Helper's VALIDATION_FAILED soft error about one property."""
+    return SoftError("VALIDATION_FAILED", {key: message})
+
+
 class IdempotencyKeyReused(Exception):
     """The same idempotency key arrived with a different body (answered with a real HTTP 409)."""
 
