@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.emulator.state import HANDLING_CODES, EmulatorState, SoftError, _as_id, now_z7
+from local.emulator.state import HANDLING_CODES, EmulatorState, _as_id, invalid, now_z7
 
 OPERATION = "updateReturnInventoryHandling"
 REFUSED_TARGETS = frozenset({"rsd", "tbc"})
@@ -21,32 +21,27 @@ _NAMES_BY_NUMBER = {number: name for name, number in HANDLING_CODES.items()}
 def update_handling(state: EmulatorState, body: Any) -> dict[str, Any]:
     """Validate and apply; returns the updated inventory (the answer itself is the bare envelope)."""
     if not isinstance(body, dict):
-        raise SoftError("VALIDATION_FAILED", {"request": "A JSON object body is required."})
+        raise invalid("request", "A JSON object body is required.")
     inventory_id = _as_id(body.get("returnInventoryId"))
     raw_code = body.get("handlingCode")
     code = _NAMES_BY_NUMBER.get(raw_code) if isinstance(raw_code, int) else raw_code
     if inventory_id is None:
-        raise SoftError("VALIDATION_FAILED", {"returnInventoryId": "'Return Inventory Id' must be a valid id."})
+        raise invalid("returnInventoryId", "'Return Inventory Id' must be a valid id.")
     if code not in HANDLING_CODES:
-        raise SoftError("VALIDATION_FAILED", {"handlingCode": f"'{raw_code}' is not a handling code."})
+        raise invalid("handlingCode", f"'{raw_code}' is not a handling code.")
     if code in REFUSED_TARGETS:
-        raise SoftError(
-            "VALIDATION_FAILED", {"handlingCode": f"Handling '{code}' cannot be set here (resend: createResend)."}
-        )
+        raise invalid("handlingCode", f"Handling '{code}' cannot be set here (resend: createResend).")
 
     def change(inventory: dict[str, Any] | None) -> None:
         key = "returnInventoryId"
         if inventory is None:
-            raise SoftError("VALIDATION_FAILED", {key: f"Return inventory {inventory_id} does not exist."})
+            raise invalid(key, f"Return inventory {inventory_id} does not exist.")
         if inventory["pendingVas"]:
-            raise SoftError("VALIDATION_FAILED", {key: f"Return inventory {inventory_id} has a pending VAS request."})
+            raise invalid(key, f"Return inventory {inventory_id} has a pending VAS request.")
         if inventory["activeResendId"] is not None or not inventory["inStock"]:
-            raise SoftError("VALIDATION_FAILED", {key: f"Return inventory {inventory_id} is not available."})
+            raise invalid(key, f"Return inventory {inventory_id} is not available.")
         if inventory["handlingStatusCode"] != "pending":
-            raise SoftError(
-                "VALIDATION_FAILED",
-                {key: f"Return inventory {inventory_id} handling is {inventory['handlingStatusCode']}."},
-            )
+            raise invalid(key, f"Return inventory {inventory_id} handling is {inventory['handlingStatusCode']}.")
         state.set_handling(inventory, code, "pending")
 
     return state.change_inventory(inventory_id, change)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local.emulator.state import ControlError, EmulatorState, SoftError, _as_id
+from local.emulator.state import ControlError, EmulatorState, _as_id, invalid
 
 MAX_WINDOW_DAYS = 62  # Return Helper's SearchConfig.simpleRecordsMaxDays
 MAX_PAGE_SIZE = 50
@@ -36,11 +36,11 @@ LIST_FIELDS = (
 
 def _moment(raw: str | None, name: str) -> datetime:
     if not raw:
-        raise SoftError("VALIDATION_FAILED", {name: f"'{name}' must not be empty."})
+        raise invalid(name, f"'{name}' must not be empty.")
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise SoftError("VALIDATION_FAILED", {name: f"'{name}' is not a valid date."}) from None
+        raise invalid(name, f"'{name}' is not a valid date.") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -51,19 +51,17 @@ def _created(inventory: dict[str, Any]) -> datetime:
 def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
     start, end = _moment(query.get("createfrom"), "createFrom"), _moment(query.get("createto"), "createTo")
     if end < start:
-        raise SoftError("VALIDATION_FAILED", {"createTo": "'createTo' must be after 'createFrom'."})
+        raise invalid("createTo", "'createTo' must be after 'createFrom'.")
     if end - start > timedelta(days=MAX_WINDOW_DAYS):
-        raise SoftError(
-            "VALIDATION_FAILED", {"createTo": f"The date range must not be longer than {MAX_WINDOW_DAYS} days."}
-        )
+        raise invalid("createTo", f"The date range must not be longer than {MAX_WINDOW_DAYS} days.")
     try:
         page_size, offset = int(query.get("pagesize", "10")), int(query.get("offset", "0"))
     except ValueError:
-        raise SoftError("VALIDATION_FAILED", {"pageSize": "'pageSize' and 'offset' must be numbers."}) from None
+        raise invalid("pageSize", "'pageSize' and 'offset' must be numbers.") from None
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise SoftError("VALIDATION_FAILED", {"pageSize": f"'Page Size' must be between 1 and {MAX_PAGE_SIZE}."})
+        raise invalid("pageSize", f"'Page Size' must be between 1 and {MAX_PAGE_SIZE}.")
     if offset < 0:
-        raise SoftError("VALIDATION_FAILED", {"offset": "'Offset' must be greater than or equal to '0'."})
+        raise invalid("offset", "'Offset' must be greater than or equal to '0'.")
     matching = sorted(
         (i for i in state.inventories() if start <= _created(i) <= end),
         key=lambda i: (i["createOn"], i["returnInventoryId"]),
@@ -75,10 +73,10 @@ def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
 def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
     inventory_id = _as_id(query.get("returninventoryid"))
     if inventory_id is None:
-        raise SoftError("VALIDATION_FAILED", {"returnInventoryId": "'Return Inventory Id' must be a valid id."})
+        raise invalid("returnInventoryId", "'Return Inventory Id' must be a valid id.")
     found = next((i for i in state.inventories() if i["returnInventoryId"] == inventory_id), None)
     if found is None:
-        raise SoftError("VALIDATION_FAILED", {"returnInventoryId": f"Return inventory {inventory_id} does not exist."})
+        raise invalid("returnInventoryId", f"Return inventory {inventory_id} does not exist.")
     updated = datetime.fromisoformat(found["handlingUpdatedOn"])
     return {
         **{name: found.get(name) for name in LIST_FIELDS if name != "createOn"},

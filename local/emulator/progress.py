@@ -20,8 +20,6 @@ from local.emulator.state import ControlError
 log = logging.getLogger("local.emulator")
 
 OUTCOMES = ("completed", "failed")
-DEFAULT_IN_PROGRESS_AFTER_SECONDS = 2.0
-DEFAULT_COMPLETE_AFTER_SECONDS = 3.0
 MAX_STEP_SECONDS = 3600.0
 
 _PENDING, _IN_PROGRESS = 0, 2  # upstream resendStatusCode values
@@ -40,8 +38,8 @@ class ProgressConfig:
     """How the emulated warehouse progresses new resends; immutable, replaced as a whole."""
 
     auto_progress: bool = False
-    in_progress_after_seconds: float = DEFAULT_IN_PROGRESS_AFTER_SECONDS
-    complete_after_seconds: float = DEFAULT_COMPLETE_AFTER_SECONDS
+    in_progress_after_seconds: float = 2.0
+    complete_after_seconds: float = 3.0
     outcome: str = "completed"
 
     def __post_init__(self) -> None:
@@ -67,14 +65,6 @@ class ProgressConfig:
         return replace(self, **{JSON_FIELDS[key]: value for key, value in changes.items()})
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What a resend will do, fixed when it is created (later config changes do not alter it)."""
-
-    complete_after_seconds: float
-    outcome: str
-
-
 class ResendProgress:
     """Schedules the warehouse steps of new resends on daemon ``threading.Timer`` s.
 
@@ -85,14 +75,9 @@ class ResendProgress:
     """
 
     def __init__(
-        self,
-        config: ProgressConfig,
-        status_of: Callable[[int], int | None],
-        advance: Callable[[int, str], Any],
+        self, config: ProgressConfig, status_of: Callable[[int], int | None], advance: Callable[[int, str], Any]
     ) -> None:
-        self._config = config
-        self._status_of = status_of
-        self._advance = advance
+        self._config, self._status_of, self._advance = config, status_of, advance
         self._lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
         self._closed = False
@@ -114,11 +99,9 @@ class ResendProgress:
 
     def on_created(self, resend_id: int) -> None:
         """A createResend just created ``resend_id``: schedule its first step if auto-progress is on."""
-        config = self.config
-        if not config.auto_progress:
-            return
-        plan = _Plan(config.complete_after_seconds, config.outcome)
-        self._schedule(config.in_progress_after_seconds, resend_id, "inProgress", plan)
+        plan = self.config  # its timings and outcome hold for this resend, whatever the config becomes
+        if plan.auto_progress:
+            self._schedule(plan.in_progress_after_seconds, resend_id, "inProgress", plan)
 
     def cancel_all(self) -> None:
         """Drop every scheduled step (emulator reset); steps already running finish."""
@@ -132,20 +115,16 @@ class ResendProgress:
             self._closed = True
         self.cancel_all()
 
-    # -- internals ---------------------------------------------------------------------------------
-
-    def _schedule(self, delay: float, resend_id: int, step: str, plan: _Plan) -> None:
+    def _schedule(self, delay: float, resend_id: int, step: str, plan: ProgressConfig) -> None:
         with self._lock:
             if self._closed:
                 return
-            timer = threading.Timer(delay, self._run)
-            timer.args = (resend_id, step, plan, timer)  # the step removes its own timer from the set
-            timer.daemon = True
-            timer.name = f"rh-emulator-resend-{resend_id}-{step}"
+            timer = threading.Timer(delay, lambda: self._run(timer, resend_id, step, plan))
+            timer.daemon, timer.name = True, f"rh-emulator-resend-{resend_id}-{step}"
             self._timers.add(timer)
             timer.start()
 
-    def _run(self, resend_id: int, step: str, plan: _Plan, timer: threading.Timer) -> None:
+    def _run(self, timer: threading.Timer, resend_id: int, step: str, plan: ProgressConfig) -> None:
         with self._lock:
             if timer not in self._timers:  # canceled by reset/close after it fired
                 return
@@ -154,22 +133,16 @@ class ResendProgress:
                 log.info("auto-progress off: resend %s stays where it is", resend_id)
                 return
         try:
-            self._step(resend_id, step, plan)
+            status = self._status_of(resend_id)
+            if status not in (_PENDING, _IN_PROGRESS):  # canceled, finished, or gone: nothing more to do
+                log.info("auto-progress of resend %s stops: status %s", resend_id, status)
+            elif step != "inProgress":
+                self._advance(resend_id, plan.outcome)
+            else:
+                if status == _PENDING:
+                    self._advance(resend_id, "inProgress")
+                self._schedule(plan.complete_after_seconds, resend_id, plan.outcome, plan)
         except ControlError as exc:  # moved by someone else in between; never force it
             log.info("auto-progress of resend %s to %s skipped: %s", resend_id, step, exc.message)
         except Exception:
             log.exception("auto-progress of resend %s to %s failed", resend_id, step)
-
-    def _step(self, resend_id: int, step: str, plan: _Plan) -> None:
-        status = self._status_of(resend_id)
-        if step == "inProgress":
-            if status == _PENDING:
-                self._advance(resend_id, "inProgress")
-            elif status != _IN_PROGRESS:  # canceled, finished, or gone: nothing more to do
-                log.info("auto-progress of resend %s stops: status %s", resend_id, status)
-                return
-            self._schedule(plan.complete_after_seconds, resend_id, plan.outcome, plan)
-        elif status in (_PENDING, _IN_PROGRESS):
-            self._advance(resend_id, plan.outcome)
-        else:
-            log.info("auto-progress of resend %s stops: status %s", resend_id, status)

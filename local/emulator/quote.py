@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from local.emulator.state import SHIPMENT_SERVICE_TYPES, WAREHOUSES, EmulatorState, SoftError, _as_id
+from local.emulator.state import SHIPMENT_SERVICE_TYPES, WAREHOUSES, EmulatorState, SoftError, _as_id, invalid
 
 OPERATION = "getShippingFeeListByToShippingOption"
 
@@ -59,14 +59,10 @@ def shipping_fees(state: EmulatorState, ids_raw: list[str], country_raw: Any, po
     inventories = state.inventories_of(ids)
     missing = [i for i in ids if i not in inventories]
     if missing:
-        raise SoftError(
-            "VALIDATION_FAILED", {"returnInventoryIdList": f"Return inventory {missing[0]} does not exist."}
-        )
+        raise invalid("returnInventoryIdList", f"Return inventory {missing[0]} does not exist.")
     warehouses = {inventory["warehouseId"] for inventory in inventories.values()}
     if len(warehouses) > 1:
-        raise SoftError(
-            "VALIDATION_FAILED", {"returnInventoryIdList": "All return inventories must be in one warehouse."}
-        )
+        raise invalid("returnInventoryIdList", "All return inventories must be in one warehouse.")
     (warehouse_id,) = warehouses
     kg = chargeable_kg([inventory["weight"] for inventory in inventories.values()])
     rows = [

@@ -52,10 +52,8 @@ from local.emulator.state import (
     RESEND_STATUSES,
     ControlError,
     EmulatorState,
-    IdempotencyKeyReused,
     SoftError,
     envelope,
-    error_envelope,
     invalid,
 )
 from local.wsgi import BackgroundServer
@@ -87,16 +85,19 @@ def answer(status: int, body: Any = None, headers: dict[str, str] | None = None)
 FAULT_ANSWERS: dict[str, Callable[[dict[str, Any], str], Response]] = {
     "http5xx": lambda fault, _: answer(int(fault.get("status", 503)), "emulated upstream failure\n"),
     "http429": lambda fault, _: answer(429, "too many requests\n", {"Retry-After": str(fault.get("retryAfter", 1))}),
-    "softError": lambda fault, correlation_id: answer(
-        200,
-        error_envelope(
-            correlation_id,
+    "softError": lambda fault, correlation_id: _refusal(
+        correlation_id,
+        SoftError(
             fault.get("errorCode", "INTERNAL_ERROR"),
             fault.get("error") or {"": "Emulated soft error."},
             int(fault.get("status", 400)),
         ),
     ),
 }
+
+
+def _refusal(correlation_id: str, error: SoftError) -> Response:
+    return answer(error.http_status, envelope(correlation_id, error=error))
 
 
 @dataclass(frozen=True)
@@ -285,11 +286,8 @@ class EmulatorServer(BackgroundServer):
                 response = answer(200, self._idempotent(operation, call, correlation_id, run))
             else:
                 response = answer(200, envelope(correlation_id, run(call)))
-        except SoftError as exc:
-            response = answer(200, error_envelope(correlation_id, exc.error_code, exc.error, exc.status))
-        except IdempotencyKeyReused:
-            reused = {IDEMPOTENCY_HEADER: "This idempotency key was already used with a different request body."}
-            response = answer(409, error_envelope(correlation_id, "IDEMPOTENCY_KEY_REUSED", reused, 409))
+        except SoftError as exc:  # IdempotencyKeyReused too, a real HTTP 409
+            response = _refusal(correlation_id, exc)
         if kind == "timeoutAfterCommit":  # the operation ran; the client times out waiting for its answer
             time.sleep(float(fault.get("seconds", 15.0)))
         return response

@@ -79,26 +79,17 @@ SHIPMENT_FIELDS = (
     "shipmentCity",
     "shipmentPostalCode",
 )
-# Required in both the old field table and the new docs' sample (Street2, Fax, Email are disputed).
-REQUIRED_SHIPMENT_FIELDS = (
-    "shipmentServiceType",
-    "shipmentCountryCode",
-    "shipmentName",
-    "shipmentPhone",
-    "shipmentStreet1",
-    "shipmentState",
-    "shipmentCity",
-    "shipmentPostalCode",
-)
+# The rest are required in both the old field table and the new docs' sample (Street2, Fax, Email disputed).
+OPTIONAL_SHIPMENT_FIELDS = frozenset({"shipmentFax", "shipmentEmail", "shipmentStreet2", "shipmentStreet3"})
 SHIPMENT_MAX_LENGTHS = {"shipmentName": 255, "shipmentStreet1": 255, "shipmentCity": 50, "shipmentPostalCode": 50}
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 
-OPERATIONS = (
+OPERATIONS = (  # listReturnInventory, getReturnInventory: inventory_reads.py
     "createResend",
     "getResend",
     "cancelResend",
     "getAvailableShipmentServiceType",
-    "listReturnInventory",  # local/emulator/inventory_reads.py
+    "listReturnInventory",
     "getReturnInventory",
     "getShippingFeeListByToShippingOption",
     "updateReturnInventoryHandling",
@@ -115,7 +106,9 @@ WEBHOOK_LOG_LIMIT = 200
 
 
 class SoftError(Exception):
-    """An upstream refusal: HTTP 200 with ``meta.status`` 400 and a non-null ``errorCode``."""
+    """An upstream refusal: HTTP 200 (409 for a reused key) with ``meta.status`` 400 and a non-null ``errorCode``."""
+
+    http_status = 200
 
     def __init__(self, error_code: str, error: dict[str, str], status: int = 400):
         super().__init__(f"{error_code}: {error}")
@@ -127,8 +120,17 @@ def invalid(key: str, message: str) -> SoftError:
     return SoftError("VALIDATION_FAILED", {key: message})
 
 
-class IdempotencyKeyReused(Exception):
+class IdempotencyKeyReused(SoftError):
     """The same idempotency key arrived with a different body (answered with a real HTTP 409)."""
+
+    http_status = 409
+
+    def __init__(self, header: str):
+        super().__init__(
+            "IDEMPOTENCY_KEY_REUSED",
+            {header: "This idempotency key was already used with a different request body."},
+            409,
+        )
 
 
 class ControlError(Exception):
@@ -139,14 +141,12 @@ class ControlError(Exception):
         self.status, self.message = status, message
 
 
-def envelope(correlation_id: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def envelope(correlation_id: str, payload: dict[str, Any] | None = None, error: SoftError | None = None) -> dict:
+    """Return Helper's answer: ``meta`` with the status and, for a refusal, its errorCode and error."""
     meta = {"status": 200, "data": {}, "errorCode": None, "error": {}}
+    if error is not None:
+        meta.update(status=error.status, errorCode=error.error_code, error=dict(error.error))
     return {"correlationId": correlation_id, "meta": meta, **(payload or {})}
-
-
-def error_envelope(correlation_id: str, error_code: str, error: dict[str, str], status: int = 400) -> dict:
-    meta = {"status": status, "data": {}, "errorCode": error_code, "error": dict(error)}
-    return {"correlationId": correlation_id, "meta": meta}
 
 
 def now_z7() -> str:
@@ -304,11 +304,9 @@ class EmulatorState:
             change(inventory)
             return copy.deepcopy(inventory)
 
-    def set_handling(self, inventory: dict[str, Any], code: str, status: str) -> None:
-        """For ``change_inventory`` callbacks: a handling change with its timestamps."""
-        self._set_handling(inventory, code, status)
-
-    def _set_handling(self, inventory: dict[str, Any], code: str, status: str) -> None:
+    @staticmethod
+    def set_handling(inventory: dict[str, Any], code: str, status: str) -> None:
+        """A handling change with its timestamps (also for ``change_inventory`` callbacks)."""
         inventory.update(handlingCode=code, handlingStatusCode=status)
         inventory["handlingUpdatedOn"] = inventory["modifyOn"] = now_plain()
 
@@ -317,9 +315,9 @@ class EmulatorState:
     def shipment_service_types(self, warehouse_id_raw: Any) -> list[dict[str, Any]]:
         warehouse_id = _as_id(warehouse_id_raw)
         if warehouse_id is None:
-            raise SoftError("VALIDATION_FAILED", {"warehouseId": "'Warehouse Id' must be a valid id."})
+            raise invalid("warehouseId", "'Warehouse Id' must be a valid id.")
         if warehouse_id not in WAREHOUSES:
-            raise SoftError("VALIDATION_FAILED", {"warehouseId": f"Warehouse {warehouse_id} does not exist."})
+            raise invalid("warehouseId", f"Warehouse {warehouse_id} does not exist.")
         warehouse = WAREHOUSES[warehouse_id]
         return [
             {
@@ -357,7 +355,7 @@ class EmulatorState:
             if key is not None and (operation, key) in self._idempotent:
                 stored_body_id, response = self._idempotent[(operation, key)]
                 if stored_body_id != body_id:
-                    raise IdempotencyKeyReused(key)
+                    raise IdempotencyKeyReused("x-returnhelper-idempotency-key")
                 return copy.deepcopy(response)
             response = envelope(correlation_id, action())
             if key is not None:
@@ -409,14 +407,14 @@ class EmulatorState:
                 inventory_id = inventory["returnInventoryId"]
                 self._prior_handling[inventory_id] = (inventory["handlingCode"], inventory["handlingStatusCode"])
                 inventory["activeResendId"] = resend_id
-                self._set_handling(inventory, "rsd", "pending")
+                self.set_handling(inventory, "rsd", "pending")
             self._created_per_key[idempotency_key or "<none>"] += 1
             return {"resendId": resend_id, "resendNumber": resend["resendNumber"], "resendShipmentId": shipment_id}
 
     def _validate_create(self, body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         errors = _Errors()
         if not isinstance(body, dict):
-            raise SoftError("VALIDATION_FAILED", {"request": "A JSON object body is required."})
+            raise invalid("request", "A JSON object body is required.")
         ids_key = "returnInventoryIdList"
         raw_ids = body.get(ids_key)
         inventories: list[dict[str, Any]] = []
@@ -476,7 +474,7 @@ class EmulatorState:
             key, value = f"resendShipment.{field}", shipment.get(field)
             if value is not None and not isinstance(value, str):
                 errors.add(key, f"'{_label(field)}' must be a string.")
-            elif field in REQUIRED_SHIPMENT_FIELDS and not (value or "").strip():
+            elif field not in OPTIONAL_SHIPMENT_FIELDS and not (value or "").strip():
                 errors.add(key, f"'{_label(field)}' must not be empty.")
             elif field in SHIPMENT_MAX_LENGTHS and len(value or "") > SHIPMENT_MAX_LENGTHS[field]:
                 errors.add(
@@ -513,9 +511,9 @@ class EmulatorState:
     def _resend(self, resend_id_raw: Any) -> dict[str, Any]:
         resend_id = _as_id(resend_id_raw)
         if resend_id is None:
-            raise SoftError("VALIDATION_FAILED", {"resendId": "'Resend Id' must be a valid id."})
+            raise invalid("resendId", "'Resend Id' must be a valid id.")
         if resend_id not in self._resends:
-            raise SoftError("VALIDATION_FAILED", {"resendId": f"Resend {resend_id} does not exist."})
+            raise invalid("resendId", f"Resend {resend_id} does not exist.")
         return self._resends[resend_id]
 
     def get_resend(self, resend_id_raw: Any) -> dict[str, Any]:
@@ -571,7 +569,7 @@ class EmulatorState:
                 shipment["shipmentLabelId"] = str(uuid.uuid4())
                 self._touch(resend)
                 for inventory in self._items(resend):
-                    self._set_handling(inventory, "rsd", "inProgress")
+                    self.set_handling(inventory, "rsd", "inProgress")
             elif to == "completed":
                 shipment["trackingNumber"] = tracking_number or "9400" + "".join(random.choices("0123456789", k=18))
                 shipment.update(cost=11.03, chargeTypeCode="actualWeight", chargeableWeight=500.0)
@@ -599,9 +597,9 @@ class EmulatorState:
             prior = self._prior_handling.pop(inventory["returnInventoryId"], ("ohd", "pending"))
             if status == 3:
                 inventory["inStock"] = False
-                self._set_handling(inventory, "rsd", "completed")
+                self.set_handling(inventory, "rsd", "completed")
             else:
-                self._set_handling(inventory, *prior)
+                self.set_handling(inventory, *prior)
 
     def resend_status_code(self, resend_id: int) -> int | None:
         """The resend's current upstream status code (0-4), or None when it does not exist (any more)."""
