@@ -176,18 +176,9 @@ def _control(url: str, method: str, path: str, body: Any = None, params: dict | 
 
 def fault_spec(args: argparse.Namespace) -> dict[str, Any]:
     """The control-API fault object for ``fault OPERATION KIND [--status --retry-after --seconds ...]``."""
-    fault: dict[str, Any] = {"kind": args.kind}
-    if args.status is not None:
-        fault["status"] = args.status
-    if args.retry_after is not None:
-        fault["retryAfter"] = args.retry_after
-    if args.seconds is not None:
-        fault["seconds"] = args.seconds
-    if args.error_code is not None:
-        fault["errorCode"] = args.error_code
-    if args.error is not None:
-        fault["error"] = {args.error_field: args.error}
-    return fault
+    given = {"status": args.status, "retryAfter": args.retry_after, "seconds": args.seconds}
+    given |= {"errorCode": args.error_code, "error": None if args.error is None else {args.error_field: args.error}}
+    return {"kind": args.kind} | {name: value for name, value in given.items() if value is not None}
 
 
 def client(argv: list[str]) -> int:
@@ -243,11 +234,8 @@ def client(argv: list[str]) -> int:
         spec = {"count": args.count, "days": args.days, "warehouseId": args.warehouse_id}
         result = _control(url, "POST", "/inventories/backfill", spec)
     else:
-        changes: dict[str, Any] = _progress_seconds(args.progress_seconds, config)
-        if args.auto_progress is not None:
-            changes["autoProgress"] = args.auto_progress
-        if args.outcome is not None:
-            changes["outcome"] = args.outcome
+        flags = {"autoProgress": args.auto_progress, "outcome": args.outcome}
+        changes = _progress_seconds(args.progress_seconds, config) | {k: v for k, v in flags.items() if v is not None}
         result = _control(url, "POST", "/config", changes) if changes else _control(url, "GET", "/config")
     print(json.dumps(result, indent=2))
     return 0

@@ -1,4 +1,4 @@
-"""POST ReturnInventory/UpdateReturnInventoryHandling, and the rinv webhook that follows it.
+"""POST ReturnInventory/UpdateReturnInventoryHandling (its rinv webhook: webhooks.inventory_handling_completed).
 
 Refusals as the api doc lists them (soft errors, VALIDATION_FAILED): an unknown item or
 handling code, ``rsd`` and ``tbc`` (a resend goes through createResend), a pending VAS
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.emulator.state import HANDLING_CODES, EmulatorState, _as_id, invalid, now_z7
+from local.emulator.state import HANDLING_CODES, EmulatorState, _as_id, invalid
 
 OPERATION = "updateReturnInventoryHandling"
 REFUSED_TARGETS = frozenset({"rsd", "tbc"})
@@ -45,15 +45,3 @@ def update_handling(state: EmulatorState, body: Any) -> dict[str, Any]:
         state.set_handling(inventory, code, "pending")
 
     return state.change_inventory(inventory_id, change)
-
-
-def handling_event(inventory: dict[str, Any], event_time: str | None = None) -> dict[str, Any]:
-    """``rinv`` / ``completeInventoryHandling``, shaped like the sample (int ids and codes)."""
-    from local.emulator.webhooks import _inventory_row  # the resend event's row shape
-
-    return {
-        "returnInventory": _inventory_row(inventory),
-        "category": "rinv",
-        "action": "completeInventoryHandling",
-        "eventTime": event_time or now_z7(),
-    }

@@ -322,7 +322,7 @@ class EmulatorServer(BackgroundServer):
     def _update_handling(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
         inventory = handling.update_handling(self.state, call.user_json())
         # The answer is the bare envelope, as documented; upstream notifies asynchronously.
-        return {}, lambda: _in_background(self._deliver, handling.handling_event(inventory))
+        return {}, lambda: _in_background(self._deliver, webhooks.inventory_handling_completed(inventory))
 
     def _shipping_fees(self, call: Call) -> dict[str, Any]:
         query = call.query

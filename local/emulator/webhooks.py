@@ -125,6 +125,16 @@ def resend_status_updated(
     }
 
 
+def inventory_handling_completed(inventory: dict[str, Any], event_time: str | None = None) -> dict[str, Any]:
+    """``rinv`` / ``completeInventoryHandling`` after UpdateReturnInventoryHandling, shaped like the sample."""
+    return {
+        "returnInventory": _inventory_row(inventory),
+        "category": "rinv",
+        "action": "completeInventoryHandling",
+        "eventTime": event_time or now_z7(),
+    }
+
+
 def deliver(
     url: str,
     signing_key: str,
