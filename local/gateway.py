@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -293,23 +293,6 @@ class LocalApiGateway(BackgroundServer):
 def _with_forwarding_headers(request: HttpRequest, port: int) -> HttpRequest:
     """API Gateway adds X-Forwarded-* before calling the function."""
     present = {name.lower() for name, _ in request.headers}
-    added = [
-        (name, value)
-        for name, value in (
-            ("X-Forwarded-For", request.source_ip),
-            ("X-Forwarded-Port", str(port)),
-            ("X-Forwarded-Proto", "http"),
-        )
-        if name.lower() not in present
-    ]
-    if not added:
-        return request
-    return HttpRequest(
-        request.method,
-        request.path,
-        request.query,
-        [*request.headers, *added],
-        request.body,
-        request.source_ip,
-        request.protocol,
-    )
+    forwarding = {"X-Forwarded-For": request.source_ip, "X-Forwarded-Port": str(port), "X-Forwarded-Proto": "http"}
+    added = [(name, value) for name, value in forwarding.items() if name.lower() not in present]
+    return replace(request, headers=[*request.headers, *added])

@@ -20,9 +20,7 @@ from collections import Counter, defaultdict, deque
 from datetime import UTC, datetime
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------
-# Reference data
-# ---------------------------------------------------------------------------------------------
+# -- Reference data ----------------------------------------------------------------------------
 
 API_ID = 21  # the emulated customer account
 WAREHOUSE_API_ID = 3
@@ -100,9 +98,7 @@ DEFAULT_WEIGHT_GRAMS = 500
 WEBHOOK_LOG_LIMIT = 200
 
 
-# ---------------------------------------------------------------------------------------------
-# Errors, envelope, time
-# ---------------------------------------------------------------------------------------------
+# -- Errors, envelope, time --------------------------------------------------------------------
 
 
 class SoftError(Exception):
@@ -200,9 +196,7 @@ class _Errors:
             raise SoftError("VALIDATION_FAILED", {k: ", ".join(v) for k, v in self._by_key.items()})
 
 
-# ---------------------------------------------------------------------------------------------
-# State
-# ---------------------------------------------------------------------------------------------
+# -- State -------------------------------------------------------------------------------------
 
 
 class EmulatorState:
@@ -519,19 +513,8 @@ class EmulatorState:
     def get_resend(self, resend_id_raw: Any) -> dict[str, Any]:
         with self._lock:
             resend = self._resend(resend_id_raw)
-            payload = {
-                key: resend[key]
-                for key in (
-                    "resendId",
-                    "resendNumber",
-                    "resendStatusCode",
-                    "warehouseId",
-                    "description",
-                    "remarks",
-                    "warehouseRemarks",
-                    "resendShipmentList",
-                )
-            }
+            internal = {"returnInventoryIdList", "idempotencyKey", "createOn", "modifyOn"}  # not in GetResend's answer
+            payload = {key: value for key, value in resend.items() if key not in internal}
             payload["returnInventoryId"] = resend["returnInventoryIdList"][0]  # legacy single-item field
             payload.update(returnRequestLineItemId=None, returnRequestLineItemNumber=None)
             return copy.deepcopy(payload)
