@@ -172,6 +172,26 @@ def test_unknown_path_is_404_and_paths_are_case_insensitive(emu):
     assert {t["serviceTypeCode"] for t in assert_ok(lower)["data"]} >= {"SHIPMENT_DHL_PAKET_DE"}
 
 
+def test_a_wrong_method_is_405_with_allow_and_an_unknown_control_route_is_404_json(emu):
+    # GIVEN valid credentials
+    # WHEN an operation is called with the wrong method, and the control API at a route it lacks
+    wrong = call(emu, "GET", "/Resend/createResend")
+    unknown = requests.put(f"{emu.url}/_emulator/faults", timeout=5)
+    # THEN the first is a bare 405 naming the method, the second a JSON 404; neither counts as a call
+    assert (wrong.status_code, wrong.headers["Allow"], wrong.content) == (405, "POST", b"")
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "no control route PUT /_emulator/faults"})
+    assert control(emu, "GET", "/state")["createResendCalls"] == {}
+
+
+def test_a_chunked_body_reaches_the_operation_whole(emu):
+    # GIVEN / WHEN a createResend body sent chunked (a generator body makes requests chunk it)
+    raw = json.dumps(resend_body(arrive(emu))).encode()
+    response = create(emu, None, key="k-chunked", data=(raw[i : i + 7] for i in range(0, len(raw), 7)))
+    # THEN it was read whole: the resend exists
+    assert_ok(response)
+    assert control(emu, "GET", "/state")["createdPerIdempotencyKey"] == {"k-chunked": 1}
+
+
 def test_service_types_envelope_lists_only_shipment_codes(emu):
     # GIVEN warehouse 2 (US, NJ)
     # WHEN its shipment service types are listed
