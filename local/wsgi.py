@@ -37,7 +37,11 @@ class RequestHandler(WSGIRequestHandler):
 
 
 class BackgroundServer:
-    """``app`` served on host:port (0: any free port) by werkzeug's threaded server, started and stopped here."""
+    """``app`` served on host:port (0: any free port) by werkzeug's threaded server, started and stopped here.
+
+    werkzeug's server answers every request with ``Connection: close`` (it drains what the client
+    still sends, so a refused body gets its 413 rather than a reset); clients reconnect per request.
+    """
 
     def __init__(self, app, host: str, port: int, name: str) -> None:
         try:
