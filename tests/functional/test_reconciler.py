@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from rh_common.resend_request import CreateResendRequest
-from rh_common.resend_service import now_iso, request_id_for
+from rh_common.resend_service import request_id_for
+from rh_common.timestamps import now_iso
 from tests.support.resend import resend_body, upstream_state
 
 LATER = datetime.now(UTC) + timedelta(hours=2)  # the reconciler's "now": everything below looks old

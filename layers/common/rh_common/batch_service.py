@@ -28,7 +28,8 @@ from rh_common.inventory_lookup import read_through
 from rh_common.quote_service import QuoteService
 from rh_common.resend_plan import Plan, PlanGroup
 from rh_common.resend_request import CreateResendRequest
-from rh_common.resend_service import Answer, ResendService, RetryLater, now_iso, request_id_for
+from rh_common.resend_service import Answer, ResendService, RetryLater, request_id_for
+from rh_common.timestamps import now_iso
 from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 
 # Unknown ids looked up with GetReturnInventory (one call each, in turn) per plan: a plan of

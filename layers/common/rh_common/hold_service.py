@@ -17,7 +17,8 @@ from rh_common.errors import FieldError, error_body
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
 from rh_common.inventory_lookup import read_through
-from rh_common.resend_service import Answer, now_iso
+from rh_common.resend_service import Answer
+from rh_common.timestamps import now_iso
 
 ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
 _HOLD_KEYS = uuid.UUID("0b6f4f7e-52a8-4a1f-9d0c-3f0e1c7d2a51")

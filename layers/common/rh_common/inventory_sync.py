@@ -36,10 +36,6 @@ class Window:
     create_to: str
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse_bound(raw: Any, name: str, end_of_day: bool) -> tuple[datetime | None, FieldError | None]:
     if not isinstance(raw, str) or not raw.strip():
         return None, FieldError(name, "a date (YYYY-MM-DD) or a date-time with Z or an offset")
@@ -84,7 +80,7 @@ def windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS) -> 
     found, cursor, step = [], start, timedelta(days=max_days)
     while True:
         last = min(end, cursor + step)
-        found.append(Window(_iso(cursor), _iso(last)))
+        found.append(Window(timestamps.iso_seconds(cursor), timestamps.iso_seconds(last)))
         if last >= end:
             return found
         cursor = last + timedelta(seconds=1)

@@ -23,6 +23,7 @@ from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.sync_queue import SyncQueue
 from rh_common.adapters.sync_store import RUNNING, SyncStore, view
 from rh_common.errors import FieldError
+from rh_common.timestamps import iso_seconds, now_iso
 from rh_common.upstream import UpstreamOutcome
 
 WINDOW_PAGE, REREAD_PAGE = "inventorySyncPage", "inventoryReread"
@@ -33,14 +34,6 @@ class SyncSettings:
     retry_base_delay_seconds: float
     retry_max_attempts: int
     concurrency: int = 8  # GetReturnInventory calls in flight per page
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class InventorySyncService:
@@ -81,13 +74,13 @@ class InventorySyncService:
         rereads = [
             reread_ids[i : i + inventory_sync.PAGE_SIZE] for i in range(0, len(reread_ids), inventory_sync.PAGE_SIZE)
         ]
-        now = _now()
+        now = now_iso()
         record = {
             "syncId": sync_id,
             "kind": kind,
             "status": RUNNING,
-            "since": _iso(start),
-            "until": _iso(end),
+            "since": iso_seconds(start),
+            "until": iso_seconds(end),
             "windowsPending": len(windows),
             "pagesTotal": len(rereads),
             "pagesDone": 0,
@@ -138,7 +131,7 @@ class InventorySyncService:
                 # The window's total, counted once; then its other pages, as messages of their own.
                 total = int(outcome.payload.get("totalNumberOfRecords") or 0)
                 pages = inventory_sync.pages_in(total)
-                self._syncs.count(sync_id, f"{page_key}|total", {"pagesTotal": pages, "windowsPending": -1}, _now())
+                self._syncs.count(sync_id, f"{page_key}|total", {"pagesTotal": pages, "windowsPending": -1}, now_iso())
                 self._fan_out(message, total)
                 message = {**message, "first": False}  # a retry of this page does not fan out again
         else:
@@ -149,11 +142,11 @@ class InventorySyncService:
             return self._retry_or_fail(message, read)
         seen, changed = read
         counters = {"pagesDone": 1, "inventoriesSeen": seen, "inventoriesChanged": changed}
-        counted = self._syncs.count(sync_id, page_key, counters, _now())
+        counted = self._syncs.count(sync_id, page_key, counters, now_iso())
         if counted is None:
             return "already counted"
         if int(counted.get("windowsPending", 0)) <= 0 and counted.get("pagesDone") == counted.get("pagesTotal"):
-            self._syncs.finish(sync_id, _now())
+            self._syncs.finish(sync_id, now_iso())
         return "counted"
 
     def _fan_out(self, first: dict[str, Any], total: int) -> None:
@@ -184,7 +177,7 @@ class InventorySyncService:
         attempts = int(message.get("attempt", 1))
         if outcome.permanent or retry_policy.should_give_up(attempts, self._settings.retry_max_attempts):
             reason = outcome.error_code or outcome.detail or outcome.kind.value
-            self._syncs.fail(str(message["syncId"]), f"{outcome.operation}: {reason}", _now())
+            self._syncs.fail(str(message["syncId"]), f"{outcome.operation}: {reason}", now_iso())
             return "failed"
         delay = retry_policy.next_delay_seconds(
             attempts, self._settings.retry_base_delay_seconds, outcome.retry_after_seconds

@@ -24,6 +24,7 @@ from rh_common.adapters.retry_queue import RetryQueue
 from rh_common.events import ResendUpdate
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_tracking import ResendTracker
+from rh_common.timestamps import iso
 
 if TYPE_CHECKING:
     from rh_common.ingest import WebhookIngestor
@@ -35,10 +36,6 @@ class ReconcileReport:
     polled: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deliveries_applied: list[str] = field(default_factory=list)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Reconciler:
@@ -75,7 +72,7 @@ class Reconciler:
         return report
 
     def _requeue_stuck_pending(self, now: datetime, report: ReconcileReport) -> None:
-        before = _iso(now - timedelta(seconds=self._pending_after))
+        before = iso(now - timedelta(seconds=self._pending_after))
         for request_id in self._resends.ids_with_status(Status.PENDING.value, before):
             record = self._resends.get(request_id)
             if record is None or record["status"] != Status.PENDING.value:
@@ -85,14 +82,14 @@ class Reconciler:
                 continue  # a queued retry is (or was very recently) due; let it run
             # Touch first so the next run does not queue it again while this one waits.
             touched = self._resends.transition(
-                request_id, [Status.PENDING.value], {"updatedAt": _iso(now), "nextAttemptAt": int(time.time())}
+                request_id, [Status.PENDING.value], {"updatedAt": iso(now), "nextAttemptAt": int(time.time())}
             )
             if touched:
                 self._retries.schedule(request_id, 0)
                 report.requeued.append(request_id)
 
     def _poll_quiet_submissions(self, now: datetime, report: ReconcileReport) -> None:
-        before = _iso(now - timedelta(seconds=self._submitted_after))
+        before = iso(now - timedelta(seconds=self._submitted_after))
         for status in (Status.SUBMITTED, Status.IN_PROGRESS):
             for request_id in self._resends.ids_with_status(status.value, before):
                 record = self._resends.get(request_id)

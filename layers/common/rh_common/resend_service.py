@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +29,7 @@ from rh_common.inventory_lookup import read_through
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import CreateResendRequest, fingerprint_of
 from rh_common.resend_tracking import restore_handling
+from rh_common.timestamps import now_iso
 from rh_common.upstream import UpstreamOutcome
 
 # Request ids derived from idempotency keys: the same key always names the same
@@ -39,10 +39,6 @@ _KEY_NAMESPACE = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
 
 def request_id_for(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

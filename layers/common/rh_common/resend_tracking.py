@@ -8,7 +8,6 @@ it had when the request reserved it (`restore_handling`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from rh_common import inventory, resend_lifecycle
@@ -16,12 +15,9 @@ from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.events import InventoryFacts, ResendUpdate
 from rh_common.resend_lifecycle import RELEASES_ITEMS, RESTORES_HANDLING, Status
+from rh_common.timestamps import now_iso
 
 _ATTEMPTS = 4  # re-read and retry when a concurrent writer moved the status first
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def restore_handling(inventories: InventoryStore, record: dict[str, Any], event_time: str, source: str) -> None:
@@ -59,7 +55,7 @@ class ResendTracker:
         delivery_id: str | None = None,
     ) -> str:
         for _ in range(_ATTEMPTS):
-            now = _now()
+            now = now_iso()
             changes, target = resend_lifecycle.upstream_changes(
                 record, update.status_code, update.tracking_number, update.error, now
             )

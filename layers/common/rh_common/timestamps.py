@@ -36,5 +36,19 @@ def sortable(value: str) -> str:
     return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{digits7}Z"
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)  # naive = UTC
+
+
+def iso(moment: datetime) -> str:
+    """Our stored form of a UTC moment: microseconds and `Z` (string order is time order)."""
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_seconds(moment: datetime) -> str:
+    """Whole seconds and `Z`: the form of the date-time filters we send upstream and show back."""
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(datetime.now(UTC))
