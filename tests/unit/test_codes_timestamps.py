@@ -51,6 +51,42 @@ def test_non_iso_times_are_refused(raw):
         timestamps.parse(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-01-12T09:23:08", datetime(2024, 1, 12, 9, 23, 8, tzinfo=UTC)),  # 0 fraction digits, no offset
+        ("2024-01-12T09:23:08.4863561Z", datetime(2024, 1, 12, 9, 23, 8, 486356, tzinfo=UTC)),  # 7 digits
+        ("2022-08-09 08:54:59.8219", datetime(2022, 8, 9, 8, 54, 59, 821900, tzinfo=UTC)),  # a `…Str` field
+        ("2024-01-12T09:23:08+00:00", datetime(2024, 1, 12, 9, 23, 8, tzinfo=UTC)),
+    ],
+)
+def test_the_one_grammar_reads_0_to_7_digits_t_or_space_and_z_none_or_colon_offsets(raw, expected):
+    assert timestamps.parse(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2024-01-12T09:23:08.48635612Z",  # 8 fraction digits: the layer's copy took 9, the signature's 7
+        "2024-01-12T09:23:08+0000",  # offset without a colon: the layer's copy took it, the signature's not
+        "2024-01-12T09:23:08+24:00",
+        "0001-01-01T00:00:00+01:00",  # before year 1 once moved to UTC
+    ],
+)
+def test_forms_outside_the_grammar_are_refused_by_parse_and_sortable(raw):
+    with pytest.raises(ValueError):
+        timestamps.parse(raw)
+    with pytest.raises(ValueError):
+        timestamps.sortable(raw)
+
+
+def test_the_signature_header_form_asks_for_t_where_the_str_fields_may_have_a_space():
+    with pytest.raises(ValueError):
+        timestamps.parse("2024-01-12 09:23:08Z", space_separator=False)
+    expected = datetime(2024, 1, 12, 9, 23, 8, tzinfo=UTC)
+    assert timestamps.parse("2024-01-12T09:23:08Z", space_separator=False) == expected
+
+
 def test_sortable_form_orders_like_time_whatever_the_precision_or_offset():
     raw = [
         "2024-05-02T02:59:27Z",

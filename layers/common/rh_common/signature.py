@@ -14,10 +14,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+
+from rh_common import timestamps
 
 __all__ = ["SignatureError", "format_timestamp", "sign", "signed_headers", "verify"]
 
@@ -34,13 +35,6 @@ Reason = Literal[
     "future_timestamp",
     "bad_signature",
 ]
-
-# 2024-01-12T09:23:08.4863561Z: 0-7 fraction digits; "Z", "+hh:mm" / "-hh:mm", or none (= UTC).
-_TIMESTAMP = re.compile(
-    r"(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,7}))?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})?",
-    re.ASCII,
-)
 
 
 class SignatureError(Exception):
@@ -82,23 +76,10 @@ def signed_headers(signing_key_b64: str, url: str, raw_body: bytes, timestamp: s
 
 
 def _parse_timestamp(value: str) -> datetime:
-    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise SignatureError("bad_timestamp")
-    # Python keeps microseconds: the 7th digit (100 ns) is dropped for the clock check only.
-    fraction = (match["fraction"] or "")[:6].ljust(6, "0")
     try:
-        parsed = datetime.fromisoformat(f"{match['base']}.{fraction}").replace(tzinfo=UTC)
-        zone = match["zone"]
-        if zone and zone != "Z":
-            hours, minutes = int(zone[1:3]), int(zone[4:6])
-            if hours > 23 or minutes > 59:
-                raise ValueError(zone)
-            offset = timedelta(hours=hours, minutes=minutes)
-            parsed = parsed - offset if zone[0] == "+" else parsed + offset
-    except (ValueError, OverflowError):
+        return timestamps.parse(value, space_separator=False)
+    except ValueError:
         raise SignatureError("bad_timestamp") from None
-    return parsed
 
 
 def _decode_keys(signing_keys: Sequence[str]) -> list[bytes]:

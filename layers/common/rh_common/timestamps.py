@@ -1,4 +1,9 @@
-"""Return Helper date-times: 0-7 fraction digits, `Z`, an offset or none (= UTC)."""
+"""Return Helper date-times, one grammar for webhooks, API answers and the signature's header.
+
+``2024-01-12T09:23:08.4863561Z``: 0-7 fraction digits; ``T`` or a space (``…Str`` fields);
+``Z``, ``+hh:mm`` / ``-hh:mm`` or no offset (= UTC), as returnhelper-api.md section 7 says.
+The webhook's signed ``timestamp`` header is ISO 8601 proper, so the signature asks for ``T``.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,41 @@ import re
 from datetime import UTC, datetime, timedelta
 
 _ISO = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}:\d{2})"
-    r"(?:\.(?P<fraction>\d{1,9}))?(?P<zone>Z|[+-]\d{2}:?\d{2})?$"
+    r"(?P<date>\d{4}-\d{2}-\d{2})(?P<separator>[T ])(?P<time>\d{2}:\d{2}:\d{2})"
+    r"(?:\.(?P<fraction>\d{1,7}))?(?P<zone>Z|[+-]\d{2}:\d{2})?",
+    re.ASCII,
 )
 
 
-def parse(value: str) -> datetime:
-    """Parse to an aware UTC datetime; the fraction is truncated to microseconds."""
-    match = _ISO.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
+def _match(value: str, space_separator: bool = True) -> re.Match[str]:
+    match = _ISO.fullmatch(value) if isinstance(value, str) else None
+    if match is None or (match["separator"] == " " and not space_separator):
         raise ValueError(f"not an ISO 8601 date-time: {value!r}")
-    fraction = (match["fraction"] or "").ljust(6, "0")[:6]
-    parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}.{fraction}")
-    zone = match["zone"]
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        parsed -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return match
+
+
+def parse(value: str, space_separator: bool = True) -> datetime:
+    """Parse to an aware UTC datetime (ValueError if not one); the fraction is truncated to microseconds."""
+    match = _match(value, space_separator)
+    # Python keeps microseconds: a 7th digit (100 ns) is dropped here, kept by `sortable`.
+    fraction = (match["fraction"] or "")[:6].ljust(6, "0")
+    try:
+        parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}.{fraction}")
+        zone = match["zone"]
+        if zone and zone != "Z":
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError(zone)
+            offset = timedelta(hours=hours, minutes=minutes)
+            parsed = parsed - offset if zone[0] == "+" else parsed + offset
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
     return parsed.replace(tzinfo=UTC)
 
 
 def sortable(value: str) -> str:
     """A fixed-width UTC form whose string order is time order (7 fraction digits, as upstream)."""
-    match = _ISO.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
+    match = _match(value)
     digits7 = (match["fraction"] or "").ljust(7, "0")[:7]
     base = parse(value).replace(microsecond=0)
     return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{digits7}Z"
