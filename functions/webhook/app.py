@@ -16,13 +16,14 @@ import base64
 import logging
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import errors, observability, settings, signature, snapstart, wiring
+from rh_common import errors, json_answers, observability, settings, signature, snapstart, wiring
 from rh_common.adapters import credentials
 from rh_common.ingest import ApplyFailed
+from rh_common.json_answers import json_response
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls: patch_all would import requests, sqlite3...
@@ -33,7 +34,7 @@ SECRET_ID = settings.required("RH_SECRET_ID")
 PUBLIC_URL = settings.optional("WEBHOOK_PUBLIC_URL")
 MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
 # Return Helper's events are a few KB; anything this big is refused before the
-# signature is even computed (API Gateway's own cap is 10 MB).
+# signature is even computed.
 MAX_BODY_BYTES = 256 * 1024
 ingestor = wiring.webhook_ingestor(on_status=observability.resend_status_counter(metrics))
 
@@ -73,23 +74,24 @@ def _rejected(reason: str) -> None:
 @app.post("/webhooks/returnhelper")
 def receive_webhook() -> Response:
     body = raw_body(app.current_event.raw_event)
-    if len(body) > MAX_BODY_BYTES:
+    oversized = json_answers.too_large(body, MAX_BODY_BYTES)
+    if oversized is not None:
         _rejected("body_too_large")
-        return _json(413, errors.error_body(f"body larger than {MAX_BODY_BYTES} bytes"))
+        return json_response(413, oversized)
     try:
         keys = credentials.load(SECRET_ID).signing_keys
         signature.verify(app.current_event.headers, body, signed_url(), keys, MAX_SKEW_SECONDS)
     except signature.SignatureError as rejected:
         _rejected(rejected.reason)
         reason = [errors.FieldError(None, rejected.reason)]
-        return _json(401, errors.error_body("signature or timestamp not valid", reason))
+        return json_response(401, errors.error_body("signature or timestamp not valid", reason))
 
     try:
         result = ingestor.ingest(body)
     except ApplyFailed as failed:
         metrics.add_metric(name="DeliveriesApplyFailed", unit=MetricUnit.Count, value=1)
         logger.exception("delivery stored but not applied", extra={"deliveryId": str(failed)})
-        return _json(500, errors.error_body("delivery stored but not applied; redeliver"))
+        return json_response(500, errors.error_body("delivery stored but not applied; redeliver"))
     logger.append_keys(deliveryId=result.delivery_id)
     logger.info(
         "webhook delivery", extra={"outcome": result.outcome, "category": result.category, "action": result.action}
@@ -99,11 +101,7 @@ def receive_webhook() -> Response:
         level = logging.INFO if result.outcome == "ignored" else logging.DEBUG
         observability.log_payload(logger, level, "webhook payload", app.current_event.json_body)
     metrics.add_metric(name=_METRIC_BY_OUTCOME[result.outcome], unit=MetricUnit.Count, value=1)
-    return _json(200, {"status": result.outcome, "deliveryId": result.delivery_id})
-
-
-def _json(status: int, body: dict) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return json_response(200, {"status": result.outcome, "deliveryId": result.delivery_id})
 
 
 @app.exception_handler(Exception)
@@ -111,7 +109,7 @@ def storage_failure(exc: Exception) -> Response:
     # Only reached when the delivery could not be stored durably: the one 5xx case.
     logger.exception("webhook delivery not stored")
     metrics.add_metric(name="DeliveriesNotStored", unit=MetricUnit.Count, value=1)
-    return _json(503, errors.error_body("delivery could not be stored; redeliver"))
+    return json_response(503, errors.error_body("delivery could not be stored; redeliver"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -42,8 +42,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from pydantic import BaseModel, ConfigDict
 
-from rh_common import errors
+from rh_common import errors, json_answers
 from rh_common.errors import ErrorBody
+from rh_common.json_answers import json_response
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ def doc(description: str, *models: type[BaseModel]) -> dict[str, Any]:
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
 
 
-# A CreateResend body is under 2 KB; larger ones are refused before they are parsed
-# (API Gateway's own cap is 10 MB). One limit for every route of the merchant API.
+# A CreateResend body is under 2 KB; larger ones are refused before they are parsed.
+# One limit for every route of the merchant API.
 MAX_BODY_BYTES = 64 * 1024
 
 FORBIDDEN = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
@@ -126,19 +127,13 @@ def success_or_raise(status_code: int, body: dict[str, Any], headers: Mapping[st
     raise ApiError(status_code, body, headers)
 
 
-def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=dict(headers or {}) or None
-    )
-
-
 def register(app: Any, log: Any = logger) -> None:
     """The exception handlers every merchant API route relies on (call once, on the resolver)."""
 
     @app.exception_handler(ApiError)
     def api_error(exc: ApiError) -> Response:
         log.info("answered %s: %s", exc.status_code, exc.body.get("message"))
-        return _json(exc.status_code, exc.body, exc.headers)
+        return json_response(exc.status_code, exc.body, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:
@@ -146,23 +141,23 @@ def register(app: Any, log: Any = logger) -> None:
         if any(tuple(problem.get("loc", ()))[:1] == ("response",) for problem in problems):
             # A route returned a body its own success models do not describe: our bug, not the input's.
             log.error("response does not match the route's success models: %s", _locations(problems))
-            return _json(500, errors.error_body("internal error"))
+            return json_response(500, errors.error_body("internal error"))
         if any(problem.get("type") == "json_invalid" for problem in problems):
             log.info("refused: body is not valid JSON")
-            return _json(400, errors.error_body("request body is not valid JSON"))
+            return json_response(400, errors.error_body("request body is not valid JSON"))
         # Powertools' default 422 body does not match its own schema; ours matches ErrorBody.
         log.info("refused: %s", _locations(problems))
-        return _json(422, errors.error_body("request is not valid", errors.from_validation_errors(problems)))
+        return json_response(422, errors.error_body("request is not valid", errors.from_validation_errors(problems)))
 
     @app.not_found
     def no_route(_: Exception) -> Response:
         # Only reachable when template.yaml routes a path this app does not (API Gateway answers the rest).
-        return _json(404, errors.error_body("no such route"))
+        return json_response(404, errors.error_body("no such route"))
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        return _json(500, errors.error_body("internal error"))
+        return json_response(500, errors.error_body("internal error"))
 
 
 def _locations(problems: list[dict[str, Any]]) -> list[str]:
@@ -184,8 +179,9 @@ def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dic
     Python's 4300-digit limit) through as a 500.
     """
     raw = event.get("body") or ""
-    if len(raw) > max_body_bytes:
-        return _proxy(413, f"body larger than {max_body_bytes} bytes", "request body too large")
+    oversized = json_answers.too_large(raw, max_body_bytes)
+    if oversized is not None:
+        return _proxy(413, oversized, "request body too large")
     if event.get("httpMethod") not in _METHODS_WITH_BODIES:
         return None  # a GET's body is never read
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
@@ -193,26 +189,26 @@ def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dic
     if content_type and not content_type.startswith(content_types.APPLICATION_JSON):
         # JSON in, only: Powertools would parse form and multipart bodies too (a multipart one
         # without a boundary escapes as a ValueError, i.e. a 500).
-        return _proxy(415, "the body must be application/json", f"content type {content_type[:80]}")
+        return _proxy(415, errors.error_body("the body must be application/json"), f"content type {content_type[:80]}")
     if not raw:
         return None
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(raw, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return _proxy(400, "request body is not UTF-8 JSON", "request body not UTF-8")
+            return _proxy(400, errors.error_body("request body is not UTF-8 JSON"), "request body not UTF-8")
     try:
         json.loads(raw)
     except ValueError:
-        return _proxy(400, "request body is not valid JSON", "request body not JSON")
+        return _proxy(400, errors.error_body("request body is not valid JSON"), "request body not JSON")
     return None
 
 
-def _proxy(status: int, message: str, reason: str) -> dict[str, Any]:
+def _proxy(status: int, body: dict[str, Any], reason: str) -> dict[str, Any]:
     logger.warning("refused: %s", reason)
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(errors.error_body(message)),
+        "body": json.dumps(body),
         "isBase64Encoded": False,
     }
