@@ -279,6 +279,11 @@ def test_programming_errors_are_raised_again(exc):
         pytest.param({}, None, id="missing"),
         pytest.param({"resendId": "RSD-1"}, None, id="not-a-number"),
         pytest.param({"resendId": True}, None, id="bool"),
+        # Refused by the one id rule (codes.parse_id), taken by the create path's own int() before:
+        pytest.param({"resendId": 0}, None, id="zero"),
+        pytest.param({"resendId": "-7"}, None, id="negative"),
+        pytest.param({"resendId": 35.9}, None, id="float"),
+        pytest.param({"resendId": " 3588 "}, 3588, id="padded-digit-string"),
     ],
 )
 def test_resend_id_of(payload, expected):

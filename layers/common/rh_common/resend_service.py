@@ -30,7 +30,7 @@ from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import CreateResendRequest, fingerprint_of
 from rh_common.resend_tracking import restore_handling
 from rh_common.timestamps import now_iso
-from rh_common.upstream import UpstreamOutcome
+from rh_common.upstream import UpstreamOutcome, resend_id_of
 
 # Request ids derived from idempotency keys: the same key always names the same
 # record, so a conditional put on it is the idempotency check (strongly consistent).
@@ -225,7 +225,7 @@ class ResendService:
 
     def _submitted(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
         request_id = record["resendRequestId"]
-        resend_id = _int_or_none(outcome.payload.get("resendId"))
+        resend_id = resend_id_of(outcome)
         changes = {
             "status": Status.SUBMITTED.value,
             "resendId": resend_id,
@@ -401,10 +401,3 @@ def _conflict_answer(conflict: ReservationConflict) -> Answer:
 
 def _accepted_body(record: dict[str, Any]) -> dict[str, Any]:
     return {"resendRequestId": record.get("resendRequestId"), "status": record.get("status")}
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
