@@ -104,12 +104,18 @@ def _handling_canceled(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts
     return (InventoryFacts(facts.inventory_id, {**facts.values, "handlingStatusCode": "pending"}),), None
 
 
+def tracking_and_error(shipments: Iterable[Mapping[str, Any]] | None) -> tuple[str | None, str | None]:
+    """A resend's tracking number and error: the first shipment that has one (webhook and GetResend alike)."""
+    rows = list(shipments or ())
+    tracking = next((row["trackingNumber"] for row in rows if row.get("trackingNumber")), None)
+    error = next((str(row["error"]) for row in rows if row.get("error")), None)
+    return tracking, error
+
+
 def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], ResendUpdate]:
     resend = payload["resend"]
     status = int(resend["resendStatusCode"])
-    shipments = payload.get("resendShipmentList") or ()
-    tracking = next((s["trackingNumber"] for s in shipments if s.get("trackingNumber")), None)
-    error = next((str(s["error"]) for s in shipments if s.get("error")), None)
+    tracking, error = tracking_and_error(payload.get("resendShipmentList"))
     inventories = []
     for row in payload.get("returnInventoryList") or ():
         facts = _inventory_snapshot(row)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
-from rh_common.events import ResendUpdate
+from rh_common.events import ResendUpdate, tracking_and_error
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_tracking import ResendTracker
 from rh_common.timestamps import iso
@@ -107,9 +107,7 @@ class Reconciler:
 
 
 def _update_from_get_resend(resend_id: int, payload: dict[str, Any]) -> ResendUpdate:
-    shipments = payload.get("resendShipmentList") or []
-    tracking = next((s.get("trackingNumber") for s in shipments if s.get("trackingNumber")), None)
-    error = next((str(s.get("error")) for s in shipments if s.get("error")), None)
+    tracking, error = tracking_and_error(payload.get("resendShipmentList"))
     code = payload.get("resendStatusCode")
     return ResendUpdate(
         resend_id=resend_id,
