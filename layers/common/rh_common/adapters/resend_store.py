@@ -157,18 +157,7 @@ class ResendStore(dynamo.TableAdapter):
         """Apply `changes` if the status is one of `expected_statuses`; optionally release the items
         this request holds, in the same transaction. False when the status had moved on."""
         record_update = self._record_update(request_id, list(expected_statuses), changes)
-        releases = [
-            {
-                "Update": {
-                    "TableName": self._inventory_table,
-                    "Key": {"returnInventoryId": {"N": str(inventory_id)}},
-                    "UpdateExpression": "REMOVE activeResendRequestId",
-                    "ConditionExpression": "activeResendRequestId = :request",
-                    "ExpressionAttributeValues": {":request": {"S": request_id}},
-                }
-            }
-            for inventory_id in release_items
-        ]
+        releases = [{"Update": self._release(inventory_id, request_id)} for inventory_id in release_items]
         try:
             if releases:
                 self.client.transact_write_items(TransactItems=[{"Update": record_update}, *releases])
@@ -230,14 +219,18 @@ class ResendStore(dynamo.TableAdapter):
             raise
         for inventory_id in items:
             try:
-                self.client.update_item(
-                    TableName=self._inventory_table,
-                    Key={"returnInventoryId": {"N": str(inventory_id)}},
-                    UpdateExpression="REMOVE activeResendRequestId",
-                    ConditionExpression="activeResendRequestId = :request",
-                    ExpressionAttributeValues={":request": {"S": request_id}},
-                )
+                self.client.update_item(**self._release(inventory_id, request_id))
             except ClientError as error:
                 if not dynamo.is_condition_failure(error):
                     raise
         return True
+
+    def _release(self, inventory_id: int, request_id: str) -> dict[str, Any]:
+        """The update that frees one item, if `request_id` still holds it (one home for both release paths)."""
+        return {
+            "TableName": self._inventory_table,
+            "Key": {"returnInventoryId": {"N": str(inventory_id)}},
+            "UpdateExpression": "REMOVE activeResendRequestId",
+            "ConditionExpression": "activeResendRequestId = :request",
+            "ExpressionAttributeValues": {":request": {"S": request_id}},
+        }
