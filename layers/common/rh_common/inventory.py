@@ -60,18 +60,30 @@ def changed_attributes(before: InventoryRecord, after: InventoryRecord) -> list[
     return [name for name in STATE_ATTRIBUTES if before.versions.get(name) != after.versions.get(name)]
 
 
-def is_eligible(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> bool:
-    """Resend prerequisites that local state can tell (contract section 3)."""
+def ineligible_reasons(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> list[str]:
+    """Why a known item cannot be resent (empty: it can, reservations aside): the one home of the rule
+    (contract section 3) for the create path, the plan and the view; the store's listing filter
+    (adapters/inventory_store) mirrors it, and a test checks the two agree."""
     values = record.values
-    return (
-        values.get("warehouseId") is not None
-        and values.get("handlingCode") in eligible_handling_codes
-        and values.get("handlingStatusCode") == "pending"
-        and values.get("inStock") is True
-        and not values.get("pendingVas", False)
-        and not values.get("otherWorkflow")
-        and record.active_resend_request_id is None
-    )
+    reasons = []
+    if values.get("warehouseId") is None:
+        reasons.append("has no known warehouse yet")
+    code, status = values.get("handlingCode"), values.get("handlingStatusCode")
+    if code not in eligible_handling_codes or status != "pending":
+        allowed = "/".join(sorted(eligible_handling_codes))
+        reasons.append(f"has handling {code}/{status}; a resend needs {allowed} with status pending")
+    if values.get("inStock") is not True:
+        reasons.append("is not in stock")
+    if values.get("pendingVas"):
+        reasons.append("has a pending VAS request")
+    if values.get("otherWorkflow"):
+        reasons.append(f"is in another workflow ({values['otherWorkflow']})")
+    return reasons
+
+
+def is_eligible(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> bool:
+    """Resend prerequisites that local state can tell, the reservation included."""
+    return not ineligible_reasons(record, eligible_handling_codes) and record.active_resend_request_id is None
 
 
 def view(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> dict[str, Any]:

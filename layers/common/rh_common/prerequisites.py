@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rh_common import inventory
 from rh_common.errors import FieldError
 from rh_common.inventory import InventoryRecord
 from rh_common.resend_request import CreateResendRequest
@@ -55,31 +56,12 @@ def check_items(
             continue
         problems += [
             FieldError(field, f"inventory {inventory_id} {why}")
-            for why in ineligible_reasons(record, eligible_handling_codes)
+            for why in inventory.ineligible_reasons(record, eligible_handling_codes)
         ]
     if len(warehouses) > 1:
         listed = ", ".join(str(w) for w in sorted(warehouses, key=str))
         problems.append(FieldError("returnInventoryIdList", f"items must be in one warehouse, found {listed}"))
     return problems
-
-
-def ineligible_reasons(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> list[str]:
-    """Why a known item cannot be resent (empty: it can, reservations aside)."""
-    values = record.values
-    reasons = []
-    if values.get("warehouseId") is None:
-        reasons.append("has no known warehouse yet")
-    code, status = values.get("handlingCode"), values.get("handlingStatusCode")
-    if code not in eligible_handling_codes or status != "pending":
-        allowed = "/".join(sorted(eligible_handling_codes))
-        reasons.append(f"has handling {code}/{status}; a resend needs {allowed} with status pending")
-    if values.get("inStock") is not True:
-        reasons.append("is not in stock")
-    if values.get("pendingVas"):
-        reasons.append("has a pending VAS request")
-    if values.get("otherWorkflow"):
-        reasons.append(f"is in another workflow ({values['otherWorkflow']})")
-    return reasons
 
 
 def reserved(request: CreateResendRequest, records: Mapping[int, InventoryRecord]) -> dict[int, str]:
