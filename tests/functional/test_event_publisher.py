@@ -65,7 +65,7 @@ def requests_created(count: int) -> dict:
 def test_events_go_out_in_tens_and_only_refused_entries_are_sent_again(publisher, lambda_context):
     module = publisher({"e-2": 1, "e-7": 2})
     response = module.lambda_handler(requests_created(12), lambda_context)
-    bus = module.publisher.events
+    bus = module.publisher.client
     assert response == {"batchItemFailures": []}
     assert [len(call) for call in bus.calls] == [10, 2, 2, 1]
     # every event went out; the refused ones again, alone, until accepted
@@ -81,7 +81,7 @@ def test_a_record_whose_event_is_refused_every_time_fails_alone(publisher, lambd
     module = publisher({"e-3": 99})
     response = module.lambda_handler(requests_created(5), lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "103"}]}
-    sent = module.publisher.events.sent()
+    sent = module.publisher.client.sent()
     assert sent.count("e-3") == 3 and all(sent.count(f"e-{i}") == 1 for i in (0, 1, 2, 4))
 
 
@@ -91,7 +91,7 @@ def test_a_record_that_cannot_be_read_fails_alone_and_the_others_are_published(p
     batch["Records"][1]["dynamodb"].pop("NewImage")  # e.g. a KEYS_ONLY stream
     response = module.lambda_handler(batch, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "101"}]}
-    assert module.publisher.events.sent() == ["e-0", "e-2"]
+    assert module.publisher.client.sent() == ["e-0", "e-2"]
 
 
 def test_changes_that_are_no_event_publish_nothing_and_succeed(publisher, lambda_context):
@@ -99,4 +99,4 @@ def test_changes_that_are_no_event_publish_nothing_and_succeed(publisher, lambda
     old = {"resendRequestId": "r-1", "status": "PENDING", "attempts": 1}
     batch = {"Records": [stream_record({**old, "attempts": 2}, old, sequence="300")]}
     assert module.lambda_handler(batch, lambda_context) == {"batchItemFailures": []}
-    assert module.publisher.events.calls == []
+    assert module.publisher.client.calls == []

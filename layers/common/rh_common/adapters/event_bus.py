@@ -13,21 +13,15 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from rh_common.adapters.aws_client import ServiceAdapter
 
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' own limit
 DEFAULT_MAX_ATTEMPTS = 3
 BASE_BACKOFF_SECONDS = 0.1
-
-
-@cache
-def client() -> Any:
-    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,10 @@ class PutResult:
     retried: int  # entries sent more than once
 
 
-class EventBusPublisher:
+class EventBusPublisher(ServiceAdapter):
+    SERVICE = "events"
+    MAX_ATTEMPTS = 3
+
     def __init__(
         self,
         bus_name: str,
@@ -59,12 +56,6 @@ class EventBusPublisher:
         self._client = client
         self._max_attempts = max_attempts
         self._sleep = sleep
-
-    @property
-    def events(self) -> Any:
-        if self._client is None:
-            self._client = client()
-        return self._client
 
     def put(self, entries: Sequence[Entry]) -> PutResult:
         pending = list(entries)
@@ -92,7 +83,7 @@ class EventBusPublisher:
             for entry in chunk
         ]
         try:
-            answers = self.events.put_events(Entries=request)["Entries"]
+            answers = self.client.put_events(Entries=request)["Entries"]
         except (ClientError, BotoCoreError):
             return chunk  # nothing is known to have been put: all of it again
         # Answers come in request order, one per entry; an entry with an ErrorCode was not put.

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
-import boto3
-
+from rh_common.adapters.aws_client import ServiceAdapter
 from rh_common.retry_policy import SQS_MAX_DELAY_SECONDS
 
 
-@cache
-def _client() -> Any:
-    return boto3.client("sqs")
+class RetryQueue(ServiceAdapter):
+    SERVICE = "sqs"
 
-
-class RetryQueue:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = _client()
-        return self._client
 
     def schedule(self, resend_request_id: str, delay_seconds: int) -> str:
         response = self.client.send_message(

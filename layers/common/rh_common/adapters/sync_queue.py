@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rh_common.adapters.retry_queue import _client
+from rh_common.adapters.aws_client import ServiceAdapter
 from rh_common.retry_policy import SQS_MAX_DELAY_SECONDS
 
 
-class SyncQueue:
+class SyncQueue(ServiceAdapter):
+    SERVICE = "sqs"
+
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self._url = queue_url
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = _client()
-        return self._client
 
     def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None:
         delay = max(0, min(SQS_MAX_DELAY_SECONDS, int(delay_seconds)))
