@@ -163,6 +163,17 @@ def test_quote_refusals(api, seed, emulator):
     assert upstream_state(emulator)["shippingFeeCalls"] == 0
 
 
+def test_a_quote_where_upstream_refuses_the_service_types_is_422_as_for_a_resend(api, seed, emulator):
+    # GIVEN Return Helper refuses to list the warehouse's service types (the one look-up the create path uses)
+    seed(35)
+    fault(emulator, "getAvailableShipmentServiceType", kind="softError", errorCode="VALIDATION_FAILED")
+    # WHEN quoting
+    status, body = api("POST", "/resends/quote", quote_body([35]))
+    # THEN a field error, not a 500
+    assert status == 422 and body["errors"][0]["field"] == "shipmentCountryCode"
+    assert "no shipment service types" in body["errors"][0]["message"]
+
+
 def test_a_quote_for_a_reserved_item_is_409(api, seed, emulator):
     seed(41)
     assert api("POST", "/resends", resend_body([41]))[0] == 201

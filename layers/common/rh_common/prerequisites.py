@@ -6,11 +6,12 @@ warehouse's shipment service types; returns one field error per problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rh_common import inventory
+from rh_common.adapters.service_type_cache import ServiceTypesRefused
 from rh_common.errors import FieldError
 from rh_common.inventory import InventoryRecord
 from rh_common.resend_request import CreateResendRequest
@@ -34,6 +35,19 @@ def parse_service_types(rows: Iterable[Mapping[str, Any]]) -> list[ServiceType]:
         destinations = frozenset(str(p.get("toCountryCode") or "").lower() for p in pairs if p.get("toCountryCode"))
         types.append(ServiceType(code, str(row.get("serviceType") or code), destinations))
     return types
+
+
+def warehouse_service_types(
+    rows_of: Callable[[int], list[dict[str, Any]]], warehouse_id: int, field: str
+) -> tuple[list[ServiceType], list[FieldError]]:
+    """The warehouse's shipment service types (`rows_of`: the cache's rows), or the field error when
+    Return Helper refuses to list them. ServiceTypesUnavailable (transient) passes through."""
+    try:
+        rows = rows_of(warehouse_id)
+    except ServiceTypesRefused as refused:
+        why = f"Return Helper lists no shipment service types for warehouse {warehouse_id} ({refused})"
+        return [], [FieldError(field, why)]
+    return parse_service_types(rows), []
 
 
 def check_items(

@@ -61,9 +61,13 @@ class QuoteService:
             return Answer(422, error_body("items cannot be quoted for a resend", problems), "invalid")
         warehouse_id = prerequisites.warehouse_of(request, records)
         try:
-            service_types = prerequisites.parse_service_types(self._service_types.rows(warehouse_id))
+            service_types, refused = prerequisites.warehouse_service_types(
+                self._service_types.rows, warehouse_id, "shipmentCountryCode"
+            )
         except ServiceTypesUnavailable:
             return _unavailable("Return Helper's service types are unavailable; try again")
+        if refused:  # a warehouse Return Helper does not know: 422 as for POST /resends, not a 500
+            return Answer(422, error_body("items cannot be quoted for a resend", refused), "invalid")
         offered = quote.shipping_to(service_types, request.shipmentCountryCode)
         if not offered:
             message = f"no shipment service of warehouse {warehouse_id} ships to {request.shipmentCountryCode}"

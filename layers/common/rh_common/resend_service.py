@@ -135,14 +135,14 @@ class ResendService:
         if problems:
             return problems, None
         warehouse_id = prerequisites.warehouse_of(request, records)
+        field = "resendShipment.shipmentServiceType"
         try:
-            rows = self._service_types.rows(warehouse_id)
+            service_types, refused = prerequisites.warehouse_service_types(
+                self._service_types.rows, warehouse_id, field
+            )
         except ServiceTypesUnavailable:
             return None, warehouse_id
-        except ServiceTypesRefused as refused:
-            why = f"Return Helper lists no shipment service types for warehouse {warehouse_id} ({refused})"
-            return [FieldError("resendShipment.shipmentServiceType", why)], warehouse_id
-        return prerequisites.check_service_type(request, prerequisites.parse_service_types(rows)), warehouse_id
+        return refused or prerequisites.check_service_type(request, service_types), warehouse_id
 
     def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, answer: Answer) -> Answer:
         """With a key, the refusal is recorded (REJECTED, readable by key) and replayed for the same key."""
