@@ -55,7 +55,6 @@ app.include_router(resend_workflow.router)  # hold, quote, plan, batch (contract
 observability.route_library_logs(logger)
 # Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
 warnings.filterwarnings("ignore", "No application metrics to publish")
-MAX_BODY_BYTES = http_api.MAX_BODY_BYTES
 KEYED = http_api.API_KEY_REQUIRED
 
 # The document /openapi.json serves and /docs embeds. The server is relative: resolved against
@@ -255,7 +254,7 @@ def list_service_types(
         {
             201: _linked(doc("Return Helper accepted it", ResendView)),
             202: _linked(doc("Queued for retry after a transient upstream failure (or DEAD)", ResendAccepted)),
-            **http_api.body_limits(MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             409: doc(
                 "Items reserved by another request (with `conflicts`), or the same key still in flight",
                 ReservationConflictBody,
@@ -341,7 +340,7 @@ def get_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
             200: doc("Canceled (the items are eligible again at once)", ResendView),
             **NOT_FOUND,
             **INVALID,
-            **http_api.body_limits(MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             409: doc("Not cancellable"),
             **UNAVAILABLE,
         }
@@ -371,7 +370,7 @@ def _answer(answer: Answer) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    refused = http_api.refuse_unreadable_body(event, MAX_BODY_BYTES)
+    refused = http_api.refuse_unreadable_body(event, http_api.MAX_BODY_BYTES)
     if refused is not None:
         return refused
     return app.resolve(event, context)

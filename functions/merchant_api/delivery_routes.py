@@ -75,7 +75,7 @@ def list_deliveries(
             200: doc("What the webhook would answer now", ReplayOutcome),
             **NOT_FOUND,
             **INVALID,
-            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
         }
     ),

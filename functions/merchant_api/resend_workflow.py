@@ -119,7 +119,7 @@ def _answer(answer: Answer) -> Response:
         {
             200: doc("On hold (or already was)", InventoryView),
             **NOT_FOUND,
-            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             409: doc("Not holdable: reserved, pending VAS, handling not pending, or not in stock"),
             422: doc("Not valid, or refused by Return Helper (with `upstream`)", ErrorBody, RefusedUpstreamBody),
             **UNAVAILABLE,
@@ -138,7 +138,7 @@ def hold_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> 
     responses=keyed(
         {
             200: doc("The quote", QuoteView),
-            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             409: doc("Items reserved by an active resend (with `conflicts`)", ConflictBody),
             422: doc("Not valid (items, country), or refused by Return Helper", ErrorBody, RefusedUpstreamBody),
             **UNAVAILABLE,
@@ -154,7 +154,7 @@ def quote_resend(request: QuoteRequest) -> Response[QuoteView]:
     operation_id="plan_resends",
     summary="How these items would be resent (groups of one warehouse, at most RESEND_MAX_ITEMS); nothing reserved",
     security=KEYED,
-    responses=keyed({200: doc("The plan", PlanView), **http_api.body_limits(http_api.MAX_BODY_BYTES), **INVALID}),
+    responses=keyed({200: doc("The plan", PlanView), **http_api.BODY_LIMITS, **INVALID}),
 )
 def plan_resends(request: PlanRequest) -> Response[PlanView]:
     return _answer(_services["batches"].plan(request))
@@ -168,7 +168,7 @@ def plan_resends(request: PlanRequest) -> Response[PlanView]:
     responses=keyed(
         {
             200: doc("Every group has an answer", BatchView),
-            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             409: doc("A batch with this key is still running"),
             **INVALID,
             503: doc("A group could not be decided (Return Helper unavailable); retry with the same key"),

@@ -54,7 +54,7 @@ class SyncProgress(SuccessModel):
     responses=keyed(
         {
             202: doc("Started", SyncStarted),
-            **http_api.body_limits(http_api.MAX_BODY_BYTES),
+            **http_api.BODY_LIMITS,
             422: doc("Bad window: since after until or in the future, dates that do not parse"),
         }
     ),

@@ -92,9 +92,8 @@ def keyed(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {**responses, **FORBIDDEN}
 
 
-def body_limits(max_body_bytes: int) -> dict[int, dict[str, Any]]:
-    """What `refuse_unreadable_body` answers, for routes that take a body."""
-    return {**NOT_JSON, 413: doc(f"Body larger than {max_body_bytes} bytes"), 415: doc("Not application/json")}
+# What `refuse_unreadable_body` answers, for the routes that take a body.
+BODY_LIMITS = {**NOT_JSON, 413: doc(f"Body larger than {MAX_BODY_BYTES} bytes"), 415: doc("Not application/json")}
 
 
 # ------------------------------------------------------------------ non-2xx answers are raised
