@@ -27,7 +27,6 @@ from aws_lambda_powertools.event_handler.openapi.models import Example, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from delivery_routes import router as delivery_router
-from inventory_view import InventoryView
 from pydantic import BaseModel
 from sync_routes import router as sync_router
 
@@ -38,6 +37,7 @@ from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, do
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import MAX_ID, CreateResendRequest
 from rh_common.resend_service import Answer, request_id_for
+from rh_common.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
@@ -123,38 +123,9 @@ class ServiceTypeList(SuccessModel):
     items: list[ServiceTypeView]
 
 
-class ResendView(SuccessModel):
-    resendRequestId: str
-    status: str
-    returnInventoryIdList: list[int]
-    resendId: int | None
-    resendNumber: str | None
-    resendStatusCode: int | None
-    trackingNumber: str | None
-    attempts: int
-    lastError: dict[str, Any] | None
-    idempotencyKey: str | None
-    createdAt: str | None
-    updatedAt: str | None
-
-
 class ResendPage(SuccessModel):
     items: list[ResendView]
     nextToken: str | None
-
-
-class ResendAccepted(SuccessModel):
-    resendRequestId: str
-    status: str
-
-
-class ConflictItem(BaseModel):
-    returnInventoryId: int
-    resendRequestId: str | None
-
-
-class ReservationConflictBody(ErrorBody):
-    conflicts: list[ConflictItem]
 
 
 class RejectedBody(ErrorBody):

@@ -16,6 +16,7 @@ from rh_common import errors, http_api, wiring
 from rh_common.adapters.delivery_log import DeliveryStatus, view
 from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 from rh_common.ingest import ApplyFailed
+from rh_common.views import DeliveryView
 
 router = APIGatewayRouter()
 ingestor = wiring.webhook_ingestor()
@@ -24,16 +25,6 @@ deliveries = ingestor.deliveries
 StatusName = Literal[tuple(status.value for status in DeliveryStatus)]  # the one list of states
 Outcome = Literal["applied", "duplicate", "ignored", "unprocessable"]  # the webhook answer's `status`
 DeliveryIdPath = Annotated[str, Path(min_length=1, max_length=200)]
-
-
-class DeliveryView(SuccessModel):
-    deliveryId: str
-    status: str
-    category: str | None
-    action: str | None
-    eventTime: str | None
-    receivedAt: str | None
-    reason: str | None
 
 
 class DeliveryPage(SuccessModel):

@@ -13,8 +13,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from inventory_view import InventoryView
-from pydantic import BaseModel
 
 from rh_common import http_api, resend_lifecycle, wiring
 from rh_common.adapters.inventory_store import InventoryStore
@@ -22,6 +20,7 @@ from rh_common.error_models import ErrorBody, FieldErrorModel, UpstreamRefusal
 from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 from rh_common.resend_request import MAX_ID
 from rh_common.resend_service import Answer, ResendService
+from rh_common.views import InventoryView, ReservationConflictBody
 from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 
 router = Router()
@@ -92,15 +91,6 @@ class BatchView(SuccessModel):
     excluded: list[Exclusion]
 
 
-class ConflictItem(BaseModel):
-    returnInventoryId: int
-    resendRequestId: str | None
-
-
-class ConflictBody(ErrorBody):
-    conflicts: list[ConflictItem]
-
-
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again after Retry-After seconds")}
 BATCH_KEY = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
@@ -139,7 +129,7 @@ def hold_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> 
         {
             200: doc("The quote", QuoteView),
             **http_api.BODY_LIMITS,
-            409: doc("Items reserved by an active resend (with `conflicts`)", ConflictBody),
+            409: doc("Items reserved by an active resend (with `conflicts`)", ReservationConflictBody),
             422: doc("Not valid (items, country), or refused by Return Helper", ErrorBody, RefusedUpstreamBody),
             **UNAVAILABLE,
         }

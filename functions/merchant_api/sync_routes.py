@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from rh_common import errors, http_api, wiring
 from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
+from rh_common.views import SyncProgress
 
 router = APIGatewayRouter()
 syncs = wiring.inventory_sync_service()
@@ -28,22 +29,6 @@ class SyncRequest(BaseModel):
 class SyncStarted(SuccessModel):
     syncId: str
     status: Literal["RUNNING"]
-
-
-class SyncError(SuccessModel):
-    message: str
-
-
-class SyncProgress(SuccessModel):
-    syncId: str
-    status: Literal["RUNNING", "DONE", "FAILED"]
-    since: str | None
-    until: str | None
-    pagesDone: int
-    pagesTotal: int
-    inventoriesSeen: int
-    inventoriesChanged: int
-    errors: list[SyncError]
 
 
 @router.post(
