@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from rh_common import timestamps
 from rh_common.adapters import dynamo
 
 
@@ -53,7 +54,7 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
     """The contract's delivery view: every key present, never the body (it holds addresses)."""
     shown = {name: item.get(name) for name in VIEW_FIELDS}
     if isinstance(shown["receivedAt"], int):
-        shown["receivedAt"] = datetime.fromtimestamp(shown["receivedAt"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        shown["receivedAt"] = timestamps.iso_seconds(datetime.fromtimestamp(shown["receivedAt"], UTC))
     return shown
 
 
