@@ -478,13 +478,6 @@ def _warm_findings(results: dict[str, Any]) -> list[str]:
             f"{_ms(floor['dynamodbSeconds'])} in the same pass) and {_ms(own)} of the handler's own work."
         )
         lines.append(f"  {MISSED_WHY[operation]}")
-        if operation == "create_resend" and "Query" in ops[operation]["sequence"]:
-            lines.append(
-                "  The `Query` after the SUBMITTED record is the nothing-lost work's (issue 10): it looks up status"
-                " reports parked in the delivery log for the new resend id, so one that beat the create answer"
-                " applies at once. It is a fourth sequential request; folding it into the path would need those"
-                " reports found without a read (e.g. the webhook re-checking the record), a change to that design."
-            )
         if operation == "create_resend":
             transaction = [
                 ms
@@ -573,7 +566,10 @@ def _dynamodb(results: dict[str, Any]) -> str:
         "  kept until it expires), reserves the request and every item in one `TransactWriteItems`, then records",
         "  SUBMITTED and each item's `rsd` fact in a second one. When a newer webhook has already moved an item",
         "  on, that transaction is cancelled and the record and each fact are written on their own (the fact",
-        "  merged as a late event), so the newer webhook still wins.",
+        "  merged as a late event), so the newer webhook still wins. Status reports that beat the create answer",
+        "  (parked in the delivery log under the resend id) are not looked up here: the record's first resend id",
+        "  on the table's stream makes the reconciler apply them (`ResendIdRecorded`, filtered in template.yaml),",
+        "  and the webhook applies one itself when the record appears while it parks it.",
         "- \\* A write whose condition fails answers with an error that carries no `ConsumedCapacity`, so",
         "  it cannot be counted here; DynamoDB still bills it, by the size of the item already stored",
         "  (at least 1 WCU). For the duplicate that is the stored delivery, the same size as the floor's",

@@ -6,6 +6,9 @@ before their children), one batch in flight per shard:
 - reads the table's stream (DynamoDB Local and moto both serve the `dynamodbstreams` API
   on the DynamoDB endpoint) from StartingPosition, up to BatchSize records, waiting up to
   MaximumBatchingWindowInSeconds for a batch to fill;
+- drops the records no FilterCriteria pattern matches (Lambda's event filtering: the same
+  pattern language as EventBridge's, matched with moto's implementation of it), checkpointing
+  past a batch with none left;
 - invokes the function with the event Lambda builds ({"Records": [...]}, each record with
   its eventSourceARN and ApproximateCreationDateTime in epoch seconds);
 - checkpoints after a batch that succeeded. With FunctionResponseTypes
@@ -153,6 +156,23 @@ def on_failure_record(
     }
 
 
+class RecordFilter:
+    """A source's FilterCriteria: a record passes when any pattern matches it (no pattern: every record)."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self._patterns = []
+        if patterns:
+            from moto.events.models import EventPattern  # the local stack runs moto server anyway
+
+            self._patterns = [EventPattern.load(pattern) for pattern in patterns]
+
+    def __bool__(self) -> bool:
+        return bool(self._patterns)
+
+    def passes(self, record: Mapping[str, Any]) -> bool:
+        return not self._patterns or any(pattern.matches_event(record) for pattern in self._patterns)
+
+
 # ------------------------------------------------------------------ one event source
 
 
@@ -202,6 +222,7 @@ class StreamPoller(BackgroundLoop):
         self._refreshed_at = -math.inf
         self._first_refresh = True
         self.label = f"{source.function_id}.{source.event_name}"
+        self._filter = RecordFilter(source.filter_patterns)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -294,7 +315,14 @@ class StreamPoller(BackgroundLoop):
         records = self._read(shard)
         if not records or self._stopping.is_set():
             return False
-        event = {"Records": [build_record(record, stream_arn=self.source.stream_arn) for record in records]}
+        built = [build_record(record, stream_arn=self.source.stream_arn) for record in records]
+        if self._filter:
+            kept = [i for i, record in enumerate(built) if self._filter.passes(record)]
+            if not kept:
+                self._done(shard, records[-1]["dynamodb"]["SequenceNumber"])
+                return True
+            records, built = [records[i] for i in kept], [built[i] for i in kept]
+        event = {"Records": built}
         if self._crash_once_armed(event):
             self._crash_mid_batch(event)
             self._retry(shard, event["Records"], 0, result=None)

@@ -501,6 +501,7 @@ class DynamoDBEventSource:
     function_response_types: tuple[str, ...]
     on_failure_queue_id: str | None  # DestinationConfig.OnFailure, when it is a queue of this template
     enabled: bool
+    filter_patterns: tuple[str, ...] = ()  # FilterCriteria: a record is delivered when one matches
 
 
 @dataclass(frozen=True)
@@ -803,6 +804,9 @@ class LocalTemplate:
                         self._queue_logical_id(function_id, on_failure) if on_failure is not None else None
                     ),
                     enabled=_truthy(props.get("Enabled", True)),
+                    filter_patterns=tuple(
+                        str(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+                    ),
                 )
             )
         return sources

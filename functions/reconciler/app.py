@@ -1,5 +1,8 @@
 """Schedule: nothing stuck. Re-queues PENDING requests with no attempt due, polls quiet submissions,
-applies webhook deliveries left unapplied."""
+applies webhook deliveries left unapplied.
+
+Stream (the resend table's, filtered in template.yaml to records that have just got their resend
+id): applies the status reports parked under that id, so the create path does not wait for it."""
 
 from __future__ import annotations
 
@@ -16,9 +19,9 @@ from rh_common import observability, settings, wiring
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
-reconciler = wiring.reconciler(
-    on_call=observability.record_upstream_call, on_status=observability.resend_status_counter(metrics)
-)
+on_status = observability.resend_status_counter(metrics)
+reconciler = wiring.reconciler(on_call=observability.record_upstream_call, on_status=on_status)
+release_parked = wiring.release_parked(on_status)
 inventory_syncs = wiring.inventory_sync_service(on_call=observability.record_upstream_call)
 INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS", 3)
 observability.route_library_logs(logger)
@@ -29,6 +32,8 @@ observability.route_library_logs(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
+    if "Records" in event:  # the ResendIdRecorded stream mapping
+        return release_parked_reports(event["Records"])
     if event.get("inventorySync") == "scheduled":  # the ScheduledInventorySync schedule's Input
         sync = inventory_syncs.start_scheduled(INVENTORY_SYNC_DAYS)
         logger.info("scheduled inventory sync started", extra={"syncId": sync["syncId"]})
@@ -53,6 +58,22 @@ def lambda_handler(event: dict, context: object) -> dict:
         "updated": len(report.updated),
         "deliveriesApplied": len(report.deliveries_applied),
     }
+
+
+def release_parked_reports(records: list[dict]) -> dict:
+    """A failed record is a batch item failure: the mapping retries from it (the reports stay parked)."""
+    failures, released = [], 0
+    for record in records:
+        change = record["dynamodb"]
+        resend_id = int(change["NewImage"]["resendId"]["N"])
+        try:
+            released += release_parked(resend_id)
+        except Exception:
+            logger.exception("parked resend reports not applied yet", extra={"resendId": resend_id})
+            failures.append({"itemIdentifier": change["SequenceNumber"]})
+    metrics.add_metric(name="ParkedResendReportsApplied", unit=MetricUnit.Count, value=released)
+    logger.info("parked resend reports released", extra={"records": len(records), "released": released})
+    return {"batchItemFailures": failures}
 
 
 cold_start.finished()  # the module's init is done (rh_common/cold_start.py)

@@ -140,3 +140,38 @@ def test_automation_requests_on_the_queue_take_the_same_path(api, stack, arrive,
         lambda: api.get("/resends", params={"idempotencyKey": f"{key}-bad"}), lambda r: r.status_code == 200
     )
     assert rejected.json()["status"] == "REJECTED"
+
+
+def test_a_status_report_that_beats_the_create_answer_is_applied_once_the_answer_is_recorded(api, stack, arrive):
+    # GIVEN Return Helper creates the resend but holds its answer back for a while
+    items = [arrive()]
+    hold = {"operation": "createResend", "faults": [{"kind": "timeoutAfterCommit", "seconds": 3}]}
+    requests.post(f"{stack['emulator']}/_emulator/faults", json=hold, timeout=10).raise_for_status()
+    body = {"returnInventoryIdList": items, "resendShipment": SHIPMENT}
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(api.post, "/resends", json=body)
+        resend_id = _created_upstream_for(stack, items[0])
+        # WHEN the warehouse starts it, and its signed report arrives before the create answer
+        advanced = requests.post(
+            f"{stack['emulator']}/_emulator/resends/{resend_id}/advance", json={"to": "inProgress"}, timeout=15
+        )
+        assert advanced.json()["webhook"]["status"] == 200, advanced.text  # parked: its record is not there
+        created = answer.result(timeout=30)
+    # THEN the create answers as usual, and the parked report is applied without any poll
+    assert (created.status_code, created.json()["status"]) == (201, "SUBMITTED"), created.text
+    path = f"/resends/{created.json()['resendRequestId']}"
+    deadline = time.monotonic() + 20
+    while api.get(path).json()["status"] == "SUBMITTED" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert api.get(path).json()["status"] in {"IN_PROGRESS", "COMPLETED"}  # auto-progress may go on
+
+
+def _created_upstream_for(stack, inventory_id: int) -> int:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        state = requests.get(f"{stack['emulator']}/_emulator/state", timeout=10).json()
+        for resend in state["resends"]:
+            if inventory_id in resend["returnInventoryIdList"]:
+                return int(resend["resendId"])
+        time.sleep(0.05)
+    raise AssertionError(f"Return Helper never created a resend for {inventory_id}")

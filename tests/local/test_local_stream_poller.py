@@ -153,6 +153,22 @@ def test_records_arrive_as_lambda_s_dynamodb_event(moto_endpoint, table, run):
     json.dumps(batch)  # what the worker protocol sends
 
 
+def test_filter_criteria_deliver_only_the_matching_records_and_skip_a_batch_with_none(moto_endpoint, table, run):
+    # GIVEN a source that only hears of SUBMITTED records, and a batch with none, then one with one
+    name, stream_arn = table
+    submitted = json.dumps({"dynamodb": {"NewImage": {"status": {"S": ["SUBMITTED"]}}}})
+    runtime = FakeRuntime()
+    run(source(stream_arn, filter_patterns=(submitted,)), runtime)
+    put(moto_endpoint, name, *requests("a", "b"))
+    time.sleep(0.5)  # polled and skipped
+    put(moto_endpoint, name, {"resendRequestId": "c", "status": "SUBMITTED"}, *requests("d"))
+    # WHEN the poller reaches them
+    runtime.wait_for(lambda r: len(r.batches) >= 1)
+    # THEN the function sees the matching record alone, once
+    time.sleep(0.5)
+    assert [runtime.ids(i) for i in range(len(runtime.batches))] == [["c"]]
+
+
 def test_a_reported_failure_is_retried_from_its_sequence_number_and_the_records_before_it_are_done(
     moto_endpoint, table, run
 ):

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from moto.events.models import EventPattern
 
+from local.stream_poller import RecordFilter
 from local.template import LocalTemplate
 from rh_common import change_events
 from tests.support.streams import stream_record
@@ -26,14 +27,28 @@ def test_both_tables_stream_old_and_new_images_to_the_publisher_which_never_bloc
     streams = {t.logical_id: t.create_kwargs.get("StreamSpecification") for t in template.tables()}
     for table in OUTBOX_TABLES:
         assert streams[table] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}, table
-    sources = template.dynamodb_event_sources()
-    assert {(s.function_id, s.table_id) for s in sources} == {("EventPublisherFunction", t) for t in OUTBOX_TABLES}
+    sources = [s for s in template.dynamodb_event_sources() if s.function_id == "EventPublisherFunction"]
+    assert {s.table_id for s in sources} == OUTBOX_TABLES
     for source in sources:
         assert source.starting_position == "TRIM_HORIZON"  # nothing written before the mapping is lost
         assert "ReportBatchItemFailures" in source.function_response_types
         assert source.bisect_batch_on_function_error
         assert 0 <= source.maximum_retry_attempts <= 10
         assert source.on_failure_queue_id == "EventPublisherFailureQueue"
+
+
+def test_the_reconciler_hears_only_of_a_resend_record_getting_its_resend_id(template):
+    [source] = [s for s in template.dynamodb_event_sources() if s.function_id == "ReconcilerFunction"]
+    assert (source.event_name, source.table_id) == ("ResendIdRecorded", "ResendRequestTable")
+    assert "ReportBatchItemFailures" in source.function_response_types
+    assert 0 <= source.maximum_retry_attempts <= 10
+    pending = {"resendRequestId": "r-1", "status": "PENDING", "attempts": 0}
+    submitted = {**pending, "status": "SUBMITTED", "resendId": 5001, "attempts": 1}
+    record_filter = RecordFilter(source.filter_patterns)
+    assert record_filter.passes(stream_record(submitted, pending))  # the create answer recorded
+    assert not record_filter.passes(stream_record(pending))  # reserved, no resend id yet
+    assert not record_filter.passes(stream_record({**submitted, "status": "IN_PROGRESS"}, submitted))
+    assert not record_filter.passes(stream_record(None, submitted))  # expired
 
 
 def test_the_publisher_may_put_events_on_its_bus_and_nothing_else(template):

@@ -8,10 +8,8 @@ with the idempotency key -> record the outcome. Every answer is an `Answer`
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +64,6 @@ class ResendService:
         upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
         retries: RetryQueue,
         settings: ResendSettings,
-        on_resend_id: Callable[[int], object] | None = None,
     ) -> None:
         self._resends = resends
         self._inventories = inventories
@@ -74,7 +71,6 @@ class ResendService:
         self._upstream = upstream
         self._retries = retries
         self._settings = settings
-        self._on_resend_id = on_resend_id  # told each resend id once recorded (parked reports apply)
 
     # ------------------------------------------------------------------ create
     def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Answer:
@@ -253,11 +249,8 @@ class ResendService:
             self._resends.transition(request_id, [Status.PENDING.value], changes)
             for facts in marks:
                 self._inventories.apply(facts, version, event_time)
-        if resend_id is not None and self._on_resend_id is not None:
-            try:
-                self._on_resend_id(resend_id)  # a status webhook that beat this answer applies now
-            except Exception:  # the create is recorded; the reconciler's poll releases them later
-                logging.getLogger(__name__).exception("parked resend reports not applied yet")
+        # Status reports that beat this answer were parked under the resend id: the record's first
+        # resend id on the table's stream releases them (template.yaml ReconcilerFunction.ResendIdRecorded).
         return answer
 
     def _rejected(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:

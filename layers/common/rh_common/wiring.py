@@ -82,7 +82,7 @@ def webhook_ingestor(on_status: OnStatus | None = None) -> WebhookIngestor:
 
 
 def release_parked(on_status: OnStatus | None = None) -> Callable[[int], int]:
-    """The step that records a resend id also applies the reports parked under it."""
+    """Applies the resend reports parked under a resend id (the reconciler: the stream, the poll)."""
     from rh_common.ingest import ParkedResendUpdates
 
     return ParkedResendUpdates(delivery_log(), ResendTracker(resend_store(), on_status, inventory_store())).release
@@ -126,7 +126,6 @@ def resend_service(inventories: InventoryStore | None = None, on_call: OnCall | 
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
         ),
-        on_resend_id=release_parked() if settings.optional("DELIVERY_TABLE") else None,
     )
 
 
