@@ -15,18 +15,19 @@ from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.adapters.resend_listing import ResendListing
 from rh_common.adapters.resend_store import ResendStore
 from rh_common.adapters.retry_queue import RetryQueue
-from rh_common.adapters.returnhelper_client import ReturnHelperClient
-from rh_common.reconciler import Reconciler
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_tracking import ResendTracker
 from rh_common.upstream import UpstreamOutcome
 
-if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry
+if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry, the
+    # webhook and the event publisher never for requests (they call no Return Helper API)
+    from rh_common.adapters.returnhelper_client import ReturnHelperClient
     from rh_common.batch_service import BatchService
     from rh_common.hold_service import HoldService
     from rh_common.ingest import WebhookIngestor
     from rh_common.inventory_sync_service import InventorySyncService
     from rh_common.quote_service import QuoteService
+    from rh_common.reconciler import Reconciler
     from rh_common.resend_service import ResendService
 
 # Observability hooks the handlers pass in (rh_common.observability makes them).
@@ -49,6 +50,8 @@ def eligible_handling_codes() -> frozenset[str]:
 
 
 def returnhelper_client(on_call: OnCall | None = None) -> ReturnHelperClient:
+    from rh_common.adapters.returnhelper_client import ReturnHelperClient
+
     secret_id = settings.required("RH_SECRET_ID")
     return ReturnHelperClient(
         settings.required("RH_API_BASE_URL"),
@@ -89,6 +92,8 @@ def release_parked(on_status: OnStatus | None = None) -> Callable[[int], int]:
 
 
 def reconciler(on_call: OnCall | None = None, on_status: OnStatus | None = None) -> Reconciler:
+    from rh_common.reconciler import Reconciler
+
     resends = resend_store()
     return Reconciler(
         resends=resends,
