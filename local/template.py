@@ -1,16 +1,19 @@
 """template.yaml, read the way CloudFormation + SAM would, with local physical values.
 
-`LocalTemplate` is the only place the local stack learns what exists: tables,
-queues, secrets, functions, API routes and event sources all come from here, so
-the template stays the one source of truth. Intrinsic functions are evaluated by
-`Resolver` against parameters (template defaults, then local overrides),
-conditions, pseudo parameters and local physical ids ("rh-local-<LogicalId>").
+`LocalTemplate` is the only place the local stack learns what exists: tables, queues,
+secrets, functions, API routes and event sources all come from here, so the template stays
+the one source of truth. It understands what template.yaml uses and nothing more: the
+intrinsics Ref, Fn::GetAtt, Fn::Sub (string form), Fn::If, Fn::Equals and Fn::Not, resource
+Conditions, String and Number parameters with their constraints, SAM's Function Globals.
+Anything else fails loudly (an unknown YAML tag, a TemplateError) instead of running unlike
+AWS. cfn-lint's decoder and the SAM translator would do all of it, but they pin a pydantic
+the functions cannot share (they live in .venv-tools).
 """
 
 from __future__ import annotations
 
-import base64
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,79 +25,45 @@ import yaml
 from local.settings import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, TEMPLATE_PATH
 
 UNRESOLVED_PREFIX = "local-unresolved:"
-LOCAL_NAME_PREFIX = f"{LOCAL_STACK_NAME}-"
-IMPLICIT_API_ID = "ServerlessRestApi"  # SAM's implicit API for Api events without RestApiId
-IMPLICIT_API_STAGE = "Prod"
-SAM_DEFAULT_TIMEOUT = 3
-SAM_DEFAULT_MEMORY_SIZE = 128
 
 
 class TemplateError(ValueError):
     """The template says something the local stack cannot run."""
 
 
-# ------------------------------------------------------------------ YAML loading
+# ------------------------------------------------------------------ YAML
 
-_FN_TAGS = (
-    "Sub",
-    "If",
-    "Equals",
-    "Join",
-    "Select",
-    "Split",
-    "Not",
-    "And",
-    "Or",
-    "FindInMap",
-    "Base64",
-    "GetAZs",
-    "ImportValue",
-    "Cidr",
-    "Transform",
-    "Length",
-)
+_TAGS = {
+    "!Ref": "Ref",
+    "!GetAtt": "Fn::GetAtt",
+    "!Sub": "Fn::Sub",
+    "!If": "Fn::If",
+    "!Equals": "Fn::Equals",
+    "!Not": "Fn::Not",
+}
 
 
 class CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short-form tags (!Ref, !GetAtt, ...) into long form."""
+    """SafeLoader that turns the short-form tags template.yaml uses (!Ref, !GetAtt, ...) into long form."""
 
 
-def _construct_plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
-
-
-def _construct_ref(loader: yaml.SafeLoader, node: yaml.Node) -> dict:
-    return {"Ref": _construct_plain(loader, node)}
-
-
-def _construct_condition(loader: yaml.SafeLoader, node: yaml.Node) -> dict:
-    return {"Condition": _construct_plain(loader, node)}
-
-
-def _construct_getatt(loader: yaml.SafeLoader, node: yaml.Node) -> dict:
-    value = _construct_plain(loader, node)
-    if isinstance(value, str):
-        logical_id, _, attribute = value.partition(".")
-        value = [logical_id, attribute]
-    return {"Fn::GetAtt": value}
-
-
-def _fn_constructor(name: str):
+def _long_form(key: str):
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict:
-        return {f"Fn::{name}": _construct_plain(loader, node)}
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if key == "Fn::GetAtt":
+                value = value.split(".", 1)  # !GetAtt Queue.Arn -> [Queue, Arn]
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {key: value}
 
     return construct
 
 
-CloudFormationLoader.add_constructor("!Ref", _construct_ref)
-CloudFormationLoader.add_constructor("!Condition", _construct_condition)
-CloudFormationLoader.add_constructor("!GetAtt", _construct_getatt)
-for _name in _FN_TAGS:
-    CloudFormationLoader.add_constructor(f"!{_name}", _fn_constructor(_name))
+for _tag, _key in _TAGS.items():
+    CloudFormationLoader.add_constructor(_tag, _long_form(_key))
 
 
 def parse_yaml(text: str) -> Any:
@@ -113,11 +82,12 @@ def load_document(path: Path | str = TEMPLATE_PATH) -> dict:
 
 
 def local_name(logical_id: str) -> str:
-    return LOCAL_NAME_PREFIX + logical_id
+    return f"{LOCAL_STACK_NAME}-{logical_id}"
 
 
-def unresolved(logical_id: str) -> str:
-    return UNRESOLVED_PREFIX + logical_id
+def unresolved(name: str) -> str:
+    """What a reference to something with nothing local behind it (an alarm, a KMS key) resolves to."""
+    return UNRESOLVED_PREFIX + name
 
 
 @dataclass(frozen=True)
@@ -128,40 +98,26 @@ class Physical:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
-def default_physical(
-    logical_id: str, resource: Mapping, *, region: str, account_id: str, aws_endpoint: str
-) -> Physical:
-    kind = resource.get("Type")
-    arn = f"arn:aws:{{}}:{region}:{account_id}:{{}}"
-    name = local_name(logical_id)
+def default_physical(logical_id: str, kind: str, *, region: str, aws_endpoint: str) -> Physical:
+    """The ids the local stack will create (tables, queues, the bus) or predict (replaced once created)."""
+    name, arn = local_name(logical_id), f"arn:aws:{{}}:{region}:{LOCAL_ACCOUNT_ID}:{{}}"
     if kind == "AWS::DynamoDB::Table":
         table_arn = arn.format("dynamodb", f"table/{name}")
         return Physical(name, {"Arn": table_arn, "StreamArn": f"{table_arn}/stream/local"})
     if kind == "AWS::SQS::Queue":
-        if _truthy((resource.get("Properties") or {}).get("FifoQueue")):
-            name += ".fifo"
-        url = f"{aws_endpoint}/{account_id}/{name}"  # the form moto server answers with
+        url = f"{aws_endpoint}/{LOCAL_ACCOUNT_ID}/{name}"  # the form moto server answers with
         return Physical(url, {"Arn": arn.format("sqs", name), "QueueName": name, "QueueUrl": url})
-    if kind == "AWS::SecretsManager::Secret":
-        # moto appends a random suffix; the stack replaces this with the ARN it created.
+    if kind == "AWS::SecretsManager::Secret":  # moto appends a random suffix: the stack passes the real ARN
         secret_arn = arn.format("secretsmanager", f"secret:{name}")
         return Physical(secret_arn, {"Id": secret_arn})
     if kind == "AWS::Events::EventBus":
         return Physical(name, {"Arn": arn.format("events", f"event-bus/{name}"), "Name": name})
-    if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+    if kind == "AWS::Serverless::Function":
         return Physical(name, {"Arn": arn.format("lambda", f"function:{name}")})
     return Physical(unresolved(logical_id))
 
 
 # ------------------------------------------------------------------ intrinsic functions
-
-NO_VALUE = object()  # AWS::NoValue: the property is removed
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() == "true"
 
 
 def _scalar_text(value: Any) -> str:
@@ -173,11 +129,17 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def _intrinsic(value: Any) -> tuple[str, Any] | None:
+def _truthy(value: Any) -> bool:
+    return _scalar_text(value).lower() == "true"
+
+
+def _target(value: Any) -> str | None:
+    """The logical id a raw `!Ref X` or `!GetAtt X.Attribute` names."""
     if isinstance(value, dict) and len(value) == 1:
-        ((key, argument),) = value.items()
-        if key == "Ref" or key == "Condition" or key.startswith("Fn::"):
-            return key, argument
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
     return None
 
 
@@ -185,243 +147,119 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
 class Resolver:
-    """Evaluates CloudFormation intrinsic functions against local values."""
+    """Evaluates the template's intrinsic functions against local values."""
 
     def __init__(
-        self,
-        document: Mapping,
-        parameters: Mapping[str, Any],
-        physical: Mapping[str, Physical],
-        *,
-        region: str,
-        account_id: str = LOCAL_ACCOUNT_ID,
-    ) -> None:
-        self._document = document
-        self._parameters = parameters
+        self, document: Mapping, parameters: Mapping[str, str], physical: Mapping[str, Physical], *, region: str
+    ):
+        self._condition_specs = document.get("Conditions") or {}
+        self._conditions: dict[str, bool] = {}
         self._physical = physical
-        self._pseudo = {
+        self._values = {
             "AWS::Region": region,
-            "AWS::AccountId": account_id,
+            "AWS::AccountId": LOCAL_ACCOUNT_ID,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": LOCAL_STACK_NAME,
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{LOCAL_STACK_NAME}/local",
             "AWS::Partition": "aws",
-            "AWS::NotificationARNs": [],
+            **parameters,
         }
-        self._region = region
-        self._conditions: dict[str, bool] = {}
-        self._evaluating: set[str] = set()
-
-    # -- public
+        self._functions = {
+            "Ref": self.ref,
+            "Fn::GetAtt": lambda argument: self.get_att(*argument),
+            "Fn::Sub": self._sub,
+            "Fn::If": lambda argument: self.resolve(argument[1] if self.condition(argument[0]) else argument[2]),
+            "Fn::Equals": lambda argument: self.resolve_text(argument[0]) == self.resolve_text(argument[1]),
+            "Fn::Not": lambda argument: not self.resolve(argument[0]),
+        }
 
     def resolve(self, value: Any) -> Any:
-        """The value with every intrinsic evaluated; AWS::NoValue entries dropped."""
-        intrinsic = _intrinsic(value)
-        if intrinsic:
-            return self._evaluate(*intrinsic)
+        """The value with every intrinsic function evaluated."""
         if isinstance(value, dict):
-            resolved = {key: self.resolve(item) for key, item in value.items()}
-            return {key: item for key, item in resolved.items() if item is not NO_VALUE}
+            if len(value) == 1:
+                ((key, argument),) = value.items()
+                if key in self._functions:
+                    return self._functions[key](argument)
+                if key.startswith("Fn::"):
+                    raise TemplateError(f"{key} is not supported by the local stack")
+            return {key: self.resolve(item) for key, item in value.items()}
         if isinstance(value, list):
-            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
+            return [self.resolve(item) for item in value]
         return value
 
     def resolve_text(self, value: Any) -> str:
         resolved = self.resolve(value)
-        if isinstance(resolved, (dict, list)):
+        if isinstance(resolved, dict | list):
             raise TemplateError(f"expected a string, got {resolved!r}")
         return _scalar_text(resolved)
 
     def condition(self, name: str) -> bool:
         if name not in self._conditions:
-            conditions = self._document.get("Conditions") or {}
-            if name not in conditions:
+            if name not in self._condition_specs:
                 raise TemplateError(f"unknown condition {name!r}")
-            if name in self._evaluating:
-                raise TemplateError(f"condition {name!r} refers to itself")
-            self._evaluating.add(name)
-            try:
-                self._conditions[name] = bool(self.resolve(conditions[name]))
-            finally:
-                self._evaluating.discard(name)
+            self._conditions[name] = bool(self.resolve(self._condition_specs[name]))
         return self._conditions[name]
 
-    def ref(self, name: str) -> Any:
-        if name == "AWS::NoValue":
-            return NO_VALUE
-        if name in self._pseudo:
-            return self._pseudo[name]
-        if name in self._parameters:
-            return self._parameters[name]
+    def ref(self, name: str) -> str:
+        if name in self._values:
+            return self._values[name]
         if name in self._physical:
             return self._physical[name].ref
-        # e.g. resources SAM generates (MerchantApiApiKey): nothing local stands behind them.
-        return unresolved(name)
+        return unresolved(name)  # e.g. resources SAM generates (MerchantApiApiKey)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
-        physical = self._physical.get(logical_id)
-        if physical is None or attribute not in physical.attributes:
-            return unresolved(f"{logical_id}.{attribute}")
-        return physical.attributes[attribute]
+        attributes = self._physical[logical_id].attributes if logical_id in self._physical else {}
+        return attributes.get(attribute) or unresolved(f"{logical_id}.{attribute}")
 
-    # -- intrinsic functions
-
-    def _evaluate(self, key: str, argument: Any) -> Any:
-        if key == "Ref":
-            return self.ref(argument)
-        if key == "Condition":
-            return self.condition(argument)
-        handler = getattr(self, "_fn_" + key.removeprefix("Fn::").lower(), None)
-        if handler is None:
-            raise TemplateError(f"{key} is not supported by the local stack")
-        return handler(argument)
-
-    def _fn_getatt(self, argument: Any) -> str:
-        logical_id, attribute = self.resolve(argument) if not isinstance(argument, str) else argument.split(".", 1)
-        return self.get_att(logical_id, attribute)
-
-    def _fn_sub(self, argument: Any) -> str:
-        if isinstance(argument, list):
-            text, variables = argument[0], self.resolve(argument[1])
-        else:
-            text, variables = argument, {}
+    def _sub(self, text: str) -> str:
+        if not isinstance(text, str):
+            raise TemplateError("Fn::Sub with a variable map is not supported by the local stack")
 
         def substitute(match: re.Match) -> str:
             name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                return _scalar_text(variables[name])
-            if "." in name and name not in self._parameters:
+            if "." in name and name not in self._values:
                 return self.get_att(*name.split(".", 1))
-            return _scalar_text(self.ref(name))
+            return self.ref(name)
 
         return _SUB_VARIABLE.sub(substitute, text)
-
-    def _fn_if(self, argument: list) -> Any:
-        name, if_true, if_false = argument
-        return self.resolve(if_true if self.condition(name) else if_false)
-
-    def _fn_equals(self, argument: list) -> bool:
-        left, right = (self.resolve(item) for item in argument)
-        return _scalar_text(left) == _scalar_text(right)
-
-    def _fn_not(self, argument: list) -> bool:
-        return not self.resolve(argument[0])
-
-    def _fn_and(self, argument: list) -> bool:
-        return all(self.resolve(item) for item in argument)
-
-    def _fn_or(self, argument: list) -> bool:
-        return any(self.resolve(item) for item in argument)
-
-    def _fn_join(self, argument: list) -> str:
-        delimiter, items = argument[0], self.resolve(argument[1])
-        return delimiter.join(_scalar_text(item) for item in items)
-
-    def _fn_select(self, argument: list) -> Any:
-        index, items = self.resolve(argument[0]), self.resolve(argument[1])
-        return items[int(index)]
-
-    def _fn_split(self, argument: list) -> list[str]:
-        delimiter, text = argument[0], self.resolve_text(argument[1])
-        return text.split(delimiter)
-
-    def _fn_findinmap(self, argument: list) -> Any:
-        map_name, top, second = (self.resolve(item) for item in argument[:3])
-        try:
-            return self._document["Mappings"][map_name][top][second]
-        except KeyError:
-            raise TemplateError(f"Fn::FindInMap: no {map_name}/{top}/{second}") from None
-
-    def _fn_base64(self, argument: Any) -> str:
-        return base64.b64encode(self.resolve_text(argument).encode()).decode("ascii")
-
-    def _fn_getazs(self, argument: Any) -> list[str]:
-        region = self.resolve(argument) or self._region
-        return [f"{region}{zone}" for zone in "abc"]
-
-    def _fn_importvalue(self, argument: Any) -> str:
-        return unresolved("ImportValue:" + self.resolve_text(argument))
-
-
-def references(value: Any) -> Iterator[str]:
-    """Logical ids (or parameter names) a raw template value refers to."""
-    intrinsic = _intrinsic(value)
-    if intrinsic:
-        key, argument = intrinsic
-        if key == "Ref" and isinstance(argument, str):
-            yield argument
-            return
-        if key == "Fn::GetAtt":
-            yield (argument.split(".", 1)[0] if isinstance(argument, str) else argument[0])
-            return
-        if key == "Fn::Sub":
-            text = argument[0] if isinstance(argument, list) else argument
-            for name in _SUB_VARIABLE.findall(text):
-                if not name.startswith("!"):
-                    yield name.split(".", 1)[0]
-            if isinstance(argument, list):
-                yield from references(argument[1])
-            return
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from references(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references(item)
 
 
 # ------------------------------------------------------------------ parameters
 
 
-def _parameter_values(declared: Mapping[str, Mapping], overrides: Mapping[str, str]) -> dict[str, Any]:
+def _parameter_values(declared: Mapping[str, Mapping], overrides: Mapping[str, str]) -> dict[str, str]:
     unknown = set(overrides) - set(declared)
     if unknown:
         raise TemplateError(f"the template declares no parameter {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
+    values = {}
     for name, spec in declared.items():
-        if name in overrides:
-            raw = overrides[name]
-        elif "Default" in spec:
-            raw = spec["Default"]
-        else:
+        if name not in overrides and "Default" not in spec:
             raise TemplateError(f"parameter {name} has no Default and no local value")
-        kind = str(spec.get("Type", "String"))
-        if isinstance(raw, list):
-            raw = ",".join(_scalar_text(item) for item in raw)
-        text = _scalar_text(raw)
-        _check_parameter(name, spec, kind, text)
-        values[name] = text.split(",") if kind.startswith("List<") or kind == "CommaDelimitedList" else text
+        text = _scalar_text(overrides.get(name, spec.get("Default")))
+        problem = _parameter_problem(spec, text)
+        if problem:
+            raise TemplateError(f"parameter {name}={text!r}: {problem}")
+        values[name] = text
     return values
 
 
-def _check_parameter(name: str, spec: Mapping, kind: str, text: str) -> None:
+def _parameter_problem(spec: Mapping, text: str) -> str | None:
     """CloudFormation's parameter constraints, so a bad local value fails at start, not mid-request."""
-
-    def fail(why: str) -> None:
-        raise TemplateError(f"parameter {name}={text!r}: {why}")
-
+    kind = spec.get("Type", "String")
     allowed = spec.get("AllowedValues")
     if allowed is not None and text not in [_scalar_text(item) for item in allowed]:
-        fail(f"must be one of {allowed}")
-    pattern = spec.get("AllowedPattern")
-    if pattern is not None and kind == "String" and not re.fullmatch(pattern, text):
-        fail(f"must match {pattern}")
-    if kind == "Number":
-        try:
-            number = float(text)
-        except ValueError:
-            fail("must be a number")
-        if "MinValue" in spec and number < float(spec["MinValue"]):
-            fail(f"must be >= {spec['MinValue']}")
-        if "MaxValue" in spec and number > float(spec["MaxValue"]):
-            fail(f"must be <= {spec['MaxValue']}")
+        return f"must be one of {allowed}"
     if kind == "String":
-        if "MinLength" in spec and len(text) < int(spec["MinLength"]):
-            fail(f"must be at least {spec['MinLength']} characters")
-        if "MaxLength" in spec and len(text) > int(spec["MaxLength"]):
-            fail(f"must be at most {spec['MaxLength']} characters")
+        pattern = spec.get("AllowedPattern")
+        return f"must match {pattern}" if pattern is not None and not re.fullmatch(pattern, text) else None
+    if kind != "Number":
+        raise TemplateError(f"parameter type {kind} is not supported by the local stack")
+    try:
+        number = float(text)
+    except ValueError:
+        return "must be a number"
+    if not float(spec.get("MinValue", -math.inf)) <= number <= float(spec.get("MaxValue", math.inf)):
+        return f"must be between {spec.get('MinValue', '-inf')} and {spec.get('MaxValue', 'inf')}"
+    return None
 
 
 # ------------------------------------------------------------------ typed views
@@ -440,7 +278,7 @@ class QueueSpec:
     logical_id: str
     name: str
     attributes: dict[str, str]  # boto3 sqs.create_queue(Attributes=...)
-    depends_on: tuple[str, ...]  # queues that must exist first (dead-letter targets)
+    depends_on: tuple[str, ...]  # its dead-letter queue, which must exist first
 
 
 @dataclass(frozen=True)
@@ -461,7 +299,6 @@ class FunctionSpec:
     memory_size: int  # MB
     environment: dict[str, str]  # Globals + function variables, resolved; the function's wins
     layer_dirs: tuple[Path, ...]
-    events: dict = field(default_factory=dict)  # resolved; see api_routes() etc. for typed views
 
 
 @dataclass(frozen=True)
@@ -470,7 +307,7 @@ class ApiRoute:
     path: str  # API Gateway resource path, e.g. /inventories/{returnInventoryId}
     function_id: str
     event_name: str
-    api_id: str  # logical id of the AWS::Serverless::Api (or SAM's implicit one)
+    api_id: str  # logical id of the AWS::Serverless::Api
     stage: str
     api_key_required: bool
 
@@ -499,7 +336,7 @@ class DynamoDBEventSource:
     maximum_retry_attempts: int  # -1: until the record expires (Lambda's default)
     bisect_batch_on_function_error: bool
     function_response_types: tuple[str, ...]
-    on_failure_queue_id: str | None  # DestinationConfig.OnFailure, when it is a queue of this template
+    on_failure_queue_id: str | None  # DestinationConfig.OnFailure, a queue of this template
     enabled: bool
     filter_patterns: tuple[str, ...] = ()  # FilterCriteria: a record is delivered when one matches
 
@@ -519,38 +356,20 @@ class ScheduleEvent:
     input: str | None
 
 
-_QUEUE_ATTRIBUTES = (
-    "VisibilityTimeout",
-    "MessageRetentionPeriod",
-    "DelaySeconds",
-    "ReceiveMessageWaitTimeSeconds",
-    "MaximumMessageSize",
-    "FifoQueue",
-    "ContentBasedDeduplication",
-)
-_QUEUE_JSON_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy")
-
-
 def _merge_globals(global_props: Mapping, props: Mapping) -> dict:
-    """SAM Globals: maps merge (resource wins), lists are appended after the Globals' entries."""
+    """SAM Globals: maps merge (the resource wins), lists are appended after the Globals' entries."""
     merged = dict(global_props)
     for key, value in props.items():
         base = merged.get(key)
-        if isinstance(base, dict) and isinstance(value, dict) and _intrinsic(value) is None:
+        if isinstance(base, dict) and isinstance(value, dict) and _target(value) is None:
             merged[key] = _merge_globals(base, value)
-        elif isinstance(base, list) and isinstance(value, list):
-            merged[key] = base + value
         else:
-            merged[key] = value
+            merged[key] = base + value if isinstance(base, list) and isinstance(value, list) else value
     return merged
 
 
 def _as_int(value: Any) -> int:
     return int(float(_scalar_text(value)))
-
-
-def _drop_empty(mapping: dict) -> dict:
-    return {key: value for key, value in mapping.items() if value is not None}
 
 
 class LocalTemplate:
@@ -573,20 +392,16 @@ class LocalTemplate:
         self._overrides = dict(parameter_overrides or {})
         self._physical_overrides = dict(physical_overrides or {})
         self.parameters = _parameter_values(document.get("Parameters") or {}, self._overrides)
-        physical = {
-            logical_id: default_physical(
-                logical_id, resource, region=region, account_id=LOCAL_ACCOUNT_ID, aws_endpoint=aws_endpoint
-            )
+        self.physical = {
+            logical_id: default_physical(logical_id, resource.get("Type"), region=region, aws_endpoint=aws_endpoint)
             for logical_id, resource in document["Resources"].items()
         }
-        physical.update(self._physical_overrides)
-        self.physical = physical
-        self.resolver = Resolver(document, self.parameters, physical, region=region)
+        self.physical.update(self._physical_overrides)
+        self.resolver = Resolver(document, self.parameters, self.physical, region=region)
 
     @classmethod
     def load(cls, path: Path | str = TEMPLATE_PATH, **kwargs: Any) -> LocalTemplate:
-        path = Path(path)
-        return cls(load_document(path), path.parent, **kwargs)
+        return cls(load_document(path), Path(path).parent, **kwargs)
 
     def with_physical(self, overrides: Mapping[str, Physical]) -> LocalTemplate:
         """The same template once real local ids are known (e.g. the secret ARN moto generated)."""
@@ -603,167 +418,142 @@ class LocalTemplate:
     def declared_parameters(self) -> frozenset[str]:
         return frozenset(self.document.get("Parameters") or {})
 
-    # -- resources
+    def resources(self, kind: str) -> dict[str, dict]:
+        """Resources of this type whose Condition (if any) holds, in template order."""
+        return {
+            logical_id: resource
+            for logical_id, resource in self.document["Resources"].items()
+            if resource.get("Type") == kind
+            and ("Condition" not in resource or self.resolver.condition(resource["Condition"]))
+        }
 
-    def resources(self, *types: str) -> dict[str, dict]:
-        """Resources of these types whose Condition (if any) holds, in template order."""
-        found = {}
-        for logical_id, resource in self.document["Resources"].items():
-            if resource.get("Type") not in types:
-                continue
-            if "Condition" in resource and not self.resolver.condition(resource["Condition"]):
-                continue
-            found[logical_id] = resource
-        return found
+    def output(self, name: str) -> Any:
+        return self.resolver.resolve(self.document["Outputs"][name]["Value"])
 
     def _properties(self, resource: Mapping) -> dict:
         return self.resolver.resolve(resource.get("Properties") or {})
 
+    # -- resources
+
     def tables(self) -> list[TableSpec]:
         specs = []
         for logical_id, resource in self.resources("AWS::DynamoDB::Table").items():
-            props = self._properties(resource)
-            name = self.physical[logical_id].ref
-            billing = props.get("BillingMode", "PROVISIONED")
-            kwargs: dict[str, Any] = {
-                "TableName": name,
-                "KeySchema": props["KeySchema"],
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "BillingMode": billing,
-            }
-            if billing == "PROVISIONED":
-                kwargs["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
-            for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-                if props.get(key):
-                    kwargs[key] = [
-                        _index(index, billing, with_throughput=key.startswith("Global")) for index in props[key]
-                    ]
-            stream = props.get("StreamSpecification")
-            if stream and stream.get("StreamViewType"):
-                kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+            props, name = self._properties(resource), self.physical[logical_id].ref
+            if props.get("BillingMode") != "PAY_PER_REQUEST":
+                raise TemplateError(f"{logical_id}: only PAY_PER_REQUEST tables run locally")
+            kwargs: dict[str, Any] = {"TableName": name, "BillingMode": "PAY_PER_REQUEST"}
+            kwargs.update({key: props[key] for key in ("KeySchema", "AttributeDefinitions")})
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = [
+                    {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
+                    for index in props["GlobalSecondaryIndexes"]
+                ]
+            view = (props.get("StreamSpecification") or {}).get("StreamViewType")
+            if view:
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
             ttl = props.get("TimeToLiveSpecification") or {}
-            ttl_attribute = ttl.get("AttributeName") if _truthy(ttl.get("Enabled", False)) else None
-            specs.append(TableSpec(logical_id, name, kwargs, ttl_attribute))
+            specs.append(
+                TableSpec(logical_id, name, kwargs, ttl["AttributeName"] if _truthy(ttl.get("Enabled")) else None)
+            )
         return specs
 
     def queues(self) -> list[QueueSpec]:
-        """Queues in creation order: a dead-letter queue before the queues that redrive to it."""
-        resources = self.resources("AWS::SQS::Queue")
-        specs: dict[str, QueueSpec] = {}
-        for logical_id, resource in resources.items():
+        """Queues in creation order: dead-letter queues (which redrive nowhere) before the queues using them."""
+        specs = []
+        for logical_id, resource in self.resources("AWS::SQS::Queue").items():
             props = self._properties(resource)
-            attributes = {key: _scalar_text(props[key]) for key in _QUEUE_ATTRIBUTES if key in props}
-            for key in _QUEUE_JSON_ATTRIBUTES:
-                if key in props:
-                    value = props[key]
-                    attributes[key] = value if isinstance(value, str) else json.dumps(value)
-            explicit = _as_list(resource.get("DependsOn") or [])
-            referenced = set(references(resource.get("Properties") or {})) | set(explicit)
-            depends_on = tuple(sorted(ref for ref in referenced if ref in resources and ref != logical_id))
-            specs[logical_id] = QueueSpec(
-                logical_id, self.physical[logical_id].attributes["QueueName"], attributes, depends_on
+            attributes = {
+                key: _scalar_text(props[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod") if key in props
+            }
+            dead_letter_queue = _target(
+                ((resource.get("Properties") or {}).get("RedrivePolicy") or {}).get("deadLetterTargetArn")
             )
-        return _dependency_order(specs)
+            if "RedrivePolicy" in props:
+                attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+            name = self.physical[logical_id].attributes["QueueName"]
+            specs.append(QueueSpec(logical_id, name, attributes, (dead_letter_queue,) if dead_letter_queue else ()))
+        return sorted(specs, key=lambda spec: bool(spec.depends_on))
 
     def secrets(self) -> list[SecretSpec]:
-        specs = []
-        for logical_id, resource in self.resources("AWS::SecretsManager::Secret").items():
-            props = self._properties(resource)
-            specs.append(SecretSpec(logical_id, local_name(logical_id), str(props.get("Description", "")).strip()))
-        return specs
+        return [
+            SecretSpec(
+                logical_id, local_name(logical_id), str(self._properties(resource).get("Description", "")).strip()
+            )
+            for logical_id, resource in self.resources("AWS::SecretsManager::Secret").items()
+        ]
+
+    def event_buses(self) -> list[EventBusSpec]:
+        return [
+            EventBusSpec(logical_id, self.physical[logical_id].ref)
+            for logical_id in self.resources("AWS::Events::EventBus")
+        ]
 
     # -- functions
 
-    def _globals(self, section: str) -> dict:
-        return dict((self.document.get("Globals") or {}).get(section) or {})
-
     def functions(self) -> dict[str, FunctionSpec]:
+        global_props = (self.document.get("Globals") or {}).get("Function") or {}
         functions = {}
         for logical_id, resource in self.resources("AWS::Serverless::Function").items():
-            raw = _merge_globals(self._globals("Function"), resource.get("Properties") or {})
-            functions[logical_id] = self._function(logical_id, raw)
+            raw = _merge_globals(global_props, resource.get("Properties") or {})
+            handler = self.resolver.resolve_text(raw.get("Handler", ""))
+            if "." not in handler:
+                raise TemplateError(f"{logical_id}: Handler must be module.function, got {handler!r}")
+            variables = self.resolver.resolve((raw.get("Environment") or {}).get("Variables") or {})
+            functions[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                function_name=self.physical[logical_id].ref,
+                code_dir=(self.base_dir / self.resolver.resolve_text(raw["CodeUri"])).resolve(),
+                handler=handler,
+                runtime=self.resolver.resolve_text(raw.get("Runtime", "")),
+                timeout=_as_int(self.resolver.resolve(raw.get("Timeout", 3))),  # SAM's defaults: 3 s, 128 MB
+                memory_size=_as_int(self.resolver.resolve(raw.get("MemorySize", 128))),
+                environment={key: _scalar_text(value) for key, value in variables.items()},
+                layer_dirs=tuple(self._layer_dir(logical_id, layer) for layer in raw.get("Layers") or []),
+            )
         return functions
-
-    def _function(self, logical_id: str, raw: Mapping) -> FunctionSpec:
-        code_uri = self.resolver.resolve(raw.get("CodeUri"))
-        if not isinstance(code_uri, str):
-            raise TemplateError(f"{logical_id}: CodeUri must be a local directory to run locally")
-        handler = self.resolver.resolve_text(raw.get("Handler", ""))
-        if "." not in handler:
-            raise TemplateError(f"{logical_id}: Handler must be module.function, got {handler!r}")
-        variables = self.resolver.resolve((raw.get("Environment") or {}).get("Variables") or {})
-        name = raw.get("FunctionName")
-        return FunctionSpec(
-            logical_id=logical_id,
-            function_name=self.resolver.resolve_text(name) if name else self.physical[logical_id].ref,
-            code_dir=(self.base_dir / code_uri).resolve(),
-            handler=handler,
-            runtime=self.resolver.resolve_text(raw.get("Runtime", "")),
-            timeout=_as_int(self.resolver.resolve(raw.get("Timeout", SAM_DEFAULT_TIMEOUT))),
-            memory_size=_as_int(self.resolver.resolve(raw.get("MemorySize", SAM_DEFAULT_MEMORY_SIZE))),
-            environment={key: _scalar_text(value) for key, value in variables.items()},
-            layer_dirs=tuple(self._layer_dir(logical_id, layer) for layer in raw.get("Layers") or []),
-            events=self.resolver.resolve(raw.get("Events") or {}),
-        )
 
     def _layer_dir(self, function_id: str, layer: Any) -> Path:
         """A layer's code directory; only layers declared in this template can run locally."""
-        layer_id = next(iter(references(layer)), None)
-        resource = self.document["Resources"].get(layer_id or "")
-        if resource and resource.get("Type") == "AWS::Serverless::LayerVersion":
-            content_uri = self.resolver.resolve((resource.get("Properties") or {}).get("ContentUri"))
-            if isinstance(content_uri, str):
-                return (self.base_dir / content_uri).resolve()
-        raise TemplateError(f"{function_id}: layer {layer!r} is not a local AWS::Serverless::LayerVersion")
+        resource = self.resources("AWS::Serverless::LayerVersion").get(_target(layer) or "")
+        if resource is None:
+            raise TemplateError(f"{function_id}: layer {layer!r} is not an AWS::Serverless::LayerVersion here")
+        return (self.base_dir / self.resolver.resolve_text(resource["Properties"]["ContentUri"])).resolve()
 
-    def _events(self, *types: str) -> Iterator[tuple[str, str, dict]]:
+    # -- event sources
+
+    def _events(self, kind: str) -> Iterator[tuple[str, str, dict, dict]]:
+        """(function id, event name, raw properties, resolved properties) of each event of this type."""
         for function_id, resource in self.resources("AWS::Serverless::Function").items():
             for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-                if event.get("Type") in types:
-                    yield function_id, event_name, event
+                if event.get("Type") == kind:
+                    raw = event.get("Properties") or {}
+                    yield function_id, event_name, raw, self.resolver.resolve(raw)
+
+    def _logical_id(self, kind: str, where: str, raw: Any) -> str:
+        """The resource of this template a raw !Ref / !GetAtt names, which must be of this type."""
+        logical_id = _target(raw)
+        if logical_id not in self.resources(kind):
+            raise TemplateError(f"{where}: {raw!r} is not an {kind} of this template")
+        return logical_id
 
     def api_routes(self) -> list[ApiRoute]:
         routes = []
-        for function_id, event_name, event in self._events("Api"):
-            raw = event.get("Properties") or {}
-            api_id = next(iter(references(raw.get("RestApiId"))), None) if raw.get("RestApiId") else None
-            api_props = self._api_properties(api_id)
-            stage = self.resolver.resolve_text(api_props["StageName"]) if api_id else IMPLICIT_API_STAGE
-            props = self.resolver.resolve(raw)
-            event_auth = props.get("Auth") or {}
-            if "ApiKeyRequired" in event_auth:
-                key_required = _truthy(event_auth["ApiKeyRequired"])
-            else:
-                api_auth = self.resolver.resolve(api_props.get("Auth")) or {}
-                key_required = _truthy(api_auth.get("ApiKeyRequired", False))
-            method = str(props["Method"]).upper()
+        for function_id, event_name, raw, props in self._events("Api"):
+            api_id = self._logical_id("AWS::Serverless::Api", f"{function_id}.{event_name}", raw.get("RestApiId"))
+            api = self.document["Resources"][api_id]["Properties"]
+            auth = {**self.resolver.resolve(api.get("Auth") or {}), **(props.get("Auth") or {})}
+            path = "/" + str(props["Path"]).strip("/")
+            stage = self.resolver.resolve_text(api["StageName"])
+            key_required = _truthy(auth.get("ApiKeyRequired", False))
             routes.append(
-                ApiRoute(
-                    method,
-                    "/" + str(props["Path"]).strip("/"),
-                    function_id,
-                    event_name,
-                    api_id or IMPLICIT_API_ID,
-                    stage,
-                    key_required,
-                )
+                ApiRoute(str(props["Method"]).upper(), path, function_id, event_name, api_id, stage, key_required)
             )
         return routes
 
-    def _api_properties(self, api_id: str | None) -> dict:
-        if api_id is None:
-            return self._globals("Api")
-        resource = self.resources("AWS::Serverless::Api").get(api_id)
-        if resource is None:
-            raise TemplateError(f"RestApiId {api_id!r} is not an AWS::Serverless::Api in this template")
-        return _merge_globals(self._globals("Api"), resource.get("Properties") or {})
-
     def sqs_event_sources(self) -> list[SqsEventSource]:
         sources = []
-        for function_id, event_name, event in self._events("SQS"):
-            raw = event.get("Properties") or {}
-            queue_id = self._queue_logical_id(function_id, raw.get("Queue"))
-            props = self.resolver.resolve(raw)
+        for function_id, event_name, raw, props in self._events("SQS"):
+            queue_id = self._logical_id("AWS::SQS::Queue", f"{function_id}.{event_name}", raw.get("Queue"))
             sources.append(
                 SqsEventSource(
                     function_id=function_id,
@@ -780,19 +570,14 @@ class LocalTemplate:
 
     def dynamodb_event_sources(self) -> list[DynamoDBEventSource]:
         sources = []
-        tables = self.resources("AWS::DynamoDB::Table")
-        for function_id, event_name, event in self._events("DynamoDB"):
-            raw = event.get("Properties") or {}
-            table_id = next((ref for ref in references(raw.get("Stream")) if ref in tables), None)
-            if table_id is None:
-                raise TemplateError(f"{function_id}.{event_name}: Stream is not a table of this template")
-            props = self.resolver.resolve(raw)
+        for function_id, event_name, raw, props in self._events("DynamoDB"):
+            where = f"{function_id}.{event_name}"
             on_failure = ((raw.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             sources.append(
                 DynamoDBEventSource(
                     function_id=function_id,
                     event_name=event_name,
-                    table_id=table_id,
+                    table_id=self._logical_id("AWS::DynamoDB::Table", where, raw.get("Stream")),
                     stream_arn=str(props["Stream"]),
                     starting_position=str(props.get("StartingPosition", "LATEST")),
                     batch_size=_as_int(props.get("BatchSize", 100)),
@@ -800,9 +585,7 @@ class LocalTemplate:
                     maximum_retry_attempts=_as_int(props.get("MaximumRetryAttempts", -1)),
                     bisect_batch_on_function_error=_truthy(props.get("BisectBatchOnFunctionError", False)),
                     function_response_types=tuple(props.get("FunctionResponseTypes") or ()),
-                    on_failure_queue_id=(
-                        self._queue_logical_id(function_id, on_failure) if on_failure is not None else None
-                    ),
+                    on_failure_queue_id=self._logical_id("AWS::SQS::Queue", where, on_failure) if on_failure else None,
                     enabled=_truthy(props.get("Enabled", True)),
                     filter_patterns=tuple(
                         str(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])
@@ -811,81 +594,15 @@ class LocalTemplate:
             )
         return sources
 
-    def event_buses(self) -> list[EventBusSpec]:
-        return [
-            EventBusSpec(logical_id, self.physical[logical_id].ref)
-            for logical_id in self.resources("AWS::Events::EventBus")
-        ]
-
-    def output(self, name: str) -> Any:
-        return self.resolver.resolve(self.document["Outputs"][name]["Value"])
-
-    def _queue_logical_id(self, function_id: str, raw_queue: Any) -> str:
-        queues = self.resources("AWS::SQS::Queue")
-        for ref in references(raw_queue):
-            if ref in queues:
-                return ref
-        arn = self.resolver.resolve(raw_queue)
-        for logical_id in queues:
-            if self.physical[logical_id].attributes.get("Arn") == arn:
-                return logical_id
-        raise TemplateError(f"{function_id}: SQS event queue {raw_queue!r} is not a queue in this template")
-
     def schedules(self) -> list[ScheduleEvent]:
-        schedules = []
-        for function_id, event_name, event in self._events("Schedule", "ScheduleV2"):
-            props = self.resolver.resolve(event.get("Properties") or {})
-            expression = props.get("Schedule") or props.get("ScheduleExpression") or ""
-            if "State" in props:
-                enabled = str(props["State"]).upper() == "ENABLED"
-            else:
-                enabled = _truthy(props.get("Enabled", True))
-            schedules.append(ScheduleEvent(function_id, event_name, str(expression), enabled, props.get("Input")))
-        return schedules
-
-
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def _throughput(value: Mapping | None) -> dict:
-    value = value or {}
-    return {
-        "ReadCapacityUnits": _as_int(value.get("ReadCapacityUnits", 5)),
-        "WriteCapacityUnits": _as_int(value.get("WriteCapacityUnits", 5)),
-    }
-
-
-def _index(index: Mapping, billing: str, *, with_throughput: bool) -> dict:
-    spec = _drop_empty(
-        {
-            "IndexName": index["IndexName"],
-            "KeySchema": index["KeySchema"],
-            "Projection": index.get("Projection") or {"ProjectionType": "ALL"},
-        }
-    )
-    if with_throughput and billing == "PROVISIONED":
-        spec["ProvisionedThroughput"] = _throughput(index.get("ProvisionedThroughput"))
-    return spec
-
-
-def _dependency_order(specs: Mapping[str, QueueSpec]) -> list[QueueSpec]:
-    ordered: list[QueueSpec] = []
-    placed: set[str] = set()
-    visiting: set[str] = set()
-
-    def place(logical_id: str) -> None:
-        if logical_id in placed:
-            return
-        if logical_id in visiting:
-            raise TemplateError(f"queue {logical_id} depends on itself")
-        visiting.add(logical_id)
-        for dependency in specs[logical_id].depends_on:
-            place(dependency)
-        visiting.discard(logical_id)
-        placed.add(logical_id)
-        ordered.append(specs[logical_id])
-
-    for logical_id in specs:
-        place(logical_id)
-    return ordered
+        """The `Schedule` events (EventBridge rules): State ENABLED|DISABLED, optional Input."""
+        return [
+            ScheduleEvent(
+                function_id,
+                event_name,
+                str(props["Schedule"]),
+                str(props.get("State", "ENABLED")).upper() == "ENABLED",
+                props.get("Input"),
+            )
+            for function_id, event_name, _, props in self._events("Schedule")
+        ]

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from local.settings import PROJECT_ROOT, LocalSettings
 from local.template import LocalTemplate, Physical, TemplateError, load_document, parse_yaml
@@ -32,25 +33,23 @@ def test_short_form_tags_load_as_long_form():
         a: !Ref Thing
         b: !GetAtt Queue.Arn
         c: !Sub "${AWS::Region}-x"
-        d: !If [Cond, !Ref A, !Ref "AWS::NoValue"]
-        e: !Equals [!Ref P, ""]
-        f: !Join [",", [!Select [0, !Split ["/", !Ref P]], !Base64 x]]
-        g: !Not [!And [!Condition C, !Or [!Equals [1, 1], !Equals [1, 2]]]]
-        h: !FindInMap [M, K, V]
-        i: !GetAZs ""
-        j: !ImportValue Other
+        d: !If [Cond, !Ref A, !Ref B]
+        e: !Not [!Equals [!Ref P, ""]]
     """)
     )
     assert document["a"] == {"Ref": "Thing"}
     assert document["b"] == {"Fn::GetAtt": ["Queue", "Arn"]}
     assert document["c"] == {"Fn::Sub": "${AWS::Region}-x"}
-    assert document["d"] == {"Fn::If": ["Cond", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]}
-    assert document["e"] == {"Fn::Equals": [{"Ref": "P"}, ""]}
-    assert document["f"]["Fn::Join"][1][0] == {"Fn::Select": [0, {"Fn::Split": ["/", {"Ref": "P"}]}]}
-    assert document["g"]["Fn::Not"][0]["Fn::And"][0] == {"Condition": "C"}
-    assert document["h"] == {"Fn::FindInMap": ["M", "K", "V"]}
-    assert document["i"] == {"Fn::GetAZs": ""}
-    assert document["j"] == {"Fn::ImportValue": "Other"}
+    assert document["d"] == {"Fn::If": ["Cond", {"Ref": "A"}, {"Ref": "B"}]}
+    assert document["e"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "P"}, ""]}]}
+
+
+def test_what_template_yaml_does_not_use_fails_loudly():
+    with pytest.raises(yaml.constructor.ConstructorError):
+        parse_yaml("a: !Join [',', [x, y]]")
+    synthetic = {"Resources": {}, "Outputs": {"X": {"Value": {"Fn::Join": [",", ["x"]]}}}}
+    with pytest.raises(TemplateError):
+        LocalTemplate(synthetic, Path("/tmp/project")).output("X")
 
 
 # ------------------------------------------------------------------ resources
@@ -209,38 +208,34 @@ def test_outputs_resolve_with_conditions_and_placeholders(template):
 SYNTHETIC = """
 Parameters:
   Env: {Type: String, Default: dev}
-  Zones: {Type: CommaDelimitedList, Default: "a,b"}
-Mappings:
-  Sizes: {dev: {Memory: 256}}
+  Memory: {Type: Number, Default: 256, MinValue: 128}
 Conditions:
   IsDev: !Equals [!Ref Env, dev]
-  IsProd: !Not [!Condition IsDev]
+  IsProd: !Not [!Equals [!Ref Env, dev]]
 Globals:
   Function: {Timeout: 5, Environment: {Variables: {SHARED: one, OVERRIDDEN: global}}}
 Resources:
-  Jobs: {Type: AWS::SQS::Queue, Properties: {FifoQueue: true}}
+  Jobs: {Type: AWS::SQS::Queue, Properties: {VisibilityTimeout: 60}}
   OnlyInProd: {Type: AWS::SQS::Queue, Condition: IsProd}
   Worker:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: fn/
       Handler: pkg.app.handler
-      MemorySize: !FindInMap [Sizes, !Ref Env, Memory]
+      MemorySize: !Ref Memory
       Environment:
         Variables:
           OVERRIDDEN: mine
           QUEUE: !Ref Jobs
-          ARN: !Sub "${Jobs.Arn}|${AWS::Region}|${!Literal}|${Name}"
-          FIRST_ZONE: !Select [0, !Ref Zones]
-          JOINED: !Join ["-", [!Ref Env, !If [IsDev, d, p]]]
-          DROPPED: !If [IsProd, x, !Ref "AWS::NoValue"]
+          ARN: !Sub "${Jobs.Arn}|${AWS::Region}|${Name}"
+          STAGE: !If [IsDev, d, p]
       Events:
         FromJobs:
           Type: SQS
           Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}
         Nightly:
           Type: Schedule
-          Properties: {Schedule: rate(1 day), Enabled: false}
+          Properties: {Schedule: rate(1 day), State: DISABLED}
 """
 
 
@@ -254,18 +249,16 @@ def test_intrinsics_resolve_against_parameters_conditions_and_pseudo_parameters(
     worker = synthetic.functions()["Worker"]
     env = worker.environment
     assert env["OVERRIDDEN"] == "mine" and env["SHARED"] == "one"
-    assert env["QUEUE"] == "http://127.0.0.1:5000/123456789012/rh-local-Jobs.fifo"
-    assert env["ARN"] == "arn:aws:sqs:eu-west-1:123456789012:rh-local-Jobs.fifo|eu-west-1|${Literal}|dev"
-    assert env["FIRST_ZONE"] == "a"
-    assert env["JOINED"] == "dev-d"
-    assert "DROPPED" not in env
+    assert env["QUEUE"] == "http://127.0.0.1:5000/123456789012/rh-local-Jobs"
+    assert env["ARN"] == "arn:aws:sqs:eu-west-1:123456789012:rh-local-Jobs|eu-west-1|dev"
+    assert env["STAGE"] == "d"
     assert (worker.memory_size, worker.timeout) == (256, 5)
     assert worker.code_dir == Path("/tmp/project/fn")
 
 
 def test_conditional_resources_are_skipped(synthetic):
     assert [queue.logical_id for queue in synthetic.queues()] == ["Jobs"]
-    assert synthetic.queues()[0].attributes == {"FifoQueue": "true"}
+    assert synthetic.queues()[0].attributes == {"VisibilityTimeout": "60"}
 
 
 def test_sqs_and_schedule_events_are_parsed(synthetic):
@@ -273,7 +266,7 @@ def test_sqs_and_schedule_events_are_parsed(synthetic):
     assert (source.function_id, source.queue_id, source.batch_size) == ("Worker", "Jobs", 5)
     assert source.function_response_types == ("ReportBatchItemFailures",)
     assert source.maximum_batching_window_seconds == 0 and source.enabled
-    assert source.queue_url.endswith("/rh-local-Jobs.fifo")
+    assert source.queue_url.endswith("/rh-local-Jobs")
     [schedule] = synthetic.schedules()
     assert (schedule.expression, schedule.enabled) == ("rate(1 day)", False)
 
