@@ -1,13 +1,9 @@
-"""Local EventBridge schedules: a daemon thread per `Schedule` / `ScheduleV2` event of template.yaml.
+"""Local EventBridge schedules: a daemon thread per `Schedule` event of template.yaml.
 
-Each enabled schedule invokes its function with the event EventBridge delivers:
-
-- `Schedule` (an EventBridge rule): the "Scheduled Event" from source aws.events with
-  the rule's ARN in resources and detail {}; with `Input`, EventBridge passes that JSON
-  text *instead of* the event ("nothing from the event itself is passed to the target"),
-  and so does this scheduler;
-- `ScheduleV2` (EventBridge Scheduler): its `Input` when given, otherwise Scheduler's
-  default notification, the same shape from source aws.scheduler with the schedule's ARN.
+Each enabled schedule invokes its function with the "Scheduled Event" EventBridge delivers
+(source aws.events, the rule's ARN in resources, detail {}); with `Input`, EventBridge passes
+that JSON text *instead of* the event ("nothing from the event itself is passed to the
+target"), and so does this scheduler.
 
 Interval: the expression's (rate(N minute|minutes|hour|hours|day|days), plus seconds for
 convenience); cron(...) and at(...) run every 60 s locally. Locally that is capped at
@@ -24,34 +20,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from local.background import STOP_TIMEOUT_SECONDS, BackgroundLoop
+from local.background import BackgroundLoop, EventSources, Invoke
 from local.processes import log
 from local.settings import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME
-from local.template import LocalTemplate, ScheduleEvent
+from local.template import ScheduleEvent
 
 SCHEDULE_ENV = "LOCAL_SCHEDULE_SECONDS"
 CRON_INTERVAL_SECONDS = 60.0
 LOCAL_MAX_INTERVAL_SECONDS = 30.0
 
-Invoke = Callable[[str, Any], Any]  # LambdaRuntime.invoke: (function id, event) -> InvocationResult
-
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$", re.IGNORECASE)
-_UNIT_SECONDS = {
-    "second": 1,
-    "seconds": 1,
-    "minute": 60,
-    "minutes": 60,
-    "hour": 3600,
-    "hours": 3600,
-    "day": 86400,
-    "days": 86400,
-}
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
 class ScheduleError(ValueError):
@@ -66,7 +50,7 @@ def expression_interval(expression: str) -> float:
     text = expression.strip()
     match = _RATE.match(text)
     if match:
-        value, unit = int(match.group(1)), match.group(2).lower()
+        value, unit = int(match.group(1)), match.group(2).lower().removesuffix("s")
         if unit not in _UNIT_SECONDS:
             raise ScheduleError(f"unknown rate unit in {expression!r}")
         if value <= 0:
@@ -95,46 +79,27 @@ def local_interval(expression: str, environ: Mapping[str, str] | None = None) ->
 # ------------------------------------------------------------------ events
 
 
-def schedule_v2_events(template: LocalTemplate) -> set[tuple[str, str]]:
-    """(function id, event name) of every ScheduleV2 event (ScheduleEvent does not say which kind it is)."""
-    return {
-        (function_id, event_name)
-        for function_id, resource in template.resources("AWS::Serverless::Function").items()
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items()
-        if event.get("Type") == "ScheduleV2"
-    }
-
-
-def schedule_arn(schedule: ScheduleEvent, *, region: str, account_id: str = LOCAL_ACCOUNT_ID, v2: bool = False) -> str:
-    """The rule (Schedule) or schedule (ScheduleV2) ARN; SAM names it <Function><Event> within the stack."""
-    name = f"{LOCAL_STACK_NAME}-{schedule.function_id}{schedule.event_name}"
-    if v2:
-        return f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{name}"
-    return f"arn:aws:events:{region}:{account_id}:rule/{name}"
+def schedule_arn(schedule: ScheduleEvent, *, region: str, account_id: str = LOCAL_ACCOUNT_ID) -> str:
+    """The rule's ARN; SAM names it <Function><Event> within the stack."""
+    return f"arn:aws:events:{region}:{account_id}:rule/{LOCAL_STACK_NAME}-{schedule.function_id}{schedule.event_name}"
 
 
 def scheduled_event(
-    schedule: ScheduleEvent,
-    *,
-    region: str,
-    account_id: str = LOCAL_ACCOUNT_ID,
-    now: datetime | None = None,
-    v2: bool = False,
+    schedule: ScheduleEvent, *, region: str, account_id: str = LOCAL_ACCOUNT_ID, now: datetime | None = None
 ) -> Any:
     """What the function receives for one run: the schedule's Input, or the "Scheduled Event"."""
     if schedule.input not in (None, ""):
-        raw = schedule.input
-        return json.loads(raw) if isinstance(raw, str) else raw
-    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+        return json.loads(schedule.input) if isinstance(schedule.input, str) else schedule.input
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
-        "source": "aws.scheduler" if v2 else "aws.events",
+        "source": "aws.events",
         "account": account_id,
         "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [schedule_arn(schedule, region=region, account_id=account_id, v2=v2)],
+        "resources": [schedule_arn(schedule, region=region, account_id=account_id)],
         "detail": {},
     }
 
@@ -147,23 +112,16 @@ class ScheduleRunner(BackgroundLoop):
 
     thread_kind = "schedule"
 
-    def __init__(
-        self,
-        schedule: ScheduleEvent,
-        invoke: Invoke,
-        *,
-        interval: float,
-        region: str,
-        v2: bool = False,
-    ) -> None:
+    def __init__(self, schedule: ScheduleEvent, invoke: Invoke, *, interval: float, region: str) -> None:
         super().__init__()
         self.schedule = schedule
         self.interval = interval
         self._invoke = invoke
         self._region = region
-        self._v2 = v2
         self.label = f"{schedule.function_id}.{schedule.event_name}"
-        self.runs = 0
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.schedule.expression}): every {self.interval:g} s locally"
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
@@ -171,66 +129,23 @@ class ScheduleRunner(BackgroundLoop):
 
     def run_once(self) -> Any:
         try:
-            event = scheduled_event(self.schedule, region=self._region, v2=self._v2)
-            result = self._invoke(self.schedule.function_id, event)
+            result = self._invoke(self.schedule.function_id, scheduled_event(self.schedule, region=self._region))
         except Exception as exc:
             log("schedule", f"{self.label}: could not invoke: {type(exc).__name__}: {exc}")
             return None
-        self.runs += 1
-        status = getattr(result, "status", "?")
-        if getattr(result, "ok", False):
-            log("schedule", f"{self.label} ({self.schedule.expression}): {status}")
-        else:
-            log(
-                "schedule",
-                f"{self.label} ({self.schedule.expression}): {status} "
-                f"{getattr(result, 'error_type', None)}: {getattr(result, 'error_message', None)} (not retried)",
-            )
+        detail = result.status if result.ok else f"{result.status} {result.error_type}: {result.error_message}"
+        log(
+            "schedule", f"{self.label} ({self.schedule.expression}): {detail}" + ("" if result.ok else " (not retried)")
+        )
         return result
 
 
-class LocalScheduler:
-    """A runner per enabled schedule of the template; started after the gateway, stopped first."""
+def local_scheduler(
+    schedules: Iterable[ScheduleEvent], invoke: Invoke, *, region: str, environ: Mapping[str, str] | None = None
+) -> EventSources:
+    """A runner per enabled schedule of the template, at its local interval."""
 
-    def __init__(
-        self,
-        schedules: Iterable[ScheduleEvent],
-        invoke: Invoke,
-        *,
-        region: str,
-        environ: Mapping[str, str] | None = None,
-        v2_events: Iterable[tuple[str, str]] = (),
-    ) -> None:
-        self.schedules = list(schedules)
-        self._invoke = invoke
-        self._region = region
-        self._environ = environ
-        self._v2 = set(v2_events)  # (function id, event name) of ScheduleV2 events
-        self.runners: list[ScheduleRunner] = []
+    def runner(schedule: ScheduleEvent) -> ScheduleRunner:
+        return ScheduleRunner(schedule, invoke, interval=local_interval(schedule.expression, environ), region=region)
 
-    def start(self) -> None:
-        for schedule in self.schedules:
-            name = f"{schedule.function_id}.{schedule.event_name}"
-            if not schedule.enabled:
-                log("schedule", f"{name} ({schedule.expression}): disabled in the template, not run")
-                continue
-            interval = local_interval(schedule.expression, self._environ)
-            runner = ScheduleRunner(
-                schedule,
-                self._invoke,
-                interval=interval,
-                region=self._region,
-                v2=(schedule.function_id, schedule.event_name) in self._v2,
-            )
-            runner.start()
-            self.runners.append(runner)
-            log("schedule", f"{name} ({schedule.expression}): every {interval:g} s locally")
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        for runner in self.runners:
-            runner.request_stop()
-        deadline = time.monotonic() + timeout
-        for runner in self.runners:
-            if not runner.join(max(0.0, deadline - time.monotonic())):
-                log("schedule", f"{runner.label}: still invoking at shutdown; abandoned")
-        self.runners = []
+    return EventSources("schedule", schedules, runner)

@@ -7,10 +7,9 @@ Each poller behaves like Lambda's SQS event source mapping:
   MaximumBatchingWindowInSeconds (0: invoke as soon as a receive returns something);
 - invokes the function with the event Lambda builds ({"Records": [...]}), through the
   function's own isolated worker (LambdaRuntime.invoke);
-- on success deletes the batch, except, with FunctionResponseTypes
-  [ReportBatchItemFailures], the messages the function listed in
-  {"batchItemFailures": [{"itemIdentifier": messageId}]}; a malformed response fails
-  the whole batch, as in Lambda. On a function error or timeout nothing is deleted.
+- on success deletes the batch, except, with FunctionResponseTypes [ReportBatchItemFailures],
+  the messages the function listed (local.background.reported_failures reads the answer as
+  Lambda does). On a function error or timeout nothing is deleted.
 
 Failed messages are simply left alone: SQS makes them visible again after the queue's
 own VisibilityTimeout (Lambda does not shorten it either), counts the receive, and the
@@ -27,20 +26,17 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from local.aws_services import client
-from local.background import STOP_TIMEOUT_SECONDS, BackgroundLoop
+from local.background import BackgroundLoop, EventSources, Invoke, outcome, reported_failures
 from local.processes import log
 from local.template import SqsEventSource
 
-REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 RECEIVE_WAIT_SECONDS = 1  # long-poll length; bounds how long stop() waits for a poller
 ERROR_BACKOFF_SECONDS = 1.0
 MAX_RECEIVE = 10  # SQS's MaxNumberOfMessages cap
-
-Invoke = Callable[[str, Any], Any]  # LambdaRuntime.invoke: (function id, event) -> InvocationResult
 
 
 # ------------------------------------------------------------------ the event Lambda builds
@@ -63,8 +59,7 @@ def lambda_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None
 
 
 def _base64(value: bytes | str) -> str:
-    raw = value.encode("utf-8") if isinstance(value, str) else value
-    return base64.b64encode(raw).decode("ascii")
+    return base64.b64encode(value.encode("utf-8") if isinstance(value, str) else value).decode("ascii")
 
 
 def build_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -79,48 +74,17 @@ def build_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> 
     }
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    record.update({"eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region})
-    return record
+    return {**record, "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}
 
 
 def build_event(messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
     return {"Records": [build_record(message, queue_arn=queue_arn, region=region) for message in messages]}
 
 
-# ------------------------------------------------------------------ what to delete
-
-
 def failed_message_ids(result: Any, message_ids: Sequence[str], function_response_types: Iterable[str]) -> set[str]:
-    """The messages of a batch that stay in the queue after this invocation result.
-
-    A function error or timeout fails the whole batch. With ReportBatchItemFailures, Lambda
-    treats a null/empty response or a null/empty batchItemFailures list as complete success,
-    and a response it cannot read (not an object, batchItemFailures not a list, an entry
-    without a non-empty itemIdentifier, or one naming a message not in the batch) as complete
-    failure; otherwise exactly the listed messages failed.
-    """
-    everything = set(message_ids)
-    if not getattr(result, "ok", False):
-        return everything
-    if REPORT_BATCH_ITEM_FAILURES not in tuple(function_response_types):
-        return set()
-    payload = result.payload
-    if payload is None or payload == {} or payload == "":
-        return set()
-    if not isinstance(payload, dict):
-        return everything
-    failures = payload.get("batchItemFailures")
-    if failures is None:
-        return set()
-    if not isinstance(failures, list):
-        return everything
-    failed = set()
-    for entry in failures:
-        identifier = entry.get("itemIdentifier") if isinstance(entry, dict) else None
-        if not isinstance(identifier, str) or identifier not in everything:
-            return everything
-        failed.add(identifier)
-    return failed
+    """The messages of a batch that stay in the queue after this invocation result."""
+    failed = reported_failures(result, message_ids, function_response_types)
+    return set(message_ids if failed is None else failed)
 
 
 # ------------------------------------------------------------------ one event source
@@ -131,23 +95,21 @@ class SqsPoller(BackgroundLoop):
 
     thread_kind = "sqs poller"
 
-    def __init__(
-        self,
-        source: SqsEventSource,
-        invoke: Invoke,
-        *,
-        aws_endpoint: str,
-        region: str,
-        wait_seconds: int = RECEIVE_WAIT_SECONDS,
-    ) -> None:
+    def __init__(self, source: SqsEventSource, invoke: Invoke, *, aws_endpoint: str, region: str) -> None:
         super().__init__()
         self.source = source
         self._invoke = invoke
         self._region = region
-        self._wait_seconds = wait_seconds
         self._sqs = client("sqs", aws_endpoint, region)
         self._queue_arn: str | None = None
         self.label = f"{source.function_id}.{source.event_name}"
+
+    def describe(self) -> str:
+        source, responses = self.source, ",".join(self.source.function_response_types) or "-"
+        return (
+            f"{self.label} polls {source.queue_id} (batch {source.batch_size}, "
+            f"window {source.maximum_batching_window_seconds} s, response types {responses})"
+        )
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -172,7 +134,7 @@ class SqsPoller(BackgroundLoop):
         messages: list[dict] = []
         window_ends: float | None = None
         while not self._stopping.is_set():
-            wait = self._wait_seconds
+            wait = RECEIVE_WAIT_SECONDS
             if window_ends is not None:  # never wait past the batching window
                 wait = min(wait, max(0, int(window_ends - time.monotonic())))
             received = self._sqs.receive_message(
@@ -201,12 +163,9 @@ class SqsPoller(BackgroundLoop):
         failed = failed_message_ids(result, ids, self.source.function_response_types)
         to_delete = [message for message in messages if message["MessageId"] not in failed]
         not_deleted = self._delete(to_delete)
-        outcome = getattr(result, "status", "?")
-        if not getattr(result, "ok", False):
-            outcome += f" ({getattr(result, 'error_type', None)})"
         log(
             "sqs",
-            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), {outcome}, "
+            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), {outcome(result)}, "
             f"{len(to_delete) - not_deleted} deleted, {len(failed)} failed (left for retry/redrive)"
             + (f", {not_deleted} could not be deleted" if not_deleted else ""),
         )
@@ -226,56 +185,8 @@ class SqsPoller(BackgroundLoop):
         return refused
 
 
-# ------------------------------------------------------------------ every event source of the template
-
-
-class SqsPollers:
-    """A poller per enabled SQS event source; started after the gateway, stopped first."""
-
-    def __init__(
-        self,
-        sources: Iterable[SqsEventSource],
-        invoke: Invoke,
-        *,
-        aws_endpoint: str,
-        region: str,
-        wait_seconds: int = RECEIVE_WAIT_SECONDS,
-    ) -> None:
-        self.sources = list(sources)
-        self._invoke = invoke
-        self._aws_endpoint = aws_endpoint
-        self._region = region
-        self._wait_seconds = wait_seconds
-        self.pollers: list[SqsPoller] = []
-
-    def start(self) -> None:
-        for source in self.sources:
-            name = f"{source.function_id}.{source.event_name}"
-            if not source.enabled:
-                log("sqs", f"{name} on {source.queue_id}: disabled in the template, not polled")
-                continue
-            poller = SqsPoller(
-                source,
-                self._invoke,
-                aws_endpoint=self._aws_endpoint,
-                region=self._region,
-                wait_seconds=self._wait_seconds,
-            )
-            poller.start()
-            self.pollers.append(poller)
-            responses = ",".join(source.function_response_types) or "-"
-            log(
-                "sqs",
-                f"{name} polls {source.queue_id} (batch {source.batch_size}, "
-                f"window {source.maximum_batching_window_seconds} s, response types {responses})",
-            )
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        """Stop every poller; a batch still being invoked is abandoned (its messages reappear later)."""
-        for poller in self.pollers:
-            poller.request_stop()
-        deadline = time.monotonic() + timeout
-        for poller in self.pollers:
-            if not poller.join(max(0.0, deadline - time.monotonic())):
-                log("sqs", f"{poller.label}: still invoking at shutdown; abandoned")
-        self.pollers = []
+def sqs_pollers(sources: Iterable[SqsEventSource], invoke: Invoke, *, aws_endpoint: str, region: str) -> EventSources:
+    """A poller per enabled SQS event source of the template."""
+    return EventSources(
+        "sqs", sources, lambda source: SqsPoller(source, invoke, aws_endpoint=aws_endpoint, region=region)
+    )

@@ -22,15 +22,16 @@ from typing import Any
 
 from local import aws_services
 from local.aws_services import MotoServer
+from local.background import EventSources
 from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backend
 from local.event_printer import EventPrinter
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import LambdaRuntime, function_arn, worker_environment
 from local.processes import ensure_ports_free, log
-from local.scheduler import LocalScheduler, schedule_v2_events
+from local.scheduler import local_scheduler
 from local.settings import HOST, TEMPLATE_PATH, LocalSettings
-from local.sqs_poller import SqsPollers
-from local.stream_poller import StreamPollers
+from local.sqs_poller import sqs_pollers
+from local.stream_poller import stream_pollers
 from local.template import LocalTemplate, load_document
 
 STATE_FILE_NAME = "stack.json"
@@ -52,9 +53,9 @@ class LocalStack:
         self.emulator: Any = None
         self.runtime: LambdaRuntime | None = None
         self.gateway: LocalApiGateway | None = None
-        self.sqs_pollers: SqsPollers | None = None
-        self.scheduler: LocalScheduler | None = None
-        self.stream_pollers: StreamPollers | None = None
+        self.sqs_pollers: EventSources | None = None
+        self.scheduler: EventSources | None = None
+        self.stream_pollers: EventSources | None = None
         self.event_printer: EventPrinter | None = None
         self.queues: dict[str, str] = {}
         self.event_bus: str | None = None
@@ -106,7 +107,7 @@ class LocalStack:
             keyed = "x-api-key" if route.api_key_required else "public"
             log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
         # Event sources last: they invoke functions as soon as they run.
-        self.sqs_pollers = SqsPollers(
+        self.sqs_pollers = sqs_pollers(
             template.sqs_event_sources(),
             self.runtime.invoke,
             aws_endpoint=settings.aws_endpoint,
@@ -116,7 +117,7 @@ class LocalStack:
         self.event_printer = EventPrinter(self.event_bus, aws_endpoint=settings.aws_endpoint, region=settings.region)
         self.event_printer.start()
         self.faults_dir.mkdir(parents=True, exist_ok=True)
-        self.stream_pollers = StreamPollers(
+        self.stream_pollers = stream_pollers(
             template.dynamodb_event_sources(),
             self.runtime.invoke,
             dynamodb_endpoint=self.dynamodb_endpoint,
@@ -128,9 +129,7 @@ class LocalStack:
             crash=self.runtime.kill_workers,
         )
         self.stream_pollers.start()
-        self.scheduler = LocalScheduler(
-            template.schedules(), self.runtime.invoke, region=settings.region, v2_events=schedule_v2_events(template)
-        )
+        self.scheduler = local_scheduler(template.schedules(), self.runtime.invoke, region=settings.region)
         self.scheduler.start()
 
     def _check_ports(self) -> None:

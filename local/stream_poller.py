@@ -44,9 +44,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local.aws_services import client
-from local.background import STOP_TIMEOUT_SECONDS, BackgroundLoop
+from local.background import BackgroundLoop, EventSources, Invoke, reported_failures
 from local.processes import log
-from local.sqs_poller import REPORT_BATCH_ITEM_FAILURES, Invoke
 from local.template import DynamoDBEventSource
 
 IDLE_POLL_SECONDS = 0.25  # Lambda polls a shard four times a second
@@ -86,35 +85,12 @@ def build_record(record: Mapping[str, Any], *, stream_arn: str) -> dict[str, Any
 def first_failed_index(
     result: Any, sequence_numbers: Sequence[str], function_response_types: Iterable[str]
 ) -> int | None:
-    """Index of the first record to retry after this invocation result; None when the batch is done.
-
-    A function error or timeout fails the batch from its first record. With ReportBatchItemFailures
-    an empty answer is success, an answer Lambda cannot read (not an object, batchItemFailures not a
-    list, an identifier that is not a sequence number of the batch) fails the whole batch, and
-    otherwise the batch is retried from the lowest sequence number listed.
-    """
-    if not getattr(result, "ok", False):
+    """Index of the first record to retry after this invocation result (the lowest sequence number
+    reported failed); None when the batch is done."""
+    failed = reported_failures(result, sequence_numbers, function_response_types)
+    if failed is None:
         return 0
-    if REPORT_BATCH_ITEM_FAILURES not in tuple(function_response_types):
-        return None
-    payload = result.payload
-    if payload is None or payload == {} or payload == "":
-        return None
-    if not isinstance(payload, dict):
-        return 0
-    failures = payload.get("batchItemFailures")
-    if failures is None:
-        return None
-    if not isinstance(failures, list):
-        return 0
-    position = {sequence: index for index, sequence in enumerate(sequence_numbers)}
-    indexes = []
-    for entry in failures:
-        identifier = entry.get("itemIdentifier") if isinstance(entry, dict) else None
-        if identifier not in position:
-            return 0
-        indexes.append(position[identifier])
-    return min(indexes) if indexes else None
+    return min(sequence_numbers.index(sequence) for sequence in failed) if failed else None
 
 
 def on_failure_record(
@@ -178,6 +154,12 @@ class RecordFilter:
 
 @dataclass
 class _Shard:
+    """Where one shard is read. An idle shard's iterator is not kept from poll to poll but asked for
+    again from the checkpoint (or TRIM_HORIZON): when a transaction fails, moto puts back a deep copy
+    of the table taken before it, stream included, and an iterator from before then reads the
+    discarded copy for ever, with no error and no records (the stall after the API fuzzing). Only a
+    LATEST start with nothing read yet keeps its iterator, which holds its place."""
+
     shard_id: str
     parent_id: str | None
     iterator: str | None = None
@@ -223,6 +205,14 @@ class StreamPoller(BackgroundLoop):
         self._first_refresh = True
         self.label = f"{source.function_id}.{source.event_name}"
         self._filter = RecordFilter(source.filter_patterns)
+
+    def describe(self) -> str:
+        source = self.source
+        return (
+            f"{self.label} reads the {source.table_id} stream from {source.starting_position} (batch "
+            f"{source.batch_size}, {source.maximum_retry_attempts} retries, on failure -> "
+            f"{source.on_failure_queue_id or 'nothing'})"
+        )
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -301,6 +291,8 @@ class StreamPoller(BackgroundLoop):
                     self._refreshed_at = -math.inf  # its children appear in the next describe
                 return records
             if not records:
+                if shard.checkpoint or shard.retry_from or shard.start == "TRIM_HORIZON":
+                    shard.iterator = None  # the next poll asks again from the checkpoint: see _Shard
                 return records
             if window_ends is None:
                 window_ends = time.monotonic() + self.source.maximum_batching_window_seconds
@@ -401,67 +393,31 @@ class StreamPoller(BackgroundLoop):
         )
 
 
-# ------------------------------------------------------------------ every event source of the template
+def stream_pollers(
+    sources: Iterable[DynamoDBEventSource],
+    invoke: Invoke,
+    *,
+    dynamodb_endpoint: str,
+    aws_endpoint: str,
+    region: str,
+    function_arns: Mapping[str, str],
+    queue_urls: Mapping[str, str],
+    faults_dir: Path | None = None,
+    crash: Callable[[str], None] | None = None,
+) -> EventSources:
+    """A poller per enabled DynamoDB event source of the template."""
 
+    def poller(source: DynamoDBEventSource) -> StreamPoller:
+        return StreamPoller(
+            source,
+            invoke,
+            dynamodb_endpoint=dynamodb_endpoint,
+            aws_endpoint=aws_endpoint,
+            region=region,
+            function_arn=function_arns[source.function_id],
+            on_failure_queue_url=queue_urls.get(source.on_failure_queue_id or ""),
+            faults_dir=faults_dir,
+            crash=crash,
+        )
 
-class StreamPollers:
-    """A poller per enabled DynamoDB event source; started after the gateway, stopped first."""
-
-    def __init__(
-        self,
-        sources: Iterable[DynamoDBEventSource],
-        invoke: Invoke,
-        *,
-        dynamodb_endpoint: str,
-        aws_endpoint: str,
-        region: str,
-        function_arns: Mapping[str, str],
-        queue_urls: Mapping[str, str],
-        faults_dir: Path | None = None,
-        crash: Callable[[str], None] | None = None,
-    ) -> None:
-        self.sources = list(sources)
-        self._invoke = invoke
-        self._dynamodb_endpoint = dynamodb_endpoint
-        self._aws_endpoint = aws_endpoint
-        self._region = region
-        self._function_arns = dict(function_arns)
-        self._queue_urls = dict(queue_urls)
-        self._faults_dir = faults_dir
-        self._crash = crash
-        self.pollers: list[StreamPoller] = []
-
-    def start(self) -> None:
-        for source in self.sources:
-            name = f"{source.function_id}.{source.event_name}"
-            if not source.enabled:
-                log("streams", f"{name} on {source.table_id}: disabled in the template, not polled")
-                continue
-            poller = StreamPoller(
-                source,
-                self._invoke,
-                dynamodb_endpoint=self._dynamodb_endpoint,
-                aws_endpoint=self._aws_endpoint,
-                region=self._region,
-                function_arn=self._function_arns[source.function_id],
-                on_failure_queue_url=self._queue_urls.get(source.on_failure_queue_id or ""),
-                faults_dir=self._faults_dir,
-                crash=self._crash,
-            )
-            poller.start()
-            self.pollers.append(poller)
-            log(
-                "streams",
-                f"{name} reads the {source.table_id} stream from {source.starting_position} (batch "
-                f"{source.batch_size}, {source.maximum_retry_attempts} retries, on failure -> "
-                f"{source.on_failure_queue_id or 'nothing'})",
-            )
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        for poller in self.pollers:
-            poller.request_stop()
-        deadline = time.monotonic() + timeout
-        for poller in self.pollers:
-            if not poller.join(max(0.0, deadline - time.monotonic())):
-                log("streams", f"{poller.label}: still invoking at shutdown; abandoned")
-        self.pollers = []
+    return EventSources("streams", sources, poller)

@@ -11,16 +11,15 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from local.lambda_runtime import InvocationResult
 from local.scheduler import (
-    LocalScheduler,
     ScheduleError,
     ScheduleRunner,
     expression_interval,
     local_interval,
-    schedule_v2_events,
+    local_scheduler,
     scheduled_event,
 )
 from local.settings import LOCAL_ACCOUNT_ID
-from local.template import LocalTemplate, ScheduleEvent
+from local.template import ScheduleEvent
 
 REGION = "us-east-1"
 NIGHTLY = ScheduleEvent("ReconcileFunction", "Nightly", "rate(1 hour)", True, None)
@@ -86,36 +85,10 @@ def test_the_event_is_an_eventbridge_scheduled_event():
     assert scheduled_event(NIGHTLY, region=REGION)["id"] != event["id"]
 
 
-def test_a_schedule_v2_default_notification_comes_from_the_scheduler():
-    event = scheduled_event(NIGHTLY, region=REGION, v2=True)
-    EventBridgeModel.model_validate(event)
-    assert event["source"] == "aws.scheduler"
-    assert event["resources"][0].startswith(f"arn:aws:scheduler:{REGION}:{LOCAL_ACCOUNT_ID}:schedule/default/")
-
-
 def test_with_input_the_function_receives_exactly_that_json():
     # EventBridge: "Input: valid JSON text passed to the target. Nothing from the event itself is passed."
     with_input = ScheduleEvent("ReconcileFunction", "Nightly", "rate(1 hour)", True, '{"mode": "full"}')
     assert scheduled_event(with_input, region=REGION) == {"mode": "full"}
-
-
-def test_schedule_v2_events_are_found_in_the_template(tmp_path):
-    document = {
-        "Resources": {
-            "Fn": {
-                "Type": "AWS::Serverless::Function",
-                "Properties": {
-                    "Events": {
-                        "Old": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)"}},
-                        "New": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 hour)"}},
-                    }
-                },
-            }
-        }
-    }
-    template = LocalTemplate(document, tmp_path)
-    assert schedule_v2_events(template) == {("Fn", "New")}
-    assert {schedule.event_name for schedule in template.schedules()} == {"Old", "New"}
 
 
 class FakeRuntime:
@@ -170,12 +143,12 @@ def test_a_failing_invocation_is_logged_and_the_schedule_keeps_running(capsys):
 def test_the_scheduler_runs_enabled_schedules_only_and_honours_the_override():
     runtime = FakeRuntime()
     disabled = ScheduleEvent("OtherFunction", "Off", "rate(1 minute)", False, None)
-    scheduler = LocalScheduler(
+    scheduler = local_scheduler(
         [NIGHTLY, disabled], runtime.invoke, region=REGION, environ={"LOCAL_SCHEDULE_SECONDS": "0.1"}
     )
     scheduler.start()
     try:
-        assert [runner.interval for runner in scheduler.runners] == [0.1]
+        assert [runner.interval for runner in scheduler.loops] == [0.1]
         _wait(lambda: len(runtime.calls) >= 2)
     finally:
         stopping = time.monotonic()

@@ -272,6 +272,26 @@ def test_a_crash_hook_with_a_marker_waits_for_a_batch_that_holds_it(moto_endpoin
     assert crashed == ["Publisher"]
 
 
+def test_a_failed_transaction_on_the_table_does_not_stall_its_shard(moto_endpoint, table, run):
+    # GIVEN a poller that has delivered the table's first change
+    name, stream_arn = table
+    runtime = FakeRuntime()
+    run(source(stream_arn), runtime)
+    put(moto_endpoint, name, *requests("a"))
+    runtime.wait_for(lambda r: len(r.batches) >= 1)
+    # WHEN a transaction on the table fails (moto then swaps the table for a deep copy taken before it,
+    # stream included: the API fuzzing's 409s did this) and the table changes again
+    dynamodb = client("dynamodb", moto_endpoint, REGION)
+    key = {"resendRequestId": {"S": "a"}}
+    check = {"TableName": name, "Key": key, "ConditionExpression": "attribute_not_exists(resendRequestId)"}
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[{"ConditionCheck": check}])
+    put(moto_endpoint, name, *requests("b"))
+    # THEN that change is delivered
+    runtime.wait_for(lambda r: len(r.batches) >= 2)
+    assert runtime.ids(1) == ["b"]
+
+
 @pytest.mark.parametrize(
     ("result", "expected"),
     [
