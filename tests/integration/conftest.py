@@ -87,34 +87,9 @@ def _wait_for_ready(process: subprocess.Popen, log_file: Path) -> str:
     return next(line for line in lines if line.startswith("READY "))
 
 
-# Tests that judge the stack's background work by how soon it shows (the events publisher must
-# have caught up within its wait) run first on each backend's stack, before the fuzzing and the
-# soak load it with thousands of writes. Seen: after schemathesis, the InventoryTable stream's
-# events missed that wait while each test passed alone (a stall or a backlog: not yet found).
-RUN_FIRST_ON_A_STACK = ("test_events_flow.py",)
-
-
-def _first_on_each_stack(items: list) -> None:
-    """Within each run of consecutive items on one stack, RUN_FIRST_ON_A_STACK's tests go first."""
-
-    def stack_of(item):
-        callspec = getattr(item, "callspec", None)
-        return callspec.params.get("stack") if callspec else None
-
-    ordered, start = [], 0
-    for index in range(1, len(items) + 1):
-        if index == len(items) or stack_of(items[index]) != stack_of(items[start]):
-            run = items[start:index]
-            first = [i for i in run if stack_of(i) is not None and i.path.name in RUN_FIRST_ON_A_STACK]
-            ordered += first + [i for i in run if i not in first]
-            start = index
-    items[:] = ordered
-
-
 @pytest.hookimpl(trylast=True)  # after pytest has grouped the items by the session stack's backend
 def pytest_collection_modifyitems(items):
     backends.modify_items(items)  # needs_dynamodb_local: skipped on moto
-    _first_on_each_stack(items)
 
 
 def pytest_runtest_logreport(report):
