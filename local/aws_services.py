@@ -10,11 +10,10 @@ import time
 import boto3
 from botocore.config import Config
 
-from local.processes import ChildServer, log, wait_until
+from local.processes import ChildServer, log
 from local.settings import DUMMY_CREDENTIALS, HOST
 from local.template import LocalTemplate, Physical
 
-READY_TIMEOUT_SECONDS = 60
 TABLE_ACTIVE_TIMEOUT_SECONDS = 30
 # werkzeug logs one line per request (the functions call constantly) and a banner meant for its own
 # foreground use ("Press CTRL+C"); keep the rest, e.g. tracebacks.
@@ -40,25 +39,13 @@ class MotoServer(ChildServer):
     component = "moto"
     port_variable = "AWS_ENDPOINT_PORT"
     describe = "moto server"
+    skip = _NOISE
 
-    def launch(self) -> None:
-        """Start the server; wait_ready() blocks until it answers."""
-        log("moto", f"starting moto server on {self.endpoint}")
-        self._spawn([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)], "[moto]", skip=_NOISE)
+    def command(self) -> tuple[list[str], None]:
+        return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)], None
 
-    def wait_ready(self) -> None:
-        sqs = client("sqs", self.endpoint, self.region)
-        wait_until(
-            lambda: _answers(sqs.list_queues), what="moto server", timeout=READY_TIMEOUT_SECONDS, process=self._process
-        )
-
-
-def _answers(call) -> bool:
-    try:
-        call()
-    except Exception:  # not listening yet
-        return False
-    return True
+    def readiness_check(self):
+        return client("sqs", self.endpoint, self.region).list_queues
 
 
 def create_queues(template: LocalTemplate, aws_endpoint: str) -> dict[str, Physical]:

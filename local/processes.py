@@ -1,4 +1,9 @@
-"""Child processes of the local stack: started so they die with it, stopped politely then firmly."""
+"""Child processes of the local stack, all started one way: they die with the stack, their output is
+copied to its stderr under their name, and they are stopped politely then firmly.
+
+`ChildServer` (moto server, DynamoDB Local) adds a port and readiness; the Lambda workers
+(local.lambda_runtime) speak JSON lines on their stdin/stdout.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,25 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import IO
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any
 
 from local.settings import HOST, endpoint
 
+READY_TIMEOUT_SECONDS = 60
 _PR_SET_PDEATHSIG = 1
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: the forked child must not load libraries
 except (OSError, AttributeError):  # not Linux: no parent-death signal, the stack's own shutdown still applies
     _prctl = None
+_stderr_lock = threading.Lock()
+
+
+def log(component: str, message: str) -> None:
+    """Progress and warnings go to stderr; stdout is kept for the READY line."""
+    with _stderr_lock:  # one write per line, so lines of concurrent threads never run into each other
+        sys.stderr.write(f"[{component}] {message}\n")
+        sys.stderr.flush()
 
 
 def die_with_parent() -> Callable[[], None] | None:
@@ -40,32 +54,46 @@ def die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-def log(component: str, message: str) -> None:
-    """Progress and warnings go to stderr; stdout is kept for the READY line."""
-    # One write per line, so lines of concurrent threads never run into each other.
-    sys.stderr.write(f"[{component}] {message}\n")
-    sys.stderr.flush()
-
-
-_stderr_lock = threading.Lock()
-
-
-def pump_lines(stream: IO[bytes], prefix: str, skip: re.Pattern[str] | None = None) -> threading.Thread:
+def pump_lines(stream: IO[bytes], prefix: str, skip: re.Pattern[str] | None = None) -> None:
     """Copy a child's output to our stderr line by line, prefixed with whose it is."""
 
     def pump() -> None:
         with stream:
             for raw in iter(stream.readline, b""):
                 line = raw.decode("utf-8", "replace").rstrip("\n")
-                if skip is not None and skip.search(line):
-                    continue
-                with _stderr_lock:
-                    sys.stderr.write(f"{prefix} {line}\n")
-                    sys.stderr.flush()
+                if skip is None or not skip.search(line):
+                    with _stderr_lock:
+                        sys.stderr.write(f"{prefix} {line}\n")
+                        sys.stderr.flush()
 
-    thread = threading.Thread(target=pump, name=f"pump {prefix}", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=pump, name=f"pump {prefix}", daemon=True).start()
+
+
+def spawn(
+    command: list[str],
+    prefix: str,
+    *,
+    cwd: Any = None,
+    env: Mapping[str, str] | None = None,
+    skip: re.Pattern[str] | None = None,
+    talks: bool = False,
+) -> subprocess.Popen:
+    """Start a child that dies with us, its output pumped to our stderr under `prefix`.
+
+    talks=True: its stdin and stdout are pipes for us (only its stderr is pumped); otherwise it
+    reads nothing and stdout and stderr are both pumped.
+    """
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdin=subprocess.PIPE if talks else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if talks else subprocess.STDOUT,
+        preexec_fn=die_with_parent(),
+    )
+    pump_lines(process.stderr if talks else process.stdout, prefix, skip)
+    return process
 
 
 def stop_process(process: subprocess.Popen | None, grace_seconds: float = 5.0) -> None:
@@ -102,32 +130,17 @@ def ensure_ports_free(ports: Iterable[tuple[str, int]]) -> None:
                 raise RuntimeError(f"{HOST}:{port} is already in use; set {name} to a free port") from None
 
 
-def wait_until(
-    ready: Callable[[], bool],
-    *,
-    what: str,
-    timeout: float,
-    process: subprocess.Popen | None = None,
-    interval: float = 0.2,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode} before it was ready")
-        if ready():
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} was not ready after {timeout:.0f} s")
-        time.sleep(interval)
-
-
 class ChildServer:
-    """A server the stack runs as a child process: start (launch + wait until it answers), stop, pid."""
+    """A server the stack runs as a child process: launch, wait until it answers, stop.
+
+    Subclasses give the command and a call that succeeds once the server answers.
+    """
 
     component = "server"  # log prefix
-    describe = "server"  # in "stopping <describe>"
+    describe = "server"  # in "starting <describe>", "stopping <describe>"
     port_variable = "PORT"  # the setting that chose the port, named when it is taken
     stop_grace_seconds = 5.0
+    skip: re.Pattern[str] | None = None  # output lines not worth copying
 
     def __init__(self, port: int, region: str) -> None:
         self.port = port
@@ -135,37 +148,42 @@ class ChildServer:
         self.endpoint = endpoint(port)
         self._process: subprocess.Popen | None = None
 
+    def command(self) -> tuple[list[str], str | None]:
+        """(argv, working directory)."""
+        raise NotImplementedError
+
+    def readiness_check(self) -> Callable[[], Any]:
+        raise NotImplementedError
+
     def start(self) -> None:
         self.launch()
         self.wait_ready()
 
     def launch(self) -> None:
-        raise NotImplementedError
-
-    def wait_ready(self) -> None:
-        raise NotImplementedError
-
-    def _spawn(self, command: list[str], prefix: str, cwd: str | None = None, skip: re.Pattern[str] | None = None):
+        """Start the process; wait_ready() blocks until it answers."""
         ensure_ports_free([(self.port_variable, self.port)])
-        self._process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent(),
-        )
-        pump_lines(self._process.stdout, prefix, skip=skip)
+        command, cwd = self.command()
+        log(self.component, f"starting {self.describe} on {self.endpoint}")
+        self._process = spawn(command, f"[{self.component}]", cwd=cwd, skip=self.skip)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        check, deadline = self.readiness_check(), time.monotonic() + timeout
+        while True:
+            if self.exited:
+                raise RuntimeError(f"{self.describe} exited with code {self._process.returncode} before it was ready")
+            try:
+                check()
+                return
+            except Exception:  # not up yet, whatever the reason
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.describe} was not ready after {timeout:.0f} s") from None
+            time.sleep(0.2)
 
     def stop(self) -> None:
         if self._process is not None:
             log(self.component, f"stopping {self.describe}")
             stop_process(self._process, grace_seconds=self.stop_grace_seconds)
             self._process = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     @property
     def exited(self) -> bool:

@@ -53,21 +53,28 @@ PARAMETER_ENV = {
 LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries should show quickly
 EMULATOR_API_PATH = "/uat/user/api"
 WEBHOOK_PATH = "/webhooks/returnhelper"
+STACK_FILE_NAME = "stack.json"
 
 
 def endpoint(port: int) -> str:
     return f"http://{HOST}:{port}"
 
 
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the running stack keeps stack.json (and its local test hooks): LOCAL_STATE_DIR, else .local/."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("LOCAL_STATE_DIR") or PROJECT_ROOT / ".local")
+
+
+def stack_file(environ: Mapping[str, str] | None = None) -> Path:
+    return state_dir(environ) / STACK_FILE_NAME
+
+
 def _port(environ: Mapping[str, str], name: str) -> int:
     raw = environ.get(name) or str(DEFAULT_PORTS[name])
-    try:
-        port = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a port number, got {raw!r}") from None
-    if not 0 < port < 65536:
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ValueError(f"{name} must be a port number, got {raw!r}")
-    return port
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,6 @@ class LocalSettings:
         backend = (env.get("LOCAL_DYNAMODB") or "auto").strip().lower()
         if backend not in DYNAMODB_BACKENDS:
             raise ValueError(f"LOCAL_DYNAMODB must be one of {', '.join(DYNAMODB_BACKENDS)}, got {backend!r}")
-        state_dir = Path(env.get("LOCAL_STATE_DIR") or PROJECT_ROOT / ".local")
         return cls(
             api_port=_port(env, "API_PORT"),
             aws_endpoint_port=_port(env, "AWS_ENDPOINT_PORT"),
@@ -104,7 +110,7 @@ class LocalSettings:
             rh_api_token=env.get("RH_API_TOKEN") or DEV_RH_API_TOKEN,
             rh_signing_key=env.get("RH_SIGNING_KEY") or DEV_RH_SIGNING_KEY,
             local_api_key=env.get("LOCAL_API_KEY") or DEV_LOCAL_API_KEY,
-            state_dir=state_dir,
+            state_dir=state_dir(env),
             external_rh_api_base_url=env.get("RH_API_BASE_URL") or None,
             parameter_env={name: env[name] for name in PARAMETER_ENV if env.get(name)},
         )
@@ -118,10 +124,6 @@ class LocalSettings:
         return endpoint(self.aws_endpoint_port)
 
     @property
-    def emulator_url(self) -> str:
-        return endpoint(self.emulator_port)
-
-    @property
     def webhook_url(self) -> str:
         """Where the local stack receives deliveries: always the local gateway."""
         return self.api_url + WEBHOOK_PATH
@@ -133,7 +135,7 @@ class LocalSettings:
 
     @property
     def rh_api_base_url(self) -> str:
-        return self.external_rh_api_base_url or self.emulator_url + EMULATOR_API_PATH
+        return self.external_rh_api_base_url or endpoint(self.emulator_port) + EMULATOR_API_PATH
 
     @property
     def secret_value(self) -> dict:

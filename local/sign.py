@@ -25,9 +25,9 @@ from pathlib import Path
 
 import requests
 
+from local.settings import DEV_RH_SIGNING_KEY, PROJECT_ROOT, stack_file, state_dir
 from rh_common.signature import format_timestamp, signed_headers
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = PROJECT_ROOT / "events"
 _EVENT_TIME = re.compile(rb'("eventTime"\s*:\s*)"[^"\\]*"')
 
@@ -55,31 +55,15 @@ def refresh_event_time(raw_body: bytes, event_time: str) -> bytes:
     return rewritten
 
 
-def _state_dir() -> Path:
-    return Path(os.environ.get("LOCAL_STATE_DIR") or PROJECT_ROOT / ".local")
-
-
-def _default_key() -> str | None:
-    if os.environ.get("RH_SIGNING_KEY"):
-        return os.environ["RH_SIGNING_KEY"]
-    try:
-        from local import settings
-    except ImportError:
-        return None
-    return getattr(settings, "DEV_RH_SIGNING_KEY", None) or getattr(settings, "DEV_SIGNING_KEY", None)
-
-
-def _webhook_urls_from(stack_file: Path) -> tuple[str, str]:
+def _webhook_urls_from(path: Path) -> tuple[str, str]:
     """(webhookUrl, webhookSignedUrl): where the stack receives deliveries, and the URL they are signed for."""
     try:
-        stack = json.loads(stack_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SystemExit(f"{stack_file} not found: start the stack with `make run`, or pass --url") from None
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"{stack_file} is not JSON ({exc}); pass --url") from None
-    url = stack.get("webhookUrl") if isinstance(stack, dict) else None
-    if not url:
-        raise SystemExit(f"{stack_file} has no webhookUrl; pass --url")
+        stack = json.loads(path.read_text(encoding="utf-8"))
+        url = stack["webhookUrl"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(
+            f"{path} has no webhookUrl ({exc!r}): start the stack with `make run`, or pass --url"
+        ) from None
     return url, stack.get("webhookSignedUrl") or url
 
 
@@ -125,11 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         url, signed_url = args.url, args.signed_url or args.url
     else:
-        url, signed_url = _webhook_urls_from(args.stack or _state_dir() / "stack.json")
+        url, signed_url = _webhook_urls_from(args.stack or stack_file())
         signed_url = args.signed_url or signed_url
-    key = args.key or _default_key()
-    if not key:
-        raise SystemExit("no signing key: pass --key or set RH_SIGNING_KEY")
+    key = args.key or os.environ.get("RH_SIGNING_KEY") or DEV_RH_SIGNING_KEY
 
     timestamp = format_timestamp(datetime.now(UTC))
     body_file = source
@@ -139,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             raise SystemExit(f"{source}: {exc}") from None
         if not args.post:  # curl needs the rewritten bytes in a file
-            body_file = _state_dir() / "signed" / source.name
+            body_file = state_dir() / "signed" / source.name
             body_file.parent.mkdir(parents=True, exist_ok=True)
             body_file.write_bytes(raw_body)
 
@@ -150,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.post:
         try:
-            response = post_signed(url, key, raw_body, args.timeout, signed_url=signed_url, timestamp=timestamp)
+            response = requests.post(url, data=raw_body, headers=headers, timeout=args.timeout)
         except requests.RequestException as exc:
             print(f"POST {url} failed: {exc}", file=sys.stderr)
             return 2

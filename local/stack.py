@@ -4,7 +4,7 @@ Start order: DynamoDB (DynamoDB Local, or moto) and moto server; the template's
 queues, secret and tables; the Return Helper emulator (unless RH_API_BASE_URL is
 set); the functions' worker pools behind the local API Gateway; then the event sources
 that invoke functions by themselves: an SQS poller per SQS event, a stream poller per
-DynamoDB event and a timer per Schedule/ScheduleV2 event; the event bus (moto) and a printer
+DynamoDB event and a timer per Schedule event; the event bus (moto) and a printer
 of every event published on it. Then .local/stack.json is written and one "READY ..." line
 printed. SIGINT/SIGTERM stop everything (event sources first), exit 0.
 """
@@ -22,19 +22,17 @@ from typing import Any
 
 from local import aws_services
 from local.aws_services import MotoServer
-from local.background import EventSources
 from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backend
 from local.event_printer import EventPrinter
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import LambdaRuntime, function_arn, worker_environment
 from local.processes import ensure_ports_free, log
 from local.scheduler import local_scheduler
-from local.settings import HOST, TEMPLATE_PATH, LocalSettings
+from local.settings import HOST, STACK_FILE_NAME, TEMPLATE_PATH, LocalSettings
 from local.sqs_poller import sqs_pollers
 from local.stream_poller import stream_pollers
 from local.template import LocalTemplate, load_document
 
-STATE_FILE_NAME = "stack.json"
 FAULTS_DIR_NAME = "faults"  # local test hooks (local/stream_poller.py)
 
 
@@ -51,86 +49,77 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.dynamodb: DynamoDBLocal | None = None
         self.emulator: Any = None
-        self.runtime: LambdaRuntime | None = None
         self.gateway: LocalApiGateway | None = None
-        self.sqs_pollers: EventSources | None = None
-        self.scheduler: EventSources | None = None
-        self.stream_pollers: EventSources | None = None
-        self.event_printer: EventPrinter | None = None
         self.queues: dict[str, str] = {}
         self.event_bus: str | None = None
+        self._running: list[tuple[str, Any]] = []  # (name, component), in start order
+
+    def _run(self, name: str, component: Any) -> Any:
+        """Start a component; stop() stops it, in reverse order of starting."""
+        self._running.append((name, component))
+        component.start()
+        return component
 
     # -- start
 
     def start(self) -> None:
         settings = self.settings
         document = load_document(self.template_path)
-        declared = frozenset(document.get("Parameters") or {})
         template = LocalTemplate(
             document,
             self.template_path.parent,
             region=settings.region,
             aws_endpoint=settings.aws_endpoint,
-            parameter_overrides=settings.parameter_overrides(declared),
+            parameter_overrides=settings.parameter_overrides(frozenset(document.get("Parameters") or {})),
         )
         self.backend = choose_backend(settings.dynamodb_backend)
         self._check_ports()
         self._start_aws()
 
         log("stack", "creating the template's queues, secrets, tables and event bus")
-        physical = aws_services.create_queues(template, settings.aws_endpoint)
+        aws = settings.aws_endpoint
+        physical = aws_services.create_queues(template, aws)
         self.queues = {logical_id: value.ref for logical_id, value in physical.items()}
-        physical.update(aws_services.create_secrets(template, settings.aws_endpoint, settings.secret_value))
+        physical.update(aws_services.create_secrets(template, aws, settings.secret_value))
         physical.update(aws_services.create_tables(template, self.dynamodb_endpoint))
-        self.event_bus = aws_services.create_event_buses(template, settings.aws_endpoint)
+        self.event_bus = aws_services.create_event_buses(template, aws)
         self.template = template = template.with_physical(physical)
 
         self._start_emulator()
-
-        functions = template.functions()
+        region, functions = settings.region, template.functions()
         environments = {
             logical_id: worker_environment(
-                spec,
-                region=settings.region,
-                aws_endpoint=settings.aws_endpoint,
-                dynamodb_endpoint=self.dynamodb_endpoint,
+                spec, region=region, aws_endpoint=aws, dynamodb_endpoint=self.dynamodb_endpoint
             )
             for logical_id, spec in functions.items()
         }
-        self.runtime = LambdaRuntime(functions, environments, region=settings.region)
+        runtime = LambdaRuntime(functions, environments, region=region)
+        self._running.append(("lambda workers", runtime))
         routes = template.api_routes()
-        self.gateway = LocalApiGateway(
-            routes, self.runtime.invoke, port=settings.api_port, api_key=settings.local_api_key
-        )
-        self.gateway.start()
+        gateway = LocalApiGateway(routes, runtime.invoke, port=settings.api_port, api_key=settings.local_api_key)
+        self.gateway = self._run("gateway", gateway)
         for route in routes:
             keyed = "x-api-key" if route.api_key_required else "public"
             log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
         # Event sources last: they invoke functions as soon as they run.
-        self.sqs_pollers = sqs_pollers(
-            template.sqs_event_sources(),
-            self.runtime.invoke,
-            aws_endpoint=settings.aws_endpoint,
-            region=settings.region,
+        self._run(
+            "SQS pollers", sqs_pollers(template.sqs_event_sources(), runtime.invoke, aws_endpoint=aws, region=region)
         )
-        self.sqs_pollers.start()
-        self.event_printer = EventPrinter(self.event_bus, aws_endpoint=settings.aws_endpoint, region=settings.region)
-        self.event_printer.start()
+        self._run("event printer", EventPrinter(self.event_bus, aws_endpoint=aws, region=region))
         self.faults_dir.mkdir(parents=True, exist_ok=True)
-        self.stream_pollers = stream_pollers(
+        streams = stream_pollers(
             template.dynamodb_event_sources(),
-            self.runtime.invoke,
+            runtime.invoke,
             dynamodb_endpoint=self.dynamodb_endpoint,
-            aws_endpoint=settings.aws_endpoint,
-            region=settings.region,
-            function_arns={logical_id: function_arn(spec, settings.region) for logical_id, spec in functions.items()},
+            aws_endpoint=aws,
+            region=region,
+            function_arns={logical_id: function_arn(spec, region) for logical_id, spec in functions.items()},
             queue_urls=self.queues,
             faults_dir=self.faults_dir,
-            crash=self.runtime.kill_workers,
+            crash=runtime.kill_workers,
         )
-        self.stream_pollers.start()
-        self.scheduler = local_scheduler(template.schedules(), self.runtime.invoke, region=settings.region)
-        self.scheduler.start()
+        self._run("stream pollers", streams)
+        self._run("schedules", local_scheduler(template.schedules(), runtime.invoke, region=region))
 
     def _check_ports(self) -> None:
         settings = self.settings
@@ -144,9 +133,11 @@ class LocalStack:
     def _start_aws(self) -> None:
         settings = self.settings
         self.moto = MotoServer(settings.aws_endpoint_port, settings.region)
+        self._running.append(("moto server", self.moto))
         self.moto.launch()
         if self.backend == "dynamodb-local":
             self.dynamodb = DynamoDBLocal(settings.dynamodb_port, settings.region)
+            self._running.append(("DynamoDB Local", self.dynamodb))
             try:
                 self.dynamodb.launch()  # the JVM warms up while moto starts
             except Exception as exc:
@@ -154,6 +145,7 @@ class LocalStack:
                     raise
                 log("dynamodb", f"DynamoDB Local unavailable ({exc}); falling back to moto")
                 self.dynamodb.stop()
+                self._running.pop()
                 self.dynamodb, self.backend = None, "moto"
         self.moto.wait_ready()
         if self.dynamodb is not None:
@@ -172,7 +164,7 @@ class LocalStack:
             return
         from local.emulator.server import EmulatorServer
 
-        self.emulator = EmulatorServer(
+        self.emulator = emulator = EmulatorServer(
             HOST,
             settings.emulator_port,
             webhook_url=settings.webhook_url,
@@ -182,7 +174,7 @@ class LocalStack:
             api_token=settings.rh_api_token,
             auto_progress=True,  # resends walk to in-progress and completed with signed webhooks
         )
-        self.emulator.start()
+        self._run("emulator", emulator)
         signed_for = (
             "" if settings.webhook_signed_url == settings.webhook_url else f" signed for {settings.webhook_signed_url}"
         )
@@ -221,43 +213,27 @@ class LocalStack:
     def write_state(self) -> Path:
         state_dir = self.settings.state_dir
         state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / STATE_FILE_NAME
+        path = state_dir / STACK_FILE_NAME
         partial = path.with_suffix(".json.tmp")
         partial.write_text(json.dumps(self.state(), indent=2) + "\n", encoding="utf-8")
         os.replace(partial, path)  # readers never see half a file
         return path
 
     def failed_component(self) -> str | None:
-        if self.moto is not None and self.moto.exited:
-            return "moto server"
-        if self.dynamodb is not None and self.dynamodb.exited:
-            return "DynamoDB Local"
-        return None
+        """The child server (moto, DynamoDB Local) that has exited, if one has."""
+        return next((name for name, component in self._running if getattr(component, "exited", False)), None)
 
     # -- stop
 
     def stop(self) -> None:
         """Everything this stack started, in reverse order; each step runs even if one fails."""
-        steps = [
-            ("schedules", self.scheduler),
-            ("stream pollers", self.stream_pollers),
-            ("SQS pollers", self.sqs_pollers),
-            ("event printer", self.event_printer),
-            ("gateway", self.gateway),
-            ("lambda workers", self.runtime),
-            ("emulator", self.emulator),
-            ("moto server", self.moto),
-            ("DynamoDB Local", self.dynamodb),
-        ]
-        for name, component in steps:
-            if component is None:
-                continue
+        while self._running:
+            name, component = self._running.pop()
             try:
                 component.stop()
             except Exception as exc:
                 log("stack", f"stopping {name} failed: {exc!r}")
-        self.scheduler = self.sqs_pollers = self.stream_pollers = self.event_printer = None
-        self.gateway = self.runtime = self.emulator = self.moto = self.dynamodb = None
+        self.gateway = self.emulator = self.moto = self.dynamodb = None
 
 
 def main() -> int:
