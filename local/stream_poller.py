@@ -154,11 +154,11 @@ class RecordFilter:
 
 @dataclass
 class _Shard:
-    """Where one shard is read. An idle shard's iterator is not kept from poll to poll but asked for
-    again from the checkpoint (or TRIM_HORIZON): when a transaction fails, moto puts back a deep copy
-    of the table taken before it, stream included, and an iterator from before then reads the
-    discarded copy for ever, with no error and no records (the stall after the API fuzzing). Only a
-    LATEST start with nothing read yet keeps its iterator, which holds its place."""
+    """Where one shard is read. Its iterator is asked for again from the checkpoint (or TRIM_HORIZON)
+    at every shard refresh: when a transaction fails, moto puts back a deep copy of the table taken
+    before it, stream included, and an iterator from before then reads the discarded copy for ever,
+    with no error and no records (the stall after the API fuzzing). Only a LATEST start with nothing
+    read yet keeps its iterator, which holds its place."""
 
     shard_id: str
     parent_id: str | None
@@ -237,6 +237,9 @@ class StreamPoller(BackgroundLoop):
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in self._shards:
                 self._shards[shard["ShardId"]] = _Shard(shard["ShardId"], shard.get("ParentShardId"))
+        for shard in self._shards.values():
+            if shard.checkpoint or shard.retry_from or shard.start == "TRIM_HORIZON":
+                shard.iterator = None  # asked for again from where it is: see _Shard
         self._refreshed_at = time.monotonic()
         if self._first_refresh and self.source.starting_position == "LATEST":
             # Only what is written from now on; shards found later are read from their start.
@@ -291,8 +294,6 @@ class StreamPoller(BackgroundLoop):
                     self._refreshed_at = -math.inf  # its children appear in the next describe
                 return records
             if not records:
-                if shard.checkpoint or shard.retry_from or shard.start == "TRIM_HORIZON":
-                    shard.iterator = None  # the next poll asks again from the checkpoint: see _Shard
                 return records
             if window_ends is None:
                 window_ends = time.monotonic() + self.source.maximum_batching_window_seconds
