@@ -4,7 +4,7 @@ Each poller behaves like Lambda's stream event source mapping, shard by shard (p
 before their children), one batch in flight per shard:
 
 - reads the table's stream (DynamoDB Local and moto both serve the `dynamodbstreams` API
-  on the DynamoDB endpoint) from StartingPosition, up to BatchSize records, waiting up to
+  on the DynamoDB endpoint) from TRIM_HORIZON, up to BatchSize records, waiting up to
   MaximumBatchingWindowInSeconds for a batch to fill;
 - drops the records no FilterCriteria pattern matches (Lambda's event filtering: the same
   pattern language as EventBridge's, matched with moto's implementation of it), checkpointing
@@ -157,8 +157,7 @@ class _Shard:
     """Where one shard is read. Its iterator is asked for again from the checkpoint (or TRIM_HORIZON)
     at every shard refresh: when a transaction fails, moto puts back a deep copy of the table taken
     before it, stream included, and an iterator from before then reads the discarded copy for ever,
-    with no error and no records (the stall after the API fuzzing). Only a LATEST start with nothing
-    read yet keeps its iterator, which holds its place."""
+    with no error and no records (the stall after the API fuzzing)."""
 
     shard_id: str
     parent_id: str | None
@@ -168,7 +167,6 @@ class _Shard:
     attempts: int = 0  # failed invocations of that batch
     batch_limit: int | None = None  # bisected batch size
     finished: bool = False
-    start: str = "TRIM_HORIZON"  # where reading starts before the first checkpoint
 
 
 class StreamPoller(BackgroundLoop):
@@ -202,7 +200,6 @@ class StreamPoller(BackgroundLoop):
         self._sqs = client("sqs", aws_endpoint, region)
         self._shards: dict[str, _Shard] = {}
         self._refreshed_at = -math.inf
-        self._first_refresh = True
         self.label = f"{source.function_id}.{source.event_name}"
         self._filter = RecordFilter(source.filter_patterns)
 
@@ -235,17 +232,9 @@ class StreamPoller(BackgroundLoop):
     def _refresh_shards(self) -> None:
         description = self._streams.describe_stream(StreamArn=self.source.stream_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
-            if shard["ShardId"] not in self._shards:
-                self._shards[shard["ShardId"]] = _Shard(shard["ShardId"], shard.get("ParentShardId"))
-        for shard in self._shards.values():
-            if shard.checkpoint or shard.retry_from or shard.start == "TRIM_HORIZON":
-                shard.iterator = None  # asked for again from where it is: see _Shard
+            self._shards.setdefault(shard["ShardId"], _Shard(shard["ShardId"], shard.get("ParentShardId")))
+            self._shards[shard["ShardId"]].iterator = None  # asked for again from where it is: see _Shard
         self._refreshed_at = time.monotonic()
-        if self._first_refresh and self.source.starting_position == "LATEST":
-            # Only what is written from now on; shards found later are read from their start.
-            for shard in self._shards.values():
-                shard.start = "LATEST"
-        self._first_refresh = False
 
     def _ready_shards(self) -> list[_Shard]:
         """Open work: shards not finished whose parent (if we know it) is finished."""
@@ -263,7 +252,7 @@ class StreamPoller(BackgroundLoop):
         elif shard.checkpoint is not None:
             arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.checkpoint)
         else:
-            arguments["ShardIteratorType"] = shard.start
+            arguments["ShardIteratorType"] = "TRIM_HORIZON"
         return self._streams.get_shard_iterator(**arguments)["ShardIterator"]
 
     def _read(self, shard: _Shard) -> list[dict]:

@@ -330,7 +330,7 @@ class DynamoDBEventSource:
     event_name: str
     table_id: str
     stream_arn: str
-    starting_position: str  # TRIM_HORIZON | LATEST
+    starting_position: str  # TRIM_HORIZON (the only one that runs locally)
     batch_size: int
     maximum_batching_window_seconds: int
     maximum_retry_attempts: int  # -1: until the record expires (Lambda's default)
@@ -574,13 +574,15 @@ class LocalTemplate:
         for function_id, event_name, raw, props in self._events("DynamoDB"):
             where = f"{function_id}.{event_name}"
             on_failure = ((raw.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            if props.get("StartingPosition") != "TRIM_HORIZON":  # what the template uses, and all the poller does
+                raise TemplateError(f"{where}: only StartingPosition TRIM_HORIZON runs locally")
             sources.append(
                 DynamoDBEventSource(
                     function_id=function_id,
                     event_name=event_name,
                     table_id=self._logical_id("AWS::DynamoDB::Table", where, raw.get("Stream")),
                     stream_arn=str(props["Stream"]),
-                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    starting_position="TRIM_HORIZON",
                     maximum_retry_attempts=_as_int(props.get("MaximumRetryAttempts", -1)),
                     bisect_batch_on_function_error=_truthy(props.get("BisectBatchOnFunctionError", False)),
                     on_failure_queue_id=self._logical_id("AWS::SQS::Queue", where, on_failure) if on_failure else None,
