@@ -5,6 +5,6 @@ with the real envelope and soft errors, honours ``x-returnhelper-idempotency-key
 correctly signed webhooks, and can be told to inject faults. It never runs in AWS.
 """
 
-from local.emulator.server import USER_API_PREFIX, EmulatorServer
+from local.emulator.server import EmulatorServer
 
-__all__ = ["USER_API_PREFIX", "EmulatorServer"]
+__all__ = ["EmulatorServer"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local.emulator.state import ControlError, EmulatorState, _as_id, invalid
+from local.emulator.state import ControlError, EmulatorState, as_id, invalid
 
 MAX_WINDOW_DAYS = 62  # Return Helper's SearchConfig.simpleRecordsMaxDays
 MAX_PAGE_SIZE = 50
@@ -71,7 +71,7 @@ def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
 
 
 def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
-    inventory_id = _as_id(query.get("returninventoryid"))
+    inventory_id = as_id(query.get("returninventoryid"))
     if inventory_id is None:
         raise invalid("returnInventoryId", "'Return Inventory Id' must be a valid id.")
     found = next((i for i in state.inventories() if i["returnInventoryId"] == inventory_id), None)

@@ -12,25 +12,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from local.emulator.state import ControlError
+from local.emulator.state import ACTIVE_RESEND_STATUSES, ControlError, is_number
 
 log = logging.getLogger("local.emulator")
 
 OUTCOMES = ("completed", "failed")
 MAX_STEP_SECONDS = 3600.0
 
-_PENDING, _IN_PROGRESS = 0, 2  # upstream resendStatusCode values
 
-# JSON name (control API) -> field name
-JSON_FIELDS = {
-    "autoProgress": "auto_progress",
-    "inProgressAfterSeconds": "in_progress_after_seconds",
-    "completeAfterSeconds": "complete_after_seconds",
-    "outcome": "outcome",
-}
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
 
 
 @dataclass(frozen=True)
@@ -47,22 +42,22 @@ class ProgressConfig:
             raise ValueError("autoProgress must be true or false")
         for name in ("in_progress_after_seconds", "complete_after_seconds"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_STEP_SECONDS:
-                json_name = next(key for key, field in JSON_FIELDS.items() if field == name)
-                raise ValueError(f"{json_name} must be a number of seconds between 0 and {MAX_STEP_SECONDS:g}")
+            if not (is_number(value) and 0 <= value <= MAX_STEP_SECONDS):
+                raise ValueError(f"{_camel(name)} must be a number of seconds between 0 and {MAX_STEP_SECONDS:g}")
             object.__setattr__(self, name, float(value))
         if self.outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
 
     def to_json(self) -> dict[str, Any]:
-        return {key: getattr(self, field) for key, field in JSON_FIELDS.items()}
+        return {_camel(name): value for name, value in asdict(self).items()}
 
     def updated(self, changes: dict[str, Any]) -> ProgressConfig:
         """A copy with the given control-API (camelCase) fields changed; ValueError when invalid."""
-        unknown = sorted(set(changes) - set(JSON_FIELDS))
+        known = {_camel(field.name): field.name for field in fields(self)}
+        unknown = sorted(set(changes) - set(known))
         if unknown:
-            raise ValueError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(JSON_FIELDS)}")
-        return replace(self, **{JSON_FIELDS[key]: value for key, value in changes.items()})
+            raise ValueError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        return replace(self, **{known[key]: value for key, value in changes.items()})
 
 
 class ResendProgress:
@@ -134,14 +129,15 @@ class ResendProgress:
                 return
         try:
             status = self._status_of(resend_id)
-            if status not in (_PENDING, _IN_PROGRESS):  # canceled, finished, or gone: nothing more to do
+            if status not in ACTIVE_RESEND_STATUSES:  # canceled, finished, or gone: nothing more to do
                 log.info("auto-progress of resend %s stops: status %s", resend_id, status)
-            elif step != "inProgress":
-                self._advance(resend_id, plan.outcome)
-            else:
-                if status == _PENDING:
-                    self._advance(resend_id, "inProgress")
+                return
+            if step == "inProgress" and status == 0:
+                self._advance(resend_id, "inProgress")
+            if step == "inProgress":
                 self._schedule(plan.complete_after_seconds, resend_id, plan.outcome, plan)
+            else:
+                self._advance(resend_id, plan.outcome)
         except ControlError as exc:  # moved by someone else in between; never force it
             log.info("auto-progress of resend %s to %s skipped: %s", resend_id, step, exc.message)
         except Exception:

@@ -1,8 +1,8 @@
 """GET Resend/getShippingFeeListByToShippingOption: deterministic fees per service type and weight.
 
 fee = base + per kg x chargeable weight (the items' weights summed, at least 0.5 kg, rounded
-up to 0.1 kg). Like the real list, it is not only the warehouse's shipment services: a return
-service type of the warehouse appears too (the cheapest, on purpose), so a client that does
+up to 0.1 kg). Like the real list, it is not only the warehouse's shipment services: its return
+service type appears too (the cheapest, on purpose) for its own country, so a client that does
 not filter to shipment service types would offer it.
 """
 
@@ -12,26 +12,11 @@ import math
 import re
 from typing import Any
 
-from local.emulator.state import SHIPMENT_SERVICE_TYPES, WAREHOUSES, EmulatorState, SoftError, _as_id, invalid
+from local.emulator.state import RETURN_SERVICE_TYPES, SHIPMENT_SERVICE_TYPES, EmulatorState, SoftError, as_id, invalid
 
-OPERATION = "getShippingFeeListByToShippingOption"
-
-# serviceTypeCode -> (base fee, fee per kg), USD
-FEES: dict[str, tuple[float, float]] = {
-    "SHIPMENT_USPS_GA_SIG_NJ": (6.10, 1.20),
-    "SHIPMENT_USPS_PM_NJ": (8.70, 1.50),
-    "SHIPMENT_UPS_GROUND_NJ": (7.40, 0.30),
-    "SHIPMENT_FEDEX_INTL_ECONOMY_NJ": (24.00, 4.00),
-    "SHIPMENT_DHL_PAKET_DE": (4.99, 0.50),
-    "SHIPMENT_DPD_CLASSIC_DE": (5.49, 0.40),
-    "SHIPMENT_UPS_STANDARD_DE": (9.90, 1.00),
-}
-# warehouseId -> (return service type code, name, base, per kg): inbound codes a resend must not use.
-RETURN_FEES = {
-    2: ("RETURN_USPS_GA_NJ", "USPS Ground Advantage return (NJ)", 2.00, 0.10),
-    5: ("RETURN_DHL_PAKET_DE", "DHL Paket return (DE)", 2.50, 0.10),
-}
 MIN_CHARGEABLE_KG = 0.5
+SERVICE_TYPES = {t.code: t for types in SHIPMENT_SERVICE_TYPES.values() for t in types}
+SERVICE_TYPES |= {t.code: t for t in RETURN_SERVICE_TYPES.values()}
 
 
 def chargeable_kg(weights_grams: list[float]) -> float:
@@ -39,15 +24,13 @@ def chargeable_kg(weights_grams: list[float]) -> float:
 
 
 def fee(code: str, kg: float) -> float:
-    base, per_kg = FEES[code]
-    return round(base + per_kg * kg, 2)
+    return round(SERVICE_TYPES[code].base_fee + SERVICE_TYPES[code].fee_per_kg * kg, 2)
 
 
-def shipping_fees(state: EmulatorState, ids_raw: list[str], country_raw: Any, postal_raw: Any) -> dict[str, Any]:
+def shipping_fees(state: EmulatorState, query: Any) -> dict[str, Any]:
+    ids = [as_id(raw) for raw in query.getlist("returninventoryidlist")]
+    country, postal = (query.get("tocountrycode") or "").strip().lower(), (query.get("topostalcode") or "").strip()
     errors: dict[str, str] = {}
-    ids = [_as_id(raw) for raw in ids_raw]
-    country = (country_raw or "").strip().lower()
-    postal = (postal_raw or "").strip()
     if not ids or None in ids:
         errors["returnInventoryIdList"] = "'Return Inventory Id List' must be a non-empty list of ids."
     if not re.fullmatch(r"[a-z]{3}", country):
@@ -56,7 +39,7 @@ def shipping_fees(state: EmulatorState, ids_raw: list[str], country_raw: Any, po
         errors["toPostalCode"] = "'To Postal Code' must not be empty."
     if errors:
         raise SoftError("VALIDATION_FAILED", errors)
-    inventories = state.inventories_of(ids)
+    inventories = {i["returnInventoryId"]: i for i in state.inventories() if i["returnInventoryId"] in ids}
     missing = [i for i in ids if i not in inventories]
     if missing:
         raise invalid("returnInventoryIdList", f"Return inventory {missing[0]} does not exist.")
@@ -65,24 +48,18 @@ def shipping_fees(state: EmulatorState, ids_raw: list[str], country_raw: Any, po
         raise invalid("returnInventoryIdList", "All return inventories must be in one warehouse.")
     (warehouse_id,) = warehouses
     kg = chargeable_kg([inventory["weight"] for inventory in inventories.values()])
+    services = (*SHIPMENT_SERVICE_TYPES[warehouse_id], RETURN_SERVICE_TYPES[warehouse_id])
     rows = [
-        _row(code, name, country, postal, fee(code, kg), kg)
-        for code, name, destinations in SHIPMENT_SERVICE_TYPES[warehouse_id]
-        if country in destinations
+        {
+            "serviceTypeCode": service.code,
+            "serviceTypeName": service.name,
+            "countryCode": country,
+            "postalCodePair": {"from": postal[:3], "to": postal[:3]},
+            "currencyCode": "usd",
+            "fee": fee(service.code, kg),
+            "chargeableWeight": kg,
+        }
+        for service in services
+        if country in service.destinations
     ]
-    code, name, base, per_kg = RETURN_FEES[warehouse_id]
-    if country == WAREHOUSES[warehouse_id]["countryCode"]:
-        rows.append(_row(code, name, country, postal, round(base + per_kg * kg, 2), kg))
     return {"data": {"shippingFeeDetailList": rows}}
-
-
-def _row(code: str, name: str, country: str, postal: str, amount: float, kg: float) -> dict[str, Any]:
-    return {
-        "serviceTypeCode": code,
-        "serviceTypeName": name,
-        "countryCode": country,
-        "postalCodePair": {"from": postal[:3], "to": postal[:3]},
-        "currencyCode": "usd",
-        "fee": amount,
-        "chargeableWeight": kg,
-    }

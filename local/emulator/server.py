@@ -1,7 +1,7 @@
 """The emulator's HTTP server: Return Helper's user API plus a control API under ``/_emulator/``.
 
 User API (``<url>/uat/user/api``, paths matched case-insensitively, ``x-rr-apikey`` and
-``x-rr-apitoken`` required, else a bare HTTP 401): the operations of ``_user_routes`` below;
+``x-rr-apitoken`` required, else a bare HTTP 401): the operations of ``state.OPERATIONS``;
 createResend, cancelResend and UpdateReturnInventoryHandling honour
 x-returnhelper-idempotency-key (then the signed webhook); getAllResendStatus also answers under
 /uat/public/api, without auth.
@@ -46,26 +46,23 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from local.emulator import handling, inventory_reads, quote, webhooks
+from local.emulator import inventory_reads, quote, webhooks
 from local.emulator.progress import ProgressConfig, ResendProgress
-from local.emulator.state import (
-    RESEND_STATUSES,
-    ControlError,
-    EmulatorState,
-    SoftError,
-    envelope,
-    invalid,
-)
+from local.emulator.state import OPERATIONS, RESEND_STATUSES, ControlError, EmulatorState, SoftError, envelope, invalid
+from local.settings import EMULATOR_API_PATH as USER_API_PREFIX
 from local.wsgi import BackgroundServer
 
 log = logging.getLogger("local.emulator")
 
-USER_API_PREFIX = "/uat/user/api"
 PUBLIC_API_PREFIX = "/uat/public/api"
 CONTROL_PREFIX = "/_emulator"
 IDEMPOTENCY_HEADER = "x-returnhelper-idempotency-key"
-IDEMPOTENT = frozenset({"createResend", "cancelResend", handling.OPERATION})
-COUNTED = IDEMPOTENT | {quote.OPERATION}  # calls per idempotency key, for /_emulator/state
+IDEMPOTENT = frozenset({"createResend", "cancelResend", "updateReturnInventoryHandling"})
+COUNTED = IDEMPOTENT | {"getShippingFeeListByToShippingOption"}  # calls per idempotency key, for /_emulator/state
+RESEND_STATUS_LIST = [
+    {"resendStatusCode": str(code), "resendStatus": label, "resendStageDescription": description}
+    for code, (label, description) in RESEND_STATUSES.items()
+]
 
 
 class _Answer(Response):
@@ -81,6 +78,10 @@ def answer(status: int, body: Any = None, headers: dict[str, str] | None = None)
     return _Answer(b"", status, headers)
 
 
+def _refusal(correlation_id: str, error: SoftError) -> Response:
+    return answer(error.http_status, envelope(correlation_id, error=error))
+
+
 # Faults that answer instead of the operation: (fault, correlationId) -> the answer.
 FAULT_ANSWERS: dict[str, Callable[[dict[str, Any], str], Response]] = {
     "http5xx": lambda fault, _: answer(int(fault.get("status", 503)), "emulated upstream failure\n"),
@@ -94,10 +95,6 @@ FAULT_ANSWERS: dict[str, Callable[[dict[str, Any], str], Response]] = {
         ),
     ),
 }
-
-
-def _refusal(correlation_id: str, error: SoftError) -> Response:
-    return answer(error.http_status, envelope(correlation_id, error=error))
 
 
 @dataclass(frozen=True)
@@ -157,41 +154,35 @@ class EmulatorServer(BackgroundServer):
         self.api_key, self.api_token = api_key, api_token
         self.state = EmulatorState()
         self.progress = ResendProgress(config, self.state.resend_status_code, self.advance)
-        self.notify_on_cancel = True  # cancelResend also sends updateResendStatus (async, like upstream)
         self._correlation_prefix = "EMU" + secrets.token_hex(5).upper()
         super().__init__(self._serve, host, port, "rh-emulator")
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
         self.url = f"http://{shown}:{self.port}"
         self.api_base = self.url + USER_API_PREFIX
-        self._urls = Map(
-            [Rule(path, methods=[method], endpoint=(op, run)) for method, path, op, run in self._user_routes()]
-            + [Rule(CONTROL_PREFIX + path, methods=[method], endpoint=run) for method, path, run in self._control()],
-            merge_slashes=False,
-        ).bind("localhost")
-
-    def _user_routes(self) -> list[tuple[str, str, str | None, Callable[[Call], Any]]]:
-        """(method, path in lower case, operation for faults and call counts, run(call) -> payload).
-
-        The idempotent operations' run returns (payload, follow-up), the follow-up only done when it really ran.
-        """
-        user, public = USER_API_PREFIX, PUBLIC_API_PREFIX
-        return [
-            ("GET", f"{user}/shipment/getavailableshipmentservicetype", "getAvailableShipmentServiceType", self._types),
-            ("POST", f"{user}/resend/createresend", "createResend", self._create_resend),
-            ("GET", f"{user}/resend/getresend", "getResend", lambda c: self.state.get_resend(c.query.get("resendid"))),
-            ("POST", f"{user}/resend/cancelresend", "cancelResend", self._cancel_resend),
-            ("GET", f"{user}/resendstatus/getallresendstatus", None, self._resend_statuses),
-            ("GET", f"{public}/resendstatus/getallresendstatus", None, self._resend_statuses),
-            ("GET", f"{user}/resend/getshippingfeelistbytoshippingoption", quote.OPERATION, self._shipping_fees),
-            (
-                "POST",
-                f"{user}/returninventory/updatereturninventoryhandling",
-                handling.OPERATION,
-                self._update_handling,
-            ),
-            ("GET", f"{user}/returninventory/list", "listReturnInventory", self._list_inventories),
-            ("GET", f"{user}/returninventory/getreturninventory", "getReturnInventory", self._get_inventory),
+        state = self.state
+        runs: dict[str, Callable[[Call], Any]] = {  # operation -> run(call) -> payload, or (payload, follow-up)
+            "createResend": self._create_resend,
+            "getResend": lambda call: state.get_resend(call.query.get("resendid")),
+            "cancelResend": self._cancel_resend,
+            "getAvailableShipmentServiceType": lambda call: {
+                "data": state.shipment_service_types(call.query.get("warehouseid"))
+            },
+            "listReturnInventory": lambda call: inventory_reads.list_page(state, call.query),
+            "getReturnInventory": lambda call: inventory_reads.get_one(state, call.query),
+            "getShippingFeeListByToShippingOption": lambda call: quote.shipping_fees(state, call.query),
+            "updateReturnInventoryHandling": self._update_handling,
+        }
+        rules = [
+            Rule(f"{USER_API_PREFIX}/{path}", methods=[method], endpoint=(op, runs[op]))
+            for op, (method, path) in OPERATIONS.items()
         ]
+        statuses = (None, lambda call: {"resendStatusList": RESEND_STATUS_LIST})  # no faults, and public too
+        rules += [
+            Rule(f"{prefix}/resendstatus/getallresendstatus", endpoint=statuses, methods=["GET"])
+            for prefix in (USER_API_PREFIX, PUBLIC_API_PREFIX)
+        ]
+        rules += [Rule(CONTROL_PREFIX + path, methods=[method], endpoint=run) for method, path, run in self._control()]
+        self._urls = Map(rules, merge_slashes=False).bind("localhost")
 
     def _control(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
         """(method, path under /_emulator, run(call, **path values) -> (status, body))."""
@@ -250,20 +241,18 @@ class EmulatorServer(BackgroundServer):
         ):
             return answer(401)  # rejected at the edge: no envelope
         control = lower == CONTROL_PREFIX or lower.startswith(CONTROL_PREFIX + "/")
+        no_route = {"error": f"no control route {request.method} {path}"} if control else None
         try:
             endpoint, values = self._urls.match(lower, request.method)
         except MethodNotAllowed as exc:
-            if not control:
-                return answer(405, headers={"Allow": ", ".join(sorted(exc.valid_methods or ()))})
-            return answer(404, {"error": f"no control route {request.method} {path}"})
+            allow = {"Allow": ", ".join(sorted(exc.valid_methods or ()))}
+            return answer(404, no_route) if control else answer(405, headers=allow)
         except HTTPException:
-            return answer(404, {"error": f"no control route {request.method} {path}"} if control else None)
+            return answer(404, no_route)
         query = MultiDict([(name.lower(), value) for name, value in request.args.items(multi=True) if value])
         call = Call(query, request.get_data(), request.headers.get(IDEMPOTENCY_HEADER) or None)
         try:
-            if control:
-                return answer(*endpoint(call, **values))
-            return self._user_call(call, *endpoint)
+            return answer(*endpoint(call, **values)) if control else self._user_call(call, *endpoint)
         except ControlError as exc:
             return answer(exc.status, {"error": exc.message})
 
@@ -271,10 +260,10 @@ class EmulatorServer(BackgroundServer):
         if operation in COUNTED:
             self.state.count_call(operation, call.key)
         correlation_id = f"{self._correlation_prefix}:{self.state.next_correlation():08d}"
-        fault = self.state.pop_fault(operation) if operation else None
+        fault = (self.state.pop_fault(operation) if operation else None) or {}
         if fault:
             log.info("fault for %s: %s", operation, fault)
-        kind = fault["kind"] if fault else None
+        kind = fault.get("kind")
         if kind == "latency":
             time.sleep(float(fault.get("seconds", 1.0)))
         elif kind == "reset":
@@ -286,7 +275,7 @@ class EmulatorServer(BackgroundServer):
                 response = answer(200, self._idempotent(operation, call, correlation_id, run))
             else:
                 response = answer(200, envelope(correlation_id, run(call)))
-        except SoftError as exc:  # IdempotencyKeyReused too, a real HTTP 409
+        except SoftError as exc:  # a reused idempotency key too, a real HTTP 409
             response = _refusal(correlation_id, exc)
         if kind == "timeoutAfterCommit":  # the operation ran; the client times out waiting for its answer
             time.sleep(float(fault.get("seconds", 15.0)))
@@ -305,10 +294,8 @@ class EmulatorServer(BackgroundServer):
             follow_up()
         return body
 
-    # -- user API operations ---------------------------------------------------------------------
-
-    def _types(self, call: Call) -> dict[str, Any]:
-        return {"data": self.state.shipment_service_types(call.query.get("warehouseid"))}
+    # -- user API operations with a follow-up ----------------------------------------------------
+    # Upstream notifies asynchronously: sending from the request would block the caller.
 
     def _create_resend(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
         payload = self.state.create_resend(call.user_json(), call.key)
@@ -316,48 +303,25 @@ class EmulatorServer(BackgroundServer):
 
     def _cancel_resend(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
         payload = self.state.cancel_resend(call.user_json())
-        # Upstream notifies asynchronously; sending from here would block the caller's request.
-        return payload, lambda: self.notify_on_cancel and _in_background(self.send_resend_update, payload["resendId"])
+        return payload, lambda: _in_background(self._send_resend_update, payload["resendId"])
 
     def _update_handling(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
-        inventory = handling.update_handling(self.state, call.user_json())
-        # The answer is the bare envelope, as documented; upstream notifies asynchronously.
+        inventory = self.state.update_handling(call.user_json())
+        # The answer is the bare envelope, as documented.
         return {}, lambda: _in_background(self._deliver, webhooks.inventory_handling_completed(inventory))
-
-    def _shipping_fees(self, call: Call) -> dict[str, Any]:
-        query = call.query
-        ids = query.getlist("returninventoryidlist")
-        return quote.shipping_fees(self.state, ids, query.get("tocountrycode"), query.get("topostalcode"))
-
-    def _list_inventories(self, call: Call) -> dict[str, Any]:
-        return inventory_reads.list_page(self.state, call.query)
-
-    def _get_inventory(self, call: Call) -> dict[str, Any]:
-        return inventory_reads.get_one(self.state, call.query)
-
-    def _resend_statuses(self, call: Call) -> dict[str, Any]:
-        statuses = [
-            {"resendStatusCode": str(code), "resendStatus": label, "resendStageDescription": description}
-            for code, (label, description) in RESEND_STATUSES.items()
-        ]
-        return {"resendStatusList": statuses}
 
     # -- webhooks ------------------------------------------------------------------------------
 
     def _deliver(self, payload: dict[str, Any]) -> dict[str, Any]:
-        result = webhooks.deliver(self.webhook_url, self.signing_key, payload, signed_url=self.webhook_signed_url)
+        result = webhooks.deliver(self.webhook_url, self.signing_key, payload, self.webhook_signed_url)
         self.state.record_webhook(result)
         log.info(
             "webhook %s/%s -> %s %s", result["category"], result["action"], result["status"], result["error"] or ""
         )
         return result
 
-    def send_inventory_created(self, inventory: dict[str, Any]) -> dict[str, Any]:
-        return self._deliver(webhooks.new_inventory_created(inventory))
-
-    def send_resend_update(self, resend_id: int) -> dict[str, Any]:
-        resend, inventories = self.state.resend_event_parts(resend_id)
-        return self._deliver(webhooks.resend_status_updated(resend, inventories))
+    def _send_resend_update(self, resend_id: int) -> dict[str, Any]:
+        return self._deliver(webhooks.resend_status_updated(*self.state.resend_event_parts(resend_id)))
 
     def advance(self, resend_id: int, to: Any, tracking_number: Any = None, error: Any = None) -> dict[str, Any]:
         """Warehouse-side progress, then the signed updateResendStatus webhook.
@@ -366,10 +330,9 @@ class EmulatorServer(BackgroundServer):
         resend is finished or already there, so nothing ever moves backwards.
         """
         self.state.advance_resend(resend_id, to, tracking_number, error)
-        delivered = self.send_resend_update(resend_id)
+        delivered = self._send_resend_update(resend_id)
         resend, _ = self.state.resend_event_parts(resend_id)
-        status = RESEND_STATUSES[resend["resendStatusCode"]][0]
-        return {"resend": resend, "status": status, "webhook": delivered}
+        return {"resend": resend, "status": RESEND_STATUSES[resend["resendStatusCode"]][0], "webhook": delivered}
 
     # -- control API ---------------------------------------------------------------------------
 
@@ -389,13 +352,15 @@ class EmulatorServer(BackgroundServer):
     def _add_inventory(self, call: Call) -> tuple[int, Any]:
         body = call.control_json()
         inventory = self.state.add_inventory(body)
-        delivered = self.send_inventory_created(inventory) if body.get("deliver", True) else None
+        delivered = self._deliver(webhooks.new_inventory_created(inventory)) if body.get("deliver", True) else None
         return 201, {"inventory": inventory, "webhook": delivered}
 
     def _push_faults(self, call: Call) -> tuple[int, Any]:
         body = call.control_json()
-        queued = self.state.push_faults(body.get("operation"), body.get("faults"))
-        return 200, {"operation": body["operation"], "queued": queued}
+        return 200, {
+            "operation": body["operation"],
+            "queued": self.state.push_faults(body.get("operation"), body.get("faults")),
+        }
 
     def _clear_faults(self, call: Call) -> tuple[int, Any]:
         self.state.clear_faults(call.query.get("operation"))
