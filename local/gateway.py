@@ -34,6 +34,17 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOCAL_API_KEY_ID = "localapikey"
 
 Invoke = Callable[[str, dict], InvocationResult]
+# requestContext.identity fields with no local value: no IAM or Cognito caller
+IDENTITY_UNKNOWN = ("cognitoIdentityPoolId", "cognitoIdentityId", "cognitoAuthenticationType")
+IDENTITY_UNKNOWN += (
+    "cognitoAuthenticationProvider",
+    "accountId",
+    "caller",
+    "user",
+    "userArn",
+    "accessKey",
+    "principalOrgId",
+)
 
 
 # ------------------------------------------------------------------ routing
@@ -90,13 +101,12 @@ def _resource_id(route: ApiRoute) -> str:
     return hashlib.sha256(f"{route.api_id}{route.path}".encode()).hexdigest()[:6]
 
 
-def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
-    single: dict[str, str] = {}
+def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """API Gateway's single-value map (the last value wins) and its multi-value map."""
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
-        single[name] = value  # the last value wins, as in API Gateway's single-value maps
         multi.setdefault(name, []).append(value)
-    return (single or None), (multi or None)
+    return {name: values[-1] for name, values in multi.items()}, multi
 
 
 def encode_body(body: bytes) -> tuple[str | None, bool]:
@@ -124,16 +134,16 @@ def build_proxy_event(
     headers, multi_headers = _single_and_multi(request.headers)
     query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
     body, is_base64 = encode_body(request.body)
-    header_value = {name.lower(): value for name, value in (headers or {}).items()}
+    user_agent = next((value for name, value in reversed(request.headers) if name.lower() == "user-agent"), None)
     epoch_ms = int(request_time.timestamp() * 1000)
     return {
         "resource": route.path,
         "path": request.path,
         "httpMethod": request.method,
-        "headers": headers or {},
-        "multiValueHeaders": multi_headers or {},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": path_parameters or None,
         "stageVariables": None,
         "requestContext": {
@@ -149,20 +159,11 @@ def build_proxy_event(
             "requestTime": request_time.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": epoch_ms,
             "identity": {
-                "cognitoIdentityPoolId": None,
-                "cognitoIdentityId": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "accessKey": None,
-                "principalOrgId": None,
+                **dict.fromkeys(IDENTITY_UNKNOWN),
                 "apiKey": api_key,
                 "apiKeyId": LOCAL_API_KEY_ID if api_key else None,
                 "sourceIp": request.source_ip,
-                "userAgent": header_value.get("user-agent"),
+                "userAgent": user_agent,
             },
             "domainName": domain_name,
             "domainPrefix": domain_name.split(".")[0].split(":")[0],
@@ -275,18 +276,13 @@ class LocalApiGateway(BackgroundServer):
         )
         try:
             result = self._invoke(route.function_id, event)
-        except Exception as exc:  # a bug in the local runtime must still answer like API Gateway
-            log("gateway", f"{route.function_id}: invocation failed: {exc!r}")
-            return _json_error(502, "Internal server error", "InternalServerErrorException")
-        if result.status == "timeout":
-            return _json_error(504, "Endpoint request timed out", "IntegrationTimeout")
-        if not result.ok:
-            log("gateway", f"{route.function_id} failed: {result.error_type}: {result.error_message}")
-            return _json_error(502, "Internal server error", "InternalServerErrorException")
-        try:
+            if result.status == "timeout":
+                return _json_error(504, "Endpoint request timed out", "IntegrationTimeout")
+            if not result.ok:
+                raise RuntimeError(f"the function failed: {result.error_type}: {result.error_message}")
             return translate_proxy_result(result.payload)
-        except MalformedProxyResponse as exc:
-            log("gateway", f"{route.function_id}: malformed Lambda proxy response: {exc}")
+        except Exception as exc:  # a failed invocation, a function error, a malformed proxy result (or a local bug)
+            log("gateway", f"{route.function_id}: {exc!r}")
             return _json_error(502, "Internal server error", "InternalServerErrorException")
 
 

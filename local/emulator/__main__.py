@@ -1,15 +1,15 @@
 """Run the Return Helper sandbox emulator, or steer a running one.
 
-Serve (until Ctrl-C / SIGTERM):
+Serve (until Ctrl-C / SIGTERM), by default as the local stack would (local.settings: RH_EMULATOR_PORT,
+RH_SIGNING_KEY, RH_API_KEY, RH_API_TOKEN, API_PORT for the webhook URL, else the development values):
 
-    python -m local.emulator --port 4010 --webhook-url http://127.0.0.1:3000/webhooks/returnhelper \\
-        [--webhook-signed-url https://hooks.example/rh] --signing-key <base64> [--api-key K --api-token T] \\
+    python -m local.emulator [--port 4010] [--webhook-url http://127.0.0.1:3000/webhooks/returnhelper] \\
+        [--webhook-signed-url https://hooks.example/rh] [--signing-key <base64>] [--api-key K --api-token T] \\
         [--no-auto-progress] [--progress-seconds 2 3] [--outcome completed|failed]
 
-Every serve option falls back to the environment variable the local stack uses (RH_EMULATOR_PORT,
-WEBHOOK_PUBLIC_URL for --webhook-signed-url, RH_SIGNING_KEY, RH_API_KEY, RH_API_TOKEN); webhooks are
-posted to --webhook-url (default: the signed URL) and signed for --webhook-signed-url. Auto-progress
-is on by default here: created resends go inProgress after 2 s and completed 3 s later, with signed webhooks.
+Webhooks are posted to --webhook-url and signed for --webhook-signed-url (default: WEBHOOK_PUBLIC_URL,
+else the URL they are posted to). Auto-progress is on by default here: created resends go inProgress after 2 s and
+completed 3 s later, with signed webhooks.
 
 Steer a running emulator (its control API; --url defaults to RH_EMULATOR_URL, then the "emulator"
 entry of .local/stack.json, then http://127.0.0.1:$RH_EMULATOR_PORT):
@@ -26,6 +26,7 @@ entry of .local/stack.json, then http://127.0.0.1:$RH_EMULATOR_PORT):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import requests
@@ -41,41 +42,40 @@ import requests
 from local.emulator.progress import OUTCOMES, ProgressConfig
 from local.emulator.server import EmulatorServer
 from local.emulator.state import FAULT_KINDS, OPERATIONS
+from local.settings import HOST, LocalSettings
 
 CLIENT_COMMANDS = ("fault", "faults", "config", "backfill")
 CONTROL_TIMEOUT_SECONDS = 10.0
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _progress_seconds(values: list[float] | None, parser: argparse.ArgumentParser) -> dict[str, float]:
-    """``--progress-seconds A [B]``: A until inProgress, B more until the outcome (B defaults to A)."""
-    if not values:
-        return {}
-    if len(values) > 2 or any(value < 0 for value in values):
-        parser.error("--progress-seconds takes one or two non-negative numbers: IN_PROGRESS [COMPLETE]")
-    return {"inProgressAfterSeconds": values[0], "completeAfterSeconds": values[-1]}
-
-
-def _add_progress_options(parser: argparse.ArgumentParser, default_on: bool) -> None:
-    group = parser.add_mutually_exclusive_group()
-    if not default_on:
-        group.add_argument("--auto-progress", dest="auto_progress", action="store_true", default=None)
-    group.add_argument(
-        "--no-auto-progress",
-        dest="auto_progress",
-        action="store_false",
-        default=True if default_on else None,
-        help="leave created resends pending (advance them with POST /_emulator/resends/{id}/advance)",
+def _add_progress_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--auto-progress",
+        action=argparse.BooleanOptionalAction,
+        help="walk created resends to their outcome (--no-auto-progress: leave them pending; "
+        "advance them with POST /_emulator/resends/{id}/advance)",
     )
+    defaults = ProgressConfig()
     parser.add_argument(
         "--progress-seconds",
         type=float,
         nargs="+",
         metavar="SECONDS",
-        help="IN_PROGRESS [COMPLETE]: seconds until inProgress, then until the outcome "
-        f"(defaults {ProgressConfig.in_progress_after_seconds:g} {ProgressConfig.complete_after_seconds:g})",
+        help="IN_PROGRESS [COMPLETE]: seconds until inProgress, then until the outcome (COMPLETE defaults to "
+        f"IN_PROGRESS; defaults {defaults.in_progress_after_seconds:g} {defaults.complete_after_seconds:g})",
     )
-    parser.add_argument("--outcome", choices=OUTCOMES, help="how auto-progressed resends end (completed)")
+    parser.add_argument("--outcome", choices=OUTCOMES, help=f"how auto-progressed resends end ({defaults.outcome})")
+
+
+def _progress_changes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The control API's config fields the progress options set."""
+    seconds = args.progress_seconds or []
+    if len(seconds) > 2 or any(value < 0 for value in seconds):
+        parser.error("--progress-seconds takes one or two non-negative numbers: IN_PROGRESS [COMPLETE]")
+    changes = {"autoProgress": args.auto_progress, "outcome": args.outcome}
+    if seconds:
+        changes |= {"inProgressAfterSeconds": seconds[0], "completeAfterSeconds": seconds[-1]}
+    return {name: value for name, value in changes.items() if value is not None}
 
 
 # -- serve -------------------------------------------------------------------------------------------
@@ -83,43 +83,31 @@ def _add_progress_options(parser: argparse.ArgumentParser, default_on: bool) -> 
 
 def build_server(argv: list[str]) -> tuple[EmulatorServer, bool]:
     """The (not yet started) server the serve command line describes, and whether to log verbosely."""
-    env = os.environ.get
+    stack = LocalSettings.from_env()
     parser = argparse.ArgumentParser(
         prog="python -m local.emulator",
         description="Run the Return Helper sandbox emulator (subcommands fault, faults, config steer a running one).",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(env("RH_EMULATOR_PORT", "4010")))
-    parser.add_argument("--webhook-url", help="where signed webhooks are posted (the stack's webhookUrl)")
+    parser.add_argument("--host", default=HOST)
+    parser.add_argument("--port", type=int, default=stack.emulator_port)
+    parser.add_argument("--webhook-url", default=stack.webhook_url, help="where signed webhooks are posted")
     parser.add_argument(
         "--webhook-signed-url",
-        default=env("WEBHOOK_PUBLIC_URL"),
+        default=os.environ.get("WEBHOOK_PUBLIC_URL"),
         help="the URL they are signed for (a tunnel's, a proxy's) [$WEBHOOK_PUBLIC_URL, else --webhook-url]",
     )
-    parser.add_argument("--signing-key", default=env("RH_SIGNING_KEY"), help="base64 webhook signing key")
-    parser.add_argument("--api-key", default=env("RH_API_KEY"), help="expected x-rr-apikey")
-    parser.add_argument("--api-token", default=env("RH_API_TOKEN"), help="expected x-rr-apitoken")
-    _add_progress_options(parser, default_on=True)
+    parser.add_argument("--signing-key", default=stack.rh_signing_key, help="base64 webhook signing key")
+    parser.add_argument("--api-key", default=stack.rh_api_key, help="expected x-rr-apikey")
+    parser.add_argument("--api-token", default=stack.rh_api_token, help="expected x-rr-apitoken")
+    _add_progress_options(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
-    args.webhook_url = args.webhook_url or args.webhook_signed_url  # no tunnel: posted where it is signed for
-    missing = [name for name in ("webhook_url", "signing_key", "api_key", "api_token") if not getattr(args, name)]
-    if missing:
-        parser.error("missing " + ", ".join("--" + name.replace("_", "-") for name in missing))
-    timing = _progress_seconds(args.progress_seconds, parser)
-    server = EmulatorServer(
-        args.host,
-        args.port,
-        args.webhook_url,
-        args.signing_key,
-        args.api_key,
-        args.api_token,
-        webhook_signed_url=args.webhook_signed_url,
-        auto_progress=args.auto_progress,
-        in_progress_after_seconds=timing.get("inProgressAfterSeconds", ProgressConfig.in_progress_after_seconds),
-        complete_after_seconds=timing.get("completeAfterSeconds", ProgressConfig.complete_after_seconds),
-        outcome=args.outcome or ProgressConfig.outcome,
-    )
+    try:
+        config = ProgressConfig(auto_progress=True).updated(_progress_changes(args, parser))
+    except ValueError as exc:
+        parser.error(str(exc))
+    keys = (args.webhook_url, args.signing_key, args.api_key, args.api_token)
+    server = EmulatorServer(args.host, args.port, *keys, webhook_signed_url=args.webhook_signed_url, **asdict(config))
     return server, args.verbose
 
 
@@ -128,14 +116,11 @@ def serve(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    server.start()
-    print(f"Return Helper emulator: user API {server.api_base}, control {server.url}/_emulator/state", flush=True)
-    print(f"auto-progress: {json.dumps(server.progress.config.to_json())}", flush=True)
-    stop.wait()
-    server.stop()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
+    with server, contextlib.suppress(KeyboardInterrupt):
+        print(f"Return Helper emulator: user API {server.api_base}, control {server.url}/_emulator/state", flush=True)
+        print(f"auto-progress: {json.dumps(server.progress.config.to_json())}", flush=True)
+        threading.Event().wait()
     return 0
 
 
@@ -147,14 +132,12 @@ def default_url(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("RH_EMULATOR_URL"):
         return env["RH_EMULATOR_URL"].rstrip("/")
-    state_file = Path(env.get("LOCAL_STATE_DIR") or _PROJECT_ROOT / ".local") / "stack.json"
+    settings = LocalSettings.from_env(env)
     try:
-        emulator = json.loads(state_file.read_text(encoding="utf-8")).get("emulator")
+        emulator = json.loads((settings.state_dir / "stack.json").read_text(encoding="utf-8")).get("emulator")
     except (OSError, ValueError, AttributeError):
         emulator = None
-    if emulator:
-        return str(emulator).rstrip("/")
-    return f"http://127.0.0.1:{env.get('RH_EMULATOR_PORT') or 4010}"
+    return str(emulator or settings.emulator_url).rstrip("/")
 
 
 def _control(url: str, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
@@ -174,13 +157,6 @@ def _control(url: str, method: str, path: str, body: Any = None, params: dict | 
     return payload
 
 
-def fault_spec(args: argparse.Namespace) -> dict[str, Any]:
-    """The control-API fault object for ``fault OPERATION KIND [--status --retry-after --seconds ...]``."""
-    given = {"status": args.status, "retryAfter": args.retry_after, "seconds": args.seconds}
-    given |= {"errorCode": args.error_code, "error": None if args.error is None else {args.error_field: args.error}}
-    return {"kind": args.kind} | {name: value for name, value in given.items() if value is not None}
-
-
 def client(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.emulator", description="Steer a running emulator.")
     url_options = argparse.ArgumentParser(add_help=False)
@@ -196,9 +172,9 @@ def client(argv: list[str]) -> int:
     fault.add_argument("operation", choices=OPERATIONS)
     fault.add_argument("kind", choices=FAULT_KINDS)
     fault.add_argument("--status", type=int, help="http5xx: HTTP status (503); softError: meta.status (400)")
-    fault.add_argument("--retry-after", type=int, help="http429: Retry-After seconds (1)")
+    fault.add_argument("--retry-after", type=int, dest="retryAfter", help="http429: Retry-After seconds (1)")
     fault.add_argument("--seconds", type=float, help="latency / timeoutAfterCommit: seconds")
-    fault.add_argument("--error-code", help="softError: errorCode (INTERNAL_ERROR)")
+    fault.add_argument("--error-code", dest="errorCode", help="softError: errorCode (INTERNAL_ERROR)")
     fault.add_argument("--error", help="softError: the error message")
     fault.add_argument("--error-field", default="", help="softError: the property the message is keyed by ('')")
     fault.add_argument("--times", type=int, default=1, help="queue the same fault this many times (1)")
@@ -210,32 +186,36 @@ def client(argv: list[str]) -> int:
     config = commands.add_parser(
         "config", parents=[url_options], help="show or change auto-progress (no options: show)"
     )
-    _add_progress_options(config, default_on=False)
+    _add_progress_options(config)
 
     backfill = commands.add_parser(
         "backfill", parents=[url_options], help="create inventories upstream only (no webhooks), spread over days"
     )
     backfill.add_argument("--count", type=int, required=True)
     backfill.add_argument("--days", type=float, default=30)
-    backfill.add_argument("--warehouse-id", type=int, default=2)
+    backfill.add_argument("--warehouse-id", type=int, default=2, dest="warehouseId")
 
     args = parser.parse_args(argv)
     url = (args.url or default_url()).rstrip("/")
     if args.command == "fault":
         if args.times < 1:
             fault.error("--times must be at least 1")
-        body = {"operation": args.operation, "faults": [fault_spec(args)] * args.times}
-        result = _control(url, "POST", "/faults", body)
+        args.error = None if args.error is None else {args.error_field: args.error}
+        spec = {"kind": args.kind} | {
+            name: getattr(args, name)
+            for name in ("status", "retryAfter", "seconds", "errorCode", "error")
+            if getattr(args, name) is not None
+        }
+        result = _control(url, "POST", "/faults", {"operation": args.operation, "faults": [spec] * args.times})
     elif args.command == "faults" and args.action == "clear":
         result = _control(url, "DELETE", "/faults", params={"operation": args.operation} if args.operation else None)
     elif args.command == "faults":
         result = _control(url, "GET", "/state").get("faults", {})
     elif args.command == "backfill":
-        spec = {"count": args.count, "days": args.days, "warehouseId": args.warehouse_id}
+        spec = {"count": args.count, "days": args.days, "warehouseId": args.warehouseId}
         result = _control(url, "POST", "/inventories/backfill", spec)
     else:
-        flags = {"autoProgress": args.auto_progress, "outcome": args.outcome}
-        changes = _progress_seconds(args.progress_seconds, config) | {k: v for k, v in flags.items() if v is not None}
+        changes = _progress_changes(args, config)
         result = _control(url, "POST", "/config", changes) if changes else _control(url, "GET", "/config")
     print(json.dumps(result, indent=2))
     return 0
@@ -243,9 +223,7 @@ def client(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in CLIENT_COMMANDS:
-        return client(argv)
-    return serve(argv)
+    return client(argv) if argv and argv[0] in CLIENT_COMMANDS else serve(argv)
 
 
 if __name__ == "__main__":
