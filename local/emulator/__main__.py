@@ -26,7 +26,6 @@ entry of .local/stack.json, then http://127.0.0.1:$RH_EMULATOR_PORT):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -116,11 +115,13 @@ def serve(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
-    with server, contextlib.suppress(KeyboardInterrupt):
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with server:
         print(f"Return Helper emulator: user API {server.api_base}, control {server.url}/_emulator/state", flush=True)
         print(f"auto-progress: {json.dumps(server.progress.config.to_json())}", flush=True)
-        threading.Event().wait()
+        stop.wait()
     return 0
 
 
