@@ -41,7 +41,7 @@ import requests
 from local.emulator.progress import OUTCOMES, ProgressConfig
 from local.emulator.server import EmulatorServer
 from local.emulator.state import FAULT_KINDS, OPERATIONS
-from local.settings import HOST, LocalSettings
+from local.settings import HOST, LocalSettings, endpoint, stack_file
 
 CLIENT_COMMANDS = ("fault", "faults", "config", "backfill")
 CONTROL_TIMEOUT_SECONDS = 10.0
@@ -133,12 +133,11 @@ def default_url(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("RH_EMULATOR_URL"):
         return env["RH_EMULATOR_URL"].rstrip("/")
-    settings = LocalSettings.from_env(env)
     try:
-        emulator = json.loads((settings.state_dir / "stack.json").read_text(encoding="utf-8")).get("emulator")
+        emulator = json.loads(stack_file(env).read_text(encoding="utf-8")).get("emulator")
     except (OSError, ValueError, AttributeError):
         emulator = None
-    return str(emulator or settings.emulator_url).rstrip("/")
+    return str(emulator or endpoint(LocalSettings.from_env(env).emulator_port)).rstrip("/")
 
 
 def _control(url: str, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
