@@ -82,7 +82,9 @@ def test_one_batch_call_resends_items_of_two_warehouses_once(api, emulator):
     assert first.status_code == 200, first.text
     entries = first.json()["resends"]
     assert sorted(len(e["returnInventoryIdList"]) for e in entries) == [1, 4]  # RESEND_MAX_ITEMS=5 here
-    assert {e["status"] for e in entries} == {"SUBMITTED"} and first.json()["excluded"] == []
+    # Submitted, or already further: the emulator's progress webhook can land before the batch answers.
+    assert {e["status"] for e in entries} <= {"SUBMITTED", "IN_PROGRESS", "COMPLETED"}
+    assert first.json()["excluded"] == []
     assert {e["warehouseId"]: e["shipmentServiceType"] for e in entries} == {
         2: "SHIPMENT_USPS_PM_NJ",
         5: "SHIPMENT_DHL_PAKET_DE",
