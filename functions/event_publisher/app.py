@@ -20,15 +20,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from rh_common import change_events, settings, wiring
-from rh_common.adapters.event_bus import Entry, EventBusPublisher
+from rh_common import change_events, wiring
+from rh_common.adapters.event_bus import Entry
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 # Reported per record even when every record failed (the failures are the answer, not an error).
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-publisher = EventBusPublisher(settings.required("EVENT_BUS_NAME"), settings.required("POWERTOOLS_SERVICE_NAME"))
+publisher = wiring.Wiring().publisher
 eligible_handling_codes = wiring.eligible_handling_codes()
 
 

@@ -20,15 +20,15 @@ import warnings
 from typing import Annotated, Any
 
 import annotated_types
+import delivery_routes
 import resend_workflow
+import sync_routes
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import Example, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from delivery_routes import router as delivery_router
 from pydantic import BaseModel
-from sync_routes import router as sync_router
 
 from rh_common import http_api, inventory, observability, snapstart, wiring
 from rh_common.error_models import UpstreamRefusal
@@ -36,7 +36,8 @@ from rh_common.errors import ErrorBody
 from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import MAX_ID, CreateResendRequest
-from rh_common.resend_service import Answer, request_id_for
+from rh_common.resend_service import request_id_for
+from rh_common.results import Result
 from rh_common.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody
 
 logger = Logger()
@@ -44,14 +45,14 @@ tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (c
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 http_api.register(app, logger)
-app.include_router(delivery_router)
-app.include_router(sync_router)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
-store = wiring.inventory_store()
-resends = wiring.resend_service(store, on_call=observability.record_upstream_call)
-resend_workflow.configure(store, resends, on_call=observability.record_upstream_call)
-app.include_router(resend_workflow.router)  # hold, quote, plan, batch (contract section 7)
+services = wiring.Wiring(metrics)  # one set of clients for every route of this process
+store = services.inventories
+resends = services.resends
+for routes in (delivery_routes, sync_routes, resend_workflow):  # deliveries, syncs; hold, quote, plan, batch
+    routes.configure(services)
+    app.include_router(routes.router)
 observability.route_library_logs(logger)
 # Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
 warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -332,9 +333,9 @@ def openapi_document():  # no return annotation: Powertools would validate the d
 app.enable_swagger(path="/docs", persist_authorization=True, **OPENAPI)
 
 
-def _answer(answer: Answer) -> Response:
-    observability.count_resend_outcome(metrics, answer.outcome)
-    return http_api.success_or_raise(answer.status_code, answer.body)
+def _answer(result: Result) -> Response:
+    observability.count_resend_outcome(metrics, result.outcome)
+    return http_api.respond(result)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -19,8 +19,13 @@ from rh_common.ingest import ApplyFailed
 from rh_common.views import DeliveryView
 
 router = APIGatewayRouter()
-ingestor = wiring.webhook_ingestor()
-deliveries = ingestor.deliveries
+services: wiring.Wiring  # the process's one set of clients, from app.py
+
+
+def configure(built: wiring.Wiring) -> None:
+    global services
+    services = built
+
 
 StatusName = Literal[tuple(status.value for status in DeliveryStatus)]  # the one list of states
 Outcome = Literal["applied", "duplicate", "ignored", "unprocessable"]  # the webhook answer's `status`
@@ -50,7 +55,7 @@ def list_deliveries(
     nextToken: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> DeliveryPage:
     try:
-        items, token = deliveries.list_by_status(status, limit, nextToken)
+        items, token = services.deliveries.list_by_status(status, limit, nextToken)
     except ValueError as bad_token:
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
     return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
@@ -72,11 +77,11 @@ def list_deliveries(
     ),
 )
 def replay_delivery(deliveryId: DeliveryIdPath) -> ReplayOutcome:
-    item = deliveries.get(deliveryId)
+    item = services.deliveries.get(deliveryId)
     if item is None:
         raise http_api.NotFound(f"delivery {deliveryId} is not known")
     try:
-        result = ingestor.apply_stored(item)
+        result = services.ingestor.apply_stored(item)
     except ApplyFailed as failed:
         raise http_api.ApiError(503, errors.error_body("delivery could not be applied now; try again")) from failed
     return ReplayOutcome(deliveryId=deliveryId, outcome=result.outcome)

@@ -1,45 +1,43 @@
 """Routes around a resend (contract section 7): hold, quote, plan, batch, and the batch result.
 
-A Powertools Router included by app.py, which hands over its inventory store and
-resend service with `configure` (one set of clients per process). The answer pattern
-of rh_common.http_api: success models returned, every other status raised, every
-status documented. The services in rh_common decide; their `Answer`s go through
-`success_or_raise`.
+A Powertools Router included by app.py, which sets `services` (the process's one
+set of clients, rh_common.wiring). The answer pattern of
+rh_common.http_api: success models returned, every other status raised, every status
+documented. The services in rh_common decide; their `Result`s go through `http_api.respond`.
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated signatures at run time.
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
-from rh_common import http_api, resend_lifecycle, wiring
-from rh_common.adapters.inventory_store import InventoryStore
+from rh_common import http_api, resend_lifecycle, results, wiring
 from rh_common.error_models import ErrorBody, FieldErrorModel, UpstreamRefusal
 from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 from rh_common.resend_request import MAX_ID
-from rh_common.resend_service import Answer, ResendService
+from rh_common.results import Result
 from rh_common.views import InventoryView, ReservationConflictBody
 from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 
 router = Router()
-_services: dict[str, Any] = {}
+services: wiring.Wiring  # the process's one set of clients, from app.py
 KEYED = http_api.API_KEY_REQUIRED
 RETRY_AFTER_SECONDS = "5"
 # Quote, plan and batch bodies (a batch of BATCH_MAX_ITEMS items with its shipment is under 8 KB)
 # fit the merchant API's one limit, http_api.MAX_BODY_BYTES.
 
 
-def configure(inventories: InventoryStore, resends: ResendService, on_call: Any = None) -> None:
-    holds, quotes, batches = wiring.workflow_services(resends, inventories, on_call)
-    _services.update(holds=holds, quotes=quotes, batches=batches, listing=wiring.resend_listing())
+def configure(built: wiring.Wiring) -> None:
+    global services
+    services = built
 
 
-def resends_with_status(status: str, limit: int, next_token: str | None) -> Answer:
+def resends_with_status(status: str, limit: int, next_token: str | None) -> Result:
     """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); ValueError: bad token."""
-    records, token = _services["listing"].page(status, limit, next_token)
-    return Answer(200, {"items": [resend_lifecycle.view(r) for r in records], "nextToken": token}, "read")
+    records, token = services.listing.page(status, limit, next_token)
+    return results.found({"items": [resend_lifecycle.view(r) for r in records], "nextToken": token})
 
 
 class RefusedUpstreamBody(ErrorBody):
@@ -95,9 +93,8 @@ UNAVAILABLE = {503: doc("Return Helper unavailable; try again after Retry-After 
 BATCH_KEY = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
-def _answer(answer: Answer) -> Response:
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if answer.status_code == 503 else None
-    return http_api.success_or_raise(answer.status_code, answer.body, headers)
+def _answer(result: Result) -> Response:
+    return http_api.respond(result, retry_after_seconds=RETRY_AFTER_SECONDS)
 
 
 @router.post(
@@ -117,7 +114,7 @@ def _answer(answer: Answer) -> Response:
     ),
 )
 def hold_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> Response[InventoryView]:
-    return _answer(_services["holds"].hold(returnInventoryId))
+    return _answer(services.holds.hold(returnInventoryId))
 
 
 @router.post(
@@ -136,7 +133,7 @@ def hold_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> 
     ),
 )
 def quote_resend(request: QuoteRequest) -> Response[QuoteView]:
-    return _answer(_services["quotes"].quote(request))
+    return _answer(services.quotes.quote(request))
 
 
 @router.post(
@@ -147,7 +144,7 @@ def quote_resend(request: QuoteRequest) -> Response[QuoteView]:
     responses=keyed({200: doc("The plan", PlanView), **http_api.BODY_LIMITS, **INVALID}),
 )
 def plan_resends(request: PlanRequest) -> Response[PlanView]:
-    return _answer(_services["batches"].plan(request))
+    return _answer(services.batches.plan(request))
 
 
 @router.post(
@@ -166,7 +163,7 @@ def plan_resends(request: PlanRequest) -> Response[PlanView]:
     ),
 )
 def create_batch(request: BatchRequest, idempotency_key: BATCH_KEY) -> Response[BatchView]:
-    return _answer(_services["batches"].run(request, idempotency_key))
+    return _answer(services.batches.run(request, idempotency_key))
 
 
 @router.get(
@@ -177,4 +174,4 @@ def create_batch(request: BatchRequest, idempotency_key: BATCH_KEY) -> Response[
     responses=keyed({200: doc("The batch", BatchView), **NOT_FOUND, **INVALID}),
 )
 def get_batch(batchKey: Annotated[str, Path(min_length=1, max_length=200)]) -> Response[BatchView]:
-    return _answer(_services["batches"].get(batchKey))
+    return _answer(services.batches.get(batchKey))

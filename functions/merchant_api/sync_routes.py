@@ -17,7 +17,12 @@ from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 from rh_common.views import SyncProgress
 
 router = APIGatewayRouter()
-syncs = wiring.inventory_sync_service()
+services: wiring.Wiring  # the process's one set of clients, from app.py
+
+
+def configure(built: wiring.Wiring) -> None:
+    global services
+    services = built
 
 
 class SyncRequest(BaseModel):
@@ -45,7 +50,7 @@ class SyncStarted(SuccessModel):
     ),
 )
 def start_sync(request: SyncRequest) -> Response[SyncStarted]:
-    started, problems = syncs.start(request.since, request.until)
+    started, problems = services.syncs.start(request.since, request.until)
     if started is None:
         raise http_api.ApiError(422, errors.error_body("sync window is not valid", problems))
     body = SyncStarted(syncId=started["syncId"], status=started["status"]).model_dump()
@@ -60,7 +65,7 @@ def start_sync(request: SyncRequest) -> Response[SyncStarted]:
     responses=keyed({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
 )
 def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
-    progress = syncs.get(syncId)
+    progress = services.syncs.get(syncId)
     if progress is None:
         raise http_api.NotFound(f"sync {syncId} is not known")
     return SyncProgress(**progress)

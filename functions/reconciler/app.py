@@ -19,10 +19,8 @@ from rh_common import observability, settings, wiring
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
-on_status = observability.resend_status_counter(metrics)
-reconciler = wiring.reconciler(on_call=observability.record_upstream_call, on_status=on_status)
-release_parked = wiring.release_parked(on_status)
-inventory_syncs = wiring.inventory_sync_service(on_call=observability.record_upstream_call)
+services = wiring.Wiring(metrics)
+reconciler, release_parked, inventory_syncs = services.reconciler, services.release_parked, services.syncs
 INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS", 3)
 observability.route_library_logs(logger)
 

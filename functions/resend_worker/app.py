@@ -24,15 +24,14 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from rh_common import observability, queue_messages, wiring
+from rh_common import http_answers, observability, queue_messages, wiring
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-service = wiring.resend_service(on_call=observability.record_upstream_call)
-syncs = wiring.inventory_sync_service(on_call=observability.record_upstream_call)
-_, _, batches = wiring.workflow_services(service, on_call=observability.record_upstream_call)
+services = wiring.Wiring(metrics)
+service, syncs, batches = services.resends, services.syncs, services.batches
 observability.route_library_logs(logger)
 
 
@@ -48,21 +47,23 @@ def handle_record(record: SQSRecord) -> None:
         return
     if isinstance(message, queue_messages.RetryMessage):
         logger.append_keys(resendRequestId=message.resend_request_id)
-        answer = service.retry(message.resend_request_id)
+        result = service.retry(message.resend_request_id)
     else:
         logger.append_keys(idempotencyKey=message.idempotency_key)
         observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
         intake = batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
-        answer = intake(message.idempotency_key, message.request)
-        if answer.status_code >= 400:
+        result = intake(message.idempotency_key, message.request)
+        if result.refused:
             # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,
             # the offending field names; never upstream's messages, which may quote the address).
-            fields = [error.get("field") for error in answer.body.get("errors", [])]
+            fields = [error.get("field") for error in result.body.get("errors", [])]
             observability.log_payload(
                 logger, logging.WARNING, "automation resend request refused", message.request, fields=fields
             )
-    observability.count_resend_outcome(metrics, answer.outcome)
-    logger.info("resend message handled", extra={"outcome": answer.outcome, "statusCode": answer.status_code})
+    observability.count_resend_outcome(metrics, result.outcome)
+    # The status code a door would answer: the same in every log line, whichever door it came in by.
+    status_code = http_answers.answer(result).status_code
+    logger.info("resend message handled", extra={"outcome": result.outcome, "statusCode": status_code})
 
 
 @logger.inject_lambda_context(clear_state=True)

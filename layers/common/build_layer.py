@@ -59,9 +59,23 @@ PRUNED = (
     *(
         f"aws_xray_sdk/ext/{name}"
         for name in (
-            "aiobotocore", "aiohttp", "bottle", "django", "flask", "flask_sqlalchemy", "httpx", "mysql",
-            "pg8000", "psycopg", "psycopg2", "pymongo", "pymysql", "pynamodb", "sqlalchemy",
-            "sqlalchemy_core", "sqlite3",
+            "aiobotocore",
+            "aiohttp",
+            "bottle",
+            "django",
+            "flask",
+            "flask_sqlalchemy",
+            "httpx",
+            "mysql",
+            "pg8000",
+            "psycopg",
+            "psycopg2",
+            "pymongo",
+            "pymysql",
+            "pynamodb",
+            "sqlalchemy",
+            "sqlalchemy_core",
+            "sqlite3",
         )
     ),  # fmt: skip
     "pycountry/locales",

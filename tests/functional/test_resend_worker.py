@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from rh_common import queue_messages
+from rh_common.results import Outcome
 from tests.events.loader import load_event
 from tests.support.resend import fault, resend_body, upstream_state
 
@@ -65,7 +66,7 @@ def test_an_automation_request_goes_the_same_way_as_post_resends(worker, deliver
     ids = items(701, 702)
     assert deliver({"idempotencyKey": "auto-1", "request": resend_body(ids)}) == [False]
     answer = worker.service.get_by_key("auto-1")
-    assert answer.status_code == 200 and answer.body["status"] == "SUBMITTED"
+    assert answer.outcome == Outcome.READ and answer.body["status"] == "SUBMITTED"
     assert upstream_state(emulator)["createdPerIdempotencyKey"] == {"auto-1": 1}
     # the same message again (SQS delivers at least once) creates nothing new
     assert deliver({"idempotencyKey": "auto-1", "request": resend_body(ids)}) == [False]
@@ -179,7 +180,7 @@ def test_an_automation_batch_runs_the_batch_path_and_is_read_by_its_key(worker, 
     message = {"idempotencyKey": "auto-batch", "batch": True, "request": resend_body(ids)}
     assert deliver(message) == [False]
     answer = worker.batches.get("auto-batch")
-    assert answer.status_code == 200
+    assert answer.outcome == Outcome.READ
     [entry] = answer.body["resends"]
     assert entry["status"] == "SUBMITTED" and entry["returnInventoryIdList"] == ids
     assert deliver(message) == [False]  # delivered again: nothing new upstream

@@ -18,17 +18,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rh_common import resend_plan
-from rh_common.adapters.batch_store import BatchExists, BatchStore
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.adapters.resend_store import ResendStore
-from rh_common.errors import FieldError, error_body, from_validation_errors
+from rh_common import resend_plan, results
+from rh_common.domain_errors import BatchExists, RetryLater
+from rh_common.errors import FieldError, from_validation_errors
 from rh_common.hold_service import HoldService
 from rh_common.inventory_lookup import read_through
+from rh_common.ports import BatchRecords, Inventories, ResendRecords, ReturnHelper
 from rh_common.quote_service import QuoteService
 from rh_common.resend_plan import Plan, PlanGroup
 from rh_common.resend_request import CreateResendRequest
-from rh_common.resend_service import Answer, ResendService, RetryLater, request_id_for
+from rh_common.resend_service import ResendService, request_id_for
+from rh_common.results import Outcome, Result
 from rh_common.timestamps import now_iso
 from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 
@@ -64,13 +64,13 @@ class _Undecided(Exception):
 class BatchService:
     def __init__(
         self,
-        batches: BatchStore,
-        inventories: InventoryStore,
-        resend_records: ResendStore,
+        batches: BatchRecords,
+        inventories: Inventories,
+        resend_records: ResendRecords,
         resends: ResendService,
         quotes: QuoteService,
         holds: HoldService,
-        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient (read-through of unknown ids)
+        upstream: ReturnHelper,  # read-through of unknown ids
         settings: BatchSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -85,8 +85,8 @@ class BatchService:
         self._clock = clock
 
     # ------------------------------------------------------------------ plan (nothing reserved)
-    def plan(self, request: PlanRequest) -> Answer:
-        return Answer(200, self._plan(request.returnInventoryIdList).to_json(), "planned")
+    def plan(self, request: PlanRequest) -> Result:
+        return Result(Outcome.PLANNED, self._plan(request.returnInventoryIdList).to_json())
 
     def _plan(self, ids: list[int]) -> Plan:
         records = self._inventories.get_many(ids, consistent=True)
@@ -95,11 +95,11 @@ class BatchService:
         return resend_plan.plan(ids, records, self._settings.max_items, self._settings.eligible_handling_codes)
 
     # ------------------------------------------------------------------ batch
-    def run(self, request: BatchRequest, batch_key: str) -> Answer:
+    def run(self, request: BatchRequest, batch_key: str) -> Result:
         ids = request.returnInventoryIdList
         if len(ids) > self._settings.batch_max_items:
             message = f"at most {self._settings.batch_max_items} items per batch"
-            return Answer(422, error_body(message, [FieldError("returnInventoryIdList", message)]), "invalid")
+            return results.invalid(message, [FieldError("returnInventoryIdList", message)])
         fingerprint = request.fingerprint()
         answer_before = int(self._clock()) + self._settings.in_flight_seconds
         record = {
@@ -113,15 +113,12 @@ class BatchService:
         except BatchExists:
             existing = self._batches.get(batch_key) or {}
             if existing.get("fingerprint") != fingerprint:
-                message = "this Idempotency-Key was already used with a different batch"
-                return Answer(422, error_body(message, [FieldError("Idempotency-Key", message)]), "key_reused")
+                return results.key_reused("this Idempotency-Key was already used with a different batch")
             if "entries" in existing:
-                return Answer(200, self._result(batch_key, existing), "replayed")
+                return Result(Outcome.REPLAYED, self._result(batch_key, existing), replay_of=Outcome.BATCHED)
             seen = int(existing.get("answerBefore", 0))
             if seen > self._clock() or not self._batches.claim(batch_key, seen, answer_before):
-                return Answer(
-                    409, error_body("a batch with this Idempotency-Key is still being processed"), "in_flight"
-                )
+                return results.in_flight("a batch with this Idempotency-Key is still being processed")
             record = existing  # the first call died (or could not finish): carry on where it stopped
         plan = Plan.from_json(record["plan"]) if "plan" in record else None
         if plan is None:
@@ -133,26 +130,26 @@ class BatchService:
             entries = self._submit_groups(request, batch_key, plan)
         except _Undecided as undecided:
             self._batches.update(batch_key, {"answerBefore": 0})  # a retry may carry on at once
-            return Answer(503, error_body(f"{undecided}; try the batch again with the same key"), "unavailable")
+            return results.unavailable(f"{undecided}; try the batch again with the same key")
         self._batches.update(batch_key, {"entries": entries, "updatedAt": now_iso()})
-        return Answer(200, self._result(batch_key, {"plan": plan.to_json(), "entries": entries}), "batched")
+        return Result(Outcome.BATCHED, self._result(batch_key, {"plan": plan.to_json(), "entries": entries}))
 
-    def get(self, batch_key: str) -> Answer:
+    def get(self, batch_key: str) -> Result:
         record = self._batches.get(batch_key)
         if record is None:
-            return Answer(404, error_body("no batch with this key"), "not_found")
-        return Answer(200, self._result(batch_key, record), "read")
+            return results.not_found("no batch with this key")
+        return results.found(self._result(batch_key, record))
 
-    def intake(self, batch_key: str, request_json: Any) -> Answer:
+    def intake(self, batch_key: str, request_json: Any) -> Result:
         """An automation message with "batch": true; RetryLater means "leave it on the queue"."""
         try:
             request = BatchRequest.model_validate(request_json)
         except ValidationError as invalid:
-            return Answer(422, error_body("batch is not valid", from_validation_errors(invalid.errors())), "invalid")
-        answer = self.run(request, batch_key)
-        if answer.outcome in {"unavailable", "in_flight"}:
-            raise RetryLater(answer.body["message"])
-        return answer
+            return results.invalid("batch is not valid", from_validation_errors(invalid.errors()))
+        result = self.run(request, batch_key)
+        if result.outcome in results.UNDECIDED:
+            raise RetryLater(result.message)
+        return result
 
     # ------------------------------------------------------------------ steps
     def _hold_tbc(self, ids: list[int]) -> None:
@@ -196,34 +193,37 @@ class BatchService:
             remarks=request.remarks,
             resendShipment=shipment,
         )
-        answer = self._resends.create(create, key)
-        if answer.status_code == 503:
-            raise _Undecided(answer.body["message"])
-        entry["resendRequestId"] = answer.body.get("resendRequestId") or (
-            request_id_for(key) if answer.status_code != 409 else None
-        )
-        by_code = {201: Entry.SUBMITTED, 202: answer.body.get("status") or Entry.PENDING, 409: Entry.CONFLICT}
-        entry["status"] = by_code.get(answer.status_code, Entry.REJECTED)
-        if answer.status_code >= 400:
-            entry["errors"] = answer.body.get("errors") or [{"field": None, "message": answer.body.get("message")}]
+        result = self._resends.create(create, key)
+        if result.outcome == Outcome.UNAVAILABLE:
+            raise _Undecided(result.message)
+        decision = result.decision  # a replay of the group's first call says what that call said
+        conflicted = decision in (Outcome.CONFLICT, Outcome.IN_FLIGHT)
+        entry["resendRequestId"] = result.body.get("resendRequestId") or (None if conflicted else request_id_for(key))
+        if decision == Outcome.SUBMITTED:
+            entry["status"] = Entry.SUBMITTED
+        elif decision in (Outcome.PENDING, Outcome.DEAD):
+            entry["status"] = result.body.get("status") or Entry.PENDING
+        else:
+            entry["status"] = Entry.CONFLICT if conflicted else Entry.REJECTED
+            entry["errors"] = result.body.get("errors") or [{"field": None, "message": result.message}]
         return entry
 
     def _cheapest(self, request: BatchRequest, group: PlanGroup, entry: dict[str, Any]) -> str | None:
         """The group's cheapest shipment service; None with the entry marked when there is none."""
         shipment = request.resendShipment
-        answer = self._quotes.quote(
+        quoted = self._quotes.quote(
             QuoteRequest(
                 returnInventoryIdList=list(group.inventory_ids),
                 shipmentCountryCode=shipment.shipmentCountryCode,
                 shipmentPostalCode=shipment.shipmentPostalCode,
             )
         )
-        if answer.status_code == 503:
-            raise _Undecided(answer.body["message"])
-        if answer.status_code == 200 and answer.body.get("cheapestServiceTypeCode"):
-            return answer.body["cheapestServiceTypeCode"]
-        entry["status"] = Entry.CONFLICT if answer.status_code == 409 else Entry.REJECTED
-        entry["errors"] = answer.body.get("errors") or [
+        if quoted.outcome == Outcome.UNAVAILABLE:
+            raise _Undecided(quoted.message)
+        if quoted.outcome == Outcome.QUOTED and quoted.body.get("cheapestServiceTypeCode"):
+            return quoted.body["cheapestServiceTypeCode"]
+        entry["status"] = Entry.CONFLICT if quoted.outcome == Outcome.CONFLICT else Entry.REJECTED
+        entry["errors"] = quoted.body.get("errors") or [
             {"field": "resendShipment.shipmentServiceType", "message": "Return Helper quoted no shipment service"}
         ]
         return None

@@ -9,15 +9,14 @@ last-writer-wins registers as webhooks, so a later webhook still wins.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from rh_common import inventory
-from rh_common.adapters.inventory_store import InventoryStore
+from rh_common import inventory, results
 from rh_common.errors import FieldError, error_body
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
 from rh_common.inventory_lookup import read_through
-from rh_common.resend_service import Answer
+from rh_common.ports import Inventories, ReturnHelper
+from rh_common.results import Outcome, Result
 from rh_common.timestamps import now_iso
 
 ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
@@ -45,39 +44,35 @@ def is_on_hold(record: InventoryRecord) -> bool:
 class HoldService:
     def __init__(
         self,
-        inventories: InventoryStore,
-        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
+        inventories: Inventories,
+        upstream: ReturnHelper,
         eligible_handling_codes: frozenset[str],
     ) -> None:
         self._inventories = inventories
         self._upstream = upstream
         self._eligible = eligible_handling_codes
 
-    def hold(self, inventory_id: int) -> Answer:
+    def hold(self, inventory_id: int) -> Result:
         record = self._inventories.get(inventory_id, consistent=True)
         if record is None:
             record = read_through(self._upstream, self._inventories, [inventory_id], {}).get(inventory_id)
         if record is None:
-            return Answer(404, error_body(f"inventory {inventory_id} is not known"), "not_found")
+            return results.not_found(f"inventory {inventory_id} is not known")
         if is_on_hold(record):
-            return Answer(200, inventory.view(record, self._eligible), "already_held")
+            return Result(Outcome.ALREADY_HELD, inventory.view(record, self._eligible))
         why = refusal(record)
         if why is not None:
             message = f"inventory {inventory_id} cannot be put on hold: {why}"
-            return Answer(409, error_body(message, [FieldError("returnInventoryId", message)]), "not_holdable")
+            return Result(Outcome.NOT_HOLDABLE, error_body(message, [FieldError("returnInventoryId", message)]))
         # The same state gives the same key, so a retried hold is one operation upstream.
         key = str(uuid.uuid5(_HOLD_KEYS, f"{inventory_id}#{record.last_version}"))
         outcome = self._upstream.update_handling(inventory_id, "ohd", key)
         if outcome.transient:
-            message = f"Return Helper could not be reached ({outcome.detail}); try again"
-            return Answer(503, error_body(message), "unavailable")
+            return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")
         if not outcome.ok:
-            upstream = {"errorCode": outcome.error_code, "error": outcome.errors or outcome.detail}
-            field_errors = [FieldError(name or None, message) for name, message in (outcome.errors or {}).items()]
-            message = f"Return Helper refused the hold: {outcome.error_code or outcome.detail}"
-            return Answer(422, {**error_body(message, field_errors), "upstream": upstream}, "rejected")
+            return results.refused_upstream("hold", outcome)
         event_time = now_iso()
         version = inventory.event_version(event_time, f"hold:{inventory_id}")
         self._inventories.apply(InventoryFacts(inventory_id, ON_HOLD), version, event_time)
         held = inventory.apply(record, ON_HOLD, version, event_time)
-        return Answer(200, inventory.view(held, self._eligible), "held")
+        return Result(Outcome.HELD, inventory.view(held, self._eligible))

@@ -19,8 +19,8 @@ against the route's return annotation (a failure would turn a 404 into a 422). S
 only its success models (a `Union` where it has several: pydantic picks the model that matches,
 and the models forbid extra keys so it cannot pick a narrower one), and every other answer is an
 exception that `register(app)`'s exception handlers turn into the contract's error body; their
-answers do not pass through that validation. A domain `Answer` (status + body) goes through
-`success_or_raise`, which does both.
+answers do not pass through that validation. A domain `Result` goes through `respond`, which
+maps it (rh_common.http_answers, the one mapping) and does both.
 
 The documented responses (`doc`, `keyed`, `INVALID`, ...) are the truth for schemathesis'
 `response_schema_conformance` check (tests/integration/test_api_fuzz.py) and for
@@ -42,9 +42,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from pydantic import BaseModel, ConfigDict
 
-from rh_common import errors, json_answers
+from rh_common import errors, http_answers, json_answers
 from rh_common.errors import ErrorBody
 from rh_common.json_answers import json_response
+from rh_common.results import Result
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,13 @@ def success_or_raise(status_code: int, body: dict[str, Any], headers: Mapping[st
     if 200 <= status_code < 300:
         return Response(status_code, content_types.APPLICATION_JSON, body, headers=dict(headers or {}) or None)
     raise ApiError(status_code, body, headers)
+
+
+def respond(result: Result, retry_after_seconds: str | None = None) -> Response:
+    """A domain result as the route's answer; with `retry_after_seconds`, a 503 says when to try again."""
+    answer = http_answers.answer(result)
+    headers = {"Retry-After": retry_after_seconds} if retry_after_seconds and answer.status_code == 503 else None
+    return success_or_raise(answer.status_code, answer.body, headers)
 
 
 def register(app: Any, log: Any = logger) -> None:

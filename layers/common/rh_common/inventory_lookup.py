@@ -7,16 +7,15 @@ One home for POST /resends, and for the quote / plan / batch routes to call.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from rh_common import inventory_sync
-from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.inventory import InventoryRecord
+from rh_common.ports import Inventories, ReturnHelper
 
 
 def read_through(
-    upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
-    inventories: InventoryStore,
+    upstream: ReturnHelper,
+    inventories: Inventories,
     ids: Iterable[int],
     known: dict[int, InventoryRecord],
 ) -> dict[int, InventoryRecord]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rh_common import inventory
-from rh_common.adapters.service_type_cache import ServiceTypesRefused
+from rh_common.domain_errors import ServiceTypesRefused
 from rh_common.errors import FieldError
 from rh_common.inventory import InventoryRecord
 from rh_common.resend_request import CreateResendRequest

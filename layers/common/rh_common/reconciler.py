@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rh_common.adapters.resend_store import ResendStore
-from rh_common.adapters.retry_queue import RetryQueue
 from rh_common.events import ResendUpdate, tracking_and_error
+from rh_common.ports import ResendRecords, RetryScheduler, ReturnHelper
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_tracking import ResendTracker
 from rh_common.timestamps import iso
@@ -41,10 +40,10 @@ class ReconcileReport:
 class Reconciler:
     def __init__(
         self,
-        resends: ResendStore,
+        resends: ResendRecords,
         tracker: ResendTracker,
-        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
-        retries: RetryQueue,
+        upstream: ReturnHelper,
+        retries: RetryScheduler,
         pending_after_seconds: int,
         submitted_after_seconds: int,
         deliveries: WebhookIngestor | None = None,

@@ -2,8 +2,9 @@
 
 validate (pydantic, before this) -> idempotency -> prerequisites over one isolated
 read -> service type (cached) -> reserve (one transaction) -> submit upstream
-with the idempotency key -> record the outcome. Every answer is an `Answer`
-(status code + body) so both doors give the same result.
+with the idempotency key -> record the outcome. Every answer is a typed `Result`
+(rh_common.results) so both doors give the same result; rh_common.http_answers maps it
+to the HTTP answer, for the response and for the answer a keyed request stores alike.
 """
 
 from __future__ import annotations
@@ -15,18 +16,25 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rh_common import inventory, prerequisites, resend_lifecycle, retry_policy
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.adapters.resend_store import Conflict, RequestExists, ResendStore, ReservationConflict
-from rh_common.adapters.retry_queue import RetryQueue
-from rh_common.adapters.service_type_cache import ServiceTypeCache, ServiceTypesRefused, ServiceTypesUnavailable
+from rh_common import http_answers, inventory, prerequisites, resend_lifecycle, results, retry_policy
+from rh_common.domain_errors import (
+    Conflict,
+    RequestExists,
+    ReservationConflict,
+    RetryLater,
+    ServiceTypesRefused,
+    ServiceTypesUnavailable,
+    UnknownResendRequest,
+)
 from rh_common.errors import FieldError, error_body, from_validation_errors
 from rh_common.events import InventoryFacts
 from rh_common.inventory import InventoryRecord
 from rh_common.inventory_lookup import read_through
+from rh_common.ports import Inventories, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import CreateResendRequest, fingerprint_of
 from rh_common.resend_tracking import restore_handling
+from rh_common.results import Outcome, Result
 from rh_common.timestamps import now_iso
 from rh_common.upstream import UpstreamOutcome, resend_id_of
 
@@ -37,13 +45,6 @@ _KEY_NAMESPACE = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
 
 def request_id_for(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_KEY_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
-
-
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    body: dict[str, Any]
-    outcome: str  # for metrics: submitted, pending, rejected, invalid, conflict, replayed, ...
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,11 @@ class ResendSettings:
 class ResendService:
     def __init__(
         self,
-        resends: ResendStore,
-        inventories: InventoryStore,
-        service_types: ServiceTypeCache,
-        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
-        retries: RetryQueue,
+        resends: ResendRecords,
+        inventories: Inventories,
+        service_types: ServiceTypes,
+        upstream: ReturnHelper,
+        retries: RetryScheduler,
         settings: ResendSettings,
     ) -> None:
         self._resends = resends
@@ -73,7 +74,7 @@ class ResendService:
         self._settings = settings
 
     # ------------------------------------------------------------------ create
-    def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Answer:
+    def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Result:
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
         # The items, and with a key the record it names, in one isolated read: a concurrent request's
@@ -86,13 +87,13 @@ class ResendService:
         records = read_through(self._upstream, self._inventories, request.returnInventoryIdList, records)
         held = prerequisites.reserved(request, records)
         if held:
-            return _conflict_answer(ReservationConflict([Conflict(i, holder) for i, holder in held.items()]))
+            return results.reservation_conflict(Conflict(i, holder) for i, holder in held.items())
         problems, warehouse_id = self._prerequisites(request, records)
         if problems is None:
-            return Answer(503, error_body("Return Helper's service types are unavailable; try again"), "unavailable")
+            return results.unavailable("Return Helper's service types are unavailable; try again")
         if problems:
-            answer = Answer(422, error_body("resend request is not valid", problems), "invalid")
-            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, fingerprint, answer)
+            refusal = results.invalid("resend request is not valid", problems)
+            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, fingerprint, refusal)
 
         now = now_iso()
         record = {
@@ -119,7 +120,7 @@ class ResendService:
         except RequestExists:
             return self._replay(self._resends.get(request_id) or {}, fingerprint)
         except ReservationConflict as conflict:
-            return _conflict_answer(conflict)
+            return results.reservation_conflict(conflict.conflicts)
         return self.submit(record)
 
     def _prerequisites(
@@ -140,10 +141,10 @@ class ResendService:
             return None, warehouse_id
         return refused or prerequisites.check_service_type(request, service_types), warehouse_id
 
-    def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, answer: Answer) -> Answer:
+    def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, refusal: Result) -> Result:
         """With a key, the refusal is recorded (REJECTED, readable by key) and replayed for the same key."""
         if not key:
-            return answer
+            return refusal
         request_id = request_id_for(key)
         now = now_iso()
         record = {
@@ -153,31 +154,30 @@ class ResendService:
             "idempotencyKey": key,
             "fingerprint": fingerprint,
             "attempts": 0,
-            "lastError": {"message": answer.body["message"], "errors": answer.body["errors"]},
+            "lastError": {"message": refusal.body["message"], "errors": refusal.body["errors"]},
             "createdAt": now,
             "updatedAt": now,
-            "answer": {"statusCode": answer.status_code, "body": answer.body},
+            "answer": http_answers.stored(refusal),
         }
         try:
             self._resends.create(record)
         except RequestExists:
             return self._replay(self._resends.get(request_id) or {}, fingerprint)
-        return answer
+        return refusal
 
-    def _replay(self, existing: dict[str, Any], fingerprint: str) -> Answer:
+    def _replay(self, existing: dict[str, Any], fingerprint: str) -> Result:
         if existing.get("fingerprint") != fingerprint:
-            message = "this Idempotency-Key was already used with a different request body"
-            return Answer(422, error_body(message, [FieldError("Idempotency-Key", message)]), "key_reused")
+            return results.key_reused("this Idempotency-Key was already used with a different request body")
         stored = existing.get("answer")
         if stored:
-            return Answer(int(stored["statusCode"]), stored["body"], "replayed")
+            return http_answers.replayed(stored)
         if int(existing.get("answerBefore", 0)) > time.time():
-            return Answer(409, error_body("a request with this Idempotency-Key is still being processed"), "in_flight")
+            return results.in_flight("a request with this Idempotency-Key is still being processed")
         # The first call died before answering; the request itself is safe (reconciled), say where it is.
-        return Answer(202, _accepted_body(existing), "replayed")
+        return Result(Outcome.REPLAYED, _accepted_body(existing), replay_of=Outcome.PENDING)
 
     # ------------------------------------------------------------------ automation (SQS)
-    def intake(self, idempotency_key: str, request_json: Any) -> Answer:
+    def intake(self, idempotency_key: str, request_json: Any) -> Result:
         """A resend request from the merchant's automation queue: the same path as POST /resends.
 
         What HTTP would answer with 4xx is recorded REJECTED under the key (readable with
@@ -186,30 +186,28 @@ class ResendService:
         try:
             request = CreateResendRequest.model_validate(request_json)
         except ValidationError as invalid:
-            answer = Answer(
-                422, error_body("resend request is not valid", from_validation_errors(invalid.errors())), "invalid"
-            )
+            refusal = results.invalid("resend request is not valid", from_validation_errors(invalid.errors()))
             ids = request_json.get("returnInventoryIdList") if isinstance(request_json, dict) else None
             ids = [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
-            return self._remember_refusal(idempotency_key, ids, fingerprint_of(request_json), answer)
-        answer = self.create(request, idempotency_key)
-        if answer.outcome in {"unavailable", "in_flight"}:
-            raise RetryLater(answer.body["message"])
-        if answer.outcome == "conflict":
-            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, request.fingerprint(), answer)
-        return answer
+            return self._remember_refusal(idempotency_key, ids, fingerprint_of(request_json), refusal)
+        result = self.create(request, idempotency_key)
+        if result.outcome in results.UNDECIDED:
+            raise RetryLater(result.message)
+        if result.outcome == Outcome.CONFLICT:
+            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, request.fingerprint(), result)
+        return result
 
-    def retry(self, request_id: str) -> Answer:
+    def retry(self, request_id: str) -> Result:
         """One queued retry of a PENDING request (same idempotency key upstream as every attempt)."""
         record = self._resends.get(request_id)
         if record is None:
             raise UnknownResendRequest(request_id)
         if record["status"] != Status.PENDING.value:
-            return Answer(200, resend_lifecycle.view(record), "settled")
+            return Result(Outcome.SETTLED, resend_lifecycle.view(record))
         return self.submit(record)
 
     # ------------------------------------------------------------------ submit
-    def submit(self, record: dict[str, Any]) -> Answer:
+    def submit(self, record: dict[str, Any]) -> Result:
         """One upstream create attempt for a PENDING request; records and answers its outcome."""
         attempts = int(record.get("attempts", 0)) + 1
         outcome = self._upstream.create_resend(record["request"], record["upstreamIdempotencyKey"])
@@ -219,7 +217,7 @@ class ResendService:
             return self._rejected(record, attempts, outcome)
         return self._retry_later(record, attempts, outcome)
 
-    def _submitted(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+    def _submitted(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
         request_id = record["resendRequestId"]
         resend_id = resend_id_of(outcome)
         changes = {
@@ -232,8 +230,8 @@ class ResendService:
         }
         changes = {k: v for k, v in changes.items() if v is not None}
         body = {**resend_lifecycle.view({**record, **changes}), "status": Status.SUBMITTED.value}
-        answer = Answer(201, body, "submitted")
-        changes["answer"] = {"statusCode": 201, "body": body}
+        submitted = Result(Outcome.SUBMITTED, body)
+        changes["answer"] = http_answers.stored(submitted)
         # Upstream sets the items to rsd on create; say so locally now, as facts dated now, so older
         # webhooks cannot undo them and newer ones still win. One transaction with the SUBMITTED
         # record (one round trip); when it is cancelled (a newer webhook on an item, the status moved
@@ -251,9 +249,9 @@ class ResendService:
                 self._inventories.apply(facts, version, event_time)
         # Status reports that beat this answer were parked under the resend id: the record's first
         # resend id on the table's stream releases them (template.yaml ReconcilerFunction.ResendIdRecorded).
-        return answer
+        return submitted
 
-    def _rejected(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+    def _rejected(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
         upstream = {"errorCode": outcome.error_code, "error": outcome.errors or outcome.detail}
         field_errors = [FieldError(name, message) for name, message in (outcome.errors or {}).items()]
         body = {
@@ -262,21 +260,22 @@ class ResendService:
             "upstream": upstream,
             **error_body(f"Return Helper refused the resend: {outcome.error_code or outcome.detail}", field_errors),
         }
+        rejected = Result(Outcome.REJECTED, body)
         changes = {
             "status": Status.REJECTED.value,
             "attempts": attempts,
             "lastError": {"errorCode": outcome.error_code, "error": upstream["error"], "detail": outcome.detail},
             "updatedAt": now_iso(),
-            "answer": {"statusCode": 422, "body": body},
+            "answer": http_answers.stored(rejected),
         }
         self._resends.transition(
             record["resendRequestId"], [Status.PENDING.value], changes, record["returnInventoryIdList"]
         )
-        return Answer(422, body, "rejected")
+        return rejected
 
-    def _retry_later(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+    def _retry_later(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
         request_id = record["resendRequestId"]
-        body = {"resendRequestId": request_id, "status": Status.PENDING.value}
+        pending = Result(Outcome.PENDING, {"resendRequestId": request_id, "status": Status.PENDING.value})
         if retry_policy.should_give_up(attempts, self._settings.retry_max_attempts):
             return self.give_up(record, attempts, outcome)
         delay = retry_policy.next_delay_seconds(
@@ -287,15 +286,15 @@ class ResendService:
             "lastError": {"detail": outcome.detail, "errorCode": outcome.error_code},
             "nextAttemptAt": int(time.time()) + delay,
             "updatedAt": now_iso(),
-            "answer": {"statusCode": 202, "body": body},
+            "answer": http_answers.stored(pending),
         }
         # Recorded before the message goes out: the reconciler re-enqueues a PENDING
         # request whose nextAttemptAt has long passed, so a crash here loses nothing.
         self._resends.transition(request_id, [Status.PENDING.value], changes)
         self._retries.schedule(request_id, delay)
-        return Answer(202, body, "pending")
+        return pending
 
-    def give_up(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Answer:
+    def give_up(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
         body = {"resendRequestId": record["resendRequestId"], "status": Status.DEAD.value}
         changes = {
             "status": Status.DEAD.value,
@@ -306,18 +305,17 @@ class ResendService:
         self._resends.transition(
             record["resendRequestId"], [Status.PENDING.value], changes, record["returnInventoryIdList"]
         )
-        return Answer(202, body, "dead")
+        return Result(Outcome.DEAD, body)
 
     # ------------------------------------------------------------------ read / cancel
-    def service_types(self, warehouse_id: int) -> Answer:
+    def service_types(self, warehouse_id: int) -> Result:
         try:
             rows = self._service_types.rows(warehouse_id)
         except ServiceTypesUnavailable as unavailable:
-            message = f"Return Helper's service types are unavailable ({unavailable}); try again"
-            return Answer(503, error_body(message), "unavailable")
+            return results.unavailable(f"Return Helper's service types are unavailable ({unavailable}); try again")
         except ServiceTypesRefused as refused:
             message = f"Return Helper lists no service types for warehouse {warehouse_id} ({refused})"
-            return Answer(422, error_body(message, [FieldError("warehouseId", message)]), "invalid")
+            return results.invalid(message, [FieldError("warehouseId", message)])
         items = [
             {
                 "serviceTypeCode": row.get("serviceTypeCode"),
@@ -326,39 +324,36 @@ class ResendService:
             }
             for row in rows
         ]
-        return Answer(200, {"items": items}, "read")
+        return results.found({"items": items})
 
-    def get(self, request_id: str) -> Answer:
+    def get(self, request_id: str) -> Result:
         record = self._resends.get(request_id)
         if record is None:
-            return Answer(404, error_body(f"resend request {request_id} is not known"), "not_found")
-        return Answer(200, resend_lifecycle.view(record), "read")
+            return results.not_found(f"resend request {request_id} is not known")
+        return results.found(resend_lifecycle.view(record))
 
-    def get_by_key(self, idempotency_key: str) -> Answer:
+    def get_by_key(self, idempotency_key: str) -> Result:
         record = self._resends.get(request_id_for(idempotency_key))
         if record is None or record.get("idempotencyKey") != idempotency_key:
-            return Answer(404, error_body("no resend request with this idempotency key"), "not_found")
-        return Answer(200, resend_lifecycle.view(record), "read")
+            return results.not_found("no resend request with this idempotency key")
+        return results.found(resend_lifecycle.view(record))
 
-    def cancel(self, request_id: str) -> Answer:
+    def cancel(self, request_id: str) -> Result:
         record = self._resends.get(request_id)
         if record is None:
-            return Answer(404, error_body(f"resend request {request_id} is not known"), "not_found")
+            return results.not_found(f"resend request {request_id} is not known")
         status = Status(record["status"])
         if status != Status.SUBMITTED or record.get("resendId") is None:
             why = {
                 Status.PENDING: "it is not confirmed by Return Helper yet; try again shortly",
                 Status.IN_PROGRESS: "the warehouse has already started on it",
             }.get(status, f"it is {status.value}")
-            return Answer(409, error_body(f"resend request cannot be canceled: {why}"), "not_cancellable")
+            return _not_cancellable(f"resend request cannot be canceled: {why}")
         outcome = self._upstream.cancel_resend(int(record["resendId"]), f"cancel-{request_id}")
         if outcome.permanent:
-            message = f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}"
-            return Answer(409, error_body(message), "not_cancellable")
+            return _not_cancellable(f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}")
         if not outcome.ok:
-            return Answer(
-                503, error_body(f"Return Helper could not be reached ({outcome.detail}); try again"), "unavailable"
-            )
+            return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")
         canceled_at = now_iso()
         changes = {"status": Status.CANCELED.value, "resendStatusCode": 1, "updatedAt": canceled_at}
         moved = self._resends.transition(request_id, [Status.SUBMITTED.value], changes, record["returnInventoryIdList"])
@@ -366,30 +361,11 @@ class ResendService:
             return self.get(request_id)
         # Eligible again at once: the handling they had before this request, dated at the cancel.
         restore_handling(self._inventories, record, canceled_at, f"cancel:{request_id}")
-        return Answer(200, resend_lifecycle.view({**record, **changes}), "canceled")
+        return Result(Outcome.CANCELED, resend_lifecycle.view({**record, **changes}))
 
 
-class RetryLater(Exception):
-    """Nothing decided yet (upstream or a concurrent request busy): try the message again later."""
-
-
-class UnknownResendRequest(Exception):
-    """A retry message names a request that does not exist: a poison message."""
-
-
-def _conflict_answer(conflict: ReservationConflict) -> Answer:
-    errors = []
-    conflicts = []
-    for item in conflict.conflicts:
-        if item.held_by is None:
-            errors.append(FieldError("returnInventoryIdList", f"inventory {item.inventory_id} is not known"))
-        else:
-            errors.append(
-                FieldError("returnInventoryIdList", f"inventory {item.inventory_id} is reserved by {item.held_by}")
-            )
-        conflicts.append({"returnInventoryId": item.inventory_id, "resendRequestId": item.held_by})
-    body = {**error_body("items are reserved by another active resend request", errors), "conflicts": conflicts}
-    return Answer(409, body, "conflict")
+def _not_cancellable(message: str) -> Result:
+    return Result(Outcome.NOT_CANCELLABLE, error_body(message))
 
 
 def _accepted_body(record: dict[str, Any]) -> dict[str, Any]:

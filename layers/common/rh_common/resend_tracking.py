@@ -11,16 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from rh_common import inventory, resend_lifecycle
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.adapters.resend_store import ResendStore
 from rh_common.events import InventoryFacts, ResendUpdate
+from rh_common.ports import Inventories, ResendRecords
 from rh_common.resend_lifecycle import RELEASES_ITEMS, RESTORES_HANDLING, Status
 from rh_common.timestamps import now_iso
 
 _ATTEMPTS = 4  # re-read and retry when a concurrent writer moved the status first
 
 
-def restore_handling(inventories: InventoryStore, record: dict[str, Any], event_time: str, source: str) -> None:
+def restore_handling(inventories: Inventories, record: dict[str, Any], event_time: str, source: str) -> None:
     """Each item's handling back to what it was at reservation, as a fact dated `event_time`.
 
     Through the same last-writer-wins registers as every event, so a newer webhook still wins.
@@ -35,9 +34,9 @@ def restore_handling(inventories: InventoryStore, record: dict[str, Any], event_
 class ResendTracker:
     def __init__(
         self,
-        resends: ResendStore,
+        resends: ResendRecords,
         on_status: Callable[[Status], None] | None = None,
-        inventories: InventoryStore | None = None,
+        inventories: Inventories | None = None,
     ) -> None:
         self._resends = resends
         self._on_status = on_status  # told each new status this tracker recorded (e.g. metrics)

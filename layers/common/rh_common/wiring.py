@@ -1,27 +1,37 @@
-"""Builds the resend service from the function environment template.yaml sets.
+"""Builds every adapter and service of every function from the environment template.yaml sets.
 
-One place, so the HTTP API and the SQS workers run the same code path.
+One place, so the HTTP API and the SQS workers run the same code path, and one `Wiring`
+per process: each adapter and service is built once, on first use, and shared (one
+Return Helper client, one service-type cache, one store of each table). The upstream-call
+metric (`observability.record_upstream_call`) is every function's default; given the
+function's `Metrics`, the resend statuses it records are counted too.
+
+Each piece is imported where it is built: a function pays only for what it uses (the
+reconciler never imports pydantic or pycountry; the webhook and the event publisher never
+requests: they call no Return Helper API).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from rh_common import settings
-from rh_common.adapters import credentials
-from rh_common.adapters.delivery_log import DeliveryLog
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.adapters.resend_listing import ResendListing
-from rh_common.adapters.resend_store import ResendStore
-from rh_common.adapters.retry_queue import RetryQueue
+from rh_common import observability, settings
 from rh_common.resend_lifecycle import Status
-from rh_common.resend_tracking import ResendTracker
 from rh_common.upstream import UpstreamOutcome
 
-if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic and pycountry, the
-    # webhook and the event publisher never for requests (they call no Return Helper API)
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
+    from rh_common.adapters.delivery_log import DeliveryLog
+    from rh_common.adapters.event_bus import EventBusPublisher
+    from rh_common.adapters.inventory_store import InventoryStore
+    from rh_common.adapters.resend_listing import ResendListing
+    from rh_common.adapters.resend_store import ResendStore
+    from rh_common.adapters.retry_queue import RetryQueue
     from rh_common.adapters.returnhelper_client import ReturnHelperClient
+    from rh_common.adapters.service_type_cache import ServiceTypeCache
     from rh_common.batch_service import BatchService
     from rh_common.hold_service import HoldService
     from rh_common.ingest import WebhookIngestor
@@ -29,8 +39,9 @@ if TYPE_CHECKING:  # imported where used: the reconciler never pays for pydantic
     from rh_common.quote_service import QuoteService
     from rh_common.reconciler import Reconciler
     from rh_common.resend_service import ResendService
+    from rh_common.resend_tracking import ResendTracker
 
-# Observability hooks the handlers pass in (rh_common.observability makes them).
+# Observability hooks (rh_common.observability makes them).
 OnCall = Callable[[UpstreamOutcome], None]
 OnStatus = Callable[[Status], None]
 
@@ -39,159 +50,194 @@ OnStatus = Callable[[Status], None]
 _IN_FLIGHT_SECONDS = 60
 
 
-def inventory_store() -> InventoryStore:
-    return InventoryStore(
-        settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
-    )
-
-
 def eligible_handling_codes() -> frozenset[str]:
     return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
 
 
-def returnhelper_client(on_call: OnCall | None = None) -> ReturnHelperClient:
-    from rh_common.adapters.returnhelper_client import ReturnHelperClient
-
-    secret_id = settings.required("RH_SECRET_ID")
-    return ReturnHelperClient(
-        settings.required("RH_API_BASE_URL"),
-        lambda: credentials.load(secret_id),
-        timeout_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10),
-        on_call=on_call,
-    )
+def _max_items() -> int:
+    return settings.integer("RESEND_MAX_ITEMS", 5)
 
 
-def resend_store() -> ResendStore:
-    return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
+class Wiring:
+    """One function's adapters and services, each built on first use and kept for the process."""
 
+    def __init__(self, metrics: Metrics | None = None, on_call: OnCall | None = observability.record_upstream_call):
+        self._on_call = on_call
+        # Told each new status a tracker records (COMPLETED, FAILED, CANCELED are metrics).
+        self._on_status: OnStatus | None = observability.resend_status_counter(metrics) if metrics else None
 
-def resend_listing() -> ResendListing:
-    return ResendListing(settings.required("RESEND_TABLE"))
+    # ------------------------------------------------------------------ adapters
+    @cached_property
+    def inventories(self) -> InventoryStore:
+        from rh_common.adapters.inventory_store import InventoryStore
 
+        return InventoryStore(
+            settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
+        )
 
-def retry_queue() -> RetryQueue:
-    return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
+    @cached_property
+    def upstream(self) -> ReturnHelperClient:
+        from rh_common.adapters import credentials
+        from rh_common.adapters.returnhelper_client import ReturnHelperClient
 
+        secret_id = settings.required("RH_SECRET_ID")
+        return ReturnHelperClient(
+            settings.required("RH_API_BASE_URL"),
+            lambda: credentials.load(secret_id),
+            timeout_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10),
+            on_call=self._on_call,
+        )
 
-def delivery_log() -> DeliveryLog:
-    return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
+    @cached_property
+    def resend_records(self) -> ResendStore:
+        from rh_common.adapters.resend_store import ResendStore
 
+        return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
 
-def webhook_ingestor(on_status: OnStatus | None = None) -> WebhookIngestor:
-    from rh_common.ingest import WebhookIngestor
+    @cached_property
+    def listing(self) -> ResendListing:
+        from rh_common.adapters.resend_listing import ResendListing
 
-    inventories = inventory_store()
-    return WebhookIngestor(delivery_log(), inventories, ResendTracker(resend_store(), on_status, inventories))
+        return ResendListing(settings.required("RESEND_TABLE"))
 
+    @cached_property
+    def retries(self) -> RetryQueue:
+        from rh_common.adapters.retry_queue import RetryQueue
 
-def release_parked(on_status: OnStatus | None = None) -> Callable[[int], int]:
-    """Applies the resend reports parked under a resend id (the reconciler: the stream, the poll)."""
-    from rh_common.ingest import ParkedResendUpdates
+        return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
 
-    return ParkedResendUpdates(delivery_log(), ResendTracker(resend_store(), on_status, inventory_store())).release
+    @cached_property
+    def deliveries(self) -> DeliveryLog:
+        from rh_common.adapters.delivery_log import DeliveryLog
 
+        return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
 
-def reconciler(on_call: OnCall | None = None, on_status: OnStatus | None = None) -> Reconciler:
-    from rh_common.reconciler import Reconciler
+    @cached_property
+    def service_types(self) -> ServiceTypeCache:
+        from rh_common.adapters.service_type_cache import ServiceTypeCache
 
-    resends = resend_store()
-    return Reconciler(
-        resends=resends,
-        tracker=ResendTracker(resends, on_status, inventory_store()),
-        upstream=returnhelper_client(on_call),
-        retries=retry_queue(),
-        pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
-        submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
-        deliveries=webhook_ingestor(on_status),
-        deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
-        release_parked=release_parked(on_status),
-    )
-
-
-def resend_service(inventories: InventoryStore | None = None, on_call: OnCall | None = None) -> ResendService:
-    from rh_common.adapters.service_type_cache import ServiceTypeCache
-    from rh_common.resend_service import ResendService, ResendSettings
-
-    inventories = inventories or inventory_store()
-    client = returnhelper_client(on_call)
-    return ResendService(
-        resends=resend_store(),
-        inventories=inventories,
-        service_types=ServiceTypeCache(
+        return ServiceTypeCache(
             settings.required("CACHE_TABLE"),
-            client.available_shipment_service_types,
+            self.upstream.available_shipment_service_types,
             settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600),
-        ),
-        upstream=client,
-        retries=retry_queue(),
-        settings=ResendSettings(
-            eligible_handling_codes=eligible_handling_codes(),
-            max_items=settings.integer("RESEND_MAX_ITEMS", 5),
-            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
-            in_flight_seconds=_IN_FLIGHT_SECONDS,
-        ),
-    )
+        )
 
+    @cached_property
+    def publisher(self) -> EventBusPublisher:
+        from rh_common.adapters.event_bus import EventBusPublisher
 
-def inventory_sync_service(
-    inventories: InventoryStore | None = None, on_call: OnCall | None = None
-) -> InventorySyncService:
-    from rh_common.adapters.sync_queue import SyncQueue
-    from rh_common.adapters.sync_store import SyncStore
-    from rh_common.inventory_sync_service import InventorySyncService, SyncSettings
+        return EventBusPublisher(settings.required("EVENT_BUS_NAME"), settings.required("POWERTOOLS_SERVICE_NAME"))
 
-    return InventorySyncService(
-        syncs=SyncStore(settings.required("SYNC_TABLE")),
-        queue=SyncQueue(settings.required("SYNC_QUEUE_URL")),
-        inventories=inventories or inventory_store(),
-        upstream=returnhelper_client(on_call),
-        settings=SyncSettings(
-            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
-        ),
-    )
+    # ------------------------------------------------------------------ the webhook path
+    @cached_property
+    def tracker(self) -> ResendTracker:
+        from rh_common.resend_tracking import ResendTracker
 
+        return ResendTracker(self.resend_records, self._on_status, self.inventories)
 
-def workflow_services(
-    resends: ResendService, inventories: InventoryStore | None = None, on_call: OnCall | None = None
-) -> tuple[HoldService, QuoteService, BatchService]:
-    """Hold, quote and plan/batch (contract section 7), around the given resend service."""
-    from rh_common.adapters.batch_store import BatchStore
-    from rh_common.adapters.quote_cache import QuoteCache
-    from rh_common.adapters.service_type_cache import ServiceTypeCache
-    from rh_common.batch_service import BatchService, BatchSettings
-    from rh_common.hold_service import HoldService
-    from rh_common.quote_service import QUOTE_CACHE_SECONDS, QuoteService, QuoteSettings
+    @cached_property
+    def ingestor(self) -> WebhookIngestor:
+        from rh_common.ingest import WebhookIngestor
 
-    inventories = inventories or inventory_store()
-    client = returnhelper_client(on_call)
-    codes = eligible_handling_codes()
-    max_items = settings.integer("RESEND_MAX_ITEMS", 5)
-    cache_table = settings.required("CACHE_TABLE")
-    holds = HoldService(inventories, client, codes)
-    quotes = QuoteService(
-        inventories,
-        ServiceTypeCache(
-            cache_table, client.available_shipment_service_types, settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600)
-        ),
-        client,
-        QuoteCache(cache_table, QUOTE_CACHE_SECONDS),
-        QuoteSettings(codes, max_items),
-    )
-    batches = BatchService(
-        batches=BatchStore(settings.required("BATCH_TABLE")),
-        inventories=inventories,
-        resend_records=resend_store(),
-        resends=resends,
-        quotes=quotes,
-        holds=holds,
-        upstream=client,
-        settings=BatchSettings(
-            eligible_handling_codes=codes,
-            max_items=max_items,
-            batch_max_items=settings.integer("BATCH_MAX_ITEMS", 50),
-            in_flight_seconds=_IN_FLIGHT_SECONDS,
-        ),
-    )
-    return holds, quotes, batches
+        return WebhookIngestor(self.deliveries, self.inventories, self.tracker)
+
+    @cached_property
+    def release_parked(self) -> Callable[[int], int]:
+        """Applies the resend reports parked under a resend id (the reconciler: the stream, the poll)."""
+        from rh_common.ingest import ParkedResendUpdates
+
+        return ParkedResendUpdates(self.deliveries, self.tracker).release
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        from rh_common.reconciler import Reconciler
+
+        return Reconciler(
+            resends=self.resend_records,
+            tracker=self.tracker,
+            upstream=self.upstream,
+            retries=self.retries,
+            pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
+            submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
+            deliveries=self.ingestor,
+            deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
+            release_parked=self.release_parked,
+        )
+
+    # ------------------------------------------------------------------ the resend path
+    @cached_property
+    def resends(self) -> ResendService:
+        from rh_common.resend_service import ResendService, ResendSettings
+
+        return ResendService(
+            resends=self.resend_records,
+            inventories=self.inventories,
+            service_types=self.service_types,
+            upstream=self.upstream,
+            retries=self.retries,
+            settings=ResendSettings(
+                eligible_handling_codes=eligible_handling_codes(),
+                max_items=_max_items(),
+                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+                in_flight_seconds=_IN_FLIGHT_SECONDS,
+            ),
+        )
+
+    @cached_property
+    def syncs(self) -> InventorySyncService:
+        from rh_common.adapters.sync_queue import SyncQueue
+        from rh_common.adapters.sync_store import SyncStore
+        from rh_common.inventory_sync_service import InventorySyncService, SyncSettings
+
+        return InventorySyncService(
+            syncs=SyncStore(settings.required("SYNC_TABLE")),
+            queue=SyncQueue(settings.required("SYNC_QUEUE_URL")),
+            inventories=self.inventories,
+            upstream=self.upstream,
+            settings=SyncSettings(
+                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            ),
+        )
+
+    # ------------------------------------------------------------------ around a resend (contract section 7)
+    @cached_property
+    def holds(self) -> HoldService:
+        from rh_common.hold_service import HoldService
+
+        return HoldService(self.inventories, self.upstream, eligible_handling_codes())
+
+    @cached_property
+    def quotes(self) -> QuoteService:
+        from rh_common.adapters.quote_cache import QuoteCache
+        from rh_common.quote_service import QUOTE_CACHE_SECONDS, QuoteService, QuoteSettings
+
+        return QuoteService(
+            self.inventories,
+            self.service_types,
+            self.upstream,
+            QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
+            QuoteSettings(eligible_handling_codes(), _max_items()),
+        )
+
+    @cached_property
+    def batches(self) -> BatchService:
+        from rh_common.adapters.batch_store import BatchStore
+        from rh_common.batch_service import BatchService, BatchSettings
+
+        return BatchService(
+            batches=BatchStore(settings.required("BATCH_TABLE")),
+            inventories=self.inventories,
+            resend_records=self.resend_records,
+            resends=self.resends,
+            quotes=self.quotes,
+            holds=self.holds,
+            upstream=self.upstream,
+            settings=BatchSettings(
+                eligible_handling_codes=eligible_handling_codes(),
+                max_items=_max_items(),
+                batch_max_items=settings.integer("BATCH_MAX_ITEMS", 50),
+                in_flight_seconds=_IN_FLIGHT_SECONDS,
+            ),
+        )

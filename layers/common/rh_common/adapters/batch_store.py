@@ -14,12 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rh_common.adapters import dynamo
+from rh_common.domain_errors import BatchExists
 
 _JSON_FIELDS = ("plan", "entries")
-
-
-class BatchExists(Exception):
-    """A batch with this key exists already."""
 
 
 class BatchStore(dynamo.TableAdapter):

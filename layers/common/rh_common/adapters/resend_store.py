@@ -8,30 +8,14 @@ overlapping items: exactly one transaction wins (DynamoDB serialises them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rh_common.adapters import dynamo
 from rh_common.adapters.inventory_store import inventory_keys, records_by_id
+from rh_common.domain_errors import Conflict, RequestExists, ReservationConflict
 from rh_common.inventory import InventoryRecord
-
-
-@dataclass(frozen=True)
-class Conflict:
-    inventory_id: int
-    held_by: str | None  # None: the item is not known
-
-
-class ReservationConflict(Exception):
-    def __init__(self, conflicts: list[Conflict]) -> None:
-        super().__init__(f"{len(conflicts)} items not available")
-        self.conflicts = conflicts
-
-
-class RequestExists(Exception):
-    """A record with this resend request id exists already (same idempotency key)."""
 
 
 class ResendStore(dynamo.TableAdapter):

@@ -12,15 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rh_common.adapters import dynamo
+from rh_common.domain_errors import ServiceTypesRefused, ServiceTypesUnavailable
 from rh_common.upstream import UpstreamOutcome
-
-
-class ServiceTypesUnavailable(RuntimeError):
-    """Neither the cache nor Return Helper could say (transient)."""
-
-
-class ServiceTypesRefused(ValueError):
-    """Return Helper refused to list them (e.g. a warehouse it does not know): the request's fault, not a 5xx."""
 
 
 class ServiceTypeCache(dynamo.TableAdapter):
