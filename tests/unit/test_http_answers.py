@@ -1,0 +1,61 @@
+"""The one mapping of domain results to HTTP answers, and stored answers read back as results."""
+
+from __future__ import annotations
+
+import pytest
+
+from rh_common import http_answers, results
+from rh_common.domain_errors import Conflict
+from rh_common.errors import error_body
+from rh_common.results import Outcome, Result
+
+# What a keyed resend request stores (resend_service): each must come back as the result it was.
+STORED = [
+    Result(Outcome.SUBMITTED, {"resendRequestId": "r", "status": "SUBMITTED"}),
+    Result(Outcome.PENDING, {"resendRequestId": "r", "status": "PENDING"}),
+    Result(Outcome.REJECTED, {**error_body("Return Helper refused the resend: X"), "upstream": {"errorCode": "X"}}),
+    results.invalid("resend request is not valid"),
+    results.reservation_conflict([Conflict(1, "other")]),
+]
+
+
+def test_every_outcome_but_a_replay_has_its_status_code_and_a_replay_answers_as_its_first_call():
+    assert set(http_answers.STATUS) == set(Outcome) - {Outcome.REPLAYED}
+    replay = Result(Outcome.REPLAYED, {"resendRequestId": "r", "status": "PENDING"}, replay_of=Outcome.PENDING)
+    assert http_answers.answer(replay).status_code == 202
+
+
+@pytest.mark.parametrize("first", STORED, ids=[r.outcome.value for r in STORED])
+def test_a_stored_answer_replays_the_same_http_answer_and_says_what_it_was(first):
+    replay = http_answers.replayed(http_answers.stored(first))
+    assert replay.outcome == Outcome.REPLAYED and replay.decision == first.outcome
+    assert http_answers.answer(replay) == http_answers.answer(first)
+    assert replay.refused == first.refused
+
+
+def test_the_reservation_conflict_names_each_item_and_its_holder():
+    result = results.reservation_conflict([Conflict(1, "req-a"), Conflict(2, None)])
+    assert http_answers.answer(result).status_code == 409
+    assert result.body["conflicts"] == [
+        {"returnInventoryId": 1, "resendRequestId": "req-a"},
+        {"returnInventoryId": 2, "resendRequestId": None},
+    ]
+    assert [e["message"] for e in result.body["errors"]] == [
+        "inventory 1 is reserved by req-a",
+        "inventory 2 is not known",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("result", "refused", "undecided"),
+    [
+        (results.unavailable("down"), False, True),
+        (results.in_flight("busy"), False, True),
+        (results.key_reused("again"), True, False),
+        (results.not_found("gone"), True, False),
+        (Result(Outcome.SUBMITTED, {}), False, False),
+        (Result(Outcome.REPLAYED, {}, replay_of=Outcome.PENDING), False, False),
+    ],
+)
+def test_the_worker_decides_on_outcomes(result, refused, undecided):
+    assert (result.refused, result.undecided) == (refused, undecided)
