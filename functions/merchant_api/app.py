@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from rh_common import http_api, inventory, observability, snapstart, wiring
 from rh_common.error_models import UpstreamRefusal
 from rh_common.errors import ErrorBody
-from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed
+from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed_route
 from rh_common.resend_lifecycle import Status
 from rh_common.resend_request import MAX_ID, CreateResendRequest
 from rh_common.resend_service import request_id_for
@@ -56,7 +56,6 @@ for routes in (delivery_routes, sync_routes, resend_workflow):  # deliveries, sy
 observability.route_library_logs(logger)
 # Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
 warnings.filterwarnings("ignore", "No application metrics to publish")
-KEYED = http_api.API_KEY_REQUIRED
 
 # The document /openapi.json serves and /docs embeds. The server is relative: resolved against
 # where the document is read (https://<api>/<stage>/ deployed, http://127.0.0.1:<port>/ locally).
@@ -162,12 +161,12 @@ def health() -> HealthView:
     return HealthView(status="ok")
 
 
-@app.get(
+@keyed_route(
+    app.get,
     "/inventories/<returnInventoryId>",
-    operation_id="get_inventory",
-    summary="One inventory's state",
-    security=KEYED,
-    responses=keyed({200: doc("The inventory", InventoryView), **NOT_FOUND, **INVALID}),
+    "get_inventory",
+    "One inventory's state",
+    {200: doc("The inventory", InventoryView), **NOT_FOUND, **INVALID},
 )
 @tracer.capture_method
 def get_inventory(
@@ -179,12 +178,12 @@ def get_inventory(
     return InventoryView(**inventory.view(record, ELIGIBLE_HANDLING_CODES))
 
 
-@app.get(
+@keyed_route(
+    app.get,
     "/inventories",
-    operation_id="list_inventories",
-    summary="A warehouse's inventories, optionally only those eligible",
-    security=KEYED,
-    responses=keyed({200: doc("A page of inventories", InventoryPage), **INVALID}),
+    "list_inventories",
+    "A warehouse's inventories, optionally only those eligible",
+    {200: doc("A page of inventories", InventoryPage), **INVALID},
 )
 @tracer.capture_method
 def list_inventories(
@@ -203,12 +202,12 @@ def list_inventories(
     return InventoryPage(items=items, nextToken=token)
 
 
-@app.get(
+@keyed_route(
+    app.get,
     "/service-types",
-    operation_id="list_service_types",
-    summary="The warehouse's shipment service types (cached from Return Helper)",
-    security=KEYED,
-    responses=keyed({200: doc("The service types", ServiceTypeList), **INVALID, **UNAVAILABLE}),
+    "list_service_types",
+    "The warehouse's shipment service types (cached from Return Helper)",
+    {200: doc("The service types", ServiceTypeList), **INVALID, **UNAVAILABLE},
 )
 @tracer.capture_method
 def list_service_types(
@@ -217,29 +216,27 @@ def list_service_types(
     return _answer(resends.service_types(warehouseId))
 
 
-@app.post(
+@keyed_route(
+    app.post,
     "/resends",
-    operation_id="create_resend",
-    summary="Create a resend: validated, reserved, submitted once",
-    security=KEYED,
-    responses=keyed(
-        {
-            201: _linked(doc("Return Helper accepted it", ResendView)),
-            202: _linked(doc("Queued for retry after a transient upstream failure (or DEAD)", ResendAccepted)),
-            **http_api.BODY_LIMITS,
-            409: doc(
-                "Items reserved by another request (with `conflicts`), or the same key still in flight",
-                ReservationConflictBody,
-                ErrorBody,
-            ),
-            422: doc(
-                "Not valid (nothing sent upstream), key reused with another body, or refused upstream (REJECTED)",
-                ErrorBody,
-                RejectedBody,
-            ),
-            503: doc("Return Helper's service types unavailable"),
-        }
-    ),
+    "create_resend",
+    "Create a resend: validated, reserved, submitted once",
+    {
+        201: _linked(doc("Return Helper accepted it", ResendView)),
+        202: _linked(doc("Queued for retry after a transient upstream failure (or DEAD)", ResendAccepted)),
+        409: doc(
+            "Items reserved by another request (with `conflicts`), or the same key still in flight",
+            ReservationConflictBody,
+            ErrorBody,
+        ),
+        422: doc(
+            "Not valid (nothing sent upstream), key reused with another body, or refused upstream (REJECTED)",
+            ErrorBody,
+            RejectedBody,
+        ),
+        503: doc("Return Helper's service types unavailable"),
+    },
+    takes_body=True,
 )
 @tracer.capture_method
 def create_resend(
@@ -258,18 +255,16 @@ def create_resend(
     return _answer(resends.create(request, idempotency_key))
 
 
-@app.get(
+@keyed_route(
+    app.get,
     "/resends",
-    operation_id="find_resend",
-    summary="Find a resend by its idempotency key, or list resends by status (newest updatedAt first)",
-    security=KEYED,
-    responses=keyed(
-        {
-            200: doc("The resend for the key, or a page of resends with the status", ResendView, ResendPage),
-            **NOT_FOUND,
-            **INVALID,
-        }
-    ),
+    "find_resend",
+    "Find a resend by its idempotency key, or list resends by status (newest updatedAt first)",
+    {
+        200: doc("The resend for the key, or a page of resends with the status", ResendView, ResendPage),
+        **NOT_FOUND,
+        **INVALID,
+    },
 )
 @tracer.capture_method
 def find_resend(
@@ -290,33 +285,31 @@ def find_resend(
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
 
 
-@app.get(
+@keyed_route(
+    app.get,
     "/resends/<resendRequestId>",
-    operation_id="get_resend",
-    summary="One resend request",
-    security=KEYED,
-    responses=keyed({200: doc("The resend request", ResendView), **NOT_FOUND, **INVALID}),
+    "get_resend",
+    "One resend request",
+    {200: doc("The resend request", ResendView), **NOT_FOUND, **INVALID},
 )
 @tracer.capture_method
 def get_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
     return _answer(resends.get(resendRequestId))
 
 
-@app.post(
+@keyed_route(
+    app.post,
     "/resends/<resendRequestId>/cancel",
-    operation_id="cancel_resend",
-    summary="Cancel a resend Return Helper has not dispatched yet",
-    security=KEYED,
-    responses=keyed(
-        {
-            200: doc("Canceled (the items are eligible again at once)", ResendView),
-            **NOT_FOUND,
-            **INVALID,
-            **http_api.BODY_LIMITS,
-            409: doc("Not cancellable"),
-            **UNAVAILABLE,
-        }
-    ),
+    "cancel_resend",
+    "Cancel a resend Return Helper has not dispatched yet",
+    {
+        200: doc("Canceled (the items are eligible again at once)", ResendView),
+        **NOT_FOUND,
+        **INVALID,
+        409: doc("Not cancellable"),
+        **UNAVAILABLE,
+    },
+    takes_body=True,
 )
 @tracer.capture_method
 def cancel_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:

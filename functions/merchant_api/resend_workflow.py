@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
 from rh_common import http_api, resend_lifecycle, results, wiring
 from rh_common.error_models import ErrorBody, FieldErrorModel, UpstreamRefusal
-from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
+from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed_route
 from rh_common.resend_request import MAX_ID
 from rh_common.results import Result
 from rh_common.views import InventoryView, ReservationConflictBody
@@ -23,7 +23,6 @@ from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 
 router = Router()
 services: wiring.Wiring  # the process's one set of clients, from app.py
-KEYED = http_api.API_KEY_REQUIRED
 RETRY_AFTER_SECONDS = "5"
 # Quote, plan and batch bodies (a batch of BATCH_MAX_ITEMS items with its shipment is under 8 KB)
 # fit the merchant API's one limit, http_api.MAX_BODY_BYTES.
@@ -97,81 +96,76 @@ def _answer(result: Result) -> Response:
     return http_api.respond(result, retry_after_seconds=RETRY_AFTER_SECONDS)
 
 
-@router.post(
+@keyed_route(
+    router.post,
     "/inventories/<returnInventoryId>/hold",
-    operation_id="hold_inventory",
-    summary="Put an item on hold (ohd) with Return Helper, so it can be resent the documented way",
-    security=KEYED,
-    responses=keyed(
-        {
-            200: doc("On hold (or already was)", InventoryView),
-            **NOT_FOUND,
-            **http_api.BODY_LIMITS,
-            409: doc("Not holdable: reserved, pending VAS, handling not pending, or not in stock"),
-            422: doc("Not valid, or refused by Return Helper (with `upstream`)", ErrorBody, RefusedUpstreamBody),
-            **UNAVAILABLE,
-        }
-    ),
+    "hold_inventory",
+    "Put an item on hold (ohd) with Return Helper, so it can be resent the documented way",
+    {
+        200: doc("On hold (or already was)", InventoryView),
+        **NOT_FOUND,
+        409: doc("Not holdable: reserved, pending VAS, handling not pending, or not in stock"),
+        422: doc("Not valid, or refused by Return Helper (with `upstream`)", ErrorBody, RefusedUpstreamBody),
+        **UNAVAILABLE,
+    },
+    takes_body=True,
 )
 def hold_inventory(returnInventoryId: Annotated[int, Path(gt=0, le=MAX_ID)]) -> Response[InventoryView]:
     return _answer(services.holds.hold(returnInventoryId))
 
 
-@router.post(
+@keyed_route(
+    router.post,
     "/resends/quote",
-    operation_id="quote_resend",
-    summary="The fees of the warehouse's shipment services for these items and destination, cheapest first",
-    security=KEYED,
-    responses=keyed(
-        {
-            200: doc("The quote", QuoteView),
-            **http_api.BODY_LIMITS,
-            409: doc("Items reserved by an active resend (with `conflicts`)", ReservationConflictBody),
-            422: doc("Not valid (items, country), or refused by Return Helper", ErrorBody, RefusedUpstreamBody),
-            **UNAVAILABLE,
-        }
-    ),
+    "quote_resend",
+    "The fees of the warehouse's shipment services for these items and destination, cheapest first",
+    {
+        200: doc("The quote", QuoteView),
+        409: doc("Items reserved by an active resend (with `conflicts`)", ReservationConflictBody),
+        422: doc("Not valid (items, country), or refused by Return Helper", ErrorBody, RefusedUpstreamBody),
+        **UNAVAILABLE,
+    },
+    takes_body=True,
 )
 def quote_resend(request: QuoteRequest) -> Response[QuoteView]:
     return _answer(services.quotes.quote(request))
 
 
-@router.post(
+@keyed_route(
+    router.post,
     "/resends/plan",
-    operation_id="plan_resends",
-    summary="How these items would be resent (groups of one warehouse, at most RESEND_MAX_ITEMS); nothing reserved",
-    security=KEYED,
-    responses=keyed({200: doc("The plan", PlanView), **http_api.BODY_LIMITS, **INVALID}),
+    "plan_resends",
+    "How these items would be resent (groups of one warehouse, at most RESEND_MAX_ITEMS); nothing reserved",
+    {200: doc("The plan", PlanView), **INVALID},
+    takes_body=True,
 )
 def plan_resends(request: PlanRequest) -> Response[PlanView]:
     return _answer(services.batches.plan(request))
 
 
-@router.post(
+@keyed_route(
+    router.post,
     "/resends/batch",
-    operation_id="create_resend_batch",
-    summary="Resend many items of any warehouses: one resend per planned group, each created once",
-    security=KEYED,
-    responses=keyed(
-        {
-            200: doc("Every group has an answer", BatchView),
-            **http_api.BODY_LIMITS,
-            409: doc("A batch with this key is still running"),
-            **INVALID,
-            503: doc("A group could not be decided (Return Helper unavailable); retry with the same key"),
-        }
-    ),
+    "create_resend_batch",
+    "Resend many items of any warehouses: one resend per planned group, each created once",
+    {
+        200: doc("Every group has an answer", BatchView),
+        409: doc("A batch with this key is still running"),
+        **INVALID,
+        503: doc("A group could not be decided (Return Helper unavailable); retry with the same key"),
+    },
+    takes_body=True,
 )
 def create_batch(request: BatchRequest, idempotency_key: BATCH_KEY) -> Response[BatchView]:
     return _answer(services.batches.run(request, idempotency_key))
 
 
-@router.get(
+@keyed_route(
+    router.get,
     "/resends/batch/<batchKey>",
-    operation_id="get_resend_batch",
-    summary="A batch's result with each group's current status",
-    security=KEYED,
-    responses=keyed({200: doc("The batch", BatchView), **NOT_FOUND, **INVALID}),
+    "get_resend_batch",
+    "A batch's result with each group's current status",
+    {200: doc("The batch", BatchView), **NOT_FOUND, **INVALID},
 )
 def get_batch(batchKey: Annotated[str, Path(min_length=1, max_length=200)]) -> Response[BatchView]:
     return _answer(services.batches.get(batchKey))

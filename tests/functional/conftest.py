@@ -6,10 +6,13 @@ function, so tests cannot drift from the infrastructure.
 
 from __future__ import annotations
 
+import base64
+import copy
 import importlib.util
 import json
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
 import boto3
@@ -19,11 +22,12 @@ from moto import mock_aws
 
 from local import settings as local_settings
 from local.emulator import EmulatorServer
-from rh_common import inventory
+from rh_common import inventory, signature
 from rh_common.adapters import dynamo
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.events import InventoryFacts
-from tests.support.resend import ON_HOLD, T
+from tests.events.loader import load_event
+from tests.support.resend import ON_HOLD, WEBHOOK_URL, T, handler_caller
 
 REGION = "us-east-1"
 
@@ -164,3 +168,87 @@ def items(tables, emulator):
 
     make.store = store
     return make
+
+
+@pytest.fixture
+def load_with_upstream(load_function, emulator, retry_queue):
+    """Load a resend function as `load_function` does, with the emulator upstream and the retry queue."""
+
+    def load(logical_id: str, **overrides: str) -> ModuleType:
+        return load_function(
+            logical_id, RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue, **overrides
+        )
+
+    return load
+
+
+@pytest.fixture
+def worker(load_with_upstream):
+    return load_with_upstream("ResendWorkerFunction")
+
+
+@pytest.fixture
+def api(load_with_upstream, lambda_context):
+    """The merchant API's handler called with API Gateway REST events: call(method, path, ...) -> (status, body)."""
+    return handler_caller(load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1"), lambda_context)
+
+
+# ------------------------------------------------------------------ webhooks: signed deliveries
+
+
+@pytest.fixture
+def webhook(load_function):
+    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=WEBHOOK_URL)
+
+
+@pytest.fixture
+def deliver(webhook, lambda_context, signing_key):
+    """Send raw bytes as API Gateway would, signed unless told otherwise: (status, body)."""
+
+    def send(
+        raw: bytes,
+        *,
+        key=signing_key,
+        url=WEBHOOK_URL,
+        timestamp=None,
+        base64_body=True,
+        header_case=str.lower,
+        event_overrides=None,
+    ):
+        event = copy.deepcopy(load_event("apigw_webhook_post"))
+        headers = signature.signed_headers(key, url, raw, timestamp)
+        event["headers"] = {header_case(k): v for k, v in headers.items()}
+        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+        event["isBase64Encoded"] = base64_body
+        event["body"] = base64.b64encode(raw).decode() if base64_body else raw.decode()
+        event.update(event_overrides or {})
+        response = webhook.lambda_handler(event, lambda_context)
+        return response["statusCode"], json.loads(response["body"])
+
+    return send
+
+
+@pytest.fixture
+def report(deliver):
+    """Deliver a signed resend/updateResendStatus webhook, `second`s after a start past the request's
+    creation (our own "rsd" mark is dated then), as upstream's are; answers the webhook's body."""
+    start = datetime.now(UTC) + timedelta(minutes=1)
+
+    def send(resend_id, code, ids, second, tracking=None, error="", handling=(4, 0)):
+        code_, status_ = handling  # the rows' handling code and status (upstream numbers)
+        payload = {
+            "category": "resend",
+            "action": "updateResendStatus",
+            "eventTime": signature.format_timestamp(start + timedelta(seconds=second)),
+            "resend": {"resendId": resend_id, "resendStatusCode": code},
+            "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
+            "returnInventoryList": [
+                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": code_, "handlingStatusCode": status_}
+                for i in ids
+            ],
+        }
+        status, body = deliver(json.dumps(payload).encode())
+        assert status == 200, body
+        return body
+
+    return send

@@ -1,60 +1,16 @@
 """GET /deliveries?status= and POST /deliveries/{id}/replay through the real merchant API handler."""
 
-import base64
-import copy
 import hashlib
 import json
 
 import boto3
-import pytest
 
-from rh_common import signature
-from tests.events.loader import load_event, load_event_bytes
-
-URL = "https://hooks.example.com/v1/webhooks/returnhelper"
-
-
-@pytest.fixture
-def webhook(load_function):
-    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
-
-
-@pytest.fixture
-def deliver(webhook, lambda_context, signing_key):
-    def send(raw: bytes):
-        event = copy.deepcopy(load_event("apigw_webhook_post"))
-        event["headers"] = signature.signed_headers(signing_key, URL, raw)
-        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
-        return json.loads(webhook.lambda_handler(event, lambda_context)["body"])
-
-    return send
-
-
-@pytest.fixture
-def api(load_function, lambda_context):
-    merchant = load_function("MerchantApiFunction")
-
-    def call(method, path, query=None):
-        event = copy.deepcopy(load_event("apigw_get_inventory"))
-        event.update(
-            httpMethod=method,
-            path=path,
-            resource=path,
-            pathParameters=None,
-            queryStringParameters=query,
-            multiValueQueryStringParameters={k: [v] for k, v in (query or {}).items()} or None,
-            body=None,
-        )
-        response = merchant.lambda_handler(event, lambda_context)
-        return response["statusCode"], json.loads(response["body"])
-
-    call.merchant = merchant
-    return call
+from tests.events.loader import load_event_bytes
 
 
 def test_a_non_json_delivery_is_listed_without_its_body_and_can_be_replayed(deliver, api):
-    delivery_id = deliver(b"this is not JSON, phone +1 555 0100")["deliveryId"]
-    status, page = api("GET", "/deliveries", {"status": "unprocessable"})
+    delivery_id = deliver(b"this is not JSON, phone +1 555 0100")[1]["deliveryId"]
+    status, page = api("GET", "/deliveries", query={"status": "unprocessable"})
     assert status == 200 and page["nextToken"] is None
     [listed] = page["items"]
     assert set(listed) == {"deliveryId", "status", "category", "action", "eventTime", "receivedAt", "reason"}
@@ -72,29 +28,30 @@ def test_an_apply_failed_delivery_replayed_becomes_accepted(deliver, api, webhoo
         patch.setattr(webhook.ingestor._inventories, "apply_together", _boom)
         delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
         deliver(raw)
-    status, page = api("GET", "/deliveries", {"status": "applyFailed"})
+    status, page = api("GET", "/deliveries", query={"status": "applyFailed"})
     assert [(i["deliveryId"], i["category"], i["reason"]) for i in page["items"]] == [
         (delivery_id, "newInventoryCreated", "RuntimeError")
     ]
     assert api("POST", f"/deliveries/{delivery_id}/replay") == (200, {"deliveryId": delivery_id, "outcome": "applied"})
-    assert api("GET", "/deliveries", {"status": "applyFailed"})[1]["items"] == []
+    assert api("GET", "/deliveries", query={"status": "applyFailed"})[1]["items"] == []
     stored = boto3.client("dynamodb").get_item(
         TableName=tables["InventoryTable"], Key={"returnInventoryId": {"N": "20251"}}
     )["Item"]
     assert stored["inStock"] == {"BOOL": True}
-    assert [i["deliveryId"] for i in api("GET", "/deliveries", {"status": "accepted"})[1]["items"]] == [delivery_id]
+    accepted = api("GET", "/deliveries", query={"status": "accepted"})[1]["items"]
+    assert [i["deliveryId"] for i in accepted] == [delivery_id]
 
 
 def test_listing_pages_newest_first_and_refuses_bad_input(deliver, api):
     other = {"category": "lr", "action": "labelCreated", "eventTime": "2025-03-03T08:15:42Z"}
-    ids = [deliver(raw)["deliveryId"] for raw in (load_event_bytes("labelGenerated"), json.dumps(other).encode())]
-    status, first = api("GET", "/deliveries", {"status": "ignored", "limit": "1"})
+    ids = [deliver(raw)[1]["deliveryId"] for raw in (load_event_bytes("labelGenerated"), json.dumps(other).encode())]
+    status, first = api("GET", "/deliveries", query={"status": "ignored", "limit": "1"})
     assert status == 200 and len(first["items"]) == 1 and first["nextToken"]
     assert first["items"][0]["deliveryId"] in ids
-    assert api("GET", "/deliveries", {"status": "nope"})[0] == 422
-    status, body = api("GET", "/deliveries", {"status": "ignored", "nextToken": "garbage"})
+    assert api("GET", "/deliveries", query={"status": "nope"})[0] == 422
+    status, body = api("GET", "/deliveries", query={"status": "ignored", "nextToken": "garbage"})
     assert status == 422 and body["errors"][0]["field"] == "nextToken"
-    status, body = api("GET", "/deliveries", {"status": "accepted", "nextToken": first["nextToken"]})
+    status, body = api("GET", "/deliveries", query={"status": "accepted", "nextToken": first["nextToken"]})
     assert status == 422
 
 

@@ -4,19 +4,14 @@ Through the real webhook handler against moto: the worker dies between its two
 writes, the apply fails, and the write requests a delivery costs.
 """
 
-import base64
-import copy
 import hashlib
-import json
 import time
 
 import boto3
 import pytest
 
-from rh_common import signature
-from tests.events.loader import load_event, load_event_bytes
+from tests.events.loader import load_event_bytes
 
-URL = "https://hooks.example.com/v1/webhooks/returnhelper"
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 
 
@@ -26,23 +21,6 @@ class WorkerDied(BaseException):
 
 def die(*args, **kwargs):
     raise WorkerDied
-
-
-@pytest.fixture
-def webhook(load_function):
-    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
-
-
-@pytest.fixture
-def deliver(webhook, lambda_context, signing_key):
-    def send(raw: bytes):
-        event = copy.deepcopy(load_event("apigw_webhook_post"))
-        event["headers"] = signature.signed_headers(signing_key, URL, raw)
-        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
-        response = webhook.lambda_handler(event, lambda_context)
-        return response["statusCode"], json.loads(response["body"])
-
-    return send
 
 
 @pytest.fixture

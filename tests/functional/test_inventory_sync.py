@@ -1,9 +1,7 @@
 """Inventory sync: POST /sync/inventories through the merchant API, pages through the worker,
 against moto and the emulator (contract section 8)."""
 
-import copy
 import itertools
-import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -12,8 +10,7 @@ import requests
 
 from rh_common import inventory, inventory_sync
 from rh_common.events import InventoryFacts
-from tests.events.loader import load_event
-from tests.support.resend import fault, resend_body
+from tests.support.resend import fault, handler_caller, resend_body
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -112,19 +109,7 @@ def functions(load_function, emulator, sync_queue, retry_queue):
 
 
 def api(merchant, lambda_context, method, path, body=None):
-    event = copy.deepcopy(load_event("apigw_get_inventory"))
-    event.update(
-        httpMethod=method,
-        path=path,
-        resource=path,
-        pathParameters=None,
-        queryStringParameters=None,
-        multiValueQueryStringParameters=None,
-        body=None if body is None else json.dumps(body),
-        headers={**event["headers"], "Content-Type": "application/json"},
-    )
-    response = merchant.lambda_handler(event, lambda_context)
-    return response["statusCode"], json.loads(response["body"])
+    return handler_caller(merchant, lambda_context)(method, path, body=body)
 
 
 def drain(worker, sync_queue, lambda_context, rounds=40):

@@ -2,37 +2,18 @@
 by the reconciler, from the resend table's stream (the records the template's filter lets through),
 or by the webhook itself when the record appears while it parks."""
 
-import base64
-import copy
-import json
-from datetime import UTC, datetime, timedelta
-
 import boto3
 import pytest
 
 from local.stream_poller import RecordFilter
-from rh_common import signature
 from rh_common.results import Outcome
-from tests.events.loader import load_event
 from tests.support.resend import resend_body
 from tests.support.streams import StreamReader
 
-URL = "https://hooks.example.com/v1/webhooks/returnhelper"
-
 
 @pytest.fixture
-def webhook(load_function):
-    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
-
-
-@pytest.fixture
-def worker(load_function, emulator, retry_queue):
-    return load_function("ResendWorkerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
-
-
-@pytest.fixture
-def reconciler(load_function, emulator, retry_queue):
-    return load_function("ReconcilerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
+def reconciler(load_with_upstream):
+    return load_with_upstream("ReconcilerFunction")
 
 
 @pytest.fixture
@@ -45,32 +26,6 @@ def resend_id_recorded(template, tables):
         return {"Records": [record for record in reader.read()["Records"] if record_filter.passes(record)]}
 
     return read
-
-
-@pytest.fixture
-def report(webhook, lambda_context, signing_key):
-    start = datetime.now(UTC) + timedelta(minutes=1)
-
-    def send(resend_id, code, ids, second, tracking=None):
-        payload = {
-            "category": "resend",
-            "action": "updateResendStatus",
-            "eventTime": signature.format_timestamp(start + timedelta(seconds=second)),
-            "resend": {"resendId": resend_id, "resendStatusCode": code},
-            "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": ""}],
-            "returnInventoryList": [
-                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0} for i in ids
-            ],
-        }
-        raw = json.dumps(payload).encode()
-        event = copy.deepcopy(load_event("apigw_webhook_post"))
-        event["headers"] = signature.signed_headers(signing_key, URL, raw)
-        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
-        response = webhook.lambda_handler(event, lambda_context)
-        assert response["statusCode"] == 200, response
-        return json.loads(response["body"])
-
-    return send
 
 
 def delivery_statuses(tables):

@@ -18,13 +18,8 @@ LATER = datetime.now(UTC) + timedelta(hours=2)  # the reconciler's "now": everyt
 
 
 @pytest.fixture
-def worker(load_function, emulator, retry_queue):
-    return load_function("ResendWorkerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
-
-
-@pytest.fixture
-def reconciler(load_function, emulator, retry_queue):
-    return load_function("ReconcilerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
+def reconciler(load_with_upstream):
+    return load_with_upstream("ReconcilerFunction")
 
 
 def reserved_but_never_sent(worker, ids, key):

@@ -1,47 +1,13 @@
 """POST/GET /resends, cancel and /service-types through the real handler: moto for AWS and the
 Return Helper sandbox emulator (a real HTTP server) upstream."""
 
-import copy
 import json
 
 import boto3
 import pytest
 import requests
 
-from tests.events.loader import load_event
 from tests.support.resend import fault, resend_body, upstream_state
-
-
-@pytest.fixture
-def api(load_function, lambda_context, emulator, retry_queue):
-    module = load_function(
-        "MerchantApiFunction",
-        RH_API_BASE_URL=emulator.api_base,
-        RESEND_RETRY_QUEUE_URL=retry_queue,
-        UPSTREAM_TIMEOUT_SECONDS="1",
-    )
-
-    def call(method, path, body=None, headers=None, query=None, raw=None):
-        event = copy.deepcopy(load_event("apigw_get_inventory"))
-        event.update(
-            httpMethod=method,
-            path=path,
-            resource=path,
-            pathParameters=None,
-            headers={"x-api-key": "key", **(headers or {})},
-            multiValueHeaders={k: [v] for k, v in {"x-api-key": "key", **(headers or {})}.items()},
-            queryStringParameters=query,
-            multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
-            body=raw if raw is not None else (json.dumps(body) if body is not None else None),
-            isBase64Encoded=False,
-        )
-        response = module.lambda_handler(event, lambda_context)
-        headers = {**response.get("headers", {}), **response.get("multiValueHeaders", {})}
-        content_type = str(headers.get("Content-Type", ""))
-        content = response["body"]
-        return response["statusCode"], json.loads(content) if "application/json" in content_type else content
-
-    return call
 
 
 def test_a_valid_resend_is_reserved_submitted_and_readable(api, items, emulator):

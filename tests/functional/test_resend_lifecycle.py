@@ -1,7 +1,5 @@
 """Resend status webhooks move requests forward only; FAILED and CANCELED release the items."""
 
-import base64
-import copy
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,20 +8,7 @@ import requests
 
 from rh_common import signature
 from rh_common.results import Outcome
-from tests.events.loader import load_event
 from tests.support.resend import resend_body
-
-URL = "https://hooks.example.com/v1/webhooks/returnhelper"
-
-
-@pytest.fixture
-def webhook(load_function):
-    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
-
-
-@pytest.fixture
-def worker(load_function, emulator, retry_queue):
-    return load_function("ResendWorkerFunction", RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue)
 
 
 @pytest.fixture
@@ -37,40 +22,6 @@ def submitted(worker, items):
         return answer.body, list(ids)
 
     return make
-
-
-def after_creation() -> datetime:
-    """Event times after the request was created (our own "rsd" mark is dated then), as upstream's are."""
-    return datetime.now(UTC) + timedelta(minutes=1)
-
-
-@pytest.fixture
-def report(webhook, lambda_context, signing_key):
-    """Deliver a signed resend/updateResendStatus webhook."""
-    start = after_creation()
-
-    def send(resend_id, code, ids, second, tracking=None, error="", handling=(4, 0)):
-        code_, status_ = handling  # the rows' handling code and status (upstream numbers)
-        payload = {
-            "category": "resend",
-            "action": "updateResendStatus",
-            "eventTime": signature.format_timestamp(start + timedelta(seconds=second)),
-            "resend": {"resendId": resend_id, "resendStatusCode": code},
-            "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
-            "returnInventoryList": [
-                {"returnInventoryId": i, "warehouseId": 2, "handlingCode": code_, "handlingStatusCode": status_}
-                for i in ids
-            ],
-        }
-        raw = json.dumps(payload).encode()
-        event = copy.deepcopy(load_event("apigw_webhook_post"))
-        event["headers"] = signature.signed_headers(signing_key, URL, raw)
-        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
-        response = webhook.lambda_handler(event, lambda_context)
-        assert response["statusCode"] == 200, response
-        return json.loads(response["body"])
-
-    return send
 
 
 def test_a_resend_moves_through_in_progress_to_completed_with_its_tracking_number(worker, submitted, report, items):
@@ -150,22 +101,17 @@ def test_a_status_event_for_a_resend_we_do_not_know_is_kept_and_acknowledged(rep
     assert report(999999, 3, [], 10)["status"] == "applied"
 
 
-def test_the_deprecated_tracking_number_event_sets_the_tracking_number(
-    worker, submitted, webhook, lambda_context, signing_key
-):
+def test_the_deprecated_tracking_number_event_sets_the_tracking_number(worker, submitted, deliver):
     view, _ = submitted(841)
     payload = {
         "category": "resend",
         "action": "updateResendTrackingNumber",
-        "eventTime": signature.format_timestamp(after_creation()),
+        # after the request was created (our own "rsd" mark is dated then), as upstream's are
+        "eventTime": signature.format_timestamp(datetime.now(UTC) + timedelta(minutes=1)),
         "resend": {"resendId": view["resendId"]},
         "trackingNumber": "LEGACY-TRACK-1",
         "failureReason": "",
     }
-    raw = json.dumps(payload).encode()
-    event = copy.deepcopy(load_event("apigw_webhook_post"))
-    event["headers"] = signature.signed_headers(signing_key, URL, raw)
-    event["body"], event["isBase64Encoded"] = raw.decode(), False
-    assert webhook.lambda_handler(event, lambda_context)["statusCode"] == 200
+    assert deliver(json.dumps(payload).encode(), base64_body=False)[0] == 200
     read = worker.service.get(view["resendRequestId"]).body
     assert (read["status"], read["trackingNumber"]) == ("SUBMITTED", "LEGACY-TRACK-1")

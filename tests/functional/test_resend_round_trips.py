@@ -13,7 +13,6 @@ import pytest
 from rh_common import inventory
 from rh_common.adapters import dynamo
 from rh_common.events import InventoryFacts
-from tests.functional.test_resend_api import api  # noqa: F401  (the fixture)
 from tests.support.resend import ON_HOLD, resend_body
 
 
@@ -24,7 +23,7 @@ def requests_made(tables):
     return made
 
 
-def test_a_warm_resend_reads_once_reserves_once_and_records_once(api, items, requests_made):  # noqa: F811
+def test_a_warm_resend_reads_once_reserves_once_and_records_once(api, items, requests_made):
     first, second = items(701, 702, 703), items(704, 705, 706)
     requests_made.clear()
     status, _ = api("POST", "/resends", resend_body(first))
@@ -43,7 +42,7 @@ def test_a_warm_resend_reads_once_reserves_once_and_records_once(api, items, req
         assert record.values["handlingCode"] == "rsd" and record.active_resend_request_id == body["resendRequestId"]
 
 
-def test_a_newer_webhook_on_an_item_falls_back_to_merging_each_fact(api, items, requests_made):  # noqa: F811
+def test_a_newer_webhook_on_an_item_falls_back_to_merging_each_fact(api, items, requests_made):
     ids = items(711, 712)
     # An item whose last event is newer than the resend's own fact (dated now): the one transaction
     # is cancelled, the record and each fact are then written on their own, and the newer fact stands.
@@ -59,7 +58,7 @@ def test_a_newer_webhook_on_an_item_falls_back_to_merging_each_fact(api, items, 
     assert newer.values["handlingCode"] == "ohd" and newer.active_resend_request_id == body["resendRequestId"]
 
 
-def test_with_a_key_the_record_is_read_with_the_items(api, items, requests_made):  # noqa: F811
+def test_with_a_key_the_record_is_read_with_the_items(api, items, requests_made):
     warm, ids = items(721), items(722, 723)
     assert api("POST", "/resends", resend_body(warm))[0] == 201
     requests_made.clear()

@@ -15,14 +15,9 @@ from tests.support.resend import fault, resend_body, upstream_state
 
 
 @pytest.fixture
-def worker(load_function, emulator, retry_queue):
-    return load_function(
-        "ResendWorkerFunction",
-        RH_API_BASE_URL=emulator.api_base,
-        RESEND_RETRY_QUEUE_URL=retry_queue,
-        UPSTREAM_TIMEOUT_SECONDS="1",
-        RETRY_BASE_DELAY_SECONDS="1",
-        RETRY_MAX_ATTEMPTS="3",
+def worker(load_with_upstream):
+    return load_with_upstream(
+        "ResendWorkerFunction", UPSTREAM_TIMEOUT_SECONDS="1", RETRY_BASE_DELAY_SECONDS="1", RETRY_MAX_ATTEMPTS="3"
     )
 
 

@@ -41,11 +41,9 @@ def one_moto_transaction_at_a_time(monkeypatch):
 
 
 @pytest.fixture
-def api(load_function, lambda_context, emulator, retry_queue):
-    module = load_function(
+def api(load_with_upstream, lambda_context):
+    module = load_with_upstream(
         "MerchantApiFunction",
-        RH_API_BASE_URL=emulator.api_base,
-        RESEND_RETRY_QUEUE_URL=retry_queue,
         # Groups call the in-process emulator side by side: on a loaded machine one second is too
         # tight and a group would turn PENDING (faults here answer at once; nothing waits on this).
         UPSTREAM_TIMEOUT_SECONDS="10",

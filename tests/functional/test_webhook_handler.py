@@ -10,40 +10,7 @@ import pytest
 
 from rh_common import signature
 from tests.events.loader import load_event, load_event_bytes
-
-URL = "https://hooks.example.com/v1/webhooks/returnhelper"
-
-
-@pytest.fixture
-def webhook(load_function):
-    return load_function("WebhookFunction", WEBHOOK_PUBLIC_URL=URL)
-
-
-@pytest.fixture
-def deliver(webhook, lambda_context, signing_key):
-    """Send raw bytes as API Gateway would, signed unless told otherwise."""
-
-    def send(
-        raw: bytes,
-        *,
-        key=signing_key,
-        url=URL,
-        timestamp=None,
-        base64_body=True,
-        header_case=str.lower,
-        event_overrides=None,
-    ):
-        event = copy.deepcopy(load_event("apigw_webhook_post"))
-        headers = signature.signed_headers(key, url, raw, timestamp)
-        event["headers"] = {header_case(k): v for k, v in headers.items()}
-        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-        event["isBase64Encoded"] = base64_body
-        event["body"] = base64.b64encode(raw).decode() if base64_body else raw.decode()
-        event.update(event_overrides or {})
-        response = webhook.lambda_handler(event, lambda_context)
-        return response["statusCode"], json.loads(response["body"])
-
-    return send
+from tests.support.resend import WEBHOOK_URL as URL
 
 
 def scan(table):

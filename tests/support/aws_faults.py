@@ -21,17 +21,26 @@ class InjectedFailures:
         self.failed: list[str] = []  # the operations failed so far, in order
 
     def fail(
-        self, operation: str, code: str, times: int = 1, status: int = 400, reasons: list[str | None] | None = None
+        self,
+        operation: str,
+        code: str,
+        times: int = 1,
+        after: int = 0,
+        status: int = 400,
+        reasons: list[str | None] | None = None,
     ) -> None:
-        """The next `times` calls of `operation` (e.g. "TransactWriteItems") fail with `code`;
-        `reasons` are a cancelled transaction's per-action codes (None: that action was fine)."""
-        left = [times]
+        """After `after` calls of `operation` (e.g. "TransactWriteItems") went through, the next `times`
+        fail with `code`; `reasons` are a cancelled transaction's per-action codes (None: that one was fine)."""
+        passed, left = [after], [times]
         error: dict[str, Any] = {"Error": {"Code": code, "Message": f"injected {code}"}}
         if reasons is not None:
             error["CancellationReasons"] = [{"Code": reason or "None"} for reason in reasons]
         error["ResponseMetadata"] = {"HTTPStatusCode": status}
 
         def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+            if passed[0] > 0:
+                passed[0] -= 1
+                return None
             if left[0] <= 0:
                 return None
             left[0] -= 1

@@ -139,13 +139,7 @@ class FakeResendRecords:
         for inventory_id in ids:
             self._inventories.hold_for(inventory_id, request_id)
 
-    def transition(
-        self,
-        request_id: str,
-        expected_statuses: Iterable[str],
-        changes: Mapping[str, Any],
-        release_items: Iterable[int] = (),
-    ) -> bool:
+    def transition(self, request_id, expected_statuses, changes, release_items=()) -> bool:
         record = self.records.get(request_id)
         if record is None or record["status"] not in set(expected_statuses):
             return False

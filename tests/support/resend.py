@@ -8,6 +8,7 @@ import requests
 from tests.events.loader import load_event
 
 T = "2025-03-03T08:15:42.1984163Z"
+WEBHOOK_URL = "https://hooks.example.com/v1/webhooks/returnhelper"  # WEBHOOK_PUBLIC_URL of the tests' webhook
 ON_HOLD = {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}
 SHIPMENT = {
     "shipmentServiceType": "SHIPMENT_USPS_GA_SIG_NJ",

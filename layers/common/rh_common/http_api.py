@@ -3,12 +3,11 @@
 Every route (in app.py or in a Router module of its own) follows it:
 
     from rh_common import http_api
-    from rh_common.http_api import doc, keyed
+    from rh_common.http_api import doc, keyed_route
 
-    @router.get(
-        "/things/<thingId>",
-        security=http_api.API_KEY_REQUIRED,
-        responses=keyed({200: doc("The thing", ThingView), **http_api.NOT_FOUND, **http_api.INVALID}),
+    @keyed_route(
+        router.get, "/things/<thingId>", "get_thing", "One thing",
+        {200: doc("The thing", ThingView), **http_api.NOT_FOUND, **http_api.INVALID},
     )
     def get_thing(thingId: Annotated[str, Path(max_length=64)]) -> ThingView:
         ...
@@ -34,7 +33,7 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -95,6 +94,22 @@ def keyed(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 # What `refuse_unreadable_body` answers, for the routes that take a body.
 BODY_LIMITS = {**NOT_JSON, 413: doc(f"Body larger than {MAX_BODY_BYTES} bytes"), 415: doc("Not application/json")}
+
+
+def keyed_route(
+    register: Callable[..., Any],
+    path: str,
+    operation_id: str,
+    summary: str,
+    answers: Mapping[int, dict[str, Any]],
+    takes_body: bool = False,
+) -> Callable[[Any], Any]:
+    """A keyed route (`register`: `app.post`, `router.get`, ...) documented with its own answers, the
+    refusals of an unreadable body when it takes one (BODY_LIMITS), and API Gateway's 403."""
+    responses = {**answers, **(BODY_LIMITS if takes_body else {})}
+    return register(
+        path, operation_id=operation_id, summary=summary, security=API_KEY_REQUIRED, responses=keyed(responses)
+    )
 
 
 # ------------------------------------------------------------------ non-2xx answers are raised

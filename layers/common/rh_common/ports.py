@@ -65,13 +65,9 @@ class ResendRecords(Protocol):
         ...
 
     def transition(
-        self,
-        request_id: str,
-        expected_statuses: Iterable[str],
-        changes: Mapping[str, Any],
-        release_items: Iterable[int] = (),
+        self, request_id: str, expected: Iterable[str], changes: Mapping[str, Any], release_items: Iterable[int] = (), /
     ) -> bool:
-        """`changes` if the status is one of `expected_statuses` (and the items released); False if it moved on."""
+        """`changes` if the status is one of `expected` (and the items released); False if it moved on."""
         ...
 
     def transition_with(

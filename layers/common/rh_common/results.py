@@ -35,12 +35,12 @@ class Outcome(StrEnum):
     READ = "read"
     NOT_FOUND = "not_found"
     # Around a resend: hold, quote, plan, batch
-    HELD = "held"
+    HELD = "held"  # Return Helper put the item on hold (ohd)
     ALREADY_HELD = "already_held"
-    NOT_HOLDABLE = "not_holdable"
+    NOT_HOLDABLE = "not_holdable"  # reserved, pending VAS, handling not pending, or not in stock
     QUOTED = "quoted"
-    PLANNED = "planned"
-    BATCHED = "batched"
+    PLANNED = "planned"  # nothing reserved
+    BATCHED = "batched"  # every group of the batch has an answer
 
 
 # Nothing was decided: the same request later may succeed (the automation message stays queued).

@@ -169,19 +169,15 @@ class Wiring:
     def resends(self) -> ResendService:
         from rh_common.resend_service import ResendService, ResendSettings
 
+        tuned = ResendSettings(
+            eligible_handling_codes=eligible_handling_codes(),
+            max_items=_max_items(),
+            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            in_flight_seconds=_IN_FLIGHT_SECONDS,
+        )
         return ResendService(
-            resends=self.resend_records,
-            inventories=self.inventories,
-            service_types=self.service_types,
-            upstream=self.upstream,
-            retries=self.retries,
-            settings=ResendSettings(
-                eligible_handling_codes=eligible_handling_codes(),
-                max_items=_max_items(),
-                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
-                in_flight_seconds=_IN_FLIGHT_SECONDS,
-            ),
+            self.resend_records, self.inventories, self.service_types, self.upstream, self.retries, tuned
         )
 
     @cached_property
