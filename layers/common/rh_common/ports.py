@@ -99,7 +99,7 @@ class RetryScheduler(Protocol):
 
 
 class Quotes(Protocol):
-    """Recent quotes by `adapters.quote_cache.quote_key` (adapters.quote_cache)."""
+    """Recent quotes by `quote.quote_key` (adapters.quote_cache)."""
 
     def get(self, key: str) -> dict[str, Any] | None: ...
     def put(self, key: str, quote: dict[str, Any]) -> None: ...

@@ -3,10 +3,20 @@ to the destination (a return service type never appears), cheapest first. Pure."
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from rh_common.inventory import InventoryRecord
 from rh_common.prerequisites import ServiceType
+
+
+def quote_key(records: Mapping[int, InventoryRecord], country_code: str, postal_code: str) -> str:
+    """The cache key of a quote: every item's last applied event version, so a newer event names a new key."""
+    versions = [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
+    raw = json.dumps([versions, country_code.lower(), postal_code], separators=(",", ":"))
+    return "quote#" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def shipping_to(service_types: Sequence[ServiceType], country_code: str) -> list[ServiceType]:

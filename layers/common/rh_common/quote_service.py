@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rh_common import prerequisites, quote, results
-from rh_common.adapters.quote_cache import quote_key
 from rh_common.domain_errors import Conflict, ServiceTypesUnavailable
 from rh_common.errors import FieldError
 from rh_common.inventory_lookup import read_through
@@ -70,7 +69,7 @@ class QuoteService:
             message = f"no shipment service of warehouse {warehouse_id} ships to {request.shipmentCountryCode}"
             return results.invalid(message, [FieldError("shipmentCountryCode", message)])
 
-        key = quote_key(records, request.shipmentCountryCode, request.shipmentPostalCode)
+        key = quote.quote_key(records, request.shipmentCountryCode, request.shipmentPostalCode)
         cached = self._cache.get(key)
         if cached is not None:
             return Result(Outcome.QUOTED, cached)

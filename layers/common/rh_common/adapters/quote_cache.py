@@ -1,28 +1,20 @@
 """Quotes, cached briefly in the cache table (DynamoDB, with its TTL attribute).
 
 DynamoDB rather than memory: a merchant quotes, then creates the batch, and the
-two calls usually land on different Lambda instances. The key holds every item's
-last applied event version, so any newer webhook for one of the items (a
+two calls usually land on different Lambda instances. The key (`quote.quote_key`) holds
+every item's last applied event version, so any newer webhook for one of the items (a
 completeRecalibrate changes the weight, hence the fee) makes a new key: the old
 entry is never read again and expires. Nothing to delete on the webhook path.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from rh_common.adapters import dynamo
-from rh_common.inventory import InventoryRecord
-
-
-def quote_key(records: Mapping[int, InventoryRecord], country_code: str, postal_code: str) -> str:
-    versions = [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
-    raw = json.dumps([versions, country_code.lower(), postal_code], separators=(",", ":"))
-    return "quote#" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 class QuoteCache(dynamo.TableAdapter):

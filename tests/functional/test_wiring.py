@@ -1,0 +1,21 @@
+"""One wiring: every function builds its services through rh_common.wiring, one set of clients a process."""
+
+from rh_common import observability
+
+
+def test_the_merchant_api_shares_one_wiring_across_its_route_modules(load_with_upstream):
+    merchant = load_with_upstream("MerchantApiFunction")
+    services = merchant.services
+    routes = [merchant.delivery_routes, merchant.sync_routes, merchant.resend_workflow]
+    assert all(module.services is services for module in routes)
+    # one upstream client (and service-type cache) behind the resend path and the routes around it
+    assert services.resends._upstream is services.batches._upstream is services.quotes._upstream
+    assert services.syncs._upstream is services.upstream
+    assert services.resends._service_types is services.quotes._service_types
+
+
+def test_every_function_counts_its_upstream_calls_and_the_statuses_it_records(load_with_upstream):
+    for logical_id in ("MerchantApiFunction", "ResendWorkerFunction", "ReconcilerFunction"):
+        services = load_with_upstream(logical_id).services
+        assert services.upstream._on_call is observability.record_upstream_call, logical_id
+        assert services.tracker._on_status is not None, logical_id
