@@ -138,11 +138,20 @@ def emulator():
     server.stop()
 
 
+def _queue(template, logical_id: str) -> str:
+    """A queue of template.yaml, created in moto: its URL."""
+    [spec] = [q for q in template.queues() if q.logical_id == logical_id]
+    return boto3.client("sqs").create_queue(QueueName=spec.name)["QueueUrl"]
+
+
 @pytest.fixture
 def retry_queue(aws, template):
-    sqs = boto3.client("sqs")
-    [spec] = [q for q in template.queues() if q.logical_id == "ResendRetryQueue"]
-    return sqs.create_queue(QueueName=spec.name)["QueueUrl"]
+    return _queue(template, "ResendRetryQueue")
+
+
+@pytest.fixture
+def sync_queue(aws, template):
+    return _queue(template, "InventorySyncQueue")
 
 
 @pytest.fixture

@@ -91,21 +91,9 @@ def test_get_return_inventory_facts_are_dated_by_the_handling_update_with_stock_
 
 
 @pytest.fixture
-def sync_queue(aws, template):
-    sqs = boto3.client("sqs")
-    [spec] = [q for q in template.queues() if q.logical_id == "InventorySyncQueue"]
-    return sqs.create_queue(QueueName=spec.name)["QueueUrl"]
-
-
-@pytest.fixture
-def functions(load_function, emulator, sync_queue, retry_queue):
-    env = {
-        "RH_API_BASE_URL": emulator.api_base,
-        "SYNC_QUEUE_URL": sync_queue,
-        "RESEND_RETRY_QUEUE_URL": retry_queue,
-        "RETRY_BASE_DELAY_SECONDS": "0",  # a retried page is visible again at once
-    }
-    return load_function("MerchantApiFunction", **env), load_function("ResendWorkerFunction", **env)
+def functions(load_with_upstream, sync_queue):
+    env = {"SYNC_QUEUE_URL": sync_queue, "RETRY_BASE_DELAY_SECONDS": "0"}  # a retried page is visible again at once
+    return load_with_upstream("MerchantApiFunction", **env), load_with_upstream("ResendWorkerFunction", **env)
 
 
 def api(merchant, lambda_context, method, path, body=None):

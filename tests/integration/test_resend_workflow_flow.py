@@ -9,20 +9,13 @@ import pytest
 import requests
 
 from local.demo import Demo, StackInfo
-from tests.integration.test_resend_flow import wait_for
+from tests.integration.test_resend_flow import SHIPMENT, wait_for
 
 pytestmark = pytest.mark.integration
 
-TO_GBR = {
-    "shipmentServiceType": "cheapest",
-    "shipmentCountryCode": "gbr",
-    "shipmentName": "Test Recipient",
-    "shipmentPhone": "5550100",
-    "shipmentStreet1": "1 Test Street",
-    "shipmentState": "NA",
-    "shipmentCity": "London",
-    "shipmentPostalCode": "SW1A 1AA",
-}
+# The same recipient, in London: "cheapest" resolves per group with the quote.
+TO_GBR = {**SHIPMENT, "shipmentServiceType": "cheapest", "shipmentCountryCode": "gbr", "shipmentState": "NA"}
+TO_GBR.update(shipmentCity="London", shipmentPostalCode="SW1A 1AA")
 
 
 @pytest.fixture

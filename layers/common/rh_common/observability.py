@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from rh_common.resend_lifecycle import Status
 from rh_common.upstream import UpstreamOutcome
 
-# ResendService answers (Answer.outcome) -> the metric a person reads. Reads
+# Resend results (rh_common.results.Outcome) -> the metric a person reads. Reads
 # ("read", "not_found") are not counted: API Gateway counts requests.
 RESEND_OUTCOME_METRICS: Mapping[str, str] = {
     "submitted": "ResendsSubmitted",  # Return Helper accepted the create (inline or on a retry)
