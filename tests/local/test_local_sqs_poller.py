@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 import uuid
@@ -17,29 +16,13 @@ from collections.abc import Callable
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
-from local.aws_services import MotoServer, client
+from local.aws_services import client
 from local.lambda_runtime import InvocationResult
 from local.sqs_poller import SqsPoller, build_event, failed_message_ids, lambda_message_attributes
 from local.template import SqsEventSource
 
 REGION = "us-east-1"
 REPORT = ("ReportBatchItemFailures",)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    server = MotoServer(_free_port(), REGION)
-    server.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
 
 
 @pytest.fixture

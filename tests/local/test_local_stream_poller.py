@@ -17,26 +17,14 @@ from pathlib import Path
 import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from local.aws_services import MotoServer, client
+from local.aws_services import client
 from local.lambda_runtime import InvocationResult
-from local.processes import free_ports
 from local.stream_poller import StreamPoller, first_failed_index
 from local.template import DynamoDBEventSource
 from rh_common import change_events
 
 REGION = "us-east-1"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:publisher"
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    [port] = free_ports(1)
-    server = MotoServer(port, REGION)
-    server.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
 
 
 @pytest.fixture
