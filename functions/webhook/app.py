@@ -20,10 +20,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import errors, json_answers, observability, settings, signature, snapstart, wiring
+from rh_common import errors, observability, settings, signature, snapstart, wiring
 from rh_common.adapters import credentials
 from rh_common.ingest import ApplyFailed
-from rh_common.json_answers import json_response
+from rh_common.json_answers import json_response, too_large
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls: patch_all would import requests, sqlite3...
@@ -74,7 +74,7 @@ def _rejected(reason: str) -> None:
 @app.post("/webhooks/returnhelper")
 def receive_webhook() -> Response:
     body = raw_body(app.current_event.raw_event)
-    oversized = json_answers.too_large(body, MAX_BODY_BYTES)
+    oversized = too_large(body, MAX_BODY_BYTES)
     if oversized is not None:
         _rejected("body_too_large")
         return json_response(413, oversized)
