@@ -60,8 +60,7 @@ class WebhookIngestor:
 
     def ingest(self, raw_body: bytes) -> IngestResult:
         delivery, event = read_delivery(raw_body)
-        stored = self._deliveries.record(delivery)
-        if stored is not None and stored not in UNFINISHED:
+        if not self._deliveries.record(delivery):
             return IngestResult("duplicate", delivery.delivery_id, delivery.category, delivery.action)
         if event is None or not event.handled:
             return IngestResult(delivery.status, delivery.delivery_id, delivery.category, delivery.action)

@@ -3,8 +3,9 @@
 States (contract section 8): `received` (stored, apply not finished), `accepted`
 (applied), `ignored`, `unprocessable`, `applyFailed`, `parked` (a resend report
 waiting for its resend id). Only a final state makes a redelivery a duplicate;
-the store never reads before it writes: the failed condition of `record` hands
-back the stored item, and the "applied" mark rides in the apply's own write.
+the store never reads before it writes: `record`'s condition admits a new or an
+unfinished delivery and fails on a finished one, and the "applied" mark rides in the
+apply's own write.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class DeliveryStatus(StrEnum):
 # Stored but not (known to be) applied: a redelivery, a replay or the reconciler applies it.
 UNFINISHED = frozenset({DeliveryStatus.RECEIVED, DeliveryStatus.APPLY_FAILED})
 APPLY_FAILED = DeliveryStatus.APPLY_FAILED.value
+
+# The condition values of an unfinished state (`#status IN (:received, :failed)`).
+_UNFINISHED_VALUES = {":received": {"S": DeliveryStatus.RECEIVED.value}, ":failed": {"S": APPLY_FAILED}}
 
 VIEW_FIELDS = ("deliveryId", "status", "category", "action", "eventTime", "receivedAt", "reason")
 
@@ -74,8 +78,11 @@ class DeliveryLog(dynamo.TableAdapter):
         self._parked_index = parked_index
 
     # ------------------------------------------------------------------ writes
-    def record(self, delivery: Delivery) -> str | None:
-        """Store a new delivery: None; else the status already stored (from the failed condition)."""
+    def record(self, delivery: Delivery) -> bool:
+        """Store a delivery `received` (or final at once: `ignored`, `unprocessable`) unless a finished
+        attempt of it is stored: True when this attempt goes on (new, or an earlier attempt did not finish,
+        whose record it replaces), False for a duplicate of a finished one (`accepted`, `ignored`,
+        `unprocessable`, `parked`: the failed condition; nothing else is written)."""
         now = int(time.time())
         item: dict[str, Any] = {
             "deliveryId": delivery.delivery_id,
@@ -93,17 +100,20 @@ class DeliveryLog(dynamo.TableAdapter):
             if value:
                 item[name] = value
         try:
+            # The condition decides new/unfinished against finished by itself, so the failed one needs
+            # no stored item back (no ReturnValuesOnConditionCheckFailure): a duplicate's answer is a
+            # short error instead of the whole stored delivery, parsed twice by botocore.
             self.client.put_item(
                 TableName=self._table,
                 Item=dynamo.to_item(item),
-                ConditionExpression="attribute_not_exists(deliveryId)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ConditionExpression="attribute_not_exists(deliveryId) OR #status IN (:received, :failed)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_UNFINISHED_VALUES,
             )
-            return None
+            return True
         except ClientError as error:
             if dynamo.is_condition_failure(error):
-                stored = error.response.get("Item") or {}
-                return stored.get("status", {}).get("S", DeliveryStatus.RECEIVED.value)
+                return False
             raise
 
     def applied_update(self, delivery_id: str) -> dict[str, Any]:
@@ -134,8 +144,7 @@ class DeliveryLog(dynamo.TableAdapter):
     def _mark_unfinished(self, delivery_id: str, expression: str, status: str, **values: Any) -> None:
         attribute_values = {
             ":new": {"S": status},
-            ":received": {"S": DeliveryStatus.RECEIVED.value},
-            ":failed": {"S": APPLY_FAILED},
+            **_UNFINISHED_VALUES,
             **{f":{name}": dynamo.to_attribute(value) for name, value in values.items()},
         }
         try:
