@@ -27,7 +27,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import Example, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from rh_common import http_api, inventory, observability, snapstart, wiring
@@ -331,10 +330,11 @@ def _answer(result: Result) -> Response:
     return http_api.respond(result)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
+    observability.set_api_correlation_id(logger, event)
     refused = http_api.refuse_unreadable_body(event, http_api.MAX_BODY_BYTES)
     if refused is not None:
         return refused

@@ -17,7 +17,6 @@ import logging
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from rh_common import errors, observability, settings, signature, snapstart, wiring
@@ -112,10 +111,11 @@ def storage_failure(exc: Exception) -> Response:
     return json_response(503, errors.error_body("delivery could not be stored; redeliver"))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: object) -> dict:
+    observability.set_api_correlation_id(logger, event)
     return app.resolve(event, context)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -82,9 +83,15 @@ def _parse_timestamp(value: str) -> datetime:
         raise SignatureError("bad_timestamp") from None
 
 
-def _decode_keys(signing_keys: Sequence[str]) -> list[bytes]:
+def _decode_keys(signing_keys: Sequence[str]) -> tuple[bytes, ...]:
     if isinstance(signing_keys, str | bytes):
         signing_keys = [signing_keys]  # one key passed bare, not a sequence of characters
+    return _decoded(tuple(signing_keys))
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded(signing_keys: tuple[str, ...]) -> tuple[bytes, ...]:
+    # Decoded once per set of keys (the secret changes only when a key is rotated), not per delivery.
     keys = []
     for encoded in signing_keys:
         try:
@@ -93,7 +100,7 @@ def _decode_keys(signing_keys: Sequence[str]) -> list[bytes]:
             continue  # a malformed key in the secret must not break the others
         if key:
             keys.append(key)
-    return keys
+    return tuple(keys)
 
 
 def verify(
