@@ -106,3 +106,31 @@ def test_the_reconciler_applies_a_delivery_left_received_after_the_grace_period(
     monkeypatch.setattr(time, "time", lambda real=time.time: real() + 120)
     [delivery_id] = reconciler.reconciler.run().deliveries_applied
     assert in_stock(tables, 20251) and stored_status(tables, delivery_id) == "accepted"
+
+
+def stored_item(tables, delivery_id):
+    return boto3.client("dynamodb").get_item(
+        TableName=tables["DeliveryTable"], Key={"deliveryId": {"S": delivery_id}}, ConsistentRead=True
+    )["Item"]
+
+
+def test_a_redelivery_replaces_an_unfinished_record_and_leaves_a_finished_one_untouched(
+    deliver, webhook, tables, monkeypatch
+):
+    raw = load_event_bytes("newInventoryCreated")
+    delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+
+    # GIVEN a first attempt whose apply failed: kept as applyFailed, with the reason
+    with monkeypatch.context() as patch:
+        patch.setattr(webhook.ingestor._inventories, "apply_together", lambda *a, **k: 1 / 0)
+        assert deliver(raw)[0] == 500
+    assert stored_item(tables, delivery_id)["reason"] == {"S": "ZeroDivisionError"}
+
+    # WHEN Return Helper redelivers it: its record is replaced and the delivery applied (reason gone)
+    assert deliver(raw)[1]["status"] == "applied"
+    applied = stored_item(tables, delivery_id)
+    assert applied["status"] == {"S": "accepted"} and "reason" not in applied
+
+    # THEN a further redelivery is a duplicate whose failed condition wrote nothing: the record stays as it was
+    assert deliver(raw)[1]["status"] == "duplicate"
+    assert stored_item(tables, delivery_id) == applied
