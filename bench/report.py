@@ -672,5 +672,11 @@ def _method(results: dict[str, Any]) -> str:
 - This run shared the machine's 2 cores with other work (see the load average above): every figure is a
   ratio to a floor measured in the same run, but the spreads are wider than on a quiet machine, and the
   cold starts (CPU-bound) are the most sensitive.
+- DynamoDB Local is a JVM that keeps getting faster for its first ~2000 requests (measured 2026-12-02: a
+  fresh one's bare put went from 9 ms to 1.3 ms over its first 2000 puts, then stayed); the warm-up rounds
+  make a few hundred requests, so the timed rounds start on an endpoint still speeding up. The slower it
+  is, the more the DynamoDB requests weigh against the handler's own work in every ratio (a duplicate's
+  ratio looks better), and a transaction's cost against a put's moves too (about 2x a put on a fresh
+  endpoint, about 3x on a warmed one, measured the same day).
 - Benchmarks are not tests: `make test` runs the quick mode once (tests/integration/test_bench_quick.py)
   and checks that every figure was written, never the numbers."""
