@@ -104,7 +104,12 @@ def assemble(meta: dict[str, Any], cold: dict[str, Any], warm: dict[str, Any], b
     results = {
         "meta": meta,
         "coldStart": cold,
-        "warm": {"floorItemBytes": warm["floorItemBytes"], "operations": warm_rows},
+        "warm": {
+            "floorItemBytes": warm["floorItemBytes"],
+            "warmupRounds": warm.get("warmupRounds"),
+            "warmupRequests": warm.get("warmupRequests"),
+            "operations": warm_rows,
+        },
         "dynamodb": {"capacityTrusted": capacity_trusted, "operations": dynamodb_rows},
         "artifacts": built,
     }
@@ -659,10 +664,16 @@ def _artifacts(results: dict[str, Any]) -> str:
 
 def _method(results: dict[str, Any]) -> str:
     plan = results["meta"]["plan"]
+    warm = results["warm"]
+    warmup = (
+        f"{warm['warmupRounds']} warm-up rounds ({warm['warmupRequests']} DynamoDB requests)"
+        if warm.get("warmupRounds") is not None
+        else f"{plan['warmup']} warm-up rounds"
+    )
     return f"""## Method and caveats
 
 - Repetitions this run: cold start {plan["coldRuns"]} runs per variant, warm {plan["warmRounds"]} timed
-  rounds after {plan["warmup"]} warm-up rounds, {plan["countRuns"]} counted runs per operation.
+  rounds after {warmup}, {plan["countRuns"]} counted runs per operation.
   Spread = IQR (p25-p75); with fewer than 4 samples, min-max.
 - Everything runs on one machine: the handlers, DynamoDB Local (a JVM), moto server. The ratios compare
   like with like in the same run; absolute numbers say little about Lambda (arm64, 512 MB, a real network).
@@ -673,10 +684,11 @@ def _method(results: dict[str, Any]) -> str:
   ratio to a floor measured in the same run, but the spreads are wider than on a quiet machine, and the
   cold starts (CPU-bound) are the most sensitive.
 - DynamoDB Local is a JVM that keeps getting faster for its first ~2000 requests (measured 2026-12-02: a
-  fresh one's bare put went from 9 ms to 1.3 ms over its first 2000 puts, then stayed); the warm-up rounds
-  make a few hundred requests, so the timed rounds start on an endpoint still speeding up. The slower it
-  is, the more the DynamoDB requests weigh against the handler's own work in every ratio (a duplicate's
-  ratio looks better), and a transaction's cost against a put's moves too (about 2x a put on a fresh
-  endpoint, about 3x on a warmed one, measured the same day).
+  fresh one's bare put went from 9 ms to 1.3 ms over its first 2000 puts, then stayed). So the
+  warm-up runs until the endpoint has served at least {plan.get("warmupRequests", 0)} requests, however many
+  rounds that takes, and the timed rounds measure a steady endpoint. On a slower (still warming) endpoint the DynamoDB
+  requests weigh more against the handler's own work in every ratio (a duplicate's ratio looks
+  better), and a transaction's cost against a put's moves too (about 2x a put on a fresh endpoint,
+  about 3x on a warmed one, measured the same day).
 - Benchmarks are not tests: `make test` runs the quick mode once (tests/integration/test_bench_quick.py)
   and checks that every figure was written, never the numbers."""
