@@ -13,6 +13,14 @@ What SAM's python builder cannot do, and why each step is here:
 - **Nothing no function reads** (PRUNED): pycountry's translations (`locales/`, 21 MB; country
   validation reads only the ISO 3166-1 database), its other databases and tests, Powertools
   utilities no function imports, type stubs, C sources, console scripts.
+- **Re-export package `__init__`s made lazy** (LAZY_PACKAGE_INITS, checked by layer_check):
+  Powertools' `event_handler/__init__.py` imports every resolver (AppSync, Bedrock, VPC Lattice,
+  the HTTP resolver...) and `utilities/data_classes/__init__.py` every event class, and a package's
+  `__init__` runs on the import of any of its submodules, so the REST resolver alone pulled in all
+  of them. Each is rewritten into a PEP 562 `__getattr__` exporting the same names, each imported
+  from its own submodule on first use. The rewrite is derived from the file itself and refuses (the
+  build fails) any `__init__` that does more than re-export names, so an upgrade that changes one
+  fails loudly instead of being half-rewritten.
 - **Bytecode compiled at build time** with `--invalidation-mode unchecked-hash`: `/opt` is
   read-only in Lambda, so without `.pyc` every cold start compiles every imported module; and the
   zip SAM uploads carries fixed timestamps, which would make timestamp-checked `.pyc` stale.
@@ -24,8 +32,10 @@ Standard library only: it runs with the Python on PATH before anything is instal
 from __future__ import annotations
 
 import argparse
+import ast
 import compileall
 import json
+import pprint
 import py_compile
 import shutil
 import subprocess
@@ -92,6 +102,79 @@ PRUNED = (
 )
 
 
+# The lazy rewrite of a re-export `__init__` (see the module docstring). `__import__`, not
+# importlib.import_module: the benchmark's `-X importtime` breakdown then still sees each import.
+_LAZY_INIT = """{docstring}
+# Rewritten at build time by layers/common/build_layer.py (lazy_package_init): the names the
+# original imported eagerly, each imported from its submodule on first use (PEP 562).
+
+_SOURCES = {sources}
+__all__ = {names}
+
+
+def __getattr__(name):
+    try:
+        source = _SOURCES[name]
+    except KeyError:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}") from None
+    value = getattr(__import__(source, fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({{*globals(), *__all__}})
+"""
+
+
+def lazy_package_init(source: str, package: str) -> str:
+    """The lazy form of a package `__init__` that only re-exports names from its own submodules.
+
+    ValueError for anything else in it (code, imports from elsewhere, star imports, `__all__`
+    naming what it does not import): such a file cannot be rewritten without changing it.
+    """
+    tree = ast.parse(source)
+    docstring = ast.get_docstring(tree, clean=False)
+    sources: dict[str, str] = {}
+    exported: list[str] | None = None
+    for index, node in enumerate(tree.body):
+        where = f"{package}/__init__.py line {node.lineno}"
+        if index == 0 and docstring is not None:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level in (0, 1):
+            module = node.module if node.level == 0 else f"{package}.{node.module}"
+            if not module.startswith(f"{package}."):
+                raise ValueError(f"{where}: imports from outside the package ({module})")
+            for alias in node.names:
+                if alias.name == "*":
+                    raise ValueError(f"{where}: a star import")
+                sources[alias.asname or alias.name] = module
+        elif isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]:
+            exported = list(ast.literal_eval(node.value))
+        else:
+            raise ValueError(f"{where}: {type(node).__name__}, not a re-export")
+    missing = sorted(set(exported or ()) - set(sources))
+    if exported is None or missing:
+        raise ValueError(f"{package}/__init__.py: __all__ missing or naming what it does not import: {missing}")
+    return _LAZY_INIT.format(
+        docstring=repr(docstring) if docstring else "",
+        sources=pprint.pformat(sources, width=110, sort_dicts=False),
+        names=pprint.pformat(exported, width=110, compact=True),
+    )
+
+
+def make_lazy(target: Path) -> None:
+    for relative in layer_check.LAZY_PACKAGE_INITS:
+        path = target / relative
+        package = relative.removesuffix("/__init__.py").replace("/", ".")
+        try:
+            path.write_text(lazy_package_init(path.read_text(), package))
+        except (OSError, ValueError) as cannot:
+            raise SystemExit(f"{relative}: cannot be made lazy ({cannot}); see LAZY_PACKAGE_INITS") from cannot
+
+
 def canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
@@ -136,6 +219,7 @@ def build(target: Path, architecture: str) -> None:
     options = ["--quiet", "--no-deps", "--no-compile", "--target", str(target), *platform_options(architecture)]
     pip("install", *options, *pins)
     prune(target)
+    make_lazy(target)
     shutil.copytree(HERE / "rh_common", target / "rh_common", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     ok = compileall.compile_dir(
         target,

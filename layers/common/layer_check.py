@@ -6,11 +6,19 @@ build_layer.py runs it at the end of every build (`sam build` fails on a bad lay
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 # Lambda's python3.13 runtime ships these (with their dependencies): a copy in /opt/python would
 # come first on sys.path and shadow them.
 RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
+# Package `__init__`s that only re-export their submodules' names, made lazy at build time
+# (build_layer.make_lazy): importing any submodule runs its package's `__init__`, and these
+# would import every sibling (every resolver, every event class) on each cold start.
+LAZY_PACKAGE_INITS = (
+    "aws_lambda_powertools/event_handler/__init__.py",
+    "aws_lambda_powertools/utilities/data_classes/__init__.py",
+)
 # Unzipped, bytecode included, in MiB (the goal of issue 13: pydantic_core's binary alone is ~5 MB).
 MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
 CACHE_TAG = "cpython-313"
@@ -27,6 +35,11 @@ def problems(layer_python: Path) -> list[str]:
         found += [f"{path.name}: the runtime provides {name}, a copy here would shadow it" for path in shadowing]
     if (layer_python / "pycountry" / "locales").exists():
         found.append("pycountry/locales: translations no function reads")
+    for relative in LAZY_PACKAGE_INITS:
+        path = layer_python / relative
+        top = ast.parse(path.read_text()).body if path.is_file() else []
+        if any(isinstance(node, ast.Import | ast.ImportFrom) for node in top):
+            found.append(f"{relative}: imports at the top (every submodule on each cold start), not the lazy rewrite")
     for source in sorted(layer_python.rglob("*.py")):
         compiled = source.parent / "__pycache__" / f"{source.stem}.{CACHE_TAG}.pyc"
         relative = source.relative_to(layer_python)
