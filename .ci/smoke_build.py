@@ -22,11 +22,12 @@ dateutil, six, urllib3), linked from this venv; nothing else. So a dependency th
 layer lacks (the X-Ray SDK that Tracer imports, jsonpath-ng for data masking)
 fails here, at import, instead of in production. The layers themselves are
 checked first (layers/common/layer_check.py: no runtime package, bytecode for
-every module, size). The process is local/lambda_worker.py (standard library
-only), with the function's template environment, AWS on a moto server, Return
-Helper on the emulator, tracing on (segments go to a UDP port this script reads,
-as the X-Ray daemon would), the log level at DEBUG (so the lazily
-imported data masking runs too), and one event from events/ each.
+every module, size), and the functions' bytecode (functions/build_function.py).
+The process is local/lambda_worker.py (standard library only), with the
+function's template environment, AWS on a moto server, Return Helper on the
+emulator, tracing on (segments go to a UDP port this script reads, as the X-Ray
+daemon would), the log level at DEBUG (so the lazily imported data masking runs
+too), and one event from events/ each.
 
 `--remove-from-layer NAME` runs against a copy of the host layer without NAME
 (e.g. aws_xray_sdk) to show that the test catches a missing dependency.
@@ -113,7 +114,7 @@ def compiled_architectures(root: Path) -> dict[str, set[str]]:
     return found
 
 
-def check_builds(build: Path, smoke: Path, architecture: str) -> None:
+def check_builds(build: Path, smoke: Path, architecture: str, function_ids: list[str]) -> None:
     deployed, tested = distributions(build / LAYER_ID / "python"), distributions(smoke / LAYER_ID / "python")
     if not deployed:
         fail(f"no distributions in {build / LAYER_ID / 'python'}: run `make build` first")
@@ -127,10 +128,14 @@ def check_builds(build: Path, smoke: Path, architecture: str) -> None:
         wrong = layer_check.problems(root / LAYER_ID / "python")
         if wrong:
             fail(f"{root / LAYER_ID}: " + "; ".join(wrong[:20]))
+        for logical_id in function_ids:  # functions/build_function.py compiled them
+            wrong = layer_check.bytecode_problems(root / logical_id)
+            if wrong:
+                fail(f"{root / logical_id}: " + "; ".join(wrong))
     print(f"builds: {len(deployed)} distributions, the same in both; compiled modules match {architecture} / host")
     print(
         "layers: no runtime package (boto3, botocore, ...), no pycountry locales, an unchecked-hash .pyc"
-        f" for every .py, <= {layer_check.MAX_UNZIPPED_BYTES // 1024 // 1024} MiB"
+        f" for every .py, <= {layer_check.MAX_UNZIPPED_BYTES // 1024 // 1024} MiB; functions: the same .pyc"
     )
 
 
@@ -355,7 +360,7 @@ def main() -> None:
 
     template = LocalTemplate.load(ROOT / "template.yaml")
     function_ids = list(template.functions())
-    check_builds(args.build_dir, args.smoke_dir, template.parameters["Architecture"])
+    check_builds(args.build_dir, args.smoke_dir, template.parameters["Architecture"], function_ids)
     report_sizes(args.build_dir, function_ids)
 
     with tempfile.TemporaryDirectory(prefix="rh-smoke-") as scratch:

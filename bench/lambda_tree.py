@@ -2,17 +2,15 @@
 the runtime's boto3, for this machine's architecture (arm64 wheels cannot be loaded on x86_64).
 
 Full mode: `sam build --parameter-overrides Architecture=<host>` into a temporary directory (what
-`make smoke` builds and invokes). Quick mode (no SAM): the layer built by the same script SAM runs
-(layers/common/build_layer.py) and each function's directory copied as SAM copies it (no bytecode).
-Either way the functions have no `.pyc` (SAM compiles nothing; /var/task is read-only, so Lambda
-compiles a function's own module on every cold start) and the layer has all of its own.
+`make smoke` builds and invokes). Quick mode (no SAM): the layer and the functions built by the same
+scripts SAM runs (layers/common/build_layer.py, functions/build_function.py). Either way the layer
+and the functions carry their bytecode (unchecked-hash), as deployed.
 """
 
 from __future__ import annotations
 
 import compileall
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from local.template import FunctionSpec, LocalTemplate
 
 LAYER_ID = "CommonLayer"
 LAYER_BUILD = PROJECT_ROOT / "layers" / "common" / "build_layer.py"
+FUNCTION_BUILD = PROJECT_ROOT / "functions" / "build_function.py"
 
 
 def snapstart_functions() -> frozenset[str]:
@@ -66,15 +65,17 @@ class LambdaTree:
 def prepare(work: Path, functions: dict[str, FunctionSpec], quick: bool, log=print) -> LambdaTree:
     build_dir = work / "build"
     if quick:
-        log(f"cold start: layer for {host_architecture()} (build_layer.py), functions copied")
+        log(f"cold start: layer for {host_architecture()} (build_layer.py), functions (build_function.py)")
         subprocess.run(
             [sys.executable, str(LAYER_BUILD), "--target", str(build_dir / LAYER_ID / "python"),
              "--architecture", host_architecture()],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         for logical_id, spec in functions.items():
-            shutil.copytree(spec.code_dir, build_dir / logical_id, ignore=shutil.ignore_patterns("__pycache__"))
-        source = "layers/common/build_layer.py for this machine, functions copied (quick mode: no sam build)"
+            target = build_dir / logical_id
+            build = [sys.executable, str(FUNCTION_BUILD), "--source", str(spec.code_dir), "--target", str(target)]
+            subprocess.run(build, check=True)
+        source = "build_layer.py for this machine and build_function.py (quick mode: no sam build)"
     else:
         log(f"cold start: sam build for {host_architecture()} into {build_dir}")
         failure = artifacts.sam_build(build_dir, host_architecture())

@@ -1,4 +1,5 @@
-"""What a built CommonLayer must be, checked on the built tree (so none of it can regress).
+"""What a built CommonLayer must be, checked on the built tree (so none of it can regress); and the
+bytecode check of the built functions (functions/build_function.py).
 
 build_layer.py runs it at the end of every build (`sam build` fails on a bad layer), and
 .ci/smoke_build.py runs it again on both builds it tests. Standard library only.
@@ -40,9 +41,19 @@ def problems(layer_python: Path) -> list[str]:
         top = ast.parse(path.read_text()).body if path.is_file() else []
         if any(isinstance(node, ast.Import | ast.ImportFrom) for node in top):
             found.append(f"{relative}: imports at the top (every submodule on each cold start), not the lazy rewrite")
-    for source in sorted(layer_python.rglob("*.py")):
+    found += bytecode_problems(layer_python)
+    size = sum(path.stat().st_size for path in layer_python.rglob("*") if path.is_file())
+    if size > MAX_UNZIPPED_BYTES:
+        found.append(f"{size / 1024 / 1024:.1f} MiB unzipped, over {MAX_UNZIPPED_BYTES / 1024 / 1024:.0f} MiB")
+    return found
+
+
+def bytecode_problems(root: Path) -> list[str]:
+    """Every module under root without unchecked-hash bytecode (also used for the functions' builds)."""
+    found = []
+    for source in sorted(root.rglob("*.py")):
         compiled = source.parent / "__pycache__" / f"{source.stem}.{CACHE_TAG}.pyc"
-        relative = source.relative_to(layer_python)
+        relative = source.relative_to(root)
         if not compiled.is_file():
             found.append(f"{relative}: no {compiled.name} (compiled on every cold start)")
             continue
@@ -50,7 +61,4 @@ def problems(layer_python: Path) -> list[str]:
             flags = int.from_bytes(pyc.read(8)[4:8], "little")
         if flags != UNCHECKED_HASH_FLAGS:
             found.append(f"{relative}: {compiled.name} is not unchecked-hash (flags {flags:#x}): the zip's timestamps")
-    size = sum(path.stat().st_size for path in layer_python.rglob("*") if path.is_file())
-    if size > MAX_UNZIPPED_BYTES:
-        found.append(f"{size / 1024 / 1024:.1f} MiB unzipped, over {MAX_UNZIPPED_BYTES / 1024 / 1024:.0f} MiB")
     return found
