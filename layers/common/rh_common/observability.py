@@ -13,14 +13,16 @@ import functools
 import logging
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
 from rh_common.resend_lifecycle import Status
-from rh_common.upstream import UpstreamOutcome
+
+if TYPE_CHECKING:  # an annotation only: the webhook and the event publisher never import upstream
+    from rh_common.upstream import UpstreamOutcome
 
 # Resend results (rh_common.results.Outcome) -> the metric a person reads. Reads
 # ("read", "not_found") are not counted: API Gateway counts requests.
