@@ -4,7 +4,7 @@
 
 What SAM's python builder cannot do, and why each step is here:
 
-- **The runtime's boto3 stays the only one.** requirements.txt is resolved for the Lambda
+- **The runtime's boto3 (and urllib3) stays the only one.** requirements.txt is resolved for the Lambda
   platform (pip's `--platform`/`--python-version`, so the arm64 wheels are fetched on any host),
   then everything the Lambda Python runtime already ships (RUNTIME_PROVIDED) is dropped from the
   resolved set and the rest is installed with `--no-deps`. Without this, aws-xray-sdk's
@@ -48,9 +48,11 @@ import layer_check  # next to this file
 HERE = Path(__file__).resolve().parent
 PYTHON_VERSION = "3.13"
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-# What the Lambda Python runtime ships next to the standard library (boto3 and its dependency
-# closure, minus urllib3: requests needs a urllib3 of its own range, so the layer keeps one).
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six"})
+# What the Lambda Python runtime ships next to the standard library: boto3 and its dependency
+# closure. urllib3 included: botocore needs it, so the runtime has the one its botocore is released
+# against, and requests accepts any urllib3 1.21.1-2.x, a wider range than botocore's. A copy in the
+# layer would shadow it for botocore too (one urllib3 is imported either way: no cold-start cost).
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
 # Paths (relative to the target, globs) that no function reads.
 PRUNED = (
     "bin",  # console scripts

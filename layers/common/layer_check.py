@@ -12,7 +12,7 @@ from pathlib import Path
 
 # Lambda's python3.13 runtime ships these (with their dependencies): a copy in /opt/python would
 # come first on sys.path and shadow them.
-RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
+RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 # Package `__init__`s that only re-export their submodules' names, made lazy at build time
 # (build_layer.make_lazy): importing any submodule runs its package's `__init__`, and these
 # would import every sibling (every resolver, every event class) on each cold start.

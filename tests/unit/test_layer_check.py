@@ -40,7 +40,7 @@ def test_a_lean_compiled_layer_passes(layer: Path) -> None:
     assert layer_check.problems(layer) == []
 
 
-@pytest.mark.parametrize("shadow", ["botocore", "boto3", "s3transfer", "jmespath", "dateutil", "six.py"])
+@pytest.mark.parametrize("shadow", ["botocore", "boto3", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3"])
 def test_a_copy_of_a_runtime_package_fails(layer: Path, shadow: str) -> None:
     if shadow.endswith(".py"):
         module(layer, shadow)
