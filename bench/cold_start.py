@@ -170,20 +170,22 @@ def measure(
     samples = _rounds(variants, runs, seed)
     explained = [v for v in variants if v.key == "built:floor" or v.key.removeprefix("built:") in functions]
     log(f"cold start: -X importtime, {importtime_runs} runs of {len(explained)} variants")
-    breakdown = {v.key: import_breakdown(v, importtime_runs) for v in explained}
-    return report(functions, samples, breakdown, tree.source, snapstart_functions)
+    profiles = {v.key: import_profile(v, importtime_runs) for v in explained}
+    return report(functions, samples, profiles, tree.source, snapstart_functions)
 
 
 def report(
     functions: dict[str, Any],
     samples: dict[str, list[float]],
-    breakdown: dict[str, dict[str, float]],
+    profiles: dict[str, ImportProfile],
     source: str,
     snapstart_functions: frozenset[str],
 ) -> dict[str, Any]:
     floor, venv_floor = summarize(samples["built:floor"]), summarize(samples["floor"])
+    floor_modules = profiles["built:floor"].modules
     rows = {}
     for logical_id in functions:
+        profile = profiles[f"built:{logical_id}"]
         built, venv = summarize(samples[f"built:{logical_id}"]), summarize(samples[logical_id])
         rows[logical_id] = {
             "importAndClient": built.to_json(),
@@ -192,7 +194,8 @@ def report(
             "met": ratio(built, floor) <= GOAL_RATIO,
             "venv": venv.to_json(),
             "venvRatio": ratio(venv, venv_floor),
-            "importTimeMs": breakdown[f"built:{logical_id}"],
+            "importTimeMs": profile.groups,
+            "largestImportsMs": profile.largest_above(floor_modules),
         }
         if logical_id in snapstart_functions:
             rows[logical_id]["snapshotInit"] = summarize(samples[f"built:{logical_id}:snapshot"]).to_json()
@@ -206,7 +209,7 @@ def report(
             "ratio": ratio(powertools, venv_floor),
             "code": POWERTOOLS_CODE,
         },
-        "floorImportTimeMs": breakdown["built:floor"],
+        "floorImportTimeMs": profiles["built:floor"].groups,
         "functions": rows,
         "samples": samples,
     }
@@ -215,10 +218,34 @@ def report(
 _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 
 
-def import_breakdown(variant: Variant, runs: int) -> dict[str, float]:
-    """Self time (ms) of every import, summed by GROUPS; per group the median of `python -X importtime` runs."""
-    tables = [group_import_times(_run(variant, args=("-X", "importtime"))[1]) for _ in range(runs)]
-    return {group: round(statistics.median(table[group] for table in tables), 1) for group in tables[0]}
+@dataclass(frozen=True)
+class ImportProfile:
+    """From `python -X importtime` runs: self ms per GROUPS entry and per module, each the median over runs."""
+
+    groups: dict[str, float]
+    modules: dict[str, float]
+
+    def largest_above(self, floor: dict[str, float], count: int = 8, at_least: float = 1.0) -> list[list[Any]]:
+        """[module, ms above the floor's self time for the same module] of the largest, import by import.
+
+        A module imported with importlib.import_module is not listed by -X importtime: its time counts
+        in the self time of the module that imported it."""
+        above = ((module, ms - floor.get(module, 0.0)) for module, ms in self.modules.items())
+        largest = sorted((item for item in above if item[1] >= at_least), key=lambda item: -item[1])[:count]
+        return [[module, round(ms, 1)] for module, ms in largest]
+
+
+def import_profile(variant: Variant, runs: int) -> ImportProfile:
+    outputs = [_run(variant, args=("-X", "importtime"))[1] for _ in range(runs)]
+    tables = [group_import_times(output) for output in outputs]
+    groups = {group: round(statistics.median(table[group] for table in tables), 1) for group in tables[0]}
+    per_run = [module_import_times(output) for output in outputs]
+    modules = {module: statistics.median(run.get(module, 0.0) for run in per_run) for module in per_run[0]}
+    return ImportProfile(groups, modules)
+
+
+def module_import_times(importtime_output: str) -> dict[str, float]:
+    return {match.group(3): int(match.group(1)) / 1000 for match in _IMPORTTIME.finditer(importtime_output)}
 
 
 def group_import_times(importtime_output: str) -> dict[str, float]:

@@ -336,7 +336,7 @@ def _cold(results: dict[str, Any]) -> str:
     for group in groups:
         lines.append(f"| {group} | " + " | ".join(f"{table.get(group, 0):.0f}" for table in tables) + " |")
     lines.append("| **total** | " + " | ".join(f"**{sum(table.values()):.0f}**" for table in tables) + " |")
-    lines += ["", *_cold_findings(cold)]
+    lines += ["", *_cold_findings(cold, results["meta"]["python"])]
     return "\n".join(lines)
 
 
@@ -364,7 +364,35 @@ def _snapstart(cold: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _cold_findings(cold: dict[str, Any]) -> list[str]:
+# CPython releases that free and allocate a frame-stack chunk on every call across its boundary
+# (python/cpython#142183; fixed in 3.13.13 and 3.14.4 by keeping one chunk cached).
+def _stack_chunk_thrash(python: str) -> bool:
+    version = tuple(int(part) for part in python.split(".")[:3] if part.isdigit())
+    return version < (3, 13, 13) or (3, 14) <= version < (3, 14, 4)
+
+
+def _thrash_note(cold: dict[str, Any], python: str) -> list[str]:
+    if not _stack_chunk_thrash(python):
+        return []
+    hit = [
+        f"{logical_id} +{ms:.0f} ms"
+        for logical_id, row in cold["functions"].items()
+        for module, ms in row.get("largestImportsMs", [])
+        if module == "urllib3.util.url"
+    ]
+    return [
+        f"- **This interpreter's frame stack** (Python {python} here, not what Lambda runs): CPython before",
+        "  3.13.13 frees and allocates a 16 KiB chunk of its frame stack whenever a call crosses a chunk boundary",
+        "  (python/cpython#142183). Code that recurses at exactly that depth pays it on every call: urllib3's",
+        "  `util/url.py` regexes, compiled on import, made about 5,500 `mmap`/`munmap` pairs in the merchant API",
+        "  and 540 in the worker and the reconciler (strace, 2026-12-02), none in the floor; which import hits the",
+        "  boundary depends on the depth it runs at, so any change to the import order moves it. Lambda's",
+        "  runtime follows the 3.13 patch releases, which keep a chunk cached instead. In this run,",
+        "  `urllib3.util.url` above the floor's: " + (", ".join(hit) or "nowhere") + ".",
+    ]
+
+
+def _cold_findings(cold: dict[str, Any], python: str) -> list[str]:
     floor = cold["floorImportTimeMs"]
     masked_lazily = not any(row["importTimeMs"].get(MASKING, 0) for row in cold["functions"].values())
     masking = "; Powertools data masking (jsonpath-ng) when a payload is first masked." if masked_lazily else "."
@@ -388,6 +416,9 @@ def _cold_findings(cold: dict[str, Any]) -> list[str]:
         extra = {group: row["importTimeMs"].get(group, 0) - floor.get(group, 0) for group in [*GROUPS, OTHER]}
         biggest = [f"{group} +{ms:.0f} ms" for group, ms in sorted(extra.items(), key=lambda kv: -kv[1]) if ms >= 3]
         lines.append(f"- **{logical_id}** ({row['ratio']:.2f}x): " + (", ".join(biggest) or "nothing notable") + ".")
+        largest = [f"`{module}` +{ms:.0f}" for module, ms in row.get("largestImportsMs", [])]
+        if largest:
+            lines.append("  Import by import (self ms above the floor's): " + ", ".join(largest) + ".")
     lines += [
         "",
         "Taken off the cold path:",
@@ -429,6 +460,7 @@ def _cold_findings(cold: dict[str, Any]) -> list[str]:
         "  imports counts for whichever module is importing at that moment, which is why the floor's",
         "  boto3 / botocore can look dearer than the same imports in a function. `-X importtime`'s per-package",
         "  split is noisy on a loaded machine; the timed runs above are the figures.",
+        *_thrash_note(cold, python),
     ]
     if missed:
         lines += [
