@@ -1,4 +1,5 @@
-"""rh_common.cold_start: no garbage collection while a handler module imports, back on once it has."""
+"""rh_common.cold_start: no garbage collection while a handler module imports, back on (and what the
+import made frozen) once it has."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from rh_common import cold_start
 
 
 def test_importing_it_turns_collection_off_until_the_module_says_it_is_done() -> None:
+    gc.unfreeze()
     try:
         importlib.reload(cold_start)  # what the first import in a fresh process does
         assert not gc.isenabled()
     finally:
         cold_start.finished()
     assert gc.isenabled()
+    # What the init made is left out of later collections (gc.freeze).
+    assert gc.get_freeze_count() > 0
 
 
 @pytest.mark.parametrize("logical_id", list(LocalTemplate.load().functions()))
