@@ -18,8 +18,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rh_common import observability, settings
-from rh_common.resend_lifecycle import Status
-from rh_common.upstream import UpstreamOutcome
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -38,12 +36,15 @@ if TYPE_CHECKING:
     from rh_common.inventory_sync_service import InventorySyncService
     from rh_common.quote_service import QuoteService
     from rh_common.reconciler import Reconciler
+    from rh_common.resend_lifecycle import Status
     from rh_common.resend_service import ResendService
     from rh_common.resend_tracking import ResendTracker
+    from rh_common.upstream import UpstreamOutcome
 
-# Observability hooks (rh_common.observability makes them).
-OnCall = Callable[[UpstreamOutcome], None]
-OnStatus = Callable[[Status], None]
+    # Observability hooks (rh_common.observability makes them). Annotations only: the webhook and
+    # the event publisher, which call no Return Helper API, never import rh_common.upstream.
+    OnCall = Callable[[UpstreamOutcome], None]
+    OnStatus = Callable[[Status], None]
 
 # A first request that has not answered within this long has died (Lambda's
 # timeout is below it); its key stops answering 409.
