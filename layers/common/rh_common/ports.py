@@ -9,11 +9,12 @@ Failures a port reports to the domain are the exceptions of rh_common.domain_err
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rh_common.events import InventoryFacts
-from rh_common.inventory import InventoryRecord
-from rh_common.upstream import UpstreamOutcome
+if TYPE_CHECKING:  # annotations only: the webhook, which calls no Return Helper API, never imports upstream
+    from rh_common.events import InventoryFacts
+    from rh_common.inventory import InventoryRecord
+    from rh_common.upstream import UpstreamOutcome
 
 
 class ReturnHelper(Protocol):
