@@ -187,6 +187,7 @@ class StreamPoller(BackgroundLoop):
         faults_dir: Path | None = None,
         crash: Callable[[str], None] | None = None,
         idle_seconds: float = IDLE_POLL_SECONDS,
+        shard_refresh_seconds: float = SHARD_REFRESH_SECONDS,
     ) -> None:
         super().__init__()
         self.source = source
@@ -196,6 +197,7 @@ class StreamPoller(BackgroundLoop):
         self._faults_dir = faults_dir
         self._crash = crash
         self._idle_seconds = idle_seconds
+        self._shard_refresh_seconds = shard_refresh_seconds
         self._streams = client("dynamodbstreams", dynamodb_endpoint, region)
         self._sqs = client("sqs", aws_endpoint, region)
         self._shards: dict[str, _Shard] = {}
@@ -214,7 +216,7 @@ class StreamPoller(BackgroundLoop):
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                if time.monotonic() - self._refreshed_at > SHARD_REFRESH_SECONDS:
+                if time.monotonic() - self._refreshed_at > self._shard_refresh_seconds:
                     self._refresh_shards()
                 busy = False
                 for shard in self._ready_shards():

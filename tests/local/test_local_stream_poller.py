@@ -264,7 +264,7 @@ def test_a_failed_transaction_on_the_table_does_not_stall_its_shard(moto_endpoin
     # GIVEN a poller that has delivered the table's first change
     name, stream_arn = table
     runtime = FakeRuntime()
-    run(source(stream_arn), runtime)
+    run(source(stream_arn), runtime, shard_refresh_seconds=0.5)  # the new stream is read from the next refresh on
     put(moto_endpoint, name, *requests("a"))
     runtime.wait_for(lambda r: len(r.batches) >= 1)
     # WHEN a transaction on the table fails (moto then swaps the table for a deep copy taken before it,
