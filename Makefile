@@ -84,9 +84,12 @@ dlq:
 	@echo "AWS:     $(PY) -m ops.dlq list ResendRetryDLQ --cfn-stack <stack name>   (or a queue URL)"
 	@echo "queues:  ResendRetryDLQ, ResendRequestDLQ; more: $(PY) -m ops.dlq --help"
 
+# On pytest-xdist workers, one per core: the integration tests share one worker, which runs them in
+# order, one stack at a time (tests/conftest.py: pytest_xdist_make_scheduler), while the others run the rest.
+# More pytest options: make test PYTEST_ARGS=--durations=15
 test: $(STAMP_TEST)
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses auto $(PYTEST_ARGS)
 
 lint: $(STAMP_TOOLS)
 	$(TOOLS)/bin/cfn-lint template.yaml

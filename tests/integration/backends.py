@@ -59,7 +59,9 @@ def backend_of(item: pytest.Item) -> str | None:
     return callspec.params.get("stack") if callspec is not None else None
 
 
-_backend_by_nodeid: dict[str, str] = {}
+# The backend rides on each test's report (user_properties), so it is counted where the reports
+# arrive: in the one pytest process of a serial run, in pytest-xdist's controller otherwise.
+PROPERTY = "dynamodbBackend"
 _outcomes: dict[str, Counter] = defaultdict(Counter)
 
 
@@ -68,14 +70,14 @@ def modify_items(items: list[pytest.Item]) -> None:
         backend = backend_of(item)
         if backend is None:
             continue
-        _backend_by_nodeid[item.nodeid] = backend
+        item.user_properties.append((PROPERTY, backend))
         marker = item.get_closest_marker(MARKER)
         if backend == "moto" and marker is not None:
             item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason") or MOTO_REASON))
 
 
 def log_report(report: pytest.TestReport) -> None:
-    backend = _backend_by_nodeid.get(report.nodeid)
+    backend = dict(report.user_properties).get(PROPERTY)
     if backend is None:
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):

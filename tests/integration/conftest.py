@@ -92,28 +92,6 @@ def pytest_collection_modifyitems(items):
     backends.modify_items(items)  # needs_dynamodb_local: skipped on moto
 
 
-def pytest_runtest_logreport(report):
-    backends.log_report(report)
-
-
-CONFORMANCE: list[DocumentConformance] = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    checked = {entry for conformance in CONFORMANCE for entry in conformance.checked}
-    if checked:
-        terminalreporter.write_sep("-", "answers checked against /openapi.json")
-        operations = sorted({(method, path) for method, path, _ in checked})
-        for method, path in operations:
-            codes = sorted(status for m, p, status in checked if (m, p) == (method, path))
-            terminalreporter.write_line(f"  {method} {path}: {', '.join(map(str, codes))}")
-    lines = backends.summary_lines()
-    if lines:
-        terminalreporter.write_sep("-", "integration tests by DynamoDB backend")
-        for line in lines:
-            terminalreporter.write_line(line)
-
-
 @contextlib.contextmanager
 def running_stack(backend: str, state_dir: Path, **extra_env: str) -> Iterator[dict]:
     """`python -m local.stack` on free ports with its state in state_dir; yields stack.json as a dict.
@@ -182,7 +160,7 @@ def stack(request, tmp_path_factory) -> Iterator[dict]:
 TUNNEL_URL = "https://hooks.example.test/rh/notify"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped after its tests: an idle stack still polls its queues and streams
 def tunnel_stack(tmp_path_factory) -> Iterator[dict]:
     """One extra stack (DynamoDB Local, else moto) with WEBHOOK_PUBLIC_URL set to TUNNEL_URL."""
     backend = "dynamodb-local" if backends.java() else "moto"
@@ -203,7 +181,6 @@ class ApiClient:
         self.timeout = timeout
         self._local = threading.local()
         self.conformance = DocumentConformance(self.base_url)
-        CONFORMANCE.append(self.conformance)
 
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):

@@ -36,13 +36,17 @@ def find_operation(patterns: dict[Operation, re.Pattern[str]], method: str, path
     return min(candidates, key=lambda op: op[1].count("{"), default=None)
 
 
+Answer = tuple[str, str, int]  # (METHOD, path template, status)
+
+
 class DocumentConformance:
     def __init__(self, base_url: str) -> None:
         self._base_url = base_url.rstrip("/")
         self._document: dict | None = None
         self._patterns: dict[Operation, re.Pattern[str]] = {}
         self._lock = threading.Lock()
-        self.checked: set[tuple[str, str, int]] = set()
+        self.checked: set[Answer] = set()
+        _DOCUMENTS.append(self)
 
     def document(self) -> dict:
         with self._lock:
@@ -87,3 +91,17 @@ class DocumentConformance:
             method, response.url, response.status_code, response.headers.get("Content-Type", ""), response.content
         )
         assert problem is None, problem
+
+
+# For the session's summary (tests/conftest.py): every answer checked in this process, and those
+# the pytest-xdist workers checked, merged in the controller as each worker finishes.
+_DOCUMENTS: list[DocumentConformance] = []
+_CHECKED_BY_WORKERS: set[Answer] = set()
+
+
+def checked_answers() -> set[Answer]:
+    return _CHECKED_BY_WORKERS.union(*(document.checked for document in _DOCUMENTS))
+
+
+def add_checked_answers(answers: Iterable[Iterable]) -> None:
+    _CHECKED_BY_WORKERS.update(tuple(answer) for answer in answers)
