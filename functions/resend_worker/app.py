@@ -31,7 +31,7 @@ tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (c
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 services = wiring.Wiring(metrics)
-service, syncs, batches = services.resends, services.syncs, services.batches
+service, syncs = services.resends, services.syncs  # the batch service is built by the first batch message
 observability.route_library_logs(logger)
 
 
@@ -51,7 +51,7 @@ def handle_record(record: SQSRecord) -> None:
     else:
         logger.append_keys(idempotencyKey=message.idempotency_key)
         observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
-        intake = batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
+        intake = services.batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
         result = intake(message.idempotency_key, message.request)
         if result.refused:
             # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,

@@ -19,6 +19,8 @@ NEVER_IMPORTED = {
     "ReconcilerFunction": ("pydantic", "pycountry"),
     # Powertools' OpenAPI models: only /openapi.json and /docs build the document
     "MerchantApiFunction": ("aws_lambda_powertools.event_handler.openapi.models",),
+    # retries and sync pages need no request model: an automation resend's body imports them on first use
+    "ResendWorkerFunction": ("pydantic", "pycountry"),
 }
 
 

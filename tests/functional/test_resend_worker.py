@@ -182,7 +182,7 @@ def test_an_automation_batch_runs_the_batch_path_and_is_read_by_its_key(worker, 
     ids = items(781, 782)
     message = {"idempotencyKey": "auto-batch", "batch": True, "request": resend_body(ids)}
     assert deliver(message) == [False]
-    answer = worker.batches.get("auto-batch")
+    answer = worker.services.batches.get("auto-batch")
     assert answer.outcome == Outcome.READ
     [entry] = answer.body["resends"]
     assert entry["status"] == "SUBMITTED" and entry["returnInventoryIdList"] == ids

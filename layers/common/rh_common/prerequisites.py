@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rh_common import inventory
 from rh_common.domain_errors import ServiceTypesRefused
 from rh_common.errors import FieldError
 from rh_common.inventory import InventoryRecord
-from rh_common.resend_request import CreateResendRequest
+
+if TYPE_CHECKING:  # annotations only: the resend worker's retries import this without pydantic
+    from rh_common.resend_request import CreateResendRequest
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ metric (`observability.record_upstream_call`) is every function's default; given
 function's `Metrics`, the resend statuses it records are counted too.
 
 Each piece is imported where it is built: a function pays only for what it uses (the
-reconciler never imports pydantic or pycountry; the webhook and the event publisher never
-requests: they call no Return Helper API).
+reconciler never imports pydantic or pycountry, nor does the resend worker until a message
+brings a request body; the webhook and the event publisher never import requests: they call
+no Return Helper API).
 """
 
 from __future__ import annotations
