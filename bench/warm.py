@@ -193,7 +193,7 @@ class Workload:
         from rh_common.adapters.inventory_store import InventoryStore
 
         self.upstream = InstantUpstream()
-        self.merchant.resends._upstream._session.mount(config["upstreamBaseUrl"], self.upstream)
+        self.merchant.services.upstream._session.mount(config["upstreamBaseUrl"], self.upstream)
         self.client = dynamo.client()
         self.tables = config["tables"]
         self.inventories = InventoryStore(self.tables["InventoryTable"], client=self.client)

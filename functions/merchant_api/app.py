@@ -40,15 +40,15 @@ from rh_common.results import Result
 from rh_common.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody
 
 logger = Logger()
-tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
+tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 http_api.register(app, logger)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
-services = wiring.Wiring(metrics)  # one set of clients for every route of this process
+# One set of clients for every route of this process; requests traced once the upstream client is built.
+services = wiring.Wiring(metrics, tracer=tracer)
 store = services.inventories
-resends = services.resends
 for routes in (delivery_routes, sync_routes, resend_workflow):  # deliveries, syncs; hold, quote, plan, batch
     routes.configure(services)
     app.include_router(routes.router)
@@ -215,7 +215,7 @@ def list_inventories(
 def list_service_types(
     warehouseId: Annotated[Id, Query(openapi_examples=_example(EXAMPLE_WAREHOUSE_ID))],
 ) -> Response[ServiceTypeList]:
-    return _answer(resends.service_types(warehouseId))
+    return _answer(services.resends.service_types(warehouseId))
 
 
 @keyed_route(
@@ -254,7 +254,7 @@ def create_resend(
     ] = None,
 ) -> Response[ResendView | ResendAccepted]:
     observability.log_payload(logger, logging.DEBUG, "resend request", request.model_dump(mode="json"))
-    return _answer(resends.create(request, idempotency_key))
+    return _answer(services.resends.create(request, idempotency_key))
 
 
 @keyed_route(
@@ -280,7 +280,7 @@ def find_resend(
     if (idempotencyKey is None) == (status is None):
         raise http_api.invalid("status", "give exactly one of idempotencyKey and status")
     if status is None:
-        return _answer(resends.get_by_key(idempotencyKey))
+        return _answer(services.resends.get_by_key(idempotencyKey))
     try:
         return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
     except ValueError as bad_token:
@@ -296,7 +296,7 @@ def find_resend(
 )
 @tracer.capture_method
 def get_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
-    return _answer(resends.get(resendRequestId))
+    return _answer(services.resends.get(resendRequestId))
 
 
 @keyed_route(
@@ -315,7 +315,7 @@ def get_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
 )
 @tracer.capture_method
 def cancel_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
-    return _answer(resends.cancel(resendRequestId))
+    return _answer(services.resends.cancel(resendRequestId))
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -17,9 +17,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from rh_common import observability, settings, wiring
 
 logger = Logger()
-tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
+tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
 metrics = Metrics()
-services = wiring.Wiring(metrics)
+services = wiring.Wiring(metrics, tracer=tracer)  # requests traced once the upstream client is built
 reconciler, release_parked, inventory_syncs = services.reconciler, services.release_parked, services.syncs
 INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS", 3)
 observability.route_library_logs(logger)

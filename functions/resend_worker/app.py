@@ -27,10 +27,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from rh_common import http_answers, observability, queue_messages, wiring
 
 logger = Logger()
-tracer = Tracer(patch_modules=("botocore", "requests"))  # only what it calls (cold start)
+tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-services = wiring.Wiring(metrics)
+services = wiring.Wiring(metrics, tracer=tracer)  # requests traced once the upstream client is built
 service, syncs = services.resends, services.syncs  # the batch service is built by the first batch message
 observability.route_library_logs(logger)
 

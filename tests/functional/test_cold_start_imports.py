@@ -17,8 +17,9 @@ NEVER_IMPORTED = {
     "WebhookFunction": ("requests", "pydantic", "pycountry"),  # calls no Return Helper API; no pydantic model
     "EventPublisherFunction": ("requests", "pydantic", "pycountry"),
     "ReconcilerFunction": ("pydantic", "pycountry"),
-    # Powertools' OpenAPI models: only /openapi.json and /docs build the document
-    "MerchantApiFunction": ("aws_lambda_powertools.event_handler.openapi.models",),
+    # Powertools' OpenAPI models: only /openapi.json and /docs build the document; requests: only the
+    # routes that call Return Helper build its client
+    "MerchantApiFunction": ("aws_lambda_powertools.event_handler.openapi.models", "requests"),
     # retries and sync pages need no request model: an automation resend's body imports them on first use
     "ResendWorkerFunction": ("pydantic", "pycountry"),
 }

@@ -19,3 +19,14 @@ def test_every_function_counts_its_upstream_calls_and_the_statuses_it_records(lo
         services = load_with_upstream(logical_id).services
         assert services.upstream._on_call is observability.record_upstream_call, logical_id
         assert services.tracker._on_status is not None, logical_id
+
+
+def test_the_upstream_client_is_traced_once_it_is_built_not_at_init(load_with_upstream, monkeypatch):
+    # GIVEN a merchant API process, whose routes call Return Helper only on some paths
+    merchant = load_with_upstream("MerchantApiFunction")
+    patched = []
+    monkeypatch.setattr(merchant.tracer, "patch", lambda modules: patched.append(tuple(modules)))
+    assert "upstream" not in vars(merchant.services)  # nothing built it at init
+    # WHEN the first route that needs it builds the upstream client / THEN requests is patched for X-Ray
+    assert merchant.services.upstream is merchant.services.upstream
+    assert patched == [("requests",)]

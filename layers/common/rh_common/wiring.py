@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from rh_common import observability, settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools import Metrics, Tracer
 
     from rh_common.adapters.delivery_log import DeliveryLog
     from rh_common.adapters.event_bus import EventBusPublisher
@@ -63,8 +63,17 @@ def _max_items() -> int:
 class Wiring:
     """One function's adapters and services, each built on first use and kept for the process."""
 
-    def __init__(self, metrics: Metrics | None = None, on_call: OnCall | None = observability.record_upstream_call):
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        on_call: OnCall | None = observability.record_upstream_call,
+        tracer: Tracer | None = None,
+    ) -> None:
         self._on_call = on_call
+        # Given the function's Tracer, requests (the upstream client's HTTP) is patched for X-Ray where
+        # that client is built: `Tracer(patch_modules=(..., "requests"))` would import requests at init,
+        # on every cold start, also of the routes that never call Return Helper.
+        self._tracer = tracer
         # Told each new status a tracker records (COMPLETED, FAILED, CANCELED are metrics).
         self._on_status: OnStatus | None = observability.resend_status_counter(metrics) if metrics else None
 
@@ -82,6 +91,8 @@ class Wiring:
         from rh_common.adapters import credentials
         from rh_common.adapters.returnhelper_client import ReturnHelperClient
 
+        if self._tracer is not None:
+            self._tracer.patch(("requests",))
         secret_id = settings.required("RH_SECRET_ID")
         return ReturnHelperClient(
             settings.required("RH_API_BASE_URL"),
