@@ -381,13 +381,16 @@ def _thrash_note(cold: dict[str, Any], python: str) -> list[str]:
         if module == "urllib3.util.url"
     ]
     return [
-        f"- **This interpreter's frame stack** (Python {python} here, not what Lambda runs): CPython before",
-        "  3.13.13 frees and allocates a 16 KiB chunk of its frame stack whenever a call crosses a chunk boundary",
-        "  (python/cpython#142183). Code that recurses at exactly that depth pays it on every call: urllib3's",
+        f"- **This interpreter's frame stack** (Python {python} here): CPython 3.13 before the fix of",
+        "  python/cpython#142183 (its 3.13 backport, python/cpython#146123, by our reading first released in",
+        "  3.13.13; not checked on a release here) frees and allocates a 16 KiB chunk of its frame stack",
+        "  whenever a call crosses a chunk boundary. Code that recurses at exactly that depth pays it on",
+        "  every call: urllib3's",
         "  `util/url.py` regexes, compiled on import, made about 5,500 `mmap`/`munmap` pairs in the merchant API",
         "  and 540 in the worker and the reconciler (strace, 2026-12-02), none in the floor; which import hits the",
         "  boundary depends on the depth it runs at, so any change to the import order moves it. Lambda's",
-        "  runtime follows the 3.13 patch releases, which keep a chunk cached instead. In this run,",
+        "  managed runtime is kept on current 3.13 patch releases, which keep a chunk cached instead (not",
+        "  measurable here: this machine has only 3.13.0). In this run,",
         "  `urllib3.util.url` above the floor's: " + (", ".join(hit) or "nowhere") + ".",
     ]
 
@@ -462,8 +465,9 @@ def _cold_findings(cold: dict[str, Any], python: str) -> list[str]:
         "- **pydantic** (MerchantApiFunction): the merchant API validates every request and generates its",
         "  OpenAPI document from pydantic models (Powertools `enable_validation`), and Powertools reads the",
         "  route signatures (the models) when the routes are registered, at import.",
-        "- **requests** where Return Helper is called at init's end anyway (the worker and the reconciler build",
-        "  the upstream client at init; it is also what X-Ray patches to trace those calls).",
+        "- **requests** in the worker, every message of which calls Return Helper (it builds the upstream",
+        "  client at init; requests is also what X-Ray patches to trace those calls). The reconciler builds",
+        "  it on its first scheduled run: its stream invocations (parked reports released) never import it.",
         "- The handlers turn the garbage collector off while their module imports (`rh_common/cold_start.py`,",
         "  9-13% of their init's CPU when measured) and freeze what the imports made (`gc.freeze()`) before",
         "  turning it back on: re-enabled without freezing, the first collections after the init went over",

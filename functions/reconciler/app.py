@@ -19,8 +19,10 @@ from rh_common import observability, settings, wiring
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
 metrics = Metrics()
+# The scheduled runs' services (the reconciler, the inventory sync) call Return Helper: built on the first
+# run, so a stream invocation, which only releases parked reports, never imports requests or builds the client.
 services = wiring.Wiring(metrics, tracer=tracer)  # requests traced once the upstream client is built
-reconciler, release_parked, inventory_syncs = services.reconciler, services.release_parked, services.syncs
+release_parked = services.release_parked
 INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS", 3)
 observability.route_library_logs(logger)
 
@@ -33,10 +35,10 @@ def lambda_handler(event: dict, context: object) -> dict:
     if "Records" in event:  # the ResendIdRecorded stream mapping
         return release_parked_reports(event["Records"])
     if event.get("inventorySync") == "scheduled":  # the ScheduledInventorySync schedule's Input
-        sync = inventory_syncs.start_scheduled(INVENTORY_SYNC_DAYS)
+        sync = services.syncs.start_scheduled(INVENTORY_SYNC_DAYS)
         logger.info("scheduled inventory sync started", extra={"syncId": sync["syncId"]})
         return {"syncId": sync["syncId"], "pagesTotal": sync["pagesTotal"]}
-    report = reconciler.run()
+    report = services.reconciler.run()
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))
     metrics.add_metric(name="ResendsUpdatedByPoll", unit=MetricUnit.Count, value=len(report.updated))
