@@ -84,13 +84,12 @@ class DeliveryLog(dynamo.TableAdapter):
         whose record it replaces), False for a duplicate of a finished one (`accepted`, `ignored`,
         `unprocessable`, `parked`: the failed condition; nothing else is written)."""
         now = int(time.time())
-        # Attribute values written out (the types are fixed): boto3's TypeSerializer would guess each one.
         item: dict[str, Any] = {
-            "deliveryId": {"S": delivery.delivery_id},
-            "status": {"S": delivery.status},
-            "receivedAt": {"N": str(now)},
-            "expiresAt": {"N": str(now + self._retention_seconds)},
-            "body": {"B": delivery.raw_body},
+            "deliveryId": delivery.delivery_id,
+            "status": delivery.status,
+            "receivedAt": now,
+            "expiresAt": now + self._retention_seconds,
+            "body": delivery.raw_body,
         }
         for name, value in (
             ("category", delivery.category),
@@ -99,14 +98,14 @@ class DeliveryLog(dynamo.TableAdapter):
             ("reason", delivery.reason),
         ):
             if value:
-                item[name] = {"S": value}
+                item[name] = value
         try:
             # The condition decides new/unfinished against finished by itself, so the failed one needs
             # no stored item back (no ReturnValuesOnConditionCheckFailure): a duplicate's answer is a
             # short error instead of the whole stored delivery, parsed twice by botocore.
             self.client.put_item(
                 TableName=self._table,
-                Item=item,
+                Item=dynamo.to_item(item),
                 ConditionExpression="attribute_not_exists(deliveryId) OR #status IN (:received, :failed)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=_UNFINISHED_VALUES,
