@@ -204,6 +204,18 @@ class XRayDaemon:
             received.append(json.loads(body))
 
 
+def traced_urls(documents: list[dict]) -> list[str]:
+    """The `http.request.url` of every segment and subsegment, however deep (X-Ray's HTTP subsegments)."""
+    urls, pending = [], list(documents)
+    while pending:
+        document = pending.pop()
+        url = document.get("http", {}).get("request", {}).get("url")
+        if url:
+            urls.append(url)
+        pending += document.get("subsegments", [])
+    return urls
+
+
 # ------------------------------------------------------------------ one invocation
 
 
@@ -426,6 +438,10 @@ def main() -> None:
             segments = xray.segments()
             if not segments:
                 fail("no X-Ray segment was sent: tracing does not work in the built functions")
+            # requests is patched for X-Ray when the upstream client is first built (rh_common/wiring.py),
+            # not at init: the worker's call to Return Helper must still be a traced HTTP subsegment.
+            if not any(url.startswith(emulator.api_base) for url in traced_urls(segments)):
+                fail("the worker's Return Helper call is in no X-Ray subsegment: requests is not patched")
             # A logged payload went through data masking (the worker's request has an address to erase).
             masking = {run.logical_id for run in runs if any('"payload":' in line for line in run.log)}
             worker_log = "\n".join(next(run.log for run in runs if run.logical_id == "ResendWorkerFunction"))
