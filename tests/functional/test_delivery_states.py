@@ -9,6 +9,7 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from tests.events.loader import load_event_bytes
 
@@ -21,6 +22,10 @@ class WorkerDied(BaseException):
 
 def die(*args, **kwargs):
     raise WorkerDied
+
+
+def unreachable(*args, **kwargs):
+    raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
 
 @pytest.fixture
@@ -120,11 +125,11 @@ def test_a_redelivery_replaces_an_unfinished_record_and_leaves_a_finished_one_un
     raw = load_event_bytes("newInventoryCreated")
     delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
 
-    # GIVEN a first attempt whose apply failed: kept as applyFailed, with the reason
+    # GIVEN a first attempt whose apply failed for a reason a retry cures: kept as applyFailed, with the reason
     with monkeypatch.context() as patch:
-        patch.setattr(webhook.ingestor._inventories, "apply_together", lambda *a, **k: 1 / 0)
+        patch.setattr(webhook.ingestor._inventories, "apply_together", unreachable)
         assert deliver(raw)[0] == 500
-    assert stored_item(tables, delivery_id)["reason"] == {"S": "ZeroDivisionError"}
+    assert stored_item(tables, delivery_id)["reason"] == {"S": "EndpointConnectionError"}
 
     # WHEN Return Helper redelivers it: its record is replaced and the delivery applied (reason gone)
     assert deliver(raw)[1]["status"] == "applied"

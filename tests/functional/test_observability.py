@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from local.template import LocalTemplate
 from rh_common import observability, signature
@@ -339,7 +340,7 @@ def run_every_flow(flows, emulator) -> None:
     # a stored delivery that cannot be applied (500), one that cannot be stored (503)
     fresh = load_event_bytes("userUpdateReturnInventorySku")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(f.webhook.ingestor._inventories, "apply_together", _boom)
+        patch.setattr(f.webhook.ingestor._inventories, "apply_together", _unreachable)
         assert f.deliver(fresh)["statusCode"] == 500
         patch.setattr(f.webhook.ingestor._deliveries, "record", _boom)
         assert f.deliver(load_event_bytes("rrliv_vasUpdated"))["statusCode"] == 503
@@ -361,6 +362,10 @@ def run_every_flow(flows, emulator) -> None:
 
 def _boom(*args, **kwargs):
     raise RuntimeError("DynamoDB is unavailable")
+
+
+def _unreachable(*args, **kwargs):  # a failure a retry can cure: the only apply failure answered 5xx
+    raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
 
 def test_the_metrics_the_alarms_and_dashboard_read_are_the_metrics_the_code_emits(flows, emulator, captured, template):

@@ -4,7 +4,7 @@
 the rest to boto3; the oracle is boto3 alone, for any value the adapters may write.
 """
 
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 
 import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
@@ -45,7 +45,10 @@ def boto3_plain(attribute):
 def test_to_attribute_is_what_boto3_makes_of_any_value(value):
     try:
         expected = boto3_attribute(value)
-    except Exception as refused:  # e.g. an integer past 38 digits: refused the same way
+    except DecimalException:  # e.g. an integer past 38 digits: refused as a value DynamoDB cannot hold
+        with pytest.raises(dynamo.UnstorableValue):
+            dynamo.to_attribute(value)
+    except Exception as refused:
         with pytest.raises(type(refused)):
             dynamo.to_attribute(value)
     else:
@@ -82,9 +85,32 @@ def test_from_attribute_gives_plain_python(attribute, plain):
     assert type(dynamo.from_attribute(attribute)) is type(plain)
 
 
-def test_floats_and_sets_go_through_boto3():
-    with pytest.raises(TypeError):  # boto3 refuses floats (Decimal only): so do the adapters
-        dynamo.to_attribute(1.5)
+def test_floats_are_stored_as_written_and_sets_go_through_boto3():
+    # boto3 refuses floats (Decimal only); the adapters store the number the float prints as
+    assert dynamo.to_attribute(1.5) == {"N": "1.5"}
+    assert dynamo.to_attribute(620.0) == {"N": "620.0"}
+    assert dynamo.to_attribute(5.1) == {"N": "5.1"}  # not 5.0999999999999996447...
+    assert dynamo.to_attribute({"weight": 0.1}) == {"M": {"weight": {"N": "0.1"}}}
     assert dynamo.to_attribute({1, 2}) == boto3_attribute({1, 2})
     assert dynamo.to_attribute(Binary(b"x")) == {"B": Binary(b"x")}
     assert dynamo.to_item({"id": 7, "price": Decimal("9.90")}) == {"id": {"N": "7"}, "price": {"N": "9.90"}}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1E+400"),
+        Decimal("1E-400"),
+        Decimal("1.23456789012345678901234567890123456789"),  # 39 significant digits
+        10**40,
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        float("nan"),
+        float("-inf"),
+        1e300,  # a float past DynamoDB's exponent range (1E+125)
+    ],
+)
+def test_a_number_dynamodb_cannot_hold_is_refused_as_unstorable_never_a_crash(value):
+    with pytest.raises(dynamo.UnstorableValue) as refused:
+        dynamo.to_attribute({"nested": [value]})
+    assert isinstance(refused.value, ValueError) and "number" in str(refused.value)

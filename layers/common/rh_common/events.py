@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from rh_common import codes, timestamps
@@ -55,13 +56,40 @@ _RESEND_HANDLING: dict[int, dict[str, Any]] = {
 }
 
 
-def _present(source: Mapping[str, Any], *names: str) -> dict[str, Any]:
-    return {name: source[name] for name in names if source.get(name) not in (None, "")}
+def _texts(source: Mapping[str, Any], *names: str) -> dict[str, str]:
+    """The named string fields that are present (null and "" are absent); any other type is a shape
+    the event never has."""
+    found = {}
+    for name in names:
+        value = source.get(name)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, not {type(value).__name__}")
+        found[name] = value
+    return found
+
+
+def _number(value: Any, what: str) -> int | Decimal:
+    """A JSON number as read (ints, or Decimal exactly as written); whether DynamoDB can hold it
+    is the store's to say."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError(f"{what} must be a number, not {type(value).__name__}")
+    return value
+
+
+def _code(value: Any, what: str) -> int:
+    """A small integer code sent as a JSON number or a digit string (resend status 0-4)."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 4:
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be an integer code, not {type(value).__name__}")
+    return value
 
 
 def _inventory_snapshot(row: Mapping[str, Any], warehouse_fallback: Any = None) -> InventoryFacts:
     """An inventory row (ids/codes as strings or ints) -> identity and handling facts."""
-    values: dict[str, Any] = _present(row, "rma", "sku", "description")
+    values: dict[str, Any] = _texts(row, "rma", "sku", "description")
     warehouse = row.get("warehouseId", warehouse_fallback)
     if warehouse not in (None, ""):
         values["warehouseId"] = codes.parse_id(warehouse)
@@ -114,8 +142,10 @@ def tracking_and_error(shipments: Iterable[Mapping[str, Any]] | None) -> tuple[s
 
 def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], ResendUpdate]:
     resend = payload["resend"]
-    status = int(resend["resendStatusCode"])
+    status = _code(resend["resendStatusCode"], "resendStatusCode")
     tracking, error = tracking_and_error(payload.get("resendShipmentList"))
+    if tracking is not None and not isinstance(tracking, str):
+        raise ValueError(f"trackingNumber must be a string, not {type(tracking).__name__}")
     inventories = []
     for row in payload.get("returnInventoryList") or ():
         facts = _inventory_snapshot(row)
@@ -131,7 +161,7 @@ def _resend_tracking(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, 
     resend = payload["resend"]
     return (), ResendUpdate(
         codes.parse_id(resend["resendId"]),
-        tracking_number=payload.get("trackingNumber") or None,
+        tracking_number=_texts(payload, "trackingNumber").get("trackingNumber"),
         error=payload.get("failureReason") or None,
     )
 
@@ -165,7 +195,7 @@ def _recall_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ..
 
 def _sku_updated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
     row = payload["returnInventory"]
-    values = _present(row, "sku")
+    values: dict[str, Any] = _texts(row, "sku")
     if row.get("warehouseId") not in (None, ""):
         values["warehouseId"] = codes.parse_id(row["warehouseId"])
     return (InventoryFacts(codes.parse_id(row["returnInventoryId"]), values),), None
@@ -175,7 +205,7 @@ def _recalibrated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...
     # Weight/dimensions re-measured: the weight changes a resend's fee, and recording it
     # moves the item's version, which is what keys a cached quote (adapters.quote_cache).
     supplement = payload["recalibrateSupplement"]
-    values: dict[str, Any] = {"weight": supplement.get("weight")}
+    values: dict[str, Any] = {"weight": _number(supplement.get("weight"), "weight")}
     if supplement.get("warehouseId") not in (None, ""):
         values["warehouseId"] = codes.parse_id(supplement["warehouseId"])
     return (InventoryFacts(codes.parse_id(supplement["returnInventoryId"]), values),), None

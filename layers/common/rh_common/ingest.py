@@ -11,19 +11,20 @@ safe. The same apply path serves redeliveries, replays and the reconciler.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from rh_common import events, inventory, timestamps
+from rh_common import events, inventory, json_input, timestamps
+from rh_common.adapters import dynamo
 from rh_common.adapters.delivery_log import UNFINISHED, Delivery, DeliveryLog, DeliveryStatus
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.resend_tracking import ResendTracker
 
 
 class ApplyFailed(RuntimeError):
-    """Stored but not applied: answer 5xx so Return Helper redelivers (the log accepts that redelivery)."""
+    """Stored but not applied for a reason a retry can cure: answer 5xx so Return Helper redelivers
+    (the log accepts that redelivery)."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,22 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, events.NormalisedEvent | N
     """Pure: the delivery to keep and, when the body is a readable event, the event."""
     body_hash = "sha256:" + hashlib.sha256(raw_body).hexdigest()
     try:
-        event = events.normalise(json.loads(raw_body))
+        event = events.normalise(json_input.load(raw_body))
     except (ValueError, events.UnprocessableEvent) as exc:
-        # json's ValueError covers bad JSON and bad UTF-8 alike.
+        # json's ValueError covers bad JSON and bad UTF-8 alike; json_input's, NaN and deep nesting.
         reason = str(exc)[:500]
         return Delivery(body_hash, raw_body, DeliveryStatus.UNPROCESSABLE.value, reason=reason), None
     delivery_id = f"notification:{event.notification_id}" if event.notification_id else body_hash
     status = DeliveryStatus.RECEIVED if event.handled else DeliveryStatus.IGNORED
     return Delivery(delivery_id, raw_body, status.value, event.category, event.action, event.event_time), event
+
+
+def failure_reason(error: Exception) -> str:
+    """What the delivery log keeps about a failed apply: the error's type, and DynamoDB's code and
+    message or our own message (neither quotes the payload's values)."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    detail = f"{code}: {error.response['Error'].get('Message', '')}" if code else str(error)
+    return f"{type(error).__name__}: {detail}"[:500]
 
 
 class WebhookIngestor:
@@ -79,11 +88,17 @@ class WebhookIngestor:
         return self._apply_or_fail(event, delivery_id)
 
     def _apply_or_fail(self, event: events.NormalisedEvent, delivery_id: str) -> IngestResult:
+        """Applied; or kept `unprocessable` when the failure would recur on every redelivery (a
+        number DynamoDB cannot hold, a request it refuses, a shape the readers did not foresee);
+        or ApplyFailed (5xx) when a retry can cure it."""
         try:
             self.apply(event, delivery_id)
         except Exception as exc:
-            self._deliveries.mark_apply_failed(delivery_id, type(exc).__name__)
-            raise ApplyFailed(delivery_id) from exc
+            if dynamo.is_retryable(exc):
+                self._deliveries.mark_apply_failed(delivery_id, type(exc).__name__)
+                raise ApplyFailed(delivery_id) from exc
+            self._deliveries.mark_unprocessable(delivery_id, failure_reason(exc))
+            return IngestResult(DeliveryStatus.UNPROCESSABLE.value, delivery_id, event.category, event.action)
         return IngestResult("applied", delivery_id, event.category, event.action)
 
     def apply(self, event: events.NormalisedEvent, delivery_id: str) -> None:

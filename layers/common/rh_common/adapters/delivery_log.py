@@ -133,6 +133,12 @@ class DeliveryLog(dynamo.TableAdapter):
         # Only from an unfinished state: a concurrent redelivery that applied it wins.
         self._mark_unfinished(delivery_id, "SET #status = :new, reason = :reason", APPLY_FAILED, reason=reason[:500])
 
+    def mark_unprocessable(self, delivery_id: str, reason: str) -> None:
+        """Final: its apply fails the same way on every attempt (only from an unfinished state)."""
+        self._mark_unfinished(
+            delivery_id, "SET #status = :new, reason = :reason", DeliveryStatus.UNPROCESSABLE.value, reason=reason[:500]
+        )
+
     def mark_parked(self, delivery_id: str, resend_id: int) -> None:
         self._mark_unfinished(
             delivery_id,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from functools import cache
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -76,9 +78,15 @@ def transact_get(client: Any, keys_by_table: dict[str, list[dict[str, Any]]]) ->
 # type in turn (ABC isinstance checks, a Decimal context per number), about 1 us per attribute, and a
 # resend writes and reads ~100 attribute values (profiled 2026-12-02: 6% of POST /resends' own CPU).
 # The fast paths give exactly what boto3 gives for these types (tests/unit/test_dynamo_values.py
-# compares them); everything else (Decimal, bytes, sets, tuples, floats, which boto3 refuses, and
-# integers past DynamoDB's 38 digits) goes through boto3 itself.
+# compares them); everything else (Decimal, bytes, sets, tuples, and integers past DynamoDB's 38
+# digits) goes through boto3 itself. Floats are stored as the Decimal of their shortest repr
+# (`620.0`, `5.1`), which boto3 refuses to guess.
 _MAX_FAST_INT = 10**38
+
+
+class UnstorableValue(ValueError):
+    """A value DynamoDB cannot hold (a number past its 38 digits or its exponent range, NaN,
+    Infinity): the same every time, so never worth a retry."""
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
@@ -95,7 +103,14 @@ def to_attribute(value: Any) -> dict[str, Any]:
         return {"M": {name: to_attribute(member) for name, member in value.items()}}
     if kind is list:
         return {"L": [to_attribute(member) for member in value]}
-    return _serializer.serialize(value)
+    if kind is float:
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal) and not value.is_finite():  # boto3 lets an infinite one through
+        raise UnstorableValue("a number DynamoDB cannot hold (NaN or Infinity)")
+    try:
+        return _serializer.serialize(value)
+    except DecimalException:  # boto3's context traps rounding, overflow and underflow
+        raise UnstorableValue("a number DynamoDB cannot hold (over 38 digits or out of range)") from None
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +151,45 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "value") and isinstance(getattr(value, "value", None), bytes):
         return bytes(value.value)  # boto3's Binary wrapper
     return value
+
+
+# What a retry can cure: DynamoDB throttled, unwell or racing another transaction, and (for the
+# webhook) the table or its permissions missing until an operator restores them. Anything else
+# DynamoDB refuses (ValidationException above all) fails the same way every time.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "LimitExceededException",
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "ExpiredTokenException",
+    }
+)
+# A cancelled transaction's per-action reasons that a retry can cure ("None": that action was fine).
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"None", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded", "TransactionConflict"}
+)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether the same DynamoDB request may succeed later: throttling, a service or network fault."""
+    if isinstance(error, BotocoreConnectionError | HTTPClientError):  # connect/read timeouts, resets
+        return True
+    if not isinstance(error, ClientError):
+        return False
+    answer = error.response
+    code = answer.get("Error", {}).get("Code")
+    if code == "TransactionCanceledException":
+        reasons = {reason.get("Code") or "None" for reason in answer.get("CancellationReasons") or ()}
+        return reasons <= RETRYABLE_CANCELLATIONS
+    return code in RETRYABLE_CODES or answer.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
 
 
 def is_condition_failure(error: Exception) -> bool:
