@@ -502,11 +502,25 @@ def test_no_shipment_value_api_credential_or_signing_key_reaches_any_log(
     assert not leaked, f"found in the logs: {leaked}"
 
 
+# Where Return Helper's samples and our requests put a person (the test's own list: the code masks
+# everything not known safe, so it keeps no such list).
+PERSONAL_FIELDS = {
+    *(
+        prefix + suffix
+        for prefix in ("shipment", "from", "to", "shipTo")
+        for suffix in ("Name", "ContactName", "Phone", "Fax", "Email", "Street1", "Street2", "Street3", "City")
+    ),
+    *(prefix + suffix for prefix in ("shipment", "from", "to", "shipTo") for suffix in ("State", "PostalCode")),
+    "labelUrl",
+    "qrcodeUrl",
+}
+
+
 def _pii_values(payload) -> set[str]:
     found = set()
     if isinstance(payload, dict):
         for key, value in payload.items():
-            if key in observability.PII_FIELDS and _distinctive(value):
+            if key in PERSONAL_FIELDS and _distinctive(value):
                 found.add(value)
             else:
                 found |= _pii_values(value)
@@ -531,9 +545,9 @@ def test_masking_erases_names_addresses_phones_and_emails_at_any_depth_and_keeps
     }
     masked = observability.masked(payload)
     shipment = masked["resendShipmentList"][0]
-    assert {shipment[k] for k in SHIPMENT if k in observability.PII_FIELDS} == {"*****"}
+    assert {shipment[k] for k in SHIPMENT if k in PERSONAL_FIELDS} == {"*****"}
     assert (shipment["shipmentServiceType"], shipment["trackingNumber"]) == (SHIPMENT["shipmentServiceType"], "9400")
-    assert masked["returnShipment"] == {"fromName": "*****", "toEmail": "*****", "toPostalCode": "*****", "weight": 2}
+    assert masked["returnShipment"] == "*****"  # not a structure known to hold nothing personal: masked whole
     assert payload["resendShipmentList"][0]["shipmentName"] == SHIPMENT["shipmentName"]  # not mutated
     assert observability.masked("Jane Doe, 1 Main St") == "*****"
 
@@ -562,3 +576,79 @@ def test_oversized_bodies_are_refused_with_413_before_any_aws_call(flows, tables
     assert boto3.client("dynamodb").scan(TableName=tables["DeliveryTable"])["Count"] == 0
     status, body = f.call("POST", "/resends", {"description": "x" * 70_000})
     assert status == 413 and body["message"].startswith("body larger than")
+
+
+# ------------------------------------------------------------------ masking by allow-list
+
+
+def _strings(payload) -> set[str]:
+    """Every string value in a payload, at any depth."""
+    if isinstance(payload, dict):
+        return set().union(*map(_strings, payload.values())) if payload else set()
+    if isinstance(payload, list):
+        return set().union(*map(_strings, payload)) if payload else set()
+    return {payload} if isinstance(payload, str) else set()
+
+
+def test_an_unhandled_event_type_is_logged_by_category_action_and_key_names_only(flows, captured):
+    # GIVEN a type this system does not handle, carrying a consignee's address under shipTo* names
+    name = "consolidateShippingOrderShippingFeeUpdated"
+    payload = load_event(name)
+    f = flows()  # INFO: Lambda's level
+    # WHEN it is delivered
+    response = f.deliver(load_event_bytes(name))
+    assert (response["statusCode"], json.loads(response["body"])["status"]) == (200, "ignored")
+    # THEN one line names it by category, action and its top-level keys ...
+    [line] = [d for d in captured.documents() if d.get("message") == "webhook event type not handled"]
+    assert (line["category"], line["action"]) == (name, name)
+    assert line["keys"] == sorted(payload)
+    # ... and not one value of the payload appears in any log line (the address least of all)
+    values = _strings(payload) - {name, "", payload["notificationId"]}  # the delivery id is logged on purpose
+    assert {"consignee@example.com", "555-0142", "7 Sample Road", "Test Consignee"} <= values
+    leaked = sorted(value for value in values if value in captured.text)
+    assert not leaked, f"found in the logs: {leaked}"
+
+
+def test_an_automation_request_is_logged_with_every_field_not_known_safe_masked(flows, captured):
+    # GIVEN an automation message whose request carries a person under names nobody listed
+    f = flows(POWERTOOLS_LOG_LEVEL="DEBUG")
+    unlisted = {
+        "recipientAlias": "Quentin Unlisted-Pii",
+        "contactNumber": "+44 20 7946 0321",
+        "mailTo": "quentin.pii@example.org",
+        "deliverTo": {"line": "221B Hidden Pii Street"},
+        "notes": ["Flat 9, Pii Mews"],
+    }
+    request = resend_body(f.items(651), **unlisted)
+    request["buyer"] = {"phoneNumber": "+1 555 0199 2718", "addr": "9 Unlisted Pii Way"}
+    # WHEN the worker handles it (logged at DEBUG, and again at WARNING if refused)
+    f.automation({"idempotencyKey": "pii-unlisted-1", "request": request})
+    text = captured.text
+    # THEN the request was logged ...
+    [logged] = [d["payload"] for d in captured.documents() if d.get("message") == "automation resend request"]
+    assert logged["returnInventoryIdList"] == [651]  # ids are known safe
+    # ... with every value not known safe masked, whatever its name
+    hidden = {*_strings(unlisted), *_strings(request["buyer"]), *SHIPMENT.values()} - {"", "usa", "NJ", "00000"}
+    leaked = sorted(value for value in hidden if value in text and value != SHIPMENT["shipmentServiceType"])
+    assert not leaked, f"found in the logs: {leaked}"
+
+
+def test_masking_keeps_only_the_allow_listed_fields():
+    payload = {
+        "category": "resend",
+        "resend": {"resendId": 3601, "resendStatusCode": 3, "note": "Jane Doe"},
+        "returnInventoryList": [{"returnInventoryId": 20251, "warehouseId": 2, "surprise": {"x": "1 Main St"}}],
+        "customFieldMap": {"returnInventoryId": "not an id here"},
+        "weight": {"value": "inside a safe name, but not a number"},
+    }
+    masked = observability.masked(payload)
+    assert masked == {
+        "category": "resend",
+        "resend": {"resendId": 3601, "resendStatusCode": 3, "note": "*****"},
+        "returnInventoryList": [{"returnInventoryId": 20251, "warehouseId": 2, "surprise": "*****"}],
+        "customFieldMap": "*****",
+        "weight": "*****",
+    }
+    assert payload["resend"]["note"] == "Jane Doe"  # not mutated
+    assert observability.masked("Jane Doe, 1 Main St") == "*****"
+    assert observability.masked(["Jane Doe"]) == "*****"

@@ -45,6 +45,7 @@ class NormalisedEvent:
     inventories: tuple[InventoryFacts, ...] = ()
     resend: ResendUpdate | None = None
     notification_id: str | None = field(default=None)
+    payload: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # the body as read
 
 
 # Resend status codes (0 pending, 1 canceled, 2 inProgress, 3 completed, 4 failed)
@@ -244,13 +245,13 @@ def normalise(payload: Any) -> NormalisedEvent:
     notification_id = str(notification_id) if notification_id not in (None, "") else None
     reader = READERS.get((category, action))
     if reader is None:
-        return NormalisedEvent(category, action, event_time, handled=False, notification_id=notification_id)
+        return NormalisedEvent(category, action, event_time, False, notification_id=notification_id, payload=payload)
     try:
         inventories, resend = reader(payload)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UnprocessableEvent(f"{category}/{action}: {exc!r}") from exc
     inventories = _merge_same_inventory(inventories)
-    return NormalisedEvent(category, action, event_time, True, inventories, resend, notification_id)
+    return NormalisedEvent(category, action, event_time, True, inventories, resend, notification_id, payload)
 
 
 def _merge_same_inventory(facts: Iterable[InventoryFacts]) -> tuple[InventoryFacts, ...]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rh_common import events, inventory, json_input, timestamps
@@ -33,6 +34,7 @@ class IngestResult:
     delivery_id: str
     category: str | None = None
     action: str | None = None
+    payload: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)  # for logging, masked
 
 
 def read_delivery(raw_body: bytes) -> tuple[Delivery, events.NormalisedEvent | None]:
@@ -69,10 +71,11 @@ class WebhookIngestor:
 
     def ingest(self, raw_body: bytes) -> IngestResult:
         delivery, event = read_delivery(raw_body)
+        payload = event.payload if event is not None else None
         if not self._deliveries.record(delivery):
-            return IngestResult("duplicate", delivery.delivery_id, delivery.category, delivery.action)
+            return IngestResult("duplicate", delivery.delivery_id, delivery.category, delivery.action, payload)
         if event is None or not event.handled:
-            return IngestResult(delivery.status, delivery.delivery_id, delivery.category, delivery.action)
+            return IngestResult(delivery.status, delivery.delivery_id, delivery.category, delivery.action, payload)
         # New, or a redelivery of one whose apply did not finish: apply it (again; the
         # versioned registers make a second apply change nothing).
         return self._apply_or_fail(event, delivery.delivery_id)
@@ -98,8 +101,9 @@ class WebhookIngestor:
                 self._deliveries.mark_apply_failed(delivery_id, type(exc).__name__)
                 raise ApplyFailed(delivery_id) from exc
             self._deliveries.mark_unprocessable(delivery_id, failure_reason(exc))
-            return IngestResult(DeliveryStatus.UNPROCESSABLE.value, delivery_id, event.category, event.action)
-        return IngestResult("applied", delivery_id, event.category, event.action)
+            unprocessable = DeliveryStatus.UNPROCESSABLE.value
+            return IngestResult(unprocessable, delivery_id, event.category, event.action, event.payload)
+        return IngestResult("applied", delivery_id, event.category, event.action, event.payload)
 
     def apply(self, event: events.NormalisedEvent, delivery_id: str) -> None:
         """Apply the event and record the delivery's final state (`accepted`, or `parked`)."""

@@ -9,9 +9,7 @@ alarms and dashboard use is emitted from this module or a handler
 
 from __future__ import annotations
 
-import functools
 import logging
-import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -52,39 +50,51 @@ RESEND_STATUS_METRICS: Mapping[Status, str] = {
 UPSTREAM_CALLS = "UpstreamCalls"  # dimensions: operation, outcome (success | permanent | transient)
 UPSTREAM_LATENCY = "UpstreamLatency"  # dimension: operation
 
-# Names, addresses, phones, faxes and e-mails wherever Return Helper or a merchant
-# puts them: resendShipment (shipment*), return shipments (from* / to*).
-_PII_PREFIXES = ("shipment", "from", "to")
-_PII_SUFFIXES = (
-    "Name",
-    "Phone",
-    "Fax",
-    "Email",
-    "Street1",
-    "Street2",
-    "Street3",
-    "City",
-    "State",
-    "PostalCode",
+# Masking is by allow-list: a value is logged only under a field name known to hold no person
+# (ids, codes, statuses, numbers and units, dates, RMAs and SKUs), and an object or list is walked
+# only under a name known to be Return Helper's or our own structure; everything else, whatever it
+# is called, becomes MASK. Free text (descriptions, remarks, errors, instructions), URLs and
+# user-defined maps (customFieldMap, metaMap) are masked too: anyone can write an address there.
+MASK = "*****"
+SAFE_FIELDS: frozenset[str] = frozenset(
+    {
+        # event identity
+        *("category", "action", "eventTime", "version", "notificationId"),
+        # ids
+        *("returnInventoryId", "returnInventoryIdList", "warehouseId", "shipToWarehouseId", "outboundWarehouseId"),
+        *("warehouseApiId", "apiId", "userApiId", "returnRequestId", "returnRequestLineItemId", "shipmentId"),
+        *("returnRequestLineItemVasId", "labelId", "resendId", "resendShipmentId", "recallId", "resendRequestId"),
+        *("consolidateShippingOrderId", "consolidateShippingShipmentId", "consolidateShippingShipmentBoxId"),
+        "consolidateShippingInventoryId",
+        # codes and statuses
+        *("handlingCode", "handlingStatusCode", "resendStatusCode", "vasStatusCode", "recallStatusCode"),
+        *("labelRequestStatusCode", "shipmentStatusCode", "returnStatusCode", "recallUpdateTypeStatus"),
+        *("consolidateShippingOrderStatus", "consolidateShippingShipmentStatus", "metaType"),
+        *("consolidateShippingShipmentBoxStatus", "consolidateShippingInventoryStatus", "isDeleted", "isArchived"),
+        *("shipmentServiceType", "serviceType", "shippingMethod", "serviceProvider", "chargeTypeCode"),
+        # item and parcel facts
+        *("rma", "oldRma", "newRma", "sku", "quantity", "weight", "weightUom", "dimensionUom", "boxType"),
+        *("dimension1", "dimension2", "dimension3", "chargeableWeight", "canRecalibrate"),
+        *("value", "valueCurrencyCode", "cost", "costCurrencyCode", "shippingFee", "currencyCode"),
+        # numbers that name a document, not a person
+        *("resendNumber", "resendShipmentNumber", "returnRequestNumber", "returnRequestLineItemNumber"),
+        *("shipmentNumber", "recallNumber", "trackingNumber", "awb", "boxNumber"),
+        *("consolidateShippingOrderNumber", "consolidateShippingShipmentNumber"),
+        # dates
+        *("createOn", "modifyOn", "handlingUpdatedOn", "recalibratedOn", "completeOn", "receiveDate", "shipDate"),
+        "stopAgingOn",
+    }
 )
-# Links to documents that print the address (shipping labels, their QR codes).
-_DOCUMENT_FIELDS = ("labelUrl", "qrcodeUrl")
-PII_FIELDS: tuple[str, ...] = (
-    *(prefix + suffix for prefix in _PII_PREFIXES for suffix in _PII_SUFFIXES),
-    *_DOCUMENT_FIELDS,
+SAFE_CONTAINERS: frozenset[str] = frozenset(
+    {
+        *("returnInventory", "returnInventoryList", "shipment", "returnRequest", "returnRequestLineItem"),
+        *("resend", "resendShipmentList", "recalibrateSupplement", "payload", "recall", "recallInventoryList"),
+        *("updateVasList", "splitLineItemAndReturnInventoryList", "returnRequestLineItemSupplement", "label"),
+        *("lineItems", "order", "shipmentList", "boxList", "consolidateShippingInventoryList"),
+        *("returnInventoryMetaList", "request", "resendShipment"),
+    }
 )
-# One recursive-descent JSONPath over every PII key, at any depth.
-_PII_PATH = "$..[" + ",".join(f"'{name}'" for name in PII_FIELDS) + "]"
-
-
-@functools.cache
-def _masker() -> Any:
-    # Imported on first use (jsonpath-ng): most invocations log no payload, so cold starts do
-    # not pay for it. The packaging smoke test runs the built functions at DEBUG, where every
-    # one of them masks a payload, so a layer without jsonpath-ng still fails there.
-    from aws_lambda_powertools.utilities.data_masking import DataMasking
-
-    return DataMasking(raise_on_missing_field=False)
+_MAX_MASK_DEPTH = 64  # deeper than any payload this system reads (json_input refuses deeper ones)
 
 
 def count_resend_outcome(metrics: Metrics, outcome: str) -> None:
@@ -127,16 +137,25 @@ def record_upstream_call(outcome: UpstreamOutcome) -> None:
 
 
 def masked(payload: Any) -> Any:
-    """A copy of the payload with every name, address, phone and e-mail erased (Powertools data masking).
+    """A copy of a JSON object with every value masked but those SAFE_FIELDS name (walking
+    SAFE_CONTAINERS); anything but an object is masked whole."""
+    return _masked_members(payload, 0) if isinstance(payload, dict) else MASK
 
-    Only JSON objects can be masked field by field; anything else is erased whole.
-    """
-    if not isinstance(payload, dict):
-        return _masker().erase(payload)
-    with warnings.catch_warnings():
-        # A payload without any PII field is normal, not worth a warning per field.
-        warnings.simplefilter("ignore")
-        return _masker().erase(payload, fields=[_PII_PATH])
+
+def _masked_members(node: dict, depth: int) -> dict:
+    return {name: _masked(name, value, depth + 1) for name, value in node.items()}
+
+
+def _masked(name: Any, value: Any, depth: int) -> Any:
+    if depth > _MAX_MASK_DEPTH:
+        return MASK
+    if isinstance(value, dict):
+        return _masked_members(value, depth) if name in SAFE_CONTAINERS else MASK
+    if isinstance(value, list):
+        if name in SAFE_CONTAINERS or name in SAFE_FIELDS:  # its members are what the name says
+            return [_masked(name, member, depth + 1) for member in value]
+        return MASK
+    return value if name in SAFE_FIELDS else MASK
 
 
 def log_payload(logger: Logger, level: int, message: str, payload: Any, **extra: Any) -> None:
