@@ -1,9 +1,10 @@
 """POST /webhooks/returnhelper: verify the signature, keep the delivery once, apply it.
 
-200 for every verified delivery (new, duplicate, unknown type, unreadable body);
-401 for a bad signature or timestamp and 413 for a body over MAX_BODY_BYTES, both
-before any DynamoDB call; 5xx only when the delivery could not be stored or
-applied (Return Helper then redelivers).
+200 for every verified delivery (new, duplicate, unknown type, unreadable body, an
+apply that would fail the same way again); 401 for a bad signature or timestamp and
+413 for a body over MAX_BODY_BYTES, both before any DynamoDB call; 5xx only when the
+delivery could not be stored or its apply failed for a reason a retry can cure
+(Return Helper then redelivers).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def receive_webhook() -> Response:
 
     try:
         result = ingestor.ingest(body)
-    except ApplyFailed as failed:
+    except ApplyFailed as failed:  # only for a failure a retry can cure
         metrics.add_metric(name="DeliveriesApplyFailed", unit=MetricUnit.Count, value=1)
         logger.exception("delivery stored but not applied", extra={"deliveryId": str(failed)})
         return json_response(500, errors.error_body("delivery stored but not applied; redeliver"))

@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+# The AWS envelopes our functions receive; every other file is a Return Helper webhook payload.
+ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_", "dynamodb_")
+
+
+def webhook_payload_names() -> list[str]:
+    """Every Return Helper webhook payload in events/ (file stems, sorted): one per documented event type."""
+    return sorted(path.stem for path in EVENTS_DIR.glob("*.json") if not path.name.startswith(ENVELOPE_PREFIXES))
 
 
 def _path(name: str) -> Path:

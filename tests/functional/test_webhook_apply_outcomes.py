@@ -15,11 +15,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from rh_common.adapters import dynamo
-from tests.events.loader import EVENTS_DIR, load_event, load_event_bytes
+from tests.events.loader import load_event, load_event_bytes, webhook_payload_names
 from tests.support.aws_faults import InjectedFailures
 
-ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_", "dynamodb_")
-WEBHOOK_EVENTS = sorted(p.stem for p in EVENTS_DIR.glob("*.json") if not p.name.startswith(ENVELOPE_PREFIXES))
+WEBHOOK_EVENTS = webhook_payload_names()
 
 
 def stored(tables, delivery_id):

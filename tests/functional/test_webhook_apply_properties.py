@@ -14,10 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.events.loader import EVENTS_DIR, load_event
+from tests.events.loader import load_event, webhook_payload_names
 
-ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_", "dynamodb_")
-WEBHOOK_EVENTS = sorted(p.stem for p in EVENTS_DIR.glob("*.json") if not p.name.startswith(ENVELOPE_PREFIXES))
+WEBHOOK_EVENTS = webhook_payload_names()
 
 # What the log holds for each answer (a resend report for an unknown resend is `parked`, answered applied).
 LOGGED_AS = {"applied": {"accepted", "parked"}, "ignored": {"ignored"}, "unprocessable": {"unprocessable"}}

@@ -6,12 +6,11 @@ import pytest
 
 from local import settings as local_settings
 from local.sign import post_signed
-from tests.events.loader import EVENTS_DIR, load_event_bytes
+from tests.events.loader import load_event_bytes, webhook_payload_names
 
 pytestmark = pytest.mark.integration
 
-ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_", "dynamodb_")
-WEBHOOK_EVENTS = sorted(p.stem for p in EVENTS_DIR.glob("*.json") if not p.name.startswith(ENVELOPE_PREFIXES))
+WEBHOOK_EVENTS = webhook_payload_names()
 
 
 @pytest.mark.parametrize("name", WEBHOOK_EVENTS)

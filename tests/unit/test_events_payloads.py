@@ -20,9 +20,9 @@ from local.settings import DEV_RH_SIGNING_KEY
 from rh_common import change_events
 from rh_common.signature import signed_headers, verify
 from tests.events import EVENTS_DIR, load_event, load_event_bytes
+from tests.events.loader import webhook_payload_names
 
-ENVELOPE_PREFIXES = ("apigw_", "sqs_", "eventbridge_", "dynamodb_")
-WEBHOOK_EVENTS = sorted(path.name for path in EVENTS_DIR.glob("*.json") if not path.name.startswith(ENVELOPE_PREFIXES))
+WEBHOOK_EVENTS = [f"{name}.json" for name in webhook_payload_names()]
 APIGW_EVENTS = sorted(path.name for path in EVENTS_DIR.glob("apigw_*.json"))
 EVENT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z")
 
