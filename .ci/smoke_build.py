@@ -19,14 +19,14 @@ site-packages at all) whose path is only what Lambda's would be:
 `/opt/python` is the layer. The runtime dir stands in for what the Lambda Python
 runtime itself ships: boto3 and its dependencies (botocore, s3transfer, jmespath,
 dateutil, six, urllib3), linked from this venv; nothing else. So a dependency the
-layer lacks (the X-Ray SDK that Tracer imports, jsonpath-ng for data masking)
+layer lacks (the X-Ray SDK that Tracer imports, pydantic, requests)
 fails here, at import, instead of in production. The layers themselves are
 checked first (layers/common/layer_check.py: no runtime package, bytecode for
 every module, size), and the functions' bytecode (functions/build_function.py).
 The process is local/lambda_worker.py (standard library only), with the
 function's template environment, AWS on a moto server, Return Helper on the
 emulator, tracing on (segments go to a UDP port this script reads, as the X-Ray
-daemon would), the log level at DEBUG (so the lazily imported data masking runs
+daemon would), the log level at DEBUG (so masked payloads are logged
 too), and one event from events/ each.
 
 `--remove-from-layer NAME` runs against a copy of the host layer without NAME
@@ -414,7 +414,7 @@ def main() -> None:
                 env.update(
                     {
                         # The most code a deployment can run (LogLevel=DEBUG): every function then
-                        # also logs a masked payload, so data masking's dependencies load too.
+                        # also logs a masked payload.
                         "POWERTOOLS_LOG_LEVEL": "DEBUG",
                         "PYTHONPATH": os.pathsep.join(map(str, (function_dir, layer, runtime))),
                         "LAMBDA_TASK_ROOT": str(function_dir),

@@ -58,7 +58,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "X-Ray SDK (Tracer)": ("aws_xray_sdk", "wrapt"),
     "pydantic": ("pydantic", "pydantic_core", "annotated_types", "typing_inspection"),
     "requests": ("requests", "charset_normalizer", "idna", "certifi"),
-    "data masking (jsonpath-ng)": ("jsonpath_ng", "ply"),
     "pycountry": ("pycountry",),
     "handler + rh_common": ("app", "rh_common"),
 }

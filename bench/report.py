@@ -9,8 +9,6 @@ from bench.cold_start import GOAL_RATIO, GROUPS, OTHER
 from bench.stats import Summary, summarize
 from bench.warm import ITEMS_PER_RESEND, OPERATIONS
 
-MASKING = "data masking (jsonpath-ng)"
-
 # operation -> the goal on its ratio to the floor (None: reported, no goal).
 WARM_GOALS: dict[str, float | None] = {
     "new_delivery": 2.0,
@@ -397,8 +395,6 @@ def _thrash_note(cold: dict[str, Any], python: str) -> list[str]:
 
 def _cold_findings(cold: dict[str, Any], python: str) -> list[str]:
     floor = cold["floorImportTimeMs"]
-    masked_lazily = not any(row["importTimeMs"].get(MASKING, 0) for row in cold["functions"].values())
-    masking = "; Powertools data masking (jsonpath-ng) when a payload is first masked." if masked_lazily else "."
     reference = cold["powertoolsReference"]
     beyond = ", ".join(
         f"{logical_id} {(row['venv']['median'] - reference['median']) * 1000:+.0f} ms"
@@ -454,7 +450,7 @@ def _cold_findings(cold: dict[str, Any], python: str) -> list[str]:
         "  **A worker whose cold start is triggered by a resend request pays those ~45-55 ms in its first",
         "  message instead**: for that trigger its init plus first message is about the figure before this cut;",
         "- lazy: the Powertools parameters utility (imported when the secret is first read, or before the",
-        "  snapshot with SnapStart), pycountry's database (loaded on the first country lookup)" + masking,
+        "  snapshot with SnapStart), pycountry's database (loaded on the first country lookup).",
         "",
         "What stays, and why:",
         "",
