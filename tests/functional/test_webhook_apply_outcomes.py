@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from rh_common.adapters import dynamo
+from rh_common.adapters.inventory_store import InventoryWriteConflict
 from tests.events.loader import load_event, load_event_bytes, webhook_payload_names
 from tests.support.aws_faults import InjectedFailures
 
@@ -224,3 +225,16 @@ def test_a_network_failure_is_answered_500(deliver, webhook, monkeypatch, error)
 
     monkeypatch.setattr(webhook.ingestor._inventories, "apply_together", unreachable)
     assert deliver(load_event_bytes("newInventoryCreated"))[0] == 500
+
+
+def test_an_item_that_kept_changing_during_the_merge_is_answered_500(deliver, webhook, tables, monkeypatch):
+    # Other writers won every round of the merge: the next attempt may well win, so ask for a redelivery.
+    def contended(*args, **kwargs):
+        raise InventoryWriteConflict("inventories kept changing during merge")
+
+    raw = load_event_bytes("newInventoryCreated")
+    with monkeypatch.context() as patch:
+        patch.setattr(webhook.ingestor._inventories, "apply_together", contended)
+        status, body = deliver(raw)
+    assert status == 500, body
+    assert deliver(raw)[1]["status"] == "applied"

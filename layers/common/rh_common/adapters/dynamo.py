@@ -178,9 +178,13 @@ RETRYABLE_CANCELLATIONS = frozenset(
 )
 
 
+class WriteContention(RuntimeError):
+    """Conditional writes kept losing to other writers: the next attempt may win."""
+
+
 def is_retryable(error: BaseException) -> bool:
-    """Whether the same DynamoDB request may succeed later: throttling, a service or network fault."""
-    if isinstance(error, BotocoreConnectionError | HTTPClientError):  # connect/read timeouts, resets
+    """Whether the same DynamoDB request may succeed later: throttling, contention, a service or network fault."""
+    if isinstance(error, BotocoreConnectionError | HTTPClientError | WriteContention):  # timeouts, resets
         return True
     if not isinstance(error, ClientError):
         return False

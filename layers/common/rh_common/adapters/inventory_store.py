@@ -25,7 +25,7 @@ _MAX_MERGE_ATTEMPTS = 8
 _MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems cap (one slot is kept for `also`)
 
 
-class InventoryWriteConflict(RuntimeError):
+class InventoryWriteConflict(dynamo.WriteContention):
     """The item kept changing under us; the caller should let the delivery be retried."""
 
 
