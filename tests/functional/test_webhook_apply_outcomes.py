@@ -170,13 +170,16 @@ def faults(aws):
     return InjectedFailures(dynamo.client())
 
 
-def test_a_validation_exception_is_deterministic_kept_unprocessable_and_answered_200(deliver, faults, tables):
+def test_a_validation_exception_is_deterministic_kept_unprocessable_and_answered_200(deliver, faults, tables, caplog):
     faults.fail("TransactWriteItems", "ValidationException")
     status, body = deliver(load_event_bytes("newInventoryCreated"))
     assert (status, body["status"]) == (200, "unprocessable")
     assert faults.failed == ["TransactWriteItems"]
     kept = stored(tables, body["deliveryId"])
     assert kept["status"] == {"S": "unprocessable"} and "ValidationException" in kept["reason"]["S"]
+    # and it is said at WARNING, by the error's type only
+    [warned] = [r for r in caplog.records if r.getMessage().startswith("delivery kept unprocessable")]
+    assert (warned.levelname, warned.error, warned.deliveryId) == ("WARNING", "ClientError", body["deliveryId"])
 
 
 def test_a_transaction_cancelled_by_a_validation_error_is_kept_unprocessable(deliver, faults, tables):

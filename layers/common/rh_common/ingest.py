@@ -11,6 +11,7 @@ safe. The same apply path serves redeliveries, replays and the reconciler.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from rh_common.adapters import dynamo
 from rh_common.adapters.delivery_log import UNFINISHED, Delivery, DeliveryLog, DeliveryStatus
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.resend_tracking import ResendTracker
+
+log = logging.getLogger(__name__)
 
 
 class ApplyFailed(RuntimeError):
@@ -53,7 +56,7 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, events.NormalisedEvent | N
 
 def failure_reason(error: Exception) -> str:
     """What the delivery log keeps about a failed apply: the error's type, and DynamoDB's code and
-    message or our own message (neither quotes the payload's values)."""
+    message or our own (the log's `reason`, read by operators; never logged)."""
     code = getattr(error, "response", {}).get("Error", {}).get("Code")
     detail = f"{code}: {error.response['Error'].get('Message', '')}" if code else str(error)
     return f"{type(error).__name__}: {detail}"[:500]
@@ -101,6 +104,11 @@ class WebhookIngestor:
                 self._deliveries.mark_apply_failed(delivery_id, type(exc).__name__)
                 raise ApplyFailed(delivery_id) from exc
             self._deliveries.mark_unprocessable(delivery_id, failure_reason(exc))
+            # By type only: a message may quote a value. The reason is in the delivery log.
+            log.warning(
+                "delivery kept unprocessable: its apply fails the same way every time",
+                extra={"deliveryId": delivery_id, "error": type(exc).__name__},
+            )
             unprocessable = DeliveryStatus.UNPROCESSABLE.value
             return IngestResult(unprocessable, delivery_id, event.category, event.action, event.payload)
         return IngestResult("applied", delivery_id, event.category, event.action, event.payload)
