@@ -158,6 +158,7 @@ class InventorySyncService:
         what was applied already is written again as nothing, the versions being the same)."""
         if not ids:
             return 0, 0
+        read_at = now_iso()  # before the calls: what they answer is at least this recent
         with ThreadPoolExecutor(max_workers=min(self._settings.concurrency, len(ids))) as pool:
             outcomes = list(pool.map(self._upstream.get_return_inventory, ids))
         failed = next((o for o in outcomes if not o.ok and not o.permanent), None)
@@ -167,10 +168,8 @@ class InventorySyncService:
         for outcome in outcomes:
             if not outcome.ok:
                 continue  # refused for this one id (gone upstream): nothing to learn
-            facts, version, fact_time = inventory_sync.facts_of(outcome.payload)
             seen += 1
-            if self._inventories.apply(facts, version, fact_time) != "superseded":
-                changed += 1
+            changed += inventory_sync.apply_read(self._inventories, inventory_sync.read_of(outcome.payload, read_at))
         return seen, changed
 
     def _retry_or_fail(self, message: dict[str, Any], outcome: UpstreamOutcome) -> str:

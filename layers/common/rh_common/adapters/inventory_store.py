@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from rh_common import inventory
 from rh_common.adapters import dynamo
 from rh_common.events import InventoryFacts
-from rh_common.inventory import STATE_ATTRIBUTES, InventoryRecord
+from rh_common.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 
 _MAX_MERGE_ATTEMPTS = 8
 _MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems cap (one slot is kept for `also`)
@@ -135,21 +135,54 @@ class InventoryStore(dynamo.TableAdapter):
                     updates[inventory_id] = self._next_update(by_id[inventory_id], version, event_time, stored)
         raise InventoryWriteConflict("inventories kept changing during merge")
 
+    def apply_read_dated(self, facts: InventoryFacts, version: str) -> str:
+        """Facts a sync dates by its read (inventory.READ_DATED_ATTRIBUTES), each written if newer than its own
+        version, without moving the item's lastVersion / lastEventTime (the read is not an event of the item).
+        "applied" (a value changed), "unchanged" (only the versions moved: a later, older webhook loses to this
+        read), or "superseded" (a newer webhook set it, or the item is not known here)."""
+        if not facts.values:
+            return "superseded"
+        if set(facts.values) - set(READ_DATED_ATTRIBUTES):
+            raise ValueError(f"not read-dated: {sorted(set(facts.values) - set(READ_DATED_ATTRIBUTES))}")
+        names, values, sets = self._assignments(facts.values, version)
+        newer = " AND ".join(f"(attribute_not_exists(#v{i}) OR #v{i} < :version)" for i in range(len(facts.values)))
+        try:
+            old = self.client.update_item(
+                TableName=self._table,
+                Key={"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
+                UpdateExpression="SET " + ", ".join(sets) + " ADD revision :one",
+                ConditionExpression=f"attribute_exists(returnInventoryId) AND {newer}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",  # not UPDATED_OLD: moto leaves out an attribute set to its own value
+            ).get("Attributes", {})
+        except ClientError as error:
+            if not dynamo.is_condition_failure(error):
+                raise
+            return "superseded"
+        before = dynamo.from_item(old)
+        return "applied" if any(before.get(name) != value for name, value in facts.values.items()) else "unchanged"
+
     def in_order_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
         """`apply`'s first write as TransactWriteItems `Update` parameters, for a caller that writes it
         together with another table's update (and falls back to `apply` when the transaction is cancelled)."""
         return self._fast_update(facts, version, event_time)
 
     def _fast_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
-        """Holds when the event is newer than everything the item has seen."""
+        """Holds when the event is newer than everything the item has seen (a read-dated attribute's own
+        version included: it can be newer than lastVersion)."""
         names, values, sets = self._assignments(facts.values, version)
         sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
         values[":eventTime"] = dynamo.to_attribute(event_time)
+        condition = "(attribute_not_exists(lastVersion) OR lastVersion < :version)"
+        for index, name in enumerate(facts.values):
+            if name in READ_DATED_ATTRIBUTES:
+                condition += f" AND (attribute_not_exists(#v{index}) OR #v{index} < :version)"
         return {
             "TableName": self._table,
             "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
             "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
-            "ConditionExpression": "attribute_not_exists(lastVersion) OR lastVersion < :version",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
