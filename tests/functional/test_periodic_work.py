@@ -1,0 +1,231 @@
+"""Periodic work is bounded (CONTRACT section 10): the reconciler does what its invocation's remaining time
+allows, deliveries first, and the next run goes on where it stopped; unknown attempts are asked about again
+on every run (section 3).
+
+Through the reconciler's handler over moto. Return Helper is a fake here on purpose: what is tested is how
+much of it a run asks, on a clock that each call moves (the Lambda context's remaining time runs down with
+it); its answers are the documented GetResend shape (a quiet resend: status 0)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from rh_common.timestamps import iso
+from rh_common.upstream import OutcomeKind, UpstreamOutcome
+from tests.events.loader import load_event_bytes
+from tests.functional.conftest import FakeLambdaContext
+
+NOW = datetime.now(UTC) + timedelta(hours=3)  # the runs' "now": everything written below looks quiet
+SCHEDULED = {
+    "version": "0",
+    "id": "1",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-01-01T00:00:00Z",
+    "region": "us-east-1",
+    "resources": [],
+    "detail": {},
+}
+TIMEOUT_MILLIS = 120_000  # template.yaml's ReconcilerFunction Timeout
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+
+class RunningDownContext(FakeLambdaContext):
+    """A Lambda context whose remaining time is the function's timeout minus the fake clock's time."""
+
+    def __init__(self, clock: Clock, started_at: float, timeout_millis: int = TIMEOUT_MILLIS) -> None:
+        self._clock, self._deadline = clock, started_at * 1000 + timeout_millis
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return int(self._deadline - self._clock.seconds * 1000)
+
+
+class SlowReturnHelper:
+    """GetResend answers "still pending" (status 0) and takes `seconds` of the fake clock."""
+
+    def __init__(self, clock: Clock, seconds: float = 1.0) -> None:
+        self._clock, self._seconds = clock, seconds
+        self.asked: list[int] = []
+        self.on_call = lambda: None
+
+    def get_resend(self, resend_id: int) -> UpstreamOutcome:
+        self.on_call()
+        self._clock.seconds += self._seconds
+        self.asked.append(resend_id)
+        payload = {"resendId": resend_id, "resendStatusCode": 0, "resendShipmentList": []}
+        return UpstreamOutcome(OutcomeKind.SUCCESS, "getResend", 200, payload=payload)
+
+
+def quiet_submissions(table: str, count: int) -> list[str]:
+    """`count` SUBMITTED requests that have been quiet for hours, oldest first (BatchWriteItem)."""
+    ids = [f"quiet-{n:05d}" for n in range(count)]
+    client = boto3.client("dynamodb")
+    for start in range(0, count, 25):
+        puts = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "resendRequestId": {"S": request_id},
+                        "status": {"S": "SUBMITTED"},
+                        "resendId": {"N": str(700_000 + n)},
+                        "returnInventoryIdList": {"L": [{"N": str(900_000 + n)}]},
+                        "createdAt": {"S": iso(NOW - timedelta(days=2))},
+                        "updatedAt": {"S": iso(NOW - timedelta(hours=2) + timedelta(seconds=n))},
+                    }
+                }
+            }
+            for n, request_id in enumerate(ids[start : start + 25], start)
+        ]
+        client.batch_write_item(RequestItems={table: puts})
+    return ids
+
+
+@pytest.fixture
+def reconciler(load_function, retry_queue):
+    def load(upstream: SlowReturnHelper, **overrides: str):
+        module = load_function("ReconcilerFunction", RESEND_RETRY_QUEUE_URL=retry_queue, **overrides)
+        module.services.__dict__["upstream"] = upstream  # cached_property: the wiring's own upstream, replaced
+        return module
+
+    return load
+
+
+def run(module, clock: Clock, now: datetime = NOW) -> tuple[dict, RunningDownContext]:
+    context = RunningDownContext(clock, clock.seconds)
+    original = module.services.reconciler.run  # built; its "now" pinned below (the records are dated around NOW)
+    module.services.reconciler.run = lambda *remaining: original(*remaining, now=now)
+    try:
+        return module.lambda_handler(dict(SCHEDULED), context), context
+    finally:
+        del module.services.reconciler.run
+
+
+def poll_state(table: str, request_id: str) -> dict:
+    item = boto3.client("dynamodb").get_item(TableName=table, Key={"resendRequestId": {"S": request_id}})["Item"]
+    return {name: item.get(name) for name in ("lastPolledAt", "pollBackoffSeconds")}
+
+
+def test_one_run_over_2000_quiet_resends_stops_inside_its_budget_and_the_next_goes_on_where_it_stopped(
+    reconciler, tables
+):
+    clock = Clock()
+    upstream = SlowReturnHelper(clock, seconds=1.0)
+    module = reconciler(upstream)
+    table = tables["ResendRequestTable"]
+    ids = quiet_submissions(table, 2000)
+    resend_ids = {700_000 + n: request_id for n, request_id in enumerate(ids)}
+
+    first, context = run(module, clock)
+    # 120 s, a call a second, no call started with less than the upstream timeout (10 s) + 5 s left
+    assert context.get_remaining_time_in_millis() > 0
+    assert first["outOfTime"] is True and first["polled"] == len(upstream.asked) == 105
+    assert [resend_ids[i] for i in upstream.asked] == ids[:105]  # the quietest first
+    assert poll_state(table, ids[0]) == {"lastPolledAt": {"S": iso(NOW)}, "pollBackoffSeconds": {"N": "3600"}}
+
+    upstream.asked.clear()
+    second, context = run(module, clock, NOW + timedelta(minutes=5))
+    assert context.get_remaining_time_in_millis() > 0 and second["polled"] == 105
+    assert [resend_ids[i] for i in upstream.asked] == ids[105:210]  # not one of the first run's again
+
+
+def test_a_poll_is_not_repeated_before_its_backoff_and_the_never_polled_go_first(reconciler, tables):
+    clock = Clock()
+    upstream = SlowReturnHelper(clock)
+    module = reconciler(upstream, RECONCILE_POLL_MAX_PER_RUN="3")
+    table = tables["ResendRequestTable"]
+    ids = quiet_submissions(table, 5)
+    resend_ids = {700_000 + n: request_id for n, request_id in enumerate(ids)}
+
+    def polled(now):
+        upstream.asked.clear()
+        report = run(module, clock, now)[0]
+        assert report.get("outOfTime", False) is False
+        return [resend_ids[i] for i in upstream.asked]
+
+    assert polled(NOW) == ids[:3]  # the cap
+    assert polled(NOW + timedelta(minutes=5)) == ids[3:]  # the rest; the first three wait out their hour
+    assert polled(NOW + timedelta(minutes=10)) == []
+    assert polled(NOW + timedelta(minutes=61)) == ids[:3]  # due again, then backing off: 2 h, 4 h, ... 1 day
+    assert poll_state(table, ids[0])["pollBackoffSeconds"] == {"N": "7200"}
+
+
+def test_unfinished_deliveries_are_applied_before_any_quiet_resend_is_polled(
+    reconciler, deliver, webhook, tables, monkeypatch
+):
+    raw = load_event_bytes("newInventoryCreated")
+    delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+
+    class Died(BaseException):
+        pass
+
+    def die(*args, **kwargs):
+        raise Died
+
+    with monkeypatch.context() as patch:  # the webhook died after keeping it: left `received`
+        patch.setattr(webhook.ingestor._inventories, "apply_together", die)
+        with pytest.raises(Died):
+            deliver(raw)
+    monkeypatch.setattr(time, "time", lambda real=time.time: real() + 600)  # past the grace period
+
+    clock = Clock()
+    upstream = SlowReturnHelper(clock, seconds=30.0)  # the polls alone would outlast the run
+    seen_at_first_poll: list[str] = []
+    upstream.on_call = lambda: seen_at_first_poll or seen_at_first_poll.append(delivery_status(tables, delivery_id))
+    module = reconciler(upstream)
+    quiet_submissions(tables["ResendRequestTable"], 20)
+
+    report, context = run(module, clock)
+    assert seen_at_first_poll == ["accepted"] and report["deliveriesApplied"] == 1
+    assert report["outOfTime"] is True and report["polled"] == 4  # 120 s: calls started at 0, 30, 60, 90 s left
+    assert context.get_remaining_time_in_millis() >= 0
+
+
+def delivery_status(tables, delivery_id):
+    item = boto3.client("dynamodb").get_item(
+        TableName=tables["DeliveryTable"], Key={"deliveryId": {"S": delivery_id}}, ConsistentRead=True
+    )["Item"]
+    return item["status"]["S"]
+
+
+def test_a_pending_request_with_an_unknown_attempt_is_asked_again_on_every_run_whatever_its_backoff(
+    reconciler, tables, retry_queue
+):
+    table = tables["ResendRequestTable"]
+    fresh = iso(datetime.now(UTC))
+    boto3.client("dynamodb").put_item(  # as the worker leaves it after a read timeout (CONTRACT section 3)
+        TableName=table,
+        Item={
+            "resendRequestId": {"S": "unknown-1"},
+            "status": {"S": "PENDING"},
+            "attemptUnknown": {"BOOL": True},
+            "attempts": {"N": "8"},
+            "nextAttemptAt": {"N": str(int(time.time()) + 86_400)},  # a backoff far away
+            "returnInventoryIdList": {"L": [{"N": "5"}]},
+            "createdAt": {"S": fresh},
+            "updatedAt": {"S": fresh},  # just written: younger than RECONCILE_PENDING_AFTER_SECONDS
+        },
+    )
+    clock = Clock()
+    module = reconciler(SlowReturnHelper(clock))
+    sqs = boto3.client("sqs")
+    for _ in range(2):
+        report, _ = run(module, clock, datetime.now(UTC))
+        [message] = sqs.receive_message(QueueUrl=retry_queue, MaxNumberOfMessages=10).get("Messages", [])
+        assert message["Body"] == '{"resendRequestId": "unknown-1"}' and report["askedAgain"] == 1
+        sqs.delete_message(QueueUrl=retry_queue, ReceiptHandle=message["ReceiptHandle"])
+    # a PENDING request without one, as fresh, is left to its own retry
+    boto3.client("dynamodb").update_item(
+        TableName=table, Key={"resendRequestId": {"S": "unknown-1"}}, UpdateExpression="REMOVE attemptUnknown"
+    )
+    assert run(module, clock, datetime.now(UTC))[0]["askedAgain"] == 0
+    assert sqs.receive_message(QueueUrl=retry_queue, MaxNumberOfMessages=10).get("Messages", []) == []
