@@ -8,17 +8,24 @@ it); its answers are the documented GetResend shape (a quiet resend: status 0)."
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
+from rh_common import inventory, inventory_sync
+from rh_common.adapters import dynamo
+from rh_common.adapters.inventory_store import IN_STOCK_KEY, IN_STOCK_SHARDS, InventoryStore, in_stock_shard
+from rh_common.events import InventoryFacts
 from rh_common.timestamps import iso
 from rh_common.upstream import OutcomeKind, UpstreamOutcome
 from tests.events.loader import load_event_bytes
 from tests.functional.conftest import FakeLambdaContext
+from tests.functional.test_inventory_sync import drain
 
 NOW = datetime.now(UTC) + timedelta(hours=3)  # the runs' "now": everything written below looks quiet
 SCHEDULED = {
@@ -229,3 +236,101 @@ def test_a_pending_request_with_an_unknown_attempt_is_asked_again_on_every_run_w
     )
     assert run(module, clock, datetime.now(UTC))[0]["askedAgain"] == 0
     assert sqs.receive_message(QueueUrl=retry_queue, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+# ------------------------------------------------------------------ the scheduled sync: pages of the in-stock index
+
+
+class InventoryReads:
+    """Return Helper's GetReturnInventory as documented (ids as strings, handling codes as numbers, `...Str` dates
+    with a space), recording what it was asked; `gone` were disposed of upstream while webhooks were suspended.
+    The list window names nothing: only the re-read is measured."""
+
+    def __init__(self, gone: set[int]) -> None:
+        self.gone, self.asked = gone, []
+        self._lock = threading.Lock()
+
+    def get_return_inventory(self, inventory_id: int) -> UpstreamOutcome:
+        with self._lock:
+            self.asked.append(inventory_id)
+        gone = inventory_id in self.gone
+        payload = {
+            "returnInventoryId": str(inventory_id),
+            "warehouseId": 2,
+            "handlingCode": 2 if gone else 5,  # dis (completed: out of stock) / tbc, as we knew it
+            "handlingStatusCode": 2 if gone else 0,
+            "handlingUpdatedOnStr": "2025-06-01 00:00:00.0000" if gone else "2025-01-01 00:00:00.0000",
+            "returnRequestLineItemVasList": [],
+        }
+        return UpstreamOutcome(OutcomeKind.SUCCESS, "getReturnInventory", 200, payload=payload)
+
+    def list_return_inventory(self, create_from: str, create_to: str, page_size: int, offset: int) -> UpstreamOutcome:
+        payload = {"data": [], "totalNumberOfRecords": 0}
+        return UpstreamOutcome(OutcomeKind.SUCCESS, "listReturnInventory", 200, payload=payload)
+
+
+def in_stock(store: InventoryStore, known: dict, ids: range) -> None:
+    """Items in stock as the store writes them: the first through the store, the rest its copies (BatchWriteItem)."""
+    then = "2025-01-01T00:00:00.0000000Z"
+    store.apply(InventoryFacts(ids[0], known), inventory.event_version(then, inventory_sync.SYNC_SOURCE), then)
+    client = boto3.client("dynamodb")
+    stored = client.get_item(TableName=store._table, Key={"returnInventoryId": {"N": str(ids[0])}})["Item"]
+    assert stored[IN_STOCK_KEY] == {"N": str(in_stock_shard(ids[0]))}  # the store keys it into the index
+    for start in range(1, len(ids), 25):
+        puts = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        **stored,
+                        "returnInventoryId": {"N": str(i)},
+                        IN_STOCK_KEY: {"N": str(in_stock_shard(i))},
+                    }
+                }
+            }
+            for i in ids[start : start + 25]
+        ]
+        client.batch_write_item(RequestItems={store._table: puts})
+
+
+def test_the_scheduled_sync_re_reads_2000_items_in_stock_through_pages_of_the_in_stock_index_without_a_scan(
+    load_with_upstream, sync_queue, lambda_context, tables
+):
+    env = {"SYNC_QUEUE_URL": sync_queue, "RETRY_BASE_DELAY_SECONDS": "0"}
+    worker = load_with_upstream("ResendWorkerFunction", **env)
+    reconciler = load_with_upstream("ReconcilerFunction", **env)
+    ids = range(10_001, 12_001)
+    upstream = InventoryReads(gone=set(ids[:10]))
+    worker.syncs._upstream = upstream  # built when the worker module loaded
+    reconciler.services.__dict__["upstream"] = upstream  # cached_property: replaced before first use
+    store = InventoryStore(tables["InventoryTable"])
+    known = {
+        "warehouseId": 2,
+        "handlingCode": "tbc",
+        "handlingStatusCode": "pending",
+        "inStock": True,
+        "pendingVas": False,
+    }
+    in_stock(store, known, ids)
+    then = "2025-01-01T00:00:00.0000000Z"
+    store.apply(InventoryFacts(1, {**known, "inStock": False}), inventory.event_version(then, "seed"), then)
+    calls: collections.Counter[str] = collections.Counter()
+    dynamo.client().meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
+
+    started = reconciler.lambda_handler({"inventorySync": "scheduled"}, lambda_context)
+    assert started["pagesTotal"] == IN_STOCK_SHARDS  # each shard's first page (the window's are counted as listed)
+    assert calls["Scan"] == 0 and sum(calls.values()) == 1  # the sync record: nothing else is read to start
+    pages = drain(worker, sync_queue, lambda_context, rounds=60)
+
+    progress = reconciler.services.syncs.get(started["syncId"])
+    assert (progress["status"], progress["errors"]) == ("DONE", [])
+    assert progress["pagesDone"] == progress["pagesTotal"] == pages  # the list window's one page among them
+    assert sorted(upstream.asked) == list(ids)  # every item in stock re-read once; the one out of stock not
+    assert (progress["inventoriesSeen"], progress["inventoriesChanged"]) == (2000, 10)
+    # 8 shards of 250: 5 full pages each (and an empty one where DynamoDB cannot tell the 5th was the last)
+    rereads = pages - 1
+    assert IN_STOCK_SHARDS * 5 <= rereads <= IN_STOCK_SHARDS * 6
+    assert calls["Scan"] == 0 and calls["Query"] == rereads  # one index page each
+    # what left stock upstream left the index too
+    assert all(store.get(i).values["inStock"] is False for i in ids[:10])
+    listed = [i for shard in range(IN_STOCK_SHARDS) for i in store.in_stock_page(shard, None, 1000)[0]]
+    assert sorted(listed) == list(ids[10:])

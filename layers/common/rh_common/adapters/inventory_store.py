@@ -22,6 +22,10 @@ from rh_common.events import InventoryFacts
 from rh_common.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 
 _MAX_MERGE_ATTEMPTS = 8
+# The sparse InStock index (template.yaml): its key is on an item only while it is in stock, spread over a few
+# shards (id modulo) so no one index partition takes every write, and so the re-read fans out a chain per shard.
+IN_STOCK_KEY = "inStockShard"
+IN_STOCK_SHARDS = 8
 _MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems cap (one slot is kept for `also`)
 
 
@@ -66,10 +70,26 @@ def records_by_id(items: list[dict[str, Any]]) -> dict[int, InventoryRecord]:
     return {record.inventory_id: record for record in map(record_from_item, items)}
 
 
+def in_stock_shard(inventory_id: int) -> int:
+    return inventory_id % IN_STOCK_SHARDS
+
+
+def _update_expression(sets: list[str], removes: list[str]) -> str:
+    remove = " REMOVE " + ", ".join(removes) if removes else ""
+    return "SET " + ", ".join(sets) + remove + " ADD revision :one"
+
+
 class InventoryStore(dynamo.TableAdapter):
-    def __init__(self, table_name: str, warehouse_index: str = "ByWarehouse", client: Any = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        warehouse_index: str = "ByWarehouse",
+        client: Any = None,
+        in_stock_index: str = "InStock",
+    ) -> None:
         self._table = table_name
         self._index = warehouse_index
+        self._in_stock_index = in_stock_index
         self._client = client
 
     # ------------------------------------------------------------------ writes
@@ -144,13 +164,13 @@ class InventoryStore(dynamo.TableAdapter):
             return "superseded"
         if set(facts.values) - set(READ_DATED_ATTRIBUTES):
             raise ValueError(f"not read-dated: {sorted(set(facts.values) - set(READ_DATED_ATTRIBUTES))}")
-        names, values, sets = self._assignments(facts.values, version)
+        names, values, sets, removes = self._assignments(facts.inventory_id, facts.values, version)
         newer = " AND ".join(f"(attribute_not_exists(#v{i}) OR #v{i} < :version)" for i in range(len(facts.values)))
         try:
             old = self.client.update_item(
                 TableName=self._table,
                 Key={"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
-                UpdateExpression="SET " + ", ".join(sets) + " ADD revision :one",
+                UpdateExpression=_update_expression(sets, removes),
                 ConditionExpression=f"attribute_exists(returnInventoryId) AND {newer}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -171,7 +191,7 @@ class InventoryStore(dynamo.TableAdapter):
     def _fast_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
         """Holds when the event is newer than everything the item has seen (a read-dated attribute's own
         version included: it can be newer than lastVersion)."""
-        names, values, sets = self._assignments(facts.values, version)
+        names, values, sets, removes = self._assignments(facts.inventory_id, facts.values, version)
         sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
         values[":eventTime"] = dynamo.to_attribute(event_time)
         condition = "(attribute_not_exists(lastVersion) OR lastVersion < :version)"
@@ -181,7 +201,7 @@ class InventoryStore(dynamo.TableAdapter):
         return {
             "TableName": self._table,
             "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
-            "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
+            "UpdateExpression": _update_expression(sets, removes),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -199,7 +219,9 @@ class InventoryStore(dynamo.TableAdapter):
         changed = inventory.changed_attributes(before, after)
         if not changed:
             return None
-        names, values, sets = self._assignments({n: after.values[n] for n in changed}, version)
+        names, values, sets, removes = self._assignments(
+            facts.inventory_id, {n: after.values[n] for n in changed}, version
+        )
         if after.last_version != before.last_version:
             sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
             values[":eventTime"] = dynamo.to_attribute(event_time)
@@ -210,23 +232,34 @@ class InventoryStore(dynamo.TableAdapter):
         return {
             "TableName": self._table,
             "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
-            "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
+            "UpdateExpression": _update_expression(sets, removes),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
 
     @staticmethod
-    def _assignments(attributes: dict[str, Any], version: str) -> tuple[dict, dict, list[str]]:
+    def _assignments(
+        inventory_id: int, attributes: dict[str, Any], version: str
+    ) -> tuple[dict, dict, list[str], list[str]]:
+        """(names, values, SET clauses, REMOVE clauses) writing `attributes` at `version`; the in-stock index's
+        key follows inStock: set while it is true, removed when it is not."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {":version": dynamo.to_attribute(version), ":one": dynamo.to_attribute(1)}
         sets: list[str] = []
+        removes: list[str] = []
         for index, (name, value) in enumerate(attributes.items()):
             names[f"#a{index}"] = name
             names[f"#v{index}"] = f"v_{name}"
             values[f":a{index}"] = dynamo.to_attribute(value)
             sets += [f"#a{index} = :a{index}", f"#v{index} = :version"]
-        return names, values, sets
+        if "inStock" in attributes:
+            if attributes["inStock"] is True:
+                values[":shard"] = dynamo.to_attribute(in_stock_shard(inventory_id))
+                sets.append(f"{IN_STOCK_KEY} = :shard")
+            else:
+                removes.append(IN_STOCK_KEY)
+        return names, values, sets, removes
 
     # ------------------------------------------------------------------ reads
     def get(self, inventory_id: int, consistent: bool = False) -> InventoryRecord | None:
@@ -243,21 +276,25 @@ class InventoryStore(dynamo.TableAdapter):
         items = dynamo.batch_get(self.client, {self._table: inventory_keys(inventory_ids)}, consistent)
         return records_by_id(items[self._table])
 
-    def ids_in_stock(self) -> list[int]:
-        """Every item still in stock here (a Scan: the daily scheduled sync's re-read list)."""
-        ids: list[int] = []
-        scan: dict[str, Any] = {
+    def in_stock_page(self, shard: int, after: int | None, limit: int) -> tuple[list[int], int | None]:
+        """One page of the items in stock in one shard of the sparse InStock index, by id: (ids, the id the next
+        page starts after, or None on the last page). The scheduled sync's re-read list, a page at a time."""
+        query: dict[str, Any] = {
             "TableName": self._table,
-            "FilterExpression": "inStock = :true",
-            "ProjectionExpression": "returnInventoryId",
-            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+            "IndexName": self._in_stock_index,
+            "KeyConditionExpression": f"{IN_STOCK_KEY} = :shard",
+            "ExpressionAttributeValues": {":shard": dynamo.to_attribute(shard)},
+            "Limit": limit,
         }
-        while True:
-            response = self.client.scan(**scan)
-            ids += [int(item["returnInventoryId"]["N"]) for item in response.get("Items", [])]
-            if not response.get("LastEvaluatedKey"):
-                return sorted(ids)
-            scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                IN_STOCK_KEY: dynamo.to_attribute(shard),
+                "returnInventoryId": dynamo.to_attribute(after),
+            }
+        response = self.client.query(**query)
+        ids = [int(item["returnInventoryId"]["N"]) for item in response.get("Items", [])]
+        more = response.get("LastEvaluatedKey")
+        return ids, (int(more["returnInventoryId"]["N"]) if more else None)
 
     def list_by_warehouse(
         self,
