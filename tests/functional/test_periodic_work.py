@@ -334,3 +334,29 @@ def test_the_scheduled_sync_re_reads_2000_items_in_stock_through_pages_of_the_in
     assert all(store.get(i).values["inStock"] is False for i in ids[:10])
     listed = [i for shard in range(IN_STOCK_SHARDS) for i in store.in_stock_page(shard, None, 1000)[0]]
     assert sorted(listed) == list(ids[10:])
+
+
+def test_items_in_stock_written_before_the_index_existed_are_keyed_into_it_once_by_the_ops_tool(tables):
+    from ops import in_stock_index
+
+    store = InventoryStore(tables["InventoryTable"])
+    then = "2025-01-01T00:00:00.0000000Z"
+    known = {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending"}
+    for inventory_id, stocked in ((17, True), (25, True), (33, False)):
+        facts = InventoryFacts(inventory_id, {**known, "inStock": stocked})
+        store.apply(facts, inventory.event_version(then, "w"), then)
+    client = boto3.client("dynamodb")
+    for inventory_id in (17, 25):  # as an older version of the store left them: no index key
+        client.update_item(
+            TableName=tables["InventoryTable"],
+            Key={"returnInventoryId": {"N": str(inventory_id)}},
+            UpdateExpression=f"REMOVE {IN_STOCK_KEY}",
+        )
+    assert store.in_stock_page(in_stock_shard(17), None, 50) == ([], None)
+
+    printed: list[str] = []
+    assert in_stock_index.main(["--table", tables["InventoryTable"]], printed.append) == 0
+    assert printed == [f'{{"table": "{tables["InventoryTable"]}", "keyed": 2}}']
+    assert store.in_stock_page(in_stock_shard(17), None, 50) == ([17, 25], None)  # 33 is not in stock
+    assert in_stock_index.main(["--table", tables["InventoryTable"]], printed.append) == 0
+    assert printed[-1].endswith('"keyed": 0}')  # once

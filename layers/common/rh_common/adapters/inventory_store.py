@@ -296,6 +296,41 @@ class InventoryStore(dynamo.TableAdapter):
         more = response.get("LastEvaluatedKey")
         return ids, (int(more["returnInventoryId"]["N"]) if more else None)
 
+    def index_items_in_stock(self, page_size: int = 500) -> int:
+        """One-off, for a table written before the InStock index existed (ops/in_stock_index.py; no function calls
+        it): every item in stock without the index's key gets it. A Scan; each key is set only if the item is
+        still in stock and unkeyed, so a concurrent write of inStock wins. Returns how many were keyed."""
+        scan: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": f"inStock = :true AND attribute_not_exists({IN_STOCK_KEY})",
+            "ProjectionExpression": "returnInventoryId",
+            "ExpressionAttributeValues": {":true": dynamo.to_attribute(True)},
+            "Limit": page_size,
+        }
+        keyed = 0
+        while True:
+            response = self.client.scan(**scan)
+            for item in response.get("Items", []):
+                inventory_id = int(item["returnInventoryId"]["N"])
+                try:
+                    self.client.update_item(
+                        TableName=self._table,
+                        Key={"returnInventoryId": dynamo.to_attribute(inventory_id)},
+                        UpdateExpression=f"SET {IN_STOCK_KEY} = :shard",
+                        ConditionExpression=f"inStock = :true AND attribute_not_exists({IN_STOCK_KEY})",
+                        ExpressionAttributeValues={
+                            ":shard": dynamo.to_attribute(in_stock_shard(inventory_id)),
+                            ":true": dynamo.to_attribute(True),
+                        },
+                    )
+                    keyed += 1
+                except ClientError as error:
+                    if not dynamo.is_condition_failure(error):
+                        raise
+            if not response.get("LastEvaluatedKey"):
+                return keyed
+            scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def list_by_warehouse(
         self,
         warehouse_id: int,
