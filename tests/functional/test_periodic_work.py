@@ -23,22 +23,11 @@ from rh_common.adapters.inventory_store import IN_STOCK_KEY, IN_STOCK_SHARDS, In
 from rh_common.events import InventoryFacts
 from rh_common.timestamps import iso
 from rh_common.upstream import OutcomeKind, UpstreamOutcome
-from tests.events.loader import load_event_bytes
+from tests.events.loader import load_event, load_event_bytes
 from tests.functional.conftest import FakeLambdaContext
 from tests.functional.test_inventory_sync import drain
 
 NOW = datetime.now(UTC) + timedelta(hours=3)  # the runs' "now": everything written below looks quiet
-SCHEDULED = {
-    "version": "0",
-    "id": "1",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-01-01T00:00:00Z",
-    "region": "us-east-1",
-    "resources": [],
-    "detail": {},
-}
 TIMEOUT_MILLIS = 120_000  # template.yaml's ReconcilerFunction Timeout
 
 
@@ -112,7 +101,7 @@ def run(module, clock: Clock, now: datetime = NOW) -> tuple[dict, RunningDownCon
     original = module.services.reconciler.run  # built; its "now" pinned below (the records are dated around NOW)
     module.services.reconciler.run = lambda *remaining: original(*remaining, now=now)
     try:
-        return module.lambda_handler(dict(SCHEDULED), context), context
+        return module.lambda_handler(load_event("eventbridge_scheduled_event"), context), context
     finally:
         del module.services.reconciler.run
 
