@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -349,3 +350,27 @@ def test_items_in_stock_written_before_the_index_existed_are_keyed_into_it_once_
     assert store.in_stock_page(in_stock_shard(17), None, 50) == ([17, 25], None)  # 33 is not in stock
     assert in_stock_index.main(["--table", tables["InventoryTable"]], printed.append) == 0
     assert printed[-1].endswith('"keyed": 0}')  # once
+
+
+def test_a_re_read_page_handled_again_after_it_was_counted_reads_nothing_and_queues_its_next_page_again(
+    load_with_upstream, sync_queue, tables
+):
+    """SQS delivers at least once, and the function can die between counting a page and queueing the next."""
+    worker = load_with_upstream("ResendWorkerFunction", SYNC_QUEUE_URL=sync_queue)
+    upstream = InventoryReads(gone=set())
+    worker.syncs._upstream = upstream
+    store = InventoryStore(tables["InventoryTable"])
+    known = {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True}
+    in_stock(store, known, range(8, 8 * 61, 8))  # 60 items, all in shard 0: two pages
+    sync = worker.syncs.start_scheduled(3)
+    first = {"kind": "inventoryReread", "syncId": sync["syncId"], "shard": 0, "after": None}
+    sqs = boto3.client("sqs")
+    sqs.purge_queue(QueueUrl=sync_queue)
+
+    assert worker.syncs.handle(first) == "counted" and len(upstream.asked) == 50
+    assert worker.syncs.handle(first) == "already counted" and len(upstream.asked) == 50  # nothing re-read
+    queued = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=sync_queue, MaxNumberOfMessages=10)["Messages"]
+    ]
+    assert queued == [{**first, "after": 400}] * 2  # the next page, queued again (counted once, when it runs)
+    assert worker.syncs.get(sync["syncId"])["pagesTotal"] == IN_STOCK_SHARDS + 1
