@@ -1,5 +1,6 @@
-"""Schedule: nothing stuck. Re-queues PENDING requests with no attempt due, polls quiet submissions,
-applies webhook deliveries left unapplied.
+"""Schedule: nothing stuck, within the invocation's remaining time. Applies webhook deliveries left
+unapplied, asks again for PENDING requests with an unknown attempt, re-queues PENDING requests with
+no attempt due, polls (a capped number of) quiet submissions.
 
 Stream (the resend table's, filtered in template.yaml to records that have just got their resend
 id): applies the status reports parked under that id, so the create path does not wait for it."""
@@ -10,11 +11,16 @@ from __future__ import annotations
 from rh_common import cold_start  # first: no garbage collection while the rest imports
 # isort: on
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from rh_common import observability, settings, wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
@@ -31,32 +37,38 @@ observability.route_library_logs(logger)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if "Records" in event:  # the ResendIdRecorded stream mapping
         return release_parked_reports(event["Records"])
     if event.get("inventorySync") == "scheduled":  # the ScheduledInventorySync schedule's Input
         sync = services.syncs.start_scheduled(INVENTORY_SYNC_DAYS)
         logger.info("scheduled inventory sync started", extra={"syncId": sync["syncId"]})
         return {"syncId": sync["syncId"], "pagesTotal": sync["pagesTotal"]}
-    report = services.reconciler.run()
+    report = services.reconciler.run(context.get_remaining_time_in_millis)
+    metrics.add_metric(name="DeliveriesAppliedLate", unit=MetricUnit.Count, value=len(report.deliveries_applied))
+    metrics.add_metric(name="ResendsAskedAgain", unit=MetricUnit.Count, value=len(report.asked_again))
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))
     metrics.add_metric(name="ResendsUpdatedByPoll", unit=MetricUnit.Count, value=len(report.updated))
-    metrics.add_metric(name="DeliveriesAppliedLate", unit=MetricUnit.Count, value=len(report.deliveries_applied))
+    metrics.add_metric(name="ReconcileOutOfTime", unit=MetricUnit.Count, value=int(report.out_of_time))
     logger.info(
         "reconciled",
         extra={
+            "deliveriesApplied": report.deliveries_applied,
+            "askedAgain": report.asked_again,
             "requeued": report.requeued,
             "polled": len(report.polled),
             "updated": report.updated,
-            "deliveriesApplied": report.deliveries_applied,
+            "outOfTime": report.out_of_time,
         },
     )
     return {
+        "deliveriesApplied": len(report.deliveries_applied),
+        "askedAgain": len(report.asked_again),
         "requeued": len(report.requeued),
         "polled": len(report.polled),
         "updated": len(report.updated),
-        "deliveriesApplied": len(report.deliveries_applied),
+        "outOfTime": report.out_of_time,
     }
 
 

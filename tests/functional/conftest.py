@@ -118,7 +118,7 @@ class FakeLambdaContext:
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
-        return 10_000
+        return 60_000  # room for the reconciler's work (it starts none with less than an upstream timeout + 5 s)
 
 
 @pytest.fixture

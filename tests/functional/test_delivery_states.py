@@ -105,11 +105,11 @@ def test_the_reconciler_applies_a_delivery_left_received_after_the_grace_period(
             deliver(raw)
     reconciler = load_function("ReconcilerFunction", RECONCILE_DELIVERIES_AFTER_SECONDS="60")
     # within the grace period Return Helper's redelivery is still expected: left alone
-    assert reconciler.services.reconciler.run().deliveries_applied == []
+    assert reconciler.services.reconciler.run(lambda: 120_000).deliveries_applied == []
     assert not in_stock(tables, 20251)
     # after it, applied
     monkeypatch.setattr(time, "time", lambda real=time.time: real() + 120)
-    [delivery_id] = reconciler.services.reconciler.run().deliveries_applied
+    [delivery_id] = reconciler.services.reconciler.run(lambda: 120_000).deliveries_applied
     assert in_stock(tables, 20251) and stored_status(tables, delivery_id) == "accepted"
 
 

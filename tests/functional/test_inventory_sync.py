@@ -80,9 +80,10 @@ def test_get_return_inventory_facts_are_dated_by_the_handling_update_with_stock_
         "warehouseId": 2,
         "handlingCode": "rsd",
         "handlingStatusCode": "completed",
-        "pendingVas": True,
         "inStock": False,  # a completed resend has left the warehouse
     }
+    read = inventory_sync.read_of(payload, "2026-12-01T10:00:00.000000Z")  # the VAS is dated by the read
+    assert (read.read_dated.values, read.read_version) == ({"pendingVas": True}, "2026-12-01T10:00:00.0000000Z#sync")
     unset = {**payload, "handlingUpdatedOnStr": "0001-01-01T00:00:00", "createOn": "2022-01-01T00:00:00"}
     assert inventory_sync.facts_of(unset)[2] == "2022-01-01T00:00:00.0000000Z"
 
@@ -242,7 +243,38 @@ def test_the_scheduled_sync_lists_the_last_days_and_re_reads_every_item_in_stock
     drain(worker, sync_queue, lambda_context)
 
     progress = api(merchant, lambda_context, "GET", f"/sync/inventories/{started['syncId']}")[1]
-    assert progress["status"] == "DONE" and progress["pagesTotal"] == 2  # one window (3 days), one re-read page
+    assert progress["status"] == "DONE" and progress["pagesTotal"] == 1 + 8  # one window (3 days), a page per shard
     assert merchant.store.get(new).values["inStock"] is True
     values = merchant.store.get(old).values
     assert (values["handlingCode"], values["inStock"]) == ("dis", False)
+
+
+def test_a_sync_that_reads_a_finished_vas_clears_pending_vas_and_a_newer_webhook_still_wins(
+    functions, emulator, sync_queue, lambda_context
+):
+    """Contract section 8: a VAS does not move handlingUpdatedOn, so the sync's pendingVas is dated by its read."""
+    merchant, worker = functions
+    [inventory_id] = backfill(emulator, 1, 2)  # handlingUpdatedOn: its creation, days ago
+    requested = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    merchant.store.apply(  # the VAS request's webhook, newer than the handling update
+        InventoryFacts(inventory_id, {"pendingVas": True}), inventory.event_version(requested, "vas"), requested
+    )
+    emulator.state._inventories[inventory_id]["vasList"] = [{"vasType": "photo", "isFinished": True}]  # done upstream
+
+    api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
+    drain(worker, sync_queue, lambda_context)
+    assert merchant.store.get(inventory_id).values["pendingVas"] is False
+
+    earlier = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    merchant.store.apply(  # a late delivery, newer than the item's last event but older than the sync's read
+        InventoryFacts(inventory_id, {"pendingVas": True}), inventory.event_version(earlier, "late"), earlier
+    )
+    assert merchant.store.get(inventory_id).values["pendingVas"] is False
+
+    later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    merchant.store.apply(  # a newer VAS request than the sync's read
+        InventoryFacts(inventory_id, {"pendingVas": True}), inventory.event_version(later, "vas2"), later
+    )
+    api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
+    drain(worker, sync_queue, lambda_context)
+    assert merchant.store.get(inventory_id).values["pendingVas"] is True

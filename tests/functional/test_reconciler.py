@@ -17,6 +17,10 @@ from tests.support.resend import resend_body, upstream_state
 LATER = datetime.now(UTC) + timedelta(hours=2)  # the reconciler's "now": everything below looks old
 
 
+def roomy():  # a Lambda context's remaining time, never running out (test_periodic_work runs it down)
+    return 120_000
+
+
 @pytest.fixture
 def reconciler(load_with_upstream):
     return load_with_upstream("ReconcilerFunction")
@@ -75,9 +79,9 @@ def test_died_after_reserving_the_request_is_queued_again_and_submitted(
 ):
     ids = items(901)
     record = reserved_but_never_sent(worker, ids, "stuck-1")
-    report = reconciler.services.reconciler.run(now=LATER)
+    report = reconciler.services.reconciler.run(roomy, now=LATER)
     assert report.requeued == [record["resendRequestId"]]
-    assert reconciler.services.reconciler.run(now=LATER).requeued == []  # not twice while its retry is due
+    assert reconciler.services.reconciler.run(roomy, now=LATER).requeued == []  # not twice while its retry is due
     assert drain(worker, retry_queue, lambda_context) == 1
     assert worker.service.get_by_key("stuck-1").body["status"] == "SUBMITTED"
     assert upstream_state(emulator)["createdPerIdempotencyKey"] == {"stuck-1": 1}
@@ -90,7 +94,7 @@ def test_died_after_upstream_created_it_the_retry_finds_it_not_a_duplicate(
     record = reserved_but_never_sent(worker, ids, "stuck-2")
     first = worker.service._upstream.create_resend(record["request"], "stuck-2")  # reached upstream, then died
     assert first.ok
-    reconciler.services.reconciler.run(now=LATER)
+    reconciler.services.reconciler.run(roomy, now=LATER)
     drain(worker, retry_queue, lambda_context)
     view = worker.service.get_by_key("stuck-2").body
     assert view["status"] == "SUBMITTED" and view["resendId"] == int(first.payload["resendId"])
@@ -103,7 +107,7 @@ def test_died_between_recording_a_retry_and_queueing_it(worker, reconciler, item
     worker.service._resends.transition(
         record["resendRequestId"], ["PENDING"], {"attempts": 1, "nextAttemptAt": int(time.time())}
     )
-    assert reconciler.services.reconciler.run(now=LATER).requeued == [record["resendRequestId"]]
+    assert reconciler.services.reconciler.run(roomy, now=LATER).requeued == [record["resendRequestId"]]
     drain(worker, retry_queue, lambda_context)
     assert worker.service.get_by_key("stuck-3").body["status"] == "SUBMITTED"
 
@@ -113,7 +117,7 @@ def test_a_request_with_a_retry_due_soon_is_left_alone(worker, reconciler, items
     record = reserved_but_never_sent(worker, ids, "stuck-4")
     due = int(LATER.timestamp()) + 60
     worker.service._resends.transition(record["resendRequestId"], ["PENDING"], {"attempts": 1, "nextAttemptAt": due})
-    assert reconciler.services.reconciler.run(now=LATER).requeued == []
+    assert reconciler.services.reconciler.run(roomy, now=LATER).requeued == []
 
 
 def test_a_lost_webhook_is_caught_up_by_polling_get_resend(worker, reconciler, items, emulator):
@@ -125,7 +129,7 @@ def test_a_lost_webhook_is_caught_up_by_polling_get_resend(worker, reconciler, i
         json={"to": "completed", "trackingNumber": "1Z-LOST-WEBHOOK"},
         timeout=5,
     )
-    report = reconciler.services.reconciler.run(now=LATER)
+    report = reconciler.services.reconciler.run(roomy, now=LATER)
     assert report.updated == [created["resendRequestId"]]
     view = worker.service.get(created["resendRequestId"]).body
     assert (view["status"], view["trackingNumber"]) == ("COMPLETED", "1Z-LOST-WEBHOOK")
@@ -144,8 +148,10 @@ def test_the_scheduled_handler_reports_what_it_did(reconciler, lambda_context, t
         "detail": {},
     }
     assert reconciler.lambda_handler(copy.deepcopy(event), lambda_context) == {
+        "deliveriesApplied": 0,
+        "askedAgain": 0,
         "requeued": 0,
         "polled": 0,
         "updated": 0,
-        "deliveriesApplied": 0,
+        "outOfTime": False,
     }

@@ -76,6 +76,15 @@ class FakeInventories:
         self.records[facts.inventory_id] = after
         return "applied"
 
+    def apply_read_dated(self, facts: InventoryFacts, version: str) -> str:
+        record = self.records.get(facts.inventory_id)
+        newer = {n: v for n, v in facts.values.items() if record and record.versions.get(n, "") < version}
+        if record is None or not newer:
+            return "superseded"
+        values, versions = {**record.values, **newer}, {**record.versions, **dict.fromkeys(newer, version)}
+        self.records[facts.inventory_id] = replace(record, values=values, versions=versions)
+        return "applied" if any(record.values.get(n) != v for n, v in newer.items()) else "unchanged"
+
     def in_order_update(self, facts: InventoryFacts, version: str, event_time: str) -> InOrderWrite:
         return InOrderWrite(facts, version, event_time)
 

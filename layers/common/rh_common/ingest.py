@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,14 +140,19 @@ class WebhookIngestor:
         self._resends.apply_to(record, event.resend, event.event_time, delivery_id)
         self._deliveries.mark_applied(delivery_id)
 
-    def reapply_unfinished(self, older_than_seconds: int, limit: int = 100) -> list[IngestResult]:
+    def reapply_unfinished(
+        self, older_than_seconds: int, keep_going: Callable[[], bool], limit: int = 100
+    ) -> list[IngestResult]:
         """The reconciler's step: deliveries left `received`/`applyFailed` past a grace period
-        (the function died, and Return Helper stopped redelivering) are applied."""
+        (the function died, and Return Helper stopped redelivering) are applied, each while
+        `keep_going()` (the run's time) allows; the rest are the next run's."""
         before = int(time.time()) - older_than_seconds
         results = []
         for status in UNFINISHED:
             stuck, _ = self._deliveries.list_by_status(status.value, limit, received_before=before)
             for listed in stuck:
+                if not keep_going():
+                    return results
                 item = self._deliveries.get(listed["deliveryId"])
                 if item is None or item.get("status") not in UNFINISHED:
                     continue

@@ -29,6 +29,12 @@ STATE_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
+# Attributes a sync dates by its own read rather than by the item's handling update (contract section 8: a VAS
+# does not move handlingUpdatedOn). Their version can be newer than the item's lastVersion, so a write of one
+# checks that attribute's own version too (adapters/inventory_store).
+READ_DATED_ATTRIBUTES: tuple[str, ...] = ("pendingVas",)
+
+
 def event_version(event_time: str, delivery_id: str) -> str:
     return f"{timestamps.sortable(event_time)}#{delivery_id}"
 

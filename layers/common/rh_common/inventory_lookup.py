@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from rh_common import inventory_sync
 from rh_common.inventory import InventoryRecord
 from rh_common.ports import Inventories, ReturnHelper
+from rh_common.timestamps import now_iso
 
 
 def read_through(
@@ -23,16 +24,17 @@ def read_through(
     An id upstream does not know, or a failed call, stays unknown: the caller refuses it."""
     found = []
     for inventory_id in dict.fromkeys(i for i in ids if i not in known):
+        read_at = now_iso()  # before the call: what it answers is at least this recent
         outcome = upstream.get_return_inventory(inventory_id)
         if not outcome.ok:
             continue
         try:
-            facts, version, fact_time = inventory_sync.facts_of(outcome.payload)
+            read = inventory_sync.read_of(outcome.payload, read_at)
         except (KeyError, ValueError):
             continue
-        if facts.inventory_id != inventory_id:
+        if read.facts.inventory_id != inventory_id:
             continue
-        inventories.apply(facts, version, fact_time)
+        inventory_sync.apply_read(inventories, read)
         found.append(inventory_id)
     if not found:
         return known

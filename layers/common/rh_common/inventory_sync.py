@@ -18,6 +18,7 @@ from typing import Any
 from rh_common import codes, inventory, timestamps
 from rh_common.errors import FieldError
 from rh_common.events import InventoryFacts
+from rh_common.ports import Inventories
 
 # A sync spans at most this long (30 windows): a window reaching back to year 1 would be
 # thousands of messages queued inside one API request.
@@ -104,9 +105,6 @@ def facts_of(payload: Mapping[str, Any]) -> tuple[InventoryFacts, str, str]:
         values["handlingCode"] = code = codes.handling_code(payload["handlingCode"])
     if payload.get("handlingStatusCode") is not None:
         values["handlingStatusCode"] = status = codes.handling_status(payload["handlingStatusCode"])
-    vas = payload.get("returnRequestLineItemVasList")
-    if isinstance(vas, list):
-        values["pendingVas"] = any(isinstance(v, dict) and v.get("isFinished") is False for v in vas)
     if code is not None and status is not None:
         # Upstream has no "in stock" flag. An item Return Helper lists is in its warehouse
         # until a handling that takes it out (resend, disposal, recall: rsd/dis/rtn) is
@@ -114,6 +112,36 @@ def facts_of(payload: Mapping[str, Any]) -> tuple[InventoryFacts, str, str]:
         values["inStock"] = not (code in codes.LEAVES_STOCK_WHEN_COMPLETED and status == "completed")
     fact_time = _fact_time(payload)
     return InventoryFacts(inventory_id, values), inventory.event_version(fact_time, SYNC_SOURCE), fact_time
+
+
+@dataclass(frozen=True)
+class ItemRead:
+    """What one GetReturnInventory answer says, as versioned facts: most dated by the handling update, the VAS
+    (`read_dated`) by the read itself (a VAS does not move handlingUpdatedOn: a sync that reads a finished VAS
+    clears pendingVas, and a webhook newer than the read still wins)."""
+
+    facts: InventoryFacts
+    version: str
+    fact_time: str
+    read_dated: InventoryFacts
+    read_version: str
+
+
+def read_of(payload: Mapping[str, Any], read_at: str) -> ItemRead:
+    """KeyError / ValueError for an answer without a readable returnInventoryId."""
+    facts, version, fact_time = facts_of(payload)
+    vas = payload.get("returnRequestLineItemVasList")
+    dated = {}
+    if isinstance(vas, list):
+        dated["pendingVas"] = any(isinstance(v, dict) and v.get("isFinished") is False for v in vas)
+    read_version = inventory.event_version(read_at, SYNC_SOURCE)
+    return ItemRead(facts, version, fact_time, InventoryFacts(facts.inventory_id, dated), read_version)
+
+
+def apply_read(inventories: Inventories, read: ItemRead) -> bool:
+    """Apply one answer; True when it changed what we know of the item."""
+    changed = inventories.apply(read.facts, read.version, read.fact_time) != "superseded"
+    return inventories.apply_read_dated(read.read_dated, read.read_version) == "applied" or changed
 
 
 def _fact_time(payload: Mapping[str, Any]) -> str:

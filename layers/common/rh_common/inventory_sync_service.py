@@ -1,8 +1,15 @@
 """Inventory sync as a distributed job: a record with atomic progress counters, and SQS
-messages one per page (a 62-day window's page of ReturnInventory/list, or a page of ids
-to re-read). The first page of each window tells the window's total and fans out the
-rest; every page reads GetReturnInventory for its items with bounded concurrency and
-applies what it learns through the inventory registers (rh_common.inventory_sync).
+messages one per page (a 62-day window's page of ReturnInventory/list, or a page of the
+items in stock to re-read). The first page of each window tells the window's total and fans
+out the rest; the re-read is one chain per shard of the sparse in-stock index, each page
+querying one page of the index and queueing the next (no run reads the whole table). Every
+page reads GetReturnInventory for its items with bounded concurrency and applies what it
+learns through the inventory registers (rh_common.inventory_sync).
+
+A re-read page counts itself and, when the index has more, the page after it (pagesTotal +1)
+in one update before queueing it, so pagesDone reaches pagesTotal only once every chain has
+ended. A page message handled again after it was counted (SQS delivers at least once, or the
+function died before queueing the next) reads nothing and queues the next page again.
 
 A page that fails transiently is sent again with the resends' backoff (retry_policy),
 without redoing the other pages; after `retry_max_attempts`, or on a refusal, the sync
@@ -19,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rh_common import codes, inventory_sync, retry_policy
-from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.inventory_store import IN_STOCK_SHARDS, InventoryStore
 from rh_common.adapters.sync_queue import SyncQueue
 from rh_common.adapters.sync_store import RUNNING, SyncStore, view
 from rh_common.errors import FieldError
@@ -57,23 +64,19 @@ class InventorySyncService:
         window, problems = inventory_sync.parse_window(since, until, now or datetime.now(UTC))
         if window is None:
             return None, problems
-        return self._start(*window, reread_ids=[]), []
+        return self._start(*window, reread=False), []
 
     def start_scheduled(self, days: int, now: datetime | None = None) -> dict:
         """The last `days` days' new items, and a re-read of every known item still in stock
         (the list filters by creation date: an older item that changed while deliveries were
         suspended would otherwise be missed)."""
         end = now or datetime.now(UTC)
-        return self._start(
-            end - timedelta(days=days), end, reread_ids=self._inventories.ids_in_stock(), kind="scheduled"
-        )
+        return self._start(end - timedelta(days=days), end, reread=True, kind="scheduled")
 
-    def _start(self, start: datetime, end: datetime, reread_ids: list[int], kind: str = "manual") -> dict:
+    def _start(self, start: datetime, end: datetime, reread: bool, kind: str = "manual") -> dict:
         sync_id = str(uuid.uuid4())
         windows = inventory_sync.windows(start, end)
-        rereads = [
-            reread_ids[i : i + inventory_sync.PAGE_SIZE] for i in range(0, len(reread_ids), inventory_sync.PAGE_SIZE)
-        ]
+        shards = range(IN_STOCK_SHARDS) if reread else range(0)
         now = now_iso()
         record = {
             "syncId": sync_id,
@@ -82,7 +85,7 @@ class InventorySyncService:
             "since": iso_seconds(start),
             "until": iso_seconds(end),
             "windowsPending": len(windows),
-            "pagesTotal": len(rereads),
+            "pagesTotal": len(shards),  # each chain's first page; a page with a next one counts it
             "pagesDone": 0,
             "inventoriesSeen": 0,
             "inventoriesChanged": 0,
@@ -101,9 +104,7 @@ class InventorySyncService:
             }
             for w in windows
         ]
-        messages += [
-            {"kind": REREAD_PAGE, "syncId": sync_id, "ids": ids, "page": f"r{i}"} for i, ids in enumerate(rereads)
-        ]
+        messages += [{"kind": REREAD_PAGE, "syncId": sync_id, "shard": shard, "after": None} for shard in shards]
         self._queue.send(messages)
         return view(record)
 
@@ -118,30 +119,48 @@ class InventorySyncService:
         sync = self._syncs.get(sync_id)
         if sync is None or sync.get("status") != RUNNING:
             return "skipped"  # a FAILED (or DONE) sync's leftover pages stop here
-        if message.get("kind") == WINDOW_PAGE:
-            page_key = f"{message['from']}|{message['offset']}"
-            outcome = self._upstream.list_return_inventory(
-                message["from"], message["to"], inventory_sync.PAGE_SIZE, int(message["offset"])
-            )
-            if not outcome.ok:
-                return self._retry_or_fail(message, outcome)
-            rows = outcome.payload.get("data") or []
-            ids = [codes.parse_id(row["returnInventoryId"]) for row in rows if isinstance(row, dict)]
-            if message.get("first"):
-                # The window's total, counted once; then its other pages, as messages of their own.
-                total = int(outcome.payload.get("totalNumberOfRecords") or 0)
-                pages = inventory_sync.pages_in(total)
-                self._syncs.count(sync_id, f"{page_key}|total", {"pagesTotal": pages, "windowsPending": -1}, now_iso())
-                self._fan_out(message, total)
-                message = {**message, "first": False}  # a retry of this page does not fan out again
-        else:
-            page_key = str(message["page"])
-            ids = [int(i) for i in message["ids"]]
+        if message.get("kind") == REREAD_PAGE:
+            return self._reread(message, sync)
+        # a window's page of ReturnInventory/list
+        page_key = f"{message['from']}|{message['offset']}"
+        outcome = self._upstream.list_return_inventory(
+            message["from"], message["to"], inventory_sync.PAGE_SIZE, int(message["offset"])
+        )
+        if not outcome.ok:
+            return self._retry_or_fail(message, outcome)
+        rows = outcome.payload.get("data") or []
+        ids = [codes.parse_id(row["returnInventoryId"]) for row in rows if isinstance(row, dict)]
+        if message.get("first"):
+            # The window's total, counted once; then its other pages, as messages of their own.
+            total = int(outcome.payload.get("totalNumberOfRecords") or 0)
+            pages = inventory_sync.pages_in(total)
+            self._syncs.count(sync_id, f"{page_key}|total", {"pagesTotal": pages, "windowsPending": -1}, now_iso())
+            self._fan_out(message, total)
+            message = {**message, "first": False}  # a retry of this page does not fan out again
         read = self._read_and_apply(ids)
         if isinstance(read, UpstreamOutcome):
             return self._retry_or_fail(message, read)
-        seen, changed = read
-        counters = {"pagesDone": 1, "inventoriesSeen": seen, "inventoriesChanged": changed}
+        return self._count(sync_id, page_key, *read)
+
+    def _reread(self, message: dict[str, Any], sync: dict[str, Any]) -> str:
+        """One page of one shard of the in-stock index: re-read its items, count it, queue the next page."""
+        sync_id, shard = str(message["syncId"]), int(message["shard"])
+        after = None if message.get("after") is None else int(message["after"])
+        page_key = f"r{shard}:{after or 0}"
+        ids, next_after = self._inventories.in_stock_page(shard, after, inventory_sync.PAGE_SIZE)
+        outcome = "already counted"
+        if page_key not in (sync.get("donePages") or ()):
+            read = self._read_and_apply(ids)
+            if isinstance(read, UpstreamOutcome):
+                return self._retry_or_fail(message, read)
+            outcome = self._count(sync_id, page_key, *read, more=int(next_after is not None))
+        if next_after is not None:
+            self._queue.send([{"kind": REREAD_PAGE, "syncId": sync_id, "shard": shard, "after": next_after}])
+        return outcome
+
+    def _count(self, sync_id: str, page_key: str, seen: int, changed: int, more: int = 0) -> str:
+        """Count a page once (and the page after it, `more`); the sync is DONE when it was the last."""
+        counters = {"pagesDone": 1, "pagesTotal": more, "inventoriesSeen": seen, "inventoriesChanged": changed}
         counted = self._syncs.count(sync_id, page_key, counters, now_iso())
         if counted is None:
             return "already counted"
@@ -158,6 +177,7 @@ class InventorySyncService:
         what was applied already is written again as nothing, the versions being the same)."""
         if not ids:
             return 0, 0
+        read_at = now_iso()  # before the calls: what they answer is at least this recent
         with ThreadPoolExecutor(max_workers=min(self._settings.concurrency, len(ids))) as pool:
             outcomes = list(pool.map(self._upstream.get_return_inventory, ids))
         failed = next((o for o in outcomes if not o.ok and not o.permanent), None)
@@ -167,10 +187,8 @@ class InventorySyncService:
         for outcome in outcomes:
             if not outcome.ok:
                 continue  # refused for this one id (gone upstream): nothing to learn
-            facts, version, fact_time = inventory_sync.facts_of(outcome.payload)
             seen += 1
-            if self._inventories.apply(facts, version, fact_time) != "superseded":
-                changed += 1
+            changed += inventory_sync.apply_read(self._inventories, inventory_sync.read_of(outcome.payload, read_at))
         return seen, changed
 
     def _retry_or_fail(self, message: dict[str, Any], outcome: UpstreamOutcome) -> str:

@@ -163,18 +163,24 @@ class Wiring:
 
     @cached_property
     def reconciler(self) -> Reconciler:
-        from rh_common.reconciler import Reconciler
+        from rh_common.reconciler import Reconciler, ReconcileSettings
 
         return Reconciler(
             resends=self.resend_records,
             tracker=self.tracker,
             upstream=self.upstream,
             retries=self.retries,
-            pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
-            submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
             deliveries=self.ingestor,
-            deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
             release_parked=self.release_parked,
+            settings=ReconcileSettings(
+                pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
+                submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
+                deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
+                poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN", 500),
+                poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS", 86400),
+                # An upstream call started with less left could outlive the invocation.
+                margin_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10) + 5,
+            ),
         )
 
     # ------------------------------------------------------------------ the resend path

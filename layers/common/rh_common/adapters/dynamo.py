@@ -40,15 +40,24 @@ class TableAdapter:
         return self._client
 
 
-def batch_get(client: Any, keys_by_table: dict[str, list[dict[str, Any]]], consistent: bool) -> dict[str, list[dict]]:
-    """Items by table, read in BatchGetItem requests of up to 100 keys over all the tables (one request for
-    up to 100), with the unprocessed keys asked again."""
+def batch_get(
+    client: Any,
+    keys_by_table: dict[str, list[dict[str, Any]]],
+    consistent: bool,
+    attributes: tuple[str, ...] = (),
+) -> dict[str, list[dict]]:
+    """Items by table (only `attributes` of each, when given), read in BatchGetItem requests of up to 100 keys
+    over all the tables (one request for up to 100), with the unprocessed keys asked again."""
     found: dict[str, list[dict]] = {table: [] for table in keys_by_table}
     pairs = [(table, key) for table, keys in keys_by_table.items() for key in keys]
+    read: dict[str, Any] = {"ConsistentRead": consistent}
+    if attributes:
+        read["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(attributes)))
+        read["ExpressionAttributeNames"] = {f"#p{i}": name for i, name in enumerate(attributes)}
     for start in range(0, len(pairs), 100):
         request: dict[str, Any] = {}
         for table, key in pairs[start : start + 100]:
-            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
+            request.setdefault(table, {"Keys": [], **read})["Keys"].append(key)
         while request:
             response = client.batch_get_item(RequestItems=request)
             for table, items in response.get("Responses", {}).items():

@@ -19,9 +19,13 @@ from botocore.exceptions import ClientError
 from rh_common import inventory
 from rh_common.adapters import dynamo
 from rh_common.events import InventoryFacts
-from rh_common.inventory import STATE_ATTRIBUTES, InventoryRecord
+from rh_common.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 
 _MAX_MERGE_ATTEMPTS = 8
+# The sparse InStock index (template.yaml): its key is on an item only while it is in stock, spread over a few
+# shards (id modulo) so no one index partition takes every write, and so the re-read fans out a chain per shard.
+IN_STOCK_KEY = "inStockShard"
+IN_STOCK_SHARDS = 8
 _MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems cap (one slot is kept for `also`)
 
 
@@ -66,10 +70,26 @@ def records_by_id(items: list[dict[str, Any]]) -> dict[int, InventoryRecord]:
     return {record.inventory_id: record for record in map(record_from_item, items)}
 
 
+def in_stock_shard(inventory_id: int) -> int:
+    return inventory_id % IN_STOCK_SHARDS
+
+
+def _update_expression(sets: list[str], removes: list[str]) -> str:
+    remove = " REMOVE " + ", ".join(removes) if removes else ""
+    return "SET " + ", ".join(sets) + remove + " ADD revision :one"
+
+
 class InventoryStore(dynamo.TableAdapter):
-    def __init__(self, table_name: str, warehouse_index: str = "ByWarehouse", client: Any = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        warehouse_index: str = "ByWarehouse",
+        client: Any = None,
+        in_stock_index: str = "InStock",
+    ) -> None:
         self._table = table_name
         self._index = warehouse_index
+        self._in_stock_index = in_stock_index
         self._client = client
 
     # ------------------------------------------------------------------ writes
@@ -135,21 +155,54 @@ class InventoryStore(dynamo.TableAdapter):
                     updates[inventory_id] = self._next_update(by_id[inventory_id], version, event_time, stored)
         raise InventoryWriteConflict("inventories kept changing during merge")
 
+    def apply_read_dated(self, facts: InventoryFacts, version: str) -> str:
+        """Facts a sync dates by its read (inventory.READ_DATED_ATTRIBUTES), each written if newer than its own
+        version, without moving the item's lastVersion / lastEventTime (the read is not an event of the item).
+        "applied" (a value changed), "unchanged" (only the versions moved: a later, older webhook loses to this
+        read), or "superseded" (a newer webhook set it, or the item is not known here)."""
+        if not facts.values:
+            return "superseded"
+        if set(facts.values) - set(READ_DATED_ATTRIBUTES):
+            raise ValueError(f"not read-dated: {sorted(set(facts.values) - set(READ_DATED_ATTRIBUTES))}")
+        names, values, sets, removes = self._assignments(facts.inventory_id, facts.values, version)
+        newer = " AND ".join(f"(attribute_not_exists(#v{i}) OR #v{i} < :version)" for i in range(len(facts.values)))
+        try:
+            old = self.client.update_item(
+                TableName=self._table,
+                Key={"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
+                UpdateExpression=_update_expression(sets, removes),
+                ConditionExpression=f"attribute_exists(returnInventoryId) AND {newer}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",  # not UPDATED_OLD: moto leaves out an attribute set to its own value
+            ).get("Attributes", {})
+        except ClientError as error:
+            if not dynamo.is_condition_failure(error):
+                raise
+            return "superseded"
+        before = dynamo.from_item(old)
+        return "applied" if any(before.get(name) != value for name, value in facts.values.items()) else "unchanged"
+
     def in_order_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
         """`apply`'s first write as TransactWriteItems `Update` parameters, for a caller that writes it
         together with another table's update (and falls back to `apply` when the transaction is cancelled)."""
         return self._fast_update(facts, version, event_time)
 
     def _fast_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
-        """Holds when the event is newer than everything the item has seen."""
-        names, values, sets = self._assignments(facts.values, version)
+        """Holds when the event is newer than everything the item has seen (a read-dated attribute's own
+        version included: it can be newer than lastVersion)."""
+        names, values, sets, removes = self._assignments(facts.inventory_id, facts.values, version)
         sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
         values[":eventTime"] = dynamo.to_attribute(event_time)
+        condition = "(attribute_not_exists(lastVersion) OR lastVersion < :version)"
+        for index, name in enumerate(facts.values):
+            if name in READ_DATED_ATTRIBUTES:
+                condition += f" AND (attribute_not_exists(#v{index}) OR #v{index} < :version)"
         return {
             "TableName": self._table,
             "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
-            "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
-            "ConditionExpression": "attribute_not_exists(lastVersion) OR lastVersion < :version",
+            "UpdateExpression": _update_expression(sets, removes),
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
@@ -166,7 +219,9 @@ class InventoryStore(dynamo.TableAdapter):
         changed = inventory.changed_attributes(before, after)
         if not changed:
             return None
-        names, values, sets = self._assignments({n: after.values[n] for n in changed}, version)
+        names, values, sets, removes = self._assignments(
+            facts.inventory_id, {n: after.values[n] for n in changed}, version
+        )
         if after.last_version != before.last_version:
             sets += ["lastVersion = :version", "lastEventTime = :eventTime"]
             values[":eventTime"] = dynamo.to_attribute(event_time)
@@ -177,23 +232,34 @@ class InventoryStore(dynamo.TableAdapter):
         return {
             "TableName": self._table,
             "Key": {"returnInventoryId": dynamo.to_attribute(facts.inventory_id)},
-            "UpdateExpression": "SET " + ", ".join(sets) + " ADD revision :one",
+            "UpdateExpression": _update_expression(sets, removes),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
 
     @staticmethod
-    def _assignments(attributes: dict[str, Any], version: str) -> tuple[dict, dict, list[str]]:
+    def _assignments(
+        inventory_id: int, attributes: dict[str, Any], version: str
+    ) -> tuple[dict, dict, list[str], list[str]]:
+        """(names, values, SET clauses, REMOVE clauses) writing `attributes` at `version`; the in-stock index's
+        key follows inStock: set while it is true, removed when it is not."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {":version": dynamo.to_attribute(version), ":one": dynamo.to_attribute(1)}
         sets: list[str] = []
+        removes: list[str] = []
         for index, (name, value) in enumerate(attributes.items()):
             names[f"#a{index}"] = name
             names[f"#v{index}"] = f"v_{name}"
             values[f":a{index}"] = dynamo.to_attribute(value)
             sets += [f"#a{index} = :a{index}", f"#v{index} = :version"]
-        return names, values, sets
+        if "inStock" in attributes:
+            if attributes["inStock"] is True:
+                values[":shard"] = dynamo.to_attribute(in_stock_shard(inventory_id))
+                sets.append(f"{IN_STOCK_KEY} = :shard")
+            else:
+                removes.append(IN_STOCK_KEY)
+        return names, values, sets, removes
 
     # ------------------------------------------------------------------ reads
     def get(self, inventory_id: int, consistent: bool = False) -> InventoryRecord | None:
@@ -210,20 +276,59 @@ class InventoryStore(dynamo.TableAdapter):
         items = dynamo.batch_get(self.client, {self._table: inventory_keys(inventory_ids)}, consistent)
         return records_by_id(items[self._table])
 
-    def ids_in_stock(self) -> list[int]:
-        """Every item still in stock here (a Scan: the daily scheduled sync's re-read list)."""
-        ids: list[int] = []
+    def in_stock_page(self, shard: int, after: int | None, limit: int) -> tuple[list[int], int | None]:
+        """One page of the items in stock in one shard of the sparse InStock index, by id: (ids, the id the next
+        page starts after, or None on the last page). The scheduled sync's re-read list, a page at a time."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._in_stock_index,
+            "KeyConditionExpression": f"{IN_STOCK_KEY} = :shard",
+            "ExpressionAttributeValues": {":shard": dynamo.to_attribute(shard)},
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                IN_STOCK_KEY: dynamo.to_attribute(shard),
+                "returnInventoryId": dynamo.to_attribute(after),
+            }
+        response = self.client.query(**query)
+        ids = [int(item["returnInventoryId"]["N"]) for item in response.get("Items", [])]
+        more = response.get("LastEvaluatedKey")
+        return ids, (int(more["returnInventoryId"]["N"]) if more else None)
+
+    def index_items_in_stock(self, page_size: int = 500) -> int:
+        """One-off, for a table written before the InStock index existed (ops/in_stock_index.py; no function calls
+        it): every item in stock without the index's key gets it. A Scan; each key is set only if the item is
+        still in stock and unkeyed, so a concurrent write of inStock wins. Returns how many were keyed."""
         scan: dict[str, Any] = {
             "TableName": self._table,
-            "FilterExpression": "inStock = :true",
+            "FilterExpression": f"inStock = :true AND attribute_not_exists({IN_STOCK_KEY})",
             "ProjectionExpression": "returnInventoryId",
-            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+            "ExpressionAttributeValues": {":true": dynamo.to_attribute(True)},
+            "Limit": page_size,
         }
+        keyed = 0
         while True:
             response = self.client.scan(**scan)
-            ids += [int(item["returnInventoryId"]["N"]) for item in response.get("Items", [])]
+            for item in response.get("Items", []):
+                inventory_id = int(item["returnInventoryId"]["N"])
+                try:
+                    self.client.update_item(
+                        TableName=self._table,
+                        Key={"returnInventoryId": dynamo.to_attribute(inventory_id)},
+                        UpdateExpression=f"SET {IN_STOCK_KEY} = :shard",
+                        ConditionExpression=f"inStock = :true AND attribute_not_exists({IN_STOCK_KEY})",
+                        ExpressionAttributeValues={
+                            ":shard": dynamo.to_attribute(in_stock_shard(inventory_id)),
+                            ":true": dynamo.to_attribute(True),
+                        },
+                    )
+                    keyed += 1
+                except ClientError as error:
+                    if not dynamo.is_condition_failure(error):
+                        raise
             if not response.get("LastEvaluatedKey"):
-                return sorted(ids)
+                return keyed
             scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def list_by_warehouse(

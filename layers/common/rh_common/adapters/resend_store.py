@@ -17,6 +17,8 @@ from rh_common.adapters.inventory_store import inventory_keys, records_by_id
 from rh_common.domain_errors import Conflict, RequestExists, ReservationConflict
 from rh_common.inventory import InventoryRecord
 
+_POLL_STATE = ("resendRequestId", "updatedAt", "lastPolledAt", "pollBackoffSeconds")
+
 
 class ResendStore(dynamo.TableAdapter):
     def __init__(self, table_name: str, inventory_table_name: str, client: Any = None) -> None:
@@ -69,6 +71,14 @@ class ResendStore(dynamo.TableAdapter):
             if not response.get("LastEvaluatedKey"):
                 return ids
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def poll_states(self, status: str, updated_before: str) -> list[dict[str, Any]]:
+        """The reconciler's view of the requests in `status` not updated since `updated_before`: each one's
+        resendRequestId, updatedAt and what its polls left (lastPolledAt, pollBackoffSeconds), without the
+        rest of the record (one index query, one BatchGetItem per 100)."""
+        keys = [{"resendRequestId": {"S": i}} for i in self.ids_with_status(status, updated_before)]
+        items = dynamo.batch_get(self.client, {self._table: keys}, consistent=False, attributes=_POLL_STATE)
+        return [dynamo.from_item(item) for item in items[self._table]]
 
     def create(self, record: Mapping[str, Any]) -> None:
         """A record that reserves nothing (e.g. refused before reserving); RequestExists if taken."""
