@@ -137,10 +137,12 @@ class ResendStore(dynamo.TableAdapter):
         expected_statuses: Iterable[str],
         changes: Mapping[str, Any],
         release_items: Iterable[int] = (),
+        unchanged: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Apply `changes` if the status is one of `expected_statuses`; optionally release the items
-        this request holds, in the same transaction. False when the status had moved on."""
-        record_update = self._record_update(request_id, list(expected_statuses), changes)
+        """Apply `changes` (a None value removes the attribute) if the status is one of `expected_statuses`
+        and each attribute of `unchanged` still has the value seen (None: still absent); optionally release
+        the items this request holds, in the same transaction. False when the record had moved on."""
+        record_update = self._record_update(request_id, list(expected_statuses), changes, unchanged)
         releases = [{"Update": self._release(inventory_id, request_id)} for inventory_id in release_items]
         try:
             if releases:
@@ -176,20 +178,38 @@ class ResendStore(dynamo.TableAdapter):
                 return False
             raise
 
-    def _record_update(self, request_id: str, expected: list[str], changes: Mapping[str, Any]) -> dict[str, Any]:
+    def _record_update(
+        self,
+        request_id: str,
+        expected: list[str],
+        changes: Mapping[str, Any],
+        unchanged: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         names = {"#status": "status"}
         values: dict[str, Any] = {f":expected{i}": dynamo.to_attribute(s) for i, s in enumerate(expected)}
-        expected_placeholders = ", ".join(values)
-        sets = []
+        conditions = [f"#status IN ({', '.join(values)})"]
+        sets, removes = [], []
         for index, (name, value) in enumerate(changes.items()):
             names[f"#c{index}"] = name
-            values[f":c{index}"] = dynamo.to_attribute(value)
-            sets.append(f"#c{index} = :c{index}")
+            if value is None:
+                removes.append(f"#c{index}")
+            else:
+                values[f":c{index}"] = dynamo.to_attribute(value)
+                sets.append(f"#c{index} = :c{index}")
+        for index, (name, value) in enumerate((unchanged or {}).items()):
+            names[f"#u{index}"] = name
+            if value is None:
+                conditions.append(f"attribute_not_exists(#u{index})")
+            else:
+                values[f":u{index}"] = dynamo.to_attribute(value)
+                conditions.append(f"#u{index} = :u{index}")
+        clauses = [f"SET {', '.join(sets)}"] if sets else []
+        clauses += [f"REMOVE {', '.join(removes)}"] if removes else []
         return {
             "TableName": self._table,
             "Key": {"resendRequestId": {"S": request_id}},
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": f"#status IN ({expected_placeholders})",
+            "UpdateExpression": " ".join(clauses),
+            "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
