@@ -51,6 +51,8 @@ RESEND_STATUS_METRICS: Mapping[Status, str] = {
 
 UPSTREAM_CALLS = "UpstreamCalls"  # dimensions: operation, outcome (success | permanent | transient)
 UPSTREAM_LATENCY = "UpstreamLatency"  # dimension: operation
+# Return Helper answered 401/403: our credentials (a rotation half done). Dimension: service only (alarmed).
+UPSTREAM_CREDENTIALS_REFUSED = "UpstreamCredentialsRefused"
 
 # Names, addresses, phones, faxes and e-mails wherever Return Helper or a merchant
 # puts them: resendShipment (shipment*), return shipments (from* / to*).
@@ -117,6 +119,9 @@ def record_upstream_call(outcome: UpstreamOutcome) -> None:
         default_dimensions={"operation": outcome.operation, "outcome": outcome.kind.value},
     ):
         pass
+    if outcome.credentials_refused:
+        with single_metric(name=UPSTREAM_CREDENTIALS_REFUSED, unit=MetricUnit.Count, value=1):
+            pass
     with single_metric(
         name=UPSTREAM_LATENCY,
         unit=MetricUnit.Milliseconds,
