@@ -241,14 +241,14 @@ class ResendService:
         if lease is not None and int(lease) > now:
             return None  # an attempt is running
         changes: dict[str, Any] = {
-            "attempts": int(record.get("attempts", 0)) + 1,
+            "attempts": int(record.get("attempts") or 0) + 1,
             "attemptLeaseUntil": now + self._settings.attempt_lease_seconds,
             "updatedAt": now_iso(),
         }
         if lease is not None:
             # A lease never released: that attempt died before recording its outcome, which is unknown.
             changes["attemptUnknown"] = True
-        seen = {"attemptLeaseUntil": lease, "attempts": record.get("attempts", 0)}
+        seen = {"attemptLeaseUntil": lease, "attempts": record.get("attempts")}
         if not self._resends.transition(record["resendRequestId"], [Status.PENDING.value], changes, (), seen):
             return None
         return {**record, **changes}
