@@ -283,3 +283,13 @@ def test_a_request_without_an_unknown_attempt_adopts_nothing(world):
     request_id = world.create([142], "adopt-2").body["resendRequestId"]
     assert tracker(world).adopt(777, [142]) is None
     assert world.records.get(request_id).get("resendId") is None
+
+
+def test_the_status_changed_event_carries_no_stale_error():
+    from rh_common.change_events import resend_status_changed
+
+    old = {"resendRequestId": "r-1", "status": "IN_PROGRESS", "lastError": {"detail": "HTTP 429"}}
+    event = resend_status_changed(old, {**old, "status": "COMPLETED"}, "e-1")
+    assert event.detail["lastError"] is None
+    failed = resend_status_changed(old, {**old, "status": "FAILED"}, "e-2")
+    assert failed.detail["lastError"] == {"detail": "HTTP 429"}
