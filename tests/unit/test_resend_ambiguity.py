@@ -41,6 +41,13 @@ def record_of(world: World, key: str) -> dict:
     return world.records.get(request_id_for(key))
 
 
+def pending_after_a_503(world: World, inventory_id: int, key: str) -> str:
+    """A PENDING request whose first attempt was certainly not processed: its id."""
+    world.items(inventory_id)
+    world.upstream.script("createResend", unreachable("createResend"))
+    return world.create([inventory_id], key).body["resendRequestId"]
+
+
 def test_unknown_attempts_past_the_budget_keep_the_items_and_stay_pending(world):
     # GIVEN Return Helper timing out on every attempt (each may have created the resend)
     world.items(101)
@@ -98,9 +105,7 @@ def test_certainly_unprocessed_attempts_give_up_dead_and_release(world, failure)
 
 def test_an_attempt_that_died_holding_the_lease_counts_as_unknown(world):
     # GIVEN a request whose attempt took the lease and died before recording its outcome
-    world.items(105)
-    world.upstream.script("createResend", unreachable("createResend"))
-    request_id = world.create([105], "amb-5").body["resendRequestId"]
+    request_id = pending_after_a_503(world, 105, "amb-5")
     world.records.records[request_id]["attemptLeaseUntil"] = int(time.time()) - 1
     # WHEN the next attempt runs (and fails certainly)
     world.upstream.script("createResend", unreachable("createResend"), unreachable("createResend"))
@@ -112,9 +117,7 @@ def test_an_attempt_that_died_holding_the_lease_counts_as_unknown(world):
 
 
 def test_a_retry_that_finds_the_lease_held_calls_nobody(world):
-    world.items(106)
-    world.upstream.script("createResend", unreachable("createResend"))
-    request_id = world.create([106], "amb-6").body["resendRequestId"]
+    request_id = pending_after_a_503(world, 106, "amb-6")
     world.records.records[request_id]["attemptLeaseUntil"] = int(time.time()) + 60
     assert world.service.retry(request_id).outcome == Outcome.SETTLED
     assert len(world.upstream.calls_of("createResend")) == 1
@@ -122,9 +125,7 @@ def test_a_retry_that_finds_the_lease_held_calls_nobody(world):
 
 def test_two_submits_at_once_make_one_upstream_call(world):
     # GIVEN a PENDING request, and a second retry message arriving while the first attempt is under way
-    world.items(107)
-    world.upstream.script("createResend", unreachable("createResend"))
-    request_id = world.create([107], "amb-7").body["resendRequestId"]
+    request_id = pending_after_a_503(world, 107, "amb-7")
     inner = []
 
     def meanwhile(body, key):
@@ -162,18 +163,14 @@ def test_a_pending_request_with_an_unknown_attempt_is_not_cancellable(world):
 
 
 def test_a_pending_request_with_an_attempt_running_is_not_cancellable(world):
-    world.items(110)
-    world.upstream.script("createResend", unreachable("createResend"))
-    request_id = world.create([110], "amb-10").body["resendRequestId"]
+    request_id = pending_after_a_503(world, 110, "amb-10")
     world.records.records[request_id]["attemptLeaseUntil"] = int(time.time()) + 60
     assert world.service.cancel(request_id).outcome == Outcome.NOT_CANCELLABLE
 
 
 def test_an_attempt_that_succeeds_after_its_request_was_canceled_is_cancelled_upstream_at_once(world):
     # GIVEN an attempt under way when its request is canceled (its lease had run out)
-    world.items(111)
-    world.upstream.script("createResend", unreachable("createResend"))
-    request_id = world.create([111], "amb-11").body["resendRequestId"]
+    request_id = pending_after_a_503(world, 111, "amb-11")
 
     def canceled_meanwhile(body, key):
         world.records.records[request_id]["status"] = "CANCELED"
@@ -278,9 +275,7 @@ def test_a_report_for_an_unrecorded_resend_with_exactly_the_items_is_adopted(wor
 
 
 def test_a_request_without_an_unknown_attempt_adopts_nothing(world):
-    world.items(142)
-    world.upstream.script("createResend", unreachable("createResend"))
-    request_id = world.create([142], "adopt-2").body["resendRequestId"]
+    request_id = pending_after_a_503(world, 142, "adopt-2")
     assert tracker(world).adopt(777, [142]) is None
     assert world.records.get(request_id).get("resendId") is None
 

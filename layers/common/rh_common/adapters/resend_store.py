@@ -7,7 +7,7 @@ overlapping items: exactly one transaction wins (DynamoDB serialises them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -189,20 +189,10 @@ class ResendStore(dynamo.TableAdapter):
         values: dict[str, Any] = {f":expected{i}": dynamo.to_attribute(s) for i, s in enumerate(expected)}
         conditions = [f"#status IN ({', '.join(values)})"]
         sets, removes = [], []
-        for index, (name, value) in enumerate(changes.items()):
-            names[f"#c{index}"] = name
-            if value is None:
-                removes.append(f"#c{index}")
-            else:
-                values[f":c{index}"] = dynamo.to_attribute(value)
-                sets.append(f"#c{index} = :c{index}")
-        for index, (name, value) in enumerate((unchanged or {}).items()):
-            names[f"#u{index}"] = name
-            if value is None:
-                conditions.append(f"attribute_not_exists(#u{index})")
-            else:
-                values[f":u{index}"] = dynamo.to_attribute(value)
-                conditions.append(f"#u{index} = :u{index}")
+        for name, value in _placeholders("c", changes, names, values):
+            (removes.append(name) if value is None else sets.append(f"{name} = {value}"))
+        for name, value in _placeholders("u", unchanged or {}, names, values):
+            conditions.append(f"attribute_not_exists({name})" if value is None else f"{name} = {value}")
         clauses = [f"SET {', '.join(sets)}"] if sets else []
         clauses += [f"REMOVE {', '.join(removes)}"] if removes else []
         return {
@@ -238,3 +228,16 @@ class ResendStore(dynamo.TableAdapter):
             "ConditionExpression": "activeResendRequestId = :request",
             "ExpressionAttributeValues": {":request": {"S": request_id}},
         }
+
+
+def _placeholders(
+    prefix: str, attributes: Mapping[str, Any], names: dict[str, str], values: dict[str, Any]
+) -> Iterator[tuple[str, str | None]]:
+    """Each attribute's name placeholder and its value's (None for a None value), added to `names`/`values`."""
+    for index, (name, value) in enumerate(attributes.items()):
+        names[f"#{prefix}{index}"] = name
+        if value is None:
+            yield f"#{prefix}{index}", None
+        else:
+            values[f":{prefix}{index}"] = dynamo.to_attribute(value)
+            yield f"#{prefix}{index}", f":{prefix}{index}"
