@@ -88,7 +88,10 @@ def traced_session():
 
     xray_requests = importlib.import_module("aws_xray_sdk.ext.requests.patch")
 
-    saved = (xray_recorder._emitter, xray_recorder.sampling)
+    from aws_xray_sdk import global_sdk_config
+
+    saved = (xray_recorder._emitter, xray_recorder.sampling, global_sdk_config.sdk_enabled())
+    global_sdk_config.set_sdk_enabled(True)  # a disabled Powertools Tracer turns the SDK off process-wide
     capture = SegmentCapture()
     xray_recorder.configure(emitter=capture, sampling=False, context_missing="LOG_ERROR")
     session = requests.Session()
@@ -97,7 +100,8 @@ def traced_session():
     yield session, capture
     if xray_recorder.current_segment() is not None:
         xray_recorder.end_segment()
-    xray_recorder._emitter, xray_recorder.sampling = saved
+    xray_recorder._emitter, xray_recorder.sampling, enabled = saved
+    global_sdk_config.set_sdk_enabled(enabled)
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,9 @@ class ResendService:
             "upstreamIdempotencyKey": idempotency_key or request_id,
             "fingerprint": fingerprint,
             "request": request.upstream_body(),
-            "attempts": 0,
+            # The first attempt's lease and count ride in the reservation (no write of their own): it follows now.
+            "attempts": 1,
+            "attemptLeaseUntil": int(time.time()) + self._settings.attempt_lease_seconds,
             "createdAt": now,
             "updatedAt": now,
             "answerBefore": int(time.time()) + self._settings.in_flight_seconds,
@@ -127,7 +129,7 @@ class ResendService:
             return self._replay(self._resends.get(request_id) or {}, fingerprint)
         except ReservationConflict as conflict:
             return results.reservation_conflict(conflict.conflicts)
-        return self.submit(record) or Result(Outcome.PENDING, _accepted_body(record))
+        return self._attempt(record)
 
     def _prerequisites(
         self, request: CreateResendRequest, records: dict[int, InventoryRecord]
@@ -224,8 +226,10 @@ class ResendService:
         """One upstream create attempt for a PENDING request; records and answers its outcome.
         None when the attempt could not start (another holds the request, or it is PENDING no more)."""
         claimed = self._claim_attempt(record)
-        if claimed is None:
-            return None
+        return self._attempt(claimed) if claimed is not None else None
+
+    def _attempt(self, claimed: dict[str, Any]) -> Result:
+        """The create call of a request whose attempt lease is taken (and the attempt counted)."""
         outcome = self._upstream.create_resend(claimed["request"], claimed["upstreamIdempotencyKey"])
         if outcome.ok:
             return self._submitted(claimed, outcome)
