@@ -269,7 +269,6 @@ class ResendService:
         }
         changes = {k: v for k, v in changes.items() if v is not None}
         body = {**resend_lifecycle.view({**record, **changes}), "status": Status.SUBMITTED.value}
-        body["lastError"] = None
         submitted = Result(Outcome.SUBMITTED, body)
         changes["answer"] = http_answers.stored(submitted)
         # Removed: the attempt is over, and what an earlier one left (an unknown outcome, its error) is answered.
