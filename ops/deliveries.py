@@ -98,10 +98,11 @@ def build(args: argparse.Namespace) -> WebhookIngestor:
     if missing:
         raise DeliveriesError(f"which tables? pass --stack, --cfn-stack or {', '.join(missing)}")
     client = session.client("dynamodb", **kwargs)
+    inventories = InventoryStore(names["inventory"], client=client)
     return WebhookIngestor(
         DeliveryLog(names["delivery"], client=client),
-        InventoryStore(names["inventory"], client=client),
-        ResendTracker(ResendStore(names["resend"], names["inventory"], client=client)),
+        inventories,
+        ResendTracker(ResendStore(names["resend"], names["inventory"], client=client), None, inventories),
     )
 
 

@@ -303,12 +303,16 @@ def get_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
     app.post,
     "/resends/<resendRequestId>/cancel",
     "cancel_resend",
-    "Cancel a resend Return Helper has not dispatched yet",
+    "Cancel a resend Return Helper has not dispatched yet, or a PENDING one none of whose attempts can have "
+    "reached Return Helper",
     {
         200: doc("Canceled (the items are eligible again at once)", ResendView),
         **NOT_FOUND,
         **INVALID,
-        409: doc("Not cancellable"),
+        409: doc(
+            "Not cancellable: dispatched, finished, refused upstream, or PENDING with an attempt whose outcome "
+            "is unknown (try again once it resolves)"
+        ),
         **UNAVAILABLE,
     },
     takes_body=True,

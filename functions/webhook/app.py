@@ -79,7 +79,7 @@ def receive_webhook() -> Response:
         _rejected("body_too_large")
         return json_response(413, oversized)
     try:
-        keys = credentials.load(SECRET_ID).signing_keys
+        keys = credentials.signing_keys(SECRET_ID)
         signature.verify(app.current_event.headers, body, signed_url(), keys, MAX_SKEW_SECONDS)
     except signature.SignatureError as rejected:
         _rejected(rejected.reason)

@@ -346,7 +346,7 @@ def run_every_flow(flows, emulator) -> None:
         assert f.deliver(load_event_bytes("rrliv_vasUpdated"))["statusCode"] == 503
 
     # automation: a request given up after its last attempt (dead)
-    fault(emulator, "createResend", kind="http5xx", status=502)
+    fault(emulator, "createResend", kind="http5xx", status=503)  # certainly not processed: 502 would keep it PENDING
     request = {"idempotencyKey": "observability-dead", "request": resend_body(f.items(621))}
     assert f.automation(request, worker=f.load("ResendWorkerFunction", RETRY_MAX_ATTEMPTS="1")) == {
         "batchItemFailures": []

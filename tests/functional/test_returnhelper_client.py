@@ -105,18 +105,19 @@ def test_user_agent_format():
     assert client.user_agent.startswith("ReturnHelperResends/1.4.0 (Platform=")
 
 
-def test_wrong_token_is_permanent_401(emu):
+def test_wrong_token_is_a_transient_401_that_was_not_processed(emu):
     # GIVEN credentials the emulator does not accept
     wrong = ReturnHelperCredentials(api_key=API_KEY, api_token="wrong", signing_keys=())
     client = ReturnHelperClient(emu.api_base, lambda: wrong, timeout_seconds=2)
     # WHEN any operation is called
     outcome = client.available_shipment_service_types(2)
-    # THEN it is a permanent HTTP 401 (no envelope, nothing to retry)
-    assert (outcome.kind, outcome.http_status, outcome.error_code, outcome.payload) == (
-        OutcomeKind.PERMANENT,
+    # THEN it is HTTP 401 (no envelope): our credentials, not the request; retried, certainly not processed
+    assert (outcome.kind, outcome.http_status, outcome.error_code, outcome.payload, outcome.maybe_processed) == (
+        OutcomeKind.TRANSIENT,
         401,
         None,
         {},
+        False,
     )
 
 

@@ -148,11 +148,17 @@ class FakeResendRecords:
         for inventory_id in ids:
             self._inventories.hold_for(inventory_id, request_id)
 
-    def transition(self, request_id, expected_statuses, changes, release_items=()) -> bool:
+    def transition(self, request_id, expected_statuses, changes, release_items=(), unchanged=None) -> bool:
         record = self.records.get(request_id)
         if record is None or record["status"] not in set(expected_statuses):
             return False
-        record.update(copy.deepcopy(dict(changes)))
+        if any(record.get(name) != value for name, value in (unchanged or {}).items()):
+            return False
+        for name, value in changes.items():
+            if value is None:
+                record.pop(name, None)
+            else:
+                record[name] = copy.deepcopy(value)
         for inventory_id in release_items:
             held = self._inventories.get(inventory_id)
             if held is not None and held.active_resend_request_id == request_id:

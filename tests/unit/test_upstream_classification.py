@@ -117,9 +117,16 @@ RESPONSES = [
     ),
     pytest.param(400, {}, b"bad request", PERMANENT, {"detail": "HTTP 400"}, id="http-400"),
     pytest.param(
-        401, {}, b"", PERMANENT, {"detail": "HTTP 401", "payload": {}, "correlation_id": None}, id="http-401-empty-body"
+        401,
+        {},
+        b"",
+        TRANSIENT,
+        {"detail": "HTTP 401 (credentials refused)", "payload": {}, "correlation_id": None},
+        id="http-401-empty-body",
     ),
-    pytest.param(403, {}, b"<html>Forbidden</html>", PERMANENT, {"detail": "HTTP 403"}, id="http-403"),
+    pytest.param(
+        403, {}, b"<html>Forbidden</html>", TRANSIENT, {"detail": "HTTP 403 (credentials refused)"}, id="http-403"
+    ),
     pytest.param(404, {}, b"", PERMANENT, {"detail": "HTTP 404"}, id="http-404"),
     pytest.param(
         422,

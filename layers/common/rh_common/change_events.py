@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rh_common import inventory
+from rh_common import inventory, resend_lifecycle
 from rh_common.adapters import dynamo
 from rh_common.adapters.inventory_store import record_from_item
 
@@ -88,7 +88,7 @@ def resend_status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any],
         "trackingNumber": new.get("trackingNumber"),
         "returnInventoryIdList": [int(i) for i in new.get("returnInventoryIdList") or []],
         "idempotencyKey": new.get("idempotencyKey"),
-        "lastError": safe_error(new.get("lastError")),
+        "lastError": safe_error(resend_lifecycle.current_error(dict(new))),
         "eventId": event_id,
     }
     return ChangeEvent(RESEND_STATUS_CHANGED, detail)

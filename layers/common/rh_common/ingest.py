@@ -125,6 +125,12 @@ class WebhookIngestor:
         self._inventories.apply_together(event.inventories, version, event.event_time)
         record = self._resends.find(event.resend.resend_id)
         if record is None:
+            # A resend an unknown attempt of ours may have created: adopted by the PENDING request that holds
+            # exactly its items. Here, not where parked reports are released: nothing would ever release a
+            # report parked under an id that no request will record. Only reports for an unrecorded id pay
+            # its reads (the first item, its request); the new-delivery path stays two writes.
+            record = self._resends.adopt(event.resend.resend_id, [facts.inventory_id for facts in event.inventories])
+        if record is None:
             # Not ours, or its create answer is not recorded yet: kept under the resend id
             # and applied in the step that records it (ParkedResendUpdates.release).
             self._deliveries.mark_parked(delivery_id, event.resend.resend_id)

@@ -49,6 +49,8 @@ RESEND_STATUS_METRICS: Mapping[Status, str] = {
 
 UPSTREAM_CALLS = "UpstreamCalls"  # dimensions: operation, outcome (success | permanent | transient)
 UPSTREAM_LATENCY = "UpstreamLatency"  # dimension: operation
+# Return Helper answered 401/403: our credentials (a rotation half done). Dimension: service only (alarmed).
+UPSTREAM_CREDENTIALS_REFUSED = "UpstreamCredentialsRefused"
 
 # Masking is by allow-list: a value is logged only under a field name known to hold no person
 # (ids, codes, statuses, numbers and units, dates, RMAs and SKUs), and an object or list is walked
@@ -127,6 +129,9 @@ def record_upstream_call(outcome: UpstreamOutcome) -> None:
         default_dimensions={"operation": outcome.operation, "outcome": outcome.kind.value},
     ):
         pass
+    if outcome.credentials_refused:
+        with single_metric(name=UPSTREAM_CREDENTIALS_REFUSED, unit=MetricUnit.Count, value=1):
+            pass
     with single_metric(
         name=UPSTREAM_LATENCY,
         unit=MetricUnit.Milliseconds,

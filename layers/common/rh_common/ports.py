@@ -71,9 +71,16 @@ class ResendRecords(Protocol):
         ...
 
     def transition(
-        self, request_id: str, expected: Iterable[str], changes: Mapping[str, Any], release_items: Iterable[int] = (), /
+        self,
+        request_id: str,
+        expected: Iterable[str],
+        changes: Mapping[str, Any],
+        release_items: Iterable[int] = (),
+        /,
+        unchanged: Mapping[str, Any] | None = None,
     ) -> bool:
-        """`changes` if the status is one of `expected` (and the items released); False if it moved on."""
+        """`changes` (None removes an attribute) if the status is one of `expected` and each attribute of
+        `unchanged` still has the value seen (None: absent); the items released with it. False if it moved on."""
         ...
 
     def transition_with(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from rh_common import timestamps
+
 
 class Status(StrEnum):
     PENDING = "PENDING"  # accepted here, not yet confirmed upstream (may be retrying)
@@ -31,6 +33,10 @@ RESTORES_HANDLING = frozenset({Status.FAILED, Status.CANCELED})
 _HANDLING = ("handlingCode", "handlingStatusCode")
 
 _RANK = {Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
+
+# Where `lastError` means something: while PENDING the last transient failure, and why a request ended
+# without shipping. Anywhere else an old error is stale (a resend that succeeded after retries shows none).
+SHOWS_LAST_ERROR = frozenset({Status.PENDING, Status.REJECTED, Status.DEAD, Status.FAILED})
 
 # Upstream resendStatusCode -> status.
 FROM_UPSTREAM_CODE = {
@@ -76,20 +82,44 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         "resendStatusCode": record.get("resendStatusCode"),
         "trackingNumber": record.get("trackingNumber"),
         "attempts": int(record.get("attempts", 0)),
-        "lastError": record.get("lastError"),
+        "lastError": current_error(record),
         "idempotencyKey": record.get("idempotencyKey"),
         "createdAt": record.get("createdAt"),
         "updatedAt": record.get("updatedAt"),
     }
 
 
+def current_error(record: dict[str, Any]) -> Any:
+    """The record's `lastError` where its status gives it a meaning (SHOWS_LAST_ERROR), else None."""
+    return record.get("lastError") if record.get("status") in SHOWS_LAST_ERROR else None
+
+
+def adopts(record: dict[str, Any] | None, inventory_ids: list[int]) -> bool:
+    """Whether a status report for a resend id no request has recorded, about exactly these items, is this
+    request's: PENDING with an attempt whose outcome is unknown (it may have created that resend)."""
+    return (
+        record is not None
+        and record.get("status") == Status.PENDING.value
+        and record.get("attemptUnknown") is True
+        and record.get("resendId") is None
+        and bool(inventory_ids)
+        and sorted(int(i) for i in record.get("returnInventoryIdList", [])) == sorted(inventory_ids)
+    )
+
+
 def upstream_changes(
-    record: dict[str, Any], status_code: int | None, tracking_number: str | None, error: str | None, now: str
+    record: dict[str, Any],
+    status_code: int | None,
+    tracking_number: str | None,
+    error: str | None,
+    now: str,
+    event_time: str | None = None,
 ) -> tuple[dict[str, Any], Status | None]:
     """What an upstream status report (webhook or GetResend) changes on a request.
 
     Returns (changes, new status or None). Empty changes: nothing new (a late or
-    duplicated report, or one that would move the status backwards).
+    duplicated report, or one that would move the status backwards). The tracking number is
+    the newest report's by `event_time` (a poll's is `now`), kept in `trackingEventTime`.
     """
     current = Status(record["status"])
     changes: dict[str, Any] = {}
@@ -99,10 +129,17 @@ def upstream_changes(
         changes["resendStatusCode"] = status_code
         if target == Status.FAILED:
             changes["lastError"] = {"detail": "Return Helper reported the resend failed", "error": error}
+        elif target not in SHOWS_LAST_ERROR and record.get("lastError") is not None:
+            changes["lastError"] = None  # removed: a retry's error is stale once upstream has the resend
     else:
         target = None
-    if tracking_number and tracking_number != record.get("trackingNumber") and current not in RELEASES_ITEMS:
-        changes["trackingNumber"] = tracking_number
+    reported_at = timestamps.sortable(event_time or now)
+    seen_at = record.get("trackingEventTime")
+    if tracking_number and current not in RELEASES_ITEMS and (seen_at is None or reported_at > seen_at):
+        if tracking_number != record.get("trackingNumber"):
+            changes["trackingNumber"] = tracking_number
+        if changes:  # a poll repeating the number it knows writes nothing
+            changes["trackingEventTime"] = reported_at
     if changes:
         changes["updatedAt"] = now
     return changes, target

@@ -9,6 +9,7 @@ to the HTTP answer, for the response and for the answer a keyed request stores a
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from rh_common.upstream import UpstreamOutcome, resend_id_of
 if TYPE_CHECKING:
     from rh_common.resend_request import CreateResendRequest
 
+log = logging.getLogger(__name__)
+
 # Request ids derived from idempotency keys: the same key always names the same
 # record, so a conditional put on it is the idempotency check (strongly consistent).
 _KEY_NAMESPACE = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
@@ -54,6 +57,9 @@ class ResendSettings:
     retry_base_delay_seconds: float
     retry_max_attempts: int
     in_flight_seconds: int  # how long an unanswered first request blocks its key (function timeout)
+    # How long one create attempt holds its request (the upstream call's timeouts and a margin): no
+    # second attempt starts meanwhile; a lease that runs out unreleased was an attempt that died.
+    attempt_lease_seconds: int = 60
 
 
 class ResendService:
@@ -104,7 +110,9 @@ class ResendService:
             "upstreamIdempotencyKey": idempotency_key or request_id,
             "fingerprint": fingerprint,
             "request": request.upstream_body(),
-            "attempts": 0,
+            # The first attempt's lease and count ride in the reservation (no write of their own): it follows now.
+            "attempts": 1,
+            "attemptLeaseUntil": int(time.time()) + self._settings.attempt_lease_seconds,
             "createdAt": now,
             "updatedAt": now,
             "answerBefore": int(time.time()) + self._settings.in_flight_seconds,
@@ -121,7 +129,7 @@ class ResendService:
             return self._replay(self._resends.get(request_id) or {}, fingerprint)
         except ReservationConflict as conflict:
             return results.reservation_conflict(conflict.conflicts)
-        return self.submit(record)
+        return self._attempt(record)
 
     def _prerequisites(
         self, request: CreateResendRequest, records: dict[int, InventoryRecord]
@@ -210,34 +218,61 @@ class ResendService:
             raise UnknownResendRequest(request_id)
         if record["status"] != Status.PENDING.value:
             return Result(Outcome.SETTLED, resend_lifecycle.view(record))
-        return self.submit(record)
+        # None: another attempt holds the request; it records its own outcome (and schedules what follows).
+        return self.submit(record) or Result(Outcome.SETTLED, resend_lifecycle.view(record))
 
     # ------------------------------------------------------------------ submit
-    def submit(self, record: dict[str, Any]) -> Result:
-        """One upstream create attempt for a PENDING request; records and answers its outcome."""
-        attempts = int(record.get("attempts", 0)) + 1
-        outcome = self._upstream.create_resend(record["request"], record["upstreamIdempotencyKey"])
-        if outcome.ok:
-            return self._submitted(record, attempts, outcome)
-        if outcome.permanent:
-            return self._rejected(record, attempts, outcome)
-        return self._retry_later(record, attempts, outcome)
+    def submit(self, record: dict[str, Any]) -> Result | None:
+        """One upstream create attempt for a PENDING request; records and answers its outcome.
+        None when the attempt could not start (another holds the request, or it is PENDING no more)."""
+        claimed = self._claim_attempt(record)
+        return self._attempt(claimed) if claimed is not None else None
 
-    def _submitted(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
+    def _attempt(self, claimed: dict[str, Any]) -> Result:
+        """The create call of a request whose attempt lease is taken (and the attempt counted)."""
+        outcome = self._upstream.create_resend(claimed["request"], claimed["upstreamIdempotencyKey"])
+        if outcome.ok:
+            return self._submitted(claimed, outcome)
+        if outcome.permanent:
+            return self._rejected(claimed, outcome)
+        return self._retry_later(claimed, outcome)
+
+    def _claim_attempt(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The attempt lease (`attemptLeaseUntil`) and the attempt counted, in one write conditional on the
+        record being as read: of two attempts at once, one calls upstream. The record as claimed, or None."""
+        now = int(time.time())
+        lease = record.get("attemptLeaseUntil")
+        if lease is not None and int(lease) > now:
+            return None  # an attempt is running
+        changes: dict[str, Any] = {
+            "attempts": int(record.get("attempts") or 0) + 1,
+            "attemptLeaseUntil": now + self._settings.attempt_lease_seconds,
+            "updatedAt": now_iso(),
+        }
+        if lease is not None:
+            # A lease never released: that attempt died before recording its outcome, which is unknown.
+            changes["attemptUnknown"] = True
+        seen = {"attemptLeaseUntil": lease, "attempts": record.get("attempts")}
+        if not self._resends.transition(record["resendRequestId"], [Status.PENDING.value], changes, (), seen):
+            return None
+        return {**record, **changes}
+
+    def _submitted(self, record: dict[str, Any], outcome: UpstreamOutcome) -> Result:
         request_id = record["resendRequestId"]
         resend_id = resend_id_of(outcome)
-        changes = {
+        changes: dict[str, Any] = {
             "status": Status.SUBMITTED.value,
             "resendId": resend_id,
             "resendNumber": outcome.payload.get("resendNumber"),
             "resendStatusCode": 0,
-            "attempts": attempts,
             "updatedAt": now_iso(),
         }
         changes = {k: v for k, v in changes.items() if v is not None}
         body = {**resend_lifecycle.view({**record, **changes}), "status": Status.SUBMITTED.value}
         submitted = Result(Outcome.SUBMITTED, body)
         changes["answer"] = http_answers.stored(submitted)
+        # Removed: the attempt is over, and what an earlier one left (an unknown outcome, its error) is answered.
+        changes.update(attemptLeaseUntil=None, attemptUnknown=None, lastError=None, nextAttemptAt=None)
         # Upstream sets the items to rsd on create; say so locally now, as facts dated now, so older
         # webhooks cannot undo them and newer ones still win. One transaction with the SUBMITTED
         # record (one round trip); when it is cancelled (a newer webhook on an item, the status moved
@@ -250,14 +285,32 @@ class ResendService:
         ]
         updates = [self._inventories.in_order_update(facts, version, event_time) for facts in marks]
         if not self._resends.transition_with(request_id, [Status.PENDING.value], changes, updates):
-            self._resends.transition(request_id, [Status.PENDING.value], changes)
+            if not self._resends.transition(request_id, [Status.PENDING.value], changes):
+                return self._answered_elsewhere(request_id, resend_id, outcome)
             for facts in marks:
                 self._inventories.apply(facts, version, event_time)
         # Status reports that beat this answer were parked under the resend id: the record's first
         # resend id on the table's stream releases them (template.yaml ReconcilerFunction.ResendIdRecorded).
         return submitted
 
-    def _rejected(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
+    def _answered_elsewhere(self, request_id: str, resend_id: int | None, outcome: UpstreamOutcome) -> Result:
+        """A success that finds its request PENDING no more: adopted by a status report (nothing to do), or
+        canceled while this attempt was under way: the resend it created is cancelled upstream at once."""
+        record = self._resends.get(request_id) or {}
+        if record.get("status") == Status.CANCELED.value and resend_id is not None and record.get("resendId") is None:
+            found = {"resendId": resend_id, "resendNumber": outcome.payload.get("resendNumber"), "updatedAt": now_iso()}
+            found = {k: v for k, v in found.items() if v is not None}
+            self._resends.transition(request_id, [Status.CANCELED.value], found, (), {"resendId": None})
+            record.update(found)
+            canceled = self._upstream.cancel_resend(resend_id, f"cancel-{request_id}")
+            if not canceled.ok:
+                log.error(
+                    "a resend created after its request was canceled could not be cancelled upstream",
+                    extra={"resendRequestId": request_id, "resendId": resend_id, "detail": canceled.detail},
+                )
+        return Result(Outcome.SETTLED, resend_lifecycle.view(record)) if record else Result(Outcome.SETTLED, {})
+
+    def _rejected(self, record: dict[str, Any], outcome: UpstreamOutcome) -> Result:
         upstream = {"errorCode": outcome.error_code, "error": outcome.errors or outcome.detail}
         field_errors = [FieldError(name, message) for name, message in (outcome.errors or {}).items()]
         body = {
@@ -269,44 +322,58 @@ class ResendService:
         rejected = Result(Outcome.REJECTED, body)
         changes = {
             "status": Status.REJECTED.value,
-            "attempts": attempts,
             "lastError": {"errorCode": outcome.error_code, "error": upstream["error"], "detail": outcome.detail},
             "updatedAt": now_iso(),
             "answer": http_answers.stored(rejected),
+            "attemptLeaseUntil": None,
         }
         self._resends.transition(
             record["resendRequestId"], [Status.PENDING.value], changes, record["returnInventoryIdList"]
         )
         return rejected
 
-    def _retry_later(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
+    def _retry_later(self, record: dict[str, Any], outcome: UpstreamOutcome) -> Result:
+        """A transient failure. Within the budget: a retry scheduled. Past it: DEAD (the items released) only
+        when no attempt can have created the resend; otherwise still PENDING, the reconciler asking again."""
         request_id = record["resendRequestId"]
+        attempts = int(record["attempts"])
+        unknown = outcome.maybe_processed or record.get("attemptUnknown") is True
+        give_up = retry_policy.should_give_up(attempts, self._settings.retry_max_attempts)
+        if give_up and not unknown:
+            return self._give_up(record, outcome)
         pending = Result(Outcome.PENDING, {"resendRequestId": request_id, "status": Status.PENDING.value})
-        if retry_policy.should_give_up(attempts, self._settings.retry_max_attempts):
-            return self.give_up(record, attempts, outcome)
-        delay = retry_policy.next_delay_seconds(
-            attempts, self._settings.retry_base_delay_seconds, outcome.retry_after_seconds
-        )
-        changes = {
-            "attempts": attempts,
-            "lastError": {"detail": outcome.detail, "errorCode": outcome.error_code},
-            "nextAttemptAt": int(time.time()) + delay,
+        detail = outcome.detail
+        if unknown:
+            detail += "; an attempt may have created the resend: the items stay reserved until Return Helper answers"
+        changes: dict[str, Any] = {
+            "lastError": {"detail": detail, "errorCode": outcome.error_code},
             "updatedAt": now_iso(),
             "answer": http_answers.stored(pending),
+            "attemptLeaseUntil": None,
         }
-        # Recorded before the message goes out: the reconciler re-enqueues a PENDING
-        # request whose nextAttemptAt has long passed, so a crash here loses nothing.
+        if outcome.maybe_processed:
+            changes["attemptUnknown"] = True  # never cleared by a later certain failure: only by an answer
+        delay = None
+        if not give_up:
+            delay = retry_policy.next_delay_seconds(
+                attempts, self._settings.retry_base_delay_seconds, outcome.retry_after_seconds
+            )
+            changes["nextAttemptAt"] = int(time.time()) + delay
+        # Recorded before the message goes out: the reconciler re-enqueues a PENDING request whose
+        # nextAttemptAt has long passed (and every one with an unknown attempt), so a crash here loses nothing.
         self._resends.transition(request_id, [Status.PENDING.value], changes)
-        self._retries.schedule(request_id, delay)
+        if delay is not None:
+            self._retries.schedule(request_id, delay)
         return pending
 
-    def give_up(self, record: dict[str, Any], attempts: int, outcome: UpstreamOutcome) -> Result:
+    def _give_up(self, record: dict[str, Any], outcome: UpstreamOutcome) -> Result:
+        attempts = int(record["attempts"])
         body = {"resendRequestId": record["resendRequestId"], "status": Status.DEAD.value}
         changes = {
             "status": Status.DEAD.value,
-            "attempts": attempts,
             "lastError": {"detail": f"gave up after {attempts} attempts: {outcome.detail}"},
             "updatedAt": now_iso(),
+            "attemptLeaseUntil": None,
         }
         self._resends.transition(
             record["resendRequestId"], [Status.PENDING.value], changes, record["returnInventoryIdList"]
@@ -349,24 +416,45 @@ class ResendService:
         if record is None:
             return results.not_found(f"resend request {request_id} is not known")
         status = Status(record["status"])
+        if status == Status.PENDING:
+            return self._cancel_pending(record)
         if status != Status.SUBMITTED or record.get("resendId") is None:
-            why = {
-                Status.PENDING: "it is not confirmed by Return Helper yet; try again shortly",
-                Status.IN_PROGRESS: "the warehouse has already started on it",
-            }.get(status, f"it is {status.value}")
+            why = {Status.IN_PROGRESS: "the warehouse has already started on it"}.get(status, f"it is {status.value}")
             return _not_cancellable(f"resend request cannot be canceled: {why}")
         outcome = self._upstream.cancel_resend(int(record["resendId"]), f"cancel-{request_id}")
         if outcome.permanent:
             return _not_cancellable(f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}")
         if not outcome.ok:
             return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")
+        return self._canceled(record, {"resendStatusCode": 1})
+
+    def _cancel_pending(self, record: dict[str, Any]) -> Result:
+        """Only while none of its attempts can have reached Return Helper: no unknown outcome, none running
+        (a lease, or one left by an attempt that died). Conditional on that, so no attempt starts after."""
+        if record.get("attemptUnknown") is True or record.get("attemptLeaseUntil") is not None:
+            return _not_cancellable(
+                "resend request cannot be canceled: an attempt may have reached Return Helper and its outcome "
+                "is not known yet; try again once it resolves"
+            )
+        return self._canceled(record, {"nextAttemptAt": None}, {"attemptUnknown": None, "attemptLeaseUntil": None})
+
+    def _canceled(
+        self, record: dict[str, Any], more: dict[str, Any], unchanged: dict[str, Any] | None = None
+    ) -> Result:
+        request_id = record["resendRequestId"]
         canceled_at = now_iso()
-        changes = {"status": Status.CANCELED.value, "resendStatusCode": 1, "updatedAt": canceled_at}
-        moved = self._resends.transition(request_id, [Status.SUBMITTED.value], changes, record["returnInventoryIdList"])
-        if not moved:
-            return self.get(request_id)
-        # Eligible again at once: the handling they had before this request, dated at the cancel.
+        changes = {"status": Status.CANCELED.value, "updatedAt": canceled_at, "lastError": None, **more}
+        # Eligible again at once: the handling they had before this request, dated at the cancel. Before the
+        # status moves, so a failure leaves the request as it was and the cancel, asked again, restores again.
         restore_handling(self._inventories, record, canceled_at, f"cancel:{request_id}")
+        moved = self._resends.transition(
+            request_id, [record["status"]], changes, record["returnInventoryIdList"], unchanged
+        )
+        if not moved:
+            current = self._resends.get(request_id) or record
+            if current["status"] == Status.CANCELED.value:
+                return Result(Outcome.CANCELED, resend_lifecycle.view(current))
+            return _not_cancellable(f"resend request cannot be canceled: it is {current['status']} now")
         return Result(Outcome.CANCELED, resend_lifecycle.view({**record, **changes}))
 
 

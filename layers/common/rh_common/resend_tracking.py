@@ -1,8 +1,9 @@
 """Upstream status reports (resend webhooks, GetResend polls) applied to our resend requests.
 
-Forward only (resend_lifecycle.can_move); FAILED and CANCELED release the items
-in the same transaction that records the status, then give each item back the handling
-it had when the request reserved it (`restore_handling`).
+Forward only (resend_lifecycle.can_move); FAILED and CANCELED give each item back the
+handling it had when the request reserved it (`restore_handling`), then release the items
+in the same transaction that records the status: a failure of either leaves the report
+unapplied, and its retry does both again (the restore is idempotent).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class ResendTracker:
     def __init__(
         self,
         resends: ResendRecords,
-        on_status: Callable[[Status], None] | None = None,
-        inventories: Inventories | None = None,
+        on_status: Callable[[Status], None] | None,
+        inventories: Inventories,
     ) -> None:
         self._resends = resends
         self._on_status = on_status  # told each new status this tracker recorded (e.g. metrics)
@@ -45,6 +46,26 @@ class ResendTracker:
     def find(self, resend_id: int) -> dict[str, Any] | None:
         """Our request that Return Helper knows as resend_id, or None (not ours, or not recorded yet)."""
         return self._resends.find_by_resend_id(resend_id)
+
+    def adopt(self, resend_id: int, inventory_ids: list[int]) -> dict[str, Any] | None:
+        """The PENDING request whose unknown attempt created `resend_id` (its items are exactly the report's),
+        now recording that id; None when no request is that one (resend_lifecycle.adopts).
+
+        Found through the first item's reservation: one item read, one request read."""
+        if not inventory_ids:
+            return None
+        item = self._inventories.get(inventory_ids[0], consistent=True)
+        holder = item.active_resend_request_id if item is not None else None
+        record = self._resends.get(holder) if holder else None
+        if record is None or not resend_lifecycle.adopts(record, inventory_ids):
+            return None
+        changes = {"resendId": resend_id, "attemptUnknown": None, "updatedAt": now_iso()}
+        seen = {"attemptUnknown": True, "resendId": None}
+        if not self._resends.transition(record["resendRequestId"], [Status.PENDING.value], changes, (), seen):
+            return None  # answered meanwhile (its own resend id recorded, or canceled): not adopted here
+        adopted = {**record, "resendId": resend_id, "updatedAt": changes["updatedAt"]}
+        adopted.pop("attemptUnknown", None)
+        return adopted
 
     def apply_to(
         self,
@@ -56,17 +77,24 @@ class ResendTracker:
         for _ in range(_ATTEMPTS):
             now = now_iso()
             changes, target = resend_lifecycle.upstream_changes(
-                record, update.status_code, update.tracking_number, update.error, now
+                record, update.status_code, update.tracking_number, update.error, now, event_time
             )
             if not changes:
                 return "unchanged"
+            request_id = record["resendRequestId"]
             release = record.get("returnInventoryIdList", []) if target in RELEASES_ITEMS else []
-            if self._resends.transition(record["resendRequestId"], [record["status"]], changes, release):
-                if target in RESTORES_HANDLING and self._inventories is not None:
-                    source = f"{delivery_id}#release" if delivery_id else f"release:{record['resendRequestId']}"
-                    restore_handling(self._inventories, record, event_time or now, source)
+            if target in RESTORES_HANDLING:
+                # Before the status moves: a failure here leaves the report unapplied, so whoever retries it
+                # (Return Helper's redelivery, the reconciler) restores again; the same version when the
+                # report is the same, so a second restore changes nothing.
+                source = f"{delivery_id}#release" if delivery_id else f"release:{request_id}"
+                restore_handling(self._inventories, record, event_time or now, source)
+            unchanged = (
+                {"trackingEventTime": record.get("trackingEventTime")} if "trackingEventTime" in changes else None
+            )
+            if self._resends.transition(request_id, [record["status"]], changes, release, unchanged):
                 if target is not None and self._on_status is not None:
                     self._on_status(target)
                 return "applied"
-            record = self._resends.get(record["resendRequestId"]) or record
+            record = self._resends.get(request_id) or record
         return "unchanged"

@@ -8,13 +8,20 @@ Return Helper reports most refusals as HTTP 200 with ``meta.status`` 400 and a
 - ``PERMANENT``: upstream refused (soft error, 4xx other than 408/409/429); retrying the
   same request cannot help.
 - ``TRANSIENT``: the answer is unknown or upstream is unwell (timeouts, resets, 5xx, 408,
-  409, 429, a 2xx that is not an envelope, ``meta.status`` 5xx). Safe to retry because
+  409, 429, a 2xx that is not an envelope, ``meta.status`` 5xx), or our credentials were
+  refused (401/403: a rotation half done, never the request's fault). Safe to retry because
   state-changing calls carry the same ``x-returnhelper-idempotency-key`` every time.
+
+A transient outcome also says whether the call may have been processed (``maybe_processed``):
+only 429, 503, 401/403, a connection that was never made and a request refused before it was
+sent certainly were not; anything else (a read timeout, a reset after sending, other 5xx, a 2xx
+that is not the envelope) may have created what it asked for (contract section 3, DEAD).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +35,12 @@ from rh_common.codes import parse_id
 TRANSIENT_4XX = frozenset({408, 409, 429})
 # Wire statuses whose Retry-After header is honoured.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Our credentials refused (a rotation half done): transient, never a refusal of the request.
+CREDENTIALS_REFUSED = frozenset({401, 403})
+# Transient wire statuses that say the request was certainly not processed.
+NOT_PROCESSED_STATUSES = RETRY_AFTER_STATUSES | CREDENTIALS_REFUSED
 _ENVELOPE_KEYS = frozenset({"correlationId", "meta"})
+_REFUSED_BEFORE_SENDING = "refused before sending: a header value is not valid"
 
 
 class OutcomeKind(StrEnum):
@@ -51,6 +63,8 @@ class UpstreamOutcome:
     detail: str = ""
     correlation_id: str | None = None
     elapsed_seconds: float = 0.0
+    # TRANSIENT only: True unless the call certainly was not processed (see the module's docstring).
+    maybe_processed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -63,6 +77,10 @@ class UpstreamOutcome:
     @property
     def permanent(self) -> bool:
         return self.kind is OutcomeKind.PERMANENT
+
+    @property
+    def credentials_refused(self) -> bool:
+        return self.http_status in CREDENTIALS_REFUSED
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,9 @@ def classify_response(
     """Classify an HTTP answer. ``now`` is only for resolving an HTTP-date ``Retry-After``."""
     envelope = _parse_envelope(body)
 
-    def outcome(kind: OutcomeKind, detail: str, retry_after: float | None = None) -> UpstreamOutcome:
+    def outcome(
+        kind: OutcomeKind, detail: str, retry_after: float | None = None, maybe_processed: bool = False
+    ) -> UpstreamOutcome:
         return UpstreamOutcome(
             kind=kind,
             operation=operation,
@@ -96,36 +116,53 @@ def classify_response(
             retry_after_seconds=retry_after,
             detail=detail,
             correlation_id=envelope.correlation_id if envelope else None,
+            maybe_processed=maybe_processed,
         )
 
     if not 200 <= http_status < 300:
         detail = f"HTTP {http_status}"
         if envelope and envelope.error_code:
             detail += f" {envelope.error_code}"
+        if http_status in CREDENTIALS_REFUSED:
+            # Often without an envelope; our credentials, not the request: retried, counted, alarmed.
+            return outcome(OutcomeKind.TRANSIENT, f"{detail} (credentials refused)")
         if http_status in TRANSIENT_4XX or 500 <= http_status < 600:
             retry_after = _retry_after(headers, now) if http_status in RETRY_AFTER_STATUSES else None
-            return outcome(OutcomeKind.TRANSIENT, detail, retry_after)
-        # Other 4xx (401/403 often without an envelope), and 1xx/3xx which this API never sends on purpose.
+            return outcome(
+                OutcomeKind.TRANSIENT, detail, retry_after, maybe_processed=http_status not in NOT_PROCESSED_STATUSES
+            )
+        # Other 4xx, and 1xx/3xx which this API never sends on purpose.
         return outcome(OutcomeKind.PERMANENT, detail)
 
     if envelope is None or envelope.meta_status is None:
         # A 2xx that is not Return Helper's envelope: a proxy page or a garbled answer.
-        return outcome(OutcomeKind.TRANSIENT, f"HTTP {http_status} without a JSON envelope")
+        return outcome(OutcomeKind.TRANSIENT, f"HTTP {http_status} without a JSON envelope", maybe_processed=True)
     meta_status = envelope.meta_status
     if 500 <= meta_status < 600:
-        return outcome(OutcomeKind.TRANSIENT, f"meta.status {meta_status}" + _suffix(envelope.error_code))
+        detail = f"meta.status {meta_status}" + _suffix(envelope.error_code)
+        return outcome(OutcomeKind.TRANSIENT, detail, maybe_processed=True)
     if envelope.error_code or 400 <= meta_status < 500:
         return outcome(OutcomeKind.PERMANENT, f"soft error {envelope.error_code or f'meta.status {meta_status}'}")
     if meta_status == 200:
         return outcome(OutcomeKind.SUCCESS, f"HTTP {http_status}")
-    return outcome(OutcomeKind.TRANSIENT, f"unexpected meta.status {meta_status}")
+    return outcome(OutcomeKind.TRANSIENT, f"unexpected meta.status {meta_status}", maybe_processed=True)
 
 
 def classify_exception(operation: str, exc: BaseException) -> UpstreamOutcome:
-    """Network failures -> TRANSIENT; anything else (a bug, a bad URL) is raised again."""
-    detail = _network_failure(exc)
-    if detail is None:
+    """Network failures and requests refused before sending -> TRANSIENT; anything else (a bug, a bad
+    URL) is raised again. The detail is fixed text: an exception's message may quote a header value."""
+    failure = _network_failure(exc)
+    if failure is None:
         raise exc
+    detail, maybe_processed = failure
+    return UpstreamOutcome(
+        kind=OutcomeKind.TRANSIENT, operation=operation, detail=detail, maybe_processed=maybe_processed
+    )
+
+
+def not_sent(operation: str, detail: str) -> UpstreamOutcome:
+    """A call refused before anything was sent (a header value requests would refuse, credentials that
+    do not load): certainly not processed, so retried and counted like a 503. ``detail`` is fixed text."""
     return UpstreamOutcome(kind=OutcomeKind.TRANSIENT, operation=operation, detail=detail)
 
 
@@ -226,16 +263,21 @@ def _retry_after(headers: Mapping[str, str], now: datetime | None) -> float | No
     return max(0.0, seconds)
 
 
-def _network_failure(exc: BaseException) -> str | None:
-    """A short reason when ``exc`` is a network failure, else None."""
+def _network_failure(exc: BaseException) -> tuple[str, bool] | None:
+    """(a short reason, whether the request may have been processed) when ``exc`` is a network failure
+    or a refusal before sending, else None. Only a connection never made and a request never sent are
+    certainly unprocessed; anything after the connection was made may have been processed."""
     try:
         import requests.exceptions as rex
     except ImportError:  # the pure layer stays usable without requests
         rex = None
     if rex is not None:
+        if isinstance(exc, rex.InvalidHeader):
+            return _REFUSED_BEFORE_SENDING, False
         # Order matters: ConnectTimeout is both a ConnectionError and a Timeout.
+        if isinstance(exc, rex.ConnectTimeout):
+            return "connect timeout", False
         for exc_type, detail in (
-            (rex.ConnectTimeout, "connect timeout"),
             (rex.ReadTimeout, "read timeout"),
             (rex.Timeout, "timeout"),
             (rex.SSLError, "TLS error"),
@@ -244,19 +286,28 @@ def _network_failure(exc: BaseException) -> str | None:
             (rex.ContentDecodingError, "response body not decodable"),
         ):
             if isinstance(exc, exc_type):
-                return detail
+                return detail, True
         if isinstance(exc, rex.ConnectionError):
             # urllib3 retry bookkeeping can hand a read timeout over as a ConnectionError.
             causes = list(_causes(exc))
-            if any(type(cause).__name__ == "ReadTimeoutError" for cause in causes):
-                return "read timeout"
+            names = {type(cause).__name__ for cause in causes}
+            if "ReadTimeoutError" in names:
+                return "read timeout", True
             if any(isinstance(cause, ConnectionResetError) for cause in causes):
-                return "connection reset"
-            return "connection error"
+                return "connection reset", True
+            if "NameResolutionError" in names or any(isinstance(cause, socket.gaierror) for cause in causes):
+                return "name not resolved", False
+            if "NewConnectionError" in names or any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+                return "connection refused", False
+            return "connection error", True
+    if isinstance(exc, UnicodeEncodeError):  # http.client encoding a header (latin-1): nothing sent yet
+        return _REFUSED_BEFORE_SENDING, False
     if isinstance(exc, TimeoutError):
-        return "timeout"
+        return "timeout", True
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused", False
     if isinstance(exc, ConnectionError):
-        return "connection reset" if isinstance(exc, ConnectionResetError) else "connection error"
+        return ("connection reset" if isinstance(exc, ConnectionResetError) else "connection error"), True
     return None
 
 

@@ -60,6 +60,13 @@ def _max_items() -> int:
     return settings.integer("RESEND_MAX_ITEMS", 5)
 
 
+def _upstream_timeout() -> int:
+    return settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10)
+
+
+_LEASE_MARGIN_SECONDS = 20
+
+
 class Wiring:
     """One function's adapters and services, each built on first use and kept for the process."""
 
@@ -97,7 +104,7 @@ class Wiring:
         return ReturnHelperClient(
             settings.required("RH_API_BASE_URL"),
             lambda: credentials.load(secret_id),
-            timeout_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10),
+            timeout_seconds=_upstream_timeout(),
             on_call=self._on_call,
         )
 
@@ -194,6 +201,8 @@ class Wiring:
             retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
+            # Outlasts one upstream call (its read timeout, the connect timeout, the writes around it).
+            attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
         )
         return ResendService(
             self.resend_records, self.inventories, self.service_types, self.upstream, self.retries, tuned

@@ -7,7 +7,7 @@ overlapping items: exactly one transaction wins (DynamoDB serialises them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -147,10 +147,12 @@ class ResendStore(dynamo.TableAdapter):
         expected_statuses: Iterable[str],
         changes: Mapping[str, Any],
         release_items: Iterable[int] = (),
+        unchanged: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Apply `changes` if the status is one of `expected_statuses`; optionally release the items
-        this request holds, in the same transaction. False when the status had moved on."""
-        record_update = self._record_update(request_id, list(expected_statuses), changes)
+        """Apply `changes` (a None value removes the attribute) if the status is one of `expected_statuses`
+        and each attribute of `unchanged` still has the value seen (None: still absent); optionally release
+        the items this request holds, in the same transaction. False when the record had moved on."""
+        record_update = self._record_update(request_id, list(expected_statuses), changes, unchanged)
         releases = [{"Update": self._release(inventory_id, request_id)} for inventory_id in release_items]
         try:
             if releases:
@@ -186,20 +188,28 @@ class ResendStore(dynamo.TableAdapter):
                 return False
             raise
 
-    def _record_update(self, request_id: str, expected: list[str], changes: Mapping[str, Any]) -> dict[str, Any]:
+    def _record_update(
+        self,
+        request_id: str,
+        expected: list[str],
+        changes: Mapping[str, Any],
+        unchanged: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         names = {"#status": "status"}
         values: dict[str, Any] = {f":expected{i}": dynamo.to_attribute(s) for i, s in enumerate(expected)}
-        expected_placeholders = ", ".join(values)
-        sets = []
-        for index, (name, value) in enumerate(changes.items()):
-            names[f"#c{index}"] = name
-            values[f":c{index}"] = dynamo.to_attribute(value)
-            sets.append(f"#c{index} = :c{index}")
+        conditions = [f"#status IN ({', '.join(values)})"]
+        sets, removes = [], []
+        for name, value in _placeholders("c", changes, names, values):
+            (removes.append(name) if value is None else sets.append(f"{name} = {value}"))
+        for name, value in _placeholders("u", unchanged or {}, names, values):
+            conditions.append(f"attribute_not_exists({name})" if value is None else f"{name} = {value}")
+        clauses = [f"SET {', '.join(sets)}"] if sets else []
+        clauses += [f"REMOVE {', '.join(removes)}"] if removes else []
         return {
             "TableName": self._table,
             "Key": {"resendRequestId": {"S": request_id}},
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": f"#status IN ({expected_placeholders})",
+            "UpdateExpression": " ".join(clauses),
+            "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
@@ -228,3 +238,16 @@ class ResendStore(dynamo.TableAdapter):
             "ConditionExpression": "activeResendRequestId = :request",
             "ExpressionAttributeValues": {":request": {"S": request_id}},
         }
+
+
+def _placeholders(
+    prefix: str, attributes: Mapping[str, Any], names: dict[str, str], values: dict[str, Any]
+) -> Iterator[tuple[str, str | None]]:
+    """Each attribute's name placeholder and its value's (None for a None value), added to `names`/`values`."""
+    for index, (name, value) in enumerate(attributes.items()):
+        names[f"#{prefix}{index}"] = name
+        if value is None:
+            yield f"#{prefix}{index}", None
+        else:
+            values[f":{prefix}{index}"] = dynamo.to_attribute(value)
+            yield f"#{prefix}{index}", f":{prefix}{index}"

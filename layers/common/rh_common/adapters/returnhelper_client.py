@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -22,8 +23,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from rh_common.adapters.credentials import ReturnHelperCredentials
-from rh_common.upstream import UpstreamOutcome, classify_exception, classify_response, resend_id_of
+from rh_common.adapters.credentials import CredentialsInvalid, ReturnHelperCredentials
+from rh_common.upstream import UpstreamOutcome, classify_exception, classify_response, not_sent, resend_id_of
 
 __all__ = ["IDEMPOTENCY_HEADER", "ReturnHelperClient", "resend_id_of", "user_agent"]
 
@@ -33,6 +34,13 @@ IDEMPOTENCY_HEADER = "x-returnhelper-idempotency-key"
 APP_NAME = "ReturnHelperResends"
 _DISTRIBUTION = "returnhelper-resends"
 _FALLBACK_VERSION = "0.1.0"
+# A header value sent as is: printable ASCII, no leading or trailing space (requests and http.client
+# refuse anything else with an exception that quotes the value).
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
+class _NotSendable(ValueError):
+    """A header value requests would refuse; the message is the header's name."""
 
 
 def _package_version() -> str:
@@ -159,6 +167,8 @@ class ReturnHelperClient:
     # -- transport -------------------------------------------------------------------------------
 
     def _headers(self, idempotency_key: str | None) -> dict[str, str]:
+        """The request's headers; CredentialsInvalid, or NotSendable naming a header that requests would
+        refuse (its exception quotes the value: into logs and X-Ray)."""
         credentials = self._credentials()  # per call: the cached secret picks up a rotation
         headers = {
             "x-rr-apikey": credentials.api_key,
@@ -169,6 +179,9 @@ class ReturnHelperClient:
         }
         if idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = idempotency_key
+        for name, value in headers.items():
+            if not _HEADER_VALUE.fullmatch(value):
+                raise _NotSendable(name)
         return headers
 
     def _call(
@@ -181,9 +194,16 @@ class ReturnHelperClient:
         json_body: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> UpstreamOutcome:
-        headers = self._headers(idempotency_key)
-        data = json.dumps(json_body, separators=(",", ":")).encode("utf-8") if json_body is not None else None
         started = time.monotonic()
+        try:
+            headers = self._headers(idempotency_key)
+        except CredentialsInvalid as invalid:  # its message names the field, never the value
+            return self._outcome(not_sent(operation, f"not sent: {invalid}"), started)
+        except _NotSendable as refused:
+            return self._outcome(
+                not_sent(operation, f"refused before sending: the {refused} header is not valid"), started
+            )
+        data = json.dumps(json_body, separators=(",", ":")).encode("utf-8") if json_body is not None else None
         try:
             response = self._session.request(
                 method,
@@ -199,12 +219,15 @@ class ReturnHelperClient:
             outcome = classify_exception(operation, exc)
         else:
             outcome = classify_response(operation, response.status_code, response.headers, body)
+        return self._outcome(outcome, started)
+
+    def _outcome(self, outcome: UpstreamOutcome, started: float) -> UpstreamOutcome:
         outcome = replace(outcome, elapsed_seconds=time.monotonic() - started)
         # Never the headers: they carry the API key and token.
         log.log(
             logging.DEBUG if outcome.ok else logging.WARNING,
             "Return Helper %s -> %s (%s) in %.3fs correlationId=%s",
-            operation,
+            outcome.operation,
             outcome.kind.value,
             outcome.detail,
             outcome.elapsed_seconds,
