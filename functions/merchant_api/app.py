@@ -26,7 +26,7 @@ import resend_workflow
 import sync_routes
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
 from rh_common import http_api, inventory, observability, snapstart, wiring
@@ -244,13 +244,7 @@ def list_service_types(
 def create_resend(
     request: Annotated[CreateResendRequest, Body(openapi_examples=_example(EXAMPLE_RESEND))],
     idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY),
-        ),
+        http_api.IdempotencyKey, http_api.idempotency_key_header(openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
     ] = None,
 ) -> Response[ResendView | ResendAccepted]:
     observability.log_payload(logger, logging.DEBUG, "resend request", request.model_dump(mode="json"))

@@ -34,13 +34,14 @@ import binascii
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from rh_common import errors, http_answers, json_answers
+from rh_common import errors, http_answers, idempotency_keys, json_answers
 from rh_common.errors import ErrorBody
 from rh_common.json_answers import json_response
 from rh_common.results import Result
@@ -65,6 +66,25 @@ class SuccessModel(BaseModel):
     """Base of the success models: a body with keys the document does not name is a bug, not a match."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ the Idempotency-Key header
+
+# Its grammar is rh_common.idempotency_keys' (the automation queue checks the same): a 422 on the header.
+IdempotencyKey = Annotated[str | None, AfterValidator(idempotency_keys.checked)]
+BatchKey = Annotated[str, AfterValidator(idempotency_keys.checked_batch_key)]
+
+
+def idempotency_key_header(max_length: int = idempotency_keys.MAX_LENGTH, **documented: Any) -> Any:
+    """The `Idempotency-Key` header parameter, documented with its grammar."""
+    return Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=max_length,
+        description=f"Printable ASCII; {idempotency_keys.rule(max_length)}",
+        json_schema_extra={"pattern": idempotency_keys.PATTERN},
+        **documented,
+    )
 
 
 # ------------------------------------------------------------------ documented responses

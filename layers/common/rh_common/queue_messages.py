@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from rh_common import idempotency_keys
+
 
 class MalformedMessage(ValueError):
     """Neither shape: a poison message, left for the queue's redrive policy (DLQ)."""
@@ -54,12 +56,14 @@ def parse(body: str) -> IntakeMessage | RetryMessage | SyncPageMessage:
         if not isinstance(request_id, str) or not request_id:
             raise MalformedMessage("resendRequestId must be a non-empty string")
         return RetryMessage(request_id)
-    key = message.get("idempotencyKey")
-    if not isinstance(key, str) or not key.strip() or len(key) > 255:
-        raise MalformedMessage("idempotencyKey must be a non-empty string of at most 255 characters")
     if "request" not in message:
         raise MalformedMessage("request is missing")
     batch = message.get("batch", False)
     if not isinstance(batch, bool):
         raise MalformedMessage("batch must be true or false")
+    # Checked before anything is reserved: upstream's header carries the key on every attempt.
+    max_length = idempotency_keys.BATCH_MAX_LENGTH if batch else idempotency_keys.MAX_LENGTH
+    key = message.get("idempotencyKey")
+    if not idempotency_keys.is_valid(key, max_length):
+        raise MalformedMessage(f"idempotencyKey {idempotency_keys.rule(max_length)}")
     return IntakeMessage(key, message["request"], batch)
