@@ -23,6 +23,7 @@ from rh_common import observability, settings
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics, Tracer
 
+    from rh_common.adapters.dead_letters import DeadLetterQueue
     from rh_common.adapters.delivery_log import DeliveryLog
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.inventory_store import InventoryStore
@@ -118,6 +119,13 @@ class Wiring:
         from rh_common.adapters.retry_queue import RetryQueue
 
         return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
+
+    @cached_property
+    def automation_dead_letters(self) -> DeadLetterQueue:
+        """The resend request queue's DLQ: where the worker moves a message that is not an intake shape."""
+        from rh_common.adapters.dead_letters import DeadLetterQueue
+
+        return DeadLetterQueue(settings.required("RESEND_REQUEST_DLQ_URL"))
 
     @cached_property
     def deliveries(self) -> DeliveryLog:
