@@ -146,8 +146,9 @@ def test_a_sync_page_shaped_message_on_the_automation_queue_cannot_fail_a_runnin
         json.dumps({"idempotencyKey": "auto-f", "fulfilment": {"orderId": "o-1"}}),  # section 12: not taken yet
         json.dumps({"idempotencyKey": "auto-x", "request": {}, "resendRequestId": "r"}),
         json.dumps({"idempotencyKey": "order-€1", "request": {}}),
+        '{"idempotencyKey": "auto-deep", "request": ' + "[" * 50_000,
     ],
-    ids=["not-json", "list", "string", "other-keys", "fulfilment", "intake-plus-retry-keys", "bad-key"],
+    ids=["not-json", "list", "string", "other-keys", "fulfilment", "intake-plus-retry-keys", "bad-key", "50000-deep"],
 )
 def test_anything_but_an_intake_shape_is_moved_to_the_dlq_at_once_and_kept_nowhere(
     door, tables, emulator, automation_dlq, body

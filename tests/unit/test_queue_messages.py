@@ -100,3 +100,12 @@ def test_a_refused_message_is_described_by_its_key_names_only_capped():
     names = queue_messages.key_names(json.dumps(many))
     assert len(names) == 20 and all(len(name) == 40 for name in names)
     assert queue_messages.key_names("phone +1 555 0100") == "body is not JSON"
+
+
+def test_a_body_nested_past_64_levels_is_malformed_not_a_recursion_error():
+    for parse in (queue_messages.intake, queue_messages.retry, queue_messages.sync_page, queue_messages.key_names):
+        try:
+            answer = parse("[" * 50_000)
+        except MalformedMessage as malformed:
+            answer = str(malformed)
+        assert answer == "body is nested deeper than 64 levels"

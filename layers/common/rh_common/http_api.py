@@ -41,7 +41,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from rh_common import errors, http_answers, idempotency_keys, json_answers
+from rh_common import errors, http_answers, idempotency_keys, json_answers, json_limits
 from rh_common.errors import ErrorBody
 from rh_common.json_answers import json_response
 from rh_common.results import Result
@@ -215,7 +215,7 @@ _METHODS_WITH_BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
 def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
-    """A proxy result for a body no route can read (too large, not JSON, not UTF-8), else None.
+    """A proxy result for a body no route can read (too large, not JSON, not UTF-8, nested too deep), else None.
 
     Checked before Powertools parses it: its JSON parsing lets a UnicodeDecodeError (bytes that
     are not UTF-8, which API Gateway hands over base64-encoded) or a ValueError (an integer past
@@ -240,6 +240,9 @@ def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dic
             raw = base64.b64decode(raw, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return _proxy(400, errors.error_body("request body is not UTF-8 JSON"), "request body not UTF-8")
+    if json_limits.too_deep(raw):  # before json.loads, which recurses per level (RecursionError: a crash)
+        message = f"request body is nested deeper than {json_limits.MAX_DEPTH} levels"
+        return _proxy(400, errors.error_body(message), "request body nested too deep")
     try:
         json.loads(raw)
     except ValueError:

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rh_common import idempotency_keys
+from rh_common import idempotency_keys, json_limits
 
 
 class MalformedMessage(ValueError):
@@ -92,6 +92,8 @@ def key_names(body: str) -> list[str] | str:
 
 
 def _object(body: str) -> dict[str, Any]:
+    if json_limits.too_deep(body):
+        raise MalformedMessage(f"body is nested deeper than {json_limits.MAX_DEPTH} levels")
     try:
         message = json.loads(body)
     except ValueError as exc:
