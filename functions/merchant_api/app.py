@@ -30,6 +30,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
 from rh_common import http_api, inventory, observability, snapstart, wiring
+from rh_common.domain_errors import InvalidPageToken
 from rh_common.error_models import UpstreamRefusal
 from rh_common.errors import ErrorBody
 from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed_route
@@ -198,7 +199,7 @@ def list_inventories(
         records, token = store.list_by_warehouse(
             warehouseId, limit, nextToken, ELIGIBLE_HANDLING_CODES if eligible else None
         )
-    except ValueError as bad_token:
+    except InvalidPageToken as bad_token:
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
     items = [InventoryView(**inventory.view(r, ELIGIBLE_HANDLING_CODES)) for r in records]
     return InventoryPage(items=items, nextToken=token)
@@ -277,7 +278,7 @@ def find_resend(
         return _answer(services.resends.get_by_key(idempotencyKey))
     try:
         return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
-    except ValueError as bad_token:
+    except InvalidPageToken as bad_token:
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
 
 

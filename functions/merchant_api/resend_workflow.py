@@ -34,7 +34,7 @@ def configure(built: wiring.Wiring) -> None:
 
 
 def resends_with_status(status: str, limit: int, next_token: str | None) -> Result:
-    """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); ValueError: bad token."""
+    """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); InvalidPageToken: bad token."""
     records, token = services.listing.page(status, limit, next_token)
     return results.found({"items": [resend_lifecycle.view(r) for r in records], "nextToken": token})
 
