@@ -57,10 +57,6 @@ def eligible_handling_codes() -> frozenset[str]:
     return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
 
 
-def _max_items() -> int:
-    return settings.integer("RESEND_MAX_ITEMS", 5)
-
-
 class Wiring:
     """One function's adapters and services, each built on first use and kept for the process."""
 
@@ -192,7 +188,6 @@ class Wiring:
 
         tuned = ResendSettings(
             eligible_handling_codes=eligible_handling_codes(),
-            max_items=_max_items(),
             retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
@@ -235,7 +230,7 @@ class Wiring:
             self.service_types,
             self.upstream,
             QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
-            QuoteSettings(eligible_handling_codes(), _max_items()),
+            QuoteSettings(eligible_handling_codes()),
         )
 
     @cached_property
@@ -253,8 +248,7 @@ class Wiring:
             upstream=self.upstream,
             settings=BatchSettings(
                 eligible_handling_codes=eligible_handling_codes(),
-                max_items=_max_items(),
-                batch_max_items=settings.integer("BATCH_MAX_ITEMS", 50),
+                max_items=settings.resend_max_items(),
                 in_flight_seconds=_IN_FLIGHT_SECONDS,
             ),
         )
