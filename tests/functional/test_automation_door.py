@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.events.loader import load_event
+from tests.support.call_counts import Calls
 from tests.support.resend import fault, resend_body, upstream_state
 
 
@@ -166,3 +167,25 @@ def test_a_message_the_dlq_cannot_take_stays_on_its_queue(door, items, automatio
     failed = door.worker.lambda_handler(event, door.context)["batchItemFailures"]
     # left for SQS to deliver again (and redrive), never lost; the batch's other message went on
     assert failed == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+
+
+# ------------------------------------------------------------------ caps: the same models at both doors
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"idempotencyKey": "auto-over-cap", "request": resend_body(list(range(90_001, 90_007)))},
+        {"idempotencyKey": "auto-repeated", "request": resend_body([90_001, 90_001])},
+        {"idempotencyKey": "auto-batch-over", "batch": True, "request": resend_body(list(range(90_001, 90_052)))},
+    ],
+    ids=["resend-6", "resend-repeated", "batch-51"],
+)
+def test_an_automation_request_over_its_cap_is_refused_before_any_lookup(door, tables, emulator, monkeypatch, message):
+    calls = Calls(monkeypatch, emulator.api_base)
+    assert door(message) == []
+    assert calls.upstream == []
+    assert [name for name in calls.dynamodb if name != "PutItem"] == [], "nothing read, nothing reserved"
+    if not message.get("batch"):  # a resend's refusal is recorded under its key, as for any invalid request
+        view = door.worker.service.get_by_key(message["idempotencyKey"]).body
+        assert view["status"] == "REJECTED" and view["lastError"]["errors"][0]["field"] == "returnInventoryIdList"

@@ -104,7 +104,7 @@ MAX_BODY_BYTES = 64 * 1024
 FORBIDDEN = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
 INVALID = {422: doc("Validation failed: one entry per offending field")}
 NOT_FOUND = {404: doc("Not known")}
-NOT_JSON = {400: doc("Body is not JSON (or not UTF-8)")}
+NOT_JSON = {400: doc("Body is not JSON (or not UTF-8, or nested deeper than 64 levels)")}
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again")}
 
 
