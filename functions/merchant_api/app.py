@@ -26,10 +26,11 @@ import resend_workflow
 import sync_routes
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
 from rh_common import http_api, inventory, observability, snapstart, wiring
+from rh_common.domain_errors import InvalidPageToken
 from rh_common.error_models import UpstreamRefusal
 from rh_common.errors import ErrorBody
 from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed_route
@@ -198,7 +199,7 @@ def list_inventories(
         records, token = store.list_by_warehouse(
             warehouseId, limit, nextToken, ELIGIBLE_HANDLING_CODES if eligible else None
         )
-    except ValueError as bad_token:
+    except InvalidPageToken as bad_token:
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
     items = [InventoryView(**inventory.view(r, ELIGIBLE_HANDLING_CODES)) for r in records]
     return InventoryPage(items=items, nextToken=token)
@@ -244,13 +245,7 @@ def list_service_types(
 def create_resend(
     request: Annotated[CreateResendRequest, Body(openapi_examples=_example(EXAMPLE_RESEND))],
     idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY),
-        ),
+        http_api.IdempotencyKey, http_api.idempotency_key_header(openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
     ] = None,
 ) -> Response[ResendView | ResendAccepted]:
     observability.log_payload(logger, logging.DEBUG, "resend request", request.model_dump(mode="json"))
@@ -283,7 +278,7 @@ def find_resend(
         return _answer(services.resends.get_by_key(idempotencyKey))
     try:
         return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
-    except ValueError as bad_token:
+    except InvalidPageToken as bad_token:
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
 
 

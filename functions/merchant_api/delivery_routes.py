@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from rh_common import errors, http_api, wiring
 from rh_common.adapters.delivery_log import DeliveryStatus, view
+from rh_common.domain_errors import InvalidPageToken
 from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
 from rh_common.ingest import ApplyFailed
 from rh_common.views import DeliveryView
@@ -56,7 +57,7 @@ def list_deliveries(
 ) -> DeliveryPage:
     try:
         items, token = services.deliveries.list_by_status(status, limit, nextToken)
-    except ValueError as bad_token:
+    except InvalidPageToken as bad_token:
         raise http_api.invalid("nextToken", str(bad_token)) from bad_token
     return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
 

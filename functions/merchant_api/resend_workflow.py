@@ -11,9 +11,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from rh_common import http_api, resend_lifecycle, results, wiring
+from rh_common import http_api, idempotency_keys, resend_lifecycle, results, wiring
 from rh_common.error_models import ErrorBody, FieldErrorModel, UpstreamRefusal
 from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed_route
 from rh_common.resend_request import MAX_ID
@@ -34,7 +34,7 @@ def configure(built: wiring.Wiring) -> None:
 
 
 def resends_with_status(status: str, limit: int, next_token: str | None) -> Result:
-    """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); ValueError: bad token."""
+    """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); InvalidPageToken: bad token."""
     records, token = services.listing.page(status, limit, next_token)
     return results.found({"items": [resend_lifecycle.view(r) for r in records], "nextToken": token})
 
@@ -89,7 +89,7 @@ class BatchView(SuccessModel):
 
 
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again after Retry-After seconds")}
-BATCH_KEY = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+BATCH_KEY = Annotated[http_api.BatchKey, http_api.idempotency_key_header(idempotency_keys.BATCH_MAX_LENGTH)]
 
 
 def _answer(result: Result) -> Response:

@@ -10,6 +10,12 @@ One record at a time through the same service as POST /resends (one code path,
 two doors). Powertools' batch processor reports per-record failures, so one bad
 record never fails the rest of the batch; a record that fails repeatedly goes to
 the DLQ through the queue's redrive policy.
+
+One shape per queue, told apart by the record's eventSourceARN (rh_common.queue_messages):
+retries and sync pages are acted on only from their own queues, which only this system
+writes to. Any other source is the automation queue, whose senders are outside: there only
+the intake shapes are acted on, and any other message is moved to that queue's DLQ at once,
+untouched, logged by its key names only.
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ from rh_common import cold_start  # first: no garbage collection while the rest 
 # isort: on
 
 import logging
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from rh_common import http_answers, observability, queue_messages, wiring
+from rh_common import http_answers, observability, queue_messages, settings, wiring
+
+if TYPE_CHECKING:
+    from rh_common.results import Result
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
@@ -35,31 +45,50 @@ service, syncs = services.resends, services.syncs  # the batch service is built 
 observability.route_library_logs(logger)
 
 
+# The queues only this system writes to; everything else arrives by the automation door.
+RETRY_QUEUE_ARN = settings.required("RESEND_RETRY_QUEUE_ARN")
+SYNC_QUEUE_ARN = settings.required("SYNC_QUEUE_ARN")
+
+
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
     # One correlation id per message; nothing of the previous record's keys carries over.
     logger.set_correlation_id(record.message_id)
     logger.remove_keys(["resendRequestId", "idempotencyKey", "syncId"])
-    message = queue_messages.parse(record.body)
-    if isinstance(message, queue_messages.SyncPageMessage):
-        logger.append_keys(syncId=message.body.get("syncId"))
-        logger.info("inventory sync page handled", extra={"outcome": syncs.handle(message.body)})
+    source = record.event_source_arn
+    if source == SYNC_QUEUE_ARN:
+        page = queue_messages.sync_page(record.body)
+        logger.append_keys(syncId=page.body.get("syncId"))
+        logger.info("inventory sync page handled", extra={"outcome": syncs.handle(page.body)})
         return
-    if isinstance(message, queue_messages.RetryMessage):
-        logger.append_keys(resendRequestId=message.resend_request_id)
-        result = service.retry(message.resend_request_id)
-    else:
-        logger.append_keys(idempotencyKey=message.idempotency_key)
-        observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
-        intake = services.batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
-        result = intake(message.idempotency_key, message.request)
-        if result.refused:
-            # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,
-            # the offending field names; never upstream's messages, which may quote the address).
-            fields = [error.get("field") for error in result.body.get("errors", [])]
-            observability.log_payload(
-                logger, logging.WARNING, "automation resend request refused", message.request, fields=fields
-            )
+    if source == RETRY_QUEUE_ARN:
+        retry = queue_messages.retry(record.body)
+        logger.append_keys(resendRequestId=retry.resend_request_id)
+        _handled(service.retry(retry.resend_request_id))
+        return
+    try:
+        message = queue_messages.intake(record.body)
+    except queue_messages.MalformedMessage as refused:
+        # Never retried (it cannot become an intake message): moved now, and deleted from the queue as handled.
+        services.automation_dead_letters.move(record.body, str(refused))
+        keys = queue_messages.key_names(record.body)
+        logger.warning("automation message moved to its DLQ", extra={"reason": str(refused), "keys": keys})
+        return
+    logger.append_keys(idempotencyKey=message.idempotency_key)
+    observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
+    intake = services.batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
+    result = intake(message.idempotency_key, message.request)
+    if result.refused:
+        # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,
+        # the offending field names; never upstream's messages, which may quote the address).
+        fields = [error.get("field") for error in result.body.get("errors", [])]
+        observability.log_payload(
+            logger, logging.WARNING, "automation resend request refused", message.request, fields=fields
+        )
+    _handled(result)
+
+
+def _handled(result: Result) -> None:
     observability.count_resend_outcome(metrics, result.outcome)
     # The status code a door would answer: the same in every log line, whichever door it came in by.
     status_code = http_answers.answer(result).status_code

@@ -180,13 +180,19 @@ def items(tables, emulator):
 
 
 @pytest.fixture
-def load_with_upstream(load_function, emulator, retry_queue):
-    """Load a resend function as `load_function` does, with the emulator upstream and the retry queue."""
+def automation_dlq(aws, template):
+    """The resend request queue's DLQ, where the worker moves what is not an intake shape."""
+    return _queue(template, "ResendRequestDLQ")
+
+
+@pytest.fixture
+def load_with_upstream(load_function, emulator, retry_queue, automation_dlq):
+    """Load a resend function as `load_function` does, with the emulator upstream, the retry queue and the
+    automation queue's DLQ."""
 
     def load(logical_id: str, **overrides: str) -> ModuleType:
-        return load_function(
-            logical_id, RH_API_BASE_URL=emulator.api_base, RESEND_RETRY_QUEUE_URL=retry_queue, **overrides
-        )
+        queues = {"RESEND_RETRY_QUEUE_URL": retry_queue, "RESEND_REQUEST_DLQ_URL": automation_dlq}
+        return load_function(logical_id, RH_API_BASE_URL=emulator.api_base, **{**queues, **overrides})
 
     return load
 

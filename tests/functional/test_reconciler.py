@@ -1,6 +1,7 @@
 """Nothing stuck: kill the flow at each step and let the reconciler (and the worker) finish it."""
 
 import copy
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,7 @@ def drain(worker, retry_queue, lambda_context):
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
                 "awsRegion": "us-east-1",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "eventSourceARN": os.environ["RESEND_RETRY_QUEUE_ARN"],  # the worker acts on retries from there only
             }
             for m in messages
         ]

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 import time
 import uuid
 
@@ -23,13 +24,15 @@ def worker(load_with_upstream):
 
 @pytest.fixture
 def deliver(worker, lambda_context):
-    """Hand SQS bodies to the worker as one batch; returns the ids it reported failed."""
+    """Hand SQS bodies to the worker as one batch from the automation queue (or `source`, a queue's ARN);
+    returns the ids it reported failed."""
 
-    def send(*bodies):
+    def send(*bodies, source=None):
         template = load_event("sqs_resend_request")["Records"][0]
         records = []
         for body in bodies:
             record = copy.deepcopy(template)
+            record["eventSourceARN"] = source or record["eventSourceARN"]
             record["messageId"] = str(uuid.uuid4())
             record["body"] = body if isinstance(body, str) else json.dumps(body)
             records.append(record)
@@ -38,6 +41,12 @@ def deliver(worker, lambda_context):
         return [record["messageId"] in failed for record in records]
 
     return send
+
+
+@pytest.fixture
+def retry(deliver):
+    """Hand bodies to the worker as the retry queue's records (retries are acted on from there only)."""
+    return lambda *bodies: deliver(*bodies, source=os.environ["RESEND_RETRY_QUEUE_ARN"])
 
 
 def nothing_queued(queue_url) -> bool:
@@ -91,25 +100,31 @@ def test_an_automation_request_for_reserved_items_is_rejected_with_the_conflict(
     assert view["status"] == "REJECTED" and "reserved" in json.dumps(view["lastError"])
 
 
-def test_one_bad_record_never_fails_the_rest_of_the_batch(worker, deliver, items):
+def test_one_bad_record_never_fails_the_rest_of_the_batch(worker, deliver, retry, items):
     ids = items(705)
-    results = deliver(
-        "not json",
-        {"idempotencyKey": "auto-ok", "request": resend_body(ids)},
-        {"no": "shape"},
-        {"resendRequestId": "no-such-request"},
-    )
-    assert results == [True, False, True, True]
+    # on the automation queue, a message that is not an intake shape is moved to its DLQ (handled)
+    results = deliver("not json", {"idempotencyKey": "auto-ok", "request": resend_body(ids)}, {"no": "shape"})
+    assert results == [False, False, False]
     assert worker.service.get_by_key("auto-ok").body["status"] == "SUBMITTED"
+    # on the retry queue (only this system writes to it) a bad record fails, for its own redrive policy
+    settled = {"resendRequestId": worker.service.get_by_key("auto-ok").body["resendRequestId"]}
+    assert retry("not json", {"resendRequestId": "no-such-request"}, {"no": "shape"}, settled) == [
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
-def test_a_transient_failure_is_retried_from_the_queue_with_the_same_key(worker, deliver, items, emulator, retry_queue):
+def test_a_transient_failure_is_retried_from_the_queue_with_the_same_key(
+    worker, deliver, retry, items, emulator, retry_queue
+):
     ids = items(706)
     fault(emulator, "createResend", kind="http5xx", status=503)
     deliver({"idempotencyKey": "auto-retry", "request": resend_body(ids)})
     assert worker.service.get_by_key("auto-retry").body["status"] == "PENDING"
-    [retry] = queued_retries(retry_queue)
-    assert deliver(retry) == [False]
+    [message] = queued_retries(retry_queue)
+    assert retry(message) == [False]
     view = worker.service.get_by_key("auto-retry").body
     assert (view["status"], view["attempts"]) == ("SUBMITTED", 2)
     assert upstream_state(emulator)["createResendCalls"] == {"auto-retry": 2}
@@ -117,7 +132,7 @@ def test_a_transient_failure_is_retried_from_the_queue_with_the_same_key(worker,
 
 
 def test_a_create_that_timed_out_after_upstream_made_it_is_recognised_not_duplicated(
-    worker, deliver, items, emulator, retry_queue
+    worker, deliver, retry, items, emulator, retry_queue
 ):
     ids = items(707)
     fault(emulator, "createResend", kind="timeoutAfterCommit", seconds=2)
@@ -125,27 +140,27 @@ def test_a_create_that_timed_out_after_upstream_made_it_is_recognised_not_duplic
     assert worker.service.get_by_key("auto-ambiguous").body["status"] == "PENDING"
     created_upstream = [r for r in upstream_state(emulator)["resends"] if r["idempotencyKey"] == "auto-ambiguous"]
     assert len(created_upstream) == 1  # the first attempt did create it
-    [retry] = queued_retries(retry_queue)
-    deliver(retry)
+    [message] = queued_retries(retry_queue)
+    retry(message)
     view = worker.service.get_by_key("auto-ambiguous").body
     assert view["status"] == "SUBMITTED" and view["resendId"] == created_upstream[0]["resendId"]
     assert upstream_state(emulator)["createdPerIdempotencyKey"] == {"auto-ambiguous": 1}
 
 
-def test_a_refusal_on_retry_is_rejected_and_releases_the_items(worker, deliver, items, emulator, retry_queue):
+def test_a_refusal_on_retry_is_rejected_and_releases_the_items(worker, deliver, retry, items, emulator, retry_queue):
     ids = items(708)
     fault(emulator, "createResend", kind="http5xx", status=500)
     deliver({"idempotencyKey": "auto-refused", "request": resend_body(ids)})
     fault(emulator, "createResend", kind="softError", errorCode="VALIDATION_FAILED", error={"x": "no"})
-    [retry] = queued_retries(retry_queue)
-    deliver(retry)
+    [message] = queued_retries(retry_queue)
+    retry(message)
     view = worker.service.get_by_key("auto-refused").body
     assert view["status"] == "REJECTED" and view["lastError"]["errorCode"] == "VALIDATION_FAILED"
     assert items.store.get(708, consistent=True).active_resend_request_id is None
 
 
 def test_after_the_last_attempt_the_request_is_dead_and_its_items_released(
-    worker, deliver, items, emulator, retry_queue
+    worker, deliver, retry, items, emulator, retry_queue
 ):
     ids = items(709)
     for _ in range(3):  # 503: certainly not processed (an unknown outcome never gives up: test_resend_ambiguity)
@@ -153,8 +168,8 @@ def test_after_the_last_attempt_the_request_is_dead_and_its_items_released(
     deliver({"idempotencyKey": "auto-dead", "request": resend_body(ids)})
     assert not nothing_queued(retry_queue)  # the first retry waits in the queue (delayed)
     for _ in range(2):
-        [retry] = queued_retries(retry_queue)
-        deliver(retry)
+        [message] = queued_retries(retry_queue)
+        retry(message)
     view = worker.service.get_by_key("auto-dead").body
     assert (view["status"], view["attempts"]) == ("DEAD", 3)
     assert "3 attempts" in view["lastError"]["detail"]
@@ -170,11 +185,11 @@ def test_retry_after_is_honoured(worker, deliver, items, emulator, retry_queue):
     assert record["nextAttemptAt"] - time.time() >= 5  # Retry-After 7, whole seconds
 
 
-def test_a_retry_of_a_request_that_already_settled_calls_nobody(worker, deliver, items, emulator):
+def test_a_retry_of_a_request_that_already_settled_calls_nobody(worker, deliver, retry, items, emulator):
     ids = items(711)
     deliver({"idempotencyKey": "auto-settled", "request": resend_body(ids)})
     request_id = worker.service.get_by_key("auto-settled").body["resendRequestId"]
-    assert deliver({"resendRequestId": request_id}) == [False]
+    assert retry({"resendRequestId": request_id}) == [False]
     assert upstream_state(emulator)["createResendCalls"] == {"auto-settled": 1}
 
 
@@ -192,4 +207,4 @@ def test_an_automation_batch_runs_the_batch_path_and_is_read_by_its_key(worker, 
 
 def test_a_batch_flag_that_is_not_a_boolean_is_a_poison_message():
     with pytest.raises(queue_messages.MalformedMessage, match="batch"):
-        queue_messages.parse(json.dumps({"idempotencyKey": "auto-batch-2", "batch": "yes", "request": {}}))
+        queue_messages.intake(json.dumps({"idempotencyKey": "auto-batch-2", "batch": "yes", "request": {}}))

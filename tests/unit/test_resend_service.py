@@ -48,7 +48,7 @@ class World:
             service_types=self.service_types,
             upstream=self.upstream,
             retries=self.retries,
-            settings=ResendSettings(frozenset({"ohd", "tbc"}), 5, 30, max_attempts, 60),
+            settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60),
         )
 
     def items(self, *ids: int, **values) -> list[int]:

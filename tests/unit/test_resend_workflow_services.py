@@ -23,7 +23,7 @@ class Workflow(World):
         super().__init__(service_types or {NJ: SERVICE_TYPES, HAMBURG: SERVICE_TYPES})
         self.holds = HoldService(self.inventories, self.upstream, CODES)
         self.quotes = QuoteService(
-            self.inventories, self.service_types, self.upstream, FakeQuotes(), QuoteSettings(CODES, 5)
+            self.inventories, self.service_types, self.upstream, FakeQuotes(), QuoteSettings(CODES)
         )
         self.batch_records = FakeBatches()
         self.batches = BatchService(
@@ -34,7 +34,7 @@ class Workflow(World):
             self.quotes,
             self.holds,
             self.upstream,
-            BatchSettings(CODES, max_items=5, batch_max_items=10, in_flight_seconds=60),
+            BatchSettings(CODES, max_items=5, in_flight_seconds=60),
             clock=lambda: 1_000_000.0,
         )
 

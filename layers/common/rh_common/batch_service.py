@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from rh_common import resend_plan, results
 from rh_common.domain_errors import BatchExists, RetryLater
-from rh_common.errors import FieldError, from_validation_errors
+from rh_common.errors import from_validation_errors
 from rh_common.hold_service import HoldService
 from rh_common.inventory_lookup import read_through
 from rh_common.ports import BatchRecords, Inventories, ResendRecords, ReturnHelper
@@ -47,8 +47,7 @@ class Entry:
 @dataclass(frozen=True)
 class BatchSettings:
     eligible_handling_codes: frozenset[str]
-    max_items: int  # RESEND_MAX_ITEMS: the cap of one group
-    batch_max_items: int  # BATCH_MAX_ITEMS
+    max_items: int  # RESEND_MAX_ITEMS: the cap of one group (BATCH_MAX_ITEMS: BatchRequest's, PlanRequest's)
     in_flight_seconds: int
 
 
@@ -97,9 +96,6 @@ class BatchService:
     # ------------------------------------------------------------------ batch
     def run(self, request: BatchRequest, batch_key: str) -> Result:
         ids = request.returnInventoryIdList
-        if len(ids) > self._settings.batch_max_items:
-            message = f"at most {self._settings.batch_max_items} items per batch"
-            return results.invalid(message, [FieldError("returnInventoryIdList", message)])
         fingerprint = request.fingerprint()
         answer_before = int(self._clock()) + self._settings.in_flight_seconds
         record = {

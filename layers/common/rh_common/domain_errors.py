@@ -45,3 +45,7 @@ class RetryLater(Exception):
 
 class UnknownResendRequest(Exception):
     """A retry message names a request that does not exist: a poison message."""
+
+
+class InvalidPageToken(ValueError):
+    """A `nextToken` that does not decode to what the listing issued (or belongs to another listing)."""

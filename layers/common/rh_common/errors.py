@@ -27,8 +27,11 @@ _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
 
 def field_path(location: Sequence[Any]) -> str | None:
-    """pydantic's loc ("query", "warehouseId") -> "warehouseId"; ("body", "a", 0) -> "a.0"."""
+    """pydantic's loc ("query", "warehouseId") -> "warehouseId"; ("body", "a", 0) -> "a.0";
+    ("header", "idempotency-key") -> "Idempotency-Key" (Powertools lower-cases header names)."""
     parts = list(location)
+    if parts[:1] == ["header"] and len(parts) == 2:
+        return "-".join(word.capitalize() for word in str(parts[1]).split("-"))
     if parts and parts[0] in _LOCATIONS:
         parts = parts[1:]
     return ".".join(str(part) for part in parts) or None

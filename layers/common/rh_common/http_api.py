@@ -34,13 +34,14 @@ import binascii
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from rh_common import errors, http_answers, json_answers
+from rh_common import errors, http_answers, idempotency_keys, json_answers, json_limits
 from rh_common.errors import ErrorBody
 from rh_common.json_answers import json_response
 from rh_common.results import Result
@@ -67,6 +68,25 @@ class SuccessModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# ------------------------------------------------------------------ the Idempotency-Key header
+
+# Its grammar is rh_common.idempotency_keys' (the automation queue checks the same): a 422 on the header.
+IdempotencyKey = Annotated[str | None, AfterValidator(idempotency_keys.checked)]
+BatchKey = Annotated[str, AfterValidator(idempotency_keys.checked_batch_key)]
+
+
+def idempotency_key_header(max_length: int = idempotency_keys.MAX_LENGTH, **documented: Any) -> Any:
+    """The `Idempotency-Key` header parameter, documented with its grammar."""
+    return Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=max_length,
+        description=f"Printable ASCII; {idempotency_keys.rule(max_length)}",
+        json_schema_extra={"pattern": idempotency_keys.PATTERN},
+        **documented,
+    )
+
+
 # ------------------------------------------------------------------ documented responses
 
 
@@ -84,7 +104,7 @@ MAX_BODY_BYTES = 64 * 1024
 FORBIDDEN = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
 INVALID = {422: doc("Validation failed: one entry per offending field")}
 NOT_FOUND = {404: doc("Not known")}
-NOT_JSON = {400: doc("Body is not JSON (or not UTF-8)")}
+NOT_JSON = {400: doc("Body is not JSON (or not UTF-8, or nested deeper than 64 levels)")}
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again")}
 
 
@@ -195,7 +215,7 @@ _METHODS_WITH_BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
 def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
-    """A proxy result for a body no route can read (too large, not JSON, not UTF-8), else None.
+    """A proxy result for a body no route can read (too large, not JSON, not UTF-8, nested too deep), else None.
 
     Checked before Powertools parses it: its JSON parsing lets a UnicodeDecodeError (bytes that
     are not UTF-8, which API Gateway hands over base64-encoded) or a ValueError (an integer past
@@ -220,6 +240,9 @@ def refuse_unreadable_body(event: Mapping[str, Any], max_body_bytes: int) -> dic
             raw = base64.b64decode(raw, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return _proxy(400, errors.error_body("request body is not UTF-8 JSON"), "request body not UTF-8")
+    if json_limits.too_deep(raw):  # before json.loads, which recurses per level (RecursionError: a crash)
+        message = f"request body is nested deeper than {json_limits.MAX_DEPTH} levels"
+        return _proxy(400, errors.error_body(message), "request body nested too deep")
     try:
         json.loads(raw)
     except ValueError:

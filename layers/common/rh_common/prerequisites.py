@@ -17,6 +17,7 @@ from rh_common.inventory import InventoryRecord
 
 if TYPE_CHECKING:  # annotations only: the resend worker's retries import this without pydantic
     from rh_common.resend_request import CreateResendRequest
+    from rh_common.workflow_requests import QuoteRequest
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,13 @@ def warehouse_service_types(
 
 
 def check_items(
-    request: CreateResendRequest,
+    request: CreateResendRequest | QuoteRequest,
     records: Mapping[int, InventoryRecord],
     eligible_handling_codes: frozenset[str],
-    max_items: int,
 ) -> list[FieldError]:
-    """Every item known, in one warehouse, eligible, in stock, no pending VAS (reservations: `reserved`)."""
+    """Every item known, in one warehouse, eligible, in stock, no pending VAS (reservations: `reserved`).
+    The cap and distinctness are the request models' (checked before any look-up)."""
     ids = request.returnInventoryIdList
-    if len(ids) > max_items:
-        return [FieldError("returnInventoryIdList", f"at most {max_items} items per resend")]
     problems: list[FieldError] = []
     warehouses = {records[i].values.get("warehouseId") for i in ids if i in records}
     for index, inventory_id in enumerate(ids):

@@ -1,8 +1,8 @@
 """POST /resends/quote: the fees of the warehouse's shipment services for these items and destination.
 
-Checked like POST /resends (reserved: 409; unknown, ineligible, several warehouses, over
-the cap, or no service shipping to the country: 422), then Return Helper's
-getShippingFeeListByToShippingOption, filtered and sorted by `quote.quote_body`,
+Checked like POST /resends (over the cap or repeated ids: 422 by QuoteRequest, before any look-up;
+reserved: 409; unknown, ineligible, several warehouses, or no service shipping to the country: 422),
+then Return Helper's getShippingFeeListByToShippingOption, filtered and sorted by `quote.quote_body`,
 cached briefly (`QuoteCache`). Nothing is reserved.
 """
 
@@ -25,7 +25,6 @@ QUOTE_CACHE_SECONDS = 300
 @dataclass(frozen=True)
 class QuoteSettings:
     eligible_handling_codes: frozenset[str]
-    max_items: int
 
 
 class QuoteService:
@@ -50,9 +49,7 @@ class QuoteService:
         if held:
             # The same 409 body as POST /resends.
             return results.reservation_conflict(Conflict(i, holder) for i, holder in held.items())
-        problems = prerequisites.check_items(
-            request, records, self._settings.eligible_handling_codes, self._settings.max_items
-        )
+        problems = prerequisites.check_items(request, records, self._settings.eligible_handling_codes)
         if problems:
             return results.invalid("items cannot be quoted for a resend", problems)
         warehouse_id = prerequisites.warehouse_of(request, records)

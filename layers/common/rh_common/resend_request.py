@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from rh_common import settings
+
 MAX_ID = 2**63 - 1
 
 InventoryId = Annotated[int, Field(gt=0, le=MAX_ID, strict=True)]
@@ -21,6 +23,16 @@ InventoryId = Annotated[int, Field(gt=0, le=MAX_ID, strict=True)]
 
 def _text(max_length: int, min_length: int = 1) -> Any:
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)]
+
+
+def capped_and_distinct(ids: list[int], max_items: int, per: str) -> list[int]:
+    """The request's items before any look-up (contract section 10): at most the cap, none twice.
+    Checked here, in the models both doors validate with, so a refused request reads nothing."""
+    if len(ids) > max_items:
+        raise ValueError(f"at most {max_items} items per {per}")
+    if len(set(ids)) != len(ids):
+        raise ValueError("inventory ids must be distinct")
+    return ids
 
 
 def iso_alpha3(value: str) -> str:
@@ -59,6 +71,7 @@ class CreateResendRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # RESEND_MAX_ITEMS (at most 50, template.yaml) is checked by the validator; 100 bounds the document.
     returnInventoryIdList: list[InventoryId] = Field(min_length=1, max_length=100)
     description: _text(500, 0) | None = None
     remarks: _text(500, 0) | None = None
@@ -66,10 +79,8 @@ class CreateResendRequest(BaseModel):
 
     @field_validator("returnInventoryIdList")
     @classmethod
-    def _distinct(cls, ids: list[int]) -> list[int]:
-        if len(set(ids)) != len(ids):
-            raise ValueError("inventory ids must be distinct")
-        return ids
+    def _capped_and_distinct(cls, ids: list[int]) -> list[int]:
+        return capped_and_distinct(ids, settings.resend_max_items(), "resend")
 
     def upstream_body(self) -> dict[str, Any]:
         """The body sent to Return Helper (unset optional fields left out)."""

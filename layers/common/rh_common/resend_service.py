@@ -53,7 +53,6 @@ def request_id_for(idempotency_key: str | None) -> str:
 @dataclass(frozen=True)
 class ResendSettings:
     eligible_handling_codes: frozenset[str]
-    max_items: int
     retry_base_delay_seconds: float
     retry_max_attempts: int
     in_flight_seconds: int  # how long an unanswered first request blocks its key (function timeout)
@@ -134,9 +133,7 @@ class ResendService:
     def _prerequisites(
         self, request: CreateResendRequest, records: dict[int, InventoryRecord]
     ) -> tuple[list[FieldError] | None, int | None]:
-        problems = prerequisites.check_items(
-            request, records, self._settings.eligible_handling_codes, self._settings.max_items
-        )
+        problems = prerequisites.check_items(request, records, self._settings.eligible_handling_codes)
         if problems:
             return problems, None
         warehouse_id = prerequisites.warehouse_of(request, records)

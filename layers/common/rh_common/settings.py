@@ -22,5 +22,15 @@ def code_set(name: str, default: str) -> frozenset[str]:
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
 
+def resend_max_items() -> int:
+    """RESEND_MAX_ITEMS: the items of one resend (POST /resends, quote, a batch's group)."""
+    return integer("RESEND_MAX_ITEMS", 5)
+
+
+def batch_max_items() -> int:
+    """BATCH_MAX_ITEMS: the items of one plan or batch."""
+    return integer("BATCH_MAX_ITEMS", 50)
+
+
 def optional(name: str) -> str | None:
     return os.environ.get(name, "").strip() or None

@@ -23,6 +23,7 @@ from rh_common import observability, settings
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics, Tracer
 
+    from rh_common.adapters.dead_letters import DeadLetterQueue
     from rh_common.adapters.delivery_log import DeliveryLog
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.inventory_store import InventoryStore
@@ -54,10 +55,6 @@ _IN_FLIGHT_SECONDS = 60
 
 def eligible_handling_codes() -> frozenset[str]:
     return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
-
-
-def _max_items() -> int:
-    return settings.integer("RESEND_MAX_ITEMS", 5)
 
 
 def _upstream_timeout() -> int:
@@ -125,6 +122,13 @@ class Wiring:
         from rh_common.adapters.retry_queue import RetryQueue
 
         return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
+
+    @cached_property
+    def automation_dead_letters(self) -> DeadLetterQueue:
+        """The resend request queue's DLQ: where the worker moves a message that is not an intake shape."""
+        from rh_common.adapters.dead_letters import DeadLetterQueue
+
+        return DeadLetterQueue(settings.required("RESEND_REQUEST_DLQ_URL"))
 
     @cached_property
     def deliveries(self) -> DeliveryLog:
@@ -197,7 +201,6 @@ class Wiring:
 
         tuned = ResendSettings(
             eligible_handling_codes=eligible_handling_codes(),
-            max_items=_max_items(),
             retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
@@ -242,7 +245,7 @@ class Wiring:
             self.service_types,
             self.upstream,
             QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
-            QuoteSettings(eligible_handling_codes(), _max_items()),
+            QuoteSettings(eligible_handling_codes()),
         )
 
     @cached_property
@@ -260,8 +263,7 @@ class Wiring:
             upstream=self.upstream,
             settings=BatchSettings(
                 eligible_handling_codes=eligible_handling_codes(),
-                max_items=_max_items(),
-                batch_max_items=settings.integer("BATCH_MAX_ITEMS", 50),
+                max_items=settings.resend_max_items(),
                 in_flight_seconds=_IN_FLIGHT_SECONDS,
             ),
         )

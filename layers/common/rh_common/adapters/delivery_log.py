@@ -10,8 +10,6 @@ apply's own write.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +19,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rh_common import timestamps
-from rh_common.adapters import dynamo
+from rh_common.adapters import dynamo, page_tokens
+from rh_common.domain_errors import InvalidPageToken
 
 
 class DeliveryStatus(StrEnum):
@@ -218,23 +217,21 @@ class DeliveryLog(dynamo.TableAdapter):
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+_TOKEN = {"s": str, "r": int, "d": str}  # the status index's key: status, receivedAt, deliveryId
+
+
 def encode_token(key: dict[str, Any]) -> str:
     plain = dynamo.from_item(key)
-    raw = json.dumps({"s": plain["status"], "r": plain["receivedAt"], "d": plain["deliveryId"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return page_tokens.encode({"s": plain["status"], "r": plain["receivedAt"], "d": plain["deliveryId"]})
 
 
 def decode_token(token: str, status: str) -> dict[str, Any]:
-    """Raise ValueError for a token that is not ours or belongs to another status."""
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        token_status, received_at, delivery_id = str(raw["s"]), int(raw["r"]), str(raw["d"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError("nextToken is not a token from this listing") from exc
-    if token_status != status:
-        raise ValueError("nextToken belongs to another status")
+    """InvalidPageToken for a token that is not ours or belongs to another status."""
+    fields = page_tokens.decode(token, _TOKEN)
+    if fields["s"] != status:
+        raise InvalidPageToken("nextToken belongs to another status")
     return {
-        "status": {"S": token_status},
-        "receivedAt": dynamo.to_attribute(received_at),
-        "deliveryId": {"S": delivery_id},
+        "status": {"S": fields["s"]},
+        "receivedAt": dynamo.to_attribute(fields["r"]),
+        "deliveryId": {"S": fields["d"]},
     }

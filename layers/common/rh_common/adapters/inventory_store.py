@@ -9,15 +9,14 @@ revision so concurrent writers cannot lose each other's updates.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rh_common import inventory
-from rh_common.adapters import dynamo
+from rh_common.adapters import dynamo, page_tokens
+from rh_common.domain_errors import InvalidPageToken
 from rh_common.events import InventoryFacts
 from rh_common.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 
@@ -389,22 +388,17 @@ def _eligibility_values(codes: frozenset[str]) -> dict[str, Any]:
     return values
 
 
+_TOKEN = {"w": int, "i": int}  # the ByWarehouse index's key: warehouseId, returnInventoryId
+
+
 def encode_token(key: dict[str, Any]) -> str:
     plain = dynamo.from_item(key)
-    raw = json.dumps({"w": plain["warehouseId"], "i": plain["returnInventoryId"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return page_tokens.encode({"w": plain["warehouseId"], "i": plain["returnInventoryId"]})
 
 
 def decode_token(token: str, warehouse_id: int) -> dict[str, Any]:
-    """Raise ValueError for a token that is not ours or belongs to another warehouse."""
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        warehouse, inventory_id = int(raw["w"]), int(raw["i"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError("nextToken is not a token from this listing") from exc
-    if warehouse != warehouse_id:
-        raise ValueError("nextToken belongs to another warehouseId")
-    return {
-        "warehouseId": dynamo.to_attribute(warehouse),
-        "returnInventoryId": dynamo.to_attribute(inventory_id),
-    }
+    """InvalidPageToken for a token that is not ours or belongs to another warehouse."""
+    fields = page_tokens.decode(token, _TOKEN)
+    if fields["w"] != warehouse_id:
+        raise InvalidPageToken("nextToken belongs to another warehouseId")
+    return {"warehouseId": dynamo.to_attribute(fields["w"]), "returnInventoryId": dynamo.to_attribute(fields["i"])}

@@ -8,11 +8,10 @@ the wrong status.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
-from rh_common.adapters import dynamo
+from rh_common.adapters import dynamo, page_tokens
+from rh_common.domain_errors import InvalidPageToken
 
 
 class ResendListing(dynamo.TableAdapter):
@@ -22,7 +21,7 @@ class ResendListing(dynamo.TableAdapter):
         self._client = client
 
     def page(self, status: str, limit: int, next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """Raise ValueError for a token that is not from this listing (or another status's)."""
+        """InvalidPageToken for a token that is not from this listing (or another status's)."""
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": self._index,
@@ -53,20 +52,17 @@ class ResendListing(dynamo.TableAdapter):
         return found
 
 
+_TOKEN = {"s": str, "u": str, "r": str}  # the ByStatus index's key: status, updatedAt, resendRequestId
+
+
 def encode_token(key: dict[str, Any]) -> str:
     plain = {name: value["S"] for name, value in key.items()}
-    raw = json.dumps([plain["status"], plain["updatedAt"], plain["resendRequestId"]], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return page_tokens.encode({"s": plain["status"], "u": plain["updatedAt"], "r": plain["resendRequestId"]})
 
 
 def decode_token(token: str, status: str) -> dict[str, Any]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        token_status, updated_at, request_id = (str(part) for part in raw)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("nextToken is not a token from this listing") from exc
-    if not updated_at or not request_id:
-        raise ValueError("nextToken is not a token from this listing")
-    if token_status != status:
-        raise ValueError("nextToken belongs to another status")
-    return {"status": {"S": status}, "updatedAt": {"S": updated_at}, "resendRequestId": {"S": request_id}}
+    """InvalidPageToken for a token that is not ours or belongs to another status."""
+    fields = page_tokens.decode(token, _TOKEN)
+    if fields["s"] != status:
+        raise InvalidPageToken("nextToken belongs to another status")
+    return {"status": {"S": status}, "updatedAt": {"S": fields["u"]}, "resendRequestId": {"S": fields["r"]}}
