@@ -5,6 +5,7 @@ and a signed status webhook (contract section 3)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -23,11 +24,14 @@ def worker(load_with_upstream):
 
 @pytest.fixture
 def sqs(worker, lambda_context):
-    """Hand one SQS body to the worker (an automation message or a retry)."""
+    """Hand one SQS body to the worker: an automation message from its queue, a retry from the retry queue
+    (the only queue retries are acted on from)."""
 
     def send(body) -> None:
         message = {**load_event("sqs_resend_request")["Records"][0], "messageId": "m-1"}
         message["body"] = body if isinstance(body, str) else json.dumps(body)
+        if "resendRequestId" in json.loads(message["body"]):
+            message["eventSourceARN"] = os.environ["RESEND_RETRY_QUEUE_ARN"]
         assert worker.lambda_handler({"Records": [message]}, lambda_context) == {"batchItemFailures": []}
 
     return send
