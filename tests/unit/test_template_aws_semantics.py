@@ -84,3 +84,27 @@ def test_the_alarm_topics_key_lets_cloudwatch_and_eventbridge_publish_encrypted(
         }
         # SNS asks KMS for a data key and decrypts it on the publisher's behalf
         assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions, (principal, actions)
+
+
+# ------------------------------------------------------------------ SQS scaling
+
+
+def test_every_sqs_source_caps_its_concurrency_within_the_functions_reserved_concurrency(resources):
+    functions = of_type(resources, "AWS::Serverless::Function")
+    sources = 0
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        maximums = [
+            event["Properties"].get("ScalingConfig", {}).get("MaximumConcurrency")
+            for event in (props.get("Events") or {}).values()
+            if event["Type"] == "SQS"
+        ]
+        sources += len(maximums)
+        # Lambda's minimum is 2; without a maximum each mapping scales to 5+ concurrent batches
+        assert all(isinstance(m, int) and m >= 2 for m in maximums), (logical_id, maximums)
+        reserved = props.get("ReservedConcurrentExecutions")
+        if maximums and reserved is not None:
+            # a throttled batch comes back with its receive count raised: below the sum, messages
+            # reach the DLQ untried
+            assert reserved >= sum(maximums), (logical_id, reserved, maximums)
+    assert sources == 3
