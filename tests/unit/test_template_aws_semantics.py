@@ -108,3 +108,84 @@ def test_every_sqs_source_caps_its_concurrency_within_the_functions_reserved_con
             # reach the DLQ untried
             assert reserved >= sum(maximums), (logical_id, reserved, maximums)
     assert sources == 3
+
+
+# ------------------------------------------------------------------ WAF in front of the webhook
+
+WEBHOOK_PATH = "/webhooks/returnhelper"
+RANGES = "203.0.113.0/24,198.51.100.7/32"
+
+
+def _waf(template: LocalTemplate) -> tuple[dict, dict]:
+    """The resolved web ACL and its webhook rate rule."""
+    [acl] = template.resources("AWS::WAFv2::WebACL").values()
+    props = template.resolver.resolve(acl["Properties"])
+    [rule] = [r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]]
+    return props, rule
+
+
+def _matches_the_webhook_path(statement: dict) -> bool:
+    match = statement.get("ByteMatchStatement") or {}
+    return (
+        match.get("FieldToMatch") == {"UriPath": {}}
+        and match.get("SearchString") == WEBHOOK_PATH
+        and match.get("PositionalConstraint") in ("CONTAINS", "ENDS_WITH")
+    )
+
+
+def test_waf_is_on_by_default_and_guards_the_api_stage(template, resources):
+    parameter = template.document["Parameters"]["WebhookWaf"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("true", ["false", "true"])
+    [acl_id] = template.resources("AWS::WAFv2::WebACL")
+    assert template.document["Resources"][acl_id]["Properties"]["Scope"] == "REGIONAL"
+    [association] = template.resources("AWS::WAFv2::WebACLAssociation").values()
+    arn = association["Properties"]["ResourceArn"]["Fn::Sub"]
+    # the stage SAM generates (MerchantApi.Stage), so the association is made after it exists
+    assert arn.endswith("::/restapis/${MerchantApi}/stages/${MerchantApi.Stage}")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    off = LocalTemplate.load(parameter_overrides={"WebhookWaf": "false", "ReturnHelperSourceRanges": RANGES})
+    assert not [kind for kind in ("WebACL", "WebACLAssociation", "IPSet") if off.resources(f"AWS::WAFv2::{kind}")]
+
+
+def test_the_rate_rule_blocks_per_source_ip_on_the_webhook_path_only(template):
+    acl, rule = _waf(template)
+    assert rule["Action"] == {"Block": {}}
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP"
+    # without an allow-list: every source, webhook path only
+    assert _matches_the_webhook_path(rate["ScopeDownStatement"])
+    assert not template.resources("AWS::WAFv2::IPSet")
+    assert acl["VisibilityConfig"]["CloudWatchMetricsEnabled"] and rule["VisibilityConfig"]["CloudWatchMetricsEnabled"]
+
+
+def test_return_helpers_source_ranges_are_exempt_from_the_rate_rule(template):
+    allowed = LocalTemplate.load(parameter_overrides={"ReturnHelperSourceRanges": RANGES})
+    [(ip_set_id, ip_set)] = allowed.resources("AWS::WAFv2::IPSet").items()
+    # a comma-separated String parameter split into the set's addresses
+    assert allowed.resolver.resolve(ip_set["Properties"]["Addresses"]) == RANGES.split(",")
+    _, rule = _waf(allowed)
+    statements = rule["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["AndStatement"]["Statements"]
+    [path] = [s for s in statements if "ByteMatchStatement" in s]
+    [exempt] = [s for s in statements if "NotStatement" in s]
+    assert _matches_the_webhook_path(path)
+    reference = exempt["NotStatement"]["Statement"]["IPSetReferenceStatement"]["Arn"]
+    assert reference == allowed.resolver.get_att(ip_set_id, "Arn")
+    with pytest.raises(ValueError, match="ReturnHelperSourceRanges"):  # CloudFormation refuses it too
+        LocalTemplate.load(parameter_overrides={"ReturnHelperSourceRanges": "203.0.113.0/24, 10.0.0.0/8"})
+
+
+def test_blocked_webhook_requests_raise_an_alarm(template):
+    acl, rule = _waf(template)
+    alarms = [
+        template.resolver.resolve(alarm["Properties"])
+        for alarm in template.resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Namespace"] == "AWS/WAFV2"
+    ]
+    [alarm] = alarms
+    assert alarm["MetricName"] == "BlockedRequests" and alarm["AlarmActions"] == [template.resolver.ref("AlarmTopic")]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "WebACL": acl["VisibilityConfig"]["MetricName"],
+        "Rule": rule["VisibilityConfig"]["MetricName"],
+        "Region": template.region,
+    }
+
