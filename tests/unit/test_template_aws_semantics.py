@@ -189,3 +189,25 @@ def test_blocked_webhook_requests_raise_an_alarm(template):
         "Region": template.region,
     }
 
+
+# ------------------------------------------------------------------ credentials refused upstream
+
+
+def test_return_helper_refusing_our_credentials_raises_an_alarm(template):
+    """The functions that call Return Helper emit UpstreamCredentialsRefused (Powertools, Count) on a
+    401/403; the alarm reads it as the other custom-metric alarms do: namespace, service dimension."""
+    namespace = template.functions()["ResendWorkerFunction"].environment["POWERTOOLS_METRICS_NAMESPACE"]
+    alarms = [
+        template.resolver.resolve(alarm["Properties"])
+        for alarm in template.resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["MetricName"] == "UpstreamCredentialsRefused"
+    ]
+    [alarm] = alarms
+    assert alarm["Namespace"] == namespace
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": template.parameters["ServiceName"]}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [template.resolver.ref("AlarmTopic")]
