@@ -315,6 +315,7 @@ class ApiRoute:
     api_id: str  # logical id of the AWS::Serverless::Api
     stage: str
     api_key_required: bool
+    authorizer: str | None = None  # "AWS_IAM": SigV4 (execute-api) instead of a key
 
 
 @dataclass(frozen=True)
@@ -561,8 +562,20 @@ class LocalTemplate:
             path = "/" + str(props["Path"]).strip("/")
             stage = self.resolver.resolve_text(api["StageName"])
             key_required = _truthy(auth.get("ApiKeyRequired", False))
+            authorizer = auth.get("Authorizer")
+            if authorizer not in (None, "NONE", "AWS_IAM"):
+                raise TemplateError(f"{function_id}.{event_name}: only the AWS_IAM authorizer runs locally")
             routes.append(
-                ApiRoute(str(props["Method"]).upper(), path, function_id, event_name, api_id, stage, key_required)
+                ApiRoute(
+                    str(props["Method"]).upper(),
+                    path,
+                    function_id,
+                    event_name,
+                    api_id,
+                    stage,
+                    key_required,
+                    "AWS_IAM" if authorizer == "AWS_IAM" else None,
+                )
             )
         return routes
 

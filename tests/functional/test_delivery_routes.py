@@ -95,3 +95,37 @@ def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
     assert set(paths["/deliveries/{deliveryId}/replay"]["post"]["responses"]) >= {"200", "404", "503"}
     assert set(paths["/sync/inventories"]["post"]["responses"]) >= {"202", "422"}
     assert set(paths["/sync/inventories/{syncId}"]["get"]["responses"]) >= {"200", "404"}
+
+
+OPERATOR_OPERATIONS = [
+    ("/deliveries", "get"),
+    ("/deliveries/{deliveryId}/replay", "post"),
+    ("/sync/inventories", "post"),
+    ("/sync/inventories/{syncId}", "get"),
+]
+
+
+def test_the_operator_routes_are_documented_as_sigv4_not_the_api_key(api):
+    status, document = api("GET", "/openapi.json")
+    assert status == 200
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["SigV4"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+        "description": schemes["SigV4"]["description"],
+    }
+    for path, method in OPERATOR_OPERATIONS:
+        operation = document["paths"][path][method]
+        assert operation["security"] == [{"SigV4": []}], (path, method)
+        forbidden = operation["responses"]["403"]
+        assert "SigV4" in forbidden["description"], (path, method)
+    # every other keyed operation still declares the key
+    keyed = [
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == [{"ApiKey": []}]
+    ]
+    assert ("/resends", "post") in keyed and not set(keyed) & set(OPERATOR_OPERATIONS)
