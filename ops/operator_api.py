@@ -84,6 +84,14 @@ class OperatorApi:
             raise OperatorError(f"{method} {path} answered {response.status_code} without JSON") from None
 
 
+def refused(what: str, status: int, body: Any) -> str:
+    """An answer other than success, for the operator: the status and the body's message and fields."""
+    body = body if isinstance(body, dict) else {}
+    fields = ", ".join(f"{e.get('field') or '-'}: {e.get('message')}" for e in body.get("errors") or [])
+    hint = " (sign with credentials allowed execute-api:Invoke on this API)" if status == 403 else ""
+    return f"{what} answered {status}: {body.get('message')}{hint}" + (f" [{fields}]" if fields else "")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("which API")
     where.add_argument("--stack", help="the local stack's stack.json (make run writes .local/stack.json)")
