@@ -27,8 +27,8 @@ from werkzeug.wrappers import Request, Response
 
 from local.lambda_runtime import InvocationResult
 from local.processes import log
-from local.settings import HOST, LOCAL_ACCOUNT_ID
-from local.sigv4 import UNKNOWN_KEY, OperatorCredentials, Refusal, refusal
+from local.settings import HOST, LOCAL_ACCOUNT_ID, OperatorCredentials
+from local.sigv4 import UNKNOWN_KEY, Refusal, refusal
 from local.template import ApiRoute
 from local.wsgi import BackgroundServer
 

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local.sigv4 import OperatorCredentials
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 
@@ -55,6 +53,19 @@ LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries 
 EMULATOR_API_PATH = "/uat/user/api"
 WEBHOOK_PATH = "/webhooks/returnhelper"
 STACK_FILE_NAME = "stack.json"
+
+
+@dataclass(frozen=True)
+class OperatorCredentials:
+    """Who may call the AWS_IAM (operator) routes locally: SigV4 with these (local/sigv4.py)."""
+
+    access_key_id: str
+    secret_access_key: str
+    region: str
+
+    def as_json(self) -> dict[str, str]:
+        """stack.json's `operator`."""
+        return {"accessKeyId": self.access_key_id, "secretAccessKey": self.secret_access_key, "region": self.region}
 
 
 def endpoint(port: int) -> str:

@@ -20,6 +20,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from local.settings import OperatorCredentials
+
 SERVICE = "execute-api"
 MAX_SKEW = timedelta(minutes=15)  # API Gateway refuses a request signed further from now
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -28,17 +30,6 @@ _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*"
     r"SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
-
-
-@dataclass(frozen=True)
-class OperatorCredentials:
-    access_key_id: str
-    secret_access_key: str
-    region: str
-
-    def as_json(self) -> dict[str, str]:
-        """stack.json's `operator`."""
-        return {"accessKeyId": self.access_key_id, "secretAccessKey": self.secret_access_key, "region": self.region}
 
 
 @dataclass(frozen=True)

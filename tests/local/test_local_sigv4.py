@@ -19,8 +19,7 @@ from botocore.credentials import Credentials
 from local import sigv4
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import InvocationResult
-from local.settings import LocalSettings
-from local.sigv4 import OperatorCredentials
+from local.settings import LocalSettings, OperatorCredentials
 from local.template import ApiRoute, LocalTemplate
 from ops.operator_api import SignedBySigV4
 
