@@ -85,6 +85,11 @@ def test_a_signature_more_than_15_minutes_from_now_is_refused(minutes):
     assert check(signed_headers(), now=datetime.now(UTC) + timedelta(minutes=minutes / 2 - 1)) is None
 
 
+def test_a_host_no_url_parser_takes_is_refused_not_a_crash():
+    headers = [("Host" if n == "Host" else n, "[::1" if n == "Host" else v) for n, v in signed_headers()]
+    assert check(headers, url="http://[::1/sync/inventories") == sigv4.MISMATCH
+
+
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer abc", "AWS4-HMAC-SHA256 Credential=LOCALOPERATOR/20250101/us-east-1/execute-api/aws4_request", ""],
