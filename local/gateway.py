@@ -2,7 +2,8 @@
 
 Behaves like API Gateway where a client can tell: unknown routes and methods get
 403 "Missing Authentication Token", keyed routes 403 "Forbidden" without the right
-x-api-key, the handler receives a REST (v1) proxy event with the body byte-exact,
+x-api-key, AWS_IAM routes 403 without a SigV4 signature made with the operator's
+credentials (local/sigv4.py), the handler receives a REST (v1) proxy event with the body byte-exact,
 a failed or malformed invocation is 502 and a timed-out one 504.
 """
 
@@ -26,7 +27,8 @@ from werkzeug.wrappers import Request, Response
 
 from local.lambda_runtime import InvocationResult
 from local.processes import log
-from local.settings import HOST, LOCAL_ACCOUNT_ID
+from local.settings import HOST, LOCAL_ACCOUNT_ID, OperatorCredentials
+from local.sigv4 import UNKNOWN_KEY, Refusal, refusal
 from local.template import ApiRoute
 from local.wsgi import BackgroundServer
 
@@ -128,6 +130,7 @@ def build_proxy_event(
     request_id: str,
     request_time: datetime,
     api_key: str | None = None,
+    iam_access_key: str | None = None,
     account_id: str = LOCAL_ACCOUNT_ID,
 ) -> dict[str, Any]:
     """The REST API (v1) Lambda proxy event API Gateway would send for this request."""
@@ -160,6 +163,7 @@ def build_proxy_event(
             "requestTimeEpoch": epoch_ms,
             "identity": {
                 **dict.fromkeys(IDENTITY_UNKNOWN),
+                **(_iam_identity(iam_access_key, account_id) if iam_access_key else {}),
                 "apiKey": api_key,
                 "apiKeyId": LOCAL_API_KEY_ID if api_key else None,
                 "sourceIp": request.source_ip,
@@ -171,6 +175,18 @@ def build_proxy_event(
         },
         "body": body,
         "isBase64Encoded": is_base64,
+    }
+
+
+def _iam_identity(access_key: str, account_id: str) -> dict[str, str]:
+    """What API Gateway fills in for a caller it authenticated with SigV4 (locally: the operator user)."""
+    user_arn = f"arn:aws:iam::{account_id}:user/local-operator"
+    return {
+        "accessKey": access_key,
+        "accountId": account_id,
+        "caller": access_key,
+        "user": access_key,
+        "userArn": user_arn,
     }
 
 
@@ -225,12 +241,20 @@ class LocalApiGateway(BackgroundServer):
     """Serves the template's Api routes on 127.0.0.1:<port>, invoking functions through `invoke`."""
 
     def __init__(
-        self, routes: Iterable[ApiRoute], invoke: Invoke, *, port: int, api_key: str, host: str = HOST
+        self,
+        routes: Iterable[ApiRoute],
+        invoke: Invoke,
+        *,
+        port: int,
+        api_key: str,
+        operator: OperatorCredentials | None = None,
+        host: str = HOST,
     ) -> None:
         super().__init__(self._serve, host, port, "api-gateway")
         self.routes = RouteTable(routes)
         self._invoke = invoke
         self._api_key = api_key
+        self._operator = operator  # None: every AWS_IAM route is refused, as for an unknown caller
         self.url = f"http://{host}:{self.port}"
 
     def start(self) -> None:
@@ -262,6 +286,12 @@ class LocalApiGateway(BackgroundServer):
         if matched is None:
             return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         route, path_parameters = matched
+        iam_access_key = None
+        if route.authorizer == "AWS_IAM":  # the signature first, as API Gateway does; then any key
+            refused = self._iam_refusal(request)
+            if refused is not None:
+                return _json_error(403, refused.message, refused.error_type)
+            iam_access_key = self._operator.access_key_id
         given_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
         if route.api_key_required and given_key != self._api_key:
             return _json_error(403, "Forbidden", "ForbiddenException")
@@ -273,6 +303,7 @@ class LocalApiGateway(BackgroundServer):
             request_id=request_id,
             request_time=datetime.now(UTC),
             api_key=given_key,
+            iam_access_key=iam_access_key,
         )
         try:
             result = self._invoke(route.function_id, event)
@@ -284,6 +315,13 @@ class LocalApiGateway(BackgroundServer):
         except Exception as exc:  # a failed invocation, a function error, a malformed proxy result (or a local bug)
             log("gateway", f"{route.function_id}: {exc!r}")
             return _json_error(502, "Internal server error", "InternalServerErrorException")
+
+    def _iam_refusal(self, request: HttpRequest) -> Refusal | None:
+        if self._operator is None:
+            return UNKNOWN_KEY
+        host = next((value for name, value in request.headers if name.lower() == "host"), f"{HOST}:{self.port}")
+        url = f"http://{host}{request.path}" + (f"?{request.query}" if request.query else "")
+        return refusal(request.method, url, request.headers, request.body, self._operator, now=datetime.now(UTC))
 
 
 def _with_forwarding_headers(request: HttpRequest, port: int) -> HttpRequest:

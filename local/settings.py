@@ -26,6 +26,9 @@ DEV_RH_API_TOKEN = "dev-returnhelper-api-token"  # noqa: S105 - a public develop
 DEV_RH_SIGNING_KEY_BYTES = b"returnhelper-local-dev-signing-key-v1"
 DEV_RH_SIGNING_KEY = base64.b64encode(DEV_RH_SIGNING_KEY_BYTES).decode("ascii")
 DEV_LOCAL_API_KEY = "local-dev-merchant-api-key"
+# The operator whose SigV4 signatures the local gateway accepts on AWS_IAM routes (stack.json `operator`).
+DEV_OPERATOR_ACCESS_KEY_ID = "LOCALOPERATOR"
+DEV_OPERATOR_SECRET_ACCESS_KEY = "local-dev-operator-secret-access-key"  # noqa: S105 - a public development value
 
 # Never real: every local AWS client (stack, workers, moto) signs with these.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -50,6 +53,19 @@ LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries 
 EMULATOR_API_PATH = "/uat/user/api"
 WEBHOOK_PATH = "/webhooks/returnhelper"
 STACK_FILE_NAME = "stack.json"
+
+
+@dataclass(frozen=True)
+class OperatorCredentials:
+    """Who may call the AWS_IAM (operator) routes locally: SigV4 with these (local/sigv4.py)."""
+
+    access_key_id: str
+    secret_access_key: str
+    region: str
+
+    def as_json(self) -> dict[str, str]:
+        """stack.json's `operator`."""
+        return {"accessKeyId": self.access_key_id, "secretAccessKey": self.secret_access_key, "region": self.region}
 
 
 def endpoint(port: int) -> str:
@@ -85,6 +101,8 @@ class LocalSettings:
     rh_api_token: str
     rh_signing_key: str
     local_api_key: str
+    operator_access_key_id: str
+    operator_secret_access_key: str
     state_dir: Path
     external_rh_api_base_url: str | None
     parameter_env: dict[str, str] = field(default_factory=dict)
@@ -106,6 +124,8 @@ class LocalSettings:
             rh_api_token=env.get("RH_API_TOKEN") or DEV_RH_API_TOKEN,
             rh_signing_key=env.get("RH_SIGNING_KEY") or DEV_RH_SIGNING_KEY,
             local_api_key=env.get("LOCAL_API_KEY") or DEV_LOCAL_API_KEY,
+            operator_access_key_id=env.get("LOCAL_OPERATOR_ACCESS_KEY_ID") or DEV_OPERATOR_ACCESS_KEY_ID,
+            operator_secret_access_key=env.get("LOCAL_OPERATOR_SECRET_ACCESS_KEY") or DEV_OPERATOR_SECRET_ACCESS_KEY,
             state_dir=state_dir(env),
             external_rh_api_base_url=env.get("RH_API_BASE_URL") or None,
             parameter_env={name: env[name] for name in PARAMETER_ENV if env.get(name)},
@@ -132,6 +152,11 @@ class LocalSettings:
     @property
     def rh_api_base_url(self) -> str:
         return self.external_rh_api_base_url or endpoint(self.emulator_port) + EMULATOR_API_PATH
+
+    @property
+    def operator(self) -> OperatorCredentials:
+        """Who may call the AWS_IAM (operator) routes: SigV4 with these, service execute-api, this region."""
+        return OperatorCredentials(self.operator_access_key_id, self.operator_secret_access_key, self.region)
 
     @property
     def secret_value(self) -> dict:

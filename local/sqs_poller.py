@@ -18,8 +18,9 @@ exceed maxReceiveCount. moto server implements that redrive itself (moto/sqs/mod
 receive_message), and per-message DelaySeconds too, so the poller does neither.
 
 Concurrency: one batch in flight per event source. Lambda scales its pollers (and so
-concurrent batches) up with the queue's backlog; locally one at a time is plenty and
-keeps logs readable. The 6 MB payload limit on a batch is not enforced.
+concurrent batches) up with the queue's backlog, up to the source's
+ScalingConfig.MaximumConcurrency (at least 2, template.yaml sets it on every source); locally
+one at a time is within that, is plenty and keeps logs readable. The 6 MB payload limit on a batch is not enforced.
 """
 
 from __future__ import annotations

@@ -96,10 +96,12 @@ class LocalStack:
         runtime = LambdaRuntime(functions, environments, region=region)
         self._running.append(("lambda workers", runtime))
         routes = template.api_routes()
-        gateway = LocalApiGateway(routes, runtime.invoke, port=settings.api_port, api_key=settings.local_api_key)
+        gateway = LocalApiGateway(
+            routes, runtime.invoke, port=settings.api_port, api_key=settings.local_api_key, operator=settings.operator
+        )
         self.gateway = self._run("gateway", gateway)
         for route in routes:
-            keyed = "x-api-key" if route.api_key_required else "public"
+            keyed = "SigV4" if route.authorizer == "AWS_IAM" else "x-api-key" if route.api_key_required else "public"
             log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
         # Event sources last: they invoke functions as soon as they run.
         self._run(
@@ -206,6 +208,7 @@ class LocalStack:
             "tables": {table.logical_id: table.name for table in self.template.tables()},
             "emulator": self.emulator.url if self.emulator is not None else None,
             "eventBus": self.event_bus,
+            "operator": settings.operator.as_json(),
             "dynamodbBackend": self.backend,
             "faultsDir": str(self.faults_dir),
         }

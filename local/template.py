@@ -3,8 +3,9 @@
 `LocalTemplate` is the only place the local stack learns what exists: tables, queues,
 secrets, functions, API routes and event sources all come from here, so the template stays
 the one source of truth. It understands what template.yaml uses and nothing more: the
-intrinsics Ref, Fn::GetAtt, Fn::Sub (string form), Fn::If, Fn::Equals and Fn::Not, resource
-Conditions, String and Number parameters with their constraints, SAM's Function Globals.
+intrinsics Ref, Fn::GetAtt, Fn::Sub (string form), Fn::If, Fn::Equals, Fn::Not, Fn::And,
+Fn::Split, resource Conditions, String and Number parameters with their constraints, SAM's
+Function Globals.
 Anything else fails loudly (an unknown YAML tag, a TemplateError) instead of running unlike
 AWS. cfn-lint's decoder and the SAM translator would do all of it, but they pin a pydantic
 the functions cannot share (they live in .venv-tools).
@@ -40,6 +41,8 @@ _TAGS = {
     "!If": "Fn::If",
     "!Equals": "Fn::Equals",
     "!Not": "Fn::Not",
+    "!And": "Fn::And",
+    "!Split": "Fn::Split",
 }
 
 
@@ -170,6 +173,8 @@ class Resolver:
             "Fn::If": lambda argument: self.resolve(argument[1] if self.condition(argument[0]) else argument[2]),
             "Fn::Equals": lambda argument: self.resolve_text(argument[0]) == self.resolve_text(argument[1]),
             "Fn::Not": lambda argument: not self.resolve(argument[0]),
+            "Fn::And": lambda argument: all(self.resolve(item) for item in argument),
+            "Fn::Split": lambda argument: self.resolve_text(argument[1]).split(argument[0]),
         }
 
     def resolve(self, value: Any) -> Any:
@@ -310,6 +315,7 @@ class ApiRoute:
     api_id: str  # logical id of the AWS::Serverless::Api
     stage: str
     api_key_required: bool
+    authorizer: str | None = None  # "AWS_IAM": SigV4 (execute-api) instead of a key
 
 
 @dataclass(frozen=True)
@@ -556,8 +562,20 @@ class LocalTemplate:
             path = "/" + str(props["Path"]).strip("/")
             stage = self.resolver.resolve_text(api["StageName"])
             key_required = _truthy(auth.get("ApiKeyRequired", False))
+            authorizer = auth.get("Authorizer")
+            if authorizer not in (None, "NONE", "AWS_IAM"):
+                raise TemplateError(f"{function_id}.{event_name}: only the AWS_IAM authorizer runs locally")
             routes.append(
-                ApiRoute(str(props["Method"]).upper(), path, function_id, event_name, api_id, stage, key_required)
+                ApiRoute(
+                    str(props["Method"]).upper(),
+                    path,
+                    function_id,
+                    event_name,
+                    api_id,
+                    stage,
+                    key_required,
+                    "AWS_IAM" if authorizer == "AWS_IAM" else None,
+                )
             )
         return routes
 

@@ -65,7 +65,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 OPENAPI = {
     "title": "Return Helper resends",
     "version": "1.0.0",
-    "security_schemes": http_api.API_KEY_SCHEMES,
+    "security_schemes": http_api.SECURITY_SCHEMES,
     "servers": [{"url": "."}],
 }
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from rh_common import errors, http_api, wiring
 from rh_common.adapters.delivery_log import DeliveryStatus, view
 from rh_common.domain_errors import InvalidPageToken
-from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
+from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, operator_only
 from rh_common.ingest import ApplyFailed
 from rh_common.views import DeliveryView
 
@@ -47,8 +47,8 @@ class ReplayOutcome(SuccessModel):
     "/deliveries",
     operation_id="list_deliveries",
     summary="Webhook deliveries in one state, newest first (never the body)",
-    security=http_api.API_KEY_REQUIRED,
-    responses=keyed({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
+    security=http_api.OPERATOR_REQUIRED,
+    responses=operator_only({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
 )
 def list_deliveries(
     status: Annotated[StatusName, Query()],
@@ -66,8 +66,8 @@ def list_deliveries(
     "/deliveries/<deliveryId>/replay",
     operation_id="replay_delivery",
     summary="Run a kept delivery through the apply path again (dedup skipped)",
-    security=http_api.API_KEY_REQUIRED,
-    responses=keyed(
+    security=http_api.OPERATOR_REQUIRED,
+    responses=operator_only(
         {
             200: doc("What the webhook would answer now", ReplayOutcome),
             **NOT_FOUND,

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
 from rh_common import errors, http_api, wiring
-from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed
+from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, operator_only
 from rh_common.views import SyncProgress
 
 router = APIGatewayRouter()
@@ -40,8 +40,8 @@ class SyncStarted(SuccessModel):
     "/sync/inventories",
     operation_id="start_inventory_sync",
     summary="Start reading Return Helper's inventories of a window (runs in the background)",
-    security=http_api.API_KEY_REQUIRED,
-    responses=keyed(
+    security=http_api.OPERATOR_REQUIRED,
+    responses=operator_only(
         {
             202: doc("Started", SyncStarted),
             **http_api.BODY_LIMITS,
@@ -61,8 +61,8 @@ def start_sync(request: SyncRequest) -> Response[SyncStarted]:
     "/sync/inventories/<syncId>",
     operation_id="get_inventory_sync",
     summary="A sync's progress",
-    security=http_api.API_KEY_REQUIRED,
-    responses=keyed({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
+    security=http_api.OPERATOR_REQUIRED,
+    responses=operator_only({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
 )
 def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
     progress = services.syncs.get(syncId)

@@ -2,11 +2,18 @@
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from local.gateway import LocalApiGateway
+from local.lambda_runtime import InvocationResult
+from local.settings import LocalSettings
+from rh_common import signature
 from tests.events.loader import load_event_bytes
+from tests.support.resend import resend_body
 
 
 def test_a_non_json_delivery_is_listed_without_its_body_and_can_be_replayed(deliver, api):
@@ -65,27 +72,92 @@ def _boom(*args, **kwargs):
     raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")  # unavailable
 
 
-def test_the_operator_command_lists_and_replays_against_named_tables(deliver, tables, webhook, monkeypatch):
+@pytest.fixture
+def operator_stack(load_with_upstream, lambda_context, template, sync_queue, tmp_path):
+    """The merchant API function behind the local gateway (its AWS_IAM routes check SigV4), in-process,
+    and a stack.json naming it and the operator: what `--stack` gives the ops CLIs."""
+    merchant_api = load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1", SYNC_QUEUE_URL=sync_queue)
+    routes = [route for route in template.api_routes() if route.function_id == "MerchantApiFunction"]
+    operator = LocalSettings.from_env({}).operator
+
+    def invoke(function_id: str, event: dict) -> InvocationResult:
+        return InvocationResult("ok", merchant_api.lambda_handler(event, lambda_context))
+
+    gateway = LocalApiGateway(routes, invoke, port=0, api_key="key", operator=operator)
+    gateway.start()
+    stack_file = tmp_path / "stack.json"
+    stack_file.write_text(json.dumps({"api": gateway.url, "apiKey": "key", "operator": operator.as_json()}))
+    yield str(stack_file)
+    gateway.stop()
+
+
+def test_the_operator_command_lists_and_replays_over_the_signed_routes(deliver, webhook, operator_stack, monkeypatch):
     from ops import deliveries as tool
 
     raw = load_event_bytes("rinv_completeInventoryHandling")
     with monkeypatch.context() as patch:
         patch.setattr(webhook.ingestor._inventories, "apply_together", _boom)
         deliver(raw)
-    named = [
-        f"--delivery-table={tables['DeliveryTable']}",
-        f"--inventory-table={tables['InventoryTable']}",
-        f"--resend-table={tables['ResendRequestTable']}",
-    ]
+    stack = ["--stack", operator_stack]
     lines: list[str] = []
-    assert tool.main([*named, "list", "--status", "applyFailed", "--json"], out=lines.append) == 0
+    assert tool.main([*stack, "list", "--status", "applyFailed", "--json"], out=lines.append) == 0
     [listed] = json.loads(lines[0])["items"]
     assert "body" not in listed and listed["category"] == "rinv"
     lines.clear()
-    assert tool.main([*named, "replay", listed["deliveryId"]], out=lines.append) == 0
+    assert tool.main([*stack, "replay", listed["deliveryId"]], out=lines.append) == 0
     assert json.loads(lines[0]) == {"deliveryId": listed["deliveryId"], "outcome": "applied"}
-    assert tool.main([*named, "replay", "sha256:unknown"], out=lines.append) == 2
-    assert tool.main(["list", "--status", "accepted"], out=lines.append) == 2  # no tables named
+    assert tool.main([*stack, "replay", "sha256:unknown"], out=lines.append) == 2  # 404
+    assert tool.main(["--api-url", "http://127.0.0.1:9", "list", "--status", "accepted"], out=lines.append) == 2
+
+
+def test_replaying_a_failed_report_through_the_operator_command_gives_the_items_their_handling_back(
+    worker, items, deliver, webhook, operator_stack, monkeypatch
+):
+    from ops import deliveries as tool
+
+    # GIVEN a submitted resend of an item that was tbc (now rsd: reserved by it)
+    items(871, handlingCode="tbc")
+    submitted = worker.service.intake("cli-871", resend_body([871])).body
+    assert items.store.get(871, consistent=True).values["handlingCode"] == "rsd"
+    # AND Return Helper's FAILED report for it, stored but not applied (the inventory table failed)
+    failed = {
+        "category": "resend",
+        "action": "updateResendStatus",
+        "eventTime": signature.format_timestamp(datetime.now(UTC) + timedelta(minutes=1)),
+        "resend": {"resendId": submitted["resendId"], "resendStatusCode": 4},
+        "resendShipmentList": [{"resendId": submitted["resendId"], "trackingNumber": None, "error": "bad address"}],
+        "returnInventoryList": [
+            {"returnInventoryId": 871, "warehouseId": 2, "handlingCode": 3, "handlingStatusCode": 1}
+        ],
+    }
+    raw = json.dumps(failed).encode()
+    with monkeypatch.context() as patch:
+        patch.setattr(webhook.ingestor._inventories, "apply_together", _boom)
+        assert deliver(raw)[0] == 500
+    # WHEN the operator replays it with the CLI
+    lines: list[str] = []
+    delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert tool.main(["--stack", operator_stack, "replay", delivery_id], out=lines.append) == 0
+    assert json.loads(lines[0])["outcome"] == "applied"
+    # THEN the resend is FAILED and the item is free with the handling it had before the resend
+    assert worker.service.get(submitted["resendRequestId"]).body["status"] == "FAILED"
+    record = items.store.get(871, consistent=True)
+    assert (record.values["handlingCode"], record.values["handlingStatusCode"]) == ("tbc", "pending")
+    assert record.active_resend_request_id is None
+
+
+def test_the_sync_command_starts_and_follows_a_sync(operator_stack):
+    from ops import sync as tool
+
+    lines: list[str] = []
+    assert tool.main(["--stack", operator_stack, "start", "--since", "2025-01-01"], out=lines.append) == 0
+    started = json.loads(lines[0])
+    assert started["status"] == "RUNNING"
+    lines.clear()
+    assert tool.main(["--stack", operator_stack, "status", started["syncId"]], out=lines.append) == 0
+    assert json.loads(lines[0])["syncId"] == started["syncId"]
+    assert tool.main(["--stack", operator_stack, "status", "no-such-sync"], out=lines.append) == 2  # 404
+    assert tool.main(["--stack", operator_stack, "start", "--since", "yesterday-ish"], out=lines.append) == 2  # 422
 
 
 def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
@@ -96,3 +168,37 @@ def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
     assert set(paths["/deliveries/{deliveryId}/replay"]["post"]["responses"]) >= {"200", "404", "503"}
     assert set(paths["/sync/inventories"]["post"]["responses"]) >= {"202", "422"}
     assert set(paths["/sync/inventories/{syncId}"]["get"]["responses"]) >= {"200", "404"}
+
+
+OPERATOR_OPERATIONS = [
+    ("/deliveries", "get"),
+    ("/deliveries/{deliveryId}/replay", "post"),
+    ("/sync/inventories", "post"),
+    ("/sync/inventories/{syncId}", "get"),
+]
+
+
+def test_the_operator_routes_are_documented_as_sigv4_not_the_api_key(api):
+    status, document = api("GET", "/openapi.json")
+    assert status == 200
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["SigV4"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+        "description": schemes["SigV4"]["description"],
+    }
+    for path, method in OPERATOR_OPERATIONS:
+        operation = document["paths"][path][method]
+        assert operation["security"] == [{"SigV4": []}], (path, method)
+        forbidden = operation["responses"]["403"]
+        assert "SigV4" in forbidden["description"], (path, method)
+    # every other keyed operation still declares the key
+    keyed = [
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == [{"ApiKey": []}]
+    ]
+    assert ("/resends", "post") in keyed and not set(keyed) & set(OPERATOR_OPERATIONS)

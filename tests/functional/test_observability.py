@@ -330,6 +330,9 @@ def run_every_flow(flows, emulator) -> None:
     assert f.call("POST", "/resends", resend_body(f.items(603)))[1]["status"] == "REJECTED"
     fault(emulator, "createResend", kind="http5xx", status=503)
     assert f.call("POST", "/resends", resend_body(f.items(604)))[0] == 202
+    # Return Helper refusing our credentials (UpstreamCredentialsRefusedAlarm): never a 5xx here
+    fault(emulator, "createResend", kind="http5xx", status=401)
+    assert f.call("POST", "/resends", resend_body(f.items(605)))[0] in (202, 422)
     assert f.call("POST", f"/resends/{submitted['resendRequestId']}/cancel")[0] == 200
 
     # upstream says how they ended (webhooks): completed, failed

@@ -22,9 +22,11 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from botocore.credentials import Credentials
 
 from local.processes import die_with_parent, free_ports
 from local.settings import DUMMY_CREDENTIALS, PROJECT_ROOT
+from ops.operator_api import SignedBySigV4
 from tests.integration import backends
 from tests.integration.openapi_conformance import DocumentConformance
 
@@ -169,15 +171,18 @@ def tunnel_stack(tmp_path_factory) -> Iterator[dict]:
 
 
 class ApiClient:
-    """requests on the local API; sends the stack's x-api-key unless told otherwise. Thread-safe.
+    """requests on the local API; sends the stack's x-api-key unless told otherwise, or, with
+    signed=True (the operator routes), a SigV4 signature made with the stack's operator credentials
+    instead. Thread-safe.
 
     Every answer from a documented operation is checked against the stack's /openapi.json
     (tests/integration/openapi_conformance.py).
     """
 
-    def __init__(self, base_url: str, api_key: str, timeout: float = 30) -> None:
+    def __init__(self, base_url: str, api_key: str, operator: dict | None = None, timeout: float = 30) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
+        self.operator_auth = operator_auth(operator) if operator else None
         self.timeout = timeout
         self._local = threading.local()
         self.conformance = DocumentConformance(self.base_url)
@@ -187,9 +192,15 @@ class ApiClient:
             self._local.session = requests.Session()
         return self._local.session
 
-    def request(self, method: str, path: str, *, key: bool | str = True, **kwargs) -> requests.Response:
-        """key=True sends the stack's API key, False none, a str that value."""
+    def request(
+        self, method: str, path: str, *, key: bool | str = True, signed: bool = False, **kwargs
+    ) -> requests.Response:
+        """key=True sends the stack's API key, False none, a str that value; signed=True signs as the
+        operator and sends no key unless one is given as a str."""
         headers = dict(kwargs.pop("headers", None) or {})
+        if signed:
+            kwargs["auth"] = self.operator_auth
+            key = key if isinstance(key, str) else False
         if key is True:
             headers["x-api-key"] = self.api_key
         elif isinstance(key, str):
@@ -206,9 +217,14 @@ class ApiClient:
         return self.request("POST", path, **kwargs)
 
 
+def operator_auth(operator: dict) -> SignedBySigV4:
+    """requests auth signing as stack.json's operator (SigV4, execute-api), as the ops CLIs do."""
+    return SignedBySigV4(Credentials(operator["accessKeyId"], operator["secretAccessKey"]), operator["region"])
+
+
 @pytest.fixture(scope="session")
 def api(stack) -> ApiClient:
-    return ApiClient(stack["api"], stack["apiKey"])
+    return ApiClient(stack["api"], stack["apiKey"], stack["operator"])
 
 
 @pytest.fixture(scope="session")

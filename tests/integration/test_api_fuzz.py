@@ -72,7 +72,14 @@ def test_schemathesis_finds_nothing(stack, api):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report = ARTIFACTS / f"schemathesis-{stack['dynamodbBackend']}.txt"
     har = report.with_suffix(".har.json")  # every request and answer, for the per-operation check below
-    env = {**os.environ, "SCHEMATHESIS_API_KEY": stack["apiKey"], "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_API_KEY": stack["apiKey"],
+        "NO_COLOR": "1",
+        # the operator routes (SigV4 in the document) signed with the stack's operator credentials
+        "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks",
+        "SCHEMATHESIS_OPERATOR": json.dumps(stack["operator"]),
+    }
     run = subprocess.run(
         [
             str(Path(sys.executable).with_name("st")),
@@ -108,6 +115,9 @@ def test_schemathesis_finds_nothing(stack, api):
     answered = statuses_by_operation(json.loads(har.read_text()), operations)
     only_404 = [operation for operation, codes in answered.items() if codes <= {404}]
     assert not only_404, f"only ever answered 404: {only_404} ({answered})"
+    # the operator routes were reached, not only refused for want of a signature
+    only_403 = [operation for operation, codes in answered.items() if codes <= {403}]
+    assert not only_403, f"only ever answered 403: {only_403} ({answered})"
 
 
 def statuses_by_operation(har: dict, operations: list[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:

@@ -20,12 +20,13 @@ def test_120_items_over_100_days_known_only_upstream_are_readable_after_one_sync
     assert api.get(f"/inventories/{created[0]}").status_code == 404
 
     since = (datetime.now(UTC) - timedelta(days=100, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    started = api.post("/sync/inventories", json={"since": since})
+    assert api.post("/sync/inventories", json={"since": since}).status_code == 403  # the merchant key alone
+    started = api.post("/sync/inventories", json={"since": since}, signed=True)
     assert (started.status_code, started.json()["status"]) == (202, "RUNNING")
 
     deadline, progress = time.monotonic() + 120, {}
     while time.monotonic() < deadline:
-        progress = api.get(f"/sync/inventories/{started.json()['syncId']}").json()
+        progress = api.get(f"/sync/inventories/{started.json()['syncId']}", signed=True).json()
         if progress["status"] != "RUNNING":
             break
         time.sleep(0.5)

@@ -32,6 +32,7 @@ CONTRACT_KEYS = {
     "tables",
     "emulator",
     "eventBus",
+    "operator",
 }
 
 
@@ -52,6 +53,11 @@ def test_stack_json_has_every_contract_key(stack, template):
     assert set(stack["queues"]) == {queue.logical_id for queue in template.queues()}
     assert stack["dynamodbBackend"] in ("dynamodb-local", "moto")
     assert stack["eventBus"] == template.output("EventBusName")
+    assert stack["operator"] == {
+        "accessKeyId": local_settings.DEV_OPERATOR_ACCESS_KEY_ID,
+        "secretAccessKey": local_settings.DEV_OPERATOR_SECRET_ACCESS_KEY,
+        "region": stack["region"],
+    }
 
 
 def test_tables_match_the_template(stack, aws_client, template):

@@ -126,25 +126,20 @@ def test_a_burst_with_dynamodb_frozen_past_the_function_timeout_loses_nothing(st
         assert view["lastEventTime"] == at(3)
 
 
-def test_a_non_json_delivery_is_listed_and_replayed_over_http(stack):
+def test_a_non_json_delivery_is_listed_and_replayed_over_http(stack, api):
     raw = f"not JSON {random.random()}".encode()
     answer = post_signed(stack["webhookUrl"], SIGNING_KEY, raw).json()
     assert answer["status"] == "unprocessable"
-    headers = {"x-api-key": stack["apiKey"]}
-    listed = requests.get(
-        f"{stack['api']}/deliveries", params={"status": "unprocessable", "limit": 100}, headers=headers, timeout=10
-    )
+    # operator routes: the merchant key alone is refused; the operator's SigV4 signature is what opens them
+    refused = api.get("/deliveries", params={"status": "unprocessable"})
+    assert (refused.status_code, refused.json()) == (403, {"message": "Missing Authentication Token"})
+    listed = api.get("/deliveries", params={"status": "unprocessable", "limit": 100}, signed=True)
     assert listed.status_code == 200
     assert answer["deliveryId"] in [item["deliveryId"] for item in listed.json()["items"]]
-    replayed = requests.post(f"{stack['api']}/deliveries/{answer['deliveryId']}/replay", headers=headers, timeout=10)
+    replayed = api.post(f"/deliveries/{answer['deliveryId']}/replay", signed=True)
     assert (replayed.status_code, replayed.json()) == (
         200,
         {"deliveryId": answer["deliveryId"], "outcome": "unprocessable"},
     )
-    assert (
-        requests.post(f"{stack['api']}/deliveries/sha256:nope/replay", headers=headers, timeout=10).status_code == 404
-    )
-    assert (
-        requests.get(f"{stack['api']}/deliveries", params={"status": "x"}, headers=headers, timeout=10).status_code
-        == 422
-    )
+    assert api.post("/deliveries/sha256:nope/replay", signed=True).status_code == 404
+    assert api.get("/deliveries", params={"status": "x"}, signed=True).status_code == 422

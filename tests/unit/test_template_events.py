@@ -110,8 +110,9 @@ def test_the_rule_reaches_the_encrypted_alarm_topic(template):
     resources = template.document["Resources"]
     rule = resources["ResendsNeedingAPersonRule"]["Properties"]
     assert rule["Targets"] == [{"Id": "AlarmTopic", "Arn": {"Ref": "AlarmTopic"}}]
-    [statement] = resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    statements = resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [statement] = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert statement["Action"] == "sns:Publish"
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["ResendsNeedingAPersonRule", "Arn"]}
     # the topic is encrypted with the data key, so EventBridge must be allowed to use it
     assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}

@@ -54,6 +54,19 @@ logger = logging.getLogger(__name__)
 # importing its OpenAPI models costs ~40 ms of a cold start that only /openapi.json and /docs need.
 API_KEY_SCHEMES = {"ApiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
 API_KEY_REQUIRED = [{"ApiKey": []}]  # `security=` of every keyed route (ApiKeyRequired in template.yaml)
+# The operator routes (template.yaml Auth: AWS_IAM): SigV4 for execute-api, as API Gateway itself
+# declares AWS_IAM in an OpenAPI document; the merchant key does not open them.
+SIGV4_SCHEMES = {
+    "SigV4": {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+        "description": "AWS Signature Version 4 (service execute-api) with IAM credentials allowed execute-api:Invoke.",
+    }
+}
+OPERATOR_REQUIRED = [{"SigV4": []}]  # `security=` of every operator route
+SECURITY_SCHEMES = {**API_KEY_SCHEMES, **SIGV4_SCHEMES}
 
 
 class GatewayErrorBody(BaseModel):
@@ -111,6 +124,20 @@ UNAVAILABLE = {503: doc("Return Helper unavailable; try again")}
 def keyed(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """The responses of a keyed route: its own and API Gateway's 403."""
     return {**responses, **FORBIDDEN}
+
+
+SIGNATURE_REFUSED = {
+    403: doc(
+        "No valid SigV4 signature: missing, made with other credentials, expired, or not allowed "
+        "execute-api:Invoke (API Gateway's answer; the x-api-key alone is refused)",
+        GatewayErrorBody,
+    )
+}
+
+
+def operator_only(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The responses of an operator (AWS_IAM) route: its own and API Gateway's 403."""
+    return {**responses, **SIGNATURE_REFUSED}
 
 
 # What `refuse_unreadable_body` answers, for the routes that take a body.
