@@ -17,11 +17,14 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-def too_deep(text: str, max_depth: int = MAX_DEPTH) -> bool:
+def too_deep(text: str | bytes, max_depth: int = MAX_DEPTH) -> bool:
     """True when the arrays and objects of `text` nest deeper than `max_depth` (a text that is not JSON
     may answer either way; parsing it then says what is wrong)."""
-    if text.count("[") + text.count("{") <= max_depth:
+    opened = text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
+    if opened <= max_depth:
         return False  # every body of ordinary size: two passes in C, no scan
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")  # brackets and quotes are ASCII: the count is the same
     depth = 0
     for bracket in _BRACKET.finditer(_STRING.sub("", text)):
         if bracket.group() in "[{":

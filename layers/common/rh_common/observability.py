@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from rh_common import json_limits
 from rh_common.resend_lifecycle import Status
 
 if TYPE_CHECKING:  # an annotation only: the webhook and the event publisher never import upstream
@@ -96,7 +97,7 @@ SAFE_CONTAINERS: frozenset[str] = frozenset(
         *("returnInventoryMetaList", "request", "resendShipment"),
     }
 )
-_MAX_MASK_DEPTH = 64  # deeper than any payload this system reads (json_input refuses deeper ones)
+_MAX_MASK_DEPTH = json_limits.MAX_DEPTH  # no payload this system reads is deeper (json_limits)
 
 
 def count_resend_outcome(metrics: Metrics, outcome: str) -> None:
