@@ -8,7 +8,6 @@ anything else is InvalidPageToken (422 on `nextToken`), never a DynamoDB Validat
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +31,7 @@ def decode(token: str, shape: Mapping[str, type[str] | type[int]]) -> dict[str, 
     """The token's fields, exactly `shape`'s names with values of its types, else InvalidPageToken."""
     try:
         raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, or a character that is not ASCII
         raise InvalidPageToken(_NOT_OURS) from exc
     if json_limits.too_deep(raw):
         raise InvalidPageToken(_NOT_OURS)
