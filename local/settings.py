@@ -48,8 +48,10 @@ PARAMETER_ENV = {
     "UPSTREAM_TIMEOUT_SECONDS": "UpstreamTimeoutSeconds",
     "RH_API_BASE_URL": "ReturnHelperApiBaseUrl",
     "WEBHOOK_PUBLIC_URL": "WebhookPublicUrl",
+    "RECONCILE_PENDING_AFTER_SECONDS": "ReconcilePendingAfterSeconds",
 }
 LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries should show quickly
+LOCAL_RECONCILE_PENDING_AFTER_SECONDS = "10"  # deployed default is 300; locally a stuck request shows quickly
 EMULATOR_API_PATH = "/uat/user/api"
 WEBHOOK_PATH = "/webhooks/returnhelper"
 STACK_FILE_NAME = "stack.json"
@@ -167,6 +169,7 @@ class LocalSettings:
         """Template parameter values for this run; only parameters the template declares."""
         values = {
             "RetryBaseDelaySeconds": LOCAL_RETRY_BASE_DELAY_SECONDS,
+            "ReconcilePendingAfterSeconds": LOCAL_RECONCILE_PENDING_AFTER_SECONDS,
             "ReturnHelperApiBaseUrl": self.rh_api_base_url,
             "WebhookPublicUrl": self.webhook_signed_url,
             # Locally every schedule runs at least every 30 s (local/scheduler.py): a daily sync

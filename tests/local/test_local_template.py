@@ -282,6 +282,7 @@ def test_contract_variables_map_to_the_parameters_they_override(template):
     overrides = settings.parameter_overrides(template.declared_parameters)
     assert overrides == {
         "RetryBaseDelaySeconds": "1",
+        "ReconcilePendingAfterSeconds": "10",  # contract section 2: local default 10
         "ReturnHelperApiBaseUrl": "http://127.0.0.1:4111/uat/user/api",
         "WebhookPublicUrl": "http://127.0.0.1:3100/webhooks/returnhelper",
         "ResendMaxItems": "9",
@@ -300,6 +301,13 @@ def test_behind_a_tunnel_deliveries_are_received_locally_and_signed_for_the_publ
     overrides = settings.parameter_overrides(template.declared_parameters)
     assert overrides["WebhookPublicUrl"] == "https://hooks.example.test/rh/notify"  # what the function verifies
     assert LocalSettings.from_env({"API_PORT": "3100"}).webhook_signed_url == settings.webhook_url
+
+
+def test_reconcile_pending_after_seconds_is_a_contract_variable(template):
+    overrides = LocalSettings.from_env({"RECONCILE_PENDING_AFTER_SECONDS": "45"}).parameter_overrides(
+        template.declared_parameters
+    )
+    assert overrides["ReconcilePendingAfterSeconds"] == "45"
 
 
 def test_only_declared_parameters_are_passed():
