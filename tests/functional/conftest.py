@@ -27,6 +27,7 @@ from rh_common.adapters import dynamo
 from rh_common.adapters.inventory_store import InventoryStore
 from rh_common.events import InventoryFacts
 from tests.events.loader import load_event
+from tests.support.call_counts import Calls
 from tests.support.resend import ON_HOLD, WEBHOOK_URL, T, handler_caller
 
 REGION = "us-east-1"
@@ -206,6 +207,12 @@ def worker(load_with_upstream):
 def api(load_with_upstream, lambda_context):
     """The merchant API's handler called with API Gateway REST events: call(method, path, ...) -> (status, body)."""
     return handler_caller(load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1"), lambda_context)
+
+
+@pytest.fixture
+def calls(api, emulator, monkeypatch):
+    """The calls the merchant API makes from here on, to DynamoDB and to Return Helper, counted."""
+    return Calls(monkeypatch, emulator.api_base)
 
 
 # ------------------------------------------------------------------ webhooks: signed deliveries

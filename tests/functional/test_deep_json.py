@@ -7,18 +7,6 @@ import base64
 import pytest
 
 from tests.events.loader import load_event
-from tests.support.call_counts import Calls
-from tests.support.resend import handler_caller
-
-
-@pytest.fixture
-def api(load_with_upstream, lambda_context):
-    return handler_caller(load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1"), lambda_context)
-
-
-@pytest.fixture
-def calls(api, emulator, monkeypatch):
-    return Calls(monkeypatch, emulator.api_base)
 
 
 def nested(depth: int) -> str:

@@ -6,18 +6,7 @@ reserved or sent.
 import boto3
 import pytest
 
-from tests.support.call_counts import Calls
-from tests.support.resend import handler_caller, resend_body, upstream_state
-
-
-@pytest.fixture
-def api(load_with_upstream, lambda_context):
-    return handler_caller(load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1"), lambda_context)
-
-
-@pytest.fixture
-def calls(api, emulator, monkeypatch):
-    return Calls(monkeypatch, emulator.api_base)
+from tests.support.resend import resend_body, upstream_state
 
 
 def stored(tables, logical_id: str) -> list[dict]:

@@ -8,19 +8,6 @@ import json
 
 import pytest
 
-from tests.support.call_counts import Calls
-from tests.support.resend import handler_caller
-
-
-@pytest.fixture
-def api(load_with_upstream, lambda_context):
-    return handler_caller(load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1"), lambda_context)
-
-
-@pytest.fixture
-def calls(api, emulator, monkeypatch):
-    return Calls(monkeypatch, emulator.api_base)
-
 
 def token(value) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
