@@ -73,9 +73,10 @@ $(STAMP_CHECKOV):
 run: $(STAMP_RUN)
 	exec $(PY) -m local.stack
 
-# Against a running `make run` (another terminal): one resend told end to end.
-demo: $(STAMP_RUN)
-	$(PY) -m local.demo
+# Against a running `make run` (another terminal): one resend told end to end, each step printed
+# (tests/integration/test_demo.py, the same test `make test` runs against its own stack).
+demo: $(STAMP_TEST)
+	DEMO_STACK=$(or $(LOCAL_STATE_DIR),.local)/stack.json $(PY) -m pytest tests/integration/test_demo.py -s -q -p no:cacheprovider
 
 # Dead-letter queues: how to look at them and send them back (README "Operations").
 dlq:

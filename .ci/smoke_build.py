@@ -62,9 +62,10 @@ sys.path.insert(1, str(ROOT / "layers" / "common"))  # layer_check, next to the 
 
 import layer_check  # noqa: E402
 
+from bench.lambda_tree import link_runtime_packages  # noqa: E402
 from local import aws_services  # noqa: E402
 from local.emulator import EmulatorServer  # noqa: E402
-from local.lambda_runtime import WORKER_SCRIPT, link_runtime_packages, worker_environment  # noqa: E402
+from local.lambda_runtime import WORKER_SCRIPT, worker_environment  # noqa: E402
 from local.settings import (  # noqa: E402
     DEV_RH_API_KEY,
     DEV_RH_API_TOKEN,

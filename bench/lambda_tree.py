@@ -10,6 +10,7 @@ and the functions carry their bytecode (unchecked-hash), as deployed.
 from __future__ import annotations
 
 import compileall
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,13 +18,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import artifacts
-from local.lambda_runtime import link_runtime_packages
 from local.settings import PROJECT_ROOT
 from local.template import FunctionSpec, LocalTemplate
 
 LAYER_ID = "CommonLayer"
 LAYER_BUILD = PROJECT_ROOT / "layers" / "common" / "build_layer.py"
 FUNCTION_BUILD = PROJECT_ROOT / "functions" / "build_function.py"
+# What the Lambda Python runtime provides besides the standard library (in /var/runtime).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+def link_runtime_packages(into: Path) -> Path:
+    """A directory standing in for the runtime's: links to this interpreter's boto3 and its dependencies
+    (what the smoke test and the cold-start benchmark put after the layer on a built function's path)."""
+    into.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed in {sys.prefix}")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (into / source.name).symlink_to(source)
+    return into
 
 
 def snapstart_functions() -> frozenset[str]:

@@ -83,9 +83,8 @@ def create_event_buses(template: LocalTemplate, aws_endpoint: str) -> str:
     """Every AWS::Events::EventBus of the template on moto; returns the bus the stack publishes to
     (the EventBusName output: the template's own bus, or ExistingEventBusName, created if missing)."""
     events = client("events", aws_endpoint, template.region)
-    names = [bus.name for bus in template.event_buses()]
     target = str(template.output("EventBusName"))
-    for name in dict.fromkeys([*names, target]):
+    for name in dict.fromkeys([*template.event_buses(), target]):
         if name != "default":
             events.create_event_bus(Name=name)
             log("moto", f"event bus {name}")

@@ -38,15 +38,8 @@ LOCAL_API_KEY_ID = "localapikey"
 Invoke = Callable[[str, dict], InvocationResult]
 # requestContext.identity fields with no local value: no IAM or Cognito caller
 IDENTITY_UNKNOWN = ("cognitoIdentityPoolId", "cognitoIdentityId", "cognitoAuthenticationType")
-IDENTITY_UNKNOWN += (
-    "cognitoAuthenticationProvider",
-    "accountId",
-    "caller",
-    "user",
-    "userArn",
-    "accessKey",
-    "principalOrgId",
-)
+IDENTITY_UNKNOWN += ("cognitoAuthenticationProvider", "accountId", "caller", "user", "userArn", "accessKey")
+IDENTITY_UNKNOWN += ("principalOrgId",)
 
 
 # ------------------------------------------------------------------ routing
@@ -180,14 +173,8 @@ def build_proxy_event(
 
 def _iam_identity(access_key: str, account_id: str) -> dict[str, str]:
     """What API Gateway fills in for a caller it authenticated with SigV4 (locally: the operator user)."""
-    user_arn = f"arn:aws:iam::{account_id}:user/local-operator"
-    return {
-        "accessKey": access_key,
-        "accountId": account_id,
-        "caller": access_key,
-        "user": access_key,
-        "userArn": user_arn,
-    }
+    user = {"caller": access_key, "user": access_key, "userArn": f"arn:aws:iam::{account_id}:user/local-operator"}
+    return {"accessKey": access_key, "accountId": account_id, **user}
 
 
 # ------------------------------------------------------------------ proxy result (pure)

@@ -10,7 +10,6 @@ nothing leaks from the stack's own environment or from another function.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import queue
@@ -88,24 +87,6 @@ def worker_environment(
         }
     )
     return env
-
-
-# What the Lambda Python runtime provides besides the standard library (in /var/runtime).
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
-
-
-def link_runtime_packages(into: Path) -> Path:
-    """A directory standing in for the runtime's: links to this interpreter's boto3 and its dependencies
-    (what the smoke test and the cold-start benchmark put after the layer on a built function's path)."""
-    into.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise RuntimeError(f"{name} is not installed in {sys.prefix}")
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (into / source.name).symlink_to(source)
-    return into
 
 
 def function_arn(spec: FunctionSpec, region: str) -> str:
@@ -214,12 +195,6 @@ class Worker:
                 self._process.stdin.close()  # EOF lets an idle worker leave on its own
         stop_process(self._process, grace_seconds)
 
-    def kill(self) -> None:
-        """SIGKILL, as a crashed execution environment (the local crash hook of the stream pollers)."""
-        with contextlib.suppress(OSError):
-            self._process.kill()
-        self._process.wait()
-
 
 class FunctionPool:
     """Up to `max_workers` warm workers of one function; one invocation per worker at a time."""
@@ -294,14 +269,6 @@ class FunctionPool:
         for worker in workers:
             worker.stop()
 
-    def kill_idle_workers(self) -> int:
-        """Kill every idle worker (the next invocation cold-starts); returns how many."""
-        with self._lock:
-            workers, self._idle = self._idle, []
-        for worker in workers:
-            worker.kill()
-        return len(workers)
-
 
 class LambdaRuntime:
     """Every function of the template, invoked by logical id."""
@@ -327,6 +294,3 @@ class LambdaRuntime:
         for pool in self._pools.values():
             pool.stop()
         self._spawner.shutdown()
-
-    def kill_workers(self, function_id: str) -> int:
-        return self._pools[function_id].kill_idle_workers()

@@ -1,25 +1,17 @@
-"""Local EventBridge schedules: a daemon thread per `Schedule` event of template.yaml.
+"""Local EventBridge schedules: a daemon thread per enabled `Schedule` event of template.yaml.
 
-Each enabled schedule invokes its function with the "Scheduled Event" EventBridge delivers
-(source aws.events, the rule's ARN in resources, detail {}); with `Input`, EventBridge passes
-that JSON text *instead of* the event ("nothing from the event itself is passed to the
-target"), and so does this scheduler.
-
-Interval: the expression's (rate(N minute|minutes|hour|hours|day|days), plus seconds for
-convenience); cron(...) and at(...) run every 60 s locally. Locally that is capped at
-30 s so schedules show up during a demo, and LOCAL_SCHEDULE_SECONDS (when set) replaces
-it for every schedule. The first run is one interval after start, as with a new rule.
-
-EventBridge invokes asynchronously and Lambda retries failed async invocations twice;
-locally one invocation per schedule runs at a time (a slow one delays the next tick) and
-a failure is logged, not retried.
+Locally every schedule runs every 30 s whatever its expression, so schedules show during a demo
+(LOCAL_SCHEDULE_SECONDS replaces that for all of them); the first run is one interval after start,
+as with a new rule. Each run invokes the function with the "Scheduled Event" EventBridge delivers
+(source aws.events, the rule's ARN in resources, detail {}) or, with `Input`, with that JSON text
+*instead of* the event, as EventBridge does. One invocation per schedule runs at a time (a slow one
+delays the next) and a failure is logged, not retried (Lambda retries async invocations twice).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -31,49 +23,21 @@ from local.settings import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME
 from local.template import ScheduleEvent
 
 SCHEDULE_ENV = "LOCAL_SCHEDULE_SECONDS"
-CRON_INTERVAL_SECONDS = 60.0
-LOCAL_MAX_INTERVAL_SECONDS = 30.0
-
-_RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$", re.IGNORECASE)
-_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+LOCAL_INTERVAL_SECONDS = 30.0
 
 
-class ScheduleError(ValueError):
-    """A schedule expression the local scheduler cannot run."""
-
-
-# ------------------------------------------------------------------ intervals
-
-
-def expression_interval(expression: str) -> float:
-    """Seconds between runs of a schedule expression (cron and at: 60 s locally)."""
-    text = expression.strip()
-    match = _RATE.match(text)
-    if match:
-        value, unit = int(match.group(1)), match.group(2).lower().removesuffix("s")
-        if unit not in _UNIT_SECONDS:
-            raise ScheduleError(f"unknown rate unit in {expression!r}")
-        if value <= 0:
-            raise ScheduleError(f"rate must be positive in {expression!r}")
-        return float(value * _UNIT_SECONDS[unit])
-    if text.lower().startswith(("cron(", "at(")) and text.endswith(")"):
-        return CRON_INTERVAL_SECONDS
-    raise ScheduleError(f"unsupported schedule expression {expression!r}")
-
-
-def local_interval(expression: str, environ: Mapping[str, str] | None = None) -> float:
-    """The interval used locally: LOCAL_SCHEDULE_SECONDS when set, else min(expression's, 30 s)."""
-    env = os.environ if environ is None else environ
-    raw = (env.get(SCHEDULE_ENV) or "").strip()
-    if raw:
-        try:
-            seconds = float(raw)
-        except ValueError:
-            raise ScheduleError(f"{SCHEDULE_ENV} must be a number of seconds, got {raw!r}") from None
-        if seconds <= 0:
-            raise ScheduleError(f"{SCHEDULE_ENV} must be positive, got {raw!r}")
-        return seconds
-    return min(expression_interval(expression), LOCAL_MAX_INTERVAL_SECONDS)
+def local_interval(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds between the runs of every schedule: LOCAL_SCHEDULE_SECONDS when set, else 30."""
+    raw = ((os.environ if environ is None else environ).get(SCHEDULE_ENV) or "").strip()
+    if not raw:
+        return LOCAL_INTERVAL_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(f"{SCHEDULE_ENV} must be a positive number of seconds, got {raw!r}")
+    return seconds
 
 
 # ------------------------------------------------------------------ events
@@ -121,7 +85,7 @@ class ScheduleRunner(BackgroundLoop):
         self.label = f"{schedule.function_id}.{schedule.event_name}"
 
     def describe(self) -> str:
-        return f"{self.label} ({self.schedule.expression}): every {self.interval:g} s locally"
+        return f"{self.label} ({self.schedule.expression} deployed): every {self.interval:g} s locally"
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
@@ -143,9 +107,8 @@ class ScheduleRunner(BackgroundLoop):
 def local_scheduler(
     schedules: Iterable[ScheduleEvent], invoke: Invoke, *, region: str, environ: Mapping[str, str] | None = None
 ) -> EventSources:
-    """A runner per enabled schedule of the template, at its local interval."""
-
-    def runner(schedule: ScheduleEvent) -> ScheduleRunner:
-        return ScheduleRunner(schedule, invoke, interval=local_interval(schedule.expression, environ), region=region)
-
-    return EventSources("schedule", schedules, runner)
+    """A runner per enabled schedule of the template, at the local interval."""
+    interval = local_interval(environ)
+    return EventSources(
+        "schedule", schedules, lambda schedule: ScheduleRunner(schedule, invoke, interval=interval, region=region)
+    )

@@ -172,7 +172,7 @@ class LocalSettings:
             "ReconcilePendingAfterSeconds": LOCAL_RECONCILE_PENDING_AFTER_SECONDS,
             "ReturnHelperApiBaseUrl": self.rh_api_base_url,
             "WebhookPublicUrl": self.webhook_signed_url,
-            # Locally every schedule runs at least every 30 s (local/scheduler.py): a daily sync
+            # Locally every schedule runs every 30 s (local/scheduler.py): a daily sync
             # re-reading every item would be constant load. POST /sync/inventories runs one.
             "InventorySyncScheduleState": "DISABLED",
         }

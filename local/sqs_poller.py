@@ -1,26 +1,13 @@
 """Local SQS event source mappings: one poller thread per enabled `SQS` event of template.yaml.
 
-Each poller behaves like Lambda's SQS event source mapping:
-
-- long-polls the queue (1 s waits, so the stack stops quickly) with every system and
-  message attribute, and gathers up to BatchSize messages within
-  MaximumBatchingWindowInSeconds (0: invoke as soon as a receive returns something);
-- invokes the function with the event Lambda builds ({"Records": [...]}), through the
-  function's own isolated worker (LambdaRuntime.invoke);
-- on success deletes the batch, except, with FunctionResponseTypes [ReportBatchItemFailures],
-  the messages the function listed (local.background.reported_failures reads the answer as
-  Lambda does). On a function error or timeout nothing is deleted.
-
-Failed messages are simply left alone: SQS makes them visible again after the queue's
-own VisibilityTimeout (Lambda does not shorten it either), counts the receive, and the
-queue's RedrivePolicy moves a message to its dead-letter queue on the receive that would
-exceed maxReceiveCount. moto server implements that redrive itself (moto/sqs/models.py,
-receive_message), and per-message DelaySeconds too, so the poller does neither.
-
-Concurrency: one batch in flight per event source. Lambda scales its pollers (and so
-concurrent batches) up with the queue's backlog, up to the source's
-ScalingConfig.MaximumConcurrency (at least 2, template.yaml sets it on every source); locally
-one at a time is within that, is plenty and keeps logs readable. The 6 MB payload limit on a batch is not enforced.
+Like Lambda's mapping, each poller long-polls its queue (1 s waits, so the stack stops quickly)
+with every attribute, gathers up to BatchSize messages within MaximumBatchingWindowInSeconds,
+invokes the function with the event Lambda builds, and on success deletes the batch except, with
+ReportBatchItemFailures, the messages the function listed; after a function error or timeout
+nothing is deleted. Failed messages are left alone: SQS shows them again after the queue's
+VisibilityTimeout and its RedrivePolicy moves one to the dead-letter queue after maxReceiveCount
+receives (moto server implements that redrive, and DelaySeconds). One batch in flight per source:
+within the template's ScalingConfig.MaximumConcurrency, and logs stay readable.
 """
 
 from __future__ import annotations

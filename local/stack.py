@@ -25,15 +25,13 @@ from local.aws_services import MotoServer
 from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backend
 from local.event_printer import EventPrinter
 from local.gateway import LocalApiGateway
-from local.lambda_runtime import LambdaRuntime, function_arn, worker_environment
+from local.lambda_runtime import LambdaRuntime, worker_environment
 from local.processes import ensure_ports_free, log
 from local.scheduler import local_scheduler
 from local.settings import HOST, STACK_FILE_NAME, TEMPLATE_PATH, LocalSettings
 from local.sqs_poller import sqs_pollers
 from local.stream_poller import stream_pollers
 from local.template import LocalTemplate, load_document
-
-FAULTS_DIR_NAME = "faults"  # local test hooks (local/stream_poller.py)
 
 
 class _StopRequested(Exception):
@@ -108,17 +106,8 @@ class LocalStack:
             "SQS pollers", sqs_pollers(template.sqs_event_sources(), runtime.invoke, aws_endpoint=aws, region=region)
         )
         self._run("event printer", EventPrinter(self.event_bus, aws_endpoint=aws, region=region))
-        self.faults_dir.mkdir(parents=True, exist_ok=True)
         streams = stream_pollers(
-            template.dynamodb_event_sources(),
-            runtime.invoke,
-            dynamodb_endpoint=self.dynamodb_endpoint,
-            aws_endpoint=aws,
-            region=region,
-            function_arns={logical_id: function_arn(spec, region) for logical_id, spec in functions.items()},
-            queue_urls=self.queues,
-            faults_dir=self.faults_dir,
-            crash=runtime.kill_workers,
+            template.dynamodb_event_sources(), runtime.invoke, dynamodb_endpoint=self.dynamodb_endpoint, region=region
         )
         self._run("stream pollers", streams)
         self._run("schedules", local_scheduler(template.schedules(), runtime.invoke, region=region))
@@ -183,10 +172,6 @@ class LocalStack:
         log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}{signed_for}")
 
     @property
-    def faults_dir(self) -> Path:
-        return self.settings.state_dir / FAULTS_DIR_NAME
-
-    @property
     def dynamodb_endpoint(self) -> str:
         return self.dynamodb.endpoint if self.dynamodb is not None else self.settings.aws_endpoint
 
@@ -210,7 +195,6 @@ class LocalStack:
             "eventBus": self.event_bus,
             "operator": settings.operator.as_json(),
             "dynamodbBackend": self.backend,
-            "faultsDir": str(self.faults_dir),
         }
 
     def write_state(self) -> Path:

@@ -1,44 +1,26 @@
 """Local DynamoDB stream event source mappings: one poller thread per enabled `DynamoDB` event.
 
-Each poller behaves like Lambda's stream event source mapping, shard by shard (parents
-before their children), one batch in flight per shard:
+Each poller reads its table's stream (DynamoDB Local and moto both serve the `dynamodbstreams` API
+on the DynamoDB endpoint) shard by shard, parents before their children, from TRIM_HORIZON; drops
+the records no FilterCriteria pattern matches (Lambda's event filtering: EventBridge's pattern
+language, matched with moto's implementation of it); invokes the function with up to BatchSize
+records in the event Lambda builds; and checkpoints past the batch when it succeeded. With
+ReportBatchItemFailures it checkpoints before the first record the function reported and retries
+from there; a function error or timeout retries the whole batch. After MaximumRetryAttempts retries
+the failed records are skipped with a log line, so a bad record never blocks its shard.
 
-- reads the table's stream (DynamoDB Local and moto both serve the `dynamodbstreams` API
-  on the DynamoDB endpoint) from TRIM_HORIZON, up to BatchSize records, waiting up to
-  MaximumBatchingWindowInSeconds for a batch to fill;
-- drops the records no FilterCriteria pattern matches (Lambda's event filtering: the same
-  pattern language as EventBridge's, matched with moto's implementation of it), checkpointing
-  past a batch with none left;
-- invokes the function with the event Lambda builds ({"Records": [...]}, each record with
-  its eventSourceARN and ApproximateCreationDateTime in epoch seconds);
-- checkpoints after a batch that succeeded. With FunctionResponseTypes
-  [ReportBatchItemFailures] the checkpoint stops before the first sequence number the
-  function listed in batchItemFailures and the batch is retried from there; a response it
-  cannot read, a function error or a timeout retry the whole batch (halved first when
-  BisectBatchOnFunctionError is set);
-- after MaximumRetryAttempts retries of one batch, sends Lambda's description of it
-  (DDBStreamBatchInfo: shard, first and last sequence number) to the OnFailure queue and
-  moves past it: a bad record never blocks its shard.
-
-Test hook (local only, never in AWS): a file `<faults dir>/<FunctionId>.<EventName>.crash-once`
-makes the next batch of that source "crash mid-batch": the function is invoked with the first
-half of the batch (so those records' effects happen), then its workers are killed and nothing
-is checkpointed, so the whole batch is delivered again, as Lambda does after a crash. A file
-with text in it fires only on a batch whose records contain that text (an idempotency key, an
-item id), so a test crashes its own batch. The file is removed when it fires.
+Not emulated (the stack needs its records delivered in order, at least once, and no more):
+Lambda's bisection, its on-failure destination, record age, the batching window.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import math
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -51,9 +33,8 @@ from local.template import DynamoDBEventSource
 IDLE_POLL_SECONDS = 0.25  # Lambda polls a shard four times a second
 SHARD_REFRESH_SECONDS = 5.0
 ERROR_BACKOFF_SECONDS = 1.0
-RETRY_BACKOFF_SECONDS = 0.2  # times the attempt number
+RETRY_BACKOFF_SECONDS = 0.5
 MAX_GET_RECORDS = 1000  # GetRecords' own cap
-CRASH_ONCE_SUFFIX = ".crash-once"
 _STALE_ITERATOR = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException"})
 
 
@@ -93,45 +74,6 @@ def first_failed_index(
     return min(sequence_numbers.index(sequence) for sequence in failed) if failed else None
 
 
-def on_failure_record(
-    source: DynamoDBEventSource,
-    function_arn: str,
-    shard_id: str,
-    records: Sequence[Mapping[str, Any]],
-    invocations: int,
-    result: Any,
-) -> dict[str, Any]:
-    """What Lambda sends to a stream mapping's OnFailure destination: the batch described, not its records."""
-
-    def arrival(record: Mapping[str, Any]) -> str:
-        seconds = record["dynamodb"].get("ApproximateCreationDateTime") or 0
-        return datetime.fromtimestamp(float(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-    if not getattr(result, "ok", False):
-        response["functionError"] = "Unhandled"
-    return {
-        "requestContext": {
-            "requestId": str(uuid.uuid4()),
-            "functionArn": function_arn,
-            "condition": "RetryAttemptsExhausted",
-            "approximateInvokeCount": invocations,
-        },
-        "responseContext": response,
-        "version": "1.0",
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": arrival(records[0]),
-            "approximateArrivalOfLastRecord": arrival(records[-1]),
-            "batchSize": len(records),
-            "streamArn": source.stream_arn,
-        },
-    }
-
-
 class RecordFilter:
     """A source's FilterCriteria: a record passes when any pattern matches it (no pattern: every record)."""
 
@@ -141,9 +83,6 @@ class RecordFilter:
             from moto.events.models import EventPattern  # the local stack runs moto server anyway
 
             self._patterns = [EventPattern.load(pattern) for pattern in patterns]
-
-    def __bool__(self) -> bool:
-        return bool(self._patterns)
 
     def passes(self, record: Mapping[str, Any]) -> bool:
         return not self._patterns or any(pattern.matches_event(record) for pattern in self._patterns)
@@ -163,9 +102,8 @@ class _Shard:
     parent_id: str | None
     iterator: str | None = None
     checkpoint: str | None = None  # last sequence number done
-    retry_from: str | None = None  # first sequence number of the batch being retried
-    attempts: int = 0  # failed invocations of that batch
-    batch_limit: int | None = None  # bisected batch size
+    retry_from: str | None = None  # first sequence number of the records being retried
+    attempts: int = 0  # failed invocations of those records
     finished: bool = False
 
 
@@ -180,26 +118,16 @@ class StreamPoller(BackgroundLoop):
         invoke: Invoke,
         *,
         dynamodb_endpoint: str,
-        aws_endpoint: str,
         region: str,
-        function_arn: str,
-        on_failure_queue_url: str | None = None,
-        faults_dir: Path | None = None,
-        crash: Callable[[str], None] | None = None,
         idle_seconds: float = IDLE_POLL_SECONDS,
         shard_refresh_seconds: float = SHARD_REFRESH_SECONDS,
     ) -> None:
         super().__init__()
         self.source = source
         self._invoke = invoke
-        self._function_arn = function_arn
-        self._on_failure_queue_url = on_failure_queue_url
-        self._faults_dir = faults_dir
-        self._crash = crash
         self._idle_seconds = idle_seconds
         self._shard_refresh_seconds = shard_refresh_seconds
         self._streams = client("dynamodbstreams", dynamodb_endpoint, region)
-        self._sqs = client("sqs", aws_endpoint, region)
         self._shards: dict[str, _Shard] = {}
         self._refreshed_at = -math.inf
         self.label = f"{source.function_id}.{source.event_name}"
@@ -208,9 +136,8 @@ class StreamPoller(BackgroundLoop):
     def describe(self) -> str:
         source = self.source
         return (
-            f"{self.label} reads the {source.table_id} stream from {source.starting_position} (batch "
-            f"{source.batch_size}, {source.maximum_retry_attempts} retries, on failure -> "
-            f"{source.on_failure_queue_id or 'nothing'})"
+            f"{self.label} reads the {source.table_id} stream from {source.starting_position} "
+            f"(batch {source.batch_size}, {source.maximum_retry_attempts} retries)"
         )
 
     def _run(self) -> None:
@@ -258,158 +185,74 @@ class StreamPoller(BackgroundLoop):
         return self._streams.get_shard_iterator(**arguments)["ShardIterator"]
 
     def _read(self, shard: _Shard) -> list[dict]:
-        """Up to BatchSize records: the first read that returns any, then more until the window closes."""
-        limit = max(1, min(shard.batch_limit or self.source.batch_size, self.source.batch_size))
-        records: list[dict] = []
-        window_ends: float | None = None
-        while not self._stopping.is_set():
-            if shard.iterator is None:
-                shard.iterator = self._iterator(shard)
-            try:
-                answer = self._streams.get_records(
-                    ShardIterator=shard.iterator, Limit=min(MAX_GET_RECORDS, limit - len(records))
-                )
-            except ClientError as error:
-                # DynamoDB Local answers a TRIM_HORIZON iterator on a shard with nothing in it yet this
-                # way, and iterators expire after 15 minutes: ask for a new one on the next poll.
-                if error.response.get("Error", {}).get("Code") not in _STALE_ITERATOR:
-                    raise
-                shard.iterator = None
-                return records
-            received = answer.get("Records", [])
-            records += received
-            shard.iterator = answer.get("NextShardIterator")
-            if shard.iterator is None:  # the shard is closed and read to its end
-                if not records:
-                    shard.finished = True
-                    self._refreshed_at = -math.inf  # its children appear in the next describe
-                return records
-            if not records:
-                return records
-            if window_ends is None:
-                window_ends = time.monotonic() + self.source.maximum_batching_window_seconds
-            if len(records) >= limit or time.monotonic() >= window_ends:
-                return records
-            if not received:
-                self._stopping.wait(0.1)
-        return []
+        """Up to BatchSize records from where the shard is read."""
+        if shard.iterator is None:
+            shard.iterator = self._iterator(shard)
+        try:
+            answer = self._streams.get_records(
+                ShardIterator=shard.iterator, Limit=min(MAX_GET_RECORDS, max(1, self.source.batch_size))
+            )
+        except ClientError as error:
+            # DynamoDB Local answers a TRIM_HORIZON iterator on a shard with nothing in it yet this
+            # way, and iterators expire after 15 minutes: ask for a new one on the next poll.
+            if error.response.get("Error", {}).get("Code") not in _STALE_ITERATOR:
+                raise
+            shard.iterator = None
+            return []
+        records = answer.get("Records", [])
+        shard.iterator = answer.get("NextShardIterator")
+        if shard.iterator is None and not records:  # the shard is closed and read to its end
+            shard.finished = True
+            self._refreshed_at = -math.inf  # its children appear in the next describe
+        return records
 
     def _poll(self, shard: _Shard) -> bool:
         """One batch of this shard, if there is one; True when there was."""
         records = self._read(shard)
         if not records or self._stopping.is_set():
             return False
+        last = records[-1]["dynamodb"]["SequenceNumber"]
         built = [build_record(record, stream_arn=self.source.stream_arn) for record in records]
-        if self._filter:
-            kept = [i for i, record in enumerate(built) if self._filter.passes(record)]
-            if not kept:
-                self._done(shard, records[-1]["dynamodb"]["SequenceNumber"])
-                return True
-            records, built = [records[i] for i in kept], [built[i] for i in kept]
-        event = {"Records": built}
-        if self._crash_once_armed(event):
-            self._crash_mid_batch(event)
-            self._retry(shard, event["Records"], 0, result=None)
+        built = [record for record in built if self._filter.passes(record)]
+        if not built:
+            self._done(shard, last)
             return True
-        result = self._invoke(self.source.function_id, event)
-        sequence_numbers = [record["dynamodb"]["SequenceNumber"] for record in records]
+        result = self._invoke(self.source.function_id, {"Records": built})
+        sequence_numbers = [record["dynamodb"]["SequenceNumber"] for record in built]
         failed_at = first_failed_index(result, sequence_numbers, self.source.function_response_types)
         if failed_at is None:
-            self._done(shard, sequence_numbers[-1])
-            outcome = f"{len(records)} record(s), ok"
+            self._done(shard, last)
+            outcome = f"{len(built)} record(s), ok"
         else:
-            outcome = self._retry(shard, event["Records"], failed_at, result)
+            outcome = self._retry(shard, sequence_numbers, failed_at, last, result)
         log("streams", f"{self.source.function_id} <- {self.source.table_id}: {outcome}")
         return True
 
     def _done(self, shard: _Shard, last_sequence: str) -> None:
-        shard.checkpoint = last_sequence
-        shard.retry_from, shard.attempts, shard.batch_limit = None, 0, None
+        shard.checkpoint, shard.retry_from, shard.attempts = last_sequence, None, 0
 
-    def _retry(self, shard: _Shard, records: list[dict], failed_at: int, result: Any) -> str:
-        """Checkpoint before the first failed record; retry from it, or give the batch up after the retries."""
-        if failed_at > 0:
-            shard.checkpoint = records[failed_at - 1]["dynamodb"]["SequenceNumber"]
-        first_failed = records[failed_at]["dynamodb"]["SequenceNumber"]
+    def _retry(self, shard: _Shard, sequence_numbers: list[str], failed_at: int, last: str, result: Any) -> str:
+        """Checkpoint before the first failed record and read again from it; skip it after the retries."""
+        first_failed = sequence_numbers[failed_at]
         shard.attempts = shard.attempts + 1 if shard.retry_from == first_failed else 1
-        shard.retry_from = first_failed
-        shard.iterator = None  # read again from the first failed record
-        function_error = result is not None and not getattr(result, "ok", False)
-        if function_error and self.source.bisect_batch_on_function_error and len(records) > 1:
-            shard.batch_limit = max(1, len(records) // 2)
         limit = self.source.maximum_retry_attempts
-        if limit >= 0 and shard.attempts > limit:
-            failed = records[failed_at:]
-            self._send_on_failure(shard, failed, shard.attempts, result)
-            self._done(shard, records[-1]["dynamodb"]["SequenceNumber"])
-            return (
-                f"{len(records)} record(s), failed from {first_failed} after {limit} retries: "
-                f"{len(failed)} record(s) skipped, described on the on-failure queue"
-            )
-        self._stopping.wait(RETRY_BACKOFF_SECONDS * shard.attempts)
+        if 0 <= limit < shard.attempts:
+            self._done(shard, last)
+            return f"{len(sequence_numbers) - failed_at} record(s) from {first_failed} skipped after {limit} retries"
+        if failed_at > 0:
+            shard.checkpoint = sequence_numbers[failed_at - 1]
+        shard.retry_from, shard.iterator = first_failed, None
+        self._stopping.wait(RETRY_BACKOFF_SECONDS)
         why = getattr(result, "error_type", None) or "batch item failures"
-        return f"{len(records)} record(s), retrying from {first_failed} ({why}; attempt {shard.attempts})"
-
-    def _send_on_failure(self, shard: _Shard, records: list[dict], invocations: int, result: Any) -> None:
-        if self._on_failure_queue_url is None:
-            log("streams", f"{self.label}: no on-failure destination; {len(records)} record(s) dropped")
-            return
-        body = on_failure_record(self.source, self._function_arn, shard.shard_id, records, invocations, result)
-        self._sqs.send_message(QueueUrl=self._on_failure_queue_url, MessageBody=json.dumps(body))
-
-    # -- the local crash hook
-
-    def _crash_once_armed(self, event: dict) -> bool:
-        if self._faults_dir is None:
-            return False
-        switch = self._faults_dir / f"{self.label}{CRASH_ONCE_SUFFIX}"
-        try:
-            marker = switch.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return False
-        if marker and marker not in json.dumps(event):
-            return False  # armed for another batch (one that holds the marker)
-        switch.unlink(missing_ok=True)
-        return True
-
-    def _crash_mid_batch(self, event: dict) -> None:
-        records = event["Records"]
-        handled = records[: math.ceil(len(records) / 2)]
-        self._invoke(self.source.function_id, {"Records": handled})
-        if self._crash is not None:
-            self._crash(self.source.function_id)
-        log(
-            "streams",
-            f"fault: {self.label} crashed after handling {len(handled)} of {len(records)} record(s) "
-            "(workers killed, nothing checkpointed); the batch is delivered again",
-        )
+        return f"{len(sequence_numbers)} record(s), retrying from {first_failed} ({why}; attempt {shard.attempts})"
 
 
 def stream_pollers(
-    sources: Iterable[DynamoDBEventSource],
-    invoke: Invoke,
-    *,
-    dynamodb_endpoint: str,
-    aws_endpoint: str,
-    region: str,
-    function_arns: Mapping[str, str],
-    queue_urls: Mapping[str, str],
-    faults_dir: Path | None = None,
-    crash: Callable[[str], None] | None = None,
+    sources: Iterable[DynamoDBEventSource], invoke: Invoke, *, dynamodb_endpoint: str, region: str
 ) -> EventSources:
     """A poller per enabled DynamoDB event source of the template."""
-
-    def poller(source: DynamoDBEventSource) -> StreamPoller:
-        return StreamPoller(
-            source,
-            invoke,
-            dynamodb_endpoint=dynamodb_endpoint,
-            aws_endpoint=aws_endpoint,
-            region=region,
-            function_arn=function_arns[source.function_id],
-            on_failure_queue_url=queue_urls.get(source.on_failure_queue_id or ""),
-            faults_dir=faults_dir,
-            crash=crash,
-        )
-
-    return EventSources("streams", sources, poller)
+    return EventSources(
+        "streams",
+        sources,
+        lambda source: StreamPoller(source, invoke, dynamodb_endpoint=dynamodb_endpoint, region=region),
+    )

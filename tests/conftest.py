@@ -25,9 +25,9 @@ INTEGRATION = "tests/integration/"
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, asked once by the controller
 def pytest_xdist_make_scheduler(config, log):
     """With -n (`make test`): the integration tests are one unit of work, which one worker runs in
-    collection order as a serial run does, so each stack starts once, the two backends' one after the
-    other, and the heavy tests (the fuzzing within its time box, the soak, the quick bench) never share
-    the machine with one another; the other workers share out the unit, functional and local tests.
+    collection order as a serial run does, so each stack starts once, and the heavy tests (the fuzzing
+    within its time box, the soak, the quick bench) never share the machine with one another; the
+    other workers share out the unit, functional and local tests.
     pytest-xdist's own --dist loadgroup cannot say this under pytest 9.2 (it groups by renaming node
     ids through an attribute pytest 9.2 no longer reads). An explicit --dist keeps xdist's schedulers."""
     if config.getvalue("dist") != "load":
@@ -47,12 +47,6 @@ def pytest_report_header(config):
     return backends.report_header()
 
 
-def pytest_runtest_logreport(report):
-    from tests.integration import backends
-
-    backends.log_report(report)
-
-
 def pytest_sessionfinish(session):
     from tests.integration import openapi_conformance
 
@@ -69,7 +63,7 @@ def pytest_testnodedown(node, error):
 
 
 def pytest_terminal_summary(terminalreporter):
-    from tests.integration import backends, openapi_conformance
+    from tests.integration import openapi_conformance
 
     checked = openapi_conformance.checked_answers()
     if checked:
@@ -78,11 +72,6 @@ def pytest_terminal_summary(terminalreporter):
         for method, path in operations:
             codes = sorted(status for m, p, status in checked if (m, p) == (method, path))
             terminalreporter.write_line(f"  {method} {path}: {', '.join(map(str, codes))}")
-    lines = backends.summary_lines()
-    if lines:
-        terminalreporter.write_sep("-", "integration tests by DynamoDB backend")
-        for line in lines:
-            terminalreporter.write_line(line)
 
 
 @pytest.fixture

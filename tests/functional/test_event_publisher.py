@@ -8,6 +8,7 @@ receives is asserted in test_observability.py (moto) and the integration test (l
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 import pytest
 
@@ -100,3 +101,23 @@ def test_changes_that_are_no_event_publish_nothing_and_succeed(publisher, lambda
     batch = {"Records": [stream_record({**old, "attempts": 2}, old, sequence="300")]}
     assert module.lambda_handler(batch, lambda_context) == {"batchItemFailures": []}
     assert module.publisher.client.calls == []
+
+
+def test_a_batch_delivered_again_after_a_crash_repeats_each_change_under_the_same_event_id(publisher, lambda_context):
+    # GIVEN a batch of resend and inventory changes whose first half went out before the function
+    # crashed (nothing checkpointed: Lambda delivers the whole batch again)
+    item = {"returnInventoryId": 30001, "warehouseId": 2, "handlingCode": "tbc", "v_handlingCode": "v1"}
+    item.update(handlingStatusCode="pending", v_handlingStatusCode="v1", inStock=True, v_inStock="v1", revision=1)
+    batch = requests_created(3)
+    batch["Records"].append(stream_record(item, key="returnInventoryId", event_id="i-1", sequence="200"))
+    module = publisher()
+    module.lambda_handler({"Records": batch["Records"][:2]}, lambda_context)
+    # WHEN it is delivered again, whole
+    assert module.lambda_handler(batch, lambda_context) == {"batchItemFailures": []}
+    # THEN each change went out under its record's eventId, a repeat with the very same detail,
+    # so a consumer that drops repeats by eventId sees each change once
+    details = defaultdict(set)
+    for entry in (entry for call in module.publisher.client.calls for entry in call):
+        details[json.loads(entry["Detail"])["eventId"]].add((entry["DetailType"], entry["Detail"]))
+    assert sorted(module.publisher.client.sent()) == ["e-0", "e-0", "e-1", "e-1", "e-2", "i-1"]
+    assert {event_id: len(sent) for event_id, sent in details.items()} == dict.fromkeys(["e-0", "e-1", "e-2", "i-1"], 1)

@@ -2,8 +2,8 @@
 
 `stack` starts `python -m local.stack` on free ports with its state in a temporary
 directory and yields the parsed stack.json; `api` is a small HTTP client on it;
-`aws_client("sqs")` a boto3 client on its endpoints. `stack` is parametrized over the
-DynamoDB backends (DynamoDB Local, moto): see tests/integration/backends.py.
+`aws_client("sqs")` a boto3 client on its endpoints. The stack runs on DynamoDB Local, on moto
+only where Java is missing: see tests/integration/backends.py.
 """
 
 from __future__ import annotations
@@ -89,9 +89,8 @@ def _wait_for_ready(process: subprocess.Popen, log_file: Path) -> str:
     return next(line for line in lines if line.startswith("READY "))
 
 
-@pytest.hookimpl(trylast=True)  # after pytest has grouped the items by the session stack's backend
 def pytest_collection_modifyitems(items):
-    backends.modify_items(items)  # needs_dynamodb_local: skipped on moto
+    backends.skip_on_moto(items)  # needs_dynamodb_local
 
 
 @contextlib.contextmanager
@@ -148,12 +147,10 @@ def running_stack(backend: str, state_dir: Path, **extra_env: str) -> Iterator[d
         assert not left, f"child processes survived the stack: {left}"
 
 
-@pytest.fixture(scope="session", params=backends.params())
-def stack(request, tmp_path_factory) -> Iterator[dict]:
-    """Start the local stack once per session and DynamoDB backend; yields stack.json as a dict."""
-    backend = request.param
-    backends.require(backend)
-    with running_stack(backend, tmp_path_factory.mktemp(f"local-stack-{backend}")) as state:
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Iterator[dict]:
+    """Start the local stack once per session; yields stack.json as a dict."""
+    with running_stack(backends.backend(), tmp_path_factory.mktemp("local-stack")) as state:
         yield state
 
 
@@ -164,9 +161,9 @@ TUNNEL_URL = "https://hooks.example.test/rh/notify"
 
 @pytest.fixture(scope="module")  # stopped after its tests: an idle stack still polls its queues and streams
 def tunnel_stack(tmp_path_factory) -> Iterator[dict]:
-    """One extra stack (DynamoDB Local, else moto) with WEBHOOK_PUBLIC_URL set to TUNNEL_URL."""
-    backend = "dynamodb-local" if backends.java() else "moto"
-    with running_stack(backend, tmp_path_factory.mktemp("local-stack-tunnel"), WEBHOOK_PUBLIC_URL=TUNNEL_URL) as state:
+    """One extra stack with WEBHOOK_PUBLIC_URL set to TUNNEL_URL."""
+    state_dir = tmp_path_factory.mktemp("local-stack-tunnel")
+    with running_stack(backends.backend(), state_dir, WEBHOOK_PUBLIC_URL=TUNNEL_URL) as state:
         yield state
 
 

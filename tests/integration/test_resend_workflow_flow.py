@@ -8,7 +8,6 @@ through the same handler over moto and an in-process emulator, to spare a second
 import pytest
 import requests
 
-from local.demo import Demo, StackInfo
 from tests.integration.test_resend_flow import SHIPMENT, wait_for
 
 pytestmark = pytest.mark.integration
@@ -91,14 +90,3 @@ def test_one_batch_call_resends_items_of_two_warehouses_once(api, emulator):
     assert read.status_code == 200 and len(read.json()["resends"]) == 2
     by_status = api.get("/resends", params={"status": read.json()["resends"][0]["status"], "limit": 100})
     assert by_status.status_code == 200
-
-
-# About 20 s; the story does not depend on the DynamoDB backend, so it runs once.
-@pytest.mark.needs_dynamodb_local(reason="one run of the demo is enough; it does not test the backend")
-def test_make_demo_tells_the_story_through_hold_quote_and_batch(stack, emulator):
-    lines: list[str] = []
-    Demo(StackInfo(stack["api"], stack["apiKey"], emulator), out=lines.append, timeout_seconds=60).run()
-    told = "\n".join(lines)
-
-    for step in ("[7]", "[8]", "[9]", "[10]", "cheapest: ", "createResend calls per group"):
-        assert step in told, told

@@ -86,7 +86,7 @@ def inventory(stack):
 
 def test_a_signed_sample_event_is_applied_and_readable_with_the_api_key(send, inventory):
     response = send(load_event_bytes("newInventoryCreated"))
-    assert (response.status_code, response.json()["status"]) == (200, "applied")  # one stack per backend
+    assert (response.status_code, response.json()["status"]) == (200, "applied")  # the session's one stack
     view = inventory(20251)
     assert view.status_code == 200
     assert view.json()["returnInventoryId"] == 20251

@@ -16,8 +16,6 @@ import pytest
 import requests
 
 from local.emulator import EmulatorServer
-from local.emulator.__main__ import build_server, default_url
-from local.emulator.__main__ import main as emulator_cli
 from tests.support.resend import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"emulator-test-signing-key-32byte").decode()
@@ -748,86 +746,3 @@ def test_constructor_keywords_set_the_config_and_are_validated(receiver):
     }
     with pytest.raises(ValueError, match="outcome"):
         EmulatorServer("127.0.0.1", 0, receiver.url, SIGNING_KEY, API_KEY, API_TOKEN, outcome="lost")
-
-
-# -- command line ----------------------------------------------------------------------------------
-
-
-def test_serve_command_line_turns_auto_progress_on_by_default(receiver):
-    # GIVEN the serve options with and without --no-auto-progress
-    common = ["--port", "0", "--webhook-url", receiver.url, "--signing-key", SIGNING_KEY]
-    common += ["--api-key", API_KEY, "--api-token", API_TOKEN]
-    # WHEN servers are built from them
-    default, _ = build_server(common)
-    custom, _ = build_server([*common, "--no-auto-progress", "--progress-seconds", "0.5", "1.5", "--outcome", "failed"])
-    single, _ = build_server([*common, "--progress-seconds", "1"])
-    try:
-        # THEN auto-progress is on by default, and the flags set the rest
-        assert default.progress.config.to_json() == {**DEFAULT_CONFIG, "autoProgress": True}
-        assert custom.progress.config.to_json() == {
-            "autoProgress": False,
-            "inProgressAfterSeconds": 0.5,
-            "completeAfterSeconds": 1.5,
-            "outcome": "failed",
-        }
-        assert (single.progress.config.in_progress_after_seconds, single.progress.config.complete_after_seconds) == (
-            1.0,
-            1.0,
-        )
-    finally:
-        for server in (default, custom, single):
-            server.stop()
-
-
-def test_fault_command_queues_faults_through_the_control_api(emu, capsys):
-    # GIVEN a running emulator
-    # WHEN faults are queued from the command line
-    assert emulator_cli(["fault", "--url", emu.url, "createResend", "http5xx", "--status", "503", "--times", "2"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"operation": "createResend", "queued": 2}
-    emulator_cli(["fault", "--url", emu.url, "createResend", "http429", "--retry-after", "1"])
-    emulator_cli(["fault", "--url", emu.url, "createResend", "softError", "--error-code", "BUSY", "--error", "later"])
-    # THEN the emulator holds them in order, and the next calls see them
-    queued = control(emu, "GET", "/state")["faults"]["createResend"]
-    assert queued == [
-        {"kind": "http5xx", "status": 503},
-        {"kind": "http5xx", "status": 503},
-        {"kind": "http429", "retryAfter": 1},
-        {"kind": "softError", "errorCode": "BUSY", "error": {"": "later"}},
-    ]
-    body = resend_body(arrive(emu))
-    assert create(emu, body, key="k-cli").status_code == 503
-
-
-def test_faults_list_clear_and_config_commands(emu, capsys):
-    # GIVEN queued faults
-    push_fault(emu, "createResend", kind="http5xx")
-    push_fault(emu, "getResend", kind="latency", seconds=1)
-    # WHEN one operation's faults are cleared, then listed
-    emulator_cli(["faults", "--url", emu.url, "clear", "--operation", "createResend"])
-    capsys.readouterr()
-    emulator_cli(["faults", "list", "--url", emu.url])
-    # THEN only the other operation's fault remains
-    assert json.loads(capsys.readouterr().out) == {"getResend": [{"kind": "latency", "seconds": 1}]}
-    emulator_cli(["faults", "clear", "--url", emu.url])
-    assert json.loads(capsys.readouterr().out) == {"cleared": "all"}
-    assert control(emu, "GET", "/state")["faults"] == {}
-    # AND config shows and changes auto-progress
-    emulator_cli(["config", "--url", emu.url, "--auto-progress", "--outcome", "failed", "--progress-seconds", "0.5"])
-    assert json.loads(capsys.readouterr().out) == {
-        "autoProgress": True,
-        "inProgressAfterSeconds": 0.5,
-        "completeAfterSeconds": 0.5,
-        "outcome": "failed",
-    }
-    emulator_cli(["config", "--url", emu.url])
-    assert json.loads(capsys.readouterr().out)["outcome"] == "failed"
-
-
-def test_client_url_defaults_to_the_running_stack(tmp_path):
-    # GIVEN a stack.json naming the emulator, and no RH_EMULATOR_URL
-    (tmp_path / "stack.json").write_text(json.dumps({"emulator": "http://127.0.0.1:4999/"}))
-    # WHEN / THEN the client uses it; RH_EMULATOR_URL wins; without either the port default applies
-    assert default_url({"LOCAL_STATE_DIR": str(tmp_path)}) == "http://127.0.0.1:4999"
-    assert default_url({"LOCAL_STATE_DIR": str(tmp_path), "RH_EMULATOR_URL": "http://h:1/"}) == "http://h:1"
-    empty = tmp_path / "none"
-    assert default_url({"LOCAL_STATE_DIR": str(empty), "RH_EMULATOR_PORT": "4011"}) == "http://127.0.0.1:4011"

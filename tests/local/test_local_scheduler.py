@@ -1,4 +1,4 @@
-"""The local EventBridge scheduler: intervals, the event it sends, and its timer threads."""
+"""The local EventBridge scheduler: its interval, the event it sends, and its timer threads."""
 
 from __future__ import annotations
 
@@ -10,14 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from local.lambda_runtime import InvocationResult
-from local.scheduler import (
-    ScheduleError,
-    ScheduleRunner,
-    expression_interval,
-    local_interval,
-    local_scheduler,
-    scheduled_event,
-)
+from local.scheduler import ScheduleRunner, local_interval, local_scheduler, scheduled_event
 from local.settings import LOCAL_ACCOUNT_ID
 from local.template import ScheduleEvent
 
@@ -25,47 +18,16 @@ REGION = "us-east-1"
 NIGHTLY = ScheduleEvent("ReconcileFunction", "Nightly", "rate(1 hour)", True, None)
 
 
-@pytest.mark.parametrize(
-    ("expression", "seconds"),
-    [
-        ("rate(1 minute)", 60),
-        ("rate(5 minutes)", 300),
-        ("rate(1 hour)", 3600),
-        ("rate(2 hours)", 7200),
-        ("rate(1 day)", 86400),
-        ("rate(30 seconds)", 30),
-        ("cron(0 3 * * ? *)", 60),
-        ("cron(0/5 * * * ? *)", 60),
-        ("at(2030-01-01T00:00:00)", 60),
-    ],
-)
-def test_expression_intervals(expression, seconds):
-    assert expression_interval(expression) == seconds
-
-
-@pytest.mark.parametrize("expression", ["", "rate(0 minutes)", "rate(5 fortnights)", "every 5 minutes"])
-def test_unsupported_expressions_are_refused(expression):
-    with pytest.raises(ScheduleError):
-        expression_interval(expression)
-
-
-def test_locally_the_interval_is_capped_at_30_seconds():
-    assert local_interval("rate(1 hour)", {}) == 30
-    assert local_interval("cron(0 3 * * ? *)", {}) == 30
-    assert local_interval("rate(10 seconds)", {}) == 10
-
-
-def test_local_schedule_seconds_overrides_every_expression():
-    env = {"LOCAL_SCHEDULE_SECONDS": "0.5"}
-    assert local_interval("rate(1 hour)", env) == 0.5
-    assert local_interval("cron(0 3 * * ? *)", env) == 0.5
-    assert local_interval("rate(5 minutes)", {"LOCAL_SCHEDULE_SECONDS": ""}) == 30  # empty: unset
+def test_locally_every_schedule_runs_every_30_seconds_unless_local_schedule_seconds_says_otherwise():
+    assert local_interval({}) == 30
+    assert local_interval({"LOCAL_SCHEDULE_SECONDS": ""}) == 30  # empty: unset
+    assert local_interval({"LOCAL_SCHEDULE_SECONDS": "0.5"}) == 0.5
 
 
 @pytest.mark.parametrize("value", ["soon", "0", "-1"])
 def test_a_bad_local_schedule_seconds_is_refused(value):
-    with pytest.raises(ScheduleError, match="LOCAL_SCHEDULE_SECONDS"):
-        local_interval("rate(1 hour)", {"LOCAL_SCHEDULE_SECONDS": value})
+    with pytest.raises(ValueError, match="LOCAL_SCHEDULE_SECONDS"):
+        local_interval({"LOCAL_SCHEDULE_SECONDS": value})
 
 
 def test_the_event_is_an_eventbridge_scheduled_event():

@@ -1,8 +1,8 @@
 """The local DynamoDB stream event source mapping against a real moto server, with a stand-in runtime.
 
-This tests the poller (event shape, checkpoints at the first reported failure, bisection,
-retries, the on-failure queue, the crash hook), not the publisher: the runtime's answers come
-from the test, in one case from the publisher's own translation (an unreadable record).
+This tests the poller (event shape, filters, checkpoints at the first reported failure, retries,
+skipping after them), not the publisher: the runtime's answers come from the test, in one case
+from the publisher's own translation (an unreadable record).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
@@ -24,7 +23,6 @@ from local.template import DynamoDBEventSource
 from rh_common import change_events
 
 REGION = "us-east-1"
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:publisher"
 
 
 @pytest.fixture
@@ -40,12 +38,6 @@ def table(moto_endpoint):
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     return name, created["TableDescription"]["LatestStreamArn"]
-
-
-@pytest.fixture
-def failure_queue(moto_endpoint):
-    sqs = client("sqs", moto_endpoint, REGION)
-    return sqs, sqs.create_queue(QueueName=f"on-failure-{uuid.uuid4().hex[:10]}")["QueueUrl"]
 
 
 class FakeRuntime:
@@ -91,7 +83,7 @@ def source(stream_arn: str, **overrides) -> DynamoDBEventSource:
 
 
 @pytest.fixture
-def run(moto_endpoint, failure_queue):
+def run(moto_endpoint):
     pollers = []
 
     def start(spec: DynamoDBEventSource, runtime: FakeRuntime, **kwargs) -> StreamPoller:
@@ -99,10 +91,7 @@ def run(moto_endpoint, failure_queue):
             spec,
             runtime.invoke,
             dynamodb_endpoint=moto_endpoint,
-            aws_endpoint=moto_endpoint,
             region=REGION,
-            function_arn=FUNCTION_ARN,
-            on_failure_queue_url=failure_queue[1],
             idle_seconds=0.05,
             **kwargs,
         )
@@ -176,9 +165,7 @@ def test_a_reported_failure_is_retried_from_its_sequence_number_and_the_records_
     assert [runtime.ids(i) for i in range(3)] == [["a", "b", "c"], ["b", "c"], ["d"]]
 
 
-def test_an_unreadable_record_goes_to_the_on_failure_queue_after_the_retries_and_never_blocks_the_shard(
-    moto_endpoint, table, run, failure_queue
-):
+def test_an_unreadable_record_is_skipped_after_the_retries_and_never_blocks_the_shard(moto_endpoint, table, run):
     name, stream_arn = table
     # the middle one is a resend image without a status: the publisher's translation cannot read it
     put(moto_endpoint, name, *requests("a"), {"resendRequestId": "unreadable"}, *requests("c"))
@@ -195,16 +182,8 @@ def test_an_unreadable_record_goes_to_the_on_failure_queue_after_the_retries_and
     runtime = FakeRuntime(publisher)
     run(source(stream_arn, maximum_retry_attempts=2), runtime)
     runtime.wait_for(lambda r: len(r.batches) >= 3)
-    # the first delivery, then MaximumRetryAttempts (2) retries from the unreadable record, then given up
-    sqs, queue_url = failure_queue
-    [message] = _receive(sqs, queue_url)
+    # the first delivery, then MaximumRetryAttempts (2) retries from the unreadable record, then skipped
     assert [runtime.ids(i) for i in range(3)] == [["a", "unreadable", "c"], ["unreadable", "c"], ["unreadable", "c"]]
-    failed = json.loads(message["Body"])
-    unreadable_sequence = runtime.batches[1][0]["dynamodb"]["SequenceNumber"]
-    assert failed["requestContext"]["condition"] == "RetryAttemptsExhausted"
-    assert failed["requestContext"]["functionArn"] == FUNCTION_ARN
-    info = failed["DDBStreamBatchInfo"]
-    assert (info["startSequenceNumber"], info["streamArn"], info["batchSize"]) == (unreadable_sequence, stream_arn, 2)
     # the shard goes on: a later change is delivered, the unreadable record never again
     put(moto_endpoint, name, *requests("e"))
     runtime.wait_for(lambda r: any(r.ids(i) == ["e"] for i in range(len(r.batches))))
@@ -212,9 +191,9 @@ def test_an_unreadable_record_goes_to_the_on_failure_queue_after_the_retries_and
     assert delivered.count("unreadable") == 3
 
 
-def test_a_function_error_retries_the_whole_batch_bisected(moto_endpoint, table, run):
+def test_a_function_error_retries_the_whole_batch(moto_endpoint, table, run):
     name, stream_arn = table
-    put(moto_endpoint, name, *requests("a", "b", "c", "d"))
+    put(moto_endpoint, name, *requests("a", "b", "c"))
 
     def respond(event, call):
         if call == 1:
@@ -222,42 +201,10 @@ def test_a_function_error_retries_the_whole_batch_bisected(moto_endpoint, table,
         return InvocationResult("ok", payload=None)
 
     runtime = FakeRuntime(respond)
-    run(source(stream_arn, bisect_batch_on_function_error=True), runtime)
-    runtime.wait_for(lambda r: len(r.batches) >= 3)
-    assert [runtime.ids(i) for i in range(3)] == [["a", "b", "c", "d"], ["a", "b"], ["c", "d"]]
-
-
-def test_the_crash_hook_handles_half_a_batch_kills_the_workers_and_redelivers_the_whole_batch(
-    moto_endpoint, table, run, tmp_path: Path
-):
-    name, stream_arn = table
-    spec = source(stream_arn)
-    (tmp_path / f"{spec.function_id}.{spec.event_name}.crash-once").write_text("")
-    crashed = []
-    put(moto_endpoint, name, *requests("a", "b", "c"))
-    runtime = FakeRuntime()
-    run(spec, runtime, faults_dir=tmp_path, crash=crashed.append)
+    run(source(stream_arn), runtime)
     runtime.wait_for(lambda r: len(r.batches) >= 2)
     time.sleep(0.3)  # nothing more comes
-    assert [runtime.ids(i) for i in range(len(runtime.batches))] == [["a", "b"], ["a", "b", "c"]]
-    assert crashed == ["Publisher"]
-    assert not list(tmp_path.iterdir())  # it fires once
-
-
-def test_a_crash_hook_with_a_marker_waits_for_a_batch_that_holds_it(moto_endpoint, table, run, tmp_path: Path):
-    name, stream_arn = table
-    spec = source(stream_arn)
-    (tmp_path / f"{spec.function_id}.{spec.event_name}.crash-once").write_text("zz-target")
-    crashed = []
-    runtime = FakeRuntime()
-    run(spec, runtime, faults_dir=tmp_path, crash=crashed.append)
-    put(moto_endpoint, name, *requests("a"))
-    runtime.wait_for(lambda r: len(r.batches) >= 1)
-    assert crashed == [] and runtime.ids(0) == ["a"]
-    put(moto_endpoint, name, *requests("zz-target"))
-    runtime.wait_for(lambda r: len(r.batches) >= 3)
-    assert [runtime.ids(i) for i in (1, 2)] == [["zz-target"], ["zz-target"]]
-    assert crashed == ["Publisher"]
+    assert [runtime.ids(i) for i in range(len(runtime.batches))] == [["a", "b", "c"], ["a", "b", "c"]]
 
 
 def test_a_failed_transaction_on_the_table_does_not_stall_its_shard(moto_endpoint, table, run):
@@ -303,12 +250,3 @@ def test_without_report_batch_item_failures_an_answer_is_success():
 
 def _sequence(event: dict, index: int) -> str:
     return event["Records"][index]["dynamodb"]["SequenceNumber"]
-
-
-def _receive(sqs, queue_url: str) -> list[dict]:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages")
-        if messages:
-            return messages
-    return []

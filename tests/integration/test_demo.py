@@ -1,0 +1,274 @@
+"""The README's Demo as a test: one resend told end to end, then hold -> quote -> batch.
+
+`make test` runs it against the session's stack. `make demo` runs it against the stack `make run`
+started (DEMO_STACK names that stack's stack.json) with pytest -s, so each step is printed: two
+parcels arrive through signed webhooks from the emulator and are listed as eligible; Return Helper
+is made to refuse createResend three times; POST /resends answers 202 PENDING and the retry worker
+and the emulated warehouse take it to COMPLETED, created once upstream; then a hold, a quote and a
+batch at two warehouses, created once per group even when repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+WAREHOUSE_ID, OTHER_WAREHOUSE_ID = 2, 5
+COMPLETED_WITHIN_SECONDS = 90
+HTTP_TIMEOUT_SECONDS = 35  # one inline upstream call (UPSTREAM_TIMEOUT_SECONDS) plus bookkeeping
+# What Return Helper answers the first three createResend calls with.
+CREATE_FAULTS = [
+    {"kind": "http5xx", "status": 503},
+    {"kind": "http5xx", "status": 502},
+    {"kind": "http429", "retryAfter": 1},
+]
+# A made-up recipient: the shape CreateResend wants, nothing real.
+DEMO_SHIPMENT = {
+    "shipmentCountryCode": "usa",
+    "shipmentName": "Demo Recipient",
+    "shipmentPhone": "5550100",
+    "shipmentEmail": "demo@example.com",
+    "shipmentStreet1": "1 Demo Street",
+    "shipmentStreet2": "",
+    "shipmentState": "NJ",
+    "shipmentCity": "Edison",
+    "shipmentPostalCode": "08817",
+}
+# The batch's destination: both emulated warehouses ship there, each with two services.
+BATCH_SHIPMENT = {**DEMO_SHIPMENT, "shipmentServiceType": "cheapest", "shipmentCountryCode": "gbr"}
+BATCH_SHIPMENT.update(shipmentState="NA", shipmentCity="London", shipmentPostalCode="SW1A 1AA")
+ORDER = ["PENDING", "SUBMITTED", "IN_PROGRESS", "COMPLETED"]
+
+
+@pytest.fixture
+def demo_stack(request) -> dict:
+    """The stack `make run` started (DEMO_STACK: its stack.json), else the session's."""
+    path = os.environ.get("DEMO_STACK")
+    if not path:
+        return request.getfixturevalue("stack")
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pytest.exit(f"{path} not found: start the local stack first (`make run` in another terminal)", returncode=1)
+
+
+def test_the_demo_story(demo_stack):
+    Demo(demo_stack).run()
+
+
+def _item(item: dict) -> str:
+    return (
+        f"    {item['returnInventoryId']}: {item['handlingCode']}/{item['handlingStatusCode']}, "
+        f"in stock {item['inStock']}, eligible {item['eligibleForResend']}"
+    )
+
+
+def until(read: Callable[[], Any], done: Callable[[Any], bool], seconds: float = 10.0) -> Any:
+    """read() until done(answer) or the time is up; the last answer either way."""
+    deadline = time.monotonic() + seconds
+    while not done(answer := read()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return answer
+
+
+class Demo:
+    """The story's steps against one running stack, each printed (pytest -s shows them)."""
+
+    def __init__(self, stack: dict, say: Callable[[str], None] = print) -> None:
+        if not stack.get("emulator"):
+            pytest.skip("the stack runs without the emulator (RH_API_BASE_URL is set)")
+        self.api_url, self.emulator = stack["api"].rstrip("/"), stack["emulator"].rstrip("/")
+        self.api_key, self.say, self.http = stack["apiKey"], say, requests.Session()
+
+    def api(self, method: str, path: str, expect: int | None = 200, **kwargs: Any) -> Any:
+        """The merchant API's answer (JSON); with expect=None the response itself."""
+        kwargs["headers"] = {"x-api-key": self.api_key, **kwargs.get("headers", {})}
+        kwargs.setdefault("timeout", HTTP_TIMEOUT_SECONDS)
+        response = self.http.request(method, self.api_url + path, **kwargs)
+        if expect is None:
+            return response
+        assert response.status_code == expect, f"{method} {path} -> {response.status_code}: {response.text}"
+        return response.json()
+
+    def control(self, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
+        url = f"{self.emulator}/_emulator{path}"
+        response = self.http.request(method, url, json=body, params=params, timeout=HTTP_TIMEOUT_SECONDS)
+        assert response.status_code < 300, f"emulator {method} {path} -> {response.status_code}: {response.text}"
+        return response.json()
+
+    def step(self, number: int, title: str) -> None:
+        self.say(f"\n[{number}] {title}")
+
+    def run(self) -> None:
+        self.api("GET", "/health")
+        self.say(f"stack: API {self.api_url}, Return Helper emulator {self.emulator}")
+        self.step(1, f"2 parcels arrive at warehouse {WAREHOUSE_ID} (signed newInventoryCreated webhooks)")
+        ids = self.arrive_parcels(2)
+        self.show_eligible(ids)
+        service_type = self.pick_service_type()
+        self.inject_faults()
+        request_id, key = self.create_resend(ids, service_type)
+        view = self.follow(request_id)
+        self.check_upstream_once(key)
+        self.check_shipped(ids)
+        held = self.hold()
+        self.quote(held)
+        batch = self.batch(held)
+        self.say(f"\ndone: resend {request_id} COMPLETED, tracking number {view['trackingNumber']}")
+        self.say(f"      batch {batch['batchKey']}: {len(batch['resends'])} resends, each created once")
+
+    def arrive_parcels(self, count: int, warehouse_id: int = WAREHOUSE_ID) -> list[int]:
+        run, ids = uuid.uuid4().hex[:6].upper(), []
+        for n in range(1, count + 1):
+            result = self.control("POST", "/inventories", {"warehouseId": warehouse_id, "sku": f"DEMO-{run}-{n}"})
+            inventory_id, webhook = result["inventory"]["returnInventoryId"], result["webhook"] or {}
+            assert webhook.get("status") == 200, f"the webhook for parcel {inventory_id} was refused: {webhook}"
+            self.say(f"    parcel {inventory_id} (sku DEMO-{run}-{n}) arrived at {warehouse_id}: webhook 200")
+            ids.append(inventory_id)
+        return ids
+
+    def eligible(self) -> list[dict]:
+        items, token = [], None
+        while True:
+            params = {"warehouseId": WAREHOUSE_ID, "eligible": "true", **({"nextToken": token} if token else {})}
+            page = self.api("GET", "/inventories", params=params)
+            items += page["items"]
+            if not (token := page.get("nextToken")):
+                return items
+
+    def show_eligible(self, ids: list[int]) -> None:
+        self.step(2, f"GET /inventories?warehouseId={WAREHOUSE_ID}&eligible=true")
+        listed = until(self.eligible, lambda items: set(ids) <= {item["returnInventoryId"] for item in items})
+        ours = sorted((i for i in listed if i["returnInventoryId"] in ids), key=lambda i: i["returnInventoryId"])
+        assert [i["returnInventoryId"] for i in ours] == sorted(ids), "the parcels are not listed as eligible"
+        for item in ours:
+            self.say(_item(item))
+        self.say(f"    ({len(listed)} eligible in warehouse {WAREHOUSE_ID} in all)")
+
+    def pick_service_type(self) -> str:
+        self.step(3, f"GET /service-types?warehouseId={WAREHOUSE_ID}: a shipment service that ships to 'usa'")
+        types = self.api("GET", "/service-types", params={"warehouseId": WAREHOUSE_ID})["items"]
+        ships_to_usa = [t for t in types if "usa" in {p["toCountryCode"].lower() for p in t["countryCodePairList"]}]
+        assert ships_to_usa, f"no service type of warehouse {WAREHOUSE_ID} ships to the USA: {types}"
+        chosen = ships_to_usa[0]
+        self.say(f"    {len(types)} service types; picked {chosen['serviceTypeCode']} ({chosen['serviceType']})")
+        return chosen["serviceTypeCode"]
+
+    def inject_faults(self) -> None:
+        self.step(4, "Return Helper will refuse the next createResend calls: 503, 502, then 429 (Retry-After 1)")
+        self.control("DELETE", "/faults", params={"operation": "createResend"})
+        self.control("POST", "/faults", {"operation": "createResend", "faults": CREATE_FAULTS})
+        config = self.control("POST", "/config", {"autoProgress": True, "outcome": "completed"})
+        self.say(
+            f"    the emulated warehouse starts {config['inProgressAfterSeconds']:g} s after acceptance "
+            f"and ships {config['completeAfterSeconds']:g} s later"
+        )
+
+    def create_resend(self, ids: list[int], service_type: str) -> tuple[str, str]:
+        key = f"demo-{uuid.uuid4()}"
+        self.step(5, f"POST /resends for {ids} with Idempotency-Key {key}")
+        shipment = {"shipmentServiceType": service_type, **DEMO_SHIPMENT}
+        body = {"returnInventoryIdList": ids, "description": "make demo", "remarks": "", "resendShipment": shipment}
+        answer = self.api("POST", "/resends", 202, json=body, headers={"Idempotency-Key": key})
+        assert answer["status"] == "PENDING", answer
+        self.say(f"    202 PENDING, resendRequestId {answer['resendRequestId']} (the inline call got a 503)")
+        return answer["resendRequestId"], key
+
+    def follow(self, request_id: str) -> dict[str, Any]:
+        self.step(6, f"GET /resends/{request_id} until COMPLETED (within {COMPLETED_WITHIN_SECONDS} s)")
+        started, last = time.monotonic(), None
+        while True:
+            view = self.api("GET", f"/resends/{request_id}")
+            status, seen = view["status"], (view["status"], view.get("attempts"), view.get("trackingNumber"))
+            if seen != last:
+                self.say(f"    +{time.monotonic() - started:5.1f} s  {self._describe(view)}")
+                assert status in ORDER, f"the resend ended {status}: {json.dumps(view.get('lastError'))}"
+                assert not last or ORDER.index(status) >= ORDER.index(last[0]), f"{last[0]} moved back to {status}"
+                last = seen
+            if status == "COMPLETED" and view.get("trackingNumber"):
+                return view
+            elapsed = time.monotonic() - started
+            assert elapsed < COMPLETED_WITHIN_SECONDS, f"still {status} after {view.get('attempts')} attempt(s)"
+            time.sleep(0.5)
+
+    @staticmethod
+    def _describe(view: dict[str, Any]) -> str:
+        line = f"{view['status']}, attempts {view.get('attempts')}"
+        if view.get("resendNumber"):
+            line += f", Return Helper {view['resendNumber']}"
+        if view.get("trackingNumber"):
+            line += f", tracking {view['trackingNumber']}"
+        if view["status"] == "PENDING" and isinstance(error := view.get("lastError"), dict):
+            line += f" (last error: {error.get('detail') or error.get('errorCode') or json.dumps(error)})"
+        return line
+
+    def check_upstream_once(self, key: str) -> None:
+        state = self.control("GET", "/state")
+        calls, created = state["createResendCalls"].get(key, 0), state["createdPerIdempotencyKey"].get(key, 0)
+        self.say(f"    Return Helper saw {calls} createResend calls with the key and created {created} resend")
+        assert created == 1, f"Return Helper created {created} resends for one request"
+
+    def check_shipped(self, ids: list[int]) -> None:
+        self.step(7, "GET /inventories/{id}: the items were resent")
+
+        def shipped(items: list[dict]) -> bool:
+            resent = ("rsd", "completed", False)
+            return all((i["handlingCode"], i["handlingStatusCode"], i["inStock"]) == resent for i in items)
+
+        items = until(lambda: [self.api("GET", f"/inventories/{i}") for i in ids], shipped)
+        for item in items:
+            self.say(_item(item))
+        assert shipped(items), "the items should read rsd/completed and not in stock after COMPLETED"
+
+    def hold(self) -> int:
+        self.step(8, "a parcel arrives tbc; POST /inventories/{id}/hold puts it on hold (ohd)")
+        [inventory_id] = self.arrive_parcels(1)
+        before = self.api("GET", f"/inventories/{inventory_id}")
+        view = self.api("POST", f"/inventories/{inventory_id}/hold")
+        self.say(
+            f"    {inventory_id}: {before['handlingCode']}/{before['handlingStatusCode']} -> "
+            f"{view['handlingCode']}/{view['handlingStatusCode']}, eligible {view['eligibleForResend']}"
+        )
+        assert view["handlingCode"] == "ohd", view
+        return inventory_id
+
+    def quote(self, inventory_id: int) -> None:
+        self.step(9, f"POST /resends/quote for [{inventory_id}] to gbr")
+        body = {"returnInventoryIdList": [inventory_id], "shipmentCountryCode": "gbr", "shipmentPostalCode": "SW1A 1AA"}
+        quote = self.api("POST", "/resends/quote", json=body)
+        for item in quote["items"]:
+            fee = f"{item['fee']:7.2f} {item['currencyCode']}"
+            self.say(f"    {fee}  {item['serviceTypeCode']} ({item['serviceTypeName']})")
+        assert not any(item["serviceTypeCode"].startswith("RETURN_") for item in quote["items"]), quote
+        self.say(f"    cheapest: {quote['cheapestServiceTypeCode']}")
+
+    def batch(self, held: int) -> dict[str, Any]:
+        self.step(10, "POST /resends/batch: parcels at warehouses 2 and 5, holdFirst, the cheapest service per group")
+        ids = [held, *self.arrive_parcels(2), *self.arrive_parcels(1, OTHER_WAREHOUSE_ID)]
+        key = f"demo-batch-{uuid.uuid4()}"
+        body = {"returnInventoryIdList": ids, "holdFirst": True, "resendShipment": BATCH_SHIPMENT}
+        result = self.api("POST", "/resends/batch", json=body, headers={"Idempotency-Key": key})
+        for entry in result["resends"]:
+            self.say(
+                f"    warehouse {entry['warehouseId']}: {entry['returnInventoryIdList']} -> {entry['status']} "
+                f"via {entry['shipmentServiceType']} (resendRequestId {entry['resendRequestId']})"
+            )
+        again = self.api("POST", "/resends/batch", json=body, headers={"Idempotency-Key": key})
+        same = [e["resendRequestId"] for e in again["resends"]] == [e["resendRequestId"] for e in result["resends"]]
+        calls = self.control("GET", "/state")["createResendCalls"]
+        per_group = {k: v for k, v in calls.items() if k.startswith(key + "#")}
+        self.say(f"    the same call again: same resends {same}; createResend calls per group {per_group}")
+        assert same and len(per_group) == len(result["resends"]) == 2 and set(per_group.values()) == {1}, per_group
+        # Submitted, or already further: the emulator's progress webhook can land before the batch answers.
+        assert {e["status"] for e in result["resends"]} <= {"SUBMITTED", "IN_PROGRESS", "COMPLETED"}, result
+        return result
