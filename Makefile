@@ -36,7 +36,7 @@ STAMP_CHECKOV := $(CHECKOV)/.installed
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 DEPLOY_ARCH := arm64
 
-.PHONY: run test lint build smoke checkov ci-checks clean demo dlq bench bench-quick
+.PHONY: run test typecheck lint build smoke checkov ci-checks clean demo dlq bench bench-quick
 
 # A .venv made by another Python (an older checkout) is made again.
 STAMP_PYTHON := $(VENV)/.python$(PYTHON_VERSION)
@@ -90,7 +90,15 @@ dlq:
 # More pytest options: make test PYTEST_ARGS=--durations=15
 test: $(STAMP_TEST)
 	$(PY) -m ruff check .
+	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest --numprocesses auto $(PYTEST_ARGS)
+
+# mypy ([tool.mypy] in pyproject.toml): the layer and tests/support, then each function on its own, because
+# every function's handler module is a top-level `app` and one mypy run can hold only one. The runs share
+# .mypy_cache, so the layer is checked once.
+typecheck: $(STAMP_TEST)
+	$(PY) -m mypy
+	@for function in functions/*/; do echo "mypy $$function"; $(PY) -m mypy "$$function" || exit 1; done
 
 lint: $(STAMP_TOOLS)
 	$(TOOLS)/bin/cfn-lint template.yaml

@@ -18,7 +18,7 @@ from rh_common import cold_start  # first: no garbage collection while the rest 
 import functools
 import logging
 import warnings
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import annotated_types
 import delivery_routes
@@ -39,6 +39,10 @@ from rh_common.resend_request import MAX_ID, CreateResendRequest
 from rh_common.resend_service import request_id_for
 from rh_common.results import Result
 from rh_common.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
@@ -62,7 +66,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 # Servers, security schemes and examples are plain dicts that Powertools validates into its OpenAPI
 # models when it builds the document: those models (~40 ms to import) are not imported at init, so
 # only the requests for /openapi.json and /docs load them.
-OPENAPI = {
+OPENAPI: dict[str, Any] = {
     "title": "Return Helper resends",
     "version": "1.0.0",
     "security_schemes": http_api.SECURITY_SCHEMES,
@@ -155,7 +159,7 @@ RESEND_LINKS = {
 }
 
 
-def _linked(response: dict[str, Any]) -> dict[str, Any]:
+def _linked(response: "OpenAPIResponse") -> "OpenAPIResponse":
     return {**response, "links": RESEND_LINKS}
 
 
@@ -272,10 +276,10 @@ def find_resend(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     nextToken: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response[ResendView | ResendPage]:
-    if (idempotencyKey is None) == (status is None):
-        raise http_api.invalid("status", "give exactly one of idempotencyKey and status")
-    if status is None:
+    if idempotencyKey is not None and status is None:
         return _answer(services.resends.get_by_key(idempotencyKey))
+    if status is None or idempotencyKey is not None:
+        raise http_api.invalid("status", "give exactly one of idempotencyKey and status")
     try:
         return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
     except InvalidPageToken as bad_token:
@@ -318,7 +322,7 @@ def cancel_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi_document():  # no return annotation: Powertools would validate the document against it
+def openapi_document():  # type: ignore[no-untyped-def]  # none: Powertools would validate the document against it
     return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(**OPENAPI))
 
 
@@ -344,7 +348,7 @@ def _answer(result: Result) -> Response:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
+def lambda_handler(event: dict, context: "LambdaContext") -> dict:
     observability.set_api_correlation_id(logger, event)
     refused = http_api.refuse_unreadable_body(event, http_api.MAX_BODY_BYTES)
     if refused is not None:

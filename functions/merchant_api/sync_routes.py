@@ -53,7 +53,7 @@ def start_sync(request: SyncRequest) -> Response[SyncStarted]:
     started, problems = services.syncs.start(request.since, request.until)
     if started is None:
         raise http_api.ApiError(422, errors.error_body("sync window is not valid", problems))
-    body = SyncStarted(syncId=started["syncId"], status=started["status"]).model_dump()
+    body = SyncStarted(syncId=started["syncId"], status=started["status"])
     return Response(202, content_types.APPLICATION_JSON, body)
 
 

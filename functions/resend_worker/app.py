@@ -34,6 +34,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from rh_common import http_answers, observability, queue_messages, settings, wiring
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from rh_common.results import Result
 
 logger = Logger()
@@ -98,7 +101,7 @@ def _handled(result: Result) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: object) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
 
 

@@ -15,6 +15,7 @@ from rh_common import cold_start  # first: no garbage collection while the rest 
 
 import base64
 import logging
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -24,6 +25,9 @@ from rh_common import errors, observability, settings, signature, snapstart, wir
 from rh_common.adapters import credentials
 from rh_common.ingest import ApplyFailed
 from rh_common.json_answers import json_response, too_large
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls: patch_all would import requests, sqlite3...
@@ -98,9 +102,10 @@ def receive_webhook() -> Response:
     )
     if result.outcome == "ignored":
         # Worth seeing, but only by its names: an unknown type's values are unknown (addresses included).
-        keys = sorted(str(name)[:64] for name in result.payload or ())[:50]
+        names = sorted(str(name)[:64] for name in result.payload or ())[:50]
         logger.info(
-            "webhook event type not handled", extra={"category": result.category, "action": result.action, "keys": keys}
+            "webhook event type not handled",
+            extra={"category": result.category, "action": result.action, "keys": names},
         )
     elif result.outcome == "applied":  # the payload as read (never parsed twice), masked, at DEBUG only
         observability.log_payload(logger, logging.DEBUG, "webhook payload", result.payload)
@@ -119,7 +124,7 @@ def storage_failure(exc: Exception) -> Response:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: object) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     observability.set_api_correlation_id(logger, event)
     return app.resolve(event, context)
 

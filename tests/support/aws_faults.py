@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 
 class InjectedFailures:
@@ -45,7 +45,7 @@ class InjectedFailures:
                 return None
             left[0] -= 1
             self.failed.append(operation)
-            return AWSResponse("https://injected", status, {}, None), error
+            return AWSResponse("https://injected", status, HTTPHeaders(), None), error
 
         service = self._client.meta.service_model.service_id.hyphenize()
         self._client.meta.events.register(f"before-call.{service}.{operation}", answer)

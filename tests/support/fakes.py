@@ -148,7 +148,19 @@ class FakeResendRecords:
         for inventory_id in ids:
             self._inventories.hold_for(inventory_id, request_id)
 
-    def transition(self, request_id, expected_statuses, changes, release_items=(), unchanged=None) -> bool:
+    def poll_states(self, status: str, updated_before: str) -> list[dict[str, Any]]:
+        kept = ("resendRequestId", "updatedAt", "lastPolledAt", "pollBackoffSeconds")
+        records = (self.records[i] for i in self.ids_with_status(status, updated_before))
+        return [{name: copy.deepcopy(r[name]) for name in kept if name in r} for r in records]
+
+    def transition(
+        self,
+        request_id: str,
+        expected_statuses: Iterable[str],
+        changes: Mapping[str, Any],
+        release_items: Iterable[int] = (),
+        unchanged: Mapping[str, Any] | None = None,
+    ) -> bool:
         record = self.records.get(request_id)
         if record is None or record["status"] not in set(expected_statuses):
             return False

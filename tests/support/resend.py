@@ -1,7 +1,10 @@
 """Shared by the resend tests: a valid request and the emulator's control API."""
 
+from __future__ import annotations
+
 import copy
 import json
+from typing import Any
 
 import requests
 
@@ -24,23 +27,40 @@ SHIPMENT = {
 }
 
 
-def resend_body(ids, **shipment):
+def resend_body(ids: list[int], **shipment: Any) -> dict[str, Any]:
     return {"returnInventoryIdList": ids, "description": "ORDER-1001", "resendShipment": {**SHIPMENT, **shipment}}
 
 
-def upstream_state(emulator):
+def upstream_state(emulator: Any) -> Any:
     return requests.get(f"{emulator.url}/_emulator/state", timeout=5).json()
 
 
-def fault(emulator, operation, **spec):
+def fault(emulator: Any, operation: str, **spec: Any) -> None:
     requests.post(f"{emulator.url}/_emulator/faults", json={"operation": operation, "faults": [spec]}, timeout=5)
 
 
-def handler_caller(module, lambda_context):
+def handler_caller(module: Any, lambda_context: Any) -> HandlerCaller:
+    return HandlerCaller(module, lambda_context)
+
+
+class HandlerCaller:
     """call(method, path, body=..., headers=..., query=..., raw=...) -> (status, body) through the real
     handler with an API Gateway REST event; the last response's headers are on call.headers."""
 
-    def call(method, path, body=None, headers=None, query=None, raw=None):
+    def __init__(self, module: Any, lambda_context: Any) -> None:
+        self._module = module
+        self._lambda_context = lambda_context
+        self.headers: dict[str, Any] = {}
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        raw: str | None = None,
+    ) -> tuple[int, Any]:
         event = copy.deepcopy(load_event("apigw_get_inventory"))
         event.update(
             httpMethod=method,
@@ -54,11 +74,8 @@ def handler_caller(module, lambda_context):
             body=raw if raw is not None else (json.dumps(body) if body is not None else None),
             isBase64Encoded=False,
         )
-        response = module.lambda_handler(event, lambda_context)
-        call.headers = {**response.get("headers", {}), **response.get("multiValueHeaders", {})}
-        content_type = str(call.headers.get("Content-Type", ""))
+        response = self._module.lambda_handler(event, self._lambda_context)
+        self.headers = {**response.get("headers", {}), **response.get("multiValueHeaders", {})}
+        content_type = str(self.headers.get("Content-Type", ""))
         content = response["body"]
         return response["statusCode"], json.loads(content) if "application/json" in content_type else content
-
-    call.headers = {}
-    return call

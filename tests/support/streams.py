@@ -70,6 +70,8 @@ def stream_record(
 ) -> dict:
     """One record of Lambda's DynamoDB stream event, from plain images."""
     image = new if new is not None else old
+    if image is None:
+        raise ValueError("a stream record has a new image, an old one, or both")
     change = {
         "Keys": {key: dynamo.to_attribute(image[key])},
         "SequenceNumber": sequence,

@@ -98,7 +98,7 @@ class BatchService:
         ids = request.returnInventoryIdList
         fingerprint = request.fingerprint()
         answer_before = int(self._clock()) + self._settings.in_flight_seconds
-        record = {
+        record: dict[str, Any] = {
             "batchKey": batch_key,
             "fingerprint": fingerprint,
             "answerBefore": answer_before,

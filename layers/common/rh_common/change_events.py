@@ -61,7 +61,7 @@ def from_stream_record(record: Mapping[str, Any], eligible_handling_codes: froze
     if not isinstance(new_image, Mapping):
         raise UnreadableRecord(f"{event_name} record {event_id} without a NewImage (stream view type?)")
     if _RESEND_KEY in keys:
-        return resend_status_changed(_plain(old_image), _plain(new_image), event_id)
+        return resend_status_changed(_plain(old_image) if old_image is not None else None, _plain(new_image), event_id)
     if _INVENTORY_KEY in keys:
         try:
             before = record_from_item(old_image) if old_image else None
@@ -132,9 +132,7 @@ def inventory_changed(
     return ChangeEvent(INVENTORY_CHANGED, {**new_view, "changed": changed, "eventId": event_id})
 
 
-def _plain(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if image is None:
-        return None
+def _plain(image: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return dynamo.from_item(dict(image))
     except (TypeError, ValueError, AttributeError) as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ def field_path(location: Sequence[Any]) -> str | None:
     return ".".join(str(part) for part in parts) or None
 
 
-def from_validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
+def from_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
     return [FieldError(field_path(error.get("loc", ())), str(error.get("msg", "invalid"))) for error in errors]
 
 

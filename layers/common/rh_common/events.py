@@ -237,6 +237,8 @@ def normalise(payload: Any) -> NormalisedEvent:
     category, action, event_time = payload.get("category"), payload.get("action"), payload.get("eventTime")
     if not isinstance(category, str) or not isinstance(action, str):
         raise UnprocessableEvent("category and action are required strings")
+    if not isinstance(event_time, str):
+        raise UnprocessableEvent("eventTime is a required string")
     try:
         timestamps.parse(event_time)
     except ValueError as exc:

@@ -33,8 +33,8 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -46,6 +46,9 @@ from rh_common.errors import ErrorBody
 from rh_common.json_answers import json_response
 from rh_common.results import Result
 
+if TYPE_CHECKING:  # annotations only
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 logger = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ the API key (API Gateway's)
@@ -53,7 +56,8 @@ logger = logging.getLogger(__name__)
 # A plain dict, which Powertools validates into its APIKey model when it builds the document:
 # importing its OpenAPI models costs ~40 ms of a cold start that only /openapi.json and /docs need.
 API_KEY_SCHEMES = {"ApiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
-API_KEY_REQUIRED = [{"ApiKey": []}]  # `security=` of every keyed route (ApiKeyRequired in template.yaml)
+# `security=` of every keyed route (ApiKeyRequired in template.yaml)
+API_KEY_REQUIRED: list[dict[str, list[str]]] = [{"ApiKey": []}]
 # The operator routes (template.yaml Auth: AWS_IAM): SigV4 for execute-api, as API Gateway itself
 # declares AWS_IAM in an OpenAPI document; the merchant key does not open them.
 SIGV4_SCHEMES = {
@@ -65,7 +69,7 @@ SIGV4_SCHEMES = {
         "description": "AWS Signature Version 4 (service execute-api) with IAM credentials allowed execute-api:Invoke.",
     }
 }
-OPERATOR_REQUIRED = [{"SigV4": []}]  # `security=` of every operator route
+OPERATOR_REQUIRED: list[dict[str, list[str]]] = [{"SigV4": []}]  # `security=` of every operator route
 SECURITY_SCHEMES = {**API_KEY_SCHEMES, **SIGV4_SCHEMES}
 
 
@@ -103,7 +107,7 @@ def idempotency_key_header(max_length: int = idempotency_keys.MAX_LENGTH, **docu
 # ------------------------------------------------------------------ documented responses
 
 
-def doc(description: str, *models: type[BaseModel]) -> dict[str, Any]:
+def doc(description: str, *models: type[BaseModel]) -> OpenAPIResponse:
     """One documented response; several models document a body that is any one of them (anyOf)."""
     chosen = models or (ErrorBody,)
     model: Any = chosen[0] if len(chosen) == 1 else Union[chosen]  # noqa: UP007 - a runtime tuple of types
@@ -121,7 +125,7 @@ NOT_JSON = {400: doc("Body is not JSON (or not UTF-8, or nested deeper than 64 l
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again")}
 
 
-def keyed(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def keyed(responses: Mapping[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
     """The responses of a keyed route: its own and API Gateway's 403."""
     return {**responses, **FORBIDDEN}
 
@@ -135,7 +139,7 @@ SIGNATURE_REFUSED = {
 }
 
 
-def operator_only(responses: Mapping[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def operator_only(responses: Mapping[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
     """The responses of an operator (AWS_IAM) route: its own and API Gateway's 403."""
     return {**responses, **SIGNATURE_REFUSED}
 
@@ -149,7 +153,7 @@ def keyed_route(
     path: str,
     operation_id: str,
     summary: str,
-    answers: Mapping[int, dict[str, Any]],
+    answers: Mapping[int, OpenAPIResponse],
     takes_body: bool = False,
 ) -> Callable[[Any], Any]:
     """A keyed route (`register`: `app.post`, `router.get`, ...) documented with its own answers, the
@@ -230,7 +234,7 @@ def register(app: Any, log: Any = logger) -> None:
         return json_response(500, errors.error_body("internal error"))
 
 
-def _locations(problems: list[dict[str, Any]]) -> list[str]:
+def _locations(problems: Iterable[Mapping[str, Any]]) -> list[str]:
     # Where, never the offending values: they may be addresses or phone numbers.
     return [f"{errors.field_path(problem.get('loc', ())) or '-'}: {problem.get('type')}" for problem in problems]
 

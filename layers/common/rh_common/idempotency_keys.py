@@ -11,6 +11,7 @@ Pydantic-free: the resend worker checks keys before it imports pydantic.
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 MAX_LENGTH = 255
 # A batch's groups are keyed `<key>#g<index>` (rh_common.batch_service.group_key): room for the suffix.
@@ -25,7 +26,7 @@ def rule(max_length: int = MAX_LENGTH) -> str:
     return f"must be 1-{max_length} printable ASCII characters, without leading or trailing spaces"
 
 
-def is_valid(key: object, max_length: int = MAX_LENGTH) -> bool:
+def is_valid(key: object, max_length: int = MAX_LENGTH) -> TypeGuard[str]:
     return isinstance(key, str) and len(key) <= max_length and _GRAMMAR.fullmatch(key) is not None
 
 

@@ -57,8 +57,9 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, events.NormalisedEvent | N
 def failure_reason(error: Exception) -> str:
     """What the delivery log keeps about a failed apply: the error's type, and DynamoDB's code and
     message or our own (the log's `reason`, read by operators; never logged)."""
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
-    detail = f"{code}: {error.response['Error'].get('Message', '')}" if code else str(error)
+    response = getattr(error, "response", {})  # a botocore ClientError's
+    code = response.get("Error", {}).get("Code")
+    detail = f"{code}: {response['Error'].get('Message', '')}" if code else str(error)
     return f"{type(error).__name__}: {detail}"[:500]
 
 
@@ -153,7 +154,7 @@ class WebhookIngestor:
         (the function died, and Return Helper stopped redelivering) are applied, each while
         `keep_going()` (the run's time) allows; the rest are the next run's."""
         before = int(time.time()) - older_than_seconds
-        results = []
+        results: list[IngestResult] = []
         for status in UNFINISHED:
             stuck, _ = self._deliveries.list_by_status(status.value, limit, received_before=before)
             for listed in stuck:
@@ -186,12 +187,12 @@ class ParkedResendUpdates:
                 continue
             _, event = read_delivery(bytes(item["body"]))
             if event is not None and event.resend is not None:
-                parked.append((timestamps.sortable(event.event_time), delivery_id, event))
+                parked.append((timestamps.sortable(event.event_time), delivery_id, event.resend, event.event_time))
         record = record or (self._resends.find(resend_id) if parked else None)
         if record is None:
             return 0
-        for _, delivery_id, event in sorted(parked, key=lambda entry: entry[:2]):
+        for _, delivery_id, resend, event_time in sorted(parked, key=lambda entry: entry[:2]):
             # apply_to re-reads the request when the previous update moved its status.
-            self._resends.apply_to(record, event.resend, event.event_time, delivery_id)
+            self._resends.apply_to(record, resend, event_time, delivery_id)
             self._deliveries.mark_applied(delivery_id)
         return len(parked)

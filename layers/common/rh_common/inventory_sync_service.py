@@ -30,6 +30,7 @@ from rh_common.adapters.inventory_store import IN_STOCK_SHARDS, InventoryStore
 from rh_common.adapters.sync_queue import SyncQueue
 from rh_common.adapters.sync_store import RUNNING, SyncStore, view
 from rh_common.errors import FieldError
+from rh_common.ports import ReturnHelper
 from rh_common.timestamps import iso_seconds, now_iso
 from rh_common.upstream import UpstreamOutcome
 
@@ -49,7 +50,7 @@ class InventorySyncService:
         syncs: SyncStore,
         queue: SyncQueue,
         inventories: InventoryStore,
-        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
+        upstream: ReturnHelper,
         settings: SyncSettings,
     ) -> None:
         self._syncs = syncs

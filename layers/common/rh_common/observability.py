@@ -166,14 +166,16 @@ def _masked(name: Any, value: Any, depth: int) -> Any:
 
 def log_payload(logger: Logger, level: int, message: str, payload: Any, **extra: Any) -> None:
     """Log a payload, masked; nothing is masked when the level is off, nothing logged if masking fails."""
-    if not logger.isEnabledFor(level):
+    # isEnabledFor and log: std logging's, which Powertools' Logger proxies to its logger but hides from type
+    # checkers on purpose (powertools-lambda-python issue 1660).
+    if not logger.isEnabledFor(level):  # type: ignore[attr-defined]
         return
     try:
         payload = masked(payload)
     except Exception as exc:  # a log line must never fail the request, nor go out unmasked
         logger.warning(f"{message}: not logged, masking failed", extra={**extra, "error": type(exc).__name__})
         return
-    logger.log(level, message, extra={**extra, "payload": payload}, stacklevel=2)
+    logger.log(level, message, extra={**extra, "payload": payload}, stacklevel=2)  # type: ignore[attr-defined]
 
 
 def set_api_correlation_id(logger: Logger, event: Mapping[str, Any]) -> None:

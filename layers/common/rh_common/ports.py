@@ -91,7 +91,7 @@ class ResendRecords(Protocol):
 
 
 class ResendPages(Protocol):
-    """GET /resends?status=: newest updatedAt first (adapters.resend_listing); ValueError for a bad token."""
+    """GET /resends?status=: newest updatedAt first (adapters.resend_listing); InvalidPageToken for a bad token."""
 
     def page(
         self, status: str, limit: int, next_token: str | None = None

@@ -79,12 +79,12 @@ def check_items(
     return problems
 
 
-def reserved(request: CreateResendRequest, records: Mapping[int, InventoryRecord]) -> dict[int, str]:
+def reserved(request: CreateResendRequest | QuoteRequest, records: Mapping[int, InventoryRecord]) -> dict[int, str]:
     """Requested items already held by another active request: {inventory id: holding request id}."""
     return {
-        inventory_id: records[inventory_id].active_resend_request_id
+        inventory_id: holder
         for inventory_id in request.returnInventoryIdList
-        if inventory_id in records and records[inventory_id].active_resend_request_id is not None
+        if inventory_id in records and (holder := records[inventory_id].active_resend_request_id) is not None
     }
 
 
@@ -113,5 +113,5 @@ def check_service_type(request: CreateResendRequest, service_types: Sequence[Ser
     return []
 
 
-def warehouse_of(request: CreateResendRequest, records: Mapping[int, InventoryRecord]) -> int:
+def warehouse_of(request: CreateResendRequest | QuoteRequest, records: Mapping[int, InventoryRecord]) -> int:
     return int(records[request.returnInventoryIdList[0]].values["warehouseId"])

@@ -6,6 +6,7 @@ are harmless because every transition is checked here first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -57,7 +58,7 @@ def can_move(current: Status, target: Status) -> bool:
     return _RANK[target] > _RANK[current]
 
 
-def handling_before(values_by_id: dict[int, dict[str, Any]]) -> dict[str, dict[str, str]]:
+def handling_before(values_by_id: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
     """What a request records when it reserves items: each item's handling then (map keys are str ids)."""
     return {
         str(inventory_id): {name: values[name] for name in _HANDLING if values.get(name) is not None}

@@ -80,6 +80,7 @@ def plan(
         if reason is not None:
             excluded.append(Exclusion(inventory_id, reason))
             continue
+        assert record is not None  # exclusion_reason excludes an unknown item
         by_warehouse.setdefault(int(record.values["warehouseId"]), []).append(inventory_id)
     groups = [
         PlanGroup(warehouse_id, tuple(ids[start : start + max_items]))

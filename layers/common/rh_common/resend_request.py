@@ -21,8 +21,9 @@ MAX_ID = 2**63 - 1
 InventoryId = Annotated[int, Field(gt=0, le=MAX_ID, strict=True)]
 
 
-def _text(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)]
+def _stripped(max_length: int, min_length: int = 1) -> StringConstraints:
+    """A text field's constraints: `Annotated[str, _stripped(...)]` (an annotation, so a type checker reads it)."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
 def capped_and_distinct(ids: list[int], max_items: int, per: str) -> list[int]:
@@ -47,18 +48,20 @@ class ResendShipment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    shipmentServiceType: _text(100) = Field(description="A shipment service type code of the warehouse")
-    shipmentCountryCode: _text(3, 3) = Field(description="ISO 3166 alpha-3, e.g. usa")
-    shipmentName: _text(255)
-    shipmentPhone: _text(50)
-    shipmentEmail: _text(255, 0) | None = None
-    shipmentFax: _text(50, 0) | None = None
-    shipmentStreet1: _text(255)
-    shipmentStreet2: _text(255, 0) = ""
-    shipmentStreet3: _text(255, 0) | None = None
-    shipmentState: _text(50) = Field(description="State code, or NA where the country has none")
-    shipmentCity: _text(50)
-    shipmentPostalCode: _text(50)
+    shipmentServiceType: Annotated[str, _stripped(100)] = Field(
+        description="A shipment service type code of the warehouse"
+    )
+    shipmentCountryCode: Annotated[str, _stripped(3, 3)] = Field(description="ISO 3166 alpha-3, e.g. usa")
+    shipmentName: Annotated[str, _stripped(255)]
+    shipmentPhone: Annotated[str, _stripped(50)]
+    shipmentEmail: Annotated[str, _stripped(255, 0)] | None = None
+    shipmentFax: Annotated[str, _stripped(50, 0)] | None = None
+    shipmentStreet1: Annotated[str, _stripped(255)]
+    shipmentStreet2: Annotated[str, _stripped(255, 0)] = ""
+    shipmentStreet3: Annotated[str, _stripped(255, 0)] | None = None
+    shipmentState: Annotated[str, _stripped(50)] = Field(description="State code, or NA where the country has none")
+    shipmentCity: Annotated[str, _stripped(50)]
+    shipmentPostalCode: Annotated[str, _stripped(50)]
 
     @field_validator("shipmentCountryCode")
     @classmethod
@@ -73,8 +76,8 @@ class CreateResendRequest(BaseModel):
 
     # RESEND_MAX_ITEMS (at most 50, template.yaml) is checked by the validator; 100 bounds the document.
     returnInventoryIdList: list[InventoryId] = Field(min_length=1, max_length=100)
-    description: _text(500, 0) | None = None
-    remarks: _text(500, 0) | None = None
+    description: Annotated[str, _stripped(500, 0)] | None = None
+    remarks: Annotated[str, _stripped(500, 0)] | None = None
     resendShipment: ResendShipment
 
     @field_validator("returnInventoryIdList")

@@ -267,39 +267,9 @@ def _network_failure(exc: BaseException) -> tuple[str, bool] | None:
     """(a short reason, whether the request may have been processed) when ``exc`` is a network failure
     or a refusal before sending, else None. Only a connection never made and a request never sent are
     certainly unprocessed; anything after the connection was made may have been processed."""
-    try:
-        import requests.exceptions as rex
-    except ImportError:  # the pure layer stays usable without requests
-        rex = None
-    if rex is not None:
-        if isinstance(exc, rex.InvalidHeader):
-            return _REFUSED_BEFORE_SENDING, False
-        # Order matters: ConnectTimeout is both a ConnectionError and a Timeout.
-        if isinstance(exc, rex.ConnectTimeout):
-            return "connect timeout", False
-        for exc_type, detail in (
-            (rex.ReadTimeout, "read timeout"),
-            (rex.Timeout, "timeout"),
-            (rex.SSLError, "TLS error"),
-            (rex.ProxyError, "proxy error"),
-            (rex.ChunkedEncodingError, "response body cut off"),
-            (rex.ContentDecodingError, "response body not decodable"),
-        ):
-            if isinstance(exc, exc_type):
-                return detail, True
-        if isinstance(exc, rex.ConnectionError):
-            # urllib3 retry bookkeeping can hand a read timeout over as a ConnectionError.
-            causes = list(_causes(exc))
-            names = {type(cause).__name__ for cause in causes}
-            if "ReadTimeoutError" in names:
-                return "read timeout", True
-            if any(isinstance(cause, ConnectionResetError) for cause in causes):
-                return "connection reset", True
-            if "NameResolutionError" in names or any(isinstance(cause, socket.gaierror) for cause in causes):
-                return "name not resolved", False
-            if "NewConnectionError" in names or any(isinstance(cause, ConnectionRefusedError) for cause in causes):
-                return "connection refused", False
-            return "connection error", True
+    found = _requests_failure(exc)
+    if found is not None:
+        return found
     if isinstance(exc, UnicodeEncodeError):  # http.client encoding a header (latin-1): nothing sent yet
         return _REFUSED_BEFORE_SENDING, False
     if isinstance(exc, TimeoutError):
@@ -308,6 +278,43 @@ def _network_failure(exc: BaseException) -> tuple[str, bool] | None:
         return "connection refused", False
     if isinstance(exc, ConnectionError):
         return ("connection reset" if isinstance(exc, ConnectionResetError) else "connection error"), True
+    return None
+
+
+def _requests_failure(exc: BaseException) -> tuple[str, bool] | None:
+    """`_network_failure` for the exceptions of requests (and the urllib3 ones it wraps)."""
+    try:
+        import requests.exceptions as rex
+    except ImportError:  # the pure layer stays usable without requests
+        return None
+    if isinstance(exc, rex.InvalidHeader):
+        return _REFUSED_BEFORE_SENDING, False
+    # Order matters: ConnectTimeout is both a ConnectionError and a Timeout.
+    if isinstance(exc, rex.ConnectTimeout):
+        return "connect timeout", False
+    for exc_type, detail in (
+        (rex.ReadTimeout, "read timeout"),
+        (rex.Timeout, "timeout"),
+        (rex.SSLError, "TLS error"),
+        (rex.ProxyError, "proxy error"),
+        (rex.ChunkedEncodingError, "response body cut off"),
+        (rex.ContentDecodingError, "response body not decodable"),
+    ):
+        if isinstance(exc, exc_type):
+            return detail, True
+    if isinstance(exc, rex.ConnectionError):
+        # urllib3 retry bookkeeping can hand a read timeout over as a ConnectionError.
+        causes = list(_causes(exc))
+        names = {type(cause).__name__ for cause in causes}
+        if "ReadTimeoutError" in names:
+            return "read timeout", True
+        if any(isinstance(cause, ConnectionResetError) for cause in causes):
+            return "connection reset", True
+        if "NameResolutionError" in names or any(isinstance(cause, socket.gaierror) for cause in causes):
+            return "name not resolved", False
+        if "NewConnectionError" in names or any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return "connection refused", False
+        return "connection error", True
     return None
 
 

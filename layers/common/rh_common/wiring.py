@@ -27,15 +27,11 @@ if TYPE_CHECKING:
     from rh_common.adapters.delivery_log import DeliveryLog
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.inventory_store import InventoryStore
-    from rh_common.adapters.resend_listing import ResendListing
-    from rh_common.adapters.resend_store import ResendStore
-    from rh_common.adapters.retry_queue import RetryQueue
-    from rh_common.adapters.returnhelper_client import ReturnHelperClient
-    from rh_common.adapters.service_type_cache import ServiceTypeCache
     from rh_common.batch_service import BatchService
     from rh_common.hold_service import HoldService
     from rh_common.ingest import WebhookIngestor
     from rh_common.inventory_sync_service import InventorySyncService
+    from rh_common.ports import ResendPages, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
     from rh_common.quote_service import QuoteService
     from rh_common.reconciler import Reconciler
     from rh_common.resend_lifecycle import Status
@@ -65,7 +61,10 @@ _LEASE_MARGIN_SECONDS = 20
 
 
 class Wiring:
-    """One function's adapters and services, each built on first use and kept for the process."""
+    """One function's adapters and services, each built on first use and kept for the process.
+
+    An adapter is typed as its port (rh_common.ports) wherever the callers need no more, so mypy
+    checks the adapter against the port here; the inventory store is wider (listing, webhook writes)."""
 
     def __init__(
         self,
@@ -91,7 +90,7 @@ class Wiring:
         )
 
     @cached_property
-    def upstream(self) -> ReturnHelperClient:
+    def upstream(self) -> ReturnHelper:
         from rh_common.adapters import credentials
         from rh_common.adapters.returnhelper_client import ReturnHelperClient
 
@@ -106,19 +105,19 @@ class Wiring:
         )
 
     @cached_property
-    def resend_records(self) -> ResendStore:
+    def resend_records(self) -> ResendRecords:
         from rh_common.adapters.resend_store import ResendStore
 
         return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
 
     @cached_property
-    def listing(self) -> ResendListing:
+    def listing(self) -> ResendPages:
         from rh_common.adapters.resend_listing import ResendListing
 
         return ResendListing(settings.required("RESEND_TABLE"))
 
     @cached_property
-    def retries(self) -> RetryQueue:
+    def retries(self) -> RetryScheduler:
         from rh_common.adapters.retry_queue import RetryQueue
 
         return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
@@ -137,7 +136,7 @@ class Wiring:
         return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
 
     @cached_property
-    def service_types(self) -> ServiceTypeCache:
+    def service_types(self) -> ServiceTypes:
         from rh_common.adapters.service_type_cache import ServiceTypeCache
 
         return ServiceTypeCache(

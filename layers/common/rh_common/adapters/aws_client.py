@@ -7,14 +7,16 @@ the cold start pays for a client once, and an invocation that never calls the se
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import boto3
 from botocore.config import Config
 
+Service = Literal["sqs", "events"]  # the services of these adapters (DynamoDB's client is dynamo.client)
+
 
 @cache
-def client(service: str, max_attempts: int | None = None) -> Any:
+def client(service: Service, max_attempts: int | None = None) -> Any:
     config = Config(retries={"mode": "standard", "max_attempts": max_attempts}) if max_attempts else None
     return boto3.client(service, config=config)
 
@@ -22,7 +24,7 @@ def client(service: str, max_attempts: int | None = None) -> Any:
 class ServiceAdapter:
     """`client`: the one passed to the adapter (tests), else the process's client for `SERVICE`."""
 
-    SERVICE: ClassVar[str]
+    SERVICE: ClassVar[Service]
     MAX_ATTEMPTS: ClassVar[int | None] = None  # None: boto3's default retries
     _client: Any = None
 

@@ -198,7 +198,7 @@ class DeliveryLog(dynamo.TableAdapter):
             start_key = response.get("LastEvaluatedKey")
             if not start_key:
                 return items, None
-        return items, encode_token(start_key)
+        return items, encode_token(start_key) if start_key else None
 
     def parked_for(self, resend_id: int) -> list[str]:
         """Ids of the deliveries parked under a resend id (a sparse index: only parked ones carry it)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, DecimalException
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -117,7 +118,7 @@ def to_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, Decimal) and not value.is_finite():  # boto3 lets an infinite one through
         raise UnstorableValue("a number DynamoDB cannot hold (NaN or Infinity)")
     try:
-        return _serializer.serialize(value)
+        return cast(dict[str, Any], _serializer.serialize(value))  # boto3-stubs: a TypedDict; ours: a plain dict
     except DecimalException:  # boto3's context traps rounding, overflow and underflow
         raise UnstorableValue("a number DynamoDB cannot hold (over 38 digits or out of range)") from None
 
@@ -126,7 +127,7 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {name: to_attribute(value) for name, value in values.items()}
 
 
-def from_attribute(attribute: dict[str, Any]) -> Any:
+def from_attribute(attribute: Mapping[str, Any]) -> Any:
     """The plain-Python value: numbers as int (or float when not whole), binaries as bytes, sets as sets."""
     ((kind, value),) = attribute.items()
     if kind == "S":
@@ -139,10 +140,16 @@ def from_attribute(attribute: dict[str, Any]) -> Any:
         return {name: from_attribute(member) for name, member in value.items()}
     if kind == "L":
         return [from_attribute(member) for member in value]
-    return _plain(_deserializer.deserialize(attribute))
+    return _plain(_deserializer.deserialize(cast(Any, attribute)))  # boto3-stubs: a TypedDict; ours: a plain map
 
 
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
+def failed_condition_item(error: ClientError) -> Mapping[str, Any] | None:
+    """The stored item a ConditionalCheckFailedException carries (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    response: Mapping[str, Any] = error.response  # botocore-stubs' error response has no Item: DynamoDB's own
+    return response.get("Item")
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: from_attribute(value) for name, value in item.items()}
 
 

@@ -9,7 +9,7 @@ revision so concurrent writers cannot lose each other's updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,24 +32,26 @@ class InventoryWriteConflict(dynamo.WriteContention):
     """The item kept changing under us; the caller should let the delivery be retried."""
 
 
-def _failed_conditions(error: ClientError, count: int) -> dict[int, dict | None]:
+def _failed_conditions(error: ClientError, count: int) -> dict[int, Mapping[str, Any] | None]:
     """{action index: stored item} for the actions whose condition failed; re-raise anything else.
 
     A transaction cancelled only by a concurrent transaction (TransactionConflict) gives {}:
     the caller tries the same writes again."""
     code = error.response.get("Error", {}).get("Code")
     if code == "ConditionalCheckFailedException":  # the single-action path
-        return {0: error.response.get("Item")}
+        return {0: dynamo.failed_condition_item(error)}
     if code != "TransactionCanceledException":
         raise error
     reasons = error.response.get("CancellationReasons") or []
-    failed = {i: r.get("Item") for i, r in enumerate(reasons[:count]) if r.get("Code") == "ConditionalCheckFailed"}
+    failed: dict[int, Mapping[str, Any] | None] = {
+        i: r.get("Item") for i, r in enumerate(reasons[:count]) if r.get("Code") == "ConditionalCheckFailed"
+    }
     if not failed and not any(r.get("Code") == "TransactionConflict" for r in reasons):
         raise error
     return failed
 
 
-def record_from_item(item: dict[str, Any]) -> InventoryRecord:
+def record_from_item(item: Mapping[str, Any]) -> InventoryRecord:
     plain = dynamo.from_item(item)
     return InventoryRecord(
         inventory_id=int(plain["returnInventoryId"]),
@@ -105,10 +107,11 @@ class InventoryStore(dynamo.TableAdapter):
             except ClientError as error:
                 if not dynamo.is_condition_failure(error):
                     raise
-                stored = error.response.get("Item")
-            update = self._next_update(facts, version, event_time, stored)
-            if update is None:
+                stored = dynamo.failed_condition_item(error)
+            merge = self._next_update(facts, version, event_time, stored)
+            if merge is None:
                 return "superseded"
+            update = merge
             outcome = "merged" if stored is not None else "applied"
         raise InventoryWriteConflict(f"inventory {facts.inventory_id} kept changing during merge")
 
@@ -132,10 +135,16 @@ class InventoryStore(dynamo.TableAdapter):
             if also is not None:
                 self.client.update_item(**also)
             return
-        updates = {inventory_id: self._fast_update(f, version, event_time) for inventory_id, f in by_id.items()}
+        updates: dict[int, dict[str, Any] | None] = {
+            inventory_id: self._fast_update(f, version, event_time) for inventory_id, f in by_id.items()
+        }
         for _ in range(_MAX_MERGE_ATTEMPTS):
             ids = [inventory_id for inventory_id, update in updates.items() if update is not None]
-            actions = [{"Update": {**updates[i], "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}} for i in ids]
+            actions = [
+                {"Update": {**update, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+                for update in updates.values()
+                if update is not None
+            ]
             if also is not None:
                 actions.append({"Update": also})
             if not actions:
@@ -207,7 +216,7 @@ class InventoryStore(dynamo.TableAdapter):
         }
 
     def _next_update(
-        self, facts: InventoryFacts, version: str, event_time: str, stored: dict | None
+        self, facts: InventoryFacts, version: str, event_time: str, stored: Mapping[str, Any] | None
     ) -> dict[str, Any] | None:
         """After a failed condition: the write of what a late event still wins over the stored
         item, conditional on its revision; None when it wins nothing."""
@@ -239,7 +248,7 @@ class InventoryStore(dynamo.TableAdapter):
 
     @staticmethod
     def _assignments(
-        inventory_id: int, attributes: dict[str, Any], version: str
+        inventory_id: int, attributes: Mapping[str, Any], version: str
     ) -> tuple[dict, dict, list[str], list[str]]:
         """(names, values, SET clauses, REMOVE clauses) writing `attributes` at `version`; the in-stock index's
         key follows inStock: set while it is true, removed when it is not."""
@@ -362,7 +371,7 @@ class InventoryStore(dynamo.TableAdapter):
             start_key = response.get("LastEvaluatedKey")
             if not start_key:
                 return records, None
-        return records, encode_token(start_key)
+        return records, encode_token(start_key) if start_key else None
 
 
 def _eligibility_filter(codes: frozenset[str]) -> dict[str, Any]:
