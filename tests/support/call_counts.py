@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from rh_common.adapters import dynamo
+from rh_common.adapters.dynamodb import base
 
 
 class Calls:
@@ -14,7 +14,7 @@ class Calls:
     def __init__(self, monkeypatch, upstream_base: str) -> None:
         self.dynamodb: list[str] = []
         self.upstream: list[str] = []
-        dynamo.client().meta.events.register("before-call.dynamodb", self._dynamodb_call)
+        base.client().meta.events.register("before-call.dynamodb", self._dynamodb_call)
         send = requests.Session.send
 
         def counted_send(session, request, **kwargs):

@@ -1,4 +1,4 @@
-"""rh_common.upstream: every upstream answer or failure is SUCCESS, PERMANENT or TRANSIENT."""
+"""rh_common.adapters.returnhelper.answers: every upstream answer or failure is SUCCESS, PERMANENT or TRANSIENT."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from rh_common.upstream import (
+from rh_common.adapters.returnhelper.answers import (
     OutcomeKind,
     UpstreamOutcome,
     classify_exception,
@@ -302,7 +302,7 @@ def test_module_works_without_requests():
     # GIVEN an interpreter where requests (and urllib3) cannot be imported
     script = (
         "import sys; sys.modules['requests'] = None; sys.modules['urllib3'] = None\n"
-        "from rh_common.upstream import classify_exception, classify_response\n"
+        "from rh_common.adapters.returnhelper.answers import classify_exception, classify_response\n"
         "assert classify_exception('op', TimeoutError()).transient\n"
         "assert classify_response('op', 503, {}, b'').transient\n"
         "try:\n    classify_exception('op', TypeError('bug'))\nexcept TypeError:\n    print('raised')\n"

@@ -1,11 +1,11 @@
-"""Each plain-dict view builder builds exactly its model in rh_common.views (the document's shape)."""
+"""Each plain-dict view builder builds exactly its model in rh_common.contract.views (the document's shape)."""
 
 import pytest
 
-from rh_common import inventory, resend_lifecycle
-from rh_common.adapters import delivery_log, sync_store
-from rh_common.inventory import InventoryRecord
-from rh_common.views import DeliveryView, InventoryView, ResendView, SyncProgress
+from rh_common.adapters.dynamodb import delivery_log, sync_store
+from rh_common.contract.views import DeliveryView, InventoryView, ResendView, SyncProgress
+from rh_common.domain import inventory, resend_lifecycle
+from rh_common.domain.inventory import InventoryRecord
 
 INVENTORY = InventoryRecord(
     7001,
