@@ -39,8 +39,8 @@ from bench.lambda_tree import LambdaTree
 from bench.stats import Summary, ratio, summarize
 
 FLOOR_CODE = "import boto3\nboto3.client('dynamodb')"
-CLIENT_CODE = "from rh_common.adapters import dynamo\ndynamo.client()"
-SNAPSHOT_CODE = "from rh_common import snapstart\nsnapstart.prepare()"
+CLIENT_CODE = "from rh_common.adapters.dynamodb import base\nbase.client()"
+SNAPSHOT_CODE = "from rh_common.runtime import snapstart\nsnapstart.prepare()"
 # A reference, not a goal: the floor plus what every function of this design imports first.
 POWERTOOLS_CODE = (
     "import boto3\n"

@@ -29,16 +29,15 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
-from rh_common.contract.error_schemas import UpstreamRefusal
+from rh_common.contract.error_schemas import ErrorBody, UpstreamRefusal
 from rh_common.contract.resend_request import MAX_ID, CreateResendRequest
-from rh_common.contract.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody
+from rh_common.contract.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody, SuccessModel
 from rh_common.domain import inventory
 from rh_common.domain.errors import InvalidPageToken
-from rh_common.domain.field_errors import ErrorBody
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
-from rh_common.http.rest_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed_route
+from rh_common.http.rest_api import INVALID, NOT_FOUND, UNAVAILABLE, doc, keyed_route
 from rh_common.runtime import observability, snapstart, wiring
 from rh_common.services.resend_service import request_id_for
 

@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from rh_common.adapters.dynamodb.delivery_log import DeliveryStatus, view
-from rh_common.contract.views import DeliveryView
+from rh_common.contract.views import DeliveryView, SuccessModel
 from rh_common.domain import field_errors
+from rh_common.domain.deliveries import DeliveryStatus, view
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.http import rest_api
-from rh_common.http.rest_api import INVALID, NOT_FOUND, SuccessModel, doc, operator_only
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
 from rh_common.runtime import wiring
 from rh_common.services.webhook_ingest import ApplyFailed
 

@@ -15,12 +15,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from rh_common.contract.error_schemas import ErrorBody, FieldErrorModel, UpstreamRefusal
 from rh_common.contract.resend_request import MAX_ID
-from rh_common.contract.views import InventoryView, ReservationConflictBody
+from rh_common.contract.views import InventoryView, ReservationConflictBody, SuccessModel
 from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
 from rh_common.domain import idempotency_keys, resend_lifecycle, results
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
-from rh_common.http.rest_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed_route
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, keyed_route
 from rh_common.runtime import wiring
 
 router = Router()

@@ -12,10 +12,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
-from rh_common.contract.views import SyncProgress
+from rh_common.contract.views import SuccessModel, SyncProgress
 from rh_common.domain import field_errors
 from rh_common.http import rest_api
-from rh_common.http.rest_api import INVALID, NOT_FOUND, SuccessModel, doc, operator_only
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
 from rh_common.runtime import wiring
 
 router = APIGatewayRouter()

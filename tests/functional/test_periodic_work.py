@@ -20,9 +20,9 @@ import pytest
 
 from rh_common.adapters.dynamodb import base
 from rh_common.adapters.dynamodb.inventory_store import IN_STOCK_KEY, IN_STOCK_SHARDS, InventoryStore, in_stock_shard
-from rh_common.adapters.returnhelper.answers import OutcomeKind, UpstreamOutcome
 from rh_common.domain import inventory, sync_windows
 from rh_common.domain.timestamps import iso
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome
 from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event, load_event_bytes
 from tests.functional.conftest import FakeLambdaContext

@@ -21,6 +21,7 @@ from local.aws_services import client
 from local.lambda_runtime import InvocationResult
 from local.stream_poller import StreamPoller, first_failed_index
 from local.template import DynamoDBEventSource
+from rh_common.adapters.dynamodb import stream_records
 from rh_common.domain import published_events
 
 REGION = "us-east-1"
@@ -187,7 +188,7 @@ def test_an_unreadable_record_goes_to_the_on_failure_queue_after_the_retries_and
         failures = []
         for record in event["Records"]:
             try:
-                published_events.from_stream_record(record, frozenset({"ohd"}))
+                stream_records.from_stream_record(record, frozenset({"ohd"}))
             except published_events.UnreadableRecord:
                 failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
         return InvocationResult("ok", payload={"batchItemFailures": failures})

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rh_common.adapters.returnhelper.answers import OutcomeKind, UpstreamOutcome
 from rh_common.domain import inventory
 from rh_common.domain.errors import (
     BatchExists,
@@ -24,6 +23,7 @@ from rh_common.domain.errors import (
     ServiceTypesUnavailable,
 )
 from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome
 from rh_common.domain.webhook_events import InventoryFacts
 
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from rh_common.adapters.dynamodb.stream_records import from_stream_record
 from rh_common.domain import inventory, published_events
-from rh_common.domain.published_events import UnreadableRecord, from_stream_record
+from rh_common.domain.published_events import UnreadableRecord
 from tests.support.resend import SHIPMENT
 from tests.support.streams import stream_record
 

@@ -11,13 +11,8 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from rh_common.adapters.returnhelper.answers import (
-    OutcomeKind,
-    UpstreamOutcome,
-    classify_exception,
-    classify_response,
-    resend_id_of,
-)
+from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome, resend_id_of
 
 SUCCESS, PERMANENT, TRANSIENT = OutcomeKind.SUCCESS, OutcomeKind.PERMANENT, OutcomeKind.TRANSIENT
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

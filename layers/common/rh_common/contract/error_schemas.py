@@ -1,8 +1,8 @@
 """The error body as pydantic models, for the merchant API's OpenAPI document.
 
-Apart from `errors` so that importing `errors` costs no pydantic: the webhook
-function never needs these models, and pydantic is tens of milliseconds of its
-cold start (docs/benchmarks.md). `errors.ErrorBody` still resolves to them.
+Apart from `domain.field_errors` (the body as plain data) so that building an error body costs no
+pydantic: the webhook function never needs these models, and pydantic is tens of milliseconds of
+its cold start (docs/benchmarks.md).
 """
 
 from __future__ import annotations

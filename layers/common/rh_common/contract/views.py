@@ -3,7 +3,7 @@
 One home per view: the routes annotate their return types with these models, so Powertools
 validates every success body against what /openapi.json says (error answers are raised and
 bypass it, rh_common/http/rest_api.py). The plain-dict builders beside the domain (`inventory.view`,
-`resend_lifecycle.view`, `delivery_log.view`, `sync_store.view`) stay pydantic-free for the
+`resend_lifecycle.view`, `deliveries.view`, `sync_windows.view`) stay pydantic-free for the
 webhook and the event publisher; tests/unit/test_views.py checks each builds exactly its model.
 """
 
@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from rh_common.contract.error_schemas import ErrorBody
-from rh_common.http.rest_api import SuccessModel
+
+
+class SuccessModel(BaseModel):
+    """Base of the success models: a body with keys the document does not name is a bug, not a match."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class InventoryView(SuccessModel):

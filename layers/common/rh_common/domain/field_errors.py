@@ -1,16 +1,12 @@
-"""The contract's error body, and the REST resolver handlers that produce it everywhere."""
+"""The contract's error body as plain data: `{"message", "errors": [{"field", "message"}]}`.
+
+Its pydantic models, for the OpenAPI document, are `rh_common.contract.error_schemas`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from rh_common.contract.error_schemas import ErrorBody, FieldErrorModel
-
-__all__ = ["ErrorBody", "FieldError", "FieldErrorModel", "error_body", "field_path", "from_validation_errors"]
-_MODELS = ("ErrorBody", "FieldErrorModel")  # pydantic: made on first use (see __getattr__)
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,11 +36,3 @@ def field_path(location: Sequence[Any]) -> str | None:
 def from_validation_errors(errors: Iterable[dict[str, Any]]) -> list[FieldError]:
     return [FieldError(field_path(error.get("loc", ())), str(error.get("msg", "invalid"))) for error in errors]
 
-
-def __getattr__(name: str) -> Any:
-    """`errors.ErrorBody` / `errors.FieldErrorModel`: the pydantic models, imported on first use only."""
-    if name in _MODELS:
-        from rh_common.contract import error_schemas
-
-        return getattr(error_schemas, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

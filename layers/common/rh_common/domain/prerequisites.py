@@ -8,16 +8,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rh_common.domain import inventory
 from rh_common.domain.errors import ServiceTypesRefused
 from rh_common.domain.field_errors import FieldError
 from rh_common.domain.inventory import InventoryRecord
 
-if TYPE_CHECKING:  # annotations only: the resend worker's retries import this without pydantic
-    from rh_common.contract.resend_request import CreateResendRequest
-    from rh_common.contract.workflow_requests import QuoteRequest
+
+# What the checks read of a request: the contract's models (contract.resend_request,
+# contract.workflow_requests) fit these without the domain importing pydantic.
+class ItemsRequest(Protocol):
+    @property
+    def returnInventoryIdList(self) -> Sequence[int]: ...
+
+
+class Shipment(Protocol):
+    @property
+    def shipmentServiceType(self) -> str: ...
+    @property
+    def shipmentCountryCode(self) -> str: ...
+
+
+class ShipmentRequest(ItemsRequest, Protocol):
+    @property
+    def resendShipment(self) -> Shipment: ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,7 @@ def warehouse_service_types(
 
 
 def check_items(
-    request: CreateResendRequest | QuoteRequest,
+    request: ItemsRequest,
     records: Mapping[int, InventoryRecord],
     eligible_handling_codes: frozenset[str],
 ) -> list[FieldError]:
@@ -79,7 +94,7 @@ def check_items(
     return problems
 
 
-def reserved(request: CreateResendRequest, records: Mapping[int, InventoryRecord]) -> dict[int, str]:
+def reserved(request: ItemsRequest, records: Mapping[int, InventoryRecord]) -> dict[int, str]:
     """Requested items already held by another active request: {inventory id: holding request id}."""
     return {
         inventory_id: records[inventory_id].active_resend_request_id
@@ -88,7 +103,7 @@ def reserved(request: CreateResendRequest, records: Mapping[int, InventoryRecord
     }
 
 
-def check_service_type(request: CreateResendRequest, service_types: Sequence[ServiceType]) -> list[FieldError]:
+def check_service_type(request: ShipmentRequest, service_types: Sequence[ServiceType]) -> list[FieldError]:
     """The code must be one of the warehouse's *shipment* service types for that destination."""
     shipment = request.resendShipment
     field = "resendShipment.shipmentServiceType"
@@ -113,5 +128,5 @@ def check_service_type(request: CreateResendRequest, service_types: Sequence[Ser
     return []
 
 
-def warehouse_of(request: CreateResendRequest, records: Mapping[int, InventoryRecord]) -> int:
+def warehouse_of(request: ItemsRequest, records: Mapping[int, InventoryRecord]) -> int:
     return int(records[request.returnInventoryIdList[0]].values["warehouseId"])

@@ -1,7 +1,7 @@
 """Table changes -> the events of CONTRACT section 9 (the outbox's translation; pure).
 
-One DynamoDB stream record (NEW_AND_OLD_IMAGES) of the resend or the inventory table
-becomes at most one event:
+One change of a resend request or an inventory (old and new state, read from a DynamoDB stream
+record by `rh_common.adapters.dynamodb.stream_records`) becomes at most one event:
 
 - `ResendStatusChanged` when a resend request's `status` differs between the old and the
   new image (an INSERT has no old image: `previousStatus` is null);
@@ -19,15 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rh_common.adapters.dynamodb import base
-from rh_common.adapters.dynamodb.inventory_store import record_from_item
 from rh_common.domain import inventory, resend_lifecycle
 
 RESEND_STATUS_CHANGED = "ResendStatusChanged"
 INVENTORY_CHANGED = "InventoryChanged"
 
-_RESEND_KEY = "resendRequestId"
-_INVENTORY_KEY = "returnInventoryId"
+RESEND_KEY = "resendRequestId"
 
 
 class UnreadableRecord(ValueError):
@@ -44,43 +41,15 @@ class ChangeEvent:
         return self.detail["eventId"]
 
 
-def from_stream_record(record: Mapping[str, Any], eligible_handling_codes: frozenset[str]) -> ChangeEvent | None:
-    """The event one stream record (Lambda's DynamoDB event shape) stands for, or None."""
-    try:
-        event_id = record["eventID"]
-        change = record["dynamodb"]
-        keys = change["Keys"]
-        event_name = record["eventName"]
-    except (KeyError, TypeError) as missing:
-        raise UnreadableRecord(f"not a DynamoDB stream record: no {missing}") from None
-    if not isinstance(event_id, str) or not event_id:
-        raise UnreadableRecord("stream record without an eventID")
-    if event_name == "REMOVE":
-        return None  # requests and items are never deleted by the system; nothing to tell
-    new_image, old_image = change.get("NewImage"), change.get("OldImage")
-    if not isinstance(new_image, Mapping):
-        raise UnreadableRecord(f"{event_name} record {event_id} without a NewImage (stream view type?)")
-    if _RESEND_KEY in keys:
-        return resend_status_changed(_plain(old_image), _plain(new_image), event_id)
-    if _INVENTORY_KEY in keys:
-        try:
-            before = record_from_item(old_image) if old_image else None
-            after = record_from_item(new_image)
-        except (KeyError, TypeError, ValueError) as error:
-            raise UnreadableRecord(f"record {event_id}: not an inventory image ({error})") from None
-        return inventory_changed(before, after, event_id, eligible_handling_codes)
-    raise UnreadableRecord(f"record {event_id}: keys {sorted(keys)} are neither a resend nor an inventory")
-
-
 def resend_status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any], event_id: str) -> ChangeEvent | None:
     status = new.get("status")
-    if not isinstance(status, str) or _RESEND_KEY not in new:
+    if not isinstance(status, str) or RESEND_KEY not in new:
         raise UnreadableRecord(f"record {event_id}: a resend image without resendRequestId/status")
     previous = old.get("status") if old else None
     if previous == status:
         return None
     detail = {
-        "resendRequestId": new[_RESEND_KEY],
+        "resendRequestId": new[RESEND_KEY],
         "status": status,
         "previousStatus": previous,
         "resendId": new.get("resendId"),
@@ -130,12 +99,3 @@ def inventory_changed(
     if not changed:
         return None
     return ChangeEvent(INVENTORY_CHANGED, {**new_view, "changed": changed, "eventId": event_id})
-
-
-def _plain(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if image is None:
-        return None
-    try:
-        return base.from_item(dict(image))
-    except (TypeError, ValueError, AttributeError) as error:
-        raise UnreadableRecord(f"an image that is not DynamoDB JSON ({error})") from None

@@ -1,6 +1,6 @@
 """What the domain services answer: a typed result (an `Outcome` and the body the caller is told).
 
-Pure and free of HTTP: `http_answers` is the one mapping of a result to a status code, for
+Pure and free of HTTP: `http.status_codes` is the one mapping of a result to a status code, for
 the response and for the answer a keyed request stores to replay alike. The worker and the
 batch decide on the outcome, never on a status code.
 """

@@ -1,5 +1,5 @@
-"""Inventory sync, the pure part: the window asked for, its 62-day windows, and the facts
-one GetReturnInventory answer states (contract section 8).
+"""Inventory sync, the pure part: the window asked for, its 62-day windows, the facts one
+GetReturnInventory answer states (contract section 8), and the sync record's statuses and view.
 
 Facts are dated by Return Helper's own update time (`handlingUpdatedOnStr`, else
 `createOn`) and go through the same last-writer-wins registers as webhooks: a webhook
@@ -18,7 +18,6 @@ from typing import Any
 from rh_common.domain import codes, inventory, timestamps
 from rh_common.domain.field_errors import FieldError
 from rh_common.domain.webhook_events import InventoryFacts
-from rh_common.services.ports import Inventories
 
 # A sync spans at most this long (30 windows): a window reaching back to year 1 would be
 # thousands of messages queued inside one API request.
@@ -138,12 +137,6 @@ def read_of(payload: Mapping[str, Any], read_at: str) -> ItemRead:
     return ItemRead(facts, version, fact_time, InventoryFacts(facts.inventory_id, dated), read_version)
 
 
-def apply_read(inventories: Inventories, read: ItemRead) -> bool:
-    """Apply one answer; True when it changed what we know of the item."""
-    changed = inventories.apply(read.facts, read.version, read.fact_time) != "superseded"
-    return inventories.apply_read_dated(read.read_dated, read.read_version) == "applied" or changed
-
-
 def _fact_time(payload: Mapping[str, Any]) -> str:
     for name in ("handlingUpdatedOnStr", "handlingUpdatedOn", "createOn"):
         raw = payload.get(name)
@@ -154,3 +147,17 @@ def _fact_time(payload: Mapping[str, Any]) -> str:
                 continue
     # Undated: older than any dated news, so any webhook wins over it.
     return "2000-01-01T00:00:00.0000000Z"
+
+
+# -- the sync record (adapters.dynamodb.sync_store keeps it): its statuses and its view
+
+RUNNING, DONE, FAILED = "RUNNING", "DONE", "FAILED"
+VIEW_FIELDS = ("syncId", "status", "since", "until", "pagesDone", "pagesTotal", "inventoriesSeen", "inventoriesChanged")
+
+
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    shown = {name: record.get(name) for name in VIEW_FIELDS}
+    for counter in ("pagesDone", "pagesTotal", "inventoriesSeen", "inventoriesChanged"):
+        shown[counter] = int(shown[counter] or 0)
+    shown["errors"] = [{"message": str(e.get("message"))} for e in record.get("errors") or []]
+    return shown

@@ -204,7 +204,7 @@ def _sku_updated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...]
 
 def _recalibrated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
     # Weight/dimensions re-measured: the weight changes a resend's fee, and recording it
-    # moves the item's version, which is what keys a cached quote (adapters.quote_cache).
+    # moves the item's version, which is what keys a cached quote (adapters.dynamodb.quote_cache).
     supplement = payload["recalibrateSupplement"]
     values: dict[str, Any] = {"weight": _number(supplement.get("weight"), "weight")}
     if supplement.get("warehouseId") not in (None, ""):

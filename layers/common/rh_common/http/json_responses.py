@@ -1,7 +1,7 @@
 """JSON answers of every API function, pydantic-free (the webhook's cold start does without it).
 
 One body-size guard: a body over a function's limit is refused with 413 before anything reads it
-(API Gateway's own cap is 10 MB); each function sets its limit (the merchant API's is in http_api).
+(API Gateway's own cap is 10 MB); each function sets its limit (the merchant API's is in http.rest_api).
 """
 
 from __future__ import annotations

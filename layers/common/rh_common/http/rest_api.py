@@ -39,10 +39,10 @@ from typing import Annotated, Any, Union
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel
 
+from rh_common.contract.error_schemas import ErrorBody
 from rh_common.domain import field_errors, idempotency_keys, json_limits
-from rh_common.domain.field_errors import ErrorBody
 from rh_common.domain.results import Result
 from rh_common.http import json_responses, status_codes
 from rh_common.http.json_responses import json_response
@@ -74,12 +74,6 @@ class GatewayErrorBody(BaseModel):
     """API Gateway's own answers (403 without a valid key or for an unknown route, 429): a message only."""
 
     message: str
-
-
-class SuccessModel(BaseModel):
-    """Base of the success models: a body with keys the document does not name is a bug, not a match."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # ------------------------------------------------------------------ the Idempotency-Key header

@@ -21,7 +21,7 @@ from rh_common.domain import json_limits
 from rh_common.domain.resend_lifecycle import Status
 
 if TYPE_CHECKING:  # an annotation only: the webhook and the event publisher never import upstream
-    from rh_common.adapters.returnhelper.answers import UpstreamOutcome
+    from rh_common.domain.upstream_outcome import UpstreamOutcome
 
 # Resend results (rh_common.domain.results.Outcome) -> the metric a person reads. Reads
 # ("read", "not_found") are not counted: API Gateway counts requests.

@@ -29,11 +29,11 @@ if TYPE_CHECKING:
     from rh_common.adapters.dynamodb.resend_store import ResendStore
     from rh_common.adapters.dynamodb.service_type_cache import ServiceTypeCache
     from rh_common.adapters.event_bus import EventBusPublisher
-    from rh_common.adapters.returnhelper.answers import UpstreamOutcome
     from rh_common.adapters.returnhelper.client import ReturnHelperClient
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.adapters.sqs.retry_queue import RetryQueue
     from rh_common.domain.resend_lifecycle import Status
+    from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.services.batch_service import BatchService
     from rh_common.services.hold_service import HoldService
     from rh_common.services.inventory_sync import InventorySyncService
@@ -161,9 +161,10 @@ class Wiring:
 
     @cached_property
     def ingestor(self) -> WebhookIngestor:
+        from rh_common.adapters.dynamodb import base
         from rh_common.services.webhook_ingest import WebhookIngestor
 
-        return WebhookIngestor(self.deliveries, self.inventories, self.tracker)
+        return WebhookIngestor(self.deliveries, self.inventories, self.tracker, retryable=base.is_retryable)
 
     @cached_property
     def release_parked(self) -> Callable[[int], int]:

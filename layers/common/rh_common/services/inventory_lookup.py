@@ -34,8 +34,14 @@ def read_through(
             continue
         if read.facts.inventory_id != inventory_id:
             continue
-        sync_windows.apply_read(inventories, read)
+        apply_read(inventories, read)
         found.append(inventory_id)
     if not found:
         return known
     return {**known, **inventories.get_many(found, consistent=True)}
+
+
+def apply_read(inventories: Inventories, read: sync_windows.ItemRead) -> bool:
+    """Apply one answer; True when it changed what we know of the item."""
+    changed = inventories.apply(read.facts, read.version, read.fact_time) != "superseded"
+    return inventories.apply_read_dated(read.read_dated, read.read_version) == "applied" or changed

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rh_common.adapters.dynamodb.inventory_store import IN_STOCK_SHARDS, InventoryStore
-from rh_common.adapters.dynamodb.sync_store import RUNNING, SyncStore, view
-from rh_common.adapters.returnhelper.answers import UpstreamOutcome
-from rh_common.adapters.sqs.sync_queue import SyncQueue
 from rh_common.domain import codes, retry_policy, sync_windows
 from rh_common.domain.field_errors import FieldError
+from rh_common.domain.sync_windows import RUNNING, view
 from rh_common.domain.timestamps import iso_seconds, now_iso
+from rh_common.domain.upstream_outcome import UpstreamOutcome
+from rh_common.services.inventory_lookup import apply_read
+from rh_common.services.ports import InStockInventories, SyncPages, SyncRecords
 
 WINDOW_PAGE, REREAD_PAGE = "inventorySyncPage", "inventoryReread"
 
@@ -46,10 +46,10 @@ class SyncSettings:
 class InventorySyncService:
     def __init__(
         self,
-        syncs: SyncStore,
-        queue: SyncQueue,
-        inventories: InventoryStore,
-        upstream: Any,  # adapters.returnhelper_client.ReturnHelperClient
+        syncs: SyncRecords,
+        queue: SyncPages,
+        inventories: InStockInventories,
+        upstream: Any,  # adapters.returnhelper.client.ReturnHelperClient
         settings: SyncSettings,
     ) -> None:
         self._syncs = syncs
@@ -76,7 +76,7 @@ class InventorySyncService:
     def _start(self, start: datetime, end: datetime, reread: bool, kind: str = "manual") -> dict:
         sync_id = str(uuid.uuid4())
         windows = sync_windows.windows(start, end)
-        shards = range(IN_STOCK_SHARDS) if reread else range(0)
+        shards = range(self._inventories.in_stock_shards) if reread else range(0)
         now = now_iso()
         record = {
             "syncId": sync_id,
@@ -188,7 +188,7 @@ class InventorySyncService:
             if not outcome.ok:
                 continue  # refused for this one id (gone upstream): nothing to learn
             seen += 1
-            changed += sync_windows.apply_read(self._inventories, sync_windows.read_of(outcome.payload, read_at))
+            changed += apply_read(self._inventories, sync_windows.read_of(outcome.payload, read_at))
         return seen, changed
 
     def _retry_or_fail(self, message: dict[str, Any], outcome: UpstreamOutcome) -> str:

@@ -12,13 +12,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: the webhook, which calls no Return Helper API, never imports upstream
-    from rh_common.adapters.returnhelper.answers import UpstreamOutcome
+    from rh_common.domain.deliveries import Delivery
     from rh_common.domain.inventory import InventoryRecord
+    from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.domain.webhook_events import InventoryFacts
 
 
 class ReturnHelper(Protocol):
-    """Return Helper's API (adapters.returnhelper_client.ReturnHelperClient). Every call answers an
+    """Return Helper's API (adapters.returnhelper.client.ReturnHelperClient). Every call answers an
     `UpstreamOutcome` (ok, permanent or transient), never raises for an upstream failure."""
 
     def create_resend(self, body: dict[str, Any], idempotency_key: str) -> UpstreamOutcome: ...
@@ -34,7 +35,7 @@ class ReturnHelper(Protocol):
 
 
 class Inventories(Protocol):
-    """Our state of each item: last-writer-wins registers per fact (adapters.inventory_store)."""
+    """Our state of each item: last-writer-wins registers per fact (adapters.dynamodb.inventory_store)."""
 
     def get(self, inventory_id: int, consistent: bool = False) -> InventoryRecord | None: ...
     def get_many(self, inventory_ids: Iterable[int], consistent: bool = True) -> dict[int, InventoryRecord]: ...
@@ -46,7 +47,7 @@ class Inventories(Protocol):
 
 
 class ResendRecords(Protocol):
-    """Resend request records and the item reservations (adapters.resend_store)."""
+    """Resend request records and the item reservations (adapters.dynamodb.resend_store)."""
 
     def get(self, request_id: str) -> dict[str, Any] | None: ...
     def get_with_items(
@@ -91,7 +92,7 @@ class ResendRecords(Protocol):
 
 
 class ResendPages(Protocol):
-    """GET /resends?status=: newest updatedAt first (adapters.resend_listing); ValueError for a bad token."""
+    """GET /resends?status=: newest updatedAt first (adapters.dynamodb.resend_listing); ValueError for a bad token."""
 
     def page(
         self, status: str, limit: int, next_token: str | None = None
@@ -99,27 +100,27 @@ class ResendPages(Protocol):
 
 
 class ServiceTypes(Protocol):
-    """A warehouse's shipment service types, cached (adapters.service_type_cache); raises
+    """A warehouse's shipment service types, cached (adapters.dynamodb.service_type_cache); raises
     ServiceTypesUnavailable or ServiceTypesRefused."""
 
     def rows(self, warehouse_id: int) -> list[dict[str, Any]]: ...
 
 
 class RetryScheduler(Protocol):
-    """The retry queue (adapters.retry_queue): the request is tried again after `delay_seconds`."""
+    """The retry queue (adapters.sqs.retry_queue): the request is tried again after `delay_seconds`."""
 
     def schedule(self, resend_request_id: str, delay_seconds: int) -> str: ...
 
 
 class Quotes(Protocol):
-    """Recent quotes by `quote.quote_key` (adapters.quote_cache)."""
+    """Recent quotes by `quote.quote_key` (adapters.dynamodb.quote_cache)."""
 
     def get(self, key: str) -> dict[str, Any] | None: ...
     def put(self, key: str, quote: dict[str, Any]) -> None: ...
 
 
 class BatchRecords(Protocol):
-    """Batch records by batch key (adapters.batch_store)."""
+    """Batch records by batch key (adapters.dynamodb.batch_store)."""
 
     def get(self, batch_key: str) -> dict[str, Any] | None: ...
     def create(self, record: Mapping[str, Any]) -> None:
@@ -128,3 +129,59 @@ class BatchRecords(Protocol):
 
     def claim(self, batch_key: str, seen_answer_before: int, answer_before: int) -> bool: ...
     def update(self, batch_key: str, changes: Mapping[str, Any]) -> None: ...
+
+
+class InStockInventories(Inventories, Protocol):
+    """`Inventories`, and the items in stock listed in `in_stock_shards` shards
+    (adapters.dynamodb.inventory_store): the scheduled sync re-reads them."""
+
+    in_stock_shards: int
+
+    def in_stock_page(self, shard: int, after: int | None, limit: int) -> tuple[list[int], int | None]: ...
+
+
+class SyncRecords(Protocol):
+    """Inventory sync records with their progress counters (adapters.dynamodb.sync_store)."""
+
+    def create(self, record: dict[str, Any]) -> None: ...
+    def get(self, sync_id: str) -> dict[str, Any] | None: ...
+    def count(self, sync_id: str, key: str, counters: dict[str, int], now: str) -> dict[str, Any] | None: ...
+    def finish(self, sync_id: str, now: str) -> bool: ...
+    def fail(self, sync_id: str, message: str, now: str) -> bool: ...
+
+
+class SyncPages(Protocol):
+    """The inventory sync queue, one message per page to read (adapters.sqs.sync_queue)."""
+
+    def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None: ...
+
+
+class Deliveries(Protocol):
+    """The delivery log: every verified webhook delivery and its state (adapters.dynamodb.delivery_log)."""
+
+    def record(self, delivery: Delivery) -> bool:
+        """Stored (new, or a redelivery of an unfinished one): True; a finished one: False (a duplicate)."""
+        ...
+
+    def applied_update(self, delivery_id: str) -> dict[str, Any]:
+        """The "applied" mark as a write for `EventInventories.apply_together`'s transaction."""
+        ...
+
+    def mark_applied(self, delivery_id: str) -> None: ...
+    def mark_apply_failed(self, delivery_id: str, reason: str) -> None: ...
+    def mark_unprocessable(self, delivery_id: str, reason: str) -> None: ...
+    def mark_parked(self, delivery_id: str, resend_id: int) -> None: ...
+    def get(self, delivery_id: str) -> dict[str, Any] | None: ...
+    def list_by_status(
+        self, status: str, limit: int, next_token: str | None = None, received_before: int | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def parked_for(self, resend_id: int) -> list[str]: ...
+
+
+class EventInventories(Inventories, Protocol):
+    """`Inventories`, and one event's facts applied to every item it names in one write
+    (adapters.dynamodb.inventory_store)."""
+
+    def apply_together(
+        self, facts_list: Iterable[InventoryFacts], version: str, event_time: str, also: dict[str, Any] | None = None
+    ) -> None: ...

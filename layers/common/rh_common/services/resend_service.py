@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rh_common.adapters.returnhelper.answers import UpstreamOutcome, resend_id_of
 from rh_common.domain import inventory, prerequisites, resend_lifecycle, results, retry_policy
 from rh_common.domain.errors import (
     Conflict,
@@ -31,6 +30,7 @@ from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
+from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.http import status_codes
 from rh_common.services.inventory_lookup import read_through

@@ -17,10 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rh_common.adapters.dynamodb import base
-from rh_common.adapters.dynamodb.delivery_log import UNFINISHED, Delivery, DeliveryLog, DeliveryStatus
-from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 from rh_common.domain import inventory, json_input, timestamps, webhook_events
+from rh_common.domain.deliveries import UNFINISHED, Delivery, DeliveryStatus
+from rh_common.services.ports import Deliveries, EventInventories
 from rh_common.services.resend_tracking import ResendTracker
 
 log = logging.getLogger(__name__)
@@ -63,13 +62,21 @@ def failure_reason(error: Exception) -> str:
 
 
 class WebhookIngestor:
-    def __init__(self, deliveries: DeliveryLog, inventories: InventoryStore, resends: ResendTracker) -> None:
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        inventories: EventInventories,
+        resends: ResendTracker,
+        retryable: Callable[[BaseException], bool],
+    ) -> None:
         self._deliveries = deliveries
         self._inventories = inventories
         self._resends = resends
+        # Whether a failed apply may succeed later (the store's judgement: adapters.dynamodb.base.is_retryable).
+        self._retryable = retryable
 
     @property
-    def deliveries(self) -> DeliveryLog:
+    def deliveries(self) -> Deliveries:
         return self._deliveries
 
     def ingest(self, raw_body: bytes) -> IngestResult:
@@ -100,7 +107,7 @@ class WebhookIngestor:
         try:
             self.apply(event, delivery_id)
         except Exception as exc:
-            if base.is_retryable(exc):
+            if self._retryable(exc):
                 self._deliveries.mark_apply_failed(delivery_id, type(exc).__name__)
                 raise ApplyFailed(delivery_id) from exc
             self._deliveries.mark_unprocessable(delivery_id, failure_reason(exc))
@@ -173,7 +180,7 @@ class ParkedResendUpdates:
     """Resend reports that arrived before their resend id was recorded, applied in event order
     in the step that records it (the create answer, a GetResend poll)."""
 
-    def __init__(self, deliveries: DeliveryLog, resends: ResendTracker) -> None:
+    def __init__(self, deliveries: Deliveries, resends: ResendTracker) -> None:
         self._deliveries = deliveries
         self._resends = resends
 

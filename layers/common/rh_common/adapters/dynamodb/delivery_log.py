@@ -11,54 +11,16 @@ apply's own write.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base, page_tokens
-from rh_common.domain import timestamps
+from rh_common.domain.deliveries import APPLY_FAILED, Delivery, DeliveryStatus
 from rh_common.domain.errors import InvalidPageToken
-
-
-class DeliveryStatus(StrEnum):
-    RECEIVED = "received"
-    ACCEPTED = "accepted"
-    IGNORED = "ignored"
-    UNPROCESSABLE = "unprocessable"
-    APPLY_FAILED = "applyFailed"
-    PARKED = "parked"
-
-
-# Stored but not (known to be) applied: a redelivery, a replay or the reconciler applies it.
-UNFINISHED = frozenset({DeliveryStatus.RECEIVED, DeliveryStatus.APPLY_FAILED})
-APPLY_FAILED = DeliveryStatus.APPLY_FAILED.value
 
 # The condition values of an unfinished state (`#status IN (:received, :failed)`).
 _UNFINISHED_VALUES = {":received": {"S": DeliveryStatus.RECEIVED.value}, ":failed": {"S": APPLY_FAILED}}
-
-VIEW_FIELDS = ("deliveryId", "status", "category", "action", "eventTime", "receivedAt", "reason")
-
-
-@dataclass(frozen=True)
-class Delivery:
-    delivery_id: str
-    raw_body: bytes
-    status: str  # the state to store on arrival: "received" (to apply), "ignored", "unprocessable"
-    category: str | None = None
-    action: str | None = None
-    event_time: str | None = None
-    reason: str | None = None
-
-
-def view(item: dict[str, Any]) -> dict[str, Any]:
-    """The contract's delivery view: every key present, never the body (it holds addresses)."""
-    shown = {name: item.get(name) for name in VIEW_FIELDS}
-    if isinstance(shown["receivedAt"], int):
-        shown["receivedAt"] = timestamps.iso_seconds(datetime.fromtimestamp(shown["receivedAt"], UTC))
-    return shown
 
 
 class DeliveryLog(base.TableAdapter):

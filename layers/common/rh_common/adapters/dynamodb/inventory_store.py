@@ -79,6 +79,8 @@ def _update_expression(sets: list[str], removes: list[str]) -> str:
 
 
 class InventoryStore(base.TableAdapter):
+    in_stock_shards = IN_STOCK_SHARDS  # ports.InStockInventories: the re-read lists each shard
+
     def __init__(
         self,
         table_name: str,

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rh_common.adapters.dynamodb import base
-from rh_common.adapters.returnhelper.answers import UpstreamOutcome
 from rh_common.domain.errors import ServiceTypesRefused, ServiceTypesUnavailable
+from rh_common.domain.upstream_outcome import UpstreamOutcome
 
 
 class ServiceTypeCache(base.TableAdapter):

@@ -12,17 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base
-
-RUNNING, DONE, FAILED = "RUNNING", "DONE", "FAILED"
-VIEW_FIELDS = ("syncId", "status", "since", "until", "pagesDone", "pagesTotal", "inventoriesSeen", "inventoriesChanged")
-
-
-def view(record: dict[str, Any]) -> dict[str, Any]:
-    shown = {name: record.get(name) for name in VIEW_FIELDS}
-    for counter in ("pagesDone", "pagesTotal", "inventoriesSeen", "inventoriesChanged"):
-        shown[counter] = int(shown[counter] or 0)
-    shown["errors"] = [{"message": str(e.get("message"))} for e in record.get("errors") or []]
-    return shown
+from rh_common.domain.sync_windows import DONE, FAILED, RUNNING
 
 
 class SyncStore(base.TableAdapter):

@@ -1,6 +1,7 @@
-"""Every Return Helper answer (or failure to get one) classified in one place.
+"""Every Return Helper answer (or failure to get one) classified in one place, as a
+`domain.upstream_outcome.UpstreamOutcome`.
 
-Pure: no AWS, no HTTP library at import time. The wire status is never trusted alone:
+No AWS, no HTTP library at import time. The wire status is never trusted alone:
 Return Helper reports most refusals as HTTP 200 with ``meta.status`` 400 and a
 ``meta.errorCode`` (a "soft error"). The three outcomes drive the system:
 
@@ -23,64 +24,21 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import Any
 
-from rh_common.domain.codes import parse_id
+from rh_common.domain.upstream_outcome import CREDENTIALS_REFUSED, OutcomeKind, UpstreamOutcome
 
 # Wire statuses that mean "try again later" although they are 4xx.
 TRANSIENT_4XX = frozenset({408, 409, 429})
 # Wire statuses whose Retry-After header is honoured.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-# Our credentials refused (a rotation half done): transient, never a refusal of the request.
-CREDENTIALS_REFUSED = frozenset({401, 403})
 # Transient wire statuses that say the request was certainly not processed.
 NOT_PROCESSED_STATUSES = RETRY_AFTER_STATUSES | CREDENTIALS_REFUSED
 _ENVELOPE_KEYS = frozenset({"correlationId", "meta"})
 _REFUSED_BEFORE_SENDING = "refused before sending: a header value is not valid"
-
-
-class OutcomeKind(StrEnum):
-    SUCCESS = "success"
-    PERMANENT = "permanent"
-    TRANSIENT = "transient"
-
-
-@dataclass(frozen=True)
-class UpstreamOutcome:
-    """What one upstream call came to; ``payload`` holds the business fields of a success."""
-
-    kind: OutcomeKind
-    operation: str
-    http_status: int | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    error_code: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    retry_after_seconds: float | None = None
-    detail: str = ""
-    correlation_id: str | None = None
-    elapsed_seconds: float = 0.0
-    # TRANSIENT only: True unless the call certainly was not processed (see the module's docstring).
-    maybe_processed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.kind is OutcomeKind.SUCCESS
-
-    @property
-    def transient(self) -> bool:
-        return self.kind is OutcomeKind.TRANSIENT
-
-    @property
-    def permanent(self) -> bool:
-        return self.kind is OutcomeKind.PERMANENT
-
-    @property
-    def credentials_refused(self) -> bool:
-        return self.http_status in CREDENTIALS_REFUSED
 
 
 @dataclass(frozen=True)
@@ -158,20 +116,6 @@ def classify_exception(operation: str, exc: BaseException) -> UpstreamOutcome:
     return UpstreamOutcome(
         kind=OutcomeKind.TRANSIENT, operation=operation, detail=detail, maybe_processed=maybe_processed
     )
-
-
-def not_sent(operation: str, detail: str) -> UpstreamOutcome:
-    """A call refused before anything was sent (a header value requests would refuse, credentials that
-    do not load): certainly not processed, so retried and counted like a 503. ``detail`` is fixed text."""
-    return UpstreamOutcome(kind=OutcomeKind.TRANSIENT, operation=operation, detail=detail)
-
-
-def resend_id_of(outcome: UpstreamOutcome) -> int | None:
-    """``payload["resendId"]`` as an int (upstream sends a JSON number or a digit string)."""
-    try:
-        return parse_id(outcome.payload.get("resendId"))
-    except ValueError:
-        return None
 
 
 # -- helpers ---------------------------------------------------------------------------------

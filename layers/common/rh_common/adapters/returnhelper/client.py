@@ -23,14 +23,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from rh_common.adapters.returnhelper.answers import (
-    UpstreamOutcome,
-    classify_exception,
-    classify_response,
-    not_sent,
-    resend_id_of,
-)
+from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
 from rh_common.adapters.returnhelper.credentials import CredentialsInvalid, ReturnHelperCredentials
+from rh_common.domain.upstream_outcome import UpstreamOutcome, not_sent, resend_id_of
 
 __all__ = ["IDEMPOTENCY_HEADER", "ReturnHelperClient", "resend_id_of", "user_agent"]
 
