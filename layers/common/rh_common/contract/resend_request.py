@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from rh_common.runtime import settings
+from rh_common.contract import item_caps
 
 MAX_ID = 2**63 - 1
 
@@ -80,7 +80,7 @@ class CreateResendRequest(BaseModel):
     @field_validator("returnInventoryIdList")
     @classmethod
     def _capped_and_distinct(cls, ids: list[int]) -> list[int]:
-        return capped_and_distinct(ids, settings.resend_max_items(), "resend")
+        return capped_and_distinct(ids, item_caps.resend_max_items(), "resend")
 
     def upstream_body(self) -> dict[str, Any]:
         """The body sent to Return Helper (unset optional fields left out)."""

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from rh_common.contract import item_caps
 from rh_common.contract.resend_request import (
     InventoryId,
     ResendShipment,
@@ -13,9 +14,8 @@ from rh_common.contract.resend_request import (
     fingerprint_of,
     iso_alpha3,
 )
-from rh_common.runtime import settings
 
-# The documents' bounds; the settings' caps (RESEND_MAX_ITEMS, BATCH_MAX_ITEMS: at most 50 and 500 in
+# The documents' bounds; the caps (contract.item_caps: RESEND_MAX_ITEMS, BATCH_MAX_ITEMS: at most 50 and 500 in
 # template.yaml) are checked by the validators, before any look-up.
 MAX_QUOTED_ITEMS = 100
 MAX_LISTED_ITEMS = 1000
@@ -23,11 +23,11 @@ CHEAPEST = "cheapest"
 
 
 def _one_resend(ids: list[int]) -> list[int]:
-    return capped_and_distinct(ids, settings.resend_max_items(), "resend")
+    return capped_and_distinct(ids, item_caps.resend_max_items(), "resend")
 
 
 def _one_batch(ids: list[int]) -> list[int]:
-    return capped_and_distinct(ids, settings.batch_max_items(), "batch")
+    return capped_and_distinct(ids, item_caps.batch_max_items(), "batch")
 
 
 class QuoteRequest(BaseModel):

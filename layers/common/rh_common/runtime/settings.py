@@ -1,4 +1,4 @@
-"""Typed reads of the function environment that template.yaml sets."""
+"""Typed reads of the function environment that template.yaml sets (the item caps: contract.item_caps)."""
 
 from __future__ import annotations
 
@@ -20,16 +20,6 @@ def integer(name: str, default: int) -> int:
 def code_set(name: str, default: str) -> frozenset[str]:
     raw = os.environ.get(name, "").strip() or default
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
-
-
-def resend_max_items() -> int:
-    """RESEND_MAX_ITEMS: the items of one resend (POST /resends, quote, a batch's group)."""
-    return integer("RESEND_MAX_ITEMS", 5)
-
-
-def batch_max_items() -> int:
-    """BATCH_MAX_ITEMS: the items of one plan or batch."""
-    return integer("BATCH_MAX_ITEMS", 50)
 
 
 def optional(name: str) -> str | None:

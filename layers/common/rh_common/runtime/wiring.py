@@ -252,6 +252,7 @@ class Wiring:
     @cached_property
     def batches(self) -> BatchService:
         from rh_common.adapters.dynamodb.batch_store import BatchStore
+        from rh_common.contract import item_caps
         from rh_common.services.batch_service import BatchService, BatchSettings
 
         return BatchService(
@@ -264,7 +265,7 @@ class Wiring:
             upstream=self.upstream,
             settings=BatchSettings(
                 eligible_handling_codes=eligible_handling_codes(),
-                max_items=settings.resend_max_items(),
+                max_items=item_caps.resend_max_items(),
                 in_flight_seconds=_IN_FLIGHT_SECONDS,
             ),
         )
