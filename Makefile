@@ -90,6 +90,7 @@ dlq:
 # More pytest options: make test PYTEST_ARGS=--durations=15
 test: $(STAMP_TEST)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest --numprocesses auto $(PYTEST_ARGS)
 

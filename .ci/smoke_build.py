@@ -74,10 +74,10 @@ from local.settings import (  # noqa: E402
     HOST,
 )
 from local.template import LocalTemplate  # noqa: E402
-from rh_common import inventory  # noqa: E402
-from rh_common.adapters.inventory_store import InventoryStore  # noqa: E402
-from rh_common.events import InventoryFacts  # noqa: E402
-from rh_common.signature import signed_headers  # noqa: E402
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore  # noqa: E402
+from rh_common.domain import inventory  # noqa: E402
+from rh_common.domain.signature import signed_headers  # noqa: E402
+from rh_common.domain.webhook_events import InventoryFacts  # noqa: E402
 
 EVENTS = ROOT / "events"
 REGION = "us-east-1"
@@ -440,7 +440,7 @@ def main() -> None:
             segments = xray.segments()
             if not segments:
                 fail("no X-Ray segment was sent: tracing does not work in the built functions")
-            # requests is patched for X-Ray when the upstream client is first built (rh_common/wiring.py),
+            # requests is patched for X-Ray when the upstream client is first built (rh_common/runtime/wiring.py),
             # not at init: the worker's call to Return Helper must still be a traced HTTP subsegment.
             if not any(url.startswith(emulator.api_base) for url in traced_urls(segments)):
                 fail("the worker's Return Helper call is in no X-Ray subsegment: requests is not patched")

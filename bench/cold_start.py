@@ -12,7 +12,7 @@ project's .venv, site-packages and bytecode caches included.
 
 Each function is timed as `import app` plus the DynamoDB client the handler creates (the adapters
 create it on first use, so the first invocation pays for it; the floor creates one too). For the
-SnapStart functions also `import app` plus the before-snapshot hook (rh_common/snapstart.py): the
+SnapStart functions also `import app` plus the before-snapshot hook (rh_common/runtime/snapstart.py): the
 init a restore from a snapshot takes off a cold start. Each run is timed from spawning the process
 until it signals the end of its imports; it then leaves with os._exit (no interpreter teardown,
 which Lambda does not run either). Variants run interleaved in a shuffled order each round, after
@@ -39,8 +39,8 @@ from bench.lambda_tree import LambdaTree
 from bench.stats import Summary, ratio, summarize
 
 FLOOR_CODE = "import boto3\nboto3.client('dynamodb')"
-CLIENT_CODE = "from rh_common.adapters import dynamo\ndynamo.client()"
-SNAPSHOT_CODE = "from rh_common import snapstart\nsnapstart.prepare()"
+CLIENT_CODE = "from rh_common.adapters.dynamodb import base\nbase.client()"
+SNAPSHOT_CODE = "from rh_common.runtime import snapstart\nsnapstart.prepare()"
 # A reference, not a goal: the floor plus what every function of this design imports first.
 POWERTOOLS_CODE = (
     "import boto3\n"

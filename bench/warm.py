@@ -189,12 +189,12 @@ class Workload:
         self.merchant = load_handler("MerchantApiFunction", **functions["MerchantApiFunction"])
 
         from bench.upstream import InstantUpstream
-        from rh_common.adapters import dynamo
-        from rh_common.adapters.inventory_store import InventoryStore
+        from rh_common.adapters.dynamodb import base
+        from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 
         self.upstream = InstantUpstream()
         self.merchant.services.upstream._session.mount(config["upstreamBaseUrl"], self.upstream)
-        self.client = dynamo.client()
+        self.client = base.client()
         self.tables = config["tables"]
         self.inventories = InventoryStore(self.tables["InventoryTable"], client=self.client)
         self.routes = RouteTable(LocalTemplate.load().api_routes())
@@ -231,13 +231,13 @@ class Workload:
 
     def _floor_item(self) -> dict[str, Any]:
         """What DeliveryLog.record writes for a new delivery, under a fresh key: the same size."""
-        from rh_common.adapters import dynamo
-        from rh_common.ingest import read_delivery
+        from rh_common.adapters.dynamodb import base
+        from rh_common.services.webhook_ingest import read_delivery
 
         raw, _ = self._arrival()
         delivery, _ = read_delivery(raw)
         now = int(time.time())
-        return dynamo.to_item(
+        return base.to_item(
             {
                 "deliveryId": delivery.delivery_id,
                 "status": delivery.status,
@@ -267,7 +267,7 @@ class Workload:
         )
 
     def _webhook_event(self, raw: bytes) -> dict:
-        from rh_common.signature import signed_headers
+        from rh_common.domain.signature import signed_headers
 
         return self._proxy_event(
             "POST", "/webhooks/returnhelper", raw, signed_headers(self.signing_key, self.webhook_url, raw)
@@ -300,8 +300,8 @@ class Workload:
         raise ValueError(operation)
 
     def _seed_eligible(self) -> int:
-        from rh_common import inventory
-        from rh_common.events import InventoryFacts
+        from rh_common.domain import inventory
+        from rh_common.domain.webhook_events import InventoryFacts
 
         inventory_id = next(self._ids)
         event_time = self._event_time()

@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 
 from local.settings import DEV_RH_SIGNING_KEY, PROJECT_ROOT, stack_file, state_dir
-from rh_common.signature import format_timestamp, signed_headers
+from rh_common.domain.signature import format_timestamp, signed_headers
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 _EVENT_TIME = re.compile(rb'("eventTime"\s*:\s*)"[^"\\]*"')

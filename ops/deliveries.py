@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from ops import operator_api
 from ops.operator_api import OperatorError
-from rh_common.adapters.delivery_log import DeliveryStatus
+from rh_common.domain.deliveries import DeliveryStatus
 
 PAGE_LIMIT = 100  # the route's largest page
 

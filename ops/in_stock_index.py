@@ -21,7 +21,7 @@ from collections.abc import Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rh_common.adapters.inventory_store import InventoryStore
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 
 
 def parser() -> argparse.ArgumentParser:

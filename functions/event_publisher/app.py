@@ -1,7 +1,8 @@
 """DynamoDB streams of the resend and inventory tables -> EventBridge (the outbox, CONTRACT section 9).
 
-Powertools' batch processor translates each stream record (rh_common.change_events); a
-record it cannot read is a batch item failure. The events of the records it could read go
+Powertools' batch processor translates each stream record (rh_common.adapters.dynamodb.stream_records
+decodes it, rh_common.domain.published_events decides the event); a record it cannot read is a
+batch item failure. The events of the records it could read go
 out in PutEvents calls of ten, failed entries re-sent on their own; records whose event
 still failed are batch item failures too. Lambda then retries from the first failed
 record (ReportBatchItemFailures), bisects, and after MaximumRetryAttempts sends the
@@ -12,7 +13,7 @@ least once: a redelivered record carries the same eventId.
 from __future__ import annotations
 
 # isort: off
-from rh_common import cold_start  # first: no garbage collection while the rest imports
+from rh_common.runtime import cold_start  # first: no garbage collection while the rest imports
 # isort: on
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -20,8 +21,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from rh_common import change_events, wiring
+from rh_common.adapters.dynamodb import stream_records
 from rh_common.adapters.event_bus import Entry
+from rh_common.domain import published_events
+from rh_common.runtime import wiring
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))
@@ -32,8 +35,8 @@ publisher = wiring.Wiring().publisher
 eligible_handling_codes = wiring.eligible_handling_codes()
 
 
-def translate(record: DynamoDBRecord) -> change_events.ChangeEvent | None:
-    return change_events.from_stream_record(record.raw_event, eligible_handling_codes)
+def translate(record: DynamoDBRecord) -> published_events.ChangeEvent | None:
+    return stream_records.from_stream_record(record.raw_event, eligible_handling_codes)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -71,4 +74,4 @@ def lambda_handler(event: dict, context: object) -> dict:
     return {"batchItemFailures": failures}
 
 
-cold_start.finished()  # the module's init is done (rh_common/cold_start.py)
+cold_start.finished()  # the module's init is done (rh_common/runtime/cold_start.py)

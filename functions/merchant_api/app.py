@@ -9,10 +9,10 @@ contract's shape.
 # No `from __future__ import annotations`: Powertools reads these signatures'
 # Annotated types at run time to validate requests and build the OpenAPI schema.
 # The answer pattern (success models returned, every other status raised, documented
-# responses) lives in rh_common.http_api, for these routes and for Router modules alike.
+# responses) lives in rh_common.http.rest_api, for these routes and for Router modules alike.
 
 # isort: off
-from rh_common import cold_start  # first: no garbage collection while the rest imports
+from rh_common.runtime import cold_start  # first: no garbage collection while the rest imports
 # isort: on
 
 import functools
@@ -29,16 +29,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
-from rh_common import http_api, inventory, observability, snapstart, wiring
-from rh_common.domain_errors import InvalidPageToken
-from rh_common.error_models import UpstreamRefusal
-from rh_common.errors import ErrorBody
-from rh_common.http_api import INVALID, NOT_FOUND, UNAVAILABLE, SuccessModel, doc, keyed_route
-from rh_common.resend_lifecycle import Status
-from rh_common.resend_request import MAX_ID, CreateResendRequest
-from rh_common.resend_service import request_id_for
-from rh_common.results import Result
-from rh_common.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody
+from rh_common.contract.error_schemas import ErrorBody, UpstreamRefusal
+from rh_common.contract.resend_request import MAX_ID, CreateResendRequest
+from rh_common.contract.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody, SuccessModel
+from rh_common.domain import inventory
+from rh_common.domain.errors import InvalidPageToken
+from rh_common.domain.resend_lifecycle import Status
+from rh_common.domain.results import Result
+from rh_common.http import rest_api
+from rh_common.http.rest_api import INVALID, NOT_FOUND, UNAVAILABLE, doc, keyed_route
+from rh_common.runtime import observability, snapstart, wiring
+from rh_common.services.resend_service import request_id_for
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -48,7 +49,7 @@ logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
-http_api.register(app, logger)
+rest_api.register(app, logger)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
 # One set of clients for every route of this process; requests traced once the upstream client is built.
@@ -69,7 +70,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 OPENAPI: dict[str, Any] = {
     "title": "Return Helper resends",
     "version": "1.0.0",
-    "security_schemes": http_api.SECURITY_SCHEMES,
+    "security_schemes": rest_api.SECURITY_SCHEMES,
     "servers": [{"url": "."}],
 }
 
@@ -181,7 +182,7 @@ def get_inventory(
 ) -> InventoryView:
     record = store.get(returnInventoryId)
     if record is None:
-        raise http_api.NotFound(f"inventory {returnInventoryId} is not known")
+        raise rest_api.NotFound(f"inventory {returnInventoryId} is not known")
     return InventoryView(**inventory.view(record, ELIGIBLE_HANDLING_CODES))
 
 
@@ -204,7 +205,7 @@ def list_inventories(
             warehouseId, limit, nextToken, ELIGIBLE_HANDLING_CODES if eligible else None
         )
     except InvalidPageToken as bad_token:
-        raise http_api.invalid("nextToken", str(bad_token)) from bad_token
+        raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
     items = [InventoryView(**inventory.view(r, ELIGIBLE_HANDLING_CODES)) for r in records]
     return InventoryPage(items=items, nextToken=token)
 
@@ -249,7 +250,7 @@ def list_service_types(
 def create_resend(
     request: Annotated[CreateResendRequest, Body(openapi_examples=_example(EXAMPLE_RESEND))],
     idempotency_key: Annotated[
-        http_api.IdempotencyKey, http_api.idempotency_key_header(openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
+        rest_api.IdempotencyKey, rest_api.idempotency_key_header(openapi_examples=_example(EXAMPLE_IDEMPOTENCY_KEY))
     ] = None,
 ) -> Response[ResendView | ResendAccepted]:
     observability.log_payload(logger, logging.DEBUG, "resend request", request.model_dump(mode="json"))
@@ -279,11 +280,11 @@ def find_resend(
     if idempotencyKey is not None and status is None:
         return _answer(services.resends.get_by_key(idempotencyKey))
     if status is None or idempotencyKey is not None:
-        raise http_api.invalid("status", "give exactly one of idempotencyKey and status")
+        raise rest_api.invalid("status", "give exactly one of idempotencyKey and status")
     try:
         return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
     except InvalidPageToken as bad_token:
-        raise http_api.invalid("nextToken", str(bad_token)) from bad_token
+        raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
 
 
 @keyed_route(
@@ -342,7 +343,7 @@ def _enable_docs() -> None:
 
 def _answer(result: Result) -> Response:
     observability.count_resend_outcome(metrics, result.outcome)
-    return http_api.respond(result)
+    return rest_api.respond(result)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -350,7 +351,7 @@ def _answer(result: Result) -> Response:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: "LambdaContext") -> dict:
     observability.set_api_correlation_id(logger, event)
-    refused = http_api.refuse_unreadable_body(event, http_api.MAX_BODY_BYTES)
+    refused = rest_api.refuse_unreadable_body(event, rest_api.MAX_BODY_BYTES)
     if refused is not None:
         return refused
     if event.get("resource") == DOCS_PATH:  # the route template.yaml declares, whatever the stage
@@ -358,5 +359,5 @@ def lambda_handler(event: dict, context: "LambdaContext") -> dict:
     return app.resolve(event, context)
 
 
-snapstart.register()  # SnapStart's hooks (rh_common/snapstart.py says what each does and why)
+snapstart.register()  # SnapStart's hooks (rh_common/runtime/snapstart.py says what each does and why)
 cold_start.finished()

@@ -3,7 +3,7 @@
 Listing reads the status index, which never holds the body (it holds addresses).
 A replay runs the stored bytes through the webhook's own apply path, without the
 dedup step; state is versioned by event, so a replay never double-applies.
-Answers follow rh_common.http_api: success models returned, every other status raised.
+Answers follow rh_common.http.rest_api: success models returned, every other status raised.
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from rh_common import errors, http_api, wiring
-from rh_common.adapters.delivery_log import DeliveryStatus, view
-from rh_common.domain_errors import InvalidPageToken
-from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, operator_only
-from rh_common.ingest import ApplyFailed
-from rh_common.views import DeliveryView
+from rh_common.contract.views import DeliveryView, SuccessModel
+from rh_common.domain import field_errors
+from rh_common.domain.deliveries import DeliveryStatus, view
+from rh_common.domain.errors import InvalidPageToken
+from rh_common.http import rest_api
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
+from rh_common.runtime import wiring
+from rh_common.services.webhook_ingest import ApplyFailed
 
 router = APIGatewayRouter()
 services: wiring.Wiring  # the process's one set of clients, from app.py
@@ -50,7 +52,7 @@ class ReplayOutcome(SuccessModel):
     "/deliveries",
     operation_id="list_deliveries",
     summary="Webhook deliveries in one state, newest first (never the body)",
-    security=http_api.OPERATOR_REQUIRED,
+    security=rest_api.OPERATOR_REQUIRED,
     responses=operator_only({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
 )
 def list_deliveries(
@@ -61,7 +63,7 @@ def list_deliveries(
     try:
         items, token = services.deliveries.list_by_status(status, limit, nextToken)
     except InvalidPageToken as bad_token:
-        raise http_api.invalid("nextToken", str(bad_token)) from bad_token
+        raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
     return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
 
 
@@ -69,13 +71,13 @@ def list_deliveries(
     "/deliveries/<deliveryId>/replay",
     operation_id="replay_delivery",
     summary="Run a kept delivery through the apply path again (dedup skipped)",
-    security=http_api.OPERATOR_REQUIRED,
+    security=rest_api.OPERATOR_REQUIRED,
     responses=operator_only(
         {
             200: doc("What the webhook would answer now", ReplayOutcome),
             **NOT_FOUND,
             **INVALID,
-            **http_api.BODY_LIMITS,
+            **rest_api.BODY_LIMITS,
             503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
         }
     ),
@@ -83,9 +85,10 @@ def list_deliveries(
 def replay_delivery(deliveryId: DeliveryIdPath) -> ReplayOutcome:
     item = services.deliveries.get(deliveryId)
     if item is None:
-        raise http_api.NotFound(f"delivery {deliveryId} is not known")
+        raise rest_api.NotFound(f"delivery {deliveryId} is not known")
     try:
         result = services.ingestor.apply_stored(item)
     except ApplyFailed as failed:
-        raise http_api.ApiError(503, errors.error_body("delivery could not be applied now; try again")) from failed
+        refusal = field_errors.error_body("delivery could not be applied now; try again")
+        raise rest_api.ApiError(503, refusal) from failed
     return ReplayOutcome(deliveryId=deliveryId, outcome=result.outcome)

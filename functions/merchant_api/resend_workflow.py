@@ -1,9 +1,9 @@
 """Routes around a resend (contract section 7): hold, quote, plan, batch, and the batch result.
 
 A Powertools Router included by app.py, which sets `services` (the process's one
-set of clients, rh_common.wiring). The answer pattern of
-rh_common.http_api: success models returned, every other status raised, every status
-documented. The services in rh_common decide; their `Result`s go through `http_api.respond`.
+set of clients, rh_common.runtime.wiring). The answer pattern of
+rh_common.http.rest_api: success models returned, every other status raised, every status
+documented. The services in rh_common decide; their `Result`s go through `rest_api.respond`.
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated signatures at run time.
@@ -13,19 +13,21 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from rh_common import http_api, idempotency_keys, resend_lifecycle, results, wiring
-from rh_common.error_models import ErrorBody, FieldErrorModel, UpstreamRefusal
-from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, keyed_route
-from rh_common.resend_request import MAX_ID
-from rh_common.results import Result
-from rh_common.views import InventoryView, ReservationConflictBody
-from rh_common.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
+from rh_common.contract.error_schemas import ErrorBody, FieldErrorModel, UpstreamRefusal
+from rh_common.contract.resend_request import MAX_ID
+from rh_common.contract.views import InventoryView, ReservationConflictBody, SuccessModel
+from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
+from rh_common.domain import idempotency_keys, resend_lifecycle, results
+from rh_common.domain.results import Result
+from rh_common.http import rest_api
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, keyed_route
+from rh_common.runtime import wiring
 
 router = Router()
 services: wiring.Wiring  # the process's one set of clients, from app.py
 RETRY_AFTER_SECONDS = "5"
 # Quote, plan and batch bodies (a batch of BATCH_MAX_ITEMS items with its shipment is under 8 KB)
-# fit the merchant API's one limit, http_api.MAX_BODY_BYTES.
+# fit the merchant API's one limit, rest_api.MAX_BODY_BYTES.
 
 
 def configure(built: wiring.Wiring) -> None:
@@ -89,11 +91,11 @@ class BatchView(SuccessModel):
 
 
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again after Retry-After seconds")}
-BATCH_KEY = Annotated[http_api.BatchKey, http_api.idempotency_key_header(idempotency_keys.BATCH_MAX_LENGTH)]
+BATCH_KEY = Annotated[rest_api.BatchKey, rest_api.idempotency_key_header(idempotency_keys.BATCH_MAX_LENGTH)]
 
 
 def _answer(result: Result) -> Response:
-    return http_api.respond(result, retry_after_seconds=RETRY_AFTER_SECONDS)
+    return rest_api.respond(result, retry_after_seconds=RETRY_AFTER_SECONDS)
 
 
 @keyed_route(

@@ -1,7 +1,7 @@
 """Inventory sync (contract section 8): start one, follow its progress.
 
-The work runs in the background through SQS (rh_common.inventory_sync_service); this
-module only records the sync and answers (rh_common.http_api's pattern).
+The work runs in the background through SQS (rh_common.services.inventory_sync); this
+module only records the sync and answers (rh_common.http.rest_api's pattern).
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
@@ -12,9 +12,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 
-from rh_common import errors, http_api, wiring
-from rh_common.http_api import INVALID, NOT_FOUND, SuccessModel, doc, operator_only
-from rh_common.views import SyncProgress
+from rh_common.contract.views import SuccessModel, SyncProgress
+from rh_common.domain import field_errors
+from rh_common.http import rest_api
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
+from rh_common.runtime import wiring
 
 router = APIGatewayRouter()
 services: wiring.Wiring  # the process's one set of clients, from app.py
@@ -40,11 +42,11 @@ class SyncStarted(SuccessModel):
     "/sync/inventories",
     operation_id="start_inventory_sync",
     summary="Start reading Return Helper's inventories of a window (runs in the background)",
-    security=http_api.OPERATOR_REQUIRED,
+    security=rest_api.OPERATOR_REQUIRED,
     responses=operator_only(
         {
             202: doc("Started", SyncStarted),
-            **http_api.BODY_LIMITS,
+            **rest_api.BODY_LIMITS,
             422: doc("Bad window: since after until or in the future, dates that do not parse"),
         }
     ),
@@ -52,7 +54,7 @@ class SyncStarted(SuccessModel):
 def start_sync(request: SyncRequest) -> Response[SyncStarted]:
     started, problems = services.syncs.start(request.since, request.until)
     if started is None:
-        raise http_api.ApiError(422, errors.error_body("sync window is not valid", problems))
+        raise rest_api.ApiError(422, field_errors.error_body("sync window is not valid", problems))
     body = SyncStarted(syncId=started["syncId"], status=started["status"])
     return Response(202, content_types.APPLICATION_JSON, body)
 
@@ -61,11 +63,11 @@ def start_sync(request: SyncRequest) -> Response[SyncStarted]:
     "/sync/inventories/<syncId>",
     operation_id="get_inventory_sync",
     summary="A sync's progress",
-    security=http_api.OPERATOR_REQUIRED,
+    security=rest_api.OPERATOR_REQUIRED,
     responses=operator_only({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
 )
 def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
     progress = services.syncs.get(syncId)
     if progress is None:
-        raise http_api.NotFound(f"sync {syncId} is not known")
+        raise rest_api.NotFound(f"sync {syncId} is not known")
     return SyncProgress(**progress)

@@ -8,7 +8,7 @@ id): applies the status reports parked under that id, so the create path does no
 from __future__ import annotations
 
 # isort: off
-from rh_common import cold_start  # first: no garbage collection while the rest imports
+from rh_common.runtime import cold_start  # first: no garbage collection while the rest imports
 # isort: on
 
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import observability, settings, wiring
+from rh_common.runtime import observability, settings, wiring
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -92,4 +92,4 @@ def release_parked_reports(records: list[dict]) -> dict:
     return {"batchItemFailures": failures}
 
 
-cold_start.finished()  # the module's init is done (rh_common/cold_start.py)
+cold_start.finished()  # the module's init is done (rh_common/runtime/cold_start.py)

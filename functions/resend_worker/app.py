@@ -11,7 +11,7 @@ two doors). Powertools' batch processor reports per-record failures, so one bad
 record never fails the rest of the batch; a record that fails repeatedly goes to
 the DLQ through the queue's redrive policy.
 
-One shape per queue, told apart by the record's eventSourceARN (rh_common.queue_messages):
+One shape per queue, told apart by the record's eventSourceARN (rh_common.contract.queue_messages):
 retries and sync pages are acted on only from their own queues, which only this system
 writes to. Any other source is the automation queue, whose senders are outside: there only
 the intake shapes are acted on, and any other message is moved to that queue's DLQ at once,
@@ -21,7 +21,7 @@ untouched, logged by its key names only.
 from __future__ import annotations
 
 # isort: off
-from rh_common import cold_start  # first: no garbage collection while the rest imports
+from rh_common.runtime import cold_start  # first: no garbage collection while the rest imports
 # isort: on
 
 import logging
@@ -31,13 +31,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from rh_common import http_answers, observability, queue_messages, settings, wiring
+from rh_common.contract import queue_messages
+from rh_common.http import status_codes
+from rh_common.runtime import observability, settings, wiring
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from rh_common.results import Result
+    from rh_common.domain.results import Result
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))  # only what it calls (cold start); requests: wiring
@@ -94,7 +96,7 @@ def handle_record(record: SQSRecord) -> None:
 def _handled(result: Result) -> None:
     observability.count_resend_outcome(metrics, result.outcome)
     # The status code a door would answer: the same in every log line, whichever door it came in by.
-    status_code = http_answers.answer(result).status_code
+    status_code = status_codes.answer(result).status_code
     logger.info("resend message handled", extra={"outcome": result.outcome, "statusCode": status_code})
 
 
@@ -105,4 +107,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureRes
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
 
 
-cold_start.finished()  # the module's init is done (rh_common/cold_start.py)
+cold_start.finished()  # the module's init is done (rh_common/runtime/cold_start.py)

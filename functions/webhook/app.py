@@ -10,7 +10,7 @@ delivery could not be stored or its apply failed for a reason a retry can cure
 from __future__ import annotations
 
 # isort: off
-from rh_common import cold_start  # first: no garbage collection while the rest imports
+from rh_common.runtime import cold_start  # first: no garbage collection while the rest imports
 # isort: on
 
 import base64
@@ -21,10 +21,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rh_common import errors, observability, settings, signature, snapstart, wiring
-from rh_common.adapters import credentials
-from rh_common.ingest import ApplyFailed
-from rh_common.json_answers import json_response, too_large
+from rh_common.adapters.returnhelper import credentials
+from rh_common.domain import field_errors, signature
+from rh_common.http.json_responses import json_response, too_large
+from rh_common.runtime import observability, settings, snapstart, wiring
+from rh_common.services.webhook_ingest import ApplyFailed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -87,15 +88,15 @@ def receive_webhook() -> Response:
         signature.verify(app.current_event.headers, body, signed_url(), keys, MAX_SKEW_SECONDS)
     except signature.SignatureError as rejected:
         _rejected(rejected.reason)
-        reason = [errors.FieldError(None, rejected.reason)]
-        return json_response(401, errors.error_body("signature or timestamp not valid", reason))
+        reason = [field_errors.FieldError(None, rejected.reason)]
+        return json_response(401, field_errors.error_body("signature or timestamp not valid", reason))
 
     try:
         result = ingestor.ingest(body)
     except ApplyFailed as failed:  # only for a failure a retry can cure
         metrics.add_metric(name="DeliveriesApplyFailed", unit=MetricUnit.Count, value=1)
         logger.exception("delivery stored but not applied", extra={"deliveryId": str(failed)})
-        return json_response(500, errors.error_body("delivery stored but not applied; redeliver"))
+        return json_response(500, field_errors.error_body("delivery stored but not applied; redeliver"))
     logger.append_keys(deliveryId=result.delivery_id)
     logger.info(
         "webhook delivery", extra={"outcome": result.outcome, "category": result.category, "action": result.action}
@@ -118,7 +119,7 @@ def storage_failure(exc: Exception) -> Response:
     # Only reached when the delivery could not be stored durably: the one 5xx case.
     logger.exception("webhook delivery not stored")
     metrics.add_metric(name="DeliveriesNotStored", unit=MetricUnit.Count, value=1)
-    return json_response(503, errors.error_body("delivery could not be stored; redeliver"))
+    return json_response(503, field_errors.error_body("delivery could not be stored; redeliver"))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -129,5 +130,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
 
 
-snapstart.register()  # SnapStart's hooks (rh_common/snapstart.py says what each does and why)
+snapstart.register()  # SnapStart's hooks (rh_common/runtime/snapstart.py says what each does and why)
 cold_start.finished()

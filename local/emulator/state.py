@@ -22,7 +22,7 @@ from collections import Counter, defaultdict, deque
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from rh_common.codes import HANDLING_CODES, HANDLING_STATUSES, parse_id
+from rh_common.domain.codes import HANDLING_CODES, HANDLING_STATUSES, parse_id
 
 # -- Reference data ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import requests
 
 from local.emulator.state import API_ID, WAREHOUSE_API_ID, now_z7
 from local.sign import post_signed
-from rh_common.codes import HANDLING_CODES, HANDLING_STATUSES
+from rh_common.domain.codes import HANDLING_CODES, HANDLING_STATUSES
 
 _BODY_PREVIEW_CHARS = 4000
 _ARRIVAL_PARCEL = {"quantity": 1, "dimension1": 20, "dimension2": 20, "dimension3": 10, "dimensionUom": "cm"}

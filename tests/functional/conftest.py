@@ -22,10 +22,10 @@ from moto import mock_aws
 
 from local import settings as local_settings
 from local.emulator import EmulatorServer
-from rh_common import inventory, signature
-from rh_common.adapters import dynamo
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.events import InventoryFacts
+from rh_common.adapters.dynamodb import base
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+from rh_common.domain import inventory, signature
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event
 from tests.support.call_counts import Calls
 from tests.support.resend import ON_HOLD, WEBHOOK_URL, T, handler_caller
@@ -44,10 +44,10 @@ def aws(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     with mock_aws():
-        dynamo.client.cache_clear()
+        base.client.cache_clear()
         _clear_parameter_caches()
         yield
-    dynamo.client.cache_clear()
+    base.client.cache_clear()
     _clear_parameter_caches()
 
 

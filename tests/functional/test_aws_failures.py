@@ -12,11 +12,11 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from rh_common.adapters import dynamo
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.adapters.resend_store import ResendStore
-from rh_common.domain_errors import Conflict, RequestExists, ReservationConflict
-from rh_common.events import InventoryFacts
+from rh_common.adapters.dynamodb import base
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+from rh_common.adapters.dynamodb.resend_store import ResendStore
+from rh_common.domain.errors import Conflict, RequestExists, ReservationConflict
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.aws_faults import InjectedFailures
 from tests.support.resend import resend_body, upstream_state
@@ -26,7 +26,7 @@ CANCELLED = "TransactionCanceledException"
 
 @pytest.fixture
 def faults(aws):
-    return InjectedFailures(dynamo.client())
+    return InjectedFailures(base.client())
 
 
 def scan(table):

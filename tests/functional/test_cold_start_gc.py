@@ -1,4 +1,4 @@
-"""rh_common.cold_start: no garbage collection while a handler module imports, back on (and what the
+"""rh_common.runtime.cold_start: no garbage collection while a handler module imports, back on (and what the
 import made frozen) once it has."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 from local.template import LocalTemplate
-from rh_common import cold_start
+from rh_common.runtime import cold_start
 
 
 def test_importing_it_turns_collection_off_until_the_module_says_it_is_done() -> None:
@@ -26,7 +26,7 @@ def test_importing_it_turns_collection_off_until_the_module_says_it_is_done() ->
 
 @pytest.mark.parametrize("logical_id", list(LocalTemplate.load().functions()))
 def test_every_handler_module_leaves_collection_on(load_function, logical_id: str) -> None:
-    gc.disable()  # as a fresh process's first import of rh_common.cold_start leaves it
+    gc.disable()  # as a fresh process's first import of rh_common.runtime.cold_start leaves it
     try:
         module = load_function(logical_id)
     finally:

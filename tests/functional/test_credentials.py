@@ -13,11 +13,11 @@ import boto3
 import pytest
 import wrapt
 
-from rh_common import observability
-from rh_common.adapters import credentials
-from rh_common.adapters.credentials import CredentialsInvalid, ReturnHelperCredentials
-from rh_common.adapters.returnhelper_client import ReturnHelperClient
-from rh_common.upstream import classify_response
+from rh_common.adapters.returnhelper import credentials
+from rh_common.adapters.returnhelper.answers import classify_response
+from rh_common.adapters.returnhelper.client import ReturnHelperClient
+from rh_common.adapters.returnhelper.credentials import CredentialsInvalid, ReturnHelperCredentials
+from rh_common.runtime import observability
 from tests.functional.test_returnhelper_client import new_key, resend_body
 
 SECRET_MARK = "SECRETVALUE9931"

@@ -11,7 +11,7 @@ from botocore.exceptions import EndpointConnectionError
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import InvocationResult
 from local.settings import LocalSettings
-from rh_common import signature
+from rh_common.domain import signature
 from tests.events.loader import load_event_bytes
 from tests.support.resend import resend_body
 

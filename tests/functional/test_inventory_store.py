@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rh_common import inventory
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.events import InventoryFacts
-from rh_common.inventory import InventoryRecord
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+from rh_common.domain import inventory
+from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.unit.test_inventory_reducer import EVENT_TIMES, events_strategy, ordered_oracle
 
 ELIGIBLE = frozenset({"ohd", "tbc"})

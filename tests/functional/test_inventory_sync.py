@@ -8,8 +8,8 @@ import boto3
 import pytest
 import requests
 
-from rh_common import inventory, inventory_sync
-from rh_common.events import InventoryFacts
+from rh_common.domain import inventory, sync_windows
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.support.resend import fault, handler_caller, resend_body
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     ],
 )
 def test_a_window_is_read_as_utc_days_and_times(since, until, expected):
-    window, problems = inventory_sync.parse_window(since, until, NOW)
+    window, problems = sync_windows.parse_window(since, until, NOW)
     assert problems == [] and tuple(m.isoformat() for m in window) == expected
 
 
@@ -48,13 +48,13 @@ def test_a_window_is_read_as_utc_days_and_times(since, until, expected):
     ],
 )
 def test_a_bad_window_is_a_field_error(since, until, field):
-    window, problems = inventory_sync.parse_window(since, until, NOW)
+    window, problems = sync_windows.parse_window(since, until, NOW)
     assert window is None and [p.field for p in problems][:1] == [field]
 
 
 def test_windows_are_at_most_62_days_and_cover_every_second_once():
     start, end = NOW - timedelta(days=200), NOW
-    windows = inventory_sync.windows(start, end)
+    windows = sync_windows.windows(start, end)
     assert len(windows) == 4
     bounds = [(datetime.fromisoformat(w.create_from), datetime.fromisoformat(w.create_to)) for w in windows]
     assert bounds[0][0] == start and bounds[-1][1] == end
@@ -72,7 +72,7 @@ def test_get_return_inventory_facts_are_dated_by_the_handling_update_with_stock_
         "handlingUpdatedOnStr": "2022-08-09 08:54:59.8219",
         "returnRequestLineItemVasList": [{"isFinished": True}, {"isFinished": False}],
     }
-    facts, version, fact_time = inventory_sync.facts_of(payload)
+    facts, version, fact_time = sync_windows.facts_of(payload)
     assert facts.inventory_id == 77 and fact_time == "2022-08-09T08:54:59.8219000Z"
     assert version == "2022-08-09T08:54:59.8219000Z#sync"
     assert facts.values == {
@@ -82,10 +82,10 @@ def test_get_return_inventory_facts_are_dated_by_the_handling_update_with_stock_
         "handlingStatusCode": "completed",
         "inStock": False,  # a completed resend has left the warehouse
     }
-    read = inventory_sync.read_of(payload, "2026-12-01T10:00:00.000000Z")  # the VAS is dated by the read
+    read = sync_windows.read_of(payload, "2026-12-01T10:00:00.000000Z")  # the VAS is dated by the read
     assert (read.read_dated.values, read.read_version) == ({"pendingVas": True}, "2026-12-01T10:00:00.0000000Z#sync")
     unset = {**payload, "handlingUpdatedOnStr": "0001-01-01T00:00:00", "createOn": "2022-01-01T00:00:00"}
-    assert inventory_sync.facts_of(unset)[2] == "2022-01-01T00:00:00.0000000Z"
+    assert sync_windows.facts_of(unset)[2] == "2022-01-01T00:00:00.0000000Z"
 
 
 # ------------------------------------------------------------------ the job, through the handlers

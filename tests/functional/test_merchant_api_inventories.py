@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from rh_common import inventory
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.events import InventoryFacts
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+from rh_common.domain import inventory
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event
 
 T = "2024-05-02T02:59:27.8657445Z"

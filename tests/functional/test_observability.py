@@ -25,8 +25,9 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from local.template import LocalTemplate
-from rh_common import observability, signature
-from rh_common.adapters import credentials
+from rh_common.adapters.returnhelper import credentials
+from rh_common.domain import signature
+from rh_common.runtime import observability
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.resend import SHIPMENT, fault, resend_body
 from tests.support.streams import BusCapture, StreamReader

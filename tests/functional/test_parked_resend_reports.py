@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from local.stream_poller import RecordFilter
-from rh_common.results import Outcome
+from rh_common.domain.results import Outcome
 from tests.support.resend import resend_body
 from tests.support.streams import StreamReader
 

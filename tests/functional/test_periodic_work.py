@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from rh_common import inventory, inventory_sync
-from rh_common.adapters import dynamo
-from rh_common.adapters.inventory_store import IN_STOCK_KEY, IN_STOCK_SHARDS, InventoryStore, in_stock_shard
-from rh_common.events import InventoryFacts
-from rh_common.timestamps import iso
-from rh_common.upstream import OutcomeKind, UpstreamOutcome
+from rh_common.adapters.dynamodb import base
+from rh_common.adapters.dynamodb.inventory_store import IN_STOCK_KEY, IN_STOCK_SHARDS, InventoryStore, in_stock_shard
+from rh_common.domain import inventory, sync_windows
+from rh_common.domain.timestamps import iso
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event, load_event_bytes
 from tests.functional.conftest import FakeLambdaContext
 from tests.functional.test_inventory_sync import drain
@@ -262,7 +262,7 @@ class InventoryReads:
 def in_stock(store: InventoryStore, known: dict, ids: range) -> None:
     """Items in stock as the store writes them: the first through the store, the rest its copies (BatchWriteItem)."""
     then = "2025-01-01T00:00:00.0000000Z"
-    store.apply(InventoryFacts(ids[0], known), inventory.event_version(then, inventory_sync.SYNC_SOURCE), then)
+    store.apply(InventoryFacts(ids[0], known), inventory.event_version(then, sync_windows.SYNC_SOURCE), then)
     client = boto3.client("dynamodb")
     stored = client.get_item(TableName=store._table, Key={"returnInventoryId": {"N": str(ids[0])}})["Item"]
     assert stored[IN_STOCK_KEY] == {"N": str(in_stock_shard(ids[0]))}  # the store keys it into the index
@@ -304,7 +304,7 @@ def test_the_scheduled_sync_re_reads_2000_items_in_stock_through_pages_of_the_in
     then = "2025-01-01T00:00:00.0000000Z"
     store.apply(InventoryFacts(1, {**known, "inStock": False}), inventory.event_version(then, "seed"), then)
     calls: collections.Counter[str] = collections.Counter()
-    dynamo.client().meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
+    base.client().meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
 
     started = reconciler.lambda_handler({"inventorySync": "scheduled"}, lambda_context)
     assert started["pagesTotal"] == IN_STOCK_SHARDS  # each shard's first page (the window's are counted as listed)

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from rh_common.results import Outcome
+from rh_common.domain.results import Outcome
 from tests.events.loader import load_event
 from tests.functional.test_resend_worker import nothing_queued, queued_retries
 from tests.support.resend import fault, resend_body, upstream_state

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from rh_common import signature
-from rh_common.results import Outcome
+from rh_common.domain import signature
+from rh_common.domain.results import Outcome
 from tests.support.resend import resend_body
 
 

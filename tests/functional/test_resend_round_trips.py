@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import pytest
 
-from rh_common import inventory
-from rh_common.adapters import dynamo
-from rh_common.events import InventoryFacts
+from rh_common.adapters.dynamodb import base
+from rh_common.domain import inventory
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.support.resend import ON_HOLD, resend_body
 
 
 @pytest.fixture
 def requests_made(tables):
     made: list[str] = []
-    dynamo.client().meta.events.register("before-call.dynamodb", lambda model, **_: made.append(model.name))
+    base.client().meta.events.register("before-call.dynamodb", lambda model, **_: made.append(model.name))
     return made
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rh_common.results import Outcome
+from rh_common.domain.results import Outcome
 from tests.support.resend import resend_body
 
 

@@ -9,8 +9,8 @@ import uuid
 import boto3
 import pytest
 
-from rh_common import queue_messages
-from rh_common.results import Outcome
+from rh_common.contract import queue_messages
+from rh_common.domain.results import Outcome
 from tests.events.loader import load_event
 from tests.support.resend import fault, resend_body, upstream_state
 

@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from local.emulator import quote as emulator_quote
-from rh_common import events, inventory
-from rh_common.adapters.inventory_store import InventoryStore
-from rh_common.events import InventoryFacts
-from rh_common.workflow_requests import BatchRequest
+from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+from rh_common.contract.workflow_requests import BatchRequest
+from rh_common.domain import inventory, webhook_events
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.support.resend import T, fault, handler_caller, resend_body, upstream_state
 
 NJ, HAMBURG = 2, 5
@@ -137,7 +137,7 @@ def test_a_quote_is_cached_until_a_recalibration_of_one_of_its_items(api, seed, 
         "action": "completeRecalibrate",
         "eventTime": "2025-03-04T09:00:00.0000000Z",
     }
-    event = events.normalise(recalibrated)  # as the webhook path applies it (ingest)
+    event = webhook_events.normalise(recalibrated)  # as the webhook path applies it (ingest)
     store = InventoryStore(tables["InventoryTable"])
     for facts in event.inventories:
         store.apply(facts, inventory.event_version(event.event_time, "d-1"), event.event_time)

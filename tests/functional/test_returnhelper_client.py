@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from local.emulator import EmulatorServer
-from rh_common.adapters.credentials import ReturnHelperCredentials
-from rh_common.adapters.returnhelper_client import IDEMPOTENCY_HEADER, ReturnHelperClient, resend_id_of
-from rh_common.upstream import OutcomeKind
+from rh_common.adapters.returnhelper.client import IDEMPOTENCY_HEADER, ReturnHelperClient, resend_id_of
+from rh_common.adapters.returnhelper.credentials import ReturnHelperCredentials
+from rh_common.domain.upstream_outcome import OutcomeKind
 from tests.support.resend import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"client-test-signing-key-32bytes!").decode()

@@ -14,8 +14,8 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from rh_common.adapters import dynamo
-from rh_common.adapters.inventory_store import InventoryWriteConflict
+from rh_common.adapters.dynamodb import base
+from rh_common.adapters.dynamodb.inventory_store import InventoryWriteConflict
 from tests.events.loader import load_event, load_event_bytes, webhook_payload_names
 from tests.support.aws_faults import InjectedFailures
 
@@ -167,7 +167,7 @@ def test_a_body_64_levels_deep_is_read_and_65_is_unprocessable(deliver, tables):
 
 @pytest.fixture
 def faults(aws):
-    return InjectedFailures(dynamo.client())
+    return InjectedFailures(base.client())
 
 
 def test_a_validation_exception_is_deterministic_kept_unprocessable_and_answered_200(deliver, faults, tables, caplog):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from rh_common import signature
+from rh_common.domain import signature
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.resend import WEBHOOK_URL as URL
 

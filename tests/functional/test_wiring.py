@@ -1,6 +1,6 @@
-"""One wiring: every function builds its services through rh_common.wiring, one set of clients a process."""
+"""One wiring: every function builds its services through rh_common.runtime.wiring, one set of clients a process."""
 
-from rh_common import observability
+from rh_common.runtime import observability
 
 
 def test_the_merchant_api_shares_one_wiring_across_its_route_modules(load_with_upstream):

@@ -20,7 +20,8 @@ from local.aws_services import client
 from local.lambda_runtime import InvocationResult
 from local.stream_poller import StreamPoller, first_failed_index
 from local.template import DynamoDBEventSource
-from rh_common import change_events
+from rh_common.adapters.dynamodb import stream_records
+from rh_common.domain import published_events
 
 REGION = "us-east-1"
 
@@ -174,8 +175,8 @@ def test_an_unreadable_record_is_skipped_after_the_retries_and_never_blocks_the_
         failures = []
         for record in event["Records"]:
             try:
-                change_events.from_stream_record(record, frozenset({"ohd"}))
-            except change_events.UnreadableRecord:
+                stream_records.from_stream_record(record, frozenset({"ohd"}))
+            except published_events.UnreadableRecord:
                 failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
         return InvocationResult("ok", payload={"batchItemFailures": failures})
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from rh_common.adapters import dynamo
+from rh_common.adapters.dynamodb import base
 
 
 class Calls:
@@ -17,7 +17,7 @@ class Calls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, upstream_base: str) -> None:
         self.dynamodb: list[str] = []
         self.upstream: list[str] = []
-        dynamo.client().meta.events.register("before-call.dynamodb", self._dynamodb_call)
+        base.client().meta.events.register("before-call.dynamodb", self._dynamodb_call)
         send = requests.Session.send
 
         def counted_send(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:

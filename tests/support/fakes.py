@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports (rh_common.ports), for the domain's tests where concurrency does not matter.
+"""In-memory fakes of the ports (rh_common.services.ports), for the domain's tests where concurrency does not matter.
 
 Each keeps the rule its adapter keeps (reservations all or nothing, transitions conditional
 on the status, facts through the same last-writer-wins reducer), so a test over them
@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rh_common import inventory
-from rh_common.domain_errors import (
+from rh_common.domain import inventory
+from rh_common.domain.errors import (
     BatchExists,
     Conflict,
     RequestExists,
@@ -22,9 +22,9 @@ from rh_common.domain_errors import (
     ServiceTypesRefused,
     ServiceTypesUnavailable,
 )
-from rh_common.events import InventoryFacts
-from rh_common.inventory import InventoryRecord
-from rh_common.upstream import OutcomeKind, UpstreamOutcome
+from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome
+from rh_common.domain.webhook_events import InventoryFacts
 
 
 def success(operation: str, **payload: Any) -> UpstreamOutcome:

@@ -1,11 +1,11 @@
 """Each fake of tests/support/fakes.py typed as its port: read by mypy (make typecheck), never imported.
 
-A fake that drifts from rh_common.ports (a method missing, renamed, or with another signature) is then
-a type error here, as an adapter that drifts is one in rh_common.wiring, which types what it builds as
+A fake that drifts from rh_common.services.ports (a method missing, renamed, or with another signature) is then
+a type error here, as an adapter that drifts is one in rh_common.runtime.wiring, which types what it builds as
 the ports. tests/unit/test_type_check.py shows that such a drift fails the check.
 """
 
-from rh_common import ports
+from rh_common.services import ports
 from tests.support import fakes
 
 _inventories = fakes.FakeInventories()

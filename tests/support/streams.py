@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 
 from local.stream_poller import build_record
-from rh_common.adapters import dynamo
+from rh_common.adapters.dynamodb import base
 
 
 class StreamReader:
@@ -73,13 +73,13 @@ def stream_record(
     if image is None:
         raise ValueError("a stream record has a new image, an old one, or both")
     change = {
-        "Keys": {key: dynamo.to_attribute(image[key])},
+        "Keys": {key: base.to_attribute(image[key])},
         "SequenceNumber": sequence,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
     if new is not None:
-        change["NewImage"] = dynamo.to_item(new)
+        change["NewImage"] = base.to_item(new)
     if old is not None:
-        change["OldImage"] = dynamo.to_item(old)
+        change["OldImage"] = base.to_item(old)
     name = event_name or ("INSERT" if old is None else "REMOVE" if new is None else "MODIFY")
     return {"eventID": event_id, "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": change}

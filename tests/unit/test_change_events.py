@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from rh_common import change_events, inventory
-from rh_common.change_events import UnreadableRecord, from_stream_record
+from rh_common.adapters.dynamodb.stream_records import from_stream_record
+from rh_common.domain import inventory, published_events
+from rh_common.domain.published_events import UnreadableRecord
 from tests.support.resend import SHIPMENT
 from tests.support.streams import stream_record
 
@@ -181,4 +182,4 @@ def test_a_record_that_cannot_be_read_raises_so_it_becomes_a_batch_item_failure(
 
 
 def test_safe_error_of_nothing_is_nothing():
-    assert change_events.safe_error(None) is None
+    assert published_events.safe_error(None) is None

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rh_common import codes, timestamps
+from rh_common.domain import codes, timestamps
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("ohd", "ohd"), (4, "ohd"), ("4", "ohd"), ("OHD", "ohd"), (0, "tbc")])

@@ -1,6 +1,6 @@
 """The adapters' attribute-value conversions give exactly what boto3's TypeSerializer / TypeDeserializer give.
 
-`dynamo.to_attribute` and `dynamo.from_attribute` handle the plain types themselves (faster) and hand
+`base.to_attribute` and `base.from_attribute` handle the plain types themselves (faster) and hand
 the rest to boto3; the oracle is boto3 alone, for any value the adapters may write.
 """
 
@@ -11,7 +11,7 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rh_common.adapters import dynamo
+from rh_common.adapters.dynamodb import base
 
 scalars = st.one_of(
     st.text(max_size=20),
@@ -38,7 +38,7 @@ def boto3_attribute(value):
 
 
 def boto3_plain(attribute):
-    return dynamo._plain(TypeDeserializer().deserialize(attribute))
+    return base._plain(TypeDeserializer().deserialize(attribute))
 
 
 @given(values)
@@ -46,13 +46,13 @@ def test_to_attribute_is_what_boto3_makes_of_any_value(value):
     try:
         expected = boto3_attribute(value)
     except DecimalException:  # e.g. an integer past 38 digits: refused as a value DynamoDB cannot hold
-        with pytest.raises(dynamo.UnstorableValue):
-            dynamo.to_attribute(value)
+        with pytest.raises(base.UnstorableValue):
+            base.to_attribute(value)
     except Exception as refused:
         with pytest.raises(type(refused)):
-            dynamo.to_attribute(value)
+            base.to_attribute(value)
     else:
-        assert dynamo.to_attribute(value) == expected
+        assert base.to_attribute(value) == expected
 
 
 @given(values)
@@ -61,8 +61,8 @@ def test_from_attribute_reads_back_what_boto3_reads(value):
         attribute = boto3_attribute(value)
     except Exception:
         return  # not storable at all
-    assert dynamo.from_attribute(attribute) == boto3_plain(attribute)
-    assert type(dynamo.from_attribute(attribute)) is type(boto3_plain(attribute))
+    assert base.from_attribute(attribute) == boto3_plain(attribute)
+    assert type(base.from_attribute(attribute)) is type(boto3_plain(attribute))
 
 
 @pytest.mark.parametrize(
@@ -81,19 +81,19 @@ def test_from_attribute_reads_back_what_boto3_reads(value):
     ],
 )
 def test_from_attribute_gives_plain_python(attribute, plain):
-    assert dynamo.from_attribute(attribute) == plain
-    assert type(dynamo.from_attribute(attribute)) is type(plain)
+    assert base.from_attribute(attribute) == plain
+    assert type(base.from_attribute(attribute)) is type(plain)
 
 
 def test_floats_are_stored_as_written_and_sets_go_through_boto3():
     # boto3 refuses floats (Decimal only); the adapters store the number the float prints as
-    assert dynamo.to_attribute(1.5) == {"N": "1.5"}
-    assert dynamo.to_attribute(620.0) == {"N": "620.0"}
-    assert dynamo.to_attribute(5.1) == {"N": "5.1"}  # not 5.0999999999999996447...
-    assert dynamo.to_attribute({"weight": 0.1}) == {"M": {"weight": {"N": "0.1"}}}
-    assert dynamo.to_attribute({1, 2}) == boto3_attribute({1, 2})
-    assert dynamo.to_attribute(Binary(b"x")) == {"B": Binary(b"x")}
-    assert dynamo.to_item({"id": 7, "price": Decimal("9.90")}) == {"id": {"N": "7"}, "price": {"N": "9.90"}}
+    assert base.to_attribute(1.5) == {"N": "1.5"}
+    assert base.to_attribute(620.0) == {"N": "620.0"}
+    assert base.to_attribute(5.1) == {"N": "5.1"}  # not 5.0999999999999996447...
+    assert base.to_attribute({"weight": 0.1}) == {"M": {"weight": {"N": "0.1"}}}
+    assert base.to_attribute({1, 2}) == boto3_attribute({1, 2})
+    assert base.to_attribute(Binary(b"x")) == {"B": Binary(b"x")}
+    assert base.to_item({"id": 7, "price": Decimal("9.90")}) == {"id": {"N": "7"}, "price": {"N": "9.90"}}
 
 
 @pytest.mark.parametrize(
@@ -111,6 +111,6 @@ def test_floats_are_stored_as_written_and_sets_go_through_boto3():
     ],
 )
 def test_a_number_dynamodb_cannot_hold_is_refused_as_unstorable_never_a_crash(value):
-    with pytest.raises(dynamo.UnstorableValue) as refused:
-        dynamo.to_attribute({"nested": [value]})
+    with pytest.raises(base.UnstorableValue) as refused:
+        base.to_attribute({"nested": [value]})
     assert isinstance(refused.value, ValueError) and "number" in str(refused.value)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rh_common import events
+from rh_common.domain import webhook_events
 
 T = "2024-05-02T02:59:27.8657445Z"
 
@@ -14,7 +14,7 @@ def event(category, action, **body):
 
 
 def facts_of(payload):
-    return {f.inventory_id: dict(f.values) for f in events.normalise(payload).inventories}
+    return {f.inventory_id: dict(f.values) for f in webhook_events.normalise(payload).inventories}
 
 
 def test_new_inventory_with_string_ids_and_named_codes_is_in_stock():
@@ -102,7 +102,7 @@ def test_shipment_arrival_v1_lists_items_in_stock_and_v2_lists_none():
         2: {"warehouseId": 3, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
     }
     v2 = event("rsl", "markShipmentArrive", version="202407", shipment={"shipmentId": "9"})
-    normalised = events.normalise(v2)
+    normalised = webhook_events.normalise(v2)
     assert normalised.handled and normalised.inventories == ()
 
 
@@ -116,11 +116,11 @@ def test_completed_resend_ships_its_items_whatever_their_stale_snapshot_says():
             {"returnInventoryId": 18148, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0}
         ],
     )
-    normalised = events.normalise(payload)
+    normalised = webhook_events.normalise(payload)
     assert facts_of(payload) == {
         18148: {"warehouseId": 2, "handlingCode": "rsd", "handlingStatusCode": "completed", "inStock": False}
     }
-    assert normalised.resend == events.ResendUpdate(3588, 3, "9400", None)
+    assert normalised.resend == webhook_events.ResendUpdate(3588, 3, "9400", None)
 
 
 def test_failed_resend_keeps_the_snapshot_handling_and_carries_the_error():
@@ -133,7 +133,7 @@ def test_failed_resend_keeps_the_snapshot_handling_and_carries_the_error():
             {"returnInventoryId": 18148, "warehouseId": 2, "handlingCode": 4, "handlingStatusCode": 0}
         ],
     )
-    normalised = events.normalise(payload)
+    normalised = webhook_events.normalise(payload)
     assert facts_of(payload)[18148] == {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending"}
     assert normalised.resend.status_code == 4
     assert "Invalid address." in normalised.resend.error
@@ -141,9 +141,9 @@ def test_failed_resend_keeps_the_snapshot_handling_and_carries_the_error():
 
 def test_deprecated_tracking_number_event_updates_only_the_resend():
     payload = event("resend", "updateResendTrackingNumber", resend={"resendId": 5}, trackingNumber="1Z")
-    normalised = events.normalise(payload)
+    normalised = webhook_events.normalise(payload)
     assert normalised.inventories == ()
-    assert normalised.resend == events.ResendUpdate(5, None, "1Z", None)
+    assert normalised.resend == webhook_events.ResendUpdate(5, None, "1Z", None)
 
 
 def test_vas_updates_apply_only_where_an_inventory_is_named():
@@ -205,7 +205,7 @@ def test_sku_update_changes_only_the_sku():
 
 
 def test_unknown_types_are_not_handled_but_readable():
-    normalised = events.normalise(event("labelGenerated", "labelGenerated", label={"shipmentId": 1}))
+    normalised = webhook_events.normalise(event("labelGenerated", "labelGenerated", label={"shipmentId": 1}))
     assert not normalised.handled
     assert normalised.inventories == ()
 
@@ -222,9 +222,9 @@ def test_unknown_types_are_not_handled_but_readable():
     ],
 )
 def test_unreadable_events_are_unprocessable(payload):
-    with pytest.raises(events.UnprocessableEvent):
-        events.normalise(payload)
+    with pytest.raises(webhook_events.UnprocessableEvent):
+        webhook_events.normalise(payload)
 
 
 def test_notification_id_is_kept_for_deduplication():
-    assert events.normalise(event("x", "y", notificationId="01HXYZ")).notification_id == "01HXYZ"
+    assert webhook_events.normalise(event("x", "y", notificationId="01HXYZ")).notification_id == "01HXYZ"

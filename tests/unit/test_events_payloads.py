@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 
 from local.settings import DEV_RH_SIGNING_KEY
-from rh_common import change_events
-from rh_common.signature import signed_headers, verify
+from rh_common.adapters.dynamodb import stream_records
+from rh_common.domain.signature import signed_headers, verify
 from tests.events import EVENTS_DIR, load_event, load_event_bytes
 from tests.events.loader import webhook_payload_names
 
@@ -163,7 +163,7 @@ def test_given_the_stream_event_then_it_is_a_resend_table_batch_that_translates_
     event = DynamoDBStreamModel.model_validate(raw)
     assert [r.eventName for r in event.Records] == ["INSERT", "MODIFY"]
     assert {r.dynamodb.StreamViewType for r in event.Records} == {"NEW_AND_OLD_IMAGES"}
-    changes = [change_events.from_stream_record(record, frozenset({"ohd"})) for record in raw["Records"]]
+    changes = [stream_records.from_stream_record(record, frozenset({"ohd"})) for record in raw["Records"]]
     assert [(c.detail["previousStatus"], c.detail["status"]) for c in changes] == [
         (None, "PENDING"),
         ("PENDING", "SUBMITTED"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rh_common import http_answers, results
-from rh_common.domain_errors import Conflict
-from rh_common.errors import error_body
-from rh_common.results import Outcome, Result
+from rh_common.domain import results
+from rh_common.domain.errors import Conflict
+from rh_common.domain.field_errors import error_body
+from rh_common.domain.results import Outcome, Result
+from rh_common.http import status_codes
 
 # What a keyed resend request stores (resend_service): each must come back as the result it was.
 STORED = [
@@ -20,22 +21,22 @@ STORED = [
 
 
 def test_every_outcome_but_a_replay_has_its_status_code_and_a_replay_answers_as_its_first_call():
-    assert set(http_answers.STATUS) == set(Outcome) - {Outcome.REPLAYED}
+    assert set(status_codes.STATUS) == set(Outcome) - {Outcome.REPLAYED}
     replay = Result(Outcome.REPLAYED, {"resendRequestId": "r", "status": "PENDING"}, replay_of=Outcome.PENDING)
-    assert http_answers.answer(replay).status_code == 202
+    assert status_codes.answer(replay).status_code == 202
 
 
 @pytest.mark.parametrize("first", STORED, ids=[r.outcome.value for r in STORED])
 def test_a_stored_answer_replays_the_same_http_answer_and_says_what_it_was(first):
-    replay = http_answers.replayed(http_answers.stored(first))
+    replay = status_codes.replayed(status_codes.stored(first))
     assert replay.outcome == Outcome.REPLAYED and replay.decision == first.outcome
-    assert http_answers.answer(replay) == http_answers.answer(first)
+    assert status_codes.answer(replay) == status_codes.answer(first)
     assert replay.refused == first.refused
 
 
 def test_the_reservation_conflict_names_each_item_and_its_holder():
     result = results.reservation_conflict([Conflict(1, "req-a"), Conflict(2, None)])
-    assert http_answers.answer(result).status_code == 409
+    assert status_codes.answer(result).status_code == 409
     assert result.body["conflicts"] == [
         {"returnInventoryId": 1, "resendRequestId": "req-a"},
         {"returnInventoryId": 2, "resendRequestId": None},

@@ -7,8 +7,8 @@ Oracle: the plain sequential meaning of the events - sort them by eventTime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rh_common import inventory, inventory_sync, timestamps
-from rh_common.inventory import InventoryRecord
+from rh_common.domain import inventory, sync_windows, timestamps
+from rh_common.domain.inventory import InventoryRecord
 
 EVENT_TIMES = [f"2024-05-02T02:59:{second:02d}.{fraction}Z" for second in (1, 2, 3) for fraction in ("5", "8657445")]
 
@@ -145,7 +145,7 @@ def test_any_interleaving_of_webhooks_and_sync_results_converges_to_the_newest_f
     reads = list({(r["returnInventoryId"], r["handlingUpdatedOnStr"]): r for r in reversed(reads)}.values())
     sync_events = []
     for payload in reads:
-        facts, version, fact_time = inventory_sync.facts_of(payload)
+        facts, version, fact_time = sync_windows.facts_of(payload)
         sync_events.append((version.split("#", 1)[1], facts.inventory_id, dict(facts.values), fact_time))
     everything = events + sync_events
     duplicates = data.draw(st.lists(st.sampled_from(everything), max_size=len(everything)))  # re-runs of a sync

@@ -1,10 +1,10 @@
-"""JSON nesting depth, counted without recursion (rh_common.json_limits)."""
+"""JSON nesting depth, counted without recursion (rh_common.domain.json_limits)."""
 
 import json
 
 import pytest
 
-from rh_common import json_limits
+from rh_common.domain import json_limits
 
 
 def nested(depth: int, opener: str = "[", closer: str = "]") -> str:

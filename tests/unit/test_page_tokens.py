@@ -1,12 +1,12 @@
-"""Page tokens (rh_common.adapters.page_tokens): what a listing issues decodes back; nothing else does."""
+"""Page tokens (rh_common.adapters.dynamodb.page_tokens): what a listing issues decodes back; nothing else does."""
 
 import base64
 import json
 
 import pytest
 
-from rh_common.adapters import delivery_log, inventory_store, page_tokens, resend_listing
-from rh_common.domain_errors import InvalidPageToken
+from rh_common.adapters.dynamodb import delivery_log, inventory_store, page_tokens, resend_listing
+from rh_common.domain.errors import InvalidPageToken
 
 SHAPE = {"w": int, "i": int}
 

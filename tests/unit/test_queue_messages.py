@@ -1,11 +1,11 @@
-"""The resend worker's message shapes (rh_common.queue_messages): what each queue's parser takes."""
+"""The resend worker's message shapes (rh_common.contract.queue_messages): what each queue's parser takes."""
 
 import json
 
 import pytest
 
-from rh_common import queue_messages
-from rh_common.queue_messages import IntakeMessage, MalformedMessage
+from rh_common.contract import queue_messages
+from rh_common.contract.queue_messages import IntakeMessage, MalformedMessage
 
 REQUEST = {"returnInventoryIdList": [1]}
 

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from rh_common.events import ResendUpdate
-from rh_common.resend_lifecycle import view
-from rh_common.resend_service import request_id_for
-from rh_common.resend_tracking import ResendTracker
-from rh_common.results import Outcome
-from rh_common.upstream import classify_exception, classify_response
+from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
+from rh_common.domain.resend_lifecycle import view
+from rh_common.domain.results import Outcome
+from rh_common.domain.webhook_events import ResendUpdate
+from rh_common.services.resend_service import request_id_for
+from rh_common.services.resend_tracking import ResendTracker
 from tests.support.fakes import FakeInventories, refused, unreachable
 from tests.unit.test_resend_service import World
 
@@ -281,7 +281,7 @@ def test_a_request_without_an_unknown_attempt_adopts_nothing(world):
 
 
 def test_the_status_changed_event_carries_no_stale_error():
-    from rh_common.change_events import resend_status_changed
+    from rh_common.domain.published_events import resend_status_changed
 
     old = {"resendRequestId": "r-1", "status": "IN_PROGRESS", "lastError": {"detail": "HTTP 429"}}
     event = resend_status_changed(old, {**old, "status": "COMPLETED"}, "e-1")

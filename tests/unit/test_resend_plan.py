@@ -1,4 +1,4 @@
-"""The planner (rh_common.resend_plan): groups of one warehouse, at most the cap, fewest, deterministic."""
+"""The planner (rh_common.domain.resend_plan): groups of one warehouse, at most the cap, fewest, deterministic."""
 
 import math
 import random
@@ -6,8 +6,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rh_common.inventory import InventoryRecord
-from rh_common.resend_plan import plan
+from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.resend_plan import plan
 
 CODES = frozenset({"ohd", "tbc"})
 ELIGIBLE = {"handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}

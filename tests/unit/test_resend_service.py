@@ -1,6 +1,6 @@
 """The resend path (validate -> check -> reserve -> submit -> record) over the in-memory ports.
 
-No AWS, no HTTP: the domain decides in typed results; rh_common.http_answers is the one place
+No AWS, no HTTP: the domain decides in typed results; rh_common.http.status_codes is the one place
 that turns them into status codes, for the response and the stored replay alike.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from rh_common import http_answers
-from rh_common.domain_errors import RetryLater, ServiceTypesUnavailable, UnknownResendRequest
-from rh_common.resend_request import CreateResendRequest
-from rh_common.resend_service import ResendService, ResendSettings, request_id_for
-from rh_common.results import Outcome
+from rh_common.contract.resend_request import CreateResendRequest
+from rh_common.domain.errors import RetryLater, ServiceTypesUnavailable, UnknownResendRequest
+from rh_common.domain.results import Outcome
+from rh_common.http import status_codes
+from rh_common.services.resend_service import ResendService, ResendSettings, request_id_for
 from tests.support.fakes import (
     FakeInventories,
     FakeResendRecords,
@@ -71,7 +71,7 @@ def test_a_valid_request_is_reserved_submitted_once_and_recorded(world):
     assert result.outcome == Outcome.SUBMITTED and result.body["status"] == "SUBMITTED"
     assert world.upstream.created == {"k-1": result.body["resendId"]}
     record = world.records.get(request_id_for("k-1"))
-    assert record["status"] == "SUBMITTED" and record["answer"] == http_answers.stored(result)
+    assert record["status"] == "SUBMITTED" and record["answer"] == status_codes.stored(result)
     for inventory_id in ids:
         item = world.inventories.get(inventory_id)
         assert item.active_resend_request_id == request_id_for("k-1") and item.values["handlingCode"] == "rsd"
@@ -85,7 +85,7 @@ def test_the_same_key_replays_the_stored_answer_without_calling_upstream(world):
     again = world.create(ids, "k-2")
     # THEN the stored answer is replayed: the same HTTP answer, one upstream create
     assert again.outcome == Outcome.REPLAYED and again.decision == Outcome.SUBMITTED
-    assert http_answers.answer(again) == http_answers.answer(first)
+    assert status_codes.answer(again) == status_codes.answer(first)
     assert len(world.upstream.calls_of("createResend")) == 1
 
 

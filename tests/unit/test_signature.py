@@ -1,4 +1,4 @@
-"""rh_common.signature: Return Helper's HMAC-SHA256 over POST + URL + timestamp + raw body."""
+"""rh_common.domain.signature: Return Helper's HMAC-SHA256 over POST + URL + timestamp + raw body."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from rh_common.signature import SignatureError, format_timestamp, sign, signed_headers, verify
+from rh_common.domain.signature import SignatureError, format_timestamp, sign, signed_headers, verify
 
 URL = "https://hooks.example.com/webhooks/returnhelper"
 KEY = base64.b64encode(b"vector-key-0123456789abcdef").decode()  # "dmVjdG9yLWtleS0wMTIzNDU2Nzg5YWJjZGVm"

@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from rh_common import snapstart
-from rh_common.adapters import dynamo
+from rh_common.adapters.dynamodb import base
+from rh_common.runtime import snapstart
 
 
 def test_outside_lambda_nothing_is_registered() -> None:
@@ -35,11 +35,11 @@ def test_in_lambda_the_hooks_are_registered(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_prepare_creates_the_dynamodb_client_before_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    dynamo.client.cache_clear()
+    base.client.cache_clear()
     snapstart.prepare()
-    assert dynamo.client.cache_info().currsize == 1
+    assert base.client.cache_info().currsize == 1
     assert "aws_lambda_powertools.utilities.parameters" in sys.modules
-    dynamo.client.cache_clear()
+    base.client.cache_clear()
 
 
 def test_refresh_reseeds_random_so_restored_copies_draw_differently() -> None:

@@ -12,7 +12,7 @@ from moto.events.models import EventPattern
 
 from local.stream_poller import RecordFilter
 from local.template import LocalTemplate
-from rh_common import change_events
+from rh_common.adapters.dynamodb import stream_records
 from tests.support.streams import stream_record
 
 OUTBOX_TABLES = {"ResendRequestTable", "InventoryTable"}
@@ -84,7 +84,7 @@ def _event(detail: dict, template: LocalTemplate) -> dict:
 def _resend_event(status: str, last_error: dict | None) -> dict:
     old = {"resendRequestId": "r-1", "status": "PENDING", "attempts": 1}
     new = {**old, "status": status, "lastError": last_error}
-    return change_events.from_stream_record(stream_record(new, old), frozenset()).detail
+    return stream_records.from_stream_record(stream_record(new, old), frozenset()).detail
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def _lifecycle_events(template: LocalTemplate) -> list[dict]:
     source = template.parameters["ServiceName"]
     events = []
     for record in records:
-        change = change_events.from_stream_record(record, frozenset({"ohd"}))
+        change = stream_records.from_stream_record(record, frozenset({"ohd"}))
         events.append({"detail-type": change.detail_type, "source": source, "detail": change.detail})
     return events
 

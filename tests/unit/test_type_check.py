@@ -12,7 +12,7 @@ from mypy import api
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 RETRIES_WITH = """
-from rh_common import ports
+from rh_common.services import ports
 
 class FakeRetries:
     def schedule(self, {parameters}) -> str:

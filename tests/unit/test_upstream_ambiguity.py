@@ -1,4 +1,4 @@
-"""rh_common.upstream: whether a transient failure may have been processed by Return Helper.
+"""rh_common.adapters.returnhelper.answers: whether a transient failure may have been processed by Return Helper.
 
 Only a call that certainly was not processed may count toward giving a request up (DEAD releases its
 items); anything after which a resend may exist upstream keeps the request asking (contract section 3).
@@ -12,7 +12,8 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from rh_common.upstream import OutcomeKind, classify_exception, classify_response
+from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
+from rh_common.domain.upstream_outcome import OutcomeKind
 
 TRANSIENT = OutcomeKind.TRANSIENT
 
@@ -114,6 +115,6 @@ def test_a_refusal_before_sending_never_carries_the_exceptions_text():
     exc = requests.exceptions.InvalidHeader("Invalid return character or leading space in header: tok\nen")
     outcome = classify_exception("createResend", exc)
     assert "tok" not in repr(outcome)
-    from rh_common.upstream import not_sent
+    from rh_common.domain.upstream_outcome import not_sent
 
     assert not_sent("createResend", "fixed").maybe_processed is False

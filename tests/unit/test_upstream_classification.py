@@ -1,4 +1,4 @@
-"""rh_common.upstream: every upstream answer or failure is SUCCESS, PERMANENT or TRANSIENT."""
+"""rh_common.adapters.returnhelper.answers: every upstream answer or failure is SUCCESS, PERMANENT or TRANSIENT."""
 
 from __future__ import annotations
 
@@ -11,13 +11,8 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from rh_common.upstream import (
-    OutcomeKind,
-    UpstreamOutcome,
-    classify_exception,
-    classify_response,
-    resend_id_of,
-)
+from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome, resend_id_of
 
 SUCCESS, PERMANENT, TRANSIENT = OutcomeKind.SUCCESS, OutcomeKind.PERMANENT, OutcomeKind.TRANSIENT
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -302,7 +297,7 @@ def test_module_works_without_requests():
     # GIVEN an interpreter where requests (and urllib3) cannot be imported
     script = (
         "import sys; sys.modules['requests'] = None; sys.modules['urllib3'] = None\n"
-        "from rh_common.upstream import classify_exception, classify_response\n"
+        "from rh_common.adapters.returnhelper.answers import classify_exception, classify_response\n"
         "assert classify_exception('op', TimeoutError()).transient\n"
         "assert classify_response('op', 503, {}, b'').transient\n"
         "try:\n    classify_exception('op', TypeError('bug'))\nexcept TypeError:\n    print('raised')\n"

@@ -1,11 +1,10 @@
-"""Each plain-dict view builder builds exactly its model in rh_common.views (the document's shape)."""
+"""Each plain-dict view builder builds exactly its model in rh_common.contract.views (the document's shape)."""
 
 import pytest
 
-from rh_common import inventory, resend_lifecycle
-from rh_common.adapters import delivery_log, sync_store
-from rh_common.inventory import InventoryRecord
-from rh_common.views import DeliveryView, InventoryView, ResendView, SyncProgress
+from rh_common.contract.views import DeliveryView, InventoryView, ResendView, SyncProgress
+from rh_common.domain import deliveries, inventory, resend_lifecycle, sync_windows
+from rh_common.domain.inventory import InventoryRecord
 
 INVENTORY = InventoryRecord(
     7001,
@@ -30,8 +29,8 @@ SYNC = {"syncId": "s-1", "status": "RUNNING", "since": "2024-01-01T00:00:00Z", "
     [
         pytest.param(inventory.view(INVENTORY, frozenset({"ohd"})), InventoryView, id="inventory"),
         pytest.param(resend_lifecycle.view(RESEND), ResendView, id="resend"),
-        pytest.param(delivery_log.view(DELIVERY), DeliveryView, id="delivery"),
-        pytest.param(sync_store.view(SYNC), SyncProgress, id="sync"),
+        pytest.param(deliveries.view(DELIVERY), DeliveryView, id="delivery"),
+        pytest.param(sync_windows.view(SYNC), SyncProgress, id="sync"),
     ],
 )
 def test_each_builder_sends_exactly_the_fields_its_model_documents(built, model):

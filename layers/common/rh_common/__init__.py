@@ -1,1 +1,2 @@
-"""Shared layer: the pure domain of Return Helper resends and its thin AWS/HTTP adapters."""
+"""The shared layer: domain/ (standard library only), services/ (use cases over ports), adapters/,
+contract/ (pydantic shapes), http/ and runtime/ (wiring); import-linter keeps the layers apart."""

@@ -1,1 +1,1 @@
-"""Adapters: DynamoDB, Secrets Manager and Return Helper behind small interfaces."""
+"""Adapters: DynamoDB, SQS, EventBridge, Secrets Manager and Return Helper behind the ports."""

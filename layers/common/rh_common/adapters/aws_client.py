@@ -1,6 +1,6 @@
 """The SQS and EventBridge adapters' base: one boto3 client per service and process, made on first use.
 
-Like `dynamo.TableAdapter` (DynamoDB keeps its own: its tests reset that client between moto runs):
+Like `dynamodb.base.TableAdapter` (DynamoDB keeps its own: its tests reset that client between moto runs):
 the cold start pays for a client once, and an invocation that never calls the service never does.
 """
 

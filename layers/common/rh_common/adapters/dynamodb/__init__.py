@@ -1,0 +1,1 @@
+"""DynamoDB: one adapter per table or index, over the base in base.py."""

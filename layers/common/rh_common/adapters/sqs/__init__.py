@@ -1,0 +1,1 @@
+"""SQS: the retry, sync and dead-letter queues."""

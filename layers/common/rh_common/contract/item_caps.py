@@ -1,0 +1,25 @@
+"""The item caps of the request bodies (contract section 7), from the environment template.yaml sets.
+
+Here, beside the request models that check them; runtime.wiring reads the resend cap for a batch's
+groups too, so this module is standard library only (wiring imports it without pydantic). Read on
+every validation, not at import, so a changed environment is seen.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _integer(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def resend_max_items() -> int:
+    """RESEND_MAX_ITEMS: the items of one resend (POST /resends, quote, a batch's group)."""
+    return _integer("RESEND_MAX_ITEMS", 5)
+
+
+def batch_max_items() -> int:
+    """BATCH_MAX_ITEMS: the items of one plan or batch."""
+    return _integer("BATCH_MAX_ITEMS", 50)

@@ -1,0 +1,94 @@
+"""The contract's views as pydantic models: what the merchant API's routes return and document.
+
+One home per view: the routes annotate their return types with these models, so Powertools
+validates every success body against what /openapi.json says (error answers are raised and
+bypass it, rh_common/http/rest_api.py). The plain-dict builders beside the domain (`inventory.view`,
+`resend_lifecycle.view`, `deliveries.view`, `sync_windows.view`) stay pydantic-free for the
+webhook and the event publisher; tests/unit/test_views.py checks each builds exactly its model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from rh_common.contract.error_schemas import ErrorBody
+
+
+class SuccessModel(BaseModel):
+    """Base of the success models: a body with keys the document does not name is a bug, not a match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class InventoryView(SuccessModel):
+    returnInventoryId: int
+    warehouseId: int | None
+    handlingCode: str | None
+    handlingStatusCode: str | None
+    inStock: bool
+    pendingVas: bool
+    activeResendRequestId: str | None
+    eligibleForResend: bool
+    rma: str | None
+    sku: str | None
+    description: str | None
+    lastEventTime: str | None
+
+
+class ResendView(SuccessModel):
+    resendRequestId: str
+    status: str
+    returnInventoryIdList: list[int]
+    resendId: int | None
+    resendNumber: str | None
+    resendStatusCode: int | None
+    trackingNumber: str | None
+    attempts: int
+    lastError: dict[str, Any] | None
+    idempotencyKey: str | None
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class ResendAccepted(SuccessModel):
+    resendRequestId: str
+    status: str
+
+
+class ConflictItem(BaseModel):
+    returnInventoryId: int
+    resendRequestId: str | None
+
+
+class ReservationConflictBody(ErrorBody):
+    """409 of every route that reserves or reads reservations: the items held by another request."""
+
+    conflicts: list[ConflictItem]
+
+
+class DeliveryView(SuccessModel):
+    deliveryId: str
+    status: str
+    category: str | None
+    action: str | None
+    eventTime: str | None
+    receivedAt: str | None
+    reason: str | None
+
+
+class SyncError(SuccessModel):
+    message: str
+
+
+class SyncProgress(SuccessModel):
+    syncId: str
+    status: Literal["RUNNING", "DONE", "FAILED"]
+    since: str | None
+    until: str | None
+    pagesDone: int
+    pagesTotal: int
+    inventoriesSeen: int
+    inventoriesChanged: int
+    errors: list[SyncError]

@@ -1,0 +1,51 @@
+"""Webhook deliveries: their states (contract section 8), what is stored on arrival, and their view.
+
+`received` (stored, apply not finished), `accepted` (applied), `ignored`, `unprocessable`,
+`applyFailed`, `parked` (a resend report waiting for its resend id). Only a final state makes a
+redelivery a duplicate (the delivery log, adapters.dynamodb.delivery_log, keeps them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from rh_common.domain import timestamps
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"
+    UNPROCESSABLE = "unprocessable"
+    APPLY_FAILED = "applyFailed"
+    PARKED = "parked"
+
+
+# Stored but not (known to be) applied: a redelivery, a replay or the reconciler applies it.
+UNFINISHED = frozenset({DeliveryStatus.RECEIVED, DeliveryStatus.APPLY_FAILED})
+APPLY_FAILED = DeliveryStatus.APPLY_FAILED.value
+
+
+VIEW_FIELDS = ("deliveryId", "status", "category", "action", "eventTime", "receivedAt", "reason")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: str
+    raw_body: bytes
+    status: str  # the state to store on arrival: "received" (to apply), "ignored", "unprocessable"
+    category: str | None = None
+    action: str | None = None
+    event_time: str | None = None
+    reason: str | None = None
+
+
+def view(item: dict[str, Any]) -> dict[str, Any]:
+    """The contract's delivery view: every key present, never the body (it holds addresses)."""
+    shown = {name: item.get(name) for name in VIEW_FIELDS}
+    if isinstance(shown["receivedAt"], int):
+        shown["receivedAt"] = timestamps.iso_seconds(datetime.fromtimestamp(shown["receivedAt"], UTC))
+    return shown

@@ -1,0 +1,63 @@
+"""Return Helper's fee list -> the quote: only the warehouse's shipment service types that ship
+to the destination (a return service type never appears), cheapest first. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.prerequisites import ServiceType
+
+
+def quote_key(records: Mapping[int, InventoryRecord], country_code: str, postal_code: str) -> str:
+    """The cache key of a quote: every item's last applied event version, so a newer event names a new key."""
+    versions = [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
+    raw = json.dumps([versions, country_code.lower(), postal_code], separators=(",", ":"))
+    return "quote#" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def shipping_to(service_types: Sequence[ServiceType], country_code: str) -> list[ServiceType]:
+    """The shipment service types that list `country_code` among their destinations."""
+    return [t for t in service_types if country_code.lower() in t.destinations]
+
+
+def quote_body(
+    warehouse_id: int, fee_rows: Iterable[Mapping[str, Any]], offered: Sequence[ServiceType]
+) -> dict[str, Any]:
+    """The contract's quote; `offered` are the service types shipping to the destination."""
+    names = {t.code.lower(): t for t in offered}
+    items = []
+    for row in fee_rows:
+        service = names.get(str(row.get("serviceTypeCode") or "").lower())
+        fee = _number(row.get("fee"))
+        if service is None or fee is None:
+            continue
+        items.append(
+            {
+                "serviceTypeCode": service.code,
+                "serviceTypeName": row.get("serviceTypeName") or service.name,
+                "fee": fee,
+                "currencyCode": str(row.get("currencyCode") or "").upper() or None,
+                "chargeableWeight": _number(row.get("chargeableWeight")),
+            }
+        )
+    items.sort(key=lambda item: (item["fee"], item["serviceTypeCode"]))
+    return {
+        "warehouseId": warehouse_id,
+        "currencyCode": items[0]["currencyCode"] if items else None,
+        "items": items,
+        "cheapestServiceTypeCode": items[0]["serviceTypeCode"] if items else None,
+    }
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN is no fee

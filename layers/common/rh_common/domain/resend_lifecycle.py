@@ -1,0 +1,146 @@
+"""Resend request statuses: where a request can go, and how upstream codes map to them.
+
+Pure. A status never moves backwards: late or duplicated webhooks and retries
+are harmless because every transition is checked here first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from rh_common.domain import timestamps
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"  # accepted here, not yet confirmed upstream (may be retrying)
+    SUBMITTED = "SUBMITTED"  # upstream accepted; upstream status pending
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"  # upstream refused (or validation failed for an automation message)
+    DEAD = "DEAD"  # gave up after RETRY_MAX_ATTEMPTS
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.REJECTED, Status.DEAD})
+# Items are released when a request ends without shipping them.
+RELEASES_ITEMS = frozenset({Status.FAILED, Status.CANCELED, Status.REJECTED, Status.DEAD})
+
+# Ended before the items left the warehouse: their handling goes back to what it was when
+# the request reserved them (REJECTED and DEAD never marked them rsd, so there is nothing to undo).
+RESTORES_HANDLING = frozenset({Status.FAILED, Status.CANCELED})
+_HANDLING = ("handlingCode", "handlingStatusCode")
+
+_RANK = {Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
+
+# Where `lastError` means something: while PENDING the last transient failure, and why a request ended
+# without shipping. Anywhere else an old error is stale (a resend that succeeded after retries shows none).
+SHOWS_LAST_ERROR = frozenset({Status.PENDING, Status.REJECTED, Status.DEAD, Status.FAILED})
+
+# Upstream resendStatusCode -> status.
+FROM_UPSTREAM_CODE = {
+    0: Status.SUBMITTED,
+    1: Status.CANCELED,
+    2: Status.IN_PROGRESS,
+    3: Status.COMPLETED,
+    4: Status.FAILED,
+}
+
+
+def can_move(current: Status, target: Status) -> bool:
+    """Forward only: terminal states are final; active ones only advance."""
+    if current in TERMINAL or current == target:
+        return False
+    if target in TERMINAL:
+        return True
+    return _RANK[target] > _RANK[current]
+
+
+def handling_before(values_by_id: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """What a request records when it reserves items: each item's handling then (map keys are str ids)."""
+    return {
+        str(inventory_id): {name: values[name] for name in _HANDLING if values.get(name) is not None}
+        for inventory_id, values in values_by_id.items()
+    }
+
+
+def handling_to_restore(record: dict[str, Any]) -> dict[int, dict[str, str]]:
+    """For a FAILED or CANCELED request: per item, the handling recorded at reservation."""
+    held = record.get("handlingBefore") or {}
+    return {int(inventory_id): dict(values) for inventory_id, values in held.items() if values}
+
+
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    """The contract's resend view (no address, phone or e-mail)."""
+    return {
+        "resendRequestId": record["resendRequestId"],
+        "status": record["status"],
+        "returnInventoryIdList": [int(i) for i in record.get("returnInventoryIdList", [])],
+        "resendId": record.get("resendId"),
+        "resendNumber": record.get("resendNumber"),
+        "resendStatusCode": record.get("resendStatusCode"),
+        "trackingNumber": record.get("trackingNumber"),
+        "attempts": int(record.get("attempts", 0)),
+        "lastError": current_error(record),
+        "idempotencyKey": record.get("idempotencyKey"),
+        "createdAt": record.get("createdAt"),
+        "updatedAt": record.get("updatedAt"),
+    }
+
+
+def current_error(record: dict[str, Any]) -> Any:
+    """The record's `lastError` where its status gives it a meaning (SHOWS_LAST_ERROR), else None."""
+    return record.get("lastError") if record.get("status") in SHOWS_LAST_ERROR else None
+
+
+def adopts(record: dict[str, Any] | None, inventory_ids: list[int]) -> bool:
+    """Whether a status report for a resend id no request has recorded, about exactly these items, is this
+    request's: PENDING with an attempt whose outcome is unknown (it may have created that resend)."""
+    return (
+        record is not None
+        and record.get("status") == Status.PENDING.value
+        and record.get("attemptUnknown") is True
+        and record.get("resendId") is None
+        and bool(inventory_ids)
+        and sorted(int(i) for i in record.get("returnInventoryIdList", [])) == sorted(inventory_ids)
+    )
+
+
+def upstream_changes(
+    record: dict[str, Any],
+    status_code: int | None,
+    tracking_number: str | None,
+    error: str | None,
+    now: str,
+    event_time: str | None = None,
+) -> tuple[dict[str, Any], Status | None]:
+    """What an upstream status report (webhook or GetResend) changes on a request.
+
+    Returns (changes, new status or None). Empty changes: nothing new (a late or
+    duplicated report, or one that would move the status backwards). The tracking number is
+    the newest report's by `event_time` (a poll's is `now`), kept in `trackingEventTime`.
+    """
+    current = Status(record["status"])
+    changes: dict[str, Any] = {}
+    target = FROM_UPSTREAM_CODE.get(status_code) if status_code is not None else None
+    if target is not None and can_move(current, target):
+        changes["status"] = target.value
+        changes["resendStatusCode"] = status_code
+        if target == Status.FAILED:
+            changes["lastError"] = {"detail": "Return Helper reported the resend failed", "error": error}
+        elif target not in SHOWS_LAST_ERROR and record.get("lastError") is not None:
+            changes["lastError"] = None  # removed: a retry's error is stale once upstream has the resend
+    else:
+        target = None
+    reported_at = timestamps.sortable(event_time or now)
+    seen_at = record.get("trackingEventTime")
+    if tracking_number and current not in RELEASES_ITEMS and (seen_at is None or reported_at > seen_at):
+        if tracking_number != record.get("trackingNumber"):
+            changes["trackingNumber"] = tracking_number
+        if changes:  # a poll repeating the number it knows writes nothing
+            changes["trackingEventTime"] = reported_at
+    if changes:
+        changes["updatedAt"] = now
+    return changes, target

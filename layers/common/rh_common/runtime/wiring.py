@@ -1,0 +1,270 @@
+"""Builds every adapter and service of every function from the environment template.yaml sets.
+
+One place, so the HTTP API and the SQS workers run the same code path, and one `Wiring`
+per process: each adapter and service is built once, on first use, and shared (one
+Return Helper client, one service-type cache, one store of each table). The upstream-call
+metric (`observability.record_upstream_call`) is every function's default; given the
+function's `Metrics`, the resend statuses it records are counted too.
+
+Each piece is imported where it is built: a function pays only for what it uses (the
+reconciler never imports pydantic or pycountry, nor does the resend worker until a message
+brings a request body; the webhook and the event publisher never import requests: they call
+no Return Helper API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from rh_common.runtime import observability, settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics, Tracer
+
+    from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
+    from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+    from rh_common.adapters.event_bus import EventBusPublisher
+    from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
+    from rh_common.domain.resend_lifecycle import Status
+    from rh_common.domain.upstream_outcome import UpstreamOutcome
+    from rh_common.services.batch_service import BatchService
+    from rh_common.services.hold_service import HoldService
+    from rh_common.services.inventory_sync import InventorySyncService
+    from rh_common.services.ports import ResendPages, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
+    from rh_common.services.quote_service import QuoteService
+    from rh_common.services.reconciler import Reconciler
+    from rh_common.services.resend_service import ResendService
+    from rh_common.services.resend_tracking import ResendTracker
+    from rh_common.services.webhook_ingest import WebhookIngestor
+
+    # Observability hooks (rh_common.runtime.observability makes them). Annotations only: the webhook and
+    # the event publisher, which call no Return Helper API, never import rh_common.adapters.returnhelper.answers.
+    OnCall = Callable[[UpstreamOutcome], None]
+    OnStatus = Callable[[Status], None]
+
+# A first request that has not answered within this long has died (Lambda's
+# timeout is below it); its key stops answering 409.
+_IN_FLIGHT_SECONDS = 60
+
+
+def eligible_handling_codes() -> frozenset[str]:
+    return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
+
+
+def _upstream_timeout() -> int:
+    return settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10)
+
+
+_LEASE_MARGIN_SECONDS = 20
+
+
+class Wiring:
+    """One function's adapters and services, each built on first use and kept for the process.
+
+    An adapter is typed as its port (rh_common.services.ports) wherever the callers need no more, so mypy
+    checks the adapter against the port here; the inventory store is wider (listing, webhook writes)."""
+
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        on_call: OnCall | None = observability.record_upstream_call,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self._on_call = on_call
+        # Given the function's Tracer, requests (the upstream client's HTTP) is patched for X-Ray where
+        # that client is built: `Tracer(patch_modules=(..., "requests"))` would import requests at init,
+        # on every cold start, also of the routes that never call Return Helper.
+        self._tracer = tracer
+        # Told each new status a tracker records (COMPLETED, FAILED, CANCELED are metrics).
+        self._on_status: OnStatus | None = observability.resend_status_counter(metrics) if metrics else None
+
+    # ------------------------------------------------------------------ adapters
+    @cached_property
+    def inventories(self) -> InventoryStore:
+        from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+
+        return InventoryStore(
+            settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
+        )
+
+    @cached_property
+    def upstream(self) -> ReturnHelper:
+        from rh_common.adapters.returnhelper import credentials
+        from rh_common.adapters.returnhelper.client import ReturnHelperClient
+
+        if self._tracer is not None:
+            self._tracer.patch(("requests",))
+        secret_id = settings.required("RH_SECRET_ID")
+        return ReturnHelperClient(
+            settings.required("RH_API_BASE_URL"),
+            lambda: credentials.load(secret_id),
+            timeout_seconds=_upstream_timeout(),
+            on_call=self._on_call,
+        )
+
+    @cached_property
+    def resend_records(self) -> ResendRecords:
+        from rh_common.adapters.dynamodb.resend_store import ResendStore
+
+        return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
+
+    @cached_property
+    def listing(self) -> ResendPages:
+        from rh_common.adapters.dynamodb.resend_listing import ResendListing
+
+        return ResendListing(settings.required("RESEND_TABLE"))
+
+    @cached_property
+    def retries(self) -> RetryScheduler:
+        from rh_common.adapters.sqs.retry_queue import RetryQueue
+
+        return RetryQueue(settings.required("RESEND_RETRY_QUEUE_URL"))
+
+    @cached_property
+    def automation_dead_letters(self) -> DeadLetterQueue:
+        """The resend request queue's DLQ: where the worker moves a message that is not an intake shape."""
+        from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
+
+        return DeadLetterQueue(settings.required("RESEND_REQUEST_DLQ_URL"))
+
+    @cached_property
+    def deliveries(self) -> DeliveryLog:
+        from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
+
+        return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
+
+    @cached_property
+    def service_types(self) -> ServiceTypes:
+        from rh_common.adapters.dynamodb.service_type_cache import ServiceTypeCache
+
+        return ServiceTypeCache(
+            settings.required("CACHE_TABLE"),
+            self.upstream.available_shipment_service_types,
+            settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600),
+        )
+
+    @cached_property
+    def publisher(self) -> EventBusPublisher:
+        from rh_common.adapters.event_bus import EventBusPublisher
+
+        return EventBusPublisher(settings.required("EVENT_BUS_NAME"), settings.required("POWERTOOLS_SERVICE_NAME"))
+
+    # ------------------------------------------------------------------ the webhook path
+    @cached_property
+    def tracker(self) -> ResendTracker:
+        from rh_common.services.resend_tracking import ResendTracker
+
+        return ResendTracker(self.resend_records, self._on_status, self.inventories)
+
+    @cached_property
+    def ingestor(self) -> WebhookIngestor:
+        from rh_common.adapters.dynamodb import base
+        from rh_common.services.webhook_ingest import WebhookIngestor
+
+        return WebhookIngestor(self.deliveries, self.inventories, self.tracker, retryable=base.is_retryable)
+
+    @cached_property
+    def release_parked(self) -> Callable[[int], int]:
+        """Applies the resend reports parked under a resend id (the reconciler: the stream, the poll)."""
+        from rh_common.services.webhook_ingest import ParkedResendUpdates
+
+        return ParkedResendUpdates(self.deliveries, self.tracker).release
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        from rh_common.services.reconciler import Reconciler, ReconcileSettings
+
+        return Reconciler(
+            resends=self.resend_records,
+            tracker=self.tracker,
+            upstream=self.upstream,
+            retries=self.retries,
+            deliveries=self.ingestor,
+            release_parked=self.release_parked,
+            settings=ReconcileSettings(
+                pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
+                submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
+                deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
+                poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN", 500),
+                poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS", 86400),
+                # An upstream call started with less left could outlive the invocation.
+                margin_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10) + 5,
+            ),
+        )
+
+    # ------------------------------------------------------------------ the resend path
+    @cached_property
+    def resends(self) -> ResendService:
+        from rh_common.services.resend_service import ResendService, ResendSettings
+
+        tuned = ResendSettings(
+            eligible_handling_codes=eligible_handling_codes(),
+            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            in_flight_seconds=_IN_FLIGHT_SECONDS,
+            # Outlasts one upstream call (its read timeout, the connect timeout, the writes around it).
+            attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
+        )
+        return ResendService(
+            self.resend_records, self.inventories, self.service_types, self.upstream, self.retries, tuned
+        )
+
+    @cached_property
+    def syncs(self) -> InventorySyncService:
+        from rh_common.adapters.dynamodb.sync_store import SyncStore
+        from rh_common.adapters.sqs.sync_queue import SyncQueue
+        from rh_common.services.inventory_sync import InventorySyncService, SyncSettings
+
+        return InventorySyncService(
+            syncs=SyncStore(settings.required("SYNC_TABLE")),
+            queue=SyncQueue(settings.required("SYNC_QUEUE_URL")),
+            inventories=self.inventories,
+            upstream=self.upstream,
+            settings=SyncSettings(
+                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
+                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            ),
+        )
+
+    # ------------------------------------------------------------------ around a resend (contract section 7)
+    @cached_property
+    def holds(self) -> HoldService:
+        from rh_common.services.hold_service import HoldService
+
+        return HoldService(self.inventories, self.upstream, eligible_handling_codes())
+
+    @cached_property
+    def quotes(self) -> QuoteService:
+        from rh_common.adapters.dynamodb.quote_cache import QuoteCache
+        from rh_common.services.quote_service import QUOTE_CACHE_SECONDS, QuoteService, QuoteSettings
+
+        return QuoteService(
+            self.inventories,
+            self.service_types,
+            self.upstream,
+            QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
+            QuoteSettings(eligible_handling_codes()),
+        )
+
+    @cached_property
+    def batches(self) -> BatchService:
+        from rh_common.adapters.dynamodb.batch_store import BatchStore
+        from rh_common.contract import item_caps
+        from rh_common.services.batch_service import BatchService, BatchSettings
+
+        return BatchService(
+            batches=BatchStore(settings.required("BATCH_TABLE")),
+            inventories=self.inventories,
+            resend_records=self.resend_records,
+            resends=self.resends,
+            quotes=self.quotes,
+            holds=self.holds,
+            upstream=self.upstream,
+            settings=BatchSettings(
+                eligible_handling_codes=eligible_handling_codes(),
+                max_items=item_caps.resend_max_items(),
+                in_flight_seconds=_IN_FLIGHT_SECONDS,
+            ),
+        )

@@ -1,0 +1,78 @@
+"""POST /inventories/{id}/hold: put an item on hold (ohd) with UpdateReturnInventoryHandling.
+
+Checked first from our state (reserved, pending VAS, handling not pending, not in
+stock: 409, nothing sent); an item already ohd/pending answers at once. When
+Return Helper accepts, the hold is recorded as a fact dated now through the same
+last-writer-wins registers as webhooks, so a later webhook still wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from rh_common.domain import inventory, results
+from rh_common.domain.field_errors import FieldError, error_body
+from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.results import Outcome, Result
+from rh_common.domain.timestamps import now_iso
+from rh_common.domain.webhook_events import InventoryFacts
+from rh_common.services.inventory_lookup import read_through
+from rh_common.services.ports import Inventories, ReturnHelper
+
+ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
+_HOLD_KEYS = uuid.UUID("0b6f4f7e-52a8-4a1f-9d0c-3f0e1c7d2a51")
+
+
+def refusal(record: InventoryRecord) -> str | None:
+    """Why the item cannot be put on hold now, or None."""
+    values = record.values
+    if record.active_resend_request_id is not None:
+        return f"it is reserved by resend request {record.active_resend_request_id}"
+    if values.get("pendingVas"):
+        return "it has a pending VAS request"
+    if values.get("handlingStatusCode") != "pending":
+        return f"its handling {values.get('handlingCode')} is {values.get('handlingStatusCode')}, not pending"
+    if values.get("inStock") is not True:
+        return "it is not in stock"
+    return None
+
+
+def is_on_hold(record: InventoryRecord) -> bool:
+    return all(record.values.get(name) == value for name, value in ON_HOLD.items())
+
+
+class HoldService:
+    def __init__(
+        self,
+        inventories: Inventories,
+        upstream: ReturnHelper,
+        eligible_handling_codes: frozenset[str],
+    ) -> None:
+        self._inventories = inventories
+        self._upstream = upstream
+        self._eligible = eligible_handling_codes
+
+    def hold(self, inventory_id: int) -> Result:
+        record = self._inventories.get(inventory_id, consistent=True)
+        if record is None:
+            record = read_through(self._upstream, self._inventories, [inventory_id], {}).get(inventory_id)
+        if record is None:
+            return results.not_found(f"inventory {inventory_id} is not known")
+        if is_on_hold(record):
+            return Result(Outcome.ALREADY_HELD, inventory.view(record, self._eligible))
+        why = refusal(record)
+        if why is not None:
+            message = f"inventory {inventory_id} cannot be put on hold: {why}"
+            return Result(Outcome.NOT_HOLDABLE, error_body(message, [FieldError("returnInventoryId", message)]))
+        # The same state gives the same key, so a retried hold is one operation upstream.
+        key = str(uuid.uuid5(_HOLD_KEYS, f"{inventory_id}#{record.last_version}"))
+        outcome = self._upstream.update_handling(inventory_id, "ohd", key)
+        if outcome.transient:
+            return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")
+        if not outcome.ok:
+            return results.refused_upstream("hold", outcome)
+        event_time = now_iso()
+        version = inventory.event_version(event_time, f"hold:{inventory_id}")
+        self._inventories.apply(InventoryFacts(inventory_id, ON_HOLD), version, event_time)
+        held = inventory.apply(record, ON_HOLD, version, event_time)
+        return Result(Outcome.HELD, inventory.view(held, self._eligible))
