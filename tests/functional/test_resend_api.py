@@ -37,6 +37,40 @@ def test_the_same_key_and_body_replays_the_answer_without_calling_upstream_again
     assert by_key["idempotencyKey"] == "order-1001"
 
 
+@pytest.mark.parametrize(
+    ("fault_spec", "outcome", "status_code"),
+    [
+        (None, "submitted", 201),
+        ({"kind": "softError", "errorCode": "VALIDATION_FAILED", "error": {"x": "refused"}}, "rejected", 422),
+    ],
+    ids=["submitted", "rejected"],
+)
+def test_an_answer_stored_as_its_status_code_by_a_deployed_stack_replays_the_same(
+    api, items, emulator, tables, fault_spec, outcome, status_code
+):
+    # GIVEN a keyed request answered, its answer stored as an outcome and a body
+    ids = items(521)
+    if fault_spec:
+        fault(emulator, "createResend", **fault_spec)
+    first = api("POST", "/resends", resend_body(ids), headers={"Idempotency-Key": "order-old"})
+    assert first[0] == status_code
+    dynamo = boto3.client("dynamodb")
+    key = {"resendRequestId": {"S": first[1]["resendRequestId"]}}
+    answer = dynamo.get_item(TableName=tables["ResendRequestTable"], Key=key)["Item"]["answer"]["M"]
+    assert answer["outcome"] == {"S": outcome}
+    # WHEN it is rewritten as a stack deployed before stored it: the HTTP status code and the body
+    old = {"M": {"statusCode": {"N": str(status_code)}, "body": answer["body"]}}
+    dynamo.update_item(
+        TableName=tables["ResendRequestTable"],
+        Key=key,
+        UpdateExpression="SET answer = :old",
+        ExpressionAttributeValues={":old": old},
+    )
+    # THEN the same key and body replay the first answer: the same status code, the same body
+    assert api("POST", "/resends", resend_body(ids), headers={"Idempotency-Key": "order-old"}) == first
+    assert upstream_state(emulator)["createResendCalls"] == {"order-old": 1}
+
+
 def test_the_same_key_with_another_body_is_422(api, items):
     ids = items(521, 522)
     assert api("POST", "/resends", resend_body(ids[:1]), headers={"Idempotency-Key": "k-1"})[0] == 201

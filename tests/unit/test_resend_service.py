@@ -1,7 +1,8 @@
 """The resend path (validate -> check -> reserve -> submit -> record) over the in-memory ports.
 
-No AWS, no HTTP: the domain decides in typed results; rh_common.http.status_codes is the one place
-that turns them into status codes, for the response and the stored replay alike.
+No AWS, no HTTP: the domain decides in typed results, and a keyed request stores its answer as one;
+rh_common.http.status_codes is the one place that turns them into status codes (here: to show a
+replay answers what the first call did).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def test_a_valid_request_is_reserved_submitted_once_and_recorded(world):
     assert result.outcome == Outcome.SUBMITTED and result.body["status"] == "SUBMITTED"
     assert world.upstream.created == {"k-1": result.body["resendId"]}
     record = world.records.get(request_id_for("k-1"))
-    assert record["status"] == "SUBMITTED" and record["answer"] == status_codes.stored(result)
+    assert record["status"] == "SUBMITTED" and record["answer"] == result.stored()
     for inventory_id in ids:
         item = world.inventories.get(inventory_id)
         assert item.active_resend_request_id == request_id_for("k-1") and item.values["handlingCode"] == "rsd"

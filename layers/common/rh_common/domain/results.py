@@ -1,13 +1,14 @@
 """What the domain services answer: a typed result (an `Outcome` and the body the caller is told).
 
-Pure and free of HTTP: `http.status_codes` is the one mapping of a result to a status code, for
-the response and for the answer a keyed request stores to replay alike. The worker and the
-batch decide on the outcome, never on a status code.
+Pure and free of HTTP: `http.status_codes` is the one mapping of a result to a status code, at
+the edge. The answer a keyed request stores to replay is the result too (`Result.stored`, read
+back by `Result.from_stored`), so the worker and the batch decide on the outcome whichever call
+answered first, never on a status code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -81,6 +82,30 @@ class Result:
     @property
     def message(self) -> str | None:
         return self.body.get("message")
+
+    def stored(self) -> dict[str, Any]:
+        """The answer a keyed request records for its replay (the record's `answer` attribute)."""
+        return {"outcome": self.decision.value, "body": self.body}
+
+    @classmethod
+    def from_stored(cls, answer: Mapping[str, Any]) -> Result:
+        """A recorded answer replayed: REPLAYED, saying what the first call answered."""
+        body = answer["body"]
+        if "outcome" in answer:
+            first = Outcome(answer["outcome"])
+        else:
+            first = _recorded_as_status_code(int(answer["statusCode"]), body)
+        return cls(Outcome.REPLAYED, body, replay_of=first)
+
+
+def _recorded_as_status_code(status_code: int, body: Mapping[str, Any]) -> Outcome:
+    """The outcome of an answer recorded before answers were stored as outcomes: `{statusCode, body}`,
+    the HTTP answer of its first call. Tables of deployed stacks still hold these, and their codes stay
+    what they were whatever `http.status_codes` maps later. Each outcome recorded had a code of its own
+    but the two 422s: Return Helper's refusal carries `upstream`, a refusal before it does not."""
+    if status_code == 422:
+        return Outcome.REJECTED if "upstream" in body else Outcome.INVALID
+    return {201: Outcome.SUBMITTED, 202: Outcome.PENDING, 409: Outcome.CONFLICT}[status_code]
 
 
 def found(body: dict[str, Any]) -> Result:

@@ -1,9 +1,8 @@
 """The one mapping of a domain `Result` to an HTTP answer (status code and body).
 
-Pure. Used for every response of the merchant API and for the answer a keyed resend
-request stores, so a replay answers exactly what the first call did. A stored answer
-is read back as a typed result too (`replayed`), so the worker and the batch decide
-on outcomes whichever call answered first.
+Pure. Used for every response of the merchant API, a keyed request's replay included: the
+answer it stored is the result (`Result.stored`), so a replay answers exactly what the first
+call did, mapped here like any other result.
 """
 
 from __future__ import annotations
@@ -46,22 +45,3 @@ class HttpAnswer:
 
 def answer(result: Result) -> HttpAnswer:
     return HttpAnswer(STATUS[result.decision], result.body)
-
-
-def stored(result: Result) -> dict[str, Any]:
-    """The answer a keyed request records for its replay (the record's `answer` attribute)."""
-    http = answer(result)
-    return {"statusCode": http.status_code, "body": http.body}
-
-
-def replayed(stored_answer: Mapping[str, Any]) -> Result:
-    """A recorded answer as the result it was. Every outcome that is recorded has its own status
-    code but the two 422s: Return Helper's refusal carries `upstream`, a refusal before it does not."""
-    status, body = int(stored_answer["statusCode"]), stored_answer["body"]
-    first = {
-        201: Outcome.SUBMITTED,
-        202: Outcome.PENDING,
-        409: Outcome.CONFLICT,
-        422: Outcome.REJECTED if "upstream" in body else Outcome.INVALID,
-    }[status]
-    return Result(Outcome.REPLAYED, body, replay_of=first)

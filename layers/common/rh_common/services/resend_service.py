@@ -3,8 +3,8 @@
 validate (pydantic, before this) -> idempotency -> prerequisites over one isolated
 read -> service type (cached) -> reserve (one transaction) -> submit upstream
 with the idempotency key -> record the outcome. Every answer is a typed `Result`
-(rh_common.domain.results) so both doors give the same result; rh_common.http.status_codes maps it
-to the HTTP answer, for the response and for the answer a keyed request stores alike.
+(rh_common.domain.results) so both doors give the same result, and a keyed request stores its
+answer as that result (`Result.stored`); rh_common.http.status_codes maps it to HTTP at the edge.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
-from rh_common.http import status_codes
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import Inventories, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
 from rh_common.services.resend_tracking import restore_handling
@@ -163,7 +162,7 @@ class ResendService:
             "lastError": {"message": refusal.body["message"], "errors": refusal.body["errors"]},
             "createdAt": now,
             "updatedAt": now,
-            "answer": status_codes.stored(refusal),
+            "answer": refusal.stored(),
         }
         try:
             self._resends.create(record)
@@ -176,7 +175,7 @@ class ResendService:
             return results.key_reused("this Idempotency-Key was already used with a different request body")
         stored = existing.get("answer")
         if stored:
-            return status_codes.replayed(stored)
+            return Result.from_stored(stored)
         if int(existing.get("answerBefore", 0)) > time.time():
             return results.in_flight("a request with this Idempotency-Key is still being processed")
         # The first call died before answering; the request itself is safe (reconciled), say where it is.
@@ -268,7 +267,7 @@ class ResendService:
         changes = {k: v for k, v in changes.items() if v is not None}
         body = {**resend_lifecycle.view({**record, **changes}), "status": Status.SUBMITTED.value}
         submitted = Result(Outcome.SUBMITTED, body)
-        changes["answer"] = status_codes.stored(submitted)
+        changes["answer"] = submitted.stored()
         # Removed: the attempt is over, and what an earlier one left (an unknown outcome, its error) is answered.
         changes.update(attemptLeaseUntil=None, attemptUnknown=None, lastError=None, nextAttemptAt=None)
         # Upstream sets the items to rsd on create; say so locally now, as facts dated now, so older
@@ -322,7 +321,7 @@ class ResendService:
             "status": Status.REJECTED.value,
             "lastError": {"errorCode": outcome.error_code, "error": upstream["error"], "detail": outcome.detail},
             "updatedAt": now_iso(),
-            "answer": status_codes.stored(rejected),
+            "answer": rejected.stored(),
             "attemptLeaseUntil": None,
         }
         self._resends.transition(
@@ -346,7 +345,7 @@ class ResendService:
         changes: dict[str, Any] = {
             "lastError": {"detail": detail, "errorCode": outcome.error_code},
             "updatedAt": now_iso(),
-            "answer": status_codes.stored(pending),
+            "answer": pending.stored(),
             "attemptLeaseUntil": None,
         }
         if outcome.maybe_processed:

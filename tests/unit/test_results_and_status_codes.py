@@ -28,10 +28,22 @@ def test_every_outcome_but_a_replay_has_its_status_code_and_a_replay_answers_as_
 
 @pytest.mark.parametrize("first", STORED, ids=[r.outcome.value for r in STORED])
 def test_a_stored_answer_replays_the_same_http_answer_and_says_what_it_was(first):
-    replay = status_codes.replayed(status_codes.stored(first))
+    replay = Result.from_stored(first.stored())
     assert replay.outcome == Outcome.REPLAYED and replay.decision == first.outcome
     assert status_codes.answer(replay) == status_codes.answer(first)
     assert replay.refused == first.refused
+
+
+@pytest.mark.parametrize(
+    ("first", "status_code"),
+    list(zip(STORED, [201, 202, 422, 422, 409], strict=True)),
+    ids=[r.outcome.value for r in STORED],
+)
+def test_an_answer_stored_as_its_status_code_before_still_replays_as_it_was(first, status_code):
+    # What a deployed stack's records hold from before answers were stored as outcomes.
+    replay = Result.from_stored({"statusCode": status_code, "body": first.body})
+    assert replay.outcome == Outcome.REPLAYED and replay.decision == first.outcome
+    assert status_codes.answer(replay) == status_codes.HttpAnswer(status_code, first.body)
 
 
 def test_the_reservation_conflict_names_each_item_and_its_holder():
