@@ -52,12 +52,12 @@ app = APIGatewayRestResolver(enable_validation=True)
 rest_api.register(app, logger)
 
 ELIGIBLE_HANDLING_CODES = wiring.eligible_handling_codes()
-# One set of clients for every route of this process; requests traced once the upstream client is built.
+# One set of clients for every route of this process, handed to each Router module as it is built
+# (no module globals); requests traced once the upstream client is built.
 services = wiring.Wiring(metrics, tracer=tracer)
 store = services.inventories
 for routes in (delivery_routes, sync_routes, resend_workflow):  # deliveries, syncs; hold, quote, plan, batch
-    routes.configure(services)
-    app.include_router(routes.router)
+    app.include_router(routes.router(services))
 observability.route_library_logs(logger)
 # Reads emit no metric (API Gateway counts requests); that is expected, not worth a warning per process.
 warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -282,7 +282,7 @@ def find_resend(
     if status is None or idempotencyKey is not None:
         raise rest_api.invalid("status", "give exactly one of idempotencyKey and status")
     try:
-        return _answer(resend_workflow.resends_with_status(status, limit, nextToken))
+        return _answer(resend_workflow.resends_with_status(services.listing, status, limit, nextToken))
     except InvalidPageToken as bad_token:
         raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
 

@@ -4,6 +4,7 @@ Listing reads the status index, which never holds the body (it holds addresses).
 A replay runs the stored bytes through the webhook's own apply path, without the
 dedup step; state is versioned by event, so a replay never double-applies.
 Answers follow rh_common.http.rest_api: success models returned, every other status raised.
+app.py builds the Router once at init with the process's one wiring (`router(services)`).
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
@@ -20,15 +21,6 @@ from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
 from rh_common.runtime import wiring
 from rh_common.services.webhook_ingest import ApplyFailed
-
-router = APIGatewayRouter()
-services: wiring.Wiring  # the process's one set of clients, from app.py
-
-
-def configure(built: wiring.Wiring) -> None:
-    global services
-    services = built
-
 
 if TYPE_CHECKING:  # a Literal built at run time (from the one list of states): a type checker sees a str
     StatusName = str
@@ -48,47 +40,52 @@ class ReplayOutcome(SuccessModel):
     outcome: Outcome
 
 
-@router.get(
-    "/deliveries",
-    operation_id="list_deliveries",
-    summary="Webhook deliveries in one state, newest first (never the body)",
-    security=rest_api.OPERATOR_REQUIRED,
-    responses=operator_only({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
-)
-def list_deliveries(
-    status: Annotated[StatusName, Query()],
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    nextToken: Annotated[str | None, Query(max_length=1024)] = None,
-) -> DeliveryPage:
-    try:
-        items, token = services.deliveries.list_by_status(status, limit, nextToken)
-    except InvalidPageToken as bad_token:
-        raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
-    return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
+def router(services: wiring.Wiring) -> APIGatewayRouter:
+    """The delivery routes over `services` (read at request time: its clients are built on first use)."""
+    routes = APIGatewayRouter()
 
+    @routes.get(
+        "/deliveries",
+        operation_id="list_deliveries",
+        summary="Webhook deliveries in one state, newest first (never the body)",
+        security=rest_api.OPERATOR_REQUIRED,
+        responses=operator_only({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
+    )
+    def list_deliveries(
+        status: Annotated[StatusName, Query()],
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        nextToken: Annotated[str | None, Query(max_length=1024)] = None,
+    ) -> DeliveryPage:
+        try:
+            items, token = services.deliveries.list_by_status(status, limit, nextToken)
+        except InvalidPageToken as bad_token:
+            raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
+        return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
 
-@router.post(
-    "/deliveries/<deliveryId>/replay",
-    operation_id="replay_delivery",
-    summary="Run a kept delivery through the apply path again (dedup skipped)",
-    security=rest_api.OPERATOR_REQUIRED,
-    responses=operator_only(
-        {
-            200: doc("What the webhook would answer now", ReplayOutcome),
-            **NOT_FOUND,
-            **INVALID,
-            **rest_api.BODY_LIMITS,
-            503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
-        }
-    ),
-)
-def replay_delivery(deliveryId: DeliveryIdPath) -> ReplayOutcome:
-    item = services.deliveries.get(deliveryId)
-    if item is None:
-        raise rest_api.NotFound(f"delivery {deliveryId} is not known")
-    try:
-        result = services.ingestor.apply_stored(item)
-    except ApplyFailed as failed:
-        refusal = field_errors.error_body("delivery could not be applied now; try again")
-        raise rest_api.ApiError(503, refusal) from failed
-    return ReplayOutcome(deliveryId=deliveryId, outcome=result.outcome)
+    @routes.post(
+        "/deliveries/<deliveryId>/replay",
+        operation_id="replay_delivery",
+        summary="Run a kept delivery through the apply path again (dedup skipped)",
+        security=rest_api.OPERATOR_REQUIRED,
+        responses=operator_only(
+            {
+                200: doc("What the webhook would answer now", ReplayOutcome),
+                **NOT_FOUND,
+                **INVALID,
+                **rest_api.BODY_LIMITS,
+                503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
+            }
+        ),
+    )
+    def replay_delivery(deliveryId: DeliveryIdPath) -> ReplayOutcome:
+        item = services.deliveries.get(deliveryId)
+        if item is None:
+            raise rest_api.NotFound(f"delivery {deliveryId} is not known")
+        try:
+            result = services.ingestor.apply_stored(item)
+        except ApplyFailed as failed:
+            refusal = field_errors.error_body("delivery could not be applied now; try again")
+            raise rest_api.ApiError(503, refusal) from failed
+        return ReplayOutcome(deliveryId=deliveryId, outcome=result.outcome)
+
+    return routes

@@ -1,7 +1,8 @@
 """Inventory sync (contract section 8): start one, follow its progress.
 
 The work runs in the background through SQS (rh_common.services.inventory_sync); this
-module only records the sync and answers (rh_common.http.rest_api's pattern).
+module only records the sync and answers (rh_common.http.rest_api's pattern). app.py builds
+the Router once at init with the process's one wiring (`router(services)`).
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
@@ -18,14 +19,6 @@ from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
 from rh_common.runtime import wiring
 
-router = APIGatewayRouter()
-services: wiring.Wiring  # the process's one set of clients, from app.py
-
-
-def configure(built: wiring.Wiring) -> None:
-    global services
-    services = built
-
 
 class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -38,36 +31,41 @@ class SyncStarted(SuccessModel):
     status: Literal["RUNNING"]
 
 
-@router.post(
-    "/sync/inventories",
-    operation_id="start_inventory_sync",
-    summary="Start reading Return Helper's inventories of a window (runs in the background)",
-    security=rest_api.OPERATOR_REQUIRED,
-    responses=operator_only(
-        {
-            202: doc("Started", SyncStarted),
-            **rest_api.BODY_LIMITS,
-            422: doc("Bad window: since after until or in the future, dates that do not parse"),
-        }
-    ),
-)
-def start_sync(request: SyncRequest) -> Response[SyncStarted]:
-    started, problems = services.syncs.start(request.since, request.until)
-    if started is None:
-        raise rest_api.ApiError(422, field_errors.error_body("sync window is not valid", problems))
-    body = SyncStarted(syncId=started["syncId"], status=started["status"])
-    return Response(202, content_types.APPLICATION_JSON, body)
+def router(services: wiring.Wiring) -> APIGatewayRouter:
+    """The sync routes over `services` (read at request time: its clients are built on first use)."""
+    routes = APIGatewayRouter()
 
+    @routes.post(
+        "/sync/inventories",
+        operation_id="start_inventory_sync",
+        summary="Start reading Return Helper's inventories of a window (runs in the background)",
+        security=rest_api.OPERATOR_REQUIRED,
+        responses=operator_only(
+            {
+                202: doc("Started", SyncStarted),
+                **rest_api.BODY_LIMITS,
+                422: doc("Bad window: since after until or in the future, dates that do not parse"),
+            }
+        ),
+    )
+    def start_sync(request: SyncRequest) -> Response[SyncStarted]:
+        started, problems = services.syncs.start(request.since, request.until)
+        if started is None:
+            raise rest_api.ApiError(422, field_errors.error_body("sync window is not valid", problems))
+        body = SyncStarted(syncId=started["syncId"], status=started["status"])
+        return Response(202, content_types.APPLICATION_JSON, body)
 
-@router.get(
-    "/sync/inventories/<syncId>",
-    operation_id="get_inventory_sync",
-    summary="A sync's progress",
-    security=rest_api.OPERATOR_REQUIRED,
-    responses=operator_only({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
-)
-def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
-    progress = services.syncs.get(syncId)
-    if progress is None:
-        raise rest_api.NotFound(f"sync {syncId} is not known")
-    return SyncProgress(**progress)
+    @routes.get(
+        "/sync/inventories/<syncId>",
+        operation_id="get_inventory_sync",
+        summary="A sync's progress",
+        security=rest_api.OPERATOR_REQUIRED,
+        responses=operator_only({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
+    )
+    def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
+        progress = services.syncs.get(syncId)
+        if progress is None:
+            raise rest_api.NotFound(f"sync {syncId} is not known")
+        return SyncProgress(**progress)
+
+    return routes

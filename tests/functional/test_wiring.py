@@ -1,13 +1,19 @@
 """One wiring: every function builds its services through rh_common.runtime.wiring, one set of clients a process."""
 
 from rh_common.runtime import observability
+from tests.support.resend import handler_caller
 
 
-def test_the_merchant_api_shares_one_wiring_across_its_route_modules(load_with_upstream):
+def test_the_merchant_api_shares_one_wiring_across_its_route_modules(load_with_upstream, lambda_context, tables):
     merchant = load_with_upstream("MerchantApiFunction")
     services = merchant.services
-    routes = [merchant.delivery_routes, merchant.sync_routes, merchant.resend_workflow]
-    assert all(module.services is services for module in routes)
+    api = handler_caller(merchant, lambda_context)
+    # GIVEN nothing built yet / WHEN each router module's routes answer / THEN they built app.py's wiring's services
+    assert not {"deliveries", "syncs", "batches"} & set(vars(services))
+    assert api("GET", "/deliveries", query={"status": "ignored"})[0] == 200  # delivery_routes
+    assert api("GET", "/sync/inventories/unknown")[0] == 404  # sync_routes
+    assert api("GET", "/resends/batch/unknown")[0] == 404  # resend_workflow
+    assert {"deliveries", "syncs", "batches"} <= set(vars(services))
     # one upstream client (and service-type cache) behind the resend path and the routes around it
     assert services.resends._upstream is services.batches._upstream is services.quotes._upstream
     assert services.syncs._upstream is services.upstream
