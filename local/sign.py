@@ -26,7 +26,8 @@ from pathlib import Path
 import requests
 
 from local.settings import DEV_RH_SIGNING_KEY, PROJECT_ROOT, stack_file, state_dir
-from rh_common.domain.signature import format_timestamp, signed_headers
+from rh_common.domain import timestamps
+from rh_common.domain.signature import signed_headers
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 _EVENT_TIME = re.compile(rb'("eventTime"\s*:\s*)"[^"\\]*"')
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         signed_url = args.signed_url or signed_url
     key = args.key or os.environ.get("RH_SIGNING_KEY") or DEV_RH_SIGNING_KEY
 
-    timestamp = format_timestamp(datetime.now(UTC))
+    timestamp = timestamps.upstream_iso(datetime.now(UTC))
     body_file = source
     if args.fresh_event_time:
         try:

@@ -22,6 +22,7 @@ from collections import Counter, defaultdict, deque
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from rh_common.domain import timestamps
 from rh_common.domain.codes import HANDLING_CODES, HANDLING_STATUSES, parse_id
 
 # -- Reference data ----------------------------------------------------------------------------
@@ -150,9 +151,8 @@ def envelope(correlation_id: str, payload: dict[str, Any] | None = None, error: 
 
 def now_z7() -> str:
     """UTC now as Return Helper's ``eventTime`` / ``timestamp``: 7 fractional digits and ``Z``."""
-    ns = time.time_ns()
-    whole = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
-    return f"{whole:%Y-%m-%dT%H:%M:%S}.{(ns % 1_000_000_000) // 100:07d}Z"
+    ns = time.time_ns()  # the 7th digit too (100 ns), as upstream's clock gives it
+    return timestamps.upstream_iso(datetime.fromtimestamp(ns // 1_000_000_000, UTC), ticks=ns % 1_000_000_000 // 100)
 
 
 def now_plain() -> str:

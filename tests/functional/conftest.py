@@ -24,7 +24,7 @@ from local import settings as local_settings
 from local.emulator import EmulatorServer
 from rh_common.adapters.dynamodb import base
 from rh_common.adapters.dynamodb.inventory_store import InventoryStore
-from rh_common.domain import inventory, signature
+from rh_common.domain import inventory, signature, timestamps
 from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event
 from tests.support.call_counts import Calls
@@ -261,7 +261,7 @@ def report(deliver):
         payload = {
             "category": "resend",
             "action": "updateResendStatus",
-            "eventTime": signature.format_timestamp(start + timedelta(seconds=second)),
+            "eventTime": timestamps.upstream_iso(start + timedelta(seconds=second)),
             "resend": {"resendId": resend_id, "resendStatusCode": code},
             "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
             "returnInventoryList": [

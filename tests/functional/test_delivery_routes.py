@@ -11,7 +11,7 @@ from botocore.exceptions import EndpointConnectionError
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import InvocationResult
 from local.settings import LocalSettings
-from rh_common.domain import signature
+from rh_common.domain import timestamps
 from tests.events.loader import load_event_bytes
 from tests.support.resend import resend_body
 
@@ -123,7 +123,7 @@ def test_replaying_a_failed_report_through_the_operator_command_gives_the_items_
     failed = {
         "category": "resend",
         "action": "updateResendStatus",
-        "eventTime": signature.format_timestamp(datetime.now(UTC) + timedelta(minutes=1)),
+        "eventTime": timestamps.upstream_iso(datetime.now(UTC) + timedelta(minutes=1)),
         "resend": {"resendId": submitted["resendId"], "resendStatusCode": 4},
         "resendShipmentList": [{"resendId": submitted["resendId"], "trackingNumber": None, "error": "bad address"}],
         "returnInventoryList": [

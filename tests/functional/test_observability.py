@@ -26,7 +26,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from local.template import LocalTemplate
 from rh_common.adapters.returnhelper import credentials
-from rh_common.domain import signature
+from rh_common.domain import signature, timestamps
 from rh_common.runtime import observability
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.resend import SHIPMENT, fault, resend_body
@@ -186,7 +186,7 @@ def sqs_event(*bodies) -> dict:
 def status_report(resend_id: int, code: int, ids: list[int], *, shipment: dict | None = None) -> bytes:
     """A resend/updateResendStatus webhook for our request, with the address upstream echoes back."""
     payload = load_event("resend_updateResendStatus_completed")
-    payload["eventTime"] = signature.format_timestamp(datetime.now(UTC) + timedelta(minutes=1))
+    payload["eventTime"] = timestamps.upstream_iso(datetime.now(UTC) + timedelta(minutes=1))
     payload["resend"].update(resendId=resend_id, resendStatusCode=code)
     payload["resendShipmentList"][0].update({**(shipment or {}), "resendId": resend_id})
     payload["returnInventoryList"] = [{**payload["returnInventoryList"][0], "returnInventoryId": i} for i in ids]
@@ -311,8 +311,8 @@ def run_every_flow(flows, emulator) -> None:
     now = datetime.now(UTC)
     rejected = [
         f.deliver(raw, key=OTHER_KEY),
-        f.deliver(raw, timestamp=signature.format_timestamp(now - timedelta(hours=2))),
-        f.deliver(raw, timestamp=signature.format_timestamp(now + timedelta(hours=2))),
+        f.deliver(raw, timestamp=timestamps.upstream_iso(now - timedelta(hours=2))),
+        f.deliver(raw, timestamp=timestamps.upstream_iso(now + timedelta(hours=2))),
         f.deliver(raw, headers={"timestamp": "yesterday"}),
         f.deliver(raw, drop=("returnhelper-signature",)),
         f.deliver(raw, drop=("timestamp",)),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from rh_common.domain import signature
+from rh_common.domain import timestamps
 from rh_common.domain.results import Outcome
 from tests.support.resend import resend_body
 
@@ -107,7 +107,7 @@ def test_the_deprecated_tracking_number_event_sets_the_tracking_number(worker, s
         "category": "resend",
         "action": "updateResendTrackingNumber",
         # after the request was created (our own "rsd" mark is dated then), as upstream's are
-        "eventTime": signature.format_timestamp(datetime.now(UTC) + timedelta(minutes=1)),
+        "eventTime": timestamps.upstream_iso(datetime.now(UTC) + timedelta(minutes=1)),
         "resend": {"resendId": view["resendId"]},
         "trackingNumber": "LEGACY-TRACK-1",
         "failureReason": "",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from rh_common.domain import signature
+from rh_common.domain import signature, timestamps
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.resend import WEBHOOK_URL as URL
 
@@ -58,7 +58,7 @@ def test_a_duplicate_delivery_is_acknowledged_and_dropped(deliver, tables):
 )
 def test_bad_signatures_and_timestamps_get_401_and_nothing_is_stored(deliver, tables, tamper):
     if "skew" in tamper:  # computed here, not at collection time, so the clock is the test's
-        tamper = {"timestamp": signature.format_timestamp(datetime.now(UTC) + timedelta(seconds=tamper["skew"]))}
+        tamper = {"timestamp": timestamps.upstream_iso(datetime.now(UTC) + timedelta(seconds=tamper["skew"]))}
     status, body = deliver(load_event_bytes("newInventoryCreated"), **tamper)
     assert status == 401
     assert body["message"] and body["errors"][0]["field"] is None

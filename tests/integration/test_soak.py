@@ -30,6 +30,7 @@ import requests
 
 from local import settings as local_settings
 from local.sign import post_signed
+from rh_common.domain import timestamps
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.needs_dynamodb_local]
 
@@ -57,10 +58,6 @@ SHIPMENT = {
 
 
 # ------------------------------------------------------------------ deliveries
-
-
-def event_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 def inventory_events(rng: random.Random, inventory_id: int, times: list[str]) -> list[dict]:
@@ -153,7 +150,9 @@ def test_2000_shuffled_signed_deliveries_with_duplicates_converge_and_count_once
     rng = random.Random(seed)
     base = rng.randrange(10**11, 10**12 - INVENTORIES)  # fresh ids for this run
     start = datetime(2025, 5, 1, tzinfo=UTC)
-    moments = [event_time(start + timedelta(seconds=i, microseconds=rng.randrange(10**6))) for i in range(1400)]
+    moments = [
+        timestamps.upstream_iso(start + timedelta(seconds=i, microseconds=rng.randrange(10**6))) for i in range(1400)
+    ]
     rng.shuffle(moments)  # arrivals are not always first in time: order is never trusted
 
     by_inventory: dict[int, list[dict]] = {}

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from rh_common.domain.signature import SignatureError, format_timestamp, sign, signed_headers, verify
+from rh_common.domain.signature import SignatureError, sign, signed_headers, verify
+from rh_common.domain.timestamps import upstream_iso
 
 URL = "https://hooks.example.com/webhooks/returnhelper"
 KEY = base64.b64encode(b"vector-key-0123456789abcdef").decode()  # "dmVjdG9yLWtleS0wMTIzNDU2Nzg5YWJjZGVm"
@@ -81,7 +82,7 @@ def test_given_a_non_base64_key_when_signing_then_value_error():
     ],
 )
 def test_given_a_datetime_when_formatting_then_utc_with_7_fraction_digits_and_z(when, expected):
-    assert format_timestamp(when) == expected
+    assert upstream_iso(when) == expected
 
 
 def test_given_no_timestamp_when_building_headers_then_now_is_used_and_the_result_verifies():

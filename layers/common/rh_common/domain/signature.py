@@ -21,7 +21,7 @@ from typing import Literal
 
 from rh_common.domain import timestamps
 
-__all__ = ["SignatureError", "format_timestamp", "sign", "signed_headers", "verify"]
+__all__ = ["SignatureError", "sign", "signed_headers", "verify"]
 
 SIGNATURE_HEADER = "returnhelper-signature"
 LEGACY_SIGNATURE_HEADER = "signature"
@@ -60,15 +60,9 @@ def sign(signing_key_b64: str, url: str, timestamp: str, raw_body: bytes) -> str
     return _digest(key, _message(url, timestamp, raw_body)).decode("ascii")
 
 
-def format_timestamp(when: datetime) -> str:
-    """Return Helper's header form: UTC, 7 fraction digits, ``Z`` (naive means UTC)."""
-    utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-
-
 def signed_headers(signing_key_b64: str, url: str, raw_body: bytes, timestamp: str | None = None) -> dict[str, str]:
     """Headers of a delivery of ``raw_body`` to ``url`` as Return Helper sends them."""
-    stamp = timestamp if timestamp is not None else format_timestamp(datetime.now(UTC))
+    stamp = timestamp if timestamp is not None else timestamps.upstream_iso(datetime.now(UTC))
     return {
         SIGNATURE_HEADER: sign(signing_key_b64, url, stamp, raw_body),
         TIMESTAMP_HEADER: stamp,

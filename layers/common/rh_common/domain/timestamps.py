@@ -44,11 +44,17 @@ def parse(value: str, space_separator: bool = True) -> datetime:
 
 
 def sortable(value: str) -> str:
-    """A fixed-width UTC form whose string order is time order (7 fraction digits, as upstream)."""
+    """A fixed-width UTC form whose string order is time order (upstream's own, 7 fraction digits kept)."""
     match = _match(value)
-    digits7 = (match["fraction"] or "").ljust(7, "0")[:7]
-    base = parse(value).replace(microsecond=0)
-    return base.strftime("%Y-%m-%dT%H:%M:%S") + f".{digits7}Z"
+    return upstream_iso(parse(value), ticks=int((match["fraction"] or "").ljust(7, "0")[:7]))
+
+
+def upstream_iso(moment: datetime, ticks: int | None = None) -> str:
+    """Return Helper's form (its eventTimes, the signed ``timestamp`` header): UTC, 7 fraction digits, ``Z``
+    (naive means UTC). ``ticks``: the fraction in 100 ns units (0 to 9,999,999), for a caller that has more
+    than Python's microseconds; without it the 7th digit is 0."""
+    utc = _utc(moment)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond * 10 if ticks is None else ticks:07d}Z"
 
 
 def _utc(moment: datetime) -> datetime:

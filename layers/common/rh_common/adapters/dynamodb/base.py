@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, DecimalException
 from functools import cache
 from typing import Any, cast
@@ -143,12 +143,6 @@ def from_attribute(attribute: Mapping[str, Any]) -> Any:
     return _plain(_deserializer.deserialize(cast(Any, attribute)))  # boto3-stubs: a TypedDict; ours: a plain map
 
 
-def failed_condition_item(error: ClientError) -> Mapping[str, Any] | None:
-    """The stored item a ConditionalCheckFailedException carries (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
-    response: Mapping[str, Any] = error.response  # botocore-stubs' error response has no Item: DynamoDB's own
-    return response.get("Item")
-
-
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: from_attribute(value) for name, value in item.items()}
 
@@ -167,6 +161,104 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "value") and isinstance(getattr(value, "value", None), bytes):
         return bytes(value.value)  # boto3's Binary wrapper
     return value
+
+
+# ------------------------------------------------------------------ writes: one home for each shape
+
+
+def put_new(table: str, item: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """PutItem parameters (also a TransactWriteItems `Put`) that write `item` only while no item has its `key`."""
+    return {"TableName": table, "Item": to_item(dict(item)), "ConditionExpression": f"attribute_not_exists({key})"}
+
+
+def create(client: Any, table: str, item: Mapping[str, Any], key: str) -> bool:
+    """Write `item` unless an item with its `key` is stored: False (nothing written) when one is."""
+    try:
+        client.put_item(**put_new(table, item, key))
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def placeholders(
+    prefix: str, attributes: Mapping[str, Any], names: dict[str, str], values: dict[str, Any]
+) -> Iterator[tuple[str, str | None]]:
+    """Each attribute's name placeholder (`#c0`) and its value's (`:c0`; None for a None value), added to
+    `names` / `values`: any attribute name is safe in an expression, reserved words included."""
+    for index, (name, value) in enumerate(attributes.items()):
+        names[f"#{prefix}{index}"] = name
+        if value is None:
+            yield f"#{prefix}{index}", None
+        else:
+            values[f":{prefix}{index}"] = to_attribute(value)
+            yield f"#{prefix}{index}", f":{prefix}{index}"
+
+
+def assignments(
+    prefix: str, changes: Mapping[str, Any], names: dict[str, str], values: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """(SET clauses, REMOVE names) writing `changes`, a None value removing its attribute."""
+    sets: list[str] = []
+    removes: list[str] = []
+    for name, value in placeholders(prefix, changes, names, values):
+        if value is None:
+            removes.append(name)
+        else:
+            sets.append(f"{name} = {value}")
+    return sets, removes
+
+
+def update_expression(sets: Sequence[str], removes: Sequence[str] = (), adds: Sequence[str] = ()) -> str:
+    """`SET a = :a, b = :b REMOVE c ADD n :one`, leaving out an empty clause."""
+    clauses = [(keyword, parts) for keyword, parts in (("SET", sets), ("REMOVE", removes), ("ADD", adds)) if parts]
+    return " ".join(f"{keyword} {', '.join(parts)}" for keyword, parts in clauses)
+
+
+# ------------------------------------------------------------------ errors
+
+
+def error_code(error: BaseException) -> str | None:
+    """DynamoDB's code for a refused request (`ConditionalCheckFailedException`, ...); None for any other error."""
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
+
+
+def is_condition_failure(error: BaseException) -> bool:
+    return error_code(error) == "ConditionalCheckFailedException"
+
+
+def failed_condition_item(error: ClientError) -> Mapping[str, Any] | None:
+    """The stored item a ConditionalCheckFailedException carries (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    response: Mapping[str, Any] = error.response  # botocore-stubs' error response has no Item: DynamoDB's own
+    return response.get("Item")
+
+
+def cancellation_codes(error: BaseException) -> list[str]:
+    """A cancelled transaction's reason per action, in action order ("None": that action was fine); [] for any
+    other error."""
+    if error_code(error) != "TransactionCanceledException":
+        return []
+    response: Mapping[str, Any] = getattr(error, "response", {})
+    return [reason.get("Code") or "None" for reason in response.get("CancellationReasons") or ()]
+
+
+def failed_conditions(error: ClientError) -> dict[int, Mapping[str, Any] | None] | None:
+    """{action index: the stored item it carries} for the writes whose condition failed (a single write is
+    action 0; the item needs ReturnValuesOnConditionCheckFailure=ALL_OLD, else None). {} for a transaction
+    cancelled for other reasons only (throttling, a concurrent transaction); None for any other error."""
+    code = error_code(error)
+    if code == "ConditionalCheckFailedException":
+        return {0: failed_condition_item(error)}
+    if code != "TransactionCanceledException":
+        return None
+    response: Mapping[str, Any] = error.response
+    return {
+        index: reason.get("Item")
+        for index, reason in enumerate(response.get("CancellationReasons") or ())
+        if reason.get("Code") == "ConditionalCheckFailed"
+    }
 
 
 # What a retry can cure: DynamoDB throttled, unwell or racing another transaction, and (for the
@@ -204,14 +296,7 @@ def is_retryable(error: BaseException) -> bool:
         return True
     if not isinstance(error, ClientError):
         return False
-    answer = error.response
-    code = answer.get("Error", {}).get("Code")
+    code = error_code(error)
     if code == "TransactionCanceledException":
-        reasons = {reason.get("Code") or "None" for reason in answer.get("CancellationReasons") or ()}
-        return reasons <= RETRYABLE_CANCELLATIONS
-    return code in RETRYABLE_CODES or answer.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-
-
-def is_condition_failure(error: Exception) -> bool:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
-    return code == "ConditionalCheckFailedException"
+        return set(cancellation_codes(error)) <= RETRYABLE_CANCELLATIONS
+    return code in RETRYABLE_CODES or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500

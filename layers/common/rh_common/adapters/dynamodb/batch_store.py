@@ -37,16 +37,8 @@ class BatchStore(base.TableAdapter):
         return record
 
     def create(self, record: Mapping[str, Any]) -> None:
-        try:
-            self.client.put_item(
-                TableName=self._table,
-                Item=base.to_item(_encoded(record)),
-                ConditionExpression="attribute_not_exists(batchKey)",
-            )
-        except ClientError as error:
-            if base.is_condition_failure(error):
-                raise BatchExists(record["batchKey"]) from error
-            raise
+        if not base.create(self.client, self._table, _encoded(record), "batchKey"):
+            raise BatchExists(record["batchKey"])
 
     def claim(self, batch_key: str, seen_answer_before: int, answer_before: int) -> bool:
         """Take over a batch whose first call died (its answerBefore passed); False if another did."""
@@ -65,13 +57,13 @@ class BatchStore(base.TableAdapter):
             raise
 
     def update(self, batch_key: str, changes: Mapping[str, Any]) -> None:
-        encoded = _encoded(changes)
-        names = {f"#c{i}": name for i, name in enumerate(encoded)}
-        values = {f":c{i}": base.to_attribute(value) for i, value in enumerate(encoded.values())}
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, removes = base.assignments("c", _encoded(changes), names, values)
         self.client.update_item(
             TableName=self._table,
             Key={"batchKey": {"S": batch_key}},
-            UpdateExpression="SET " + ", ".join(f"#c{i} = :c{i}" for i in range(len(encoded))),
+            UpdateExpression=base.update_expression(sets, removes),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )

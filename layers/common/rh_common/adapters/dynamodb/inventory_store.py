@@ -32,21 +32,13 @@ class InventoryWriteConflict(base.WriteContention):
     """The item kept changing under us; the caller should let the delivery be retried."""
 
 
-def _failed_conditions(error: ClientError, count: int) -> dict[int, Mapping[str, Any] | None]:
+def _failed_conditions(error: ClientError) -> dict[int, Mapping[str, Any] | None]:
     """{action index: stored item} for the actions whose condition failed; re-raise anything else.
 
     A transaction cancelled only by a concurrent transaction (TransactionConflict) gives {}:
     the caller tries the same writes again."""
-    code = error.response.get("Error", {}).get("Code")
-    if code == "ConditionalCheckFailedException":  # the single-action path
-        return {0: base.failed_condition_item(error)}
-    if code != "TransactionCanceledException":
-        raise error
-    reasons = error.response.get("CancellationReasons") or []
-    failed: dict[int, Mapping[str, Any] | None] = {
-        i: r.get("Item") for i, r in enumerate(reasons[:count]) if r.get("Code") == "ConditionalCheckFailed"
-    }
-    if not failed and not any(r.get("Code") == "TransactionConflict" for r in reasons):
+    failed = base.failed_conditions(error)
+    if failed is None or (not failed and "TransactionConflict" not in base.cancellation_codes(error)):
         raise error
     return failed
 
@@ -75,9 +67,12 @@ def in_stock_shard(inventory_id: int) -> int:
     return inventory_id % IN_STOCK_SHARDS
 
 
+# (ExpressionAttributeNames, ExpressionAttributeValues, SET clauses, REMOVE names) of one item's update.
+_Assignments = tuple[dict[str, str], dict[str, Any], list[str], list[str]]
+
+
 def _update_expression(sets: list[str], removes: list[str]) -> str:
-    remove = " REMOVE " + ", ".join(removes) if removes else ""
-    return "SET " + ", ".join(sets) + remove + " ADD revision :one"
+    return base.update_expression(sets, removes, adds=["revision :one"])
 
 
 class InventoryStore(base.TableAdapter):
@@ -158,7 +153,7 @@ class InventoryStore(base.TableAdapter):
                     self.client.transact_write_items(TransactItems=actions)
                 return
             except ClientError as error:
-                reasons = _failed_conditions(error, len(actions))
+                reasons = _failed_conditions(error)
             for index, inventory_id in enumerate(ids):
                 if index in reasons:
                     stored = reasons[index]
@@ -208,14 +203,7 @@ class InventoryStore(base.TableAdapter):
         for index, name in enumerate(facts.values):
             if name in READ_DATED_ATTRIBUTES:
                 condition += f" AND (attribute_not_exists(#v{index}) OR #v{index} < :version)"
-        return {
-            "TableName": self._table,
-            "Key": {"returnInventoryId": base.to_attribute(facts.inventory_id)},
-            "UpdateExpression": _update_expression(sets, removes),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        return self._update(facts.inventory_id, (names, values, sets, removes), condition)
 
     def _next_update(
         self, facts: InventoryFacts, version: str, event_time: str, stored: Mapping[str, Any] | None
@@ -239,9 +227,14 @@ class InventoryStore(base.TableAdapter):
         condition = "attribute_not_exists(revision)" if revision is None else "revision = :revision"
         if revision is not None:
             values[":revision"] = base.to_attribute(revision)
+        return self._update(facts.inventory_id, (names, values, sets, removes), condition)
+
+    def _update(self, inventory_id: int, assignments: _Assignments, condition: str) -> dict[str, Any]:
+        """UpdateItem parameters (also a TransactWriteItems `Update`) of `_assignments`' writes, under `condition`."""
+        names, values, sets, removes = assignments
         return {
             "TableName": self._table,
-            "Key": {"returnInventoryId": base.to_attribute(facts.inventory_id)},
+            "Key": {"returnInventoryId": base.to_attribute(inventory_id)},
             "UpdateExpression": _update_expression(sets, removes),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
@@ -249,9 +242,7 @@ class InventoryStore(base.TableAdapter):
         }
 
     @staticmethod
-    def _assignments(
-        inventory_id: int, attributes: Mapping[str, Any], version: str
-    ) -> tuple[dict, dict, list[str], list[str]]:
+    def _assignments(inventory_id: int, attributes: Mapping[str, Any], version: str) -> _Assignments:
         """(names, values, SET clauses, REMOVE clauses) writing `attributes` at `version`; the in-stock index's
         key follows inStock: set while it is true, removed when it is not."""
         names: dict[str, str] = {}

@@ -41,15 +41,9 @@ class ResendListing(base.TableAdapter):
         return items, encode_token(last) if last else None
 
     def _get_many(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        request = {self._table: {"Keys": [{"resendRequestId": {"S": i}} for i in ids], "ConsistentRead": True}}
-        while ids and request:
-            response = self.client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._table, []):
-                record = base.from_item(item)
-                found[record["resendRequestId"]] = record
-            request = response.get("UnprocessedKeys") or {}
-        return found
+        keys = [{"resendRequestId": {"S": i}} for i in ids]
+        records = map(base.from_item, base.batch_get(self.client, {self._table: keys}, consistent=True)[self._table])
+        return {record["resendRequestId"]: record for record in records}
 
 
 _TOKEN = {"s": str, "u": str, "r": str}  # the ByStatus index's key: status, updatedAt, resendRequestId

@@ -7,7 +7,7 @@ overlapping items: exactly one transaction wins (DynamoDB serialises them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -82,30 +82,14 @@ class ResendStore(base.TableAdapter):
 
     def create(self, record: Mapping[str, Any]) -> None:
         """A record that reserves nothing (e.g. refused before reserving); RequestExists if taken."""
-        try:
-            self.client.put_item(
-                TableName=self._table,
-                Item=base.to_item(dict(record)),
-                ConditionExpression="attribute_not_exists(resendRequestId)",
-            )
-        except ClientError as error:
-            if base.is_condition_failure(error):
-                raise RequestExists(record["resendRequestId"]) from error
-            raise
+        if not base.create(self.client, self._table, record, "resendRequestId"):
+            raise RequestExists(record["resendRequestId"])
 
     def reserve(self, record: Mapping[str, Any], inventory_ids: Iterable[int]) -> None:
         """Create the record and hold every item for it, all or nothing."""
         request_id = record["resendRequestId"]
         ids = list(inventory_ids)
-        actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": base.to_item(dict(record)),
-                    "ConditionExpression": "attribute_not_exists(resendRequestId)",
-                }
-            }
-        ]
+        actions: list[dict[str, Any]] = [{"Put": base.put_new(self._table, record, "resendRequestId")}]
         actions += [
             {
                 "Update": {
@@ -124,18 +108,15 @@ class ResendStore(base.TableAdapter):
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            failed = base.failed_conditions(error)
+            if failed is None:
                 raise
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if 0 in failed:  # the record's Put
                 raise RequestExists(request_id) from error
-            conflicts = [
-                Conflict(
-                    inventory_id,
-                    base.from_item(reason["Item"]).get("activeResendRequestId") if reason.get("Item") else None,
-                )
-                for inventory_id, reason in zip(ids, reasons[1:], strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
+            conflicts = [  # action i > 0 holds ids[i - 1]
+                Conflict(ids[index - 1], base.from_item(item).get("activeResendRequestId") if item else None)
+                for index, item in failed.items()
+                if index <= len(ids)
             ]
             if not conflicts:
                 raise  # cancelled for another reason (throttling, conflict with a running transaction)
@@ -161,17 +142,13 @@ class ResendStore(base.TableAdapter):
                 self.client.update_item(**record_update)
             return True
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
+            failed = base.failed_conditions(error)
+            if not failed:  # not a failed condition, or a cancellation for other reasons
+                raise
+            if 0 in failed:  # the record's own condition: it had moved on
                 return False
-            if code == "TransactionCanceledException":
-                reasons = error.response.get("CancellationReasons") or []
-                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                    return False
-                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[1:]):
-                    # An item is no longer held by this request: release the ones that are.
-                    return self._transition_then_release(record_update, request_id, release_items)
-            raise
+            # An item is no longer held by this request: release the ones that are.
+            return self._transition_then_release(record_update, request_id, release_items)
 
     def transition_with(
         self, request_id: str, expected_statuses: Iterable[str], changes: Mapping[str, Any], updates: list[dict]
@@ -184,7 +161,7 @@ class ResendStore(base.TableAdapter):
             self.client.transact_write_items(TransactItems=[{"Update": u} for u in (record_update, *updates)])
             return True
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            if base.error_code(error) == "TransactionCanceledException":
                 return False
             raise
 
@@ -198,17 +175,13 @@ class ResendStore(base.TableAdapter):
         names = {"#status": "status"}
         values: dict[str, Any] = {f":expected{i}": base.to_attribute(s) for i, s in enumerate(expected)}
         conditions = [f"#status IN ({', '.join(values)})"]
-        sets, removes = [], []
-        for name, value in _placeholders("c", changes, names, values):
-            (removes.append(name) if value is None else sets.append(f"{name} = {value}"))
-        for name, value in _placeholders("u", unchanged or {}, names, values):
+        sets, removes = base.assignments("c", changes, names, values)
+        for name, value in base.placeholders("u", unchanged or {}, names, values):
             conditions.append(f"attribute_not_exists({name})" if value is None else f"{name} = {value}")
-        clauses = [f"SET {', '.join(sets)}"] if sets else []
-        clauses += [f"REMOVE {', '.join(removes)}"] if removes else []
         return {
             "TableName": self._table,
             "Key": {"resendRequestId": {"S": request_id}},
-            "UpdateExpression": " ".join(clauses),
+            "UpdateExpression": base.update_expression(sets, removes),
             "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -238,16 +211,3 @@ class ResendStore(base.TableAdapter):
             "ConditionExpression": "activeResendRequestId = :request",
             "ExpressionAttributeValues": {":request": {"S": request_id}},
         }
-
-
-def _placeholders(
-    prefix: str, attributes: Mapping[str, Any], names: dict[str, str], values: dict[str, Any]
-) -> Iterator[tuple[str, str | None]]:
-    """Each attribute's name placeholder and its value's (None for a None value), added to `names`/`values`."""
-    for index, (name, value) in enumerate(attributes.items()):
-        names[f"#{prefix}{index}"] = name
-        if value is None:
-            yield f"#{prefix}{index}", None
-        else:
-            values[f":{prefix}{index}"] = base.to_attribute(value)
-            yield f"#{prefix}{index}", f":{prefix}{index}"

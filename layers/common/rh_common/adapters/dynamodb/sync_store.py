@@ -21,11 +21,8 @@ class SyncStore(base.TableAdapter):
         self._client = client
 
     def create(self, record: dict[str, Any]) -> None:
-        self.client.put_item(
-            TableName=self._table,
-            Item=base.to_item(record),
-            ConditionExpression="attribute_not_exists(syncId)",
-        )
+        # A new sync's id is fresh: a taken one is a bug, left to fail loudly (a ClientError), not an answer.
+        self.client.put_item(**base.put_new(self._table, record, "syncId"))
 
     def get(self, sync_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(TableName=self._table, Key={"syncId": {"S": sync_id}}, ConsistentRead=True).get(
@@ -36,15 +33,15 @@ class SyncStore(base.TableAdapter):
     def count(self, sync_id: str, key: str, counters: dict[str, int], now: str) -> dict[str, Any] | None:
         """ADD `counters` once per `key` (a page, or a window's total); the record after, or None
         when that key was counted before."""
-        names = {f"#c{i}": name for i, name in enumerate(counters)}
-        values: dict[str, Any] = {f":c{i}": {"N": str(v)} for i, v in enumerate(counters.values())}
-        values.update({":keys": {"SS": [key]}, ":key": {"S": key}, ":now": {"S": now}})
-        adds = [f"#c{i} :c{i}" for i in range(len(counters))] + ["donePages :keys"]
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":keys": {"SS": [key]}, ":key": {"S": key}, ":now": {"S": now}}
+        adds = [f"{name} {value}" for name, value in base.placeholders("c", counters, names, values)]
+        adds.append("donePages :keys")
         try:
             response = self.client.update_item(
                 TableName=self._table,
                 Key={"syncId": {"S": sync_id}},
-                UpdateExpression="SET updatedAt = :now ADD " + ", ".join(adds),
+                UpdateExpression=base.update_expression(["updatedAt = :now"], adds=adds),
                 ConditionExpression="attribute_exists(syncId) AND NOT contains(donePages, :key)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -85,7 +82,7 @@ class SyncStore(base.TableAdapter):
             self.client.update_item(
                 TableName=self._table,
                 Key={"syncId": {"S": sync_id}},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=base.update_expression(sets),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
