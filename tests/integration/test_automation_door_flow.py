@@ -9,18 +9,9 @@ import time
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+from tests.integration.test_resend_flow import SHIPMENT
 
-SHIPMENT = {
-    "shipmentServiceType": "SHIPMENT_UPS_GROUND_NJ",
-    "shipmentCountryCode": "usa",
-    "shipmentName": "Test Recipient",
-    "shipmentPhone": "5550100",
-    "shipmentStreet1": "1 Test Street",
-    "shipmentState": "NJ",
-    "shipmentCity": "Testville",
-    "shipmentPostalCode": "00000",
-}
+pytestmark = pytest.mark.integration
 
 
 def arrive(stack) -> int:
