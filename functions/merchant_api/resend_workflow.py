@@ -7,7 +7,7 @@ documented. The services in rh_common decide; their `Result`s go through `rest_a
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated signatures at run time.
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,24 +17,15 @@ from rh_common.contract.error_schemas import ErrorBody, FieldErrorModel, Upstrea
 from rh_common.contract.resend_request import MAX_ID
 from rh_common.contract.views import InventoryView, ReservationConflictBody, SuccessModel
 from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
-from rh_common.domain import idempotency_keys, resend_lifecycle, results
+from rh_common.domain import idempotency_keys
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, keyed_route
 from rh_common.runtime import wiring
 
-if TYPE_CHECKING:
-    from rh_common.services.ports import ResendPages
-
 RETRY_AFTER_SECONDS = "5"
 # Quote, plan and batch bodies (a batch of BATCH_MAX_ITEMS items with its shipment is under 8 KB)
 # fit the merchant API's one limit, rest_api.MAX_BODY_BYTES.
-
-
-def resends_with_status(listing: "ResendPages", status: str, limit: int, next_token: str | None) -> Result:
-    """GET /resends?status= (app.py owns the route, shared with ?idempotencyKey=); InvalidPageToken: bad token."""
-    records, token = listing.page(status, limit, next_token)
-    return results.found({"items": [resend_lifecycle.view(r) for r in records], "nextToken": token})
 
 
 class RefusedUpstreamBody(ErrorBody):

@@ -10,6 +10,7 @@ import requests
 
 from rh_common.domain import inventory, sync_windows
 from rh_common.domain.webhook_events import InventoryFacts
+from rh_common.runtime import wiring
 from tests.support.resend import fault, handler_caller, resend_body
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -97,6 +98,12 @@ def functions(load_with_upstream, sync_queue):
     return load_with_upstream("MerchantApiFunction", **env), load_with_upstream("ResendWorkerFunction", **env)
 
 
+@pytest.fixture
+def store(functions):
+    """The inventory table the functions share (their environment is set), read and written as a webhook would."""
+    return wiring.Wiring().inventories
+
+
 def api(merchant, lambda_context, method, path, body=None):
     return handler_caller(merchant, lambda_context)(method, path, body=body)
 
@@ -138,7 +145,7 @@ def backfill(emulator, count, days):
 
 
 def test_a_sync_reads_every_window_and_page_as_messages_and_ends_done(
-    functions, emulator, sync_queue, lambda_context, tables
+    functions, store, emulator, sync_queue, lambda_context, tables
 ):
     merchant, worker = functions
     ids = backfill(emulator, 120, 100)  # upstream only: no webhook ever told us
@@ -155,7 +162,6 @@ def test_a_sync_reads_every_window_and_page_as_messages_and_ends_done(
     assert (progress["status"], progress["pagesDone"], progress["pagesTotal"], progress["errors"]) == ("DONE", 3, 3, [])
     assert (progress["inventoriesSeen"], progress["inventoriesChanged"]) == (120, 120)
     assert pages == 4  # three pages, the one that failed twice
-    store = merchant.store
     assert all(store.get(i).values.get("inStock") is True for i in ids)
 
     # a re-run learns the same facts at the same versions: nothing changes
@@ -165,18 +171,18 @@ def test_a_sync_reads_every_window_and_page_as_messages_and_ends_done(
     assert (rerun["status"], rerun["inventoriesSeen"], rerun["inventoriesChanged"]) == ("DONE", 120, 0)
 
 
-def test_a_newer_webhook_keeps_its_state_over_the_sync(functions, emulator, sync_queue, lambda_context):
+def test_a_newer_webhook_keeps_its_state_over_the_sync(functions, store, emulator, sync_queue, lambda_context):
     merchant, worker = functions
     [inventory_id] = backfill(emulator, 1, 2)
     # a webhook dated after upstream's handling update says the item was disposed of
     later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     facts = InventoryFacts(inventory_id, {"handlingCode": "dis", "handlingStatusCode": "completed", "inStock": False})
-    merchant.store.apply(facts, inventory.event_version(later, "webhook"), later)
+    store.apply(facts, inventory.event_version(later, "webhook"), later)
 
     api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
     drain(worker, sync_queue, lambda_context)
 
-    values = merchant.store.get(inventory_id).values
+    values = store.get(inventory_id).values
     assert (values["handlingCode"], values["inStock"], values["warehouseId"]) == ("dis", False, 2)
 
 
@@ -203,10 +209,10 @@ def test_bad_windows_and_unknown_syncs(functions, lambda_context):
     assert status == 404 and body["errors"] == []
 
 
-def test_a_resend_for_an_item_never_synced_is_looked_up_and_accepted(functions, emulator, lambda_context):
+def test_a_resend_for_an_item_never_synced_is_looked_up_and_accepted(functions, store, emulator, lambda_context):
     merchant, _ = functions
     [inventory_id] = backfill(emulator, 1, 1)  # on hold upstream, unknown here
-    assert merchant.store.get(inventory_id) is None
+    assert store.get(inventory_id) is None
     status, body = api(merchant, lambda_context, "POST", "/resends", resend_body([inventory_id]))
     assert (status, body["status"]) == (201, "SUBMITTED"), body
     assert api(merchant, lambda_context, "POST", "/resends", resend_body([987_654_321]))[0] == 422
@@ -217,13 +223,13 @@ def _days_ago(days):
 
 
 def test_the_scheduled_sync_lists_the_last_days_and_re_reads_every_item_in_stock(
-    functions, load_function, emulator, sync_queue, retry_queue, lambda_context
+    functions, store, load_function, emulator, sync_queue, retry_queue, lambda_context
 ):
     merchant, worker = functions
     # an old item we know as on hold, that upstream disposed of while deliveries were suspended
     [old] = backfill(emulator, 1, 30)
     then = "2025-01-01T00:00:00.0000000Z"
-    merchant.store.apply(
+    store.apply(
         InventoryFacts(
             old, {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}
         ),
@@ -244,37 +250,37 @@ def test_the_scheduled_sync_lists_the_last_days_and_re_reads_every_item_in_stock
 
     progress = api(merchant, lambda_context, "GET", f"/sync/inventories/{started['syncId']}")[1]
     assert progress["status"] == "DONE" and progress["pagesTotal"] == 1 + 8  # one window (3 days), a page per shard
-    assert merchant.store.get(new).values["inStock"] is True
-    values = merchant.store.get(old).values
+    assert store.get(new).values["inStock"] is True
+    values = store.get(old).values
     assert (values["handlingCode"], values["inStock"]) == ("dis", False)
 
 
 def test_a_sync_that_reads_a_finished_vas_clears_pending_vas_and_a_newer_webhook_still_wins(
-    functions, emulator, sync_queue, lambda_context
+    functions, store, emulator, sync_queue, lambda_context
 ):
     """Contract section 8: a VAS does not move handlingUpdatedOn, so the sync's pendingVas is dated by its read."""
     merchant, worker = functions
     [inventory_id] = backfill(emulator, 1, 2)  # handlingUpdatedOn: its creation, days ago
     requested = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    merchant.store.apply(  # the VAS request's webhook, newer than the handling update
+    store.apply(  # the VAS request's webhook, newer than the handling update
         InventoryFacts(inventory_id, {"pendingVas": True}), inventory.event_version(requested, "vas"), requested
     )
     emulator.state._inventories[inventory_id]["vasList"] = [{"vasType": "photo", "isFinished": True}]  # done upstream
 
     api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
     drain(worker, sync_queue, lambda_context)
-    assert merchant.store.get(inventory_id).values["pendingVas"] is False
+    assert store.get(inventory_id).values["pendingVas"] is False
 
     earlier = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    merchant.store.apply(  # a late delivery, newer than the item's last event but older than the sync's read
+    store.apply(  # a late delivery, newer than the item's last event but older than the sync's read
         InventoryFacts(inventory_id, {"pendingVas": True}), inventory.event_version(earlier, "late"), earlier
     )
-    assert merchant.store.get(inventory_id).values["pendingVas"] is False
+    assert store.get(inventory_id).values["pendingVas"] is False
 
     later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    merchant.store.apply(  # a newer VAS request than the sync's read
+    store.apply(  # a newer VAS request than the sync's read
         InventoryFacts(inventory_id, {"pendingVas": True}), inventory.event_version(later, "vas2"), later
     )
     api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
     drain(worker, sync_queue, lambda_context)
-    assert merchant.store.get(inventory_id).values["pendingVas"] is True
+    assert store.get(inventory_id).values["pendingVas"] is True

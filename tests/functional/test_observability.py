@@ -637,6 +637,19 @@ def test_an_automation_request_is_logged_with_every_field_not_known_safe_masked(
     assert not leaked, f"found in the logs: {leaked}"
 
 
+def test_a_merchant_resend_request_is_logged_masked_with_the_requests_correlation_id(flows, captured):
+    # GIVEN the merchant API at DEBUG, where the resend request is logged
+    f = flows(POWERTOOLS_LOG_LEVEL="DEBUG")
+    # WHEN a merchant creates a resend
+    created = f.create(f.items(661), **PII)
+    # THEN one line holds the request, its ids as they are and the person masked, under the request's id
+    [line] = [d for d in captured.documents() if d.get("message") == "resend request"]
+    assert line["payload"]["returnInventoryIdList"] == [661]
+    assert line["correlation_id"] and line["level"] == "DEBUG"
+    leaked = sorted(value for value in PII.values() if value in json.dumps(line))
+    assert not leaked and created["status"] == "SUBMITTED"
+
+
 def test_masking_keeps_only_the_allow_listed_fields():
     payload = {
         "category": "resend",

@@ -1,38 +1,60 @@
 """One wiring: every function builds its services through rh_common.runtime.wiring, one set of clients a process."""
 
-from rh_common.runtime import observability
+import pytest
+
+from rh_common.runtime import observability, wiring
 from tests.support.resend import handler_caller
 
 
-def test_the_merchant_api_shares_one_wiring_across_its_route_modules(load_with_upstream, lambda_context, tables):
-    merchant = load_with_upstream("MerchantApiFunction")
-    services = merchant.services
-    api = handler_caller(merchant, lambda_context)
-    # GIVEN nothing built yet / WHEN each router module's routes answer / THEN they built app.py's wiring's services
-    assert not {"deliveries", "syncs", "batches"} & set(vars(services))
+@pytest.fixture
+def merchant(load_with_upstream, monkeypatch):
+    """The merchant API module and the one Wiring its import built (its routes hold it; the module does not)."""
+    built = []
+
+    class Recorded(wiring.Wiring):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(wiring, "Wiring", Recorded)
+    module = load_with_upstream("MerchantApiFunction")
+    [services] = built  # one a process
+    return module, services
+
+
+def test_the_merchant_api_shares_one_wiring_across_its_route_modules(merchant, lambda_context, tables):
+    module, services = merchant
+    api = handler_caller(module, lambda_context)
+    # GIVEN nothing built yet / WHEN each router module's routes answer / THEN they built the one wiring's services
+    assert not {"deliveries", "syncs", "batches", "inventories", "listing"} & set(vars(services))
     assert api("GET", "/deliveries", query={"status": "ignored"})[0] == 200  # delivery_routes
     assert api("GET", "/sync/inventories/unknown")[0] == 404  # sync_routes
     assert api("GET", "/resends/batch/unknown")[0] == 404  # resend_workflow
-    assert {"deliveries", "syncs", "batches"} <= set(vars(services))
+    assert api("GET", "/inventories/7")[0] == 404  # inventory_routes
+    assert api("GET", "/resends", query={"status": "PENDING"})[0] == 200  # resend_routes
+    assert {"deliveries", "syncs", "batches", "inventories", "listing"} <= set(vars(services))
     # one upstream client (and service-type cache) behind the resend path and the routes around it
     assert services.resends._upstream is services.batches._upstream is services.quotes._upstream
     assert services.syncs._upstream is services.upstream
     assert services.resends._service_types is services.quotes._service_types
+    assert not hasattr(module, "services") and not hasattr(module, "store")  # no module-level service object
 
 
-def test_every_function_counts_its_upstream_calls_and_the_statuses_it_records(load_with_upstream):
-    for logical_id in ("MerchantApiFunction", "ResendWorkerFunction", "ReconcilerFunction"):
-        services = load_with_upstream(logical_id).services
+def test_every_function_counts_its_upstream_calls_and_the_statuses_it_records(merchant, load_with_upstream):
+    wirings = {"MerchantApiFunction": merchant[1]}
+    for logical_id in ("ResendWorkerFunction", "ReconcilerFunction"):
+        wirings[logical_id] = load_with_upstream(logical_id).services
+    for logical_id, services in wirings.items():
         assert services.upstream._on_call is observability.record_upstream_call, logical_id
         assert services.tracker._on_status is not None, logical_id
 
 
-def test_the_upstream_client_is_traced_once_it_is_built_not_at_init(load_with_upstream, monkeypatch):
+def test_the_upstream_client_is_traced_once_it_is_built_not_at_init(merchant, monkeypatch):
     # GIVEN a merchant API process, whose routes call Return Helper only on some paths
-    merchant = load_with_upstream("MerchantApiFunction")
+    module, services = merchant
     patched = []
-    monkeypatch.setattr(merchant.tracer, "patch", lambda modules: patched.append(tuple(modules)))
-    assert "upstream" not in vars(merchant.services)  # nothing built it at init
+    monkeypatch.setattr(module.tracer, "patch", lambda modules: patched.append(tuple(modules)))
+    assert "upstream" not in vars(services)  # nothing built it at init
     # WHEN the first route that needs it builds the upstream client / THEN requests is patched for X-Ray
-    assert merchant.services.upstream is merchant.services.upstream
+    assert services.upstream is services.upstream
     assert patched == [("requests",)]

@@ -36,12 +36,14 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
+import annotated_types
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import AfterValidator, BaseModel
 
 from rh_common.contract.error_schemas import ErrorBody
+from rh_common.contract.resend_request import MAX_ID
 from rh_common.domain import field_errors, idempotency_keys, json_limits
 from rh_common.domain.results import Result
 from rh_common.http import json_responses, status_codes
@@ -80,9 +82,14 @@ class GatewayErrorBody(BaseModel):
     message: str
 
 
-# ------------------------------------------------------------------ the Idempotency-Key header
+# ------------------------------------------------------------------ parameters
 
-# Its grammar is rh_common.domain.idempotency_keys' (the automation queue checks the same): a 422 on the header.
+# Every id parameter: a positive int64. (Powertools' OpenAPI Schema model types bounds as floats,
+# so the document shows 2**63 - 1 as 9.223372036854776e+18; validation uses the exact int.)
+Id = Annotated[int, annotated_types.Gt(0), annotated_types.Le(MAX_ID)]
+
+# The Idempotency-Key header: its grammar is rh_common.domain.idempotency_keys' (the automation queue
+# checks the same), a 422 on the header.
 IdempotencyKey = Annotated[str | None, AfterValidator(idempotency_keys.checked)]
 BatchKey = Annotated[str, AfterValidator(idempotency_keys.checked_batch_key)]
 

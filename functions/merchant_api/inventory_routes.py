@@ -1,0 +1,69 @@
+"""Inventories (contract section 3): one inventory's state, a warehouse's inventories.
+
+Answers follow rh_common.http.rest_api: success models returned, every other status raised.
+app.py builds the Router once at init with the process's one wiring (`router(services)`).
+"""
+
+# No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from seeded_examples import EXAMPLE_INVENTORY_ID, EXAMPLE_WAREHOUSE_ID, example
+
+from rh_common.contract.views import InventoryView, SuccessModel
+from rh_common.domain import inventory
+from rh_common.domain.errors import InvalidPageToken
+from rh_common.http import rest_api
+from rh_common.http.rest_api import INVALID, NOT_FOUND, Id, doc, keyed_route
+from rh_common.runtime import wiring
+
+
+class InventoryPage(SuccessModel):
+    items: list[InventoryView]
+    nextToken: str | None
+
+
+def router(services: wiring.Wiring) -> Router:
+    """The inventory routes over `services` (read at request time: its clients are built on first use)."""
+    routes = Router()
+    eligible_handling_codes = wiring.eligible_handling_codes()
+
+    @keyed_route(
+        routes.get,
+        "/inventories/<returnInventoryId>",
+        "get_inventory",
+        "One inventory's state",
+        {200: doc("The inventory", InventoryView), **NOT_FOUND, **INVALID},
+    )
+    def get_inventory(
+        returnInventoryId: Annotated[Id, Path(openapi_examples=example(EXAMPLE_INVENTORY_ID))],
+    ) -> InventoryView:
+        record = services.inventories.get(returnInventoryId)
+        if record is None:
+            raise rest_api.NotFound(f"inventory {returnInventoryId} is not known")
+        return InventoryView(**inventory.view(record, eligible_handling_codes))
+
+    @keyed_route(
+        routes.get,
+        "/inventories",
+        "list_inventories",
+        "A warehouse's inventories, optionally only those eligible",
+        {200: doc("A page of inventories", InventoryPage), **INVALID},
+    )
+    def list_inventories(
+        warehouseId: Annotated[Id, Query(openapi_examples=example(EXAMPLE_WAREHOUSE_ID))],
+        eligible: Annotated[bool, Query()] = False,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        nextToken: Annotated[str | None, Query(max_length=512)] = None,
+    ) -> InventoryPage:
+        try:
+            records, token = services.inventories.list_by_warehouse(
+                warehouseId, limit, nextToken, eligible_handling_codes if eligible else None
+            )
+        except InvalidPageToken as bad_token:
+            raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
+        items = [InventoryView(**inventory.view(r, eligible_handling_codes)) for r in records]
+        return InventoryPage(items=items, nextToken=token)
+
+    return routes
