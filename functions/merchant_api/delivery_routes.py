@@ -18,7 +18,7 @@ from rh_common.domain import field_errors
 from rh_common.domain.deliveries import DeliveryStatus, view
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.http import rest_api
-from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_route
 from rh_common.runtime import wiring
 from rh_common.services.webhook_ingest import ApplyFailed
 
@@ -44,12 +44,12 @@ def router(services: wiring.Wiring) -> APIGatewayRouter:
     """The delivery routes over `services` (read at request time: its clients are built on first use)."""
     routes = APIGatewayRouter()
 
-    @routes.get(
+    @operator_route(
+        routes.get,
         "/deliveries",
-        operation_id="list_deliveries",
-        summary="Webhook deliveries in one state, newest first (never the body)",
-        security=rest_api.OPERATOR_REQUIRED,
-        responses=operator_only({200: doc("A page of deliveries", DeliveryPage), **INVALID}),
+        "list_deliveries",
+        "Webhook deliveries in one state, newest first (never the body)",
+        {200: doc("A page of deliveries", DeliveryPage), **INVALID},
     )
     def list_deliveries(
         status: Annotated[StatusName, Query()],
@@ -62,20 +62,18 @@ def router(services: wiring.Wiring) -> APIGatewayRouter:
             raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
         return DeliveryPage(items=[DeliveryView(**view(item)) for item in items], nextToken=token)
 
-    @routes.post(
+    @operator_route(
+        routes.post,
         "/deliveries/<deliveryId>/replay",
-        operation_id="replay_delivery",
-        summary="Run a kept delivery through the apply path again (dedup skipped)",
-        security=rest_api.OPERATOR_REQUIRED,
-        responses=operator_only(
-            {
-                200: doc("What the webhook would answer now", ReplayOutcome),
-                **NOT_FOUND,
-                **INVALID,
-                **rest_api.BODY_LIMITS,
-                503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
-            }
-        ),
+        "replay_delivery",
+        "Run a kept delivery through the apply path again (dedup skipped)",
+        {
+            200: doc("What the webhook would answer now", ReplayOutcome),
+            **NOT_FOUND,
+            **INVALID,
+            503: doc("Stored, but could not be applied now (marked applyFailed); try again"),
+        },
+        takes_body=True,
     )
     def replay_delivery(deliveryId: DeliveryIdPath) -> ReplayOutcome:
         item = services.deliveries.get(deliveryId)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from rh_common.contract.views import SuccessModel, SyncProgress
 from rh_common.domain import field_errors
 from rh_common.http import rest_api
-from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
+from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_route
 from rh_common.runtime import wiring
 
 
@@ -35,18 +35,16 @@ def router(services: wiring.Wiring) -> APIGatewayRouter:
     """The sync routes over `services` (read at request time: its clients are built on first use)."""
     routes = APIGatewayRouter()
 
-    @routes.post(
+    @operator_route(
+        routes.post,
         "/sync/inventories",
-        operation_id="start_inventory_sync",
-        summary="Start reading Return Helper's inventories of a window (runs in the background)",
-        security=rest_api.OPERATOR_REQUIRED,
-        responses=operator_only(
-            {
-                202: doc("Started", SyncStarted),
-                **rest_api.BODY_LIMITS,
-                422: doc("Bad window: since after until or in the future, dates that do not parse"),
-            }
-        ),
+        "start_inventory_sync",
+        "Start reading Return Helper's inventories of a window (runs in the background)",
+        {
+            202: doc("Started", SyncStarted),
+            422: doc("Bad window: since after until or in the future, dates that do not parse"),
+        },
+        takes_body=True,
     )
     def start_sync(request: SyncRequest) -> Response[SyncStarted]:
         started, problems = services.syncs.start(request.since, request.until)
@@ -55,12 +53,12 @@ def router(services: wiring.Wiring) -> APIGatewayRouter:
         body = SyncStarted(syncId=started["syncId"], status=started["status"])
         return Response(202, content_types.APPLICATION_JSON, body)
 
-    @routes.get(
+    @operator_route(
+        routes.get,
         "/sync/inventories/<syncId>",
-        operation_id="get_inventory_sync",
-        summary="A sync's progress",
-        security=rest_api.OPERATOR_REQUIRED,
-        responses=operator_only({200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID}),
+        "get_inventory_sync",
+        "A sync's progress",
+        {200: doc("The sync", SyncProgress), **NOT_FOUND, **INVALID},
     )
     def get_sync(syncId: Annotated[str, Path(min_length=1, max_length=64)]) -> SyncProgress:
         progress = services.syncs.get(syncId)

@@ -290,6 +290,16 @@ def test_the_openapi_document_is_generated_from_the_code(api, tables):
     assert scheme == {"type": "apiKey", "name": "x-api-key", "in": "header"}
 
 
+def test_every_post_documents_the_refusals_of_an_unreadable_body(api, tables):
+    # GIVEN the document / THEN every POST, keyed or operator, documents what refuse_unreadable_body answers
+    # before any route runs (keyed_route / operator_route with takes_body)
+    _, document = api("GET", "/openapi.json")
+    posts = {path: operations["post"] for path, operations in document["paths"].items() if "post" in operations}
+    assert {"/resends", "/sync/inventories", "/deliveries/{deliveryId}/replay"} <= set(posts)
+    for path, operation in posts.items():
+        assert {"400", "413", "415"} <= set(operation["responses"]), path
+
+
 def test_every_keyed_operation_declares_the_key_and_api_gateways_403(api, tables, template):
     _, document = api("GET", "/openapi.json")
     # the operator routes are AWS_IAM in template.yaml: SigV4, not the key

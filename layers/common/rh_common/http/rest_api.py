@@ -1,12 +1,12 @@
 """The merchant API's one pattern for answers: success models, error exceptions, documented responses.
 
-Every route (in app.py or in a Router module of its own) follows it:
+Every route (in a Router module of functions/merchant_api, one per resource) follows it:
 
     from rh_common.http import rest_api
     from rh_common.http.rest_api import doc, keyed_route
 
     @keyed_route(
-        router.get, "/things/<thingId>", "get_thing", "One thing",
+        routes.get, "/things/<thingId>", "get_thing", "One thing",
         {200: doc("The thing", ThingView), **rest_api.NOT_FOUND, **rest_api.INVALID},
     )
     def get_thing(thingId: Annotated[str, Path(max_length=64)]) -> ThingView:
@@ -21,7 +21,11 @@ exception that `register(app)`'s exception handlers turn into the contract's err
 answers do not pass through that validation. A domain `Result` goes through `respond`, which
 maps it (rh_common.http.status_codes, the one mapping) and does both.
 
-The documented responses (`doc`, `keyed`, `INVALID`, ...) are the truth for schemathesis'
+A route the merchant's API key opens is declared with `keyed_route`, an operator route (AWS_IAM
+in template.yaml) with `operator_route`: each adds its security scheme, API Gateway's 403 and,
+for a route that takes a body, the refusals of an unreadable one; nothing else declares them.
+
+The documented responses (`doc`, `INVALID`, ...) are the truth for schemathesis'
 `response_schema_conformance` check (tests/integration/test_api_fuzz.py) and for
 tests/integration/test_openapi_conformance.py: a status a route can answer must be documented
 with a schema that matches every body sent with it (`doc(description, A, B)` documents anyOf).
@@ -58,12 +62,12 @@ logger = logging.getLogger(__name__)
 
 # A plain dict, which Powertools validates into its APIKey model when it builds the document:
 # importing its OpenAPI models costs ~40 ms of a cold start that only /openapi.json and /docs need.
-API_KEY_SCHEMES = {"ApiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
+_API_KEY_SCHEMES = {"ApiKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
 # `security=` of every keyed route (ApiKeyRequired in template.yaml)
-API_KEY_REQUIRED: list[dict[str, list[str]]] = [{"ApiKey": []}]
+_API_KEY_REQUIRED: list[dict[str, list[str]]] = [{"ApiKey": []}]
 # The operator routes (template.yaml Auth: AWS_IAM): SigV4 for execute-api, as API Gateway itself
 # declares AWS_IAM in an OpenAPI document; the merchant key does not open them.
-SIGV4_SCHEMES = {
+_SIGV4_SCHEMES = {
     "SigV4": {
         "type": "apiKey",
         "name": "Authorization",
@@ -72,8 +76,8 @@ SIGV4_SCHEMES = {
         "description": "AWS Signature Version 4 (service execute-api) with IAM credentials allowed execute-api:Invoke.",
     }
 }
-OPERATOR_REQUIRED: list[dict[str, list[str]]] = [{"SigV4": []}]  # `security=` of every operator route
-SECURITY_SCHEMES = {**API_KEY_SCHEMES, **SIGV4_SCHEMES}
+_OPERATOR_REQUIRED: list[dict[str, list[str]]] = [{"SigV4": []}]  # `security=` of every operator route
+SECURITY_SCHEMES = {**_API_KEY_SCHEMES, **_SIGV4_SCHEMES}  # the document's (app.py)
 
 
 class GatewayErrorBody(BaseModel):
@@ -120,34 +124,24 @@ def doc(description: str, *models: type[BaseModel]) -> OpenAPIResponse:
 # One limit for every route of the merchant API.
 MAX_BODY_BYTES = 64 * 1024
 
-FORBIDDEN = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
 INVALID = {422: doc("Validation failed: one entry per offending field")}
 NOT_FOUND = {404: doc("Not known")}
 NOT_JSON = {400: doc("Body is not JSON (or not UTF-8, or nested deeper than 64 levels)")}
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again")}
 
 
-def keyed(responses: Mapping[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
-    """The responses of a keyed route: its own and API Gateway's 403."""
-    return {**responses, **FORBIDDEN}
+# What `refuse_unreadable_body` answers, for the routes that take a body.
+_BODY_LIMITS = {**NOT_JSON, 413: doc(f"Body larger than {MAX_BODY_BYTES} bytes"), 415: doc("Not application/json")}
 
-
-SIGNATURE_REFUSED = {
+# API Gateway's own refusals, before the function runs.
+_KEY_REFUSED = {403: doc("No valid x-api-key (API Gateway's answer)", GatewayErrorBody)}
+_SIGNATURE_REFUSED = {
     403: doc(
         "No valid SigV4 signature: missing, made with other credentials, expired, or not allowed "
         "execute-api:Invoke (API Gateway's answer; the x-api-key alone is refused)",
         GatewayErrorBody,
     )
 }
-
-
-def operator_only(responses: Mapping[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
-    """The responses of an operator (AWS_IAM) route: its own and API Gateway's 403."""
-    return {**responses, **SIGNATURE_REFUSED}
-
-
-# What `refuse_unreadable_body` answers, for the routes that take a body.
-BODY_LIMITS = {**NOT_JSON, 413: doc(f"Body larger than {MAX_BODY_BYTES} bytes"), 415: doc("Not application/json")}
 
 
 def keyed_route(
@@ -158,12 +152,36 @@ def keyed_route(
     answers: Mapping[int, OpenAPIResponse],
     takes_body: bool = False,
 ) -> Callable[[Any], Any]:
-    """A keyed route (`register`: `app.post`, `router.get`, ...) documented with its own answers, the
-    refusals of an unreadable body when it takes one (BODY_LIMITS), and API Gateway's 403."""
-    responses = {**answers, **(BODY_LIMITS if takes_body else {})}
-    return register(
-        path, operation_id=operation_id, summary=summary, security=API_KEY_REQUIRED, responses=keyed(responses)
-    )
+    """A route the merchant's API key opens (`register`: `routes.post`, `routes.get`, ...), documented with
+    its own answers, the refusals of an unreadable body when it takes one, and API Gateway's 403."""
+    return _route(register, path, operation_id, summary, answers, takes_body, _API_KEY_REQUIRED, _KEY_REFUSED)
+
+
+def operator_route(
+    register: Callable[..., Any],
+    path: str,
+    operation_id: str,
+    summary: str,
+    answers: Mapping[int, OpenAPIResponse],
+    takes_body: bool = False,
+) -> Callable[[Any], Any]:
+    """An operator route (template.yaml Auth: AWS_IAM; SigV4, never the merchant's key), documented as
+    `keyed_route` documents its routes, with API Gateway's 403 for a missing or refused signature."""
+    return _route(register, path, operation_id, summary, answers, takes_body, _OPERATOR_REQUIRED, _SIGNATURE_REFUSED)
+
+
+def _route(
+    register: Callable[..., Any],
+    path: str,
+    operation_id: str,
+    summary: str,
+    answers: Mapping[int, OpenAPIResponse],
+    takes_body: bool,
+    security: list[dict[str, list[str]]],
+    refused: Mapping[int, OpenAPIResponse],
+) -> Callable[[Any], Any]:
+    responses = {**answers, **(_BODY_LIMITS if takes_body else {}), **refused}
+    return register(path, operation_id=operation_id, summary=summary, security=security, responses=responses)
 
 
 # ------------------------------------------------------------------ non-2xx answers are raised
