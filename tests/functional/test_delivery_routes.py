@@ -211,6 +211,10 @@ def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
     paths = document["paths"]
     assert set(paths["/deliveries"]["get"]["responses"]) >= {"200", "422"}
     assert set(paths["/deliveries/{deliveryId}/replay"]["post"]["responses"]) >= {"200", "404", "503"}
+    assert set(paths["/deliveries/replay"]["post"]["responses"]) >= {"202", "422"}
+    assert set(paths["/deliveries/replay/{replayId}"]["get"]["responses"]) >= {"200", "404"}
+    searched_by = {parameter["name"] for parameter in paths["/deliveries"]["get"]["parameters"]}
+    assert searched_by >= {"status", "category", "since", "until", "inventoryId", "resendId", "nextToken"}
     assert set(paths["/sync/inventories"]["post"]["responses"]) >= {"202", "422"}
     assert set(paths["/sync/inventories/{syncId}"]["get"]["responses"]) >= {"200", "404"}
 
