@@ -31,10 +31,10 @@ from urllib.parse import quote
 from ops import operator_api
 from ops.operator_api import OperatorError
 from rh_common.domain.deliveries import DeliveryStatus
+from rh_common.domain.delivery_search import REPLAYABLE
 
 PAGE_LIMIT = 100  # the route's largest page
 POLL_SECONDS = 2.0  # between progress reads of a bulk replay
-REPLAYABLE = ("applyFailed", "unprocessable", "received")  # what POST /deliveries/replay takes
 
 Out = Callable[[str], None]
 

@@ -21,17 +21,19 @@ from rh_common.contract.resend_request import MAX_ID
 from rh_common.contract.views import DeliveryView, SuccessModel
 from rh_common.domain import field_errors
 from rh_common.domain.deliveries import DeliveryStatus, view
-from rh_common.domain.delivery_search import parse_search
+from rh_common.domain.delivery_search import REPLAYABLE, parse_search
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_only
 from rh_common.runtime import wiring
 from rh_common.services.webhook_ingest import ApplyFailed
 
-if TYPE_CHECKING:  # a Literal built at run time (from the one list of states): a type checker sees a str
+if TYPE_CHECKING:  # Literals built at run time (from the one list of states): a type checker sees a str
     StatusName = str
+    ReplayableStatus = str
 else:
     StatusName = Literal[tuple(status.value for status in DeliveryStatus)]
+    ReplayableStatus = Literal[REPLAYABLE]
 Outcome = Literal["applied", "duplicate", "ignored", "unprocessable"]  # the webhook answer's `status`
 DeliveryIdPath = Annotated[str, Path(min_length=1, max_length=200)]
 Window = Annotated[str | None, Query(min_length=1, max_length=64)]  # a date, or a date-time with Z or an offset
@@ -50,7 +52,7 @@ class ReplayOutcome(SuccessModel):
 
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: Literal["applyFailed", "unprocessable", "received"]
+    status: ReplayableStatus
     category: str | None = Field(default=None, min_length=1, max_length=100)
     since: str | None = None  # required; checked with the window so every problem is a field error
     until: str | None = None  # default: now

@@ -94,13 +94,12 @@ def parse_replay(
     now: datetime, status: Any, category: Any = None, since: Any = None, until: Any = None
 ) -> tuple[DeliverySearch | None, list[FieldError]]:
     """POST /deliveries/replay: one replayable status, a window (`since` required; `until` is now when left
-    out, and an `until` past now is now: what arrives later is not this replay's), an optional category."""
+    out, and an `until` past now is now: what arrives later is not this replay's), an optional category (its
+    shape is the request model's: delivery_routes.ReplayRequest)."""
     if status not in REPLAYABLE:
         return None, [FieldError("status", f"one of {', '.join(REPLAYABLE)}")]
     if since is None:
         return None, [FieldError("since", "required: a date (YYYY-MM-DD) or a date-time with Z or an offset")]
-    if category is not None and (not isinstance(category, str) or not 0 < len(category) <= 100):
-        return None, [FieldError("category", "a non-empty string of at most 100 characters")]
     (start, end), problems = _window(since, until, now)
     if problems:
         return None, problems
