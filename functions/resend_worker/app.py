@@ -1,5 +1,5 @@
 """SQS: resend requests from the merchant's automation, retries of transient upstream failures,
-and inventory sync pages.
+inventory sync pages, and delivery replay pages (contract section 11: the webhook's apply path, paced).
 
 Sync pages run here rather than in a function of their own: they need the same upstream
 client, credentials and retry policy, and this function's reserved concurrency is the one
@@ -12,7 +12,7 @@ record never fails the rest of the batch; a record that fails repeatedly goes to
 the DLQ through the queue's redrive policy.
 
 One shape per queue, told apart by the record's eventSourceARN (rh_common.contract.queue_messages):
-retries and sync pages are acted on only from their own queues, which only this system
+retries, sync and replay pages are acted on only from their own queues, which only this system
 writes to. Any other source is the automation queue, whose senders are outside: there only
 the intake shapes are acted on, and any other message is moved to that queue's DLQ at once,
 untouched, logged by its key names only.
@@ -53,14 +53,21 @@ observability.route_library_logs(logger)
 # The queues only this system writes to; everything else arrives by the automation door.
 RETRY_QUEUE_ARN = settings.required("RESEND_RETRY_QUEUE_ARN")
 SYNC_QUEUE_ARN = settings.required("SYNC_QUEUE_ARN")
+REPLAY_QUEUE_ARN = settings.required("DELIVERY_REPLAY_QUEUE_ARN")
 
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
     # One correlation id per message; nothing of the previous record's keys carries over.
     logger.set_correlation_id(record.message_id)
-    logger.remove_keys(["resendRequestId", "idempotencyKey", "syncId"])
+    logger.remove_keys(["resendRequestId", "idempotencyKey", "syncId", "replayId"])
     source = record.event_source_arn
+    if source == REPLAY_QUEUE_ARN:
+        replay = queue_messages.replay_page(record.body)
+        logger.append_keys(replayId=replay.body["replayId"])
+        # Built by the first replay page: the other sources never import the replay service.
+        logger.info("delivery replay page handled", extra={"outcome": services.delivery_replays.handle(replay.body)})
+        return
     if source == SYNC_QUEUE_ARN:
         page = queue_messages.sync_page(record.body)
         logger.append_keys(syncId=page.body.get("syncId"))

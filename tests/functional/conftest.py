@@ -156,6 +156,11 @@ def sync_queue(aws, template):
 
 
 @pytest.fixture
+def replay_queue(aws, template):
+    return _queue(template, "DeliveryReplayQueue")
+
+
+@pytest.fixture
 def items(tables, emulator):
     """Register on-hold items both upstream (emulator) and in our state, as webhooks would have."""
     store = InventoryStore(tables["InventoryTable"])

@@ -13,6 +13,7 @@ from local.lambda_runtime import InvocationResult
 from local.settings import LocalSettings
 from rh_common.domain import timestamps
 from tests.events.loader import load_event_bytes
+from tests.support.queue_drain import drain
 from tests.support.resend import resend_body
 
 
@@ -73,10 +74,15 @@ def _boom(*args, **kwargs):
 
 
 @pytest.fixture
-def operator_stack(load_with_upstream, lambda_context, template, sync_queue, tmp_path):
+def operator_stack(load_with_upstream, lambda_context, template, sync_queue, replay_queue, tmp_path):
     """The merchant API function behind the local gateway (its AWS_IAM routes check SigV4), in-process,
     and a stack.json naming it and the operator: what `--stack` gives the ops CLIs."""
-    merchant_api = load_with_upstream("MerchantApiFunction", UPSTREAM_TIMEOUT_SECONDS="1", SYNC_QUEUE_URL=sync_queue)
+    merchant_api = load_with_upstream(
+        "MerchantApiFunction",
+        UPSTREAM_TIMEOUT_SECONDS="1",
+        SYNC_QUEUE_URL=sync_queue,
+        DELIVERY_REPLAY_QUEUE_URL=replay_queue,
+    )
     routes = [route for route in template.api_routes() if route.function_id == "MerchantApiFunction"]
     operator = LocalSettings.from_env({}).operator
 
@@ -146,6 +152,45 @@ def test_replaying_a_failed_report_through_the_operator_command_gives_the_items_
     assert record.active_resend_request_id is None
 
 
+def test_the_operator_command_replays_in_bulk_and_follows_the_replay(
+    deliver, webhook, operator_stack, replay_queue, load_with_upstream, lambda_context, monkeypatch
+):
+    from ops import deliveries as tool
+
+    raw = load_event_bytes("newInventoryCreated")
+    with monkeypatch.context() as patch:
+        patch.setattr(webhook.ingestor._inventories, "apply_together", _boom)
+        assert deliver(raw)[0] == 500
+    stack, lines = ["--stack", operator_stack], []
+    today = datetime.now(UTC).date().isoformat()
+    found = ["list", "--inventory-id", "20251", "--since", today, "--json"]
+    assert tool.main([*stack, *found], out=lines.append) == 0
+    assert [i["status"] for i in json.loads(lines.pop())["items"]] == ["applyFailed"]
+    bulk = ["replay", "--status", "applyFailed", "--since", today, "--no-wait"]
+    assert tool.main([*stack, *bulk], out=lines.append) == 0
+    started = json.loads(lines.pop())
+    assert started["status"] == "RUNNING"
+    worker = load_with_upstream("ResendWorkerFunction", DELIVERY_REPLAY_QUEUE_URL=replay_queue)
+    assert drain(worker, replay_queue, lambda_context) == 1
+    assert tool.main([*stack, "replay-status", started["replayId"]], out=lines.append) == 0
+    assert json.loads(lines.pop()) == {
+        **started,
+        "status": "DONE",
+        "matched": 1,
+        "replayed": 1,
+        "outcomes": {"applied": 1},
+    }
+    # Waiting (the default) follows the replay to DONE: a second one finds nothing left to apply.
+    assert (
+        tool.main([*stack, *bulk[:-1]], out=lines.append, sleep=lambda _: drain(worker, replay_queue, lambda_context))
+        == 0
+    )
+    assert json.loads(lines.pop())["status"] == "DONE"
+    assert tool.main([*stack, "replay", "--status", "applyFailed"], out=lines.append) == 2  # no --since
+    assert tool.main([*stack, "replay", "x", "--status", "applyFailed", "--since", today], out=lines.append) == 2
+    assert tool.main([*stack, "replay-status", "no-such-replay"], out=lines.append) == 2  # 404
+
+
 def test_the_sync_command_starts_and_follows_a_sync(operator_stack):
     from ops import sync as tool
 
@@ -166,6 +211,10 @@ def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
     paths = document["paths"]
     assert set(paths["/deliveries"]["get"]["responses"]) >= {"200", "422"}
     assert set(paths["/deliveries/{deliveryId}/replay"]["post"]["responses"]) >= {"200", "404", "503"}
+    assert set(paths["/deliveries/replay"]["post"]["responses"]) >= {"202", "422"}
+    assert set(paths["/deliveries/replay/{replayId}"]["get"]["responses"]) >= {"200", "404"}
+    searched_by = {parameter["name"] for parameter in paths["/deliveries"]["get"]["parameters"]}
+    assert searched_by >= {"status", "category", "since", "until", "inventoryId", "resendId", "nextToken"}
     assert set(paths["/sync/inventories"]["post"]["responses"]) >= {"202", "422"}
     assert set(paths["/sync/inventories/{syncId}"]["get"]["responses"]) >= {"200", "404"}
 
@@ -173,6 +222,8 @@ def test_the_openapi_document_declares_the_new_routes_and_their_answers(api):
 OPERATOR_OPERATIONS = [
     ("/deliveries", "get"),
     ("/deliveries/{deliveryId}/replay", "post"),
+    ("/deliveries/replay", "post"),
+    ("/deliveries/replay/{replayId}", "get"),
     ("/sync/inventories", "post"),
     ("/sync/inventories/{syncId}", "get"),
 ]

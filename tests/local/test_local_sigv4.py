@@ -153,6 +153,8 @@ OPERATOR_ROUTES = {
     ("GET", "/sync/inventories/{syncId}"),
     ("GET", "/deliveries"),
     ("POST", "/deliveries/{deliveryId}/replay"),
+    ("POST", "/deliveries/replay"),
+    ("GET", "/deliveries/replay/{replayId}"),
 }
 
 

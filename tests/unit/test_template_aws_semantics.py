@@ -107,7 +107,7 @@ def test_every_sqs_source_caps_its_concurrency_within_the_functions_reserved_con
             # a throttled batch comes back with its receive count raised: below the sum, messages
             # reach the DLQ untried
             assert reserved >= sum(maximums), (logical_id, reserved, maximums)
-    assert sources == 3
+    assert sources == 4
 
 
 # ------------------------------------------------------------------ WAF in front of the webhook

@@ -26,7 +26,26 @@ def test_the_automation_and_retry_queues_both_feed_the_worker():
         ("ResendWorkerFunction", "ResendRequestQueue"),
         ("ResendWorkerFunction", "ResendRetryQueue"),
         ("ResendWorkerFunction", "InventorySyncQueue"),
+        ("ResendWorkerFunction", "DeliveryReplayQueue"),
     }
+
+
+def test_a_delivery_replay_never_feeds_the_apply_path_faster_than_the_webhook_route_admits():
+    """Contract section 11: each replay page is paced at DELIVERY_REPLAY_RATE_LIMIT / DELIVERY_REPLAY_WORKERS
+    a second (rh_common.services.delivery_replay), and at most MaximumConcurrency pages run at once."""
+    template = LocalTemplate.load()
+    worker = template.document["Resources"]["ResendWorkerFunction"]["Properties"]
+    environment = worker["Environment"]["Variables"]
+    assert environment["DELIVERY_REPLAY_RATE_LIMIT"] == {"Ref": "WebhookRateLimit"}
+    source = worker["Events"]["DeliveryReplayPages"]["Properties"]
+    assert int(environment["DELIVERY_REPLAY_WORKERS"]) == source["ScalingConfig"]["MaximumConcurrency"]
+    assert source["BatchSize"] == 1
+    webhook_route = [
+        setting
+        for setting in template.document["Resources"]["MerchantApi"]["Properties"]["MethodSettings"]
+        if setting["ResourcePath"] == "/~1webhooks~1returnhelper"
+    ]
+    assert [setting["ThrottlingRateLimit"] for setting in webhook_route] == [{"Ref": "WebhookRateLimit"}]
 
 
 def test_the_reconciler_runs_on_a_schedule():

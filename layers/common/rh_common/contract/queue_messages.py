@@ -6,6 +6,8 @@
 - the retry queue (written by this system only): {"resendRequestId": str}
 - the inventory sync queue (this system only): {"kind": "inventorySyncPage" | "inventoryReread", "syncId", ...}
   (made and read by rh_common.services.inventory_sync)
+- the delivery replay queue (this system only): {"kind": "deliveryReplayPage", "replayId", "page"}
+  (made and read by rh_common.services.delivery_replay)
 
 Each queue has its own parser, and each refuses every other shape: whoever may send to the automation
 queue must not be able to burn a request's attempts with a retry-shaped message, nor fail a running
@@ -42,7 +44,13 @@ class SyncPageMessage:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ReplayPageMessage:
+    body: dict[str, Any]
+
+
 SYNC_KINDS = frozenset({"inventorySyncPage", "inventoryReread"})
+REPLAY_KIND = "deliveryReplayPage"
 _INTAKE_KEYS = frozenset({"idempotencyKey", "request", "batch"})
 _LOGGED_KEYS = 20  # key names logged for a refused message, at most
 _LOGGED_KEY_LENGTH = 40
@@ -80,6 +88,20 @@ def sync_page(body: str) -> SyncPageMessage:
     if message.get("kind") not in SYNC_KINDS or not isinstance(message.get("syncId"), str):
         raise MalformedMessage("not an inventory sync page: kind and syncId (a string) required")
     return SyncPageMessage(message)
+
+
+def replay_page(body: str) -> ReplayPageMessage:
+    """A page of a delivery replay (the delivery replay queue)."""
+    message = _object(body)
+    page = message.get("page")
+    if (
+        message.get("kind") != REPLAY_KIND
+        or not isinstance(message.get("replayId"), str)
+        or type(page) is not int
+        or page < 0
+    ):
+        raise MalformedMessage("not a delivery replay page: kind, replayId (a string) and page (an int) required")
+    return ReplayPageMessage(message)
 
 
 def key_names(body: str) -> list[str] | str:

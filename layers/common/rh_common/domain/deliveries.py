@@ -41,6 +41,26 @@ class Delivery:
     action: str | None = None
     event_time: str | None = None
     reason: str | None = None
+    # What the delivery is about (a readable event's), stored with it for GET /deliveries?inventoryId=|resendId=.
+    inventory_ids: tuple[int, ...] = ()
+    resend_id: int | None = None
+
+    @property
+    def subject(self) -> str | None:
+        """The delivery log's look-up key (its BySubject index): the resend of a resend report, else the
+        first item an event names. One key per delivery: an index holds one value per item."""
+        if self.resend_id is not None:
+            return subject_key(RESEND_SUBJECT, self.resend_id)
+        if self.inventory_ids:
+            return subject_key(INVENTORY_SUBJECT, self.inventory_ids[0])
+        return None
+
+
+RESEND_SUBJECT, INVENTORY_SUBJECT = "resend", "inventory"
+
+
+def subject_key(kind: str, identifier: int) -> str:
+    return f"{kind}#{identifier}"
 
 
 def view(item: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,9 @@ class Window:
     create_to: str
 
 
-def _parse_bound(raw: Any, name: str, end_of_day: bool) -> tuple[datetime | None, FieldError | None]:
+def parse_bound(raw: Any, name: str, end_of_day: bool) -> tuple[datetime | None, FieldError | None]:
+    """One bound of an operator window (a sync, a delivery search or replay): a date (its start, or with
+    `end_of_day` its last second) or a date-time with Z or an offset; else a field error naming `name`."""
     if not isinstance(raw, str) or not raw.strip():
         return None, FieldError(name, "a date (YYYY-MM-DD) or a date-time with Z or an offset")
     raw = raw.strip()
@@ -59,8 +61,8 @@ def _parse_bound(raw: Any, name: str, end_of_day: bool) -> tuple[datetime | None
 def parse_window(since: Any, until: Any, now: datetime) -> tuple[tuple[datetime, datetime] | None, list[FieldError]]:
     """The window asked for, or field errors. A date `since` starts at 00:00Z, a date `until`
     ends at the end of its day; `until` defaults to now and an `until` past now is now."""
-    start, since_error = _parse_bound(since, "since", end_of_day=False)
-    end, until_error = (now, None) if until is None else _parse_bound(until, "until", end_of_day=True)
+    start, since_error = parse_bound(since, "since", end_of_day=False)
+    end, until_error = (now, None) if until is None else parse_bound(until, "until", end_of_day=True)
     problems = [e for e in (since_error, until_error) if e is not None]
     if problems:
         return None, problems

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rh_common.domain.resend_lifecycle import Status
     from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.services.batch_service import BatchService
+    from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.hold_service import HoldService
     from rh_common.services.inventory_sync import InventorySyncService
     from rh_common.services.ports import ResendPages, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
@@ -191,6 +192,25 @@ class Wiring:
                 poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS", 86400),
                 # An upstream call started with less left could outlive the invocation.
                 margin_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10) + 5,
+            ),
+        )
+
+    @cached_property
+    def delivery_replays(self) -> DeliveryReplayService:
+        """POST /deliveries/replay and its pages (the resend worker): the webhook's apply path, paced."""
+        from rh_common.adapters.dynamodb.replay_store import ReplayStore
+        from rh_common.adapters.sqs.replay_queue import ReplayQueue
+        from rh_common.services.delivery_replay import DeliveryReplayService, ReplaySettings
+
+        return DeliveryReplayService(
+            deliveries=self.deliveries,
+            replays=ReplayStore(settings.required("DELIVERY_REPLAY_TABLE")),
+            queue=ReplayQueue(settings.required("DELIVERY_REPLAY_QUEUE_URL")),
+            ingestor=self.ingestor,
+            settings=ReplaySettings(
+                rate_limit=settings.integer("DELIVERY_REPLAY_RATE_LIMIT", 20),
+                workers=settings.integer("DELIVERY_REPLAY_WORKERS", 2),
+                retention_days=settings.integer("DELIVERY_RETENTION_DAYS", 30),
             ),
         )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: the webhook, which calls no Return Helper API, never imports upstream
     from rh_common.domain.deliveries import Delivery
+    from rh_common.domain.delivery_search import DeliverySearch
     from rh_common.domain.inventory import InventoryRecord
     from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.domain.webhook_events import InventoryFacts
@@ -177,6 +178,37 @@ class Deliveries(Protocol):
         self, status: str, limit: int, next_token: str | None = None, received_before: int | None = None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
     def parked_for(self, resend_id: int) -> list[str]: ...
+    def search(
+        self, search: DeliverySearch, limit: int, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, never the body, by one index per search (never a scan); InvalidPageToken for a bad token."""
+        ...
+
+
+class ReplayRecords(Protocol):
+    """Delivery replay records with their progress (adapters.dynamodb.replay_store)."""
+
+    def create(self, record: dict[str, Any]) -> None: ...
+    def get(self, replay_id: str) -> dict[str, Any] | None: ...
+    def count_page(
+        self,
+        replay_id: str,
+        page: int,
+        counters: dict[str, int],
+        outcomes: dict[str, int],
+        cursor: str | None,
+        now: str,
+    ) -> bool:
+        """Page `page` counted (None cursor: the last, DONE); False when it was counted before."""
+        ...
+
+    def mark_sent(self, replay_id: str, page: int) -> None: ...
+
+
+class ReplayPages(Protocol):
+    """The delivery replay queue, one message per page (adapters.sqs.replay_queue)."""
+
+    def send(self, message: dict[str, Any]) -> None: ...
 
 
 class EventInventories(Inventories, Protocol):

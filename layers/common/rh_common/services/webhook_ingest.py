@@ -50,7 +50,17 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, webhook_events.NormalisedE
         return Delivery(body_hash, raw_body, DeliveryStatus.UNPROCESSABLE.value, reason=reason), None
     delivery_id = f"notification:{event.notification_id}" if event.notification_id else body_hash
     status = DeliveryStatus.RECEIVED if event.handled else DeliveryStatus.IGNORED
-    return Delivery(delivery_id, raw_body, status.value, event.category, event.action, event.event_time), event
+    delivery = Delivery(
+        delivery_id,
+        raw_body,
+        status.value,
+        event.category,
+        event.action,
+        event.event_time,
+        inventory_ids=tuple(facts.inventory_id for facts in event.inventories),
+        resend_id=event.resend.resend_id if event.resend is not None else None,
+    )
+    return delivery, event
 
 
 def failure_reason(error: Exception) -> str:

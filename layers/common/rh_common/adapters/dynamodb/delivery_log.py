@@ -11,13 +11,16 @@ apply's own write.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base, page_tokens
 from rh_common.domain.deliveries import APPLY_FAILED, Delivery, DeliveryStatus
 from rh_common.domain.errors import InvalidPageToken
+
+if TYPE_CHECKING:  # not on the webhook's cold path: only the operator routes and the replay worker search
+    from rh_common.domain.delivery_search import DeliverySearch
 
 # The condition values of an unfinished state (`#status IN (:received, :failed)`).
 _UNFINISHED_VALUES = {":received": {"S": DeliveryStatus.RECEIVED.value}, ":failed": {"S": APPLY_FAILED}}
@@ -31,12 +34,14 @@ class DeliveryLog(base.TableAdapter):
         client: Any = None,
         status_index: str = "ByStatus",
         parked_index: str = "ParkedByResendId",
+        subject_index: str = "BySubject",
     ) -> None:
         self._table = table_name
         self._retention_seconds = retention_days * 86400
         self._client = client
         self._status_index = status_index
         self._parked_index = parked_index
+        self._subject_index = subject_index
 
     # ------------------------------------------------------------------ writes
     def record(self, delivery: Delivery) -> bool:
@@ -60,6 +65,13 @@ class DeliveryLog(base.TableAdapter):
         ):
             if value:
                 item[name] = value
+        # What it is about, in the same write (GET /deliveries?inventoryId=|resendId=: the BySubject index).
+        if delivery.subject is not None:
+            item["subject"] = delivery.subject
+        if delivery.inventory_ids:
+            item["inventoryIds"] = list(delivery.inventory_ids)
+        if delivery.resend_id is not None:
+            item["resendId"] = delivery.resend_id
         try:
             # The condition decides new/unfinished against finished by itself, so the failed one needs
             # no stored item back (no ReturnValuesOnConditionCheckFailure): a duplicate's answer is a
@@ -162,6 +174,68 @@ class DeliveryLog(base.TableAdapter):
                 return items, None
         return items, encode_token(start_key) if start_key else None
 
+    def search(
+        self, search: DeliverySearch, limit: int, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, by one index Query per page (never a scan): BySubject when the search names a resend
+        or an item, else ByStatus; the window bounds the index's receivedAt, the other criteria filter. A
+        filtered page may come back short with a nextToken: each request reads at most MAX_QUERIES pages."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        if search.subject is not None:
+            index, hash_name, hash_value, token_field = self._subject_index, "subject", search.subject, "j"
+        else:
+            assert search.status is not None  # DeliverySearch requires one of them
+            index, hash_name, hash_value, token_field = self._status_index, "status", search.status, "s"
+        names["#hash"] = hash_name
+        values[":hash"] = {"S": hash_value}
+        key_condition = "#hash = :hash"
+        if search.since is not None and search.until is not None:
+            key_condition += " AND #received BETWEEN :since AND :until"
+        elif search.since is not None:
+            key_condition += " AND #received >= :since"
+        elif search.until is not None:
+            key_condition += " AND #received <= :until"
+        for name, bound in ((":since", search.since), (":until", search.until)):
+            if bound is not None:
+                values[name] = base.to_attribute(bound)
+                names["#received"] = "receivedAt"
+        filters = []
+        if search.subject is not None and search.status is not None:
+            names["#status"] = "status"
+            values[":status"] = {"S": search.status}
+            filters.append("#status = :status")
+        if search.category is not None:
+            names["#category"] = "category"
+            values[":category"] = {"S": search.category}
+            filters.append("#category = :category")
+        if search.resend_id is not None and search.inventory_id is not None:
+            values[":inventory"] = base.to_attribute(search.inventory_id)
+            filters.append("contains(inventoryIds, :inventory)")
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        start_key = _decode(next_token, token_field, hash_name, hash_value) if next_token else None
+        items: list[dict[str, Any]] = []
+        for _ in range(MAX_QUERIES):
+            if start_key:
+                query["ExclusiveStartKey"] = start_key
+            # Never more read than still wanted: a page then ends exactly at a key a token can resume from.
+            query["Limit"] = limit - len(items)
+            response = self.client.query(**query)
+            items += [base.from_item(item) for item in response.get("Items", [])]
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key or len(items) >= limit:
+                break
+        return items, _encode(start_key, token_field, hash_name) if start_key else None
+
     def parked_for(self, resend_id: int) -> list[str]:
         """Ids of the deliveries parked under a resend id (a sparse index: only parked ones carry it)."""
         ids: list[str] = []
@@ -179,21 +253,34 @@ class DeliveryLog(base.TableAdapter):
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+# A search reads at most this many index pages per request (a rare category filtered out of a long window
+# answers a short page and a nextToken, not a request that reads the whole window).
+MAX_QUERIES = 10
+
 _TOKEN = {"s": str, "r": int, "d": str}  # the status index's key: status, receivedAt, deliveryId
+_SUBJECT_TOKEN = {"j": str, "r": int, "d": str}  # the subject index's key: subject, receivedAt, deliveryId
 
 
 def encode_token(key: dict[str, Any]) -> str:
-    plain = base.from_item(key)
-    return page_tokens.encode({"s": plain["status"], "r": plain["receivedAt"], "d": plain["deliveryId"]})
+    return _encode(key, "s", "status")
 
 
 def decode_token(token: str, status: str) -> dict[str, Any]:
     """InvalidPageToken for a token that is not ours or belongs to another status."""
-    fields = page_tokens.decode(token, _TOKEN)
-    if fields["s"] != status:
-        raise InvalidPageToken("nextToken belongs to another status")
+    return _decode(token, "s", "status", status)
+
+
+def _encode(key: dict[str, Any], field: str, hash_name: str) -> str:
+    plain = base.from_item(key)
+    return page_tokens.encode({field: plain[hash_name], "r": plain["receivedAt"], "d": plain["deliveryId"]})
+
+
+def _decode(token: str, field: str, hash_name: str, hash_value: str) -> dict[str, Any]:
+    fields = page_tokens.decode(token, _TOKEN if field == "s" else _SUBJECT_TOKEN)
+    if fields[field] != hash_value:
+        raise InvalidPageToken(f"nextToken belongs to another {hash_name}")
     return {
-        "status": {"S": fields["s"]},
+        hash_name: {"S": fields[field]},
         "receivedAt": base.to_attribute(fields["r"]),
         "deliveryId": {"S": fields["d"]},
     }
