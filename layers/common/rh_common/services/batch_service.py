@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
-from rh_common.domain import resend_plan, results
+from rh_common.domain import address, resend_plan, results
 from rh_common.domain.errors import BatchExists, RetryLater
 from rh_common.domain.field_errors import from_validation_errors
 from rh_common.domain.resend_plan import Plan, PlanGroup
@@ -95,6 +95,10 @@ class BatchService:
 
     # ------------------------------------------------------------------ batch
     def run(self, request: BatchRequest, batch_key: str) -> Result:
+        # One address for every group: refused here, before the batch is stored, held or planned.
+        wrong_address = self._resends.address_problems(request.resendShipment)
+        if wrong_address:
+            return results.invalid(address.REFUSED, wrong_address)
         ids = request.returnInventoryIdList
         fingerprint = request.fingerprint()
         answer_before = int(self._clock()) + self._settings.in_flight_seconds
