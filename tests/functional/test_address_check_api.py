@@ -3,8 +3,11 @@ AWS, the Return Helper emulator upstream, Google's address rules from google-i18
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.events.loader import load_event
 from tests.support.resend import resend_body, upstream_state
 
 # Each refused before anything upstream, the field named.
@@ -59,3 +62,24 @@ def test_a_batch_with_an_address_the_rules_refuse_is_422_and_nothing_is_held(api
     assert api("GET", "/resends/batch/addr-batch")[0] == 404
     state = upstream_state(emulator)
     assert state["createResendCalls"] == {} and state["updateHandlingCalls"] == {}
+
+
+@pytest.fixture
+def worker(load_with_upstream):
+    return load_with_upstream("ResendWorkerFunction", UPSTREAM_TIMEOUT_SECONDS="1")
+
+
+def test_an_automation_request_with_an_address_the_rules_refuse_is_rejected_and_reserves_nothing(
+    worker, lambda_context, items, emulator
+):
+    ids = items(806)
+    record = {**load_event("sqs_resend_request")["Records"][0], "messageId": "m-address"}
+    record["body"] = json.dumps({"idempotencyKey": "auto-addr", "request": resend_body(ids, shipmentState="NA")})
+    # WHEN the worker takes it from the automation queue
+    assert worker.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    # THEN it is REJECTED under its key, naming the field, not retried, and nothing was reserved or sent
+    view = worker.service.get_by_key("auto-addr").body
+    assert view["status"] == "REJECTED" and view["attempts"] == 0
+    assert [e["field"] for e in view["lastError"]["errors"]] == ["resendShipment.shipmentState"]
+    assert items.store.get(806, consistent=True).active_resend_request_id is None
+    assert upstream_state(emulator)["createResendCalls"] == {}
