@@ -8,6 +8,8 @@ elsewhere) to the library's real behaviour, and the services to "nothing reserve
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rh_common.adapters.address_rules import GoogleAddressRules
 from rh_common.contract.resend_request import CreateResendRequest
@@ -189,3 +191,14 @@ def test_the_create_path_checks_a_request_built_in_code_too() -> None:
     result = world.service.create(request, None)
     assert [e["field"] for e in result.body["errors"]] == ["resendShipment.shipmentPostalCode"]
     nothing_happened(world, ids)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    country=st.sampled_from(["usa", "gbr", "deu", "ita", "aus", "can", "esp", "chn", "bra", "jpn", "hkg", "irl"]),
+    parts=st.tuples(*[st.text(max_size=60)] * 4),
+)
+def test_any_text_in_any_part_gets_field_errors_never_an_exception(country: str, parts: tuple[str, ...]) -> None:
+    street, city, state, postal_code = parts
+    errors = address.check(Address(country, street, city, state, postal_code), RULES.judge, "resendShipment.")
+    assert {e.field for e in errors} <= {f"resendShipment.{part}" for part in Part}
