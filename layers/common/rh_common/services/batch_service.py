@@ -1,7 +1,7 @@
 """POST /resends/batch: many items, any warehouses -> one resend per planned group.
 
-plan (stored under the batch key, so a retry answers the same groups although the
-first call reserved the items) -> optionally hold the tbc items first -> per group,
+the address checked (one for every group) -> plan (stored under the batch key, so a retry
+answers the same groups although the first call reserved the items) -> optionally hold the tbc items first -> per group,
 side by side: "cheapest" resolved with the quote, then the resend service's own
 create path under a key derived from the batch key and the group, so each group has
 the full reservation / idempotency / retry guarantees and is never created twice.

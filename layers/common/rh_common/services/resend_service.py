@@ -1,8 +1,8 @@
 """Creating, reading and cancelling resend requests: one code path for HTTP and SQS.
 
-validate (pydantic, before this) -> idempotency -> prerequisites over one isolated
-read -> service type (cached) -> reserve (one transaction) -> submit upstream
-with the idempotency key -> record the outcome. Every answer is a typed `Result`
+validate (pydantic, before this) -> idempotency -> the address check (domain.address) ->
+prerequisites over one isolated read -> service type (cached) -> reserve (one transaction) ->
+submit upstream with the idempotency key -> record the outcome. Every answer is a typed `Result`
 (rh_common.domain.results) so both doors give the same result, and a keyed request stores its
 answer as that result (`Result.stored`); rh_common.http.status_codes maps it to HTTP at the edge.
 """
