@@ -135,7 +135,8 @@ def check_builds(build: Path, smoke: Path, architecture: str, function_ids: list
                 fail(f"{root / logical_id}: " + "; ".join(wrong))
     print(f"builds: {len(deployed)} distributions, the same in both; compiled modules match {architecture} / host")
     print(
-        "layers: no runtime package (boto3, botocore, ...), no pycountry locales, an unchecked-hash .pyc"
+        "layers: no runtime package (boto3, botocore, ...), no pycountry locales, only the address rules read,"
+        " an unchecked-hash .pyc"
         f" for every .py, <= {layer_check.MAX_UNZIPPED_BYTES // 1024 // 1024} MiB; functions: the same .pyc"
     )
 

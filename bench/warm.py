@@ -47,7 +47,7 @@ SHIPMENT = {
     "shipmentStreet1": "1 Bench Street",
     "shipmentState": "NJ",
     "shipmentCity": "Benchville",
-    "shipmentPostalCode": "00000",
+    "shipmentPostalCode": "08817",  # a New Jersey ZIP code (the address check)
 }
 # name -> what it is, for the report (the floor first).
 OPERATIONS = {

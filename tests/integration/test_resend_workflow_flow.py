@@ -61,7 +61,7 @@ def test_a_tbc_item_is_held_quoted_without_return_services_and_resent(api, emula
     assert fees == sorted(fees) and quote.json()["cheapestServiceTypeCode"] == codes[0]
 
     body = {"returnInventoryIdList": [item], "resendShipment": {**TO_GBR, "shipmentServiceType": codes[0]}}
-    body["resendShipment"].update(shipmentCountryCode="usa", shipmentState="NJ", shipmentPostalCode="10001")
+    body["resendShipment"].update(shipmentCountryCode="usa", shipmentState="NY", shipmentPostalCode="10001")
     created = api.post("/resends", json=body)
     assert created.status_code == 201, created.text
 

@@ -53,7 +53,7 @@ SHIPMENT = {
     "shipmentStreet1": "1 Soak Street",
     "shipmentState": "NJ",
     "shipmentCity": "Soakville",
-    "shipmentPostalCode": "00000",
+    "shipmentPostalCode": "08817",  # a New Jersey ZIP code (the address check)
 }
 
 

@@ -23,7 +23,7 @@ SHIPMENT = {
     "shipmentStreet2": "",
     "shipmentState": "NJ",
     "shipmentCity": "Testville",
-    "shipmentPostalCode": "00000",
+    "shipmentPostalCode": "08817",  # a New Jersey ZIP code: the address check holds it to the state's
 }
 
 

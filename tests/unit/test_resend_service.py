@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from rh_common.adapters.address_rules import GoogleAddressRules
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.domain.errors import RetryLater, ServiceTypesUnavailable, UnknownResendRequest
 from rh_common.domain.results import Outcome
@@ -43,12 +44,14 @@ class World:
         self.upstream = FakeReturnHelper()
         self.retries = FakeRetries()
         self.service_types = FakeServiceTypes(service_types or {ON_HOLD["warehouseId"]: SERVICE_TYPES})
+        self.address_rules = GoogleAddressRules()  # the real rules: Google's data, read from disk
         self.service = ResendService(
             resends=self.records,
             inventories=self.inventories,
             service_types=self.service_types,
             upstream=self.upstream,
             retries=self.retries,
+            address_rules=self.address_rules,
             settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60),
         )
 

@@ -23,7 +23,7 @@ class Workflow(World):
         super().__init__(service_types or {NJ: SERVICE_TYPES, HAMBURG: SERVICE_TYPES})
         self.holds = HoldService(self.inventories, self.upstream, CODES)
         self.quotes = QuoteService(
-            self.inventories, self.service_types, self.upstream, FakeQuotes(), QuoteSettings(CODES)
+            self.inventories, self.service_types, self.upstream, FakeQuotes(), self.address_rules, QuoteSettings(CODES)
         )
         self.batch_records = FakeBatches()
         self.batches = BatchService(

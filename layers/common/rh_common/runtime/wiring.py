@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.hold_service import HoldService
     from rh_common.services.inventory_sync import InventorySyncService
-    from rh_common.services.ports import ResendPages, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
+    from rh_common.services.ports import (
+        AddressRules,
+        ResendPages,
+        ResendRecords,
+        RetryScheduler,
+        ReturnHelper,
+        ServiceTypes,
+    )
     from rh_common.services.quote_service import QuoteService
     from rh_common.services.reconciler import Reconciler
     from rh_common.services.resend_service import ResendService
@@ -147,6 +154,12 @@ class Wiring:
         )
 
     @cached_property
+    def address_rules(self) -> AddressRules:
+        from rh_common.adapters.address_rules import GoogleAddressRules
+
+        return GoogleAddressRules()
+
+    @cached_property
     def publisher(self) -> EventBusPublisher:
         from rh_common.adapters.event_bus import EventBusPublisher
 
@@ -228,7 +241,13 @@ class Wiring:
             attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
         )
         return ResendService(
-            self.resend_records, self.inventories, self.service_types, self.upstream, self.retries, tuned
+            self.resend_records,
+            self.inventories,
+            self.service_types,
+            self.upstream,
+            self.retries,
+            self.address_rules,
+            tuned,
         )
 
     @cached_property
@@ -265,6 +284,7 @@ class Wiring:
             self.service_types,
             self.upstream,
             QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
+            self.address_rules,
             QuoteSettings(eligible_handling_codes()),
         )
 

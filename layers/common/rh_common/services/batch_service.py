@@ -1,7 +1,7 @@
 """POST /resends/batch: many items, any warehouses -> one resend per planned group.
 
-plan (stored under the batch key, so a retry answers the same groups although the
-first call reserved the items) -> optionally hold the tbc items first -> per group,
+the address checked (one for every group) -> plan (stored under the batch key, so a retry
+answers the same groups although the first call reserved the items) -> optionally hold the tbc items first -> per group,
 side by side: "cheapest" resolved with the quote, then the resend service's own
 create path under a key derived from the batch key and the group, so each group has
 the full reservation / idempotency / retry guarantees and is never created twice.
@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
-from rh_common.domain import resend_plan, results
+from rh_common.domain import address, resend_plan, results
 from rh_common.domain.errors import BatchExists, RetryLater
 from rh_common.domain.field_errors import from_validation_errors
 from rh_common.domain.resend_plan import Plan, PlanGroup
@@ -95,6 +95,10 @@ class BatchService:
 
     # ------------------------------------------------------------------ batch
     def run(self, request: BatchRequest, batch_key: str) -> Result:
+        # One address for every group: refused here, before the batch is stored, held or planned.
+        wrong_address = self._resends.address_problems(request.resendShipment)
+        if wrong_address:
+            return results.invalid(address.REFUSED, wrong_address)
         ids = request.returnInventoryIdList
         fingerprint = request.fingerprint()
         answer_before = int(self._clock()) + self._settings.in_flight_seconds

