@@ -32,13 +32,14 @@ from pydantic import BaseModel
 from rh_common.contract.error_schemas import ErrorBody, UpstreamRefusal
 from rh_common.contract.resend_request import MAX_ID, CreateResendRequest
 from rh_common.contract.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody, SuccessModel
-from rh_common.domain import inventory
+from rh_common.domain import inventory, references
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, UNAVAILABLE, doc, keyed_route
 from rh_common.runtime import observability, snapstart, wiring
+from rh_common.services import inventory_references
 from rh_common.services.resend_service import request_id_for
 
 if TYPE_CHECKING:
@@ -186,24 +187,42 @@ def get_inventory(
     return InventoryView(**inventory.view(record, ELIGIBLE_HANDLING_CODES))
 
 
+# The look-ups' values (GET /inventories?rma=...): strings as Return Helper sends them.
+Reference = Annotated[str | None, Query(min_length=1, max_length=1024)]
+
+
 @keyed_route(
     app.get,
     "/inventories",
     "list_inventories",
-    "A warehouse's inventories, optionally only those eligible",
+    "A warehouse's inventories (optionally only those eligible), or the inventories with one reference",
     {200: doc("A page of inventories", InventoryPage), **INVALID},
 )
 @tracer.capture_method
 def list_inventories(
-    warehouseId: Annotated[Id, Query(openapi_examples=_example(EXAMPLE_WAREHOUSE_ID))],
+    warehouseId: Annotated[Id | None, Query(openapi_examples=_example(EXAMPLE_WAREHOUSE_ID))] = None,
     eligible: Annotated[bool, Query()] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     nextToken: Annotated[str | None, Query(max_length=512)] = None,
+    rma: Reference = None,
+    sellerReferenceNumber: Reference = None,
+    returnRequestId: Annotated[Id | None, Query()] = None,
+    inboundTrackingNumber: Reference = None,
+    sku: Reference = None,
 ) -> InventoryPage:
+    given = {"warehouseId": warehouseId, "rma": rma, "sellerReferenceNumber": sellerReferenceNumber}
+    given |= {"returnRequestId": returnRequestId, "inboundTrackingNumber": inboundTrackingNumber, "sku": sku}
     try:
-        records, token = store.list_by_warehouse(
-            warehouseId, limit, nextToken, ELIGIBLE_HANDLING_CODES if eligible else None
-        )
+        name, value = references.selector(given)
+        if name != references.WAREHOUSE and eligible:
+            raise references.SelectorError("eligible", "eligible applies to a warehouse's listing only")
+        if name == references.WAREHOUSE:
+            codes = ELIGIBLE_HANDLING_CODES if eligible else None
+            records, token = store.list_by_warehouse(value, limit, nextToken, codes)
+        else:
+            records, token = inventory_references.find(services.references, store, name, value, limit, nextToken)
+    except references.SelectorError as bad_query:
+        raise rest_api.invalid(bad_query.field, str(bad_query)) from bad_query
     except InvalidPageToken as bad_token:
         raise rest_api.invalid("nextToken", str(bad_token)) from bad_token
     items = [InventoryView(**inventory.view(r, ELIGIBLE_HANDLING_CODES)) for r in records]

@@ -51,7 +51,13 @@ def test_queues_are_encrypted_and_every_dead_letter_queue_is_alarmed(template):
     streams = template.dynamodb_event_sources()
     assert [s.event_name for s in streams if s.on_failure_queue_id is None] == ["ResendIdRecorded"]
     dead_letter |= {source.on_failure_queue_id for source in streams if source.on_failure_queue_id is not None}
-    assert dead_letter == {"ResendRequestDLQ", "ResendRetryDLQ", "InventorySyncDLQ", "EventPublisherFailureQueue"}
+    assert dead_letter == {
+        "ResendRequestDLQ",
+        "ResendRetryDLQ",
+        "InventorySyncDLQ",
+        "EventPublisherFailureQueue",
+        "InventoryReferenceFailureQueue",
+    }
     for logical_id, queue in queues.items():
         assert queue["Properties"]["KmsMasterKeyId"] == data_key_arn(), logical_id
         assert logical_id in dead_letter or "RedrivePolicy" in queue["Properties"], logical_id
