@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from local.stream_poller import RecordFilter
+from ops import references as ops_references
 from rh_common.adapters.dynamodb import base
 from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 from rh_common.domain import inventory
@@ -289,3 +290,38 @@ def test_a_cancellation_without_an_order_id_is_kept_unprocessable(deliver):
     del payload["order"]["consolidateShippingOrderId"]
     status, body = deliver(json.dumps(payload).encode())
     assert (status, body["status"]) == (200, "unprocessable")
+
+
+# ------------------------------------------------------------------ upgrading a stack
+
+
+def test_the_backfill_writes_the_rows_of_items_stored_before_the_table_existed(store, settle, api, tables):
+    # GIVEN items stored while no consumer kept their rows (a stack before the upgrade)
+    seed(store, 20251, {**ELIGIBLE, **REFERENCES})
+    seed(store, 20252, {**ELIGIBLE, "sku": "TEST-HOODIE-GRY-L"})
+    seed(store, 20253, ELIGIBLE)
+    assert api("GET", "/inventories", query={"sku": "TEST-HOODIE-GRY-L"}) == (200, {"items": [], "nextToken": None})
+    # WHEN the backfill runs, twice
+    printed: list[str] = []
+    argv = ["backfill", "--inventory-table", tables["InventoryTable"]]
+    argv += ["--reference-table", tables["InventoryReferenceTable"]]
+    assert ops_references.main(argv, printed.append) == 0
+    assert ops_references.main(argv, printed.append) == 0
+    # THEN every item's rows are there, and the look-ups answer
+    assert json.loads(printed[-1])["items"] == 3
+    status, body = api("GET", "/inventories", query={"sku": "TEST-HOODIE-GRY-L"})
+    assert (status, ids(body)) == (200, [20251, 20252])
+    assert rows(tables) == {(f"{n}#{v}", 20251) for n, v in REFERENCES.items()} | {("sku#TEST-HOODIE-GRY-L", 20252)}
+
+
+def test_the_backfill_frees_the_items_of_an_order_cancelled_while_their_rows_were_missing(store, deliver, api, tables):
+    # GIVEN an item packed into an order that was then cancelled, with no stream read (a skipped batch)
+    seed(store, 20312, ELIGIBLE)
+    assert deliver(packed(ORDER, [20312], PACKED_AT))[1]["status"] == "applied"
+    assert deliver(cancelled(ORDER, CANCELLED_AT))[1]["status"] == "applied"
+    assert view(api, 20312)["eligibleForResend"] is False
+    # WHEN the backfill runs / THEN the item has its rows and is free again
+    argv = ["backfill", "--inventory-table", tables["InventoryTable"]]
+    assert ops_references.main([*argv, "--reference-table", tables["InventoryReferenceTable"]], print) == 0
+    assert view(api, 20312)["eligibleForResend"] is True
+    assert (f"consolidationOrder#{ORDER}", 20312) in rows(tables)

@@ -8,13 +8,20 @@ Rows are written by the inventory stream's consumer (functions/inventory_referen
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rh_common.adapters.dynamodb import base, page_tokens
 from rh_common.adapters.dynamodb.inventory_store import record_from_item
 from rh_common.domain.errors import InvalidPageToken
-from rh_common.domain.references import CANCELLATION_ROW, CONSOLIDATION_ORDER, ItemChanged, OrderCancelled, reference
+from rh_common.domain.references import (
+    ATTRIBUTES,
+    CANCELLATION_ROW,
+    CONSOLIDATION_ORDER,
+    ItemChanged,
+    OrderCancelled,
+    reference,
+)
 
 _INVENTORY_KEY = "returnInventoryId"
 _BATCH_WRITE_ITEMS = 25  # BatchWriteItem's cap
@@ -93,6 +100,25 @@ class ReferenceStore(base.TableAdapter):
         self.client.transact_write_items(
             TransactItems=[{"Put": {"TableName": self._table, "Item": marker}}, {"Update": dict(also)}]
         )
+
+    def stored_items(self, inventory_table: str, page_size: int = 500) -> Iterator[ItemChanged]:
+        """One-off, for a stack upgraded to this table (ops/references.py; no function calls it): every stored
+        item's reference attributes, from a Scan of the inventory table, as if it had just been written."""
+        names = {f"#p{i}": name for i, name in enumerate((_INVENTORY_KEY, *ATTRIBUTES.values()))}
+        scan: dict[str, Any] = {
+            "TableName": inventory_table,
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+            "Limit": page_size,
+        }
+        while True:
+            response = self.client.scan(**scan)
+            for item in response.get("Items", []):
+                plain = base.from_item(item)
+                yield ItemChanged(int(plain.pop(_INVENTORY_KEY)), None, plain)
+            if not response.get("LastEvaluatedKey"):
+                return
+            scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # ------------------------------------------------------------------ look-ups
     def page(self, ref: str, limit: int, next_token: str | None = None) -> tuple[list[int], str | None]:
