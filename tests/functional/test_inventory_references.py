@@ -170,6 +170,7 @@ def test_look_ups_page_with_next_token_and_refuse_another_look_up_s_token(store,
         ({"returnRequestId": "0"}, "returnRequestId"),
         ({"sku": ""}, "sku"),
         ({"inboundTrackingNumber": "x" * 1025}, "inboundTrackingNumber"),
+        ({"sku": "R-\ud800"}, "sku"),  # not text: a lone surrogate
     ],
 )
 def test_a_look_up_takes_exactly_one_selector_with_a_value_else_422_naming_the_field(api, tables, query, field):

@@ -40,7 +40,7 @@ def test_a_return_request_id_is_one_reference_whether_a_number_or_a_string(value
     assert references.matches({"returnRequestId": 70312}, "returnRequestId", value)
 
 
-@pytest.mark.parametrize("value", [None, "", True, 1.5, {"a": 1}, ["x"], "x" * 1025, "é" * 513])
+@pytest.mark.parametrize("value", [None, "", True, 1.5, {"a": 1}, ["x"], "x" * 1025, "é" * 513, "R-\ud800"])
 def test_a_value_no_row_can_hold_has_no_reference_and_matches_nothing(value):
     assert references.references_of({"rma": value}) == frozenset()
     assert not references.matches({"rma": value}, "rma", value)

@@ -37,9 +37,11 @@ def canonical(ref_type: str, value: Any) -> str | None:
         return None
     if ref_type in _NUMERIC and text.isascii() and text.isdigit():
         text = str(int(text))
-    if not text or len(text.encode("utf-8")) > MAX_VALUE_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): no key can hold it
         return None
-    return text
+    return text if 0 < size <= MAX_VALUE_BYTES else None
 
 
 def reference(ref_type: str, value: Any) -> str | None:
