@@ -213,9 +213,7 @@ def list_inventories(
     given = {"warehouseId": warehouseId, "rma": rma, "sellerReferenceNumber": sellerReferenceNumber}
     given |= {"returnRequestId": returnRequestId, "inboundTrackingNumber": inboundTrackingNumber, "sku": sku}
     try:
-        name, value = references.selector(given)
-        if name != references.WAREHOUSE and eligible:
-            raise references.SelectorError("eligible", "eligible applies to a warehouse's listing only")
+        name, value = references.selector(given, eligible)
         if name == references.WAREHOUSE:
             codes = ELIGIBLE_HANDLING_CODES if eligible else None
             records, token = store.list_by_warehouse(value, limit, nextToken, codes)

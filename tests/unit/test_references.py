@@ -100,3 +100,10 @@ def test_two_selectors_are_refused_on_the_second_and_none_on_warehouse_id():
     with pytest.raises(references.SelectorError) as none:
         references.selector({"warehouseId": None, "rma": None})
     assert none.value.field == "warehouseId"
+
+
+def test_eligible_filters_a_warehouse_listing_and_is_refused_with_a_look_up():
+    assert references.selector({"warehouseId": 2, "sku": None}, eligible=True) == ("warehouseId", 2)
+    with pytest.raises(references.SelectorError) as refused:
+        references.selector({"warehouseId": None, "sku": "S-1"}, eligible=True)
+    assert refused.value.field == "eligible"

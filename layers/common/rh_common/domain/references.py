@@ -99,12 +99,15 @@ class SelectorError(ValueError):
         self.field = field
 
 
-def selector(given: Mapping[str, Any]) -> tuple[str, Any]:
-    """The one selector of a GET /inventories: `warehouseId` or one look-up, from {name: value or None}."""
+def selector(given: Mapping[str, Any], eligible: bool = False) -> tuple[str, Any]:
+    """The one selector of a GET /inventories: `warehouseId` or one look-up, from {name: value or None};
+    `eligible` filters a warehouse's listing only."""
     named = [(name, value) for name, value in given.items() if value is not None]
     if not named:
         raise SelectorError(WAREHOUSE, f"give {WAREHOUSE} or one of {', '.join(LOOKUPS)}")
     if len(named) > 1:
         first, second = named[0][0], named[1][0]
         raise SelectorError(second, f"{second} cannot be combined with {first}: one selector at a time")
+    if eligible and named[0][0] != WAREHOUSE:
+        raise SelectorError("eligible", f"eligible filters a {WAREHOUSE} listing, not a look-up")
     return named[0]
