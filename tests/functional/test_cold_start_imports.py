@@ -16,6 +16,7 @@ LAYER = Path(rh_common.__file__).parents[1]
 NEVER_IMPORTED = {
     "WebhookFunction": ("requests", "pydantic", "pycountry"),  # calls no Return Helper API; no pydantic model
     "EventPublisherFunction": ("requests", "pydantic", "pycountry"),
+    "InventoryReferenceFunction": ("requests", "pydantic", "pycountry"),
     # requests: only the scheduled runs call Return Helper (its stream invocations release parked reports)
     "ReconcilerFunction": ("pydantic", "pycountry", "requests"),
     # Powertools' OpenAPI models: only /openapi.json and /docs build the document; requests: only the

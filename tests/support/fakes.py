@@ -309,3 +309,34 @@ class FakeReturnHelper:
     def list_return_inventory(self, create_from: str, create_to: str, page_size: int, offset: int) -> UpstreamOutcome:
         page = lambda *_: success("listReturnInventory", data=[])  # noqa: E731
         return self._answer("listReturnInventory", page, create_from, create_to, page_size, offset)
+
+
+# ------------------------------------------------------------------ References
+
+
+class FakeReferences:
+    """The reference table: rows by reference, and consolidation orders' cancellation markers."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, set[int]] = {}
+        self.cancellations: dict[str, tuple[str, str]] = {}
+
+    def replace(self, inventory_id: int, write: Iterable[str], delete: Iterable[str]) -> None:
+        for ref in write:
+            self.rows.setdefault(ref, set()).add(inventory_id)
+        for ref in delete:
+            self.rows.get(ref, set()).discard(inventory_id)
+
+    def members(self, order_id: str) -> list[int]:
+        return sorted(self.rows.get(f"consolidationOrder#{order_id}", ()))
+
+    def cancellation(self, order_id: str) -> tuple[str, str] | None:
+        return self.cancellations.get(order_id)
+
+    def page(self, ref: str, limit: int, next_token: str | None = None) -> tuple[list[int], str | None]:
+        after = int(next_token) if next_token else 0
+        ids = sorted(i for i in self.rows.get(ref, ()) if i > after)
+        return ids[:limit], str(ids[limit - 1]) if len(ids) > limit else None
+
+    def cancel_order(self, order_id: str, version: str, event_time: str, also: Mapping[str, Any]) -> None:
+        self.cancellations[order_id] = (version, event_time)

@@ -57,6 +57,7 @@ def test_queues_are_encrypted_and_every_dead_letter_queue_is_alarmed(template):
         "InventorySyncDLQ",
         "DeliveryReplayDLQ",
         "EventPublisherFailureQueue",
+        "InventoryReferenceFailureQueue",
     }
     for logical_id, queue in queues.items():
         assert queue["Properties"]["KmsMasterKeyId"] == data_key_arn(), logical_id

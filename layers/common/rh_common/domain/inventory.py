@@ -26,6 +26,11 @@ STATE_ATTRIBUTES: tuple[str, ...] = (
     "pendingVas",
     "otherWorkflow",
     "weight",  # completeRecalibrate; not in the view (it only moves the version a cached quote is keyed by)
+    # Look-up references (domain/references.py) besides rma and sku.
+    "sellerReferenceNumber",
+    "returnRequestId",
+    "inboundTrackingNumber",
+    "consolidationOrderId",  # the consolidation order the item was packed into (consolidate-shipping events)
 )
 
 

@@ -46,6 +46,7 @@ class NormalisedEvent:
     resend: ResendUpdate | None = None
     notification_id: str | None = field(default=None)
     payload: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # the body as read
+    cancelled_order: str | None = None  # consolidateShippingOrderCancelled: the order whose items it frees
 
 
 # Resend status codes (0 pending, 1 canceled, 2 inProgress, 3 completed, 4 failed)
@@ -212,6 +213,51 @@ def _recalibrated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...
     return (InventoryFacts(codes.parse_id(supplement["returnInventoryId"]), values),), None
 
 
+# Consolidate shipping (Return Helper's Webhook.rst): an item listed in an order's boxes is under that
+# workflow (not eligible), whatever its status there (PENDING, IN_PROGRESS, PACKED); a SHIPPED item or box
+# has left stock. The order's cancellation names no item: the reference table's consumer frees them.
+_CONSOLIDATION = "consolidation"
+_SHIPPED = "SHIPPED"
+CONSOLIDATION_CANCELLED = ("consolidateShippingOrderCancelled", "consolidateShippingOrderCancelled")
+
+
+def _order_id(source: Mapping[str, Any]) -> str:
+    order_id = source["consolidateShippingOrderId"]
+    if not isinstance(order_id, str) or not order_id or len(order_id.encode("utf-8")) > 1024:
+        raise ValueError("consolidateShippingOrderId must be a non-empty string of at most 1024 bytes")
+    return order_id
+
+
+def _boxed(order_id: str, boxes: Iterable[Mapping[str, Any]]) -> tuple[InventoryFacts, ...]:
+    facts = []
+    for box in boxes:
+        box_shipped = box.get("consolidateShippingShipmentBoxStatus") == _SHIPPED
+        for row in box.get("consolidateShippingInventoryList") or ():
+            values: dict[str, Any] = {"otherWorkflow": _CONSOLIDATION, "consolidationOrderId": order_id}
+            if box_shipped or row.get("consolidateShippingInventoryStatus") == _SHIPPED:
+                values["inStock"] = False
+            facts.append(InventoryFacts(codes.parse_id(row["returnInventoryId"]), values))
+    return tuple(facts)
+
+
+def _consolidation_order(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
+    # consolidateShippingOrderInventoryAllPacked, consolidateShippingOrderCompleted: order.shipmentList[].boxList[]
+    order = payload["order"]
+    order_id = _order_id(order)
+    boxes = (box for shipment in order.get("shipmentList") or () for box in shipment.get("boxList") or ())
+    return _boxed(order_id, boxes), None
+
+
+def _consolidation_shipment(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
+    # consolidateShippingShipmentSent, consolidateShippingShipmentShipped: shipment.boxList[]
+    shipment = payload["shipment"]
+    return _boxed(_order_id(shipment), shipment.get("boxList") or ()), None
+
+
+def _consolidation_cancelled(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
+    return (), None  # names no item: normalise reads its order (NormalisedEvent.cancelled_order)
+
+
 Reader = Callable[[Mapping[str, Any]], tuple[tuple[InventoryFacts, ...], ResendUpdate | None]]
 
 READERS: dict[tuple[str, str], Reader] = {
@@ -227,6 +273,11 @@ READERS: dict[tuple[str, str], Reader] = {
     ("recall", "recallUpdateStatus"): _recall_status,
     ("userUpdateReturnInventorySku", "userUpdateReturnInventorySku"): _sku_updated,
     ("completeRecalibrate", "completeRecalibrate"): _recalibrated,
+    ("consolidateShippingOrderInventoryAllPacked", "consolidateShippingOrderInventoryAllPacked"): _consolidation_order,
+    ("consolidateShippingOrderCompleted", "consolidateShippingOrderCompleted"): _consolidation_order,
+    ("consolidateShippingShipmentSent", "consolidateShippingShipmentSent"): _consolidation_shipment,
+    ("consolidateShippingShipmentShipped", "consolidateShippingShipmentShipped"): _consolidation_shipment,
+    CONSOLIDATION_CANCELLED: _consolidation_cancelled,
 }
 
 
@@ -250,10 +301,11 @@ def normalise(payload: Any) -> NormalisedEvent:
         return NormalisedEvent(category, action, event_time, False, notification_id=notification_id, payload=payload)
     try:
         inventories, resend = reader(payload)
+        cancelled = _order_id(payload["order"]) if (category, action) == CONSOLIDATION_CANCELLED else None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UnprocessableEvent(f"{category}/{action}: {exc!r}") from exc
     inventories = _merge_same_inventory(inventories)
-    return NormalisedEvent(category, action, event_time, True, inventories, resend, notification_id, payload)
+    return NormalisedEvent(category, action, event_time, True, inventories, resend, notification_id, payload, cancelled)
 
 
 def _merge_same_inventory(facts: Iterable[InventoryFacts]) -> tuple[InventoryFacts, ...]:

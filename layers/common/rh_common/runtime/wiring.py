@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
     from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+    from rh_common.adapters.dynamodb.reference_store import ReferenceStore
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from rh_common.services.batch_service import BatchService
     from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.hold_service import HoldService
+    from rh_common.services.inventory_references import ReferenceKeeper
     from rh_common.services.inventory_sync import InventorySyncService
     from rh_common.services.ports import (
         AddressRules,
@@ -96,6 +98,19 @@ class Wiring:
         return InventoryStore(
             settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
         )
+
+    @cached_property
+    def references(self) -> ReferenceStore:
+        """The reference table: look-ups, the rows its stream consumer keeps, the webhook's order cancellations."""
+        from rh_common.adapters.dynamodb.reference_store import ReferenceStore
+
+        return ReferenceStore(settings.required("INVENTORY_REFERENCE_TABLE"))
+
+    @cached_property
+    def reference_keeper(self) -> ReferenceKeeper:
+        from rh_common.services.inventory_references import ReferenceKeeper
+
+        return ReferenceKeeper(self.references, self.inventories)
 
     @cached_property
     def upstream(self) -> ReturnHelper:
@@ -177,7 +192,9 @@ class Wiring:
         from rh_common.adapters.dynamodb import base
         from rh_common.services.webhook_ingest import WebhookIngestor
 
-        return WebhookIngestor(self.deliveries, self.inventories, self.tracker, retryable=base.is_retryable)
+        return WebhookIngestor(
+            self.deliveries, self.inventories, self.tracker, self.references, retryable=base.is_retryable
+        )
 
     @cached_property
     def release_parked(self) -> Callable[[int], int]:

@@ -227,3 +227,25 @@ class EventInventories(Inventories, Protocol):
     def apply_together(
         self, facts_list: Iterable[InventoryFacts], version: str, event_time: str, also: dict[str, Any] | None = None
     ) -> None: ...
+
+
+class References(Protocol):
+    """The reference table: `<type>#<value>` -> inventory ids (adapters.dynamodb.reference_store)."""
+
+    def replace(self, inventory_id: int, write: Iterable[str], delete: Iterable[str]) -> None: ...
+    def members(self, order_id: str) -> list[int]: ...
+    def cancellation(self, order_id: str) -> tuple[str, str] | None:
+        """(version, eventTime) of the consolidation order's cancellation, if one was delivered."""
+        ...
+
+    def page(self, ref: str, limit: int, next_token: str | None = None) -> tuple[list[int], str | None]:
+        """One page of the ids with this reference; InvalidPageToken for a bad token."""
+        ...
+
+
+class OrderCancellations(Protocol):
+    """The webhook's one write of a consolidation order's cancellation (adapters.dynamodb.reference_store)."""
+
+    def cancel_order(self, order_id: str, version: str, event_time: str, also: Mapping[str, Any]) -> None:
+        """The cancellation marker and `also` (the delivery's "applied" mark) in one transaction."""
+        ...

@@ -19,7 +19,7 @@ from typing import Any
 
 from rh_common.domain import inventory, json_input, timestamps, webhook_events
 from rh_common.domain.deliveries import UNFINISHED, Delivery, DeliveryStatus
-from rh_common.services.ports import Deliveries, EventInventories
+from rh_common.services.ports import Deliveries, EventInventories, OrderCancellations
 from rh_common.services.resend_tracking import ResendTracker
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,13 @@ class WebhookIngestor:
         deliveries: Deliveries,
         inventories: EventInventories,
         resends: ResendTracker,
+        orders: OrderCancellations,
         retryable: Callable[[BaseException], bool],
     ) -> None:
         self._deliveries = deliveries
         self._inventories = inventories
         self._resends = resends
+        self._orders = orders
         # Whether a failed apply may succeed later (the store's judgement: adapters.dynamodb.base.is_retryable).
         self._retryable = retryable
 
@@ -134,6 +136,12 @@ class WebhookIngestor:
     def apply(self, event: webhook_events.NormalisedEvent, delivery_id: str) -> None:
         """Apply the event and record the delivery's final state (`accepted`, or `parked`)."""
         version = inventory.event_version(event.event_time, delivery_id)
+        if event.cancelled_order is not None:
+            # Names no item: a marker the reference table's consumer frees the order's items by, written with
+            # the mark in one transaction (still two writes and no read for a new delivery).
+            applied = self._deliveries.applied_update(delivery_id)
+            self._orders.cancel_order(event.cancelled_order, version, event.event_time, also=applied)
+            return
         if event.resend is None:
             # The mark rides in the inventory writes' transaction: applied and marked, or neither.
             self._inventories.apply_together(

@@ -243,8 +243,8 @@ class InventoryStore(base.TableAdapter):
 
     @staticmethod
     def _assignments(inventory_id: int, attributes: Mapping[str, Any], version: str) -> _Assignments:
-        """(names, values, SET clauses, REMOVE clauses) writing `attributes` at `version`; the in-stock index's
-        key follows inStock: set while it is true, removed when it is not."""
+        """(names, values, SET clauses, REMOVE clauses) writing `attributes` at `version` (None removes the value and
+        keeps its version); the in-stock index's key follows inStock: set while it is true, removed when it is not."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {":version": base.to_attribute(version), ":one": base.to_attribute(1)}
         sets: list[str] = []
@@ -252,8 +252,12 @@ class InventoryStore(base.TableAdapter):
         for index, (name, value) in enumerate(attributes.items()):
             names[f"#a{index}"] = name
             names[f"#v{index}"] = f"v_{name}"
-            values[f":a{index}"] = base.to_attribute(value)
-            sets += [f"#a{index} = :a{index}", f"#v{index} = :version"]
+            sets.append(f"#v{index} = :version")
+            if value is None:  # a fact that ended (a consolidation cancelled): absent, as the listing filter reads it
+                removes.append(f"#a{index}")
+            else:
+                values[f":a{index}"] = base.to_attribute(value)
+                sets.append(f"#a{index} = :a{index}")
         if "inStock" in attributes:
             if attributes["inStock"] is True:
                 values[":shard"] = base.to_attribute(in_stock_shard(inventory_id))

@@ -1,0 +1,167 @@
+"""The reference table (template.yaml InventoryReferenceTable): `ref` = `<type>#<value>`, sort key the inventory id.
+
+Rows are written by the inventory stream's consumer (functions/inventory_references) from each item's image
+(domain/references.py); the webhook writes one row itself: a consolidation order's cancellation marker
+(sort key 0), in the transaction that marks the delivery applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from rh_common.adapters.dynamodb import base, page_tokens
+from rh_common.adapters.dynamodb.inventory_store import record_from_item
+from rh_common.domain.errors import InvalidPageToken
+from rh_common.domain.references import (
+    ATTRIBUTES,
+    CANCELLATION_ROW,
+    CONSOLIDATION_ORDER,
+    ItemChanged,
+    OrderCancelled,
+    reference,
+)
+
+_INVENTORY_KEY = "returnInventoryId"
+_BATCH_WRITE_ITEMS = 25  # BatchWriteItem's cap
+_TOKEN = {"h": str, "i": int}  # the look-up the token belongs to (a digest of its reference), the last id
+
+
+def order_reference(order_id: str) -> str:
+    ref = reference(CONSOLIDATION_ORDER, order_id)
+    if ref is None:
+        raise ValueError("a consolidation order id must be a non-empty string of at most 1024 bytes")
+    return ref
+
+
+def _digest(ref: str) -> str:
+    return hashlib.sha256(ref.encode("utf-8")).hexdigest()[:16]
+
+
+class ReferenceStore(base.TableAdapter):
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self._table = table_name
+        self._client = client
+
+    def _key(self, ref: str, inventory_id: int) -> dict[str, Any]:
+        return {"ref": base.to_attribute(ref), _INVENTORY_KEY: base.to_attribute(inventory_id)}
+
+    # ------------------------------------------------------------------ the stream consumer's writes
+    def replace(self, inventory_id: int, write: Iterable[str], delete: Iterable[str]) -> None:
+        """One item's rows: `write` put, `delete` deleted (disjoint), in BatchWriteItem requests of 25,
+        unprocessed ones asked again."""
+        requests = [{"PutRequest": {"Item": self._key(ref, inventory_id)}} for ref in sorted(write)]
+        requests += [{"DeleteRequest": {"Key": self._key(ref, inventory_id)}} for ref in sorted(delete)]
+        for start in range(0, len(requests), _BATCH_WRITE_ITEMS):
+            pending: dict[str, Any] = {self._table: requests[start : start + _BATCH_WRITE_ITEMS]}
+            while pending:
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    def members(self, order_id: str) -> list[int]:
+        """The items packed into a consolidation order, as far as their rows say (strongly consistent)."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#ref = :ref AND #id > :marker",
+            "ExpressionAttributeNames": {"#ref": "ref", "#id": _INVENTORY_KEY},
+            "ExpressionAttributeValues": {
+                ":ref": base.to_attribute(order_reference(order_id)),
+                ":marker": base.to_attribute(CANCELLATION_ROW),
+            },
+            "ConsistentRead": True,
+        }
+        found: list[int] = []
+        while True:
+            response = self.client.query(**query)
+            found += [int(item[_INVENTORY_KEY]["N"]) for item in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return found
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def cancellation(self, order_id: str) -> tuple[str, str] | None:
+        """(version, eventTime) of the order's cancellation, if one was delivered (strongly consistent)."""
+        item = self.client.get_item(
+            TableName=self._table, Key=self._key(order_reference(order_id), CANCELLATION_ROW), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        plain = base.from_item(item)
+        return plain["cancelledVersion"], plain["cancelledAt"]
+
+    # ------------------------------------------------------------------ the webhook's write
+    def cancel_order(self, order_id: str, version: str, event_time: str, also: Mapping[str, Any]) -> None:
+        """The order's cancellation marker and `also` (the delivery log's "applied" mark) in one
+        TransactWriteItems. A redelivery writes the same marker again: no change, no stream record."""
+        marker = {
+            **self._key(order_reference(order_id), CANCELLATION_ROW),
+            "cancelledVersion": base.to_attribute(version),
+            "cancelledAt": base.to_attribute(event_time),
+        }
+        self.client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": self._table, "Item": marker}}, {"Update": dict(also)}]
+        )
+
+    def stored_items(self, inventory_table: str, page_size: int = 500) -> Iterator[ItemChanged]:
+        """One-off, for a stack upgraded to this table (ops/references.py; no function calls it): every stored
+        item's reference attributes, from a Scan of the inventory table, as if it had just been written."""
+        names = {f"#p{i}": name for i, name in enumerate((_INVENTORY_KEY, *ATTRIBUTES.values()))}
+        scan: dict[str, Any] = {
+            "TableName": inventory_table,
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+            "Limit": page_size,
+        }
+        while True:
+            response = self.client.scan(**scan)
+            for item in response.get("Items", []):
+                plain = base.from_item(item)
+                yield ItemChanged(int(plain.pop(_INVENTORY_KEY)), None, plain)
+            if not response.get("LastEvaluatedKey"):
+                return
+            scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ look-ups
+    def page(self, ref: str, limit: int, next_token: str | None = None) -> tuple[list[int], str | None]:
+        """One Query: the ids of a page of the items with this reference, and the token of the next page.
+        InvalidPageToken for a token that is not ours or belongs to another look-up."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#ref = :ref AND #id > :marker",
+            "ExpressionAttributeNames": {"#ref": "ref", "#id": _INVENTORY_KEY},
+            "ExpressionAttributeValues": {
+                ":ref": base.to_attribute(ref),
+                ":marker": base.to_attribute(CANCELLATION_ROW),
+            },
+            "Limit": limit,
+        }
+        if next_token:
+            fields = page_tokens.decode(next_token, _TOKEN)
+            if fields["h"] != _digest(ref):
+                raise InvalidPageToken("nextToken belongs to another look-up")
+            query["ExclusiveStartKey"] = self._key(ref, int(fields["i"]))
+        response = self.client.query(**query)
+        ids = [int(item[_INVENTORY_KEY]["N"]) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        token = page_tokens.encode({"h": _digest(ref), "i": int(last[_INVENTORY_KEY]["N"])}) if last else None
+        return ids, token
+
+
+def stream_change(record: Mapping[str, Any]) -> ItemChanged | OrderCancelled | None:
+    """What a stream record of the inventory or the reference table says (None: a reference row, which
+    is nobody's business but a cancellation marker). KeyError, TypeError or ValueError for anything else."""
+    change = record["dynamodb"]
+    keys = base.from_item(change["Keys"])
+    old, new = change.get("OldImage"), change.get("NewImage")
+    if record["eventName"] == "REMOVE":
+        new = None
+    if "ref" not in keys:
+        return ItemChanged(
+            int(keys[_INVENTORY_KEY]),
+            record_from_item(old).values if old else None,
+            record_from_item(new).values if new else None,
+        )
+    ref_type, _, order_id = str(keys["ref"]).partition("#")
+    if ref_type != CONSOLIDATION_ORDER or keys[_INVENTORY_KEY] != CANCELLATION_ROW or not new:
+        return None
+    marker = base.from_item(new)
+    return OrderCancelled(order_id, str(marker["cancelledVersion"]), str(marker["cancelledAt"]))
