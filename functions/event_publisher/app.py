@@ -31,7 +31,7 @@ tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 # Reported per record even when every record failed (the failures are the answer, not an error).
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-publisher = wiring.Wiring().publisher
+publisher = wiring.Wiring(metrics, tracer).publisher
 eligible_handling_codes = wiring.eligible_handling_codes()
 
 

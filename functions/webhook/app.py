@@ -41,7 +41,7 @@ MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
 # Return Helper's events are a few KB; anything this big is refused before the
 # signature is even computed.
 MAX_BODY_BYTES = 256 * 1024
-ingestor = wiring.Wiring(metrics).ingestor
+ingestor = wiring.Wiring(metrics, tracer).ingestor
 
 _METRIC_BY_OUTCOME = {
     "applied": "DeliveriesAccepted",

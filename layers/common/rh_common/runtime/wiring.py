@@ -3,8 +3,8 @@
 One place, so the HTTP API and the SQS workers run the same code path, and one `Wiring`
 per process: each adapter and service is built once, on first use, and shared (one
 Return Helper client, one service-type cache, one store of each table). The upstream-call
-metric (`observability.record_upstream_call`) is every function's default; given the
-function's `Metrics`, the resend statuses it records are counted too.
+metric (`observability.record_upstream_call`) and the resend statuses a tracker records (in
+the function's `Metrics`) are counted wherever they happen: no collaborator is optional.
 
 Each piece is imported where it is built: a function pays only for what it uses (the
 reconciler never imports pydantic or pycountry, nor does the resend worker until a message
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
-    from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.services.batch_service import BatchService
     from rh_common.services.hold_service import HoldService
     from rh_common.services.inventory_sync import InventorySyncService
@@ -39,9 +38,7 @@ if TYPE_CHECKING:
     from rh_common.services.resend_tracking import ResendTracker
     from rh_common.services.webhook_ingest import WebhookIngestor
 
-    # Observability hooks (rh_common.runtime.observability makes them). Annotations only: the webhook and
-    # the event publisher, which call no Return Helper API, never import rh_common.adapters.returnhelper.answers.
-    OnCall = Callable[[UpstreamOutcome], None]
+    # The tracker's observability hook (rh_common.runtime.observability makes it).
     OnStatus = Callable[[Status], None]
 
 # A first request that has not answered within this long has died (Lambda's
@@ -66,19 +63,13 @@ class Wiring:
     An adapter is typed as its port (rh_common.services.ports) wherever the callers need no more, so mypy
     checks the adapter against the port here; the inventory store is wider (listing, webhook writes)."""
 
-    def __init__(
-        self,
-        metrics: Metrics | None = None,
-        on_call: OnCall | None = observability.record_upstream_call,
-        tracer: Tracer | None = None,
-    ) -> None:
-        self._on_call = on_call
+    def __init__(self, metrics: Metrics, tracer: Tracer) -> None:
         # Given the function's Tracer, requests (the upstream client's HTTP) is patched for X-Ray where
         # that client is built: `Tracer(patch_modules=(..., "requests"))` would import requests at init,
         # on every cold start, also of the routes that never call Return Helper.
         self._tracer = tracer
         # Told each new status a tracker records (COMPLETED, FAILED, CANCELED are metrics).
-        self._on_status: OnStatus | None = observability.resend_status_counter(metrics) if metrics else None
+        self._on_status: OnStatus = observability.resend_status_counter(metrics)
 
     # ------------------------------------------------------------------ adapters
     @cached_property
@@ -94,14 +85,13 @@ class Wiring:
         from rh_common.adapters.returnhelper import credentials
         from rh_common.adapters.returnhelper.client import ReturnHelperClient
 
-        if self._tracer is not None:
-            self._tracer.patch(("requests",))
+        self._tracer.patch(("requests",))
         secret_id = settings.required("RH_SECRET_ID")
         return ReturnHelperClient(
             settings.required("RH_API_BASE_URL"),
             lambda: credentials.load(secret_id),
             timeout_seconds=_upstream_timeout(),
-            on_call=self._on_call,
+            on_call=observability.record_upstream_call,
         )
 
     @cached_property

@@ -36,11 +36,11 @@ class ResendTracker:
     def __init__(
         self,
         resends: ResendRecords,
-        on_status: Callable[[Status], None] | None,
+        on_status: Callable[[Status], None],
         inventories: Inventories,
     ) -> None:
         self._resends = resends
-        self._on_status = on_status  # told each new status this tracker recorded (e.g. metrics)
+        self._on_status = on_status  # told each new status this tracker recorded (the metrics)
         self._inventories = inventories  # where FAILED / CANCELED give the items their handling back
 
     def find(self, resend_id: int) -> dict[str, Any] | None:
@@ -93,7 +93,7 @@ class ResendTracker:
                 {"trackingEventTime": record.get("trackingEventTime")} if "trackingEventTime" in changes else None
             )
             if self._resends.transition(request_id, [record["status"]], changes, release, unchanged):
-                if target is not None and self._on_status is not None:
+                if target is not None:
                     self._on_status(target)
                 return "applied"
             record = self._resends.get(request_id) or record
