@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rh_common.domain import codes, timestamps
+from rh_common.domain import codes, resend_lifecycle, timestamps
 
 
 class UnprocessableEvent(ValueError):
@@ -46,15 +46,6 @@ class NormalisedEvent:
     resend: ResendUpdate | None = None
     notification_id: str | None = field(default=None)
     payload: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # the body as read
-
-
-# Resend status codes (0 pending, 1 canceled, 2 inProgress, 3 completed, 4 failed)
-# and what each means for the items in the resend.
-_RESEND_HANDLING: dict[int, dict[str, Any]] = {
-    0: {"handlingCode": "rsd", "handlingStatusCode": "pending"},
-    2: {"handlingCode": "rsd", "handlingStatusCode": "inProgress"},
-    3: {"handlingCode": "rsd", "handlingStatusCode": "completed", "inStock": False},
-}
 
 
 def _texts(source: Mapping[str, Any], *names: str) -> dict[str, str]:
@@ -153,7 +144,9 @@ def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ..
         # The payload's rows are a snapshot that lags the resend (upstream samples show
         # `ohd` on a completed resend): the resend status decides the handling while it
         # is active or done; after cancel/failure the snapshot's handling stands.
-        inventories.append(InventoryFacts(facts.inventory_id, {**facts.values, **_RESEND_HANDLING.get(status, {})}))
+        inventories.append(
+            InventoryFacts(facts.inventory_id, {**facts.values, **resend_lifecycle.items_handling(status)})
+        )
     update = ResendUpdate(codes.parse_id(resend["resendId"]), status, tracking, error)
     return tuple(inventories), update
 

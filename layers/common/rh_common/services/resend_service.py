@@ -27,7 +27,7 @@ from rh_common.domain.errors import (
 )
 from rh_common.domain.field_errors import FieldError, error_body, from_validation_errors
 from rh_common.domain.inventory import InventoryRecord
-from rh_common.domain.resend_lifecycle import Status
+from rh_common.domain.resend_lifecycle import UPSTREAM_CODE_OF, Status
 from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
@@ -261,7 +261,7 @@ class ResendService:
             "status": Status.SUBMITTED.value,
             "resendId": resend_id,
             "resendNumber": outcome.payload.get("resendNumber"),
-            "resendStatusCode": 0,
+            "resendStatusCode": UPSTREAM_CODE_OF[Status.SUBMITTED].code,
             "updatedAt": now_iso(),
         }
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -270,14 +270,14 @@ class ResendService:
         changes["answer"] = submitted.stored()
         # Removed: the attempt is over, and what an earlier one left (an unknown outcome, its error) is answered.
         changes.update(attemptLeaseUntil=None, attemptUnknown=None, lastError=None, nextAttemptAt=None)
-        # Upstream sets the items to rsd on create; say so locally now, as facts dated now, so older
-        # webhooks cannot undo them and newer ones still win. One transaction with the SUBMITTED
-        # record (one round trip); when it is cancelled (a newer webhook on an item, the status moved
-        # on), nothing of it was written and the per-item path below merges each fact on its own.
+        # Upstream sets the items to rsd on create (what its code 0 means for them); say so locally now, as
+        # facts dated now, so older webhooks cannot undo them and newer ones still win. One transaction with
+        # the SUBMITTED record (one round trip); when it is cancelled (a newer webhook on an item, the status
+        # moved on), nothing of it was written and the per-item path below merges each fact on its own.
         event_time = now_iso()
         version = inventory.event_version(event_time, f"resend:{request_id}")
         marks = [
-            InventoryFacts(int(inventory_id), {"handlingCode": "rsd", "handlingStatusCode": "pending"})
+            InventoryFacts(int(inventory_id), dict(UPSTREAM_CODE_OF[Status.SUBMITTED].items_handling))
             for inventory_id in record["returnInventoryIdList"]
         ]
         updates = [self._inventories.in_order_update(facts, version, event_time) for facts in marks]
@@ -423,7 +423,7 @@ class ResendService:
             return _not_cancellable(f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}")
         if not outcome.ok:
             return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")
-        return self._canceled(record, {"resendStatusCode": 1})
+        return self._canceled(record, {"resendStatusCode": UPSTREAM_CODE_OF[Status.CANCELED].code})
 
     def _cancel_pending(self, record: dict[str, Any]) -> Result:
         """Only while none of its attempts can have reached Return Helper: no unknown outcome, none running
