@@ -12,10 +12,10 @@ import time
 import pytest
 
 from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.resend_lifecycle import Status, view
 from rh_common.domain.results import Outcome
 from rh_common.domain.webhook_events import ResendUpdate
-from rh_common.services.resend_service import request_id_for
 from rh_common.services.resend_tracking import ResendTracker
 from tests.support.fakes import FakeInventories, refused, unreachable
 from tests.unit.test_resend_service import World

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import inventory, prerequisites, resend_lifecycle, results, retry_policy
+from rh_common.domain import idempotency_keys, inventory, prerequisites, resend_lifecycle, results, retry_policy
 from rh_common.domain.errors import (
     Conflict,
     RequestExists,
@@ -26,6 +25,7 @@ from rh_common.domain.errors import (
     UnknownResendRequest,
 )
 from rh_common.domain.field_errors import FieldError, error_body, from_validation_errors
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.resend_lifecycle import UPSTREAM_CODE_OF, Status
 from rh_common.domain.results import Outcome, Result
@@ -40,14 +40,6 @@ if TYPE_CHECKING:
     from rh_common.contract.resend_request import CreateResendRequest
 
 log = logging.getLogger(__name__)
-
-# Request ids derived from idempotency keys: the same key always names the same
-# record, so a conditional put on it is the idempotency check (strongly consistent).
-_KEY_NAMESPACE = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
-
-
-def request_id_for(idempotency_key: str | None) -> str:
-    return str(uuid.uuid5(_KEY_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -299,7 +291,7 @@ class ResendService:
             found = {k: v for k, v in found.items() if v is not None}
             self._resends.transition(request_id, [Status.CANCELED.value], found, (), {"resendId": None})
             record.update(found)
-            canceled = self._upstream.cancel_resend(resend_id, f"cancel-{request_id}")
+            canceled = self._upstream.cancel_resend(resend_id, idempotency_keys.cancel_key(request_id))
             if not canceled.ok:
                 log.error(
                     "a resend created after its request was canceled could not be cancelled upstream",
@@ -418,7 +410,7 @@ class ResendService:
         if status != Status.SUBMITTED or record.get("resendId") is None:
             why = {Status.IN_PROGRESS: "the warehouse has already started on it"}.get(status, f"it is {status.value}")
             return _not_cancellable(f"resend request cannot be canceled: {why}")
-        outcome = self._upstream.cancel_resend(int(record["resendId"]), f"cancel-{request_id}")
+        outcome = self._upstream.cancel_resend(int(record["resendId"]), idempotency_keys.cancel_key(request_id))
         if outcome.permanent:
             return _not_cancellable(f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}")
         if not outcome.ok:
