@@ -34,12 +34,12 @@ from rh_common.contract.resend_request import MAX_ID, CreateResendRequest
 from rh_common.contract.views import InventoryView, ResendAccepted, ResendView, ReservationConflictBody, SuccessModel
 from rh_common.domain import inventory
 from rh_common.domain.errors import InvalidPageToken
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, UNAVAILABLE, doc, keyed_route
-from rh_common.runtime import observability, snapstart, wiring
-from rh_common.services.resend_service import request_id_for
+from rh_common.runtime import observability, outcome_metrics, snapstart, wiring
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -342,7 +342,7 @@ def _enable_docs() -> None:
 
 
 def _answer(result: Result) -> Response:
-    observability.count_resend_outcome(metrics, result.outcome)
+    outcome_metrics.count_resend_outcome(metrics, result.outcome)
     return rest_api.respond(result)
 
 

@@ -273,7 +273,7 @@ def test_a_report_for_an_unrecorded_resend_with_exactly_the_items_is_adopted(wor
     # WHEN reports for that resend arrive: one about other items is not its, one about exactly its items is
     assert track.adopt(resend_id, [140]) is None
     adopted = track.adopt(resend_id, [141, 140])
-    assert track.apply_to(adopted, ResendUpdate(resend_id, 2), "2099-01-01T00:00:00Z", "d1") == "applied"
+    assert track.apply_to(adopted, ResendUpdate(resend_id, 2), "2099-01-01T00:00:00Z", "d1") is True
     # THEN the request records the resend id and its status; the unknown is answered
     record = world.records.get(request_id)
     assert (record["status"], record["resendId"]) == ("IN_PROGRESS", resend_id)

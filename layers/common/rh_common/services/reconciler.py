@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
 from rh_common.domain.webhook_events import ResendUpdate, tracking_and_error
@@ -100,7 +101,7 @@ class Reconciler:
         report = ReconcileReport()
         budget = Budget(remaining_millis, self._settings.margin_seconds, report)
         results = self._deliveries.reapply_unfinished(self._settings.deliveries_after_seconds, budget.allows)
-        report.deliveries_applied = [r.delivery_id for r in results if r.outcome == "applied"]
+        report.deliveries_applied = [r.delivery_id for r in results if r.outcome == DeliveryOutcome.APPLIED]
         if budget.allows():
             self._requeue_pending(now, budget, report)
         if budget.allows():
@@ -159,7 +160,7 @@ class Reconciler:
         if not outcome.ok:
             return
         update = _update_from_get_resend(int(record["resendId"]), outcome.payload)
-        if self._tracker.apply_to(record, update) == "applied":
+        if self._tracker.apply_to(record, update):
             report.updated.append(request_id)
         self._release_parked(int(record["resendId"]))
 

@@ -73,14 +73,15 @@ class ResendTracker:
         update: ResendUpdate,
         event_time: str | None = None,
         delivery_id: str | None = None,
-    ) -> str:
+    ) -> bool:
+        """Whether the report changed the request (False: nothing new, or outrun by other writers)."""
         for _ in range(_ATTEMPTS):
             now = now_iso()
             changes, target = resend_lifecycle.upstream_changes(
                 record, update.status_code, update.tracking_number, update.error, now, event_time
             )
             if not changes:
-                return "unchanged"
+                return False
             request_id = record["resendRequestId"]
             release = record.get("returnInventoryIdList", []) if target in RELEASES_ITEMS else []
             if target in RESTORES_HANDLING:
@@ -95,6 +96,6 @@ class ResendTracker:
             if self._resends.transition(request_id, [record["status"]], changes, release, unchanged):
                 if target is not None:
                     self._on_status(target)
-                return "applied"
+                return True
             record = self._resends.get(request_id) or record
-        return "unchanged"
+        return False

@@ -47,7 +47,7 @@ class DeliveryLog(base.TableAdapter):
         now = int(time.time())
         item: dict[str, Any] = {
             "deliveryId": delivery.delivery_id,
-            "status": delivery.status,
+            "status": delivery.status.value,
             "receivedAt": now,
             "expiresAt": now + self._retention_seconds,
             "body": delivery.raw_body,
