@@ -34,7 +34,7 @@ metrics = Metrics()
 # run, so a stream invocation, which only releases parked reports, never imports requests or builds the client.
 services = wiring.Wiring(metrics, tracer=tracer)  # requests traced once the upstream client is built
 release_parked = services.release_parked
-INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS", 3)
+INVENTORY_SYNC_DAYS = settings.integer("INVENTORY_SYNC_DAYS")
 observability.route_library_logs(logger)
 
 

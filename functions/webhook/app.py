@@ -39,7 +39,7 @@ app = APIGatewayRestResolver()
 
 SECRET_ID = settings.required("RH_SECRET_ID")
 PUBLIC_URL = settings.optional("WEBHOOK_PUBLIC_URL")
-MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
+MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS")
 # Return Helper's events are a few KB; anything this big is refused before the
 # signature is even computed.
 MAX_BODY_BYTES = 256 * 1024

@@ -1,7 +1,15 @@
 """One wiring: every function builds its services through rh_common.runtime.wiring, one set of clients a process."""
 
-from rh_common.runtime import observability
+import os
+
+import pytest
+from aws_lambda_powertools import Metrics, Tracer
+
+from rh_common.runtime import observability, wiring
 from tests.support.resend import handler_caller
+
+# What any process has (the interpreter's, AWS's region and credentials): everything else comes from the template.
+BASE_ENVIRONMENT = ("PATH", "HOME", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 def test_the_merchant_api_shares_one_wiring_across_its_route_modules(load_with_upstream, lambda_context, tables):
@@ -36,3 +44,28 @@ def test_the_upstream_client_is_traced_once_it_is_built_not_at_init(load_with_up
     # WHEN the first route that needs it builds the upstream client / THEN requests is patched for X-Ray
     assert merchant.services.upstream is merchant.services.upstream
     assert patched == [("requests",)]
+
+
+# What each function builds through its wiring (its handler module and the services behind it).
+BUILT_BY = {
+    "WebhookFunction": ("ingestor",),
+    "MerchantApiFunction": ("resends", "listing", "deliveries", "ingestor", "syncs", "holds", "quotes", "batches"),
+    "ResendWorkerFunction": ("resends", "syncs", "batches", "automation_dead_letters"),
+    "ReconcilerFunction": ("reconciler", "syncs", "release_parked"),
+    "EventPublisherFunction": ("publisher",),
+}
+
+
+@pytest.mark.parametrize(("logical_id", "pieces"), list(BUILT_BY.items()))
+def test_what_a_function_builds_needs_only_the_settings_its_template_environment_sets(
+    template, monkeypatch, logical_id, pieces
+):
+    # GIVEN exactly the environment template.yaml gives the function (settings have no default in the code)
+    for name in [name for name in os.environ if name not in BASE_ENVIRONMENT]:
+        monkeypatch.delenv(name)
+    for name, value in template.functions()[logical_id].environment.items():
+        monkeypatch.setenv(name, value)
+    services = wiring.Wiring(Metrics(), Tracer())
+    # WHEN each piece it uses is built / THEN none misses a setting (RuntimeError names it)
+    for piece in pieces:
+        assert getattr(services, piece) is not None, piece

@@ -47,11 +47,11 @@ _IN_FLIGHT_SECONDS = 60
 
 
 def eligible_handling_codes() -> frozenset[str]:
-    return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
+    return settings.code_set("ELIGIBLE_HANDLING_CODES")
 
 
 def _upstream_timeout() -> int:
-    return settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10)
+    return settings.integer("UPSTREAM_TIMEOUT_SECONDS")
 
 
 _LEASE_MARGIN_SECONDS = 20
@@ -123,7 +123,7 @@ class Wiring:
     def deliveries(self) -> DeliveryLog:
         from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
 
-        return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
+        return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS"))
 
     @cached_property
     def service_types(self) -> ServiceTypes:
@@ -132,7 +132,7 @@ class Wiring:
         return ServiceTypeCache(
             settings.required("CACHE_TABLE"),
             self.upstream.available_shipment_service_types,
-            settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600),
+            settings.integer("SERVICE_TYPE_CACHE_SECONDS"),
         )
 
     @cached_property
@@ -174,13 +174,13 @@ class Wiring:
             deliveries=self.ingestor,
             release_parked=self.release_parked,
             settings=ReconcileSettings(
-                pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
-                submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
-                deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
-                poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN", 500),
-                poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS", 86400),
+                pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS"),
+                submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS"),
+                deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS"),
+                poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN"),
+                poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS"),
                 # An upstream call started with less left could outlive the invocation.
-                margin_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10) + 5,
+                margin_seconds=_upstream_timeout() + 5,
             ),
         )
 
@@ -191,8 +191,8 @@ class Wiring:
 
         tuned = ResendSettings(
             eligible_handling_codes=eligible_handling_codes(),
-            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS"),
+            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS"),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
             # Outlasts one upstream call (its read timeout, the connect timeout, the writes around it).
             attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
@@ -213,8 +213,8 @@ class Wiring:
             inventories=self.inventories,
             upstream=self.upstream,
             settings=SyncSettings(
-                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS"),
+                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS"),
             ),
         )
 
