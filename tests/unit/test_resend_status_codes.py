@@ -78,3 +78,16 @@ def test_a_request_that_submits_or_cancels_itself_records_what_the_same_report_w
     canceled = world.records.get(created["resendRequestId"])
     _, target = resend_lifecycle.upstream_changes(record, 1, None, None, NOW)
     assert (canceled["status"], canceled["resendStatusCode"]) == (target.value, 1)
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [(3, 3), ("3", 3), (" 4 ", 4), (7, 7), ("x", None), ("", None), (True, None), (None, None), ("1234", None)],
+)
+def test_a_code_is_read_alike_from_a_webhook_and_a_poll(sent, read):
+    assert resend_lifecycle.read_status_code(sent) == read
+    if read is None:  # a webhook's status report without a readable code is kept unprocessable
+        with pytest.raises(webhook_events.UnprocessableEvent):
+            webhook_events.normalise(status_report(sent))
+    else:
+        assert webhook_events.normalise(status_report(sent)).resend.status_code == read

@@ -71,6 +71,16 @@ UPSTREAM_CODES: Mapping[int, UpstreamCode] = {
 UPSTREAM_CODE_OF: Mapping[Status, UpstreamCode] = {entry.status: entry for entry in UPSTREAM_CODES.values()}
 
 
+def read_status_code(value: Any) -> int | None:
+    """A `resendStatusCode` as Return Helper sends it (webhook and GetResend alike): a JSON integer or a
+    digit string; None for anything else (the caller says what that means for its report)."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 4:
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
 def items_handling(status_code: int) -> Mapping[str, Any]:
     """The items' handling a resend at this upstream code implies (empty: none, or an unknown code)."""
     known = UPSTREAM_CODES.get(status_code)

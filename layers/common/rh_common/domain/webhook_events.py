@@ -70,15 +70,6 @@ def _number(value: Any, what: str) -> int | Decimal:
     return value
 
 
-def _code(value: Any, what: str) -> int:
-    """A small integer code sent as a JSON number or a digit string (resend status 0-4)."""
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 4:
-        return int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{what} must be an integer code, not {type(value).__name__}")
-    return value
-
-
 def _inventory_snapshot(row: Mapping[str, Any], warehouse_fallback: Any = None) -> InventoryFacts:
     """An inventory row (ids/codes as strings or ints) -> identity and handling facts."""
     values: dict[str, Any] = _texts(row, "rma", "sku", "description")
@@ -134,7 +125,9 @@ def tracking_and_error(shipments: Iterable[Mapping[str, Any]] | None) -> tuple[s
 
 def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], ResendUpdate]:
     resend = payload["resend"]
-    status = _code(resend["resendStatusCode"], "resendStatusCode")
+    status = resend_lifecycle.read_status_code(resend["resendStatusCode"])
+    if status is None:
+        raise ValueError(f"resendStatusCode must be an integer code, not {type(resend['resendStatusCode']).__name__}")
     tracking, error = tracking_and_error(payload.get("resendShipmentList"))
     if tracking is not None and not isinstance(tracking, str):
         raise ValueError(f"trackingNumber must be a string, not {type(tracking).__name__}")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rh_common.domain import resend_lifecycle
 from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
@@ -175,10 +176,10 @@ def _poll_due(state: dict[str, Any], now: datetime) -> bool:
 
 def _update_from_get_resend(resend_id: int, payload: dict[str, Any]) -> ResendUpdate:
     tracking, error = tracking_and_error(payload.get("resendShipmentList"))
-    code = payload.get("resendStatusCode")
     return ResendUpdate(
         resend_id=resend_id,
-        status_code=int(code) if code is not None and str(code).lstrip("-").isdigit() else None,
+        # unreadable: no status from this poll (its tracking number still counts)
+        status_code=resend_lifecycle.read_status_code(payload.get("resendStatusCode")),
         tracking_number=tracking,
         error=error,
     )
