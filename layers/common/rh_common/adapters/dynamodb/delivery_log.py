@@ -27,7 +27,7 @@ class DeliveryLog(base.TableAdapter):
     def __init__(
         self,
         table_name: str,
-        retention_days: int = 30,
+        retention_days: int,  # DELIVERY_RETENTION_DAYS: its one default is template.yaml's
         client: Any = None,
         status_index: str = "ByStatus",
         parked_index: str = "ParkedByResendId",
