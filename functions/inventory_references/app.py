@@ -25,7 +25,7 @@ logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-keeper = wiring.Wiring().reference_keeper
+keeper = wiring.Wiring(metrics, tracer).reference_keeper
 
 
 def keep(record: DynamoDBRecord) -> None:

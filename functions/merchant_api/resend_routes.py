@@ -1,7 +1,7 @@
 """Resends (contract section 3): create one, find one by key or list by status, read one, cancel one.
 
 Answers follow rh_common.http.rest_api: success models returned, every other status raised;
-each answer is counted as a resend outcome (rh_common.runtime.observability). app.py builds
+each answer is counted as a resend outcome (rh_common.runtime.outcome_metrics). app.py builds
 the Router once at init with the process's one wiring (`router(services)`).
 """
 
@@ -24,7 +24,7 @@ from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, UNAVAILABLE, doc, keyed_route
-from rh_common.runtime import observability, wiring
+from rh_common.runtime import observability, outcome_metrics, wiring
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -77,7 +77,7 @@ def resends_with_status(listing: "ResendPages", status: str, limit: int, next_to
 
 
 def _answer(result: Result) -> Response:
-    observability.count_resend_outcome(metrics, result.outcome)
+    outcome_metrics.count_resend_outcome(metrics, result.outcome)
     return rest_api.respond(result)
 
 

@@ -6,7 +6,7 @@ seeds them), so a fuzzer's examples reach the 200s, not only 404s.
 
 from typing import Any
 
-from rh_common.services.resend_service import request_id_for
+from rh_common.domain.idempotency_keys import request_id_for
 
 EXAMPLE_INVENTORY_ID = 7001
 EXAMPLE_WAREHOUSE_ID = 2

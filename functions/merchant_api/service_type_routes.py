@@ -18,7 +18,7 @@ from seeded_examples import EXAMPLE_WAREHOUSE_ID, example
 from rh_common.contract.views import SuccessModel
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, UNAVAILABLE, Id, doc, keyed_route
-from rh_common.runtime import observability, wiring
+from rh_common.runtime import outcome_metrics, wiring
 
 metrics = Metrics()  # Powertools shares one metric set across instances: app.py's handler publishes it
 
@@ -55,7 +55,7 @@ def router(services: wiring.Wiring) -> Router:
         warehouseId: Annotated[Id, Query(openapi_examples=example(EXAMPLE_WAREHOUSE_ID))],
     ) -> Response[ServiceTypeList]:
         result = services.resends.service_types(warehouseId)
-        observability.count_resend_outcome(metrics, result.outcome)
+        outcome_metrics.count_resend_outcome(metrics, result.outcome)
         return rest_api.respond(result)
 
     return routes

@@ -33,7 +33,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from rh_common.contract import queue_messages
 from rh_common.http import status_codes
-from rh_common.runtime import observability, settings, wiring
+from rh_common.runtime import observability, outcome_metrics, settings, wiring
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -101,7 +101,7 @@ def handle_record(record: SQSRecord) -> None:
 
 
 def _handled(result: Result) -> None:
-    observability.count_resend_outcome(metrics, result.outcome)
+    outcome_metrics.count_resend_outcome(metrics, result.outcome)
     # The status code a door would answer: the same in every log line, whichever door it came in by.
     status_code = status_codes.answer(result).status_code
     logger.info("resend message handled", extra={"outcome": result.outcome, "statusCode": status_code})

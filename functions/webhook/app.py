@@ -15,6 +15,7 @@ from rh_common.runtime import cold_start  # first: no garbage collection while t
 
 import base64
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,6 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from rh_common.adapters.returnhelper import credentials
 from rh_common.domain import field_errors, signature
+from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.http.json_responses import json_response, too_large
 from rh_common.runtime import observability, settings, snapstart, wiring
 from rh_common.services.webhook_ingest import ApplyFailed
@@ -37,17 +39,19 @@ app = APIGatewayRestResolver()
 
 SECRET_ID = settings.required("RH_SECRET_ID")
 PUBLIC_URL = settings.optional("WEBHOOK_PUBLIC_URL")
-MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS", 900)
+MAX_SKEW_SECONDS = settings.integer("WEBHOOK_MAX_SKEW_SECONDS")
 # Return Helper's events are a few KB; anything this big is refused before the
 # signature is even computed.
 MAX_BODY_BYTES = 256 * 1024
-ingestor = wiring.Wiring(metrics).ingestor
+ingestor = wiring.Wiring(metrics, tracer).ingestor
 
-_METRIC_BY_OUTCOME = {
-    "applied": "DeliveriesAccepted",
-    "ignored": "DeliveriesKeptUnprocessed",
-    "unprocessable": "DeliveriesKeptUnprocessed",
-    "duplicate": "DeliveriesDuplicate",
+# The metric of each answer: names the alarms and the dashboard read (an `applied` delivery is `accepted`
+# in the log, hence DeliveriesAccepted).
+METRIC_OF: Mapping[DeliveryOutcome, str] = {
+    DeliveryOutcome.APPLIED: "DeliveriesAccepted",
+    DeliveryOutcome.IGNORED: "DeliveriesKeptUnprocessed",
+    DeliveryOutcome.UNPROCESSABLE: "DeliveriesKeptUnprocessed",
+    DeliveryOutcome.DUPLICATE: "DeliveriesDuplicate",
 }
 
 
@@ -101,16 +105,16 @@ def receive_webhook() -> Response:
     logger.info(
         "webhook delivery", extra={"outcome": result.outcome, "category": result.category, "action": result.action}
     )
-    if result.outcome == "ignored":
+    if result.outcome == DeliveryOutcome.IGNORED:
         # Worth seeing, but only by its names: an unknown type's values are unknown (addresses included).
         names = sorted(str(name)[:64] for name in result.payload or ())[:50]
         logger.info(
             "webhook event type not handled",
             extra={"category": result.category, "action": result.action, "keys": names},
         )
-    elif result.outcome == "applied":  # the payload as read (never parsed twice), masked, at DEBUG only
+    elif result.outcome == DeliveryOutcome.APPLIED:  # the payload as read (never parsed twice), masked, at DEBUG only
         observability.log_payload(logger, logging.DEBUG, "webhook payload", result.payload)
-    metrics.add_metric(name=_METRIC_BY_OUTCOME[result.outcome], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=METRIC_OF[result.outcome], unit=MetricUnit.Count, value=1)
     return json_response(200, {"status": result.outcome, "deliveryId": result.delivery_id})
 
 

@@ -18,7 +18,7 @@ from rh_common.adapters.returnhelper.answers import classify_response
 from rh_common.adapters.returnhelper.client import ReturnHelperClient
 from rh_common.adapters.returnhelper.credentials import CredentialsInvalid, ReturnHelperCredentials
 from rh_common.runtime import observability
-from tests.functional.test_returnhelper_client import new_key, resend_body
+from tests.functional.test_returnhelper_client import new_key, resend_body, uncounted
 
 SECRET_MARK = "SECRETVALUE9931"
 
@@ -26,7 +26,9 @@ SECRET_MARK = "SECRETVALUE9931"
 @pytest.fixture
 def emulator_client(emulator):
     def make(creds: ReturnHelperCredentials, session=None) -> ReturnHelperClient:
-        return ReturnHelperClient(emulator.api_base, lambda: creds, timeout_seconds=2, session=session)
+        return ReturnHelperClient(
+            emulator.api_base, lambda: creds, timeout_seconds=2, session=session, on_call=uncounted
+        )
 
     return make
 
@@ -44,7 +46,7 @@ def test_a_token_pasted_with_a_trailing_newline_is_stripped_at_load_and_works(se
     put_secret(secret, apiKey=" k", apiToken="t\n")
     loaded = credentials.load(secret)
     # WHEN Return Helper is called with them / THEN they were stripped, and accepted
-    client = ReturnHelperClient(emulator.api_base, lambda: loaded, timeout_seconds=2)
+    client = ReturnHelperClient(emulator.api_base, lambda: loaded, timeout_seconds=2, on_call=uncounted)
     assert (loaded.api_key, loaded.api_token) == ("k", "t")
     assert client.available_shipment_service_types(2).ok
 

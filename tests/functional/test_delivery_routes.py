@@ -12,6 +12,7 @@ from local.gateway import LocalApiGateway
 from local.lambda_runtime import InvocationResult
 from local.settings import LocalSettings
 from rh_common.domain import timestamps
+from rh_common.domain.deliveries import DeliveryOutcome
 from tests.events.loader import load_event_bytes
 from tests.support.queue_drain import drain
 from tests.support.resend import resend_body
@@ -253,3 +254,10 @@ def test_the_operator_routes_are_documented_as_sigv4_not_the_api_key(api):
         if operation.get("security") == [{"ApiKey": []}]
     ]
     assert ("/resends", "post") in keyed and not set(keyed) & set(OPERATOR_OPERATIONS)
+
+
+def test_a_replay_is_documented_as_answering_what_the_webhook_answers(api):
+    # the route's model spells the webhook's answers again (a route file of its own): the document shows both agree
+    _, document = api("GET", "/openapi.json")
+    outcome = document["components"]["schemas"]["ReplayOutcome"]["properties"]["outcome"]
+    assert set(outcome["enum"]) == {answer.value for answer in DeliveryOutcome}

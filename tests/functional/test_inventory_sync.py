@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 import requests
+from aws_lambda_powertools import Metrics, Tracer
 
 from rh_common.domain import inventory, sync_windows
 from rh_common.domain.webhook_events import InventoryFacts
@@ -101,7 +102,7 @@ def functions(load_with_upstream, sync_queue):
 @pytest.fixture
 def store(functions):
     """The inventory table the functions share (their environment is set), read and written as a webhook would."""
-    return wiring.Wiring().inventories
+    return wiring.Wiring(Metrics(), Tracer()).inventories
 
 
 def api(merchant, lambda_context, method, path, body=None):

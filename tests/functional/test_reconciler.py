@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from rh_common.contract.resend_request import CreateResendRequest
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.timestamps import now_iso
-from rh_common.services.resend_service import request_id_for
 from tests.support.resend import resend_body, upstream_state
 
 LATER = datetime.now(UTC) + timedelta(hours=2)  # the reconciler's "now": everything below looks old

@@ -13,7 +13,7 @@ import requests
 from local.emulator import EmulatorServer
 from rh_common.adapters.returnhelper.client import IDEMPOTENCY_HEADER, ReturnHelperClient, resend_id_of
 from rh_common.adapters.returnhelper.credentials import ReturnHelperCredentials
-from rh_common.domain.upstream_outcome import OutcomeKind
+from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome
 from tests.support.resend import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"client-test-signing-key-32bytes!").decode()
@@ -23,6 +23,10 @@ SHORT_TIMEOUT = 0.5  # seconds; every timeout fault below holds the answer for l
 USER_AGENT_RE = re.compile(
     r"^ReturnHelperResends/\d+\.\d+\.\d+\S* \(Platform=[^/;]+/[^;]*; Runtime=3\.\d+\.\d+\S*; Language=Python3\.\d+\)$"
 )
+
+
+def uncounted(outcome: UpstreamOutcome) -> None:
+    """The client's on_call where a test does not look at the metrics."""
 
 
 def closed_port_url() -> str:
@@ -54,7 +58,7 @@ def emu(server):
 
 @pytest.fixture
 def client(emu):
-    return ReturnHelperClient(emu.api_base, lambda: CREDENTIALS, timeout_seconds=SHORT_TIMEOUT)
+    return ReturnHelperClient(emu.api_base, lambda: CREDENTIALS, timeout_seconds=SHORT_TIMEOUT, on_call=uncounted)
 
 
 def arrive(server, warehouse_id: int = 2) -> int:
@@ -83,7 +87,9 @@ def test_headers_on_the_wire(emu):
     sent: list[requests.PreparedRequest] = []
     session = requests.Session()
     session.hooks["response"].append(lambda response, *args, **kwargs: sent.append(response.request))
-    client = ReturnHelperClient(emu.api_base + "/", lambda: CREDENTIALS, timeout_seconds=2, session=session)
+    client = ReturnHelperClient(
+        emu.api_base + "/", lambda: CREDENTIALS, timeout_seconds=2, session=session, on_call=uncounted
+    )
     # WHEN a create is sent
     key = new_key()
     outcome = client.create_resend(resend_body(arrive(emu)), key)
@@ -100,7 +106,9 @@ def test_headers_on_the_wire(emu):
 
 
 def test_user_agent_format():
-    client = ReturnHelperClient("http://127.0.0.1:9/uat/user/api", lambda: CREDENTIALS, 1, app_version="1.4.0")
+    client = ReturnHelperClient(
+        "http://127.0.0.1:9/uat/user/api", lambda: CREDENTIALS, 1, app_version="1.4.0", on_call=uncounted
+    )
     assert USER_AGENT_RE.match(client.user_agent), client.user_agent
     assert client.user_agent.startswith("ReturnHelperResends/1.4.0 (Platform=")
 
@@ -108,9 +116,11 @@ def test_user_agent_format():
 def test_wrong_token_is_a_transient_401_that_was_not_processed(emu):
     # GIVEN credentials the emulator does not accept
     wrong = ReturnHelperCredentials(api_key=API_KEY, api_token="wrong", signing_keys=())
-    client = ReturnHelperClient(emu.api_base, lambda: wrong, timeout_seconds=2)
+    told: list[UpstreamOutcome] = []
+    client = ReturnHelperClient(emu.api_base, lambda: wrong, timeout_seconds=2, on_call=told.append)
     # WHEN any operation is called
     outcome = client.available_shipment_service_types(2)
+    assert told == [outcome] and outcome.elapsed_seconds > 0  # what the metrics count, with its latency
     # THEN it is HTTP 401 (no envelope): our credentials, not the request; retried, certainly not processed
     assert (outcome.kind, outcome.http_status, outcome.error_code, outcome.payload, outcome.maybe_processed) == (
         OutcomeKind.TRANSIENT,
@@ -124,7 +134,7 @@ def test_wrong_token_is_a_transient_401_that_was_not_processed(emu):
 def test_credentials_are_read_on_every_call(emu):
     # GIVEN a secret that is rotated between two calls
     current = [CREDENTIALS]
-    client = ReturnHelperClient(emu.api_base, lambda: current[0], timeout_seconds=2)
+    client = ReturnHelperClient(emu.api_base, lambda: current[0], timeout_seconds=2, on_call=uncounted)
     first = client.available_shipment_service_types(2)
     current[0] = ReturnHelperCredentials(api_key="rotated", api_token="rotated", signing_keys=())
     # WHEN the next call is made / THEN it used the new (here: unknown) credentials

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from rh_common.domain import signature, timestamps
+from rh_common.domain.deliveries import DeliveryOutcome
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.resend import WEBHOOK_URL as URL
 
@@ -163,3 +164,7 @@ def test_every_handled_sample_event_is_applied_whatever_the_order(deliver, table
         assert (status, body["status"]) == (200, "applied"), name
     assert len(scan(tables["DeliveryTable"])) == len(names)
     assert scan(tables["InventoryTable"])
+
+
+def test_every_answer_the_webhook_gives_is_counted(webhook):
+    assert set(webhook.METRIC_OF) == set(DeliveryOutcome)

@@ -12,10 +12,10 @@ import time
 import pytest
 
 from rh_common.adapters.returnhelper.answers import classify_exception, classify_response
-from rh_common.domain.resend_lifecycle import view
+from rh_common.domain.idempotency_keys import request_id_for
+from rh_common.domain.resend_lifecycle import Status, view
 from rh_common.domain.results import Outcome
 from rh_common.domain.webhook_events import ResendUpdate
-from rh_common.services.resend_service import request_id_for
 from rh_common.services.resend_tracking import ResendTracker
 from tests.support.fakes import FakeInventories, refused, unreachable
 from tests.unit.test_resend_service import World
@@ -202,8 +202,9 @@ def test_last_error_is_null_once_the_resend_succeeded(world):
 # ------------------------------------------------------------------ status reports
 
 
-def tracker(world: World, inventories=None) -> ResendTracker:
-    return ResendTracker(world.records, None, inventories or world.inventories)
+def tracker(world: World, inventories=None, told: list[Status] | None = None) -> ResendTracker:
+    """A tracker over the world's stores; each status it records is appended to `told`."""
+    return ResendTracker(world.records, (told if told is not None else []).append, inventories or world.inventories)
 
 
 def submitted(world: World, key: str, *ids: int) -> dict:
@@ -245,16 +246,21 @@ def test_the_handling_restore_after_failed_is_retried_with_the_report(world):
     created = world.create([130], "rst-1").body
     flaky = FailingOnce(world.inventories)
     failed = ResendUpdate(created["resendId"], 4, None, "bad address")
+    told: list[Status] = []
     # WHEN the FAILED report is applied (the webhook answers 5xx) and then redelivered
     with pytest.raises(RuntimeError):
-        tracker(world, flaky).apply_to(
+        tracker(world, flaky, told).apply_to(
             world.records.get(created["resendRequestId"]), failed, "2099-01-01T00:00:00Z", "d1"
         )
-    tracker(world, flaky).apply_to(world.records.get(created["resendRequestId"]), failed, "2099-01-01T00:00:00Z", "d1")
-    # THEN the request is FAILED and the item has its handling back, released
+    assert told == []  # nothing recorded yet: nothing counted
+    tracker(world, flaky, told).apply_to(
+        world.records.get(created["resendRequestId"]), failed, "2099-01-01T00:00:00Z", "d1"
+    )
+    # THEN the request is FAILED and the item has its handling back, released; FAILED was counted once
     item = world.inventories.get(130)
     assert world.records.get(created["resendRequestId"])["status"] == "FAILED"
     assert (item.values["handlingCode"], item.active_resend_request_id) == ("tbc", None)
+    assert told == [Status.FAILED]
 
 
 def test_a_report_for_an_unrecorded_resend_with_exactly_the_items_is_adopted(world):
@@ -267,7 +273,7 @@ def test_a_report_for_an_unrecorded_resend_with_exactly_the_items_is_adopted(wor
     # WHEN reports for that resend arrive: one about other items is not its, one about exactly its items is
     assert track.adopt(resend_id, [140]) is None
     adopted = track.adopt(resend_id, [141, 140])
-    assert track.apply_to(adopted, ResendUpdate(resend_id, 2), "2099-01-01T00:00:00Z", "d1") == "applied"
+    assert track.apply_to(adopted, ResendUpdate(resend_id, 2), "2099-01-01T00:00:00Z", "d1") is True
     # THEN the request records the resend id and its status; the unknown is answered
     record = world.records.get(request_id)
     assert (record["status"], record["resendId"]) == ("IN_PROGRESS", resend_id)

@@ -12,9 +12,10 @@ import pytest
 from rh_common.adapters.address_rules import GoogleAddressRules
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.domain.errors import RetryLater, ServiceTypesUnavailable, UnknownResendRequest
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.results import Outcome
 from rh_common.http import status_codes
-from rh_common.services.resend_service import ResendService, ResendSettings, request_id_for
+from rh_common.services.resend_service import ResendService, ResendSettings
 from tests.support.fakes import (
     FakeInventories,
     FakeResendRecords,

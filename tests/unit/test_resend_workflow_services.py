@@ -5,11 +5,11 @@ from __future__ import annotations
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.contract.workflow_requests import BatchRequest, QuoteRequest
 from rh_common.domain.errors import Conflict, ServiceTypesUnavailable
+from rh_common.domain.idempotency_keys import group_key, request_id_for
 from rh_common.domain.results import Outcome, reservation_conflict
-from rh_common.services.batch_service import BatchService, BatchSettings, group_key
+from rh_common.services.batch_service import BatchService, BatchSettings
 from rh_common.services.hold_service import HoldService
 from rh_common.services.quote_service import QuoteService, QuoteSettings
-from rh_common.services.resend_service import request_id_for
 from tests.support.fakes import FakeBatches, FakeQuotes, refused, unreachable
 from tests.support.resend import resend_body
 from tests.unit.test_resend_service import SERVICE_TYPES, World

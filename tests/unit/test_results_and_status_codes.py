@@ -9,6 +9,7 @@ from rh_common.domain.errors import Conflict
 from rh_common.domain.field_errors import error_body
 from rh_common.domain.results import Outcome, Result
 from rh_common.http import status_codes
+from rh_common.runtime import outcome_metrics
 
 # What a keyed resend request stores (resend_service): each must come back as the result it was.
 STORED = [
@@ -72,3 +73,9 @@ def test_the_reservation_conflict_names_each_item_and_its_holder():
 )
 def test_the_worker_decides_on_outcomes(result, refused, undecided):
     assert (result.refused, result.undecided) == (refused, undecided)
+
+
+def test_every_outcome_is_counted_as_one_metric_or_deliberately_not():
+    counted = set(outcome_metrics.RESEND_OUTCOME_METRICS)
+    assert counted | outcome_metrics.UNCOUNTED_RESEND_OUTCOMES == set(Outcome)
+    assert not counted & outcome_metrics.UNCOUNTED_RESEND_OUTCOMES

@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 
 
-def _integer(name: str, default: int) -> int:
+def _integer(name: str) -> int:
+    """No default: template.yaml's is the one (rh_common.runtime.settings says why)."""
     raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+    if not raw:
+        raise RuntimeError(f"environment variable {name} is not set (template.yaml sets it)")
+    return int(raw)
 
 
 def resend_max_items() -> int:
     """RESEND_MAX_ITEMS: the items of one resend (POST /resends, quote, a batch's group)."""
-    return _integer("RESEND_MAX_ITEMS", 5)
+    return _integer("RESEND_MAX_ITEMS")
 
 
 def batch_max_items() -> int:
     """BATCH_MAX_ITEMS: the items of one plan or batch."""
-    return _integer("BATCH_MAX_ITEMS", 50)
+    return _integer("BATCH_MAX_ITEMS")

@@ -1,4 +1,5 @@
-"""Webhook deliveries: their states (contract section 8), what is stored on arrival, and their view.
+"""Webhook deliveries: their states (contract section 8), what the webhook answers for each, what is
+stored on arrival, and their view.
 
 `received` (stored, apply not finished), `accepted` (applied), `ignored`, `unprocessable`,
 `applyFailed`, `parked` (a resend report waiting for its resend id). Only a final state makes a
@@ -7,6 +8,7 @@ redelivery a duplicate (the delivery log, adapters.dynamodb.delivery_log, keeps 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,12 +18,33 @@ from rh_common.domain import timestamps
 
 
 class DeliveryStatus(StrEnum):
+    """A kept delivery's state in the log (the contract's word for an applied one is `accepted`)."""
+
     RECEIVED = "received"
     ACCEPTED = "accepted"
     IGNORED = "ignored"
     UNPROCESSABLE = "unprocessable"
     APPLY_FAILED = "applyFailed"
     PARKED = "parked"
+
+
+class DeliveryOutcome(StrEnum):
+    """What the webhook answers for a verified delivery (`status`), and a replay (`outcome`)."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    UNPROCESSABLE = "unprocessable"
+
+
+# The answer for a delivery that reached a final state (contract section 8's table): the log says
+# `accepted` where the answer says `applied`, and a parked resend report is answered `applied` too.
+ANSWER_OF: Mapping[DeliveryStatus, DeliveryOutcome] = {
+    DeliveryStatus.ACCEPTED: DeliveryOutcome.APPLIED,
+    DeliveryStatus.PARKED: DeliveryOutcome.APPLIED,
+    DeliveryStatus.IGNORED: DeliveryOutcome.IGNORED,
+    DeliveryStatus.UNPROCESSABLE: DeliveryOutcome.UNPROCESSABLE,
+}
 
 
 # Stored but not (known to be) applied: a redelivery, a replay or the reconciler applies it.
@@ -36,7 +59,7 @@ VIEW_FIELDS = ("deliveryId", "status", "category", "action", "eventTime", "recei
 class Delivery:
     delivery_id: str
     raw_body: bytes
-    status: str  # the state to store on arrival: "received" (to apply), "ignored", "unprocessable"
+    status: DeliveryStatus  # the state to store on arrival: RECEIVED (to apply), IGNORED, UNPROCESSABLE
     category: str | None = None
     action: str | None = None
     event_time: str | None = None

@@ -1,5 +1,7 @@
 """The Idempotency-Key grammar (contract section 3), for both doors: the merchant API's header and the
-automation queue's `idempotencyKey`.
+automation queue's `idempotencyKey`; and every key derived from one, or from our own state, for a
+record's id or a Return Helper call (the one home of their formats: a changed format would orphan the
+records and repeat the upstream operations of deployed stacks).
 
 1-255 printable ASCII characters (0x21-0x7E, with spaces inside), no leading or trailing space. The key
 travels to Return Helper as the `x-returnhelper-idempotency-key` header on every attempt, so a key that
@@ -11,11 +13,16 @@ Pydantic-free: the resend worker checks keys before it imports pydantic.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import TypeGuard
 
 MAX_LENGTH = 255
-# A batch's groups are keyed `<key>#g<index>` (rh_common.services.batch_service.group_key): room for the suffix.
+# A batch's groups are keyed `<key>#g<index>` (group_key below): room for the suffix.
 BATCH_MAX_LENGTH = 200
+
+# uuid5 namespaces: fixed for ever (stored ids and keys already sent upstream are derived with them).
+_REQUEST_IDS = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
+_HOLD_KEYS = uuid.UUID("0b6f4f7e-52a8-4a1f-9d0c-3f0e1c7d2a51")
 
 _GRAMMAR = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 # The same grammar for the OpenAPI document (the length is the schema's maxLength).
@@ -40,3 +47,28 @@ def checked(key: str | None, max_length: int = MAX_LENGTH) -> str | None:
 
 def checked_batch_key(key: str | None) -> str | None:
     return checked(key, BATCH_MAX_LENGTH)
+
+
+# ------------------------------------------------------------------ derived keys
+
+
+def request_id_for(idempotency_key: str | None) -> str:
+    """The resend request id a key names: the same key always names the same record, so a conditional put
+    on it is the idempotency check (strongly consistent). Without a key, a new id each time."""
+    return str(uuid.uuid5(_REQUEST_IDS, idempotency_key)) if idempotency_key else str(uuid.uuid4())
+
+
+def group_key(batch_key: str, index: int) -> str:
+    """The Idempotency-Key of a batch's group `index` (0-based): each group is a resend request of its own."""
+    return f"{batch_key}#g{index}"
+
+
+def cancel_key(request_id: str) -> str:
+    """Return Helper's idempotency key for cancelling the resend a request created (every attempt alike)."""
+    return f"cancel-{request_id}"
+
+
+def hold_key(inventory_id: int, version: str | None) -> str:
+    """Return Helper's idempotency key for putting an item on hold: the same item state gives the same key,
+    so a retried hold is one operation upstream."""
+    return str(uuid.uuid5(_HOLD_KEYS, f"{inventory_id}#{version}"))

@@ -1,4 +1,4 @@
-"""Resend request statuses: where a request can go, and how upstream codes map to them.
+"""Resend request statuses: where a request can go, and what each upstream status code means.
 
 Pure. A status never moves backwards: late or duplicated webhooks and retries
 are harmless because every transition is checked here first.
@@ -7,6 +7,7 @@ are harmless because every transition is checked here first.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -39,14 +40,51 @@ _RANK = {Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
 # without shipping. Anywhere else an old error is stale (a resend that succeeded after retries shows none).
 SHOWS_LAST_ERROR = frozenset({Status.PENDING, Status.REJECTED, Status.DEAD, Status.FAILED})
 
-# Upstream resendStatusCode -> status.
-FROM_UPSTREAM_CODE = {
-    0: Status.SUBMITTED,
-    1: Status.CANCELED,
-    2: Status.IN_PROGRESS,
-    3: Status.COMPLETED,
-    4: Status.FAILED,
+
+@dataclass(frozen=True)
+class UpstreamCode:
+    """What one upstream `resendStatusCode` means, for the request and for its items."""
+
+    code: int
+    status: Status  # the request's status (reached only forward: can_move)
+    # Each item's handling while the resend is at this code, whatever the report's own rows say (they lag
+    # the resend). Empty for the codes that end it unshipped: the rows stand, and the tracker gives the
+    # items the handling they had at reservation back (RESTORES_HANDLING) and releases them (RELEASES_ITEMS).
+    items_handling: Mapping[str, Any]
+
+
+# The one table of Return Helper's resend status codes (returnhelper-api.md: 0 pending, 1 canceled,
+# 2 inProgress, 3 completed, 4 failed). A resend that completed has left the warehouse: rsd is a
+# handling that leaves stock once completed (codes.LEAVES_STOCK_WHEN_COMPLETED).
+UPSTREAM_CODES: Mapping[int, UpstreamCode] = {
+    entry.code: entry
+    for entry in (
+        UpstreamCode(0, Status.SUBMITTED, {"handlingCode": "rsd", "handlingStatusCode": "pending"}),
+        UpstreamCode(1, Status.CANCELED, {}),
+        UpstreamCode(2, Status.IN_PROGRESS, {"handlingCode": "rsd", "handlingStatusCode": "inProgress"}),
+        UpstreamCode(3, Status.COMPLETED, {"handlingCode": "rsd", "handlingStatusCode": "completed", "inStock": False}),
+        UpstreamCode(4, Status.FAILED, {}),
+    )
 }
+# The code a status stands for upstream (what a request records when it reaches that status itself:
+# SUBMITTED on createResend's success, CANCELED on cancelResend's).
+UPSTREAM_CODE_OF: Mapping[Status, UpstreamCode] = {entry.status: entry for entry in UPSTREAM_CODES.values()}
+
+
+def read_status_code(value: Any) -> int | None:
+    """A `resendStatusCode` as Return Helper sends it (webhook and GetResend alike): a JSON integer or a
+    digit string; None for anything else (the caller says what that means for its report)."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 4:
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def items_handling(status_code: int) -> Mapping[str, Any]:
+    """The items' handling a resend at this upstream code implies (empty: none, or an unknown code)."""
+    known = UPSTREAM_CODES.get(status_code)
+    return known.items_handling if known is not None else {}
 
 
 def can_move(current: Status, target: Status) -> bool:
@@ -124,7 +162,8 @@ def upstream_changes(
     """
     current = Status(record["status"])
     changes: dict[str, Any] = {}
-    target = FROM_UPSTREAM_CODE.get(status_code) if status_code is not None else None
+    known = UPSTREAM_CODES.get(status_code) if status_code is not None else None
+    target = known.status if known is not None else None
     if target is not None and can_move(current, target):
         changes["status"] = target.value
         changes["resendStatusCode"] = status_code

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rh_common.domain import codes, timestamps
+from rh_common.domain import codes, resend_lifecycle, timestamps
 
 
 class UnprocessableEvent(ValueError):
@@ -49,15 +49,6 @@ class NormalisedEvent:
     cancelled_order: str | None = None  # consolidateShippingOrderCancelled: the order whose items it frees
 
 
-# Resend status codes (0 pending, 1 canceled, 2 inProgress, 3 completed, 4 failed)
-# and what each means for the items in the resend.
-_RESEND_HANDLING: dict[int, dict[str, Any]] = {
-    0: {"handlingCode": "rsd", "handlingStatusCode": "pending"},
-    2: {"handlingCode": "rsd", "handlingStatusCode": "inProgress"},
-    3: {"handlingCode": "rsd", "handlingStatusCode": "completed", "inStock": False},
-}
-
-
 def _texts(source: Mapping[str, Any], *names: str) -> dict[str, str]:
     """The named string fields that are present (null and "" are absent); any other type is a shape
     the event never has."""
@@ -77,15 +68,6 @@ def _number(value: Any, what: str) -> int | Decimal:
     is the store's to say."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ValueError(f"{what} must be a number, not {type(value).__name__}")
-    return value
-
-
-def _code(value: Any, what: str) -> int:
-    """A small integer code sent as a JSON number or a digit string (resend status 0-4)."""
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 4:
-        return int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{what} must be an integer code, not {type(value).__name__}")
     return value
 
 
@@ -144,7 +126,9 @@ def tracking_and_error(shipments: Iterable[Mapping[str, Any]] | None) -> tuple[s
 
 def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], ResendUpdate]:
     resend = payload["resend"]
-    status = _code(resend["resendStatusCode"], "resendStatusCode")
+    status = resend_lifecycle.read_status_code(resend["resendStatusCode"])
+    if status is None:
+        raise ValueError(f"resendStatusCode must be an integer code, not {type(resend['resendStatusCode']).__name__}")
     tracking, error = tracking_and_error(payload.get("resendShipmentList"))
     if tracking is not None and not isinstance(tracking, str):
         raise ValueError(f"trackingNumber must be a string, not {type(tracking).__name__}")
@@ -154,7 +138,9 @@ def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ..
         # The payload's rows are a snapshot that lags the resend (upstream samples show
         # `ohd` on a completed resend): the resend status decides the handling while it
         # is active or done; after cancel/failure the snapshot's handling stands.
-        inventories.append(InventoryFacts(facts.inventory_id, {**facts.values, **_RESEND_HANDLING.get(status, {})}))
+        inventories.append(
+            InventoryFacts(facts.inventory_id, {**facts.values, **resend_lifecycle.items_handling(status)})
+        )
     update = ResendUpdate(codes.parse_id(resend["resendId"]), status, tracking, error)
     return tuple(inventories), update
 

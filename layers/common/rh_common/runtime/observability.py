@@ -3,8 +3,8 @@
 The domain modules stay free of Powertools: they report through plain callbacks
 (`ReturnHelperClient(on_call=...)`, `ResendTracker(on_status=...)`) and the
 handlers plug in the callbacks made here. Every metric name the template's
-alarms and dashboard use is emitted from this module or a handler
-(tests/unit/test_observability.py runs the flows and compares).
+alarms and dashboard use is emitted from this module, runtime.outcome_metrics
+or a handler (tests/functional/test_observability.py runs the flows and compares).
 """
 
 from __future__ import annotations
@@ -22,24 +22,6 @@ from rh_common.domain.resend_lifecycle import Status
 
 if TYPE_CHECKING:  # an annotation only: the webhook and the event publisher never import upstream
     from rh_common.domain.upstream_outcome import UpstreamOutcome
-
-# Resend results (rh_common.domain.results.Outcome) -> the metric a person reads. Reads
-# ("read", "not_found") are not counted: API Gateway counts requests.
-RESEND_OUTCOME_METRICS: Mapping[str, str] = {
-    "submitted": "ResendsSubmitted",  # Return Helper accepted the create (inline or on a retry)
-    "pending": "ResendsRetried",  # transient upstream failure: a retry is scheduled
-    "rejected": "ResendsRejected",  # Return Helper refused it (never retried)
-    "dead": "ResendsDead",  # gave up after RETRY_MAX_ATTEMPTS
-    "invalid": "ResendsInvalid",  # failed validation or prerequisites: nothing sent upstream
-    "conflict": "ResendsConflicted",  # items reserved by another active request
-    "replayed": "ResendsReplayed",  # same Idempotency-Key and body: the first answer again
-    "key_reused": "ResendsKeyReused",  # same Idempotency-Key, different body
-    "in_flight": "ResendsInFlight",  # same Idempotency-Key while the first is unanswered
-    "unavailable": "ReturnHelperUnavailable",  # service types or cancel: upstream down, nothing cached
-    "settled": "ResendRetriesSkipped",  # a retry message for a request that is no longer PENDING
-    "canceled": "ResendsCanceled",
-    "not_cancellable": "ResendCancelsRefused",
-}
 
 # Upstream status reports (webhook or reconciler poll) that end a request.
 RESEND_STATUS_METRICS: Mapping[Status, str] = {
@@ -98,12 +80,6 @@ SAFE_CONTAINERS: frozenset[str] = frozenset(
     }
 )
 _MAX_MASK_DEPTH = json_limits.MAX_DEPTH  # no payload this system reads is deeper (json_limits)
-
-
-def count_resend_outcome(metrics: Metrics, outcome: str) -> None:
-    name = RESEND_OUTCOME_METRICS.get(outcome)
-    if name is not None:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def resend_status_counter(metrics: Metrics) -> Callable[[Status], None]:

@@ -3,8 +3,8 @@
 One place, so the HTTP API and the SQS workers run the same code path, and one `Wiring`
 per process: each adapter and service is built once, on first use, and shared (one
 Return Helper client, one service-type cache, one store of each table). The upstream-call
-metric (`observability.record_upstream_call`) is every function's default; given the
-function's `Metrics`, the resend statuses it records are counted too.
+metric (`observability.record_upstream_call`) and the resend statuses a tracker records (in
+the function's `Metrics`) are counted wherever they happen: no collaborator is optional.
 
 Each piece is imported where it is built: a function pays only for what it uses (the
 reconciler never imports pydantic or pycountry, nor does the resend worker until a message
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
-    from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.services.batch_service import BatchService
     from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.hold_service import HoldService
@@ -49,9 +48,7 @@ if TYPE_CHECKING:
     from rh_common.services.resend_tracking import ResendTracker
     from rh_common.services.webhook_ingest import WebhookIngestor
 
-    # Observability hooks (rh_common.runtime.observability makes them). Annotations only: the webhook and
-    # the event publisher, which call no Return Helper API, never import rh_common.adapters.returnhelper.answers.
-    OnCall = Callable[[UpstreamOutcome], None]
+    # The tracker's observability hook (rh_common.runtime.observability makes it).
     OnStatus = Callable[[Status], None]
 
 # A first request that has not answered within this long has died (Lambda's
@@ -60,11 +57,11 @@ _IN_FLIGHT_SECONDS = 60
 
 
 def eligible_handling_codes() -> frozenset[str]:
-    return settings.code_set("ELIGIBLE_HANDLING_CODES", "ohd,tbc")
+    return settings.code_set("ELIGIBLE_HANDLING_CODES")
 
 
 def _upstream_timeout() -> int:
-    return settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10)
+    return settings.integer("UPSTREAM_TIMEOUT_SECONDS")
 
 
 _LEASE_MARGIN_SECONDS = 20
@@ -76,19 +73,13 @@ class Wiring:
     An adapter is typed as its port (rh_common.services.ports) wherever the callers need no more, so mypy
     checks the adapter against the port here; the inventory store is wider (listing, webhook writes)."""
 
-    def __init__(
-        self,
-        metrics: Metrics | None = None,
-        on_call: OnCall | None = observability.record_upstream_call,
-        tracer: Tracer | None = None,
-    ) -> None:
-        self._on_call = on_call
+    def __init__(self, metrics: Metrics, tracer: Tracer) -> None:
         # Given the function's Tracer, requests (the upstream client's HTTP) is patched for X-Ray where
         # that client is built: `Tracer(patch_modules=(..., "requests"))` would import requests at init,
         # on every cold start, also of the routes that never call Return Helper.
         self._tracer = tracer
         # Told each new status a tracker records (COMPLETED, FAILED, CANCELED are metrics).
-        self._on_status: OnStatus | None = observability.resend_status_counter(metrics) if metrics else None
+        self._on_status: OnStatus = observability.resend_status_counter(metrics)
 
     # ------------------------------------------------------------------ adapters
     @cached_property
@@ -117,14 +108,13 @@ class Wiring:
         from rh_common.adapters.returnhelper import credentials
         from rh_common.adapters.returnhelper.client import ReturnHelperClient
 
-        if self._tracer is not None:
-            self._tracer.patch(("requests",))
+        self._tracer.patch(("requests",))
         secret_id = settings.required("RH_SECRET_ID")
         return ReturnHelperClient(
             settings.required("RH_API_BASE_URL"),
             lambda: credentials.load(secret_id),
             timeout_seconds=_upstream_timeout(),
-            on_call=self._on_call,
+            on_call=observability.record_upstream_call,
         )
 
     @cached_property
@@ -156,7 +146,7 @@ class Wiring:
     def deliveries(self) -> DeliveryLog:
         from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
 
-        return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS", 30))
+        return DeliveryLog(settings.required("DELIVERY_TABLE"), settings.integer("DELIVERY_RETENTION_DAYS"))
 
     @cached_property
     def service_types(self) -> ServiceTypes:
@@ -165,7 +155,7 @@ class Wiring:
         return ServiceTypeCache(
             settings.required("CACHE_TABLE"),
             self.upstream.available_shipment_service_types,
-            settings.integer("SERVICE_TYPE_CACHE_SECONDS", 3600),
+            settings.integer("SERVICE_TYPE_CACHE_SECONDS"),
         )
 
     @cached_property
@@ -215,13 +205,13 @@ class Wiring:
             deliveries=self.ingestor,
             release_parked=self.release_parked,
             settings=ReconcileSettings(
-                pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS", 300),
-                submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS", 3600),
-                deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS", 300),
-                poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN", 500),
-                poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS", 86400),
+                pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS"),
+                submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS"),
+                deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS"),
+                poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN"),
+                poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS"),
                 # An upstream call started with less left could outlive the invocation.
-                margin_seconds=settings.integer("UPSTREAM_TIMEOUT_SECONDS", 10) + 5,
+                margin_seconds=_upstream_timeout() + 5,
             ),
         )
 
@@ -238,9 +228,9 @@ class Wiring:
             queue=ReplayQueue(settings.required("DELIVERY_REPLAY_QUEUE_URL")),
             ingestor=self.ingestor,
             settings=ReplaySettings(
-                rate_limit=settings.integer("DELIVERY_REPLAY_RATE_LIMIT", 20),
-                workers=settings.integer("DELIVERY_REPLAY_WORKERS", 2),
-                retention_days=settings.integer("DELIVERY_RETENTION_DAYS", 30),
+                rate_limit=settings.integer("DELIVERY_REPLAY_RATE_LIMIT"),
+                workers=settings.integer("DELIVERY_REPLAY_WORKERS"),
+                retention_days=settings.integer("DELIVERY_RETENTION_DAYS"),
             ),
         )
 
@@ -251,8 +241,8 @@ class Wiring:
 
         tuned = ResendSettings(
             eligible_handling_codes=eligible_handling_codes(),
-            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+            retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS"),
+            retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS"),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
             # Outlasts one upstream call (its read timeout, the connect timeout, the writes around it).
             attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
@@ -279,8 +269,8 @@ class Wiring:
             inventories=self.inventories,
             upstream=self.upstream,
             settings=SyncSettings(
-                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS", 30),
-                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS", 8),
+                retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS"),
+                retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS"),
             ),
         )
 

@@ -23,6 +23,7 @@ from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, Quot
 from rh_common.domain import address, resend_plan, results
 from rh_common.domain.errors import BatchExists, RetryLater
 from rh_common.domain.field_errors import from_validation_errors
+from rh_common.domain.idempotency_keys import group_key, request_id_for
 from rh_common.domain.resend_plan import Plan, PlanGroup
 from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
@@ -30,7 +31,7 @@ from rh_common.services.hold_service import HoldService
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import BatchRecords, Inventories, ResendRecords, ReturnHelper
 from rh_common.services.quote_service import QuoteService
-from rh_common.services.resend_service import ResendService, request_id_for
+from rh_common.services.resend_service import ResendService
 
 # Unknown ids looked up with GetReturnInventory (one call each, in turn) per plan: a plan of
 # up to 1000 ids must not spend the API's 29 s on them; beyond this they stay "not known".
@@ -49,11 +50,6 @@ class BatchSettings:
     eligible_handling_codes: frozenset[str]
     max_items: int  # RESEND_MAX_ITEMS: the cap of one group (BATCH_MAX_ITEMS: BatchRequest's, PlanRequest's)
     in_flight_seconds: int
-
-
-def group_key(batch_key: str, index: int) -> str:
-    """The Idempotency-Key of a batch's group `index` (0-based)."""
-    return f"{batch_key}#g{index}"
 
 
 class _Undecided(Exception):

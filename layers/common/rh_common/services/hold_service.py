@@ -8,9 +8,7 @@ last-writer-wins registers as webhooks, so a later webhook still wins.
 
 from __future__ import annotations
 
-import uuid
-
-from rh_common.domain import inventory, results
+from rh_common.domain import idempotency_keys, inventory, results
 from rh_common.domain.field_errors import FieldError, error_body
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.results import Outcome, Result
@@ -20,7 +18,6 @@ from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import Inventories, ReturnHelper
 
 ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
-_HOLD_KEYS = uuid.UUID("0b6f4f7e-52a8-4a1f-9d0c-3f0e1c7d2a51")
 
 
 def refusal(record: InventoryRecord) -> str | None:
@@ -64,8 +61,7 @@ class HoldService:
         if why is not None:
             message = f"inventory {inventory_id} cannot be put on hold: {why}"
             return Result(Outcome.NOT_HOLDABLE, error_body(message, [FieldError("returnInventoryId", message)]))
-        # The same state gives the same key, so a retried hold is one operation upstream.
-        key = str(uuid.uuid5(_HOLD_KEYS, f"{inventory_id}#{record.last_version}"))
+        key = idempotency_keys.hold_key(inventory_id, record.last_version)
         outcome = self._upstream.update_handling(inventory_id, "ohd", key)
         if outcome.transient:
             return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")

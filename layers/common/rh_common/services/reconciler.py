@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rh_common.domain import resend_lifecycle
+from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
 from rh_common.domain.webhook_events import ResendUpdate, tracking_and_error
@@ -100,7 +102,7 @@ class Reconciler:
         report = ReconcileReport()
         budget = Budget(remaining_millis, self._settings.margin_seconds, report)
         results = self._deliveries.reapply_unfinished(self._settings.deliveries_after_seconds, budget.allows)
-        report.deliveries_applied = [r.delivery_id for r in results if r.outcome == "applied"]
+        report.deliveries_applied = [r.delivery_id for r in results if r.outcome == DeliveryOutcome.APPLIED]
         if budget.allows():
             self._requeue_pending(now, budget, report)
         if budget.allows():
@@ -159,7 +161,7 @@ class Reconciler:
         if not outcome.ok:
             return
         update = _update_from_get_resend(int(record["resendId"]), outcome.payload)
-        if self._tracker.apply_to(record, update) == "applied":
+        if self._tracker.apply_to(record, update):
             report.updated.append(request_id)
         self._release_parked(int(record["resendId"]))
 
@@ -174,10 +176,10 @@ def _poll_due(state: dict[str, Any], now: datetime) -> bool:
 
 def _update_from_get_resend(resend_id: int, payload: dict[str, Any]) -> ResendUpdate:
     tracking, error = tracking_and_error(payload.get("resendShipmentList"))
-    code = payload.get("resendStatusCode")
     return ResendUpdate(
         resend_id=resend_id,
-        status_code=int(code) if code is not None and str(code).lstrip("-").isdigit() else None,
+        # unreadable: no status from this poll (its tracking number still counts)
+        status_code=resend_lifecycle.read_status_code(payload.get("resendStatusCode")),
         tracking_number=tracking,
         error=error,
     )

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import address, inventory, prerequisites, resend_lifecycle, results, retry_policy
+from rh_common.domain import (
+    address,
+    idempotency_keys,
+    inventory,
+    prerequisites,
+    resend_lifecycle,
+    results,
+    retry_policy,
+)
 from rh_common.domain.errors import (
     Conflict,
     RequestExists,
@@ -26,8 +33,9 @@ from rh_common.domain.errors import (
     UnknownResendRequest,
 )
 from rh_common.domain.field_errors import FieldError, error_body, from_validation_errors
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.inventory import InventoryRecord
-from rh_common.domain.resend_lifecycle import Status
+from rh_common.domain.resend_lifecycle import UPSTREAM_CODE_OF, Status
 from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
@@ -47,14 +55,6 @@ if TYPE_CHECKING:
     from rh_common.contract.resend_request import CreateResendRequest, ResendShipment
 
 log = logging.getLogger(__name__)
-
-# Request ids derived from idempotency keys: the same key always names the same
-# record, so a conditional put on it is the idempotency check (strongly consistent).
-_KEY_NAMESPACE = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
-
-
-def request_id_for(idempotency_key: str | None) -> str:
-    return str(uuid.uuid5(_KEY_NAMESPACE, idempotency_key)) if idempotency_key else str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ class ResendService:
             "status": Status.SUBMITTED.value,
             "resendId": resend_id,
             "resendNumber": outcome.payload.get("resendNumber"),
-            "resendStatusCode": 0,
+            "resendStatusCode": UPSTREAM_CODE_OF[Status.SUBMITTED].code,
             "updatedAt": now_iso(),
         }
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -296,14 +296,14 @@ class ResendService:
         changes["answer"] = submitted.stored()
         # Removed: the attempt is over, and what an earlier one left (an unknown outcome, its error) is answered.
         changes.update(attemptLeaseUntil=None, attemptUnknown=None, lastError=None, nextAttemptAt=None)
-        # Upstream sets the items to rsd on create; say so locally now, as facts dated now, so older
-        # webhooks cannot undo them and newer ones still win. One transaction with the SUBMITTED
-        # record (one round trip); when it is cancelled (a newer webhook on an item, the status moved
-        # on), nothing of it was written and the per-item path below merges each fact on its own.
+        # Upstream sets the items to rsd on create (what its code 0 means for them); say so locally now, as
+        # facts dated now, so older webhooks cannot undo them and newer ones still win. One transaction with
+        # the SUBMITTED record (one round trip); when it is cancelled (a newer webhook on an item, the status
+        # moved on), nothing of it was written and the per-item path below merges each fact on its own.
         event_time = now_iso()
         version = inventory.event_version(event_time, f"resend:{request_id}")
         marks = [
-            InventoryFacts(int(inventory_id), {"handlingCode": "rsd", "handlingStatusCode": "pending"})
+            InventoryFacts(int(inventory_id), dict(UPSTREAM_CODE_OF[Status.SUBMITTED].items_handling))
             for inventory_id in record["returnInventoryIdList"]
         ]
         updates = [self._inventories.in_order_update(facts, version, event_time) for facts in marks]
@@ -325,7 +325,7 @@ class ResendService:
             found = {k: v for k, v in found.items() if v is not None}
             self._resends.transition(request_id, [Status.CANCELED.value], found, (), {"resendId": None})
             record.update(found)
-            canceled = self._upstream.cancel_resend(resend_id, f"cancel-{request_id}")
+            canceled = self._upstream.cancel_resend(resend_id, idempotency_keys.cancel_key(request_id))
             if not canceled.ok:
                 log.error(
                     "a resend created after its request was canceled could not be cancelled upstream",
@@ -444,12 +444,12 @@ class ResendService:
         if status != Status.SUBMITTED or record.get("resendId") is None:
             why = {Status.IN_PROGRESS: "the warehouse has already started on it"}.get(status, f"it is {status.value}")
             return _not_cancellable(f"resend request cannot be canceled: {why}")
-        outcome = self._upstream.cancel_resend(int(record["resendId"]), f"cancel-{request_id}")
+        outcome = self._upstream.cancel_resend(int(record["resendId"]), idempotency_keys.cancel_key(request_id))
         if outcome.permanent:
             return _not_cancellable(f"Return Helper refused the cancel: {outcome.error_code or outcome.detail}")
         if not outcome.ok:
             return results.unavailable(f"Return Helper could not be reached ({outcome.detail}); try again")
-        return self._canceled(record, {"resendStatusCode": 1})
+        return self._canceled(record, {"resendStatusCode": UPSTREAM_CODE_OF[Status.CANCELED].code})
 
     def _cancel_pending(self, record: dict[str, Any]) -> Result:
         """Only while none of its attempts can have reached Return Helper: no unknown outcome, none running

@@ -36,11 +36,11 @@ class ResendTracker:
     def __init__(
         self,
         resends: ResendRecords,
-        on_status: Callable[[Status], None] | None,
+        on_status: Callable[[Status], None],
         inventories: Inventories,
     ) -> None:
         self._resends = resends
-        self._on_status = on_status  # told each new status this tracker recorded (e.g. metrics)
+        self._on_status = on_status  # told each new status this tracker recorded (the metrics)
         self._inventories = inventories  # where FAILED / CANCELED give the items their handling back
 
     def find(self, resend_id: int) -> dict[str, Any] | None:
@@ -73,14 +73,15 @@ class ResendTracker:
         update: ResendUpdate,
         event_time: str | None = None,
         delivery_id: str | None = None,
-    ) -> str:
+    ) -> bool:
+        """Whether the report changed the request (False: nothing new, or outrun by other writers)."""
         for _ in range(_ATTEMPTS):
             now = now_iso()
             changes, target = resend_lifecycle.upstream_changes(
                 record, update.status_code, update.tracking_number, update.error, now, event_time
             )
             if not changes:
-                return "unchanged"
+                return False
             request_id = record["resendRequestId"]
             release = record.get("returnInventoryIdList", []) if target in RELEASES_ITEMS else []
             if target in RESTORES_HANDLING:
@@ -93,8 +94,8 @@ class ResendTracker:
                 {"trackingEventTime": record.get("trackingEventTime")} if "trackingEventTime" in changes else None
             )
             if self._resends.transition(request_id, [record["status"]], changes, release, unchanged):
-                if target is not None and self._on_status is not None:
+                if target is not None:
                     self._on_status(target)
-                return "applied"
+                return True
             record = self._resends.get(request_id) or record
-        return "unchanged"
+        return False

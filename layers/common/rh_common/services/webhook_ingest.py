@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rh_common.domain import inventory, json_input, timestamps, webhook_events
-from rh_common.domain.deliveries import UNFINISHED, Delivery, DeliveryStatus
+from rh_common.domain.deliveries import ANSWER_OF, UNFINISHED, Delivery, DeliveryOutcome, DeliveryStatus
 from rh_common.services.ports import Deliveries, EventInventories, OrderCancellations
 from rh_common.services.resend_tracking import ResendTracker
 
@@ -32,7 +32,7 @@ class ApplyFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # "applied" | "duplicate" | "ignored" | "unprocessable"
+    outcome: DeliveryOutcome
     delivery_id: str
     category: str | None = None
     action: str | None = None
@@ -47,13 +47,13 @@ def read_delivery(raw_body: bytes) -> tuple[Delivery, webhook_events.NormalisedE
     except (ValueError, webhook_events.UnprocessableEvent) as exc:
         # json's ValueError covers bad JSON and bad UTF-8 alike; json_input's, NaN and deep nesting.
         reason = str(exc)[:500]
-        return Delivery(body_hash, raw_body, DeliveryStatus.UNPROCESSABLE.value, reason=reason), None
+        return Delivery(body_hash, raw_body, DeliveryStatus.UNPROCESSABLE, reason=reason), None
     delivery_id = f"notification:{event.notification_id}" if event.notification_id else body_hash
     status = DeliveryStatus.RECEIVED if event.handled else DeliveryStatus.IGNORED
     delivery = Delivery(
         delivery_id,
         raw_body,
-        status.value,
+        status,
         event.category,
         event.action,
         event.event_time,
@@ -96,9 +96,11 @@ class WebhookIngestor:
         delivery, event = read_delivery(raw_body)
         payload = event.payload if event is not None else None
         if not self._deliveries.record(delivery):
-            return IngestResult("duplicate", delivery.delivery_id, delivery.category, delivery.action, payload)
+            duplicate = DeliveryOutcome.DUPLICATE
+            return IngestResult(duplicate, delivery.delivery_id, delivery.category, delivery.action, payload)
         if event is None or not event.handled:
-            return IngestResult(delivery.status, delivery.delivery_id, delivery.category, delivery.action, payload)
+            answer = ANSWER_OF[delivery.status]
+            return IngestResult(answer, delivery.delivery_id, delivery.category, delivery.action, payload)
         # New, or a redelivery of one whose apply did not finish: apply it (again; the
         # versioned registers make a second apply change nothing).
         return self._apply_or_fail(event, delivery.delivery_id)
@@ -110,7 +112,7 @@ class WebhookIngestor:
         delivery_id = item["deliveryId"]
         delivery, event = read_delivery(bytes(item["body"]))
         if event is None or not event.handled:
-            return IngestResult(delivery.status, delivery_id, delivery.category, delivery.action)
+            return IngestResult(ANSWER_OF[delivery.status], delivery_id, delivery.category, delivery.action)
         return self._apply_or_fail(event, delivery_id)
 
     def _apply_or_fail(self, event: webhook_events.NormalisedEvent, delivery_id: str) -> IngestResult:
@@ -129,9 +131,10 @@ class WebhookIngestor:
                 "delivery kept unprocessable: its apply fails the same way every time",
                 extra={"deliveryId": delivery_id, "error": type(exc).__name__},
             )
-            unprocessable = DeliveryStatus.UNPROCESSABLE.value
+            unprocessable = ANSWER_OF[DeliveryStatus.UNPROCESSABLE]
             return IngestResult(unprocessable, delivery_id, event.category, event.action, event.payload)
-        return IngestResult("applied", delivery_id, event.category, event.action, event.payload)
+        # `accepted` in the log, or `parked` until its resend id is recorded: answered alike
+        return IngestResult(DeliveryOutcome.APPLIED, delivery_id, event.category, event.action, event.payload)
 
     def apply(self, event: webhook_events.NormalisedEvent, delivery_id: str) -> None:
         """Apply the event and record the delivery's final state (`accepted`, or `parked`)."""

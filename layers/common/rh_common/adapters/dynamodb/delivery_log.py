@@ -30,7 +30,7 @@ class DeliveryLog(base.TableAdapter):
     def __init__(
         self,
         table_name: str,
-        retention_days: int = 30,
+        retention_days: int,  # DELIVERY_RETENTION_DAYS: its one default is template.yaml's
         client: Any = None,
         status_index: str = "ByStatus",
         parked_index: str = "ParkedByResendId",
@@ -52,7 +52,7 @@ class DeliveryLog(base.TableAdapter):
         now = int(time.time())
         item: dict[str, Any] = {
             "deliveryId": delivery.delivery_id,
-            "status": delivery.status,
+            "status": delivery.status.value,
             "receivedAt": now,
             "expiresAt": now + self._retention_seconds,
             "body": delivery.raw_body,

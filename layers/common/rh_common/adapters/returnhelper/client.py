@@ -80,17 +80,18 @@ class ReturnHelperClient:
         base_url: str,
         credentials: Callable[[], ReturnHelperCredentials],
         timeout_seconds: float,
+        *,
+        on_call: Callable[[UpstreamOutcome], None],
         connect_timeout_seconds: float = 3.05,
         session: requests.Session | None = None,
         app_version: str | None = None,
-        on_call: Callable[[UpstreamOutcome], None] | None = None,
     ):
         self.base_url = base_url[:-1] if base_url.endswith("/") else base_url
         self._credentials = credentials
         self._timeout = (connect_timeout_seconds, timeout_seconds)
         self._session = session if session is not None else _session_without_retries()
         self.user_agent = user_agent(app_version or _package_version())
-        self._on_call = on_call  # e.g. metrics: every call's operation, outcome kind and latency
+        self._on_call = on_call  # told every call's outcome (its operation, kind and latency: the metrics)
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -234,8 +235,7 @@ class ReturnHelperClient:
             outcome.elapsed_seconds,
             outcome.correlation_id,
         )
-        if self._on_call is not None:
-            self._on_call(outcome)
+        self._on_call(outcome)
         return outcome
 
 
