@@ -12,52 +12,34 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Literal
 
-from local.emulator.state import ACTIVE_RESEND_STATUSES, ControlError, is_number
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from local.emulator.state import ACTIVE_RESEND_STATUSES, ControlError
 
 log = logging.getLogger("local.emulator")
 
-OUTCOMES = ("completed", "failed")
 MAX_STEP_SECONDS = 3600.0
 
 
-def _camel(name: str) -> str:
-    first, *rest = name.split("_")
-    return first + "".join(word.title() for word in rest)
+class ProgressConfig(BaseModel):
+    """How the emulated warehouse progresses new resends; immutable, replaced as a whole (camelCase on the wire)."""
 
-
-@dataclass(frozen=True)
-class ProgressConfig:
-    """How the emulated warehouse progresses new resends; immutable, replaced as a whole."""
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True)
 
     auto_progress: bool = False
-    in_progress_after_seconds: float = 2.0
-    complete_after_seconds: float = 3.0
-    outcome: str = "completed"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.auto_progress, bool):
-            raise ValueError("autoProgress must be true or false")
-        for name in ("in_progress_after_seconds", "complete_after_seconds"):
-            value = getattr(self, name)
-            if not (is_number(value) and 0 <= value <= MAX_STEP_SECONDS):
-                raise ValueError(f"{_camel(name)} must be a number of seconds between 0 and {MAX_STEP_SECONDS:g}")
-            object.__setattr__(self, name, float(value))
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    in_progress_after_seconds: float = Field(2.0, ge=0, le=MAX_STEP_SECONDS)
+    complete_after_seconds: float = Field(3.0, ge=0, le=MAX_STEP_SECONDS)
+    outcome: Literal["completed", "failed"] = "completed"
 
     def to_json(self) -> dict[str, Any]:
-        return {_camel(name): value for name, value in asdict(self).items()}
+        return self.model_dump(by_alias=True)
 
     def updated(self, changes: dict[str, Any]) -> ProgressConfig:
-        """A copy with the given control-API (camelCase) fields changed; ValueError when invalid."""
-        known = {_camel(field.name): field.name for field in fields(self)}
-        unknown = sorted(set(changes) - set(known))
-        if unknown:
-            raise ValueError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        return replace(self, **{known[key]: value for key, value in changes.items()})
+        """A copy with the given control-API (camelCase) fields changed; ValueError (pydantic's) when invalid."""
+        return ProgressConfig.model_validate({**self.to_json(), **changes})
 
 
 class ResendProgress:

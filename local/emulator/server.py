@@ -138,9 +138,7 @@ class EmulatorServer(BackgroundServer):
         *,
         webhook_signed_url: str | None = None,
         auto_progress: bool = False,
-        in_progress_after_seconds: float = ProgressConfig.in_progress_after_seconds,
-        complete_after_seconds: float = ProgressConfig.complete_after_seconds,
-        outcome: str = ProgressConfig.outcome,
+        **progress: Any,
     ):
         """``auto_progress`` off by default so direct use (tests) stays deterministic; the stack turns it on.
 
@@ -148,7 +146,7 @@ class EmulatorServer(BackgroundServer):
         registered with Return Helper, e.g. a tunnel's; default: ``webhook_url``).
         """
         base64.b64decode(signing_key, validate=True)  # fail at start, not at the first webhook
-        config = ProgressConfig(auto_progress, in_progress_after_seconds, complete_after_seconds, outcome)
+        config = ProgressConfig(auto_progress=auto_progress, **progress)  # and its other fields, by name
         self.webhook_url, self.signing_key = webhook_url, signing_key
         self.webhook_signed_url = webhook_signed_url or webhook_url
         self.api_key, self.api_token = api_key, api_token
