@@ -36,10 +36,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOCAL_API_KEY_ID = "localapikey"
 
 Invoke = Callable[[str, dict], InvocationResult]
-# requestContext.identity fields with no local value: no IAM or Cognito caller
-IDENTITY_UNKNOWN = ("cognitoIdentityPoolId", "cognitoIdentityId", "cognitoAuthenticationType")
-IDENTITY_UNKNOWN += ("cognitoAuthenticationProvider", "accountId", "caller", "user", "userArn", "accessKey")
-IDENTITY_UNKNOWN += ("principalOrgId",)
 
 
 # ------------------------------------------------------------------ routing
@@ -87,13 +83,9 @@ class HttpRequest:
     protocol: str = "HTTP/1.1"
 
 
-def local_api_id(api_logical_id: str) -> str:
-    """A stable 10-character API id, like execute-api's, derived from the Api's logical id."""
-    return hashlib.sha256(api_logical_id.encode()).hexdigest()[:10]
-
-
-def _resource_id(route: ApiRoute) -> str:
-    return hashlib.sha256(f"{route.api_id}{route.path}".encode()).hexdigest()[:6]
+def _stable_id(text: str, length: int) -> str:
+    """An id like execute-api's (the API's, 10 characters; a resource's, 6), the same at every start."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -144,8 +136,8 @@ def build_proxy_event(
         "stageVariables": None,
         "requestContext": {
             "accountId": account_id,
-            "apiId": local_api_id(route.api_id),
-            "resourceId": _resource_id(route),
+            "apiId": _stable_id(route.api_id, 10),
+            "resourceId": _stable_id(route.api_id + route.path, 6),
             "resourcePath": route.path,
             "httpMethod": request.method,
             "path": f"/{route.stage}{request.path}",
@@ -154,9 +146,12 @@ def build_proxy_event(
             "extendedRequestId": base64.b64encode(uuid.UUID(request_id).bytes[:12]).decode("ascii"),
             "requestTime": request_time.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": epoch_ms,
-            "identity": {
-                **dict.fromkeys(IDENTITY_UNKNOWN),
-                **(_iam_identity(iam_access_key, account_id) if iam_access_key else {}),
+            "identity": {  # no Cognito caller; an IAM one is the operator user
+                "accessKey": iam_access_key,
+                "accountId": account_id if iam_access_key else None,
+                "caller": iam_access_key,
+                "user": iam_access_key,
+                "userArn": f"arn:aws:iam::{account_id}:user/local-operator" if iam_access_key else None,
                 "apiKey": api_key,
                 "apiKeyId": LOCAL_API_KEY_ID if api_key else None,
                 "sourceIp": request.source_ip,
@@ -171,12 +166,6 @@ def build_proxy_event(
     }
 
 
-def _iam_identity(access_key: str, account_id: str) -> dict[str, str]:
-    """What API Gateway fills in for a caller it authenticated with SigV4 (locally: the operator user)."""
-    user = {"caller": access_key, "user": access_key, "userArn": f"arn:aws:iam::{account_id}:user/local-operator"}
-    return {"accessKey": access_key, "accountId": account_id, **user}
-
-
 # ------------------------------------------------------------------ proxy result (pure)
 
 
@@ -186,24 +175,14 @@ class MalformedProxyResponse(ValueError):
 
 def translate_proxy_result(payload: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) from a Lambda proxy result; MalformedProxyResponse if API Gateway would 502."""
-    if not isinstance(payload, dict):
-        raise MalformedProxyResponse(f"the handler returned {type(payload).__name__}, not a proxy result")
     try:
-        status = int(payload.get("statusCode"))
-    except (TypeError, ValueError):
-        raise MalformedProxyResponse(f"statusCode {payload.get('statusCode')!r} is not a number") from None
-    if not 100 <= status <= 599:
-        raise MalformedProxyResponse(f"statusCode {status} is not an HTTP status")
-    body = payload.get("body")
-    if body is not None and not isinstance(body, str):
-        raise MalformedProxyResponse("body must be a string")
-    if payload.get("isBase64Encoded") and body:
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except ValueError:
-            raise MalformedProxyResponse("isBase64Encoded is true but body is not base64") from None
-    else:
-        raw = (body or "").encode("utf-8")
+        status, body = int(payload["statusCode"]), payload.get("body")
+        encoded = payload.get("isBase64Encoded") and body
+        raw = base64.b64decode(body, validate=True) if encoded else body.encode() if body else b""
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise MalformedProxyResponse("not a proxy result: statusCode, and a (base64) string body or none") from None
+    if not (100 <= status <= 599 and isinstance(body, str | None)):
+        raise MalformedProxyResponse(f"statusCode {status} or a body of type {type(body).__name__}")
     # API Gateway merges both maps; a pair given in multiValueHeaders is not repeated from headers.
     multi = payload.get("multiValueHeaders") or {}
     headers = [(str(name), str(value)) for name, values in multi.items() for value in values or []]

@@ -35,39 +35,26 @@ LIST_FIELDS = (
 
 
 def _moment(raw: str | None, name: str) -> datetime:
-    if not raw:
-        raise invalid(name, f"'{name}' must not be empty.")
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat((raw or "").replace("Z", "+00:00"))
     except ValueError:
         raise invalid(name, f"'{name}' is not a valid date.") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _created(inventory: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(inventory["createOn"]).replace(tzinfo=UTC)
-
-
 def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
     start, end = _moment(query.get("createfrom"), "createFrom"), _moment(query.get("createto"), "createTo")
-    if end < start:
-        raise invalid("createTo", "'createTo' must be after 'createFrom'.")
-    if end - start > timedelta(days=MAX_WINDOW_DAYS):
-        raise invalid("createTo", f"The date range must not be longer than {MAX_WINDOW_DAYS} days.")
-    try:
-        page_size, offset = int(query.get("pagesize", "10")), int(query.get("offset", "0"))
-    except ValueError:
-        raise invalid("pageSize", "'pageSize' and 'offset' must be numbers.") from None
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise invalid("pageSize", f"'Page Size' must be between 1 and {MAX_PAGE_SIZE}.")
-    if offset < 0:
-        raise invalid("offset", "'Offset' must be greater than or equal to '0'.")
+    if not timedelta(0) <= end - start <= timedelta(days=MAX_WINDOW_DAYS):
+        raise invalid("createTo", f"The date range must be 0 to {MAX_WINDOW_DAYS} days long.")
+    page_size, offset = query.get("pagesize", "10"), query.get("offset", "0")
+    if not (page_size.isdigit() and offset.isdigit() and 1 <= int(page_size) <= MAX_PAGE_SIZE):
+        raise invalid("pageSize", f"'Page Size' must be 1 to {MAX_PAGE_SIZE} and 'Offset' at least 0.")
     matching = sorted(
-        (i for i in state.inventories() if start <= _created(i) <= end),
+        (i for i in state.inventories() if start <= datetime.fromisoformat(i["createOn"]).replace(tzinfo=UTC) <= end),
         key=lambda i: (i["createOn"], i["returnInventoryId"]),
     )
-    page = [{name: i.get(name) for name in LIST_FIELDS} for i in matching[offset : offset + page_size]]
-    return {"data": page, "totalNumberOfRecords": len(matching)}
+    rows = matching[int(offset) : int(offset) + int(page_size)]
+    return {"data": [{name: i.get(name) for name in LIST_FIELDS} for i in rows], "totalNumberOfRecords": len(matching)}
 
 
 def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
