@@ -45,25 +45,19 @@ def scheduled_event(schedule: ScheduleEvent, *, region: str, now: datetime | Non
 class ScheduleRunner(BackgroundLoop):
     """Invokes one schedule's function every `interval` seconds in a daemon thread."""
 
-    thread_kind = "schedule"
+    component = "schedule"
 
     def __init__(self, schedule: ScheduleEvent, invoke: Invoke, *, interval: float, region: str) -> None:
         super().__init__()
         self.schedule, self.interval, self._invoke, self._region = schedule, interval, invoke, region
         self.label = f"{schedule.function_id}.{schedule.event_name}"
 
-    def describe(self) -> str:
-        return f"{self.label} ({self.schedule.expression} deployed): every {self.interval:g} s locally"
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                result = self._invoke(self.schedule.function_id, scheduled_event(self.schedule, region=self._region))
-            except Exception as exc:
-                log("schedule", f"{self.label}: could not invoke: {exc!r}")
-            else:
-                error = "" if result.ok else f": {result.error_message} (not retried)"
-                log("schedule", f"{self.label}: {outcome(result)}{error}")
+    def step(self) -> None:
+        if self._stopping.wait(self.interval):
+            return
+        result = self._invoke(self.schedule.function_id, scheduled_event(self.schedule, region=self._region))
+        error = "" if result.ok else f": {result.error_message} (not retried)"
+        log("schedule", f"{self.label}: {outcome(result)}{error}")
 
 
 def local_scheduler(

@@ -23,7 +23,6 @@ from local.processes import log
 from local.template import SqsEventSource
 
 RECEIVE_WAIT_SECONDS = 1  # long-poll length; bounds how long stop() waits for a poller
-ERROR_BACKOFF_SECONDS = 1.0
 MAX_RECEIVE = 10  # SQS's MaxNumberOfMessages cap
 
 
@@ -81,39 +80,22 @@ def failed_message_ids(result: Any, message_ids: Sequence[str], function_respons
 class SqsPoller(BackgroundLoop):
     """Lambda's event source mapping for one SQS event: receive, invoke, delete, in a daemon thread."""
 
-    thread_kind = "sqs poller"
+    component = "sqs"
 
     def __init__(self, source: SqsEventSource, invoke: Invoke, *, aws_endpoint: str, region: str) -> None:
         super().__init__()
-        self.source = source
-        self._invoke = invoke
-        self._region = region
+        self.source, self._invoke, self._region = source, invoke, region
         self._sqs = client("sqs", aws_endpoint, region)
         self._queue_arn: str | None = None
         self.label = f"{source.function_id}.{source.event_name}"
 
-    def describe(self) -> str:
-        source, responses = self.source, ",".join(self.source.function_response_types) or "-"
-        return (
-            f"{self.label} polls {source.queue_id} (batch {source.batch_size}, "
-            f"window {source.maximum_batching_window_seconds} s, response types {responses})"
-        )
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self._queue_arn is None:
-                    self._queue_arn = self._sqs.get_queue_attributes(
-                        QueueUrl=self.source.queue_url, AttributeNames=["QueueArn"]
-                    )["Attributes"]["QueueArn"]
-                messages = self._gather()
-                if messages and not self._stopping.is_set():
-                    self._process(messages)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return  # moto is going away with the rest of the stack
-                log("sqs", f"{self.label} on {self.source.queue_id}: {type(exc).__name__}: {exc}; retrying")
-                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+    def step(self) -> None:
+        if self._queue_arn is None:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self.source.queue_url, AttributeNames=["QueueArn"])
+            self._queue_arn = attributes["Attributes"]["QueueArn"]
+        messages = self._gather()
+        if messages and not self._stopping.is_set():
+            self._process(messages)
 
     def _gather(self) -> list[dict]:
         """Up to BatchSize messages: the first receive that returns any, then more until the window closes."""
@@ -153,9 +135,8 @@ class SqsPoller(BackgroundLoop):
         not_deleted = self._delete(to_delete)
         log(
             "sqs",
-            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), {outcome(result)}, "
-            f"{len(to_delete) - not_deleted} deleted, {len(failed)} failed (left for retry/redrive)"
-            + (f", {not_deleted} could not be deleted" if not_deleted else ""),
+            f"{self.label} <- {self.source.queue_id}: {len(messages)} message(s), {outcome(result)}, "
+            f"{len(failed)} left for retry/redrive" + (f", {not_deleted} could not be deleted" if not_deleted else ""),
         )
 
     def _delete(self, messages: list[dict]) -> int:

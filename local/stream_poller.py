@@ -32,7 +32,6 @@ from local.template import DynamoDBEventSource
 
 IDLE_POLL_SECONDS = 0.25  # Lambda polls a shard four times a second
 SHARD_REFRESH_SECONDS = 5.0
-ERROR_BACKOFF_SECONDS = 1.0
 RETRY_BACKOFF_SECONDS = 0.5
 MAX_GET_RECORDS = 1000  # GetRecords' own cap
 _STALE_ITERATOR = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException"})
@@ -110,7 +109,7 @@ class _Shard:
 class StreamPoller(BackgroundLoop):
     """Lambda's event source mapping for one DynamoDB event, in a daemon thread."""
 
-    thread_kind = "stream poller"
+    component = "streams"
 
     def __init__(
         self,
@@ -133,30 +132,19 @@ class StreamPoller(BackgroundLoop):
         self.label = f"{source.function_id}.{source.event_name}"
         self._filter = RecordFilter(source.filter_patterns)
 
-    def describe(self) -> str:
-        source = self.source
-        return (
-            f"{self.label} reads the {source.table_id} stream from {source.starting_position} "
-            f"(batch {source.batch_size}, {source.maximum_retry_attempts} retries)"
-        )
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if time.monotonic() - self._refreshed_at > self._shard_refresh_seconds:
-                    self._refresh_shards()
-                busy = False
-                for shard in self._ready_shards():
-                    busy |= self._poll(shard)
-                if not busy:
-                    self._stopping.wait(self._idle_seconds)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return
-                log("streams", f"{self.label}: {type(exc).__name__}: {exc}; retrying")
-                for shard in self._shards.values():
-                    shard.iterator = None  # iterators may have expired; resume from the checkpoints
-                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+    def step(self) -> None:
+        try:
+            if time.monotonic() - self._refreshed_at > self._shard_refresh_seconds:
+                self._refresh_shards()
+            busy = False
+            for shard in self._ready_shards():
+                busy |= self._poll(shard)
+        except Exception:
+            for shard in self._shards.values():
+                shard.iterator = None  # iterators may have expired; resume from the checkpoints
+            raise
+        if not busy:
+            self._stopping.wait(self._idle_seconds)
 
     def _refresh_shards(self) -> None:
         description = self._streams.describe_stream(StreamArn=self.source.stream_arn)["StreamDescription"]
