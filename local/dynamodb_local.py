@@ -114,7 +114,3 @@ def choose_backend(requested: str) -> str:
         log("dynamodb", "java not found: falling back to moto")
         return "moto"
     return requested
-
-
-def warn_moto_backend() -> None:
-    log("dynamodb", MOTO_ATOMICITY_WARNING)

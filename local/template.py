@@ -390,10 +390,6 @@ class LocalTemplate:
             physical_overrides={**self._physical_overrides, **overrides},
         )
 
-    @property
-    def declared_parameters(self) -> frozenset[str]:
-        return frozenset(self.document.get("Parameters") or {})
-
     def resources(self, kind: str) -> dict[str, dict]:
         """Resources of this type whose Condition (if any) holds, in template order."""
         return {
