@@ -127,7 +127,7 @@ class Worker:
         """A worker with its handler imported, or the init error an invocation gets instead."""
         command = [sys.executable, "-u", str(WORKER_SCRIPT), spec.handler]
         try:
-            process = spawner.spawn(command, f"[{label}]", cwd=spec.code_dir, env=env)
+            process = spawner.spawn(command, label, cwd=spec.code_dir, env=env)
         except (OSError, RuntimeError) as exc:  # RuntimeError: the spawner is shut down (stack stopping)
             return InvocationResult("error", None, "Runtime.Unknown", f"cannot start a worker: {exc}")
         worker = cls(spec, process, label)
