@@ -38,9 +38,6 @@ LOCAL_API_KEY_ID = "localapikey"
 Invoke = Callable[[str, dict], InvocationResult]
 
 
-# ------------------------------------------------------------------ routing
-
-
 def _werkzeug_rule(path: str) -> str:
     """API Gateway's ``{name}`` and greedy ``{name+}`` as werkzeug's ``<name>`` and ``<path:name>``."""
     return re.sub(r"\{(\w+)\}", r"<\1>", re.sub(r"\{(\w+)\+\}", r"<path:\1>", path))
@@ -67,9 +64,6 @@ class RouteTable:
             return None
         route = self._methods[resource].get(method) or self._methods[resource].get("ANY")
         return None if route is None else (route, {name: unquote(value) for name, value in values.items()})
-
-
-# ------------------------------------------------------------------ proxy event (pure)
 
 
 @dataclass(frozen=True)
@@ -166,9 +160,6 @@ def build_proxy_event(
     }
 
 
-# ------------------------------------------------------------------ proxy result (pure)
-
-
 class MalformedProxyResponse(ValueError):
     pass
 
@@ -193,9 +184,6 @@ def translate_proxy_result(payload: Any) -> tuple[int, list[tuple[str, str]], by
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))  # API Gateway's default for proxy results
     return status, headers, raw
-
-
-# ------------------------------------------------------------------ HTTP server
 
 
 def _json_error(status: int, message: str, error_type: str) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -26,9 +26,6 @@ RECEIVE_WAIT_SECONDS = 1  # long-poll length; bounds how long stop() waits for a
 MAX_RECEIVE = 10  # SQS's MaxNumberOfMessages cap
 
 
-# ------------------------------------------------------------------ the event Lambda builds
-
-
 def lambda_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict]:
     """SQS API MessageAttributes (boto3 shape) in the shape Lambda puts in a record."""
     converted = {}
@@ -72,9 +69,6 @@ def failed_message_ids(result: Any, message_ids: Sequence[str], function_respons
     """The messages of a batch that stay in the queue after this invocation result."""
     failed = reported_failures(result, message_ids, function_response_types)
     return set(message_ids if failed is None else failed)
-
-
-# ------------------------------------------------------------------ one event source
 
 
 class SqsPoller(BackgroundLoop):

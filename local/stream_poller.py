@@ -37,9 +37,6 @@ MAX_GET_RECORDS = 1000  # GetRecords' own cap
 _STALE_ITERATOR = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException"})
 
 
-# ------------------------------------------------------------------ the event Lambda builds
-
-
 def _json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _json_safe(item) for key, item in value.items()}
@@ -85,9 +82,6 @@ class RecordFilter:
 
     def passes(self, record: Mapping[str, Any]) -> bool:
         return not self._patterns or any(pattern.matches_event(record) for pattern in self._patterns)
-
-
-# ------------------------------------------------------------------ one event source
 
 
 @dataclass

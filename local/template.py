@@ -16,6 +16,7 @@ locations and an IAM managed-policy map that a local run does not have.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -33,8 +34,6 @@ UNRESOLVED_PREFIX = "local-unresolved:"
 class TemplateError(ValueError):
     """The template says something the local stack cannot run."""
 
-
-# ------------------------------------------------------------------ YAML
 
 _SHORT_FORMS = ("Ref", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Split")  # what template.yaml uses
 
@@ -74,9 +73,6 @@ def load_document(path: Path | str = TEMPLATE_PATH) -> dict:
     return document
 
 
-# ------------------------------------------------------------------ physical values
-
-
 def local_name(logical_id: str) -> str:
     return f"{LOCAL_STACK_NAME}-{logical_id}"
 
@@ -111,9 +107,6 @@ def default_physical(logical_id: str, kind: str, *, region: str, aws_endpoint: s
     if kind == "AWS::Serverless::Function":
         return Physical(name, {"Arn": arn.format("lambda", f"function:{name}")})
     return Physical(unresolved(logical_id))
-
-
-# ------------------------------------------------------------------ intrinsic functions
 
 
 def _scalar_text(value: Any) -> str:
@@ -221,18 +214,12 @@ class Resolver:
         return _SUB_VARIABLE.sub(substitute, text)
 
 
-# ------------------------------------------------------------------ parameters
-
-
 def _parameter_values(declared: Mapping[str, Mapping], overrides: Mapping[str, str]) -> dict[str, str]:
     """Each declared parameter's local value or Default (CloudFormation checks the constraints on deploy)."""
     unknown = set(overrides) - set(declared)
     if unknown:
         raise TemplateError(f"the template declares no parameter {', '.join(sorted(unknown))}")
     return {name: _scalar_text(overrides.get(name, spec.get("Default", ""))) for name, spec in declared.items()}
-
-
-# ------------------------------------------------------------------ typed views
 
 
 @dataclass(frozen=True)
@@ -359,20 +346,13 @@ class LocalTemplate:
         parameter_overrides: Mapping[str, str] | None = None,
         region: str = DEFAULT_REGION,
         aws_endpoint: str = "http://127.0.0.1:5000",
-        physical_overrides: Mapping[str, Physical] | None = None,
     ) -> None:
-        self.document = document
-        self.base_dir = Path(base_dir)
-        self.region = region
-        self.aws_endpoint = aws_endpoint
-        self._overrides = dict(parameter_overrides or {})
-        self._physical_overrides = dict(physical_overrides or {})
-        self.parameters = _parameter_values(document.get("Parameters") or {}, self._overrides)
+        self.document, self.base_dir, self.region = document, Path(base_dir), region
+        self.parameters = _parameter_values(document.get("Parameters") or {}, parameter_overrides or {})
         self.physical = {
             logical_id: default_physical(logical_id, resource.get("Type"), region=region, aws_endpoint=aws_endpoint)
             for logical_id, resource in document["Resources"].items()
         }
-        self.physical.update(self._physical_overrides)
         self.resolver = Resolver(document, self.parameters, self.physical, region=region)
 
     @classmethod
@@ -381,14 +361,10 @@ class LocalTemplate:
 
     def with_physical(self, overrides: Mapping[str, Physical]) -> LocalTemplate:
         """The same template once real local ids are known (e.g. the secret ARN moto generated)."""
-        return LocalTemplate(
-            self.document,
-            self.base_dir,
-            parameter_overrides=self._overrides,
-            region=self.region,
-            aws_endpoint=self.aws_endpoint,
-            physical_overrides={**self._physical_overrides, **overrides},
-        )
+        updated = copy.copy(self)
+        updated.physical = {**self.physical, **overrides}
+        updated.resolver = Resolver(self.document, self.parameters, updated.physical, region=self.region)
+        return updated
 
     def resources(self, kind: str) -> dict[str, dict]:
         """Resources of this type whose Condition (if any) holds, in template order."""
@@ -404,8 +380,6 @@ class LocalTemplate:
 
     def _properties(self, resource: Mapping) -> dict:
         return self.resolver.resolve(resource.get("Properties") or {})
-
-    # -- resources
 
     def tables(self) -> list[TableSpec]:
         specs = []
@@ -458,8 +432,6 @@ class LocalTemplate:
         """The names of the template's own buses."""
         return [self.physical[logical_id].ref for logical_id in self.resources("AWS::Events::EventBus")]
 
-    # -- functions
-
     def functions(self) -> dict[str, FunctionSpec]:
         global_props = (self.document.get("Globals") or {}).get("Function") or {}
         functions = {}
@@ -488,8 +460,6 @@ class LocalTemplate:
         if resource is None:
             raise TemplateError(f"{function_id}: layer {layer!r} is not an AWS::Serverless::LayerVersion here")
         return (self.base_dir / self.resolver.resolve_text(resource["Properties"]["ContentUri"])).resolve()
-
-    # -- event sources
 
     def _events(self, kind: str) -> Iterator[tuple[str, str, dict, dict]]:
         """(function id, event name, raw properties, resolved properties) of each event of this type."""

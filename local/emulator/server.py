@@ -197,8 +197,6 @@ class EmulatorServer(BackgroundServer):
             ("POST", "/resends/<int:resend_id>/advance", self._advance_route),
         ]
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
     def start(self) -> EmulatorServer:
         super().start()
         log.info("Return Helper emulator on %s (user API %s)", self.url, self.api_base)
@@ -213,8 +211,6 @@ class EmulatorServer(BackgroundServer):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # -- dispatch ------------------------------------------------------------------------------
 
     @Request.application
     def _serve(self, request: Request) -> Response:
@@ -292,9 +288,7 @@ class EmulatorServer(BackgroundServer):
             follow_up()
         return body
 
-    # -- user API operations with a follow-up ----------------------------------------------------
-    # Upstream notifies asynchronously: sending from the request would block the caller.
-
+    # The operations with a follow-up: upstream notifies asynchronously (sending from the request would block it).
     def _create_resend(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
         payload = self.state.create_resend(call.user_json(), call.key)
         return payload, lambda: self.progress.on_created(payload["resendId"])
@@ -307,8 +301,6 @@ class EmulatorServer(BackgroundServer):
         inventory = self.state.update_handling(call.user_json())
         # The answer is the bare envelope, as documented.
         return {}, lambda: _in_background(self._deliver, webhooks.inventory_handling_completed(inventory))
-
-    # -- webhooks ------------------------------------------------------------------------------
 
     def _deliver(self, payload: dict[str, Any]) -> dict[str, Any]:
         result = webhooks.deliver(self.webhook_url, self.signing_key, payload, self.webhook_signed_url)
@@ -331,8 +323,6 @@ class EmulatorServer(BackgroundServer):
         delivered = self._send_resend_update(resend_id)
         resend, _ = self.state.resend_event_parts(resend_id)
         return {"resend": resend, "status": RESEND_STATUSES[resend["resendStatusCode"]][0], "webhook": delivered}
-
-    # -- control API ---------------------------------------------------------------------------
 
     def _reset(self, call: Call) -> tuple[int, Any]:
         self.progress.cancel_all()

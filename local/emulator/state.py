@@ -24,8 +24,6 @@ from typing import Any, NamedTuple
 from rh_common.domain import timestamps
 from rh_common.domain.codes import HANDLING_CODES, HANDLING_STATUSES, parse_id
 
-# -- Reference data ----------------------------------------------------------------------------
-
 API_ID = 21  # the emulated customer account
 WAREHOUSE_API_ID = 3
 
@@ -101,9 +99,6 @@ FAULT_KINDS = ("latency", "http5xx", "http429", "reset", "timeoutAfterCommit", "
 FIRST_INVENTORY_ID = 30001
 DEFAULT_WEIGHT_GRAMS = 500
 WEBHOOK_LOG_LIMIT = 200
-
-
-# -- Errors, envelope, time --------------------------------------------------------------------
 
 
 class SoftError(Exception):
@@ -201,9 +196,6 @@ def _set_handling(inventory: dict[str, Any], code: str, status: str) -> None:
     inventory["handlingUpdatedOn"] = inventory["modifyOn"] = now_plain()
 
 
-# -- State -------------------------------------------------------------------------------------
-
-
 class EmulatorState:
     def __init__(self, max_resend_items: int = GROUP_RESEND_MAX_RMA_COUNT):
         self.max_resend_items = max_resend_items
@@ -231,8 +223,6 @@ class EmulatorState:
     @_locked
     def next_correlation(self) -> int:
         return self._next("correlation")
-
-    # -- inventories ---------------------------------------------------------------------------
 
     @_locked
     def add_inventory(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -309,8 +299,6 @@ class EmulatorState:
             return inventory
         raise invalid("returnInventoryId", f"Return inventory {inventory_id} {refusal}")
 
-    # -- service types -------------------------------------------------------------------------
-
     def shipment_service_types(self, warehouse_id_raw: Any) -> list[dict[str, Any]]:
         warehouse_id = as_id(warehouse_id_raw)
         if warehouse_id is None:
@@ -327,8 +315,6 @@ class EmulatorState:
             }
             for service in SHIPMENT_SERVICE_TYPES[warehouse_id]
         ]
-
-    # -- idempotency ---------------------------------------------------------------------------
 
     @_locked
     def count_call(self, operation: str, idempotency_key: str | None) -> None:
@@ -355,8 +341,6 @@ class EmulatorState:
         if key is not None:
             self._idempotent[(operation, key)] = (body_id, copy.deepcopy(response))
         return response
-
-    # -- resends -------------------------------------------------------------------------------
 
     @_locked
     def create_resend(self, body: Any, idempotency_key: str | None) -> dict[str, Any]:
@@ -548,8 +532,6 @@ class EmulatorState:
         """A resend and its inventories, for building the updateResendStatus webhook."""
         return self._resends[resend_id], self._items(self._resends[resend_id])
 
-    # -- faults --------------------------------------------------------------------------------
-
     @_locked
     def push_faults(self, operation: Any, faults: Any) -> int:
         require(operation in OPERATIONS, f"operation must be one of {list(OPERATIONS)}")
@@ -572,8 +554,6 @@ class EmulatorState:
             self._faults.clear()
         else:
             self._faults.pop(operation, None)
-
-    # -- webhooks log and snapshot -------------------------------------------------------------
 
     @_locked
     def record_webhook(self, entry: dict[str, Any]) -> None:
