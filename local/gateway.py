@@ -211,10 +211,6 @@ class LocalApiGateway(BackgroundServer):
         self._operator = operator  # None: every AWS_IAM route is refused, as for an unknown caller
         self.url = f"http://{host}:{self.port}"
 
-    def start(self) -> None:
-        super().start()
-        log("gateway", f"serving the template's Api events on {self.url}")
-
     @Request.application
     def _serve(self, request: Request) -> Response:
         started, request_id = time.monotonic(), str(uuid.uuid4())

@@ -35,9 +35,8 @@ def lambda_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None
             record["stringValue"] = value["StringValue"]
         if value.get("BinaryValue") is not None:
             record["binaryValue"] = _base64(value["BinaryValue"])
-        record["stringListValues"] = list(value.get("StringListValues") or [])
-        record["binaryListValues"] = [_base64(item) for item in value.get("BinaryListValues") or []]
-        record["dataType"] = value["DataType"]
+        # SQS reserves the list types and never fills them; Lambda still sends them, empty.
+        record.update(stringListValues=[], binaryListValues=[], dataType=value["DataType"])
         converted[name] = record
     return converted
 

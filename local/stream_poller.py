@@ -95,7 +95,7 @@ class _Shard:
     parent_id: str | None
     iterator: str | None = None
     checkpoint: str | None = None  # last sequence number done
-    retry_from: str | None = None  # first sequence number of the records being retried
+    failing: str | None = None  # the first sequence number of the records being retried
     attempts: int = 0  # failed invocations of those records
     finished: bool = False
 
@@ -149,18 +149,14 @@ class StreamPoller(BackgroundLoop):
 
     def _ready_shards(self) -> list[_Shard]:
         """Open work: shards not finished whose parent (if we know it) is finished."""
-        ready = []
-        for shard in list(self._shards.values()):
-            parent = self._shards.get(shard.parent_id or "")
-            if not shard.finished and (parent is None or parent.finished):
-                ready.append(shard)
-        return ready
+        shards = self._shards
+        return [
+            s for s in list(shards.values()) if not s.finished and getattr(shards.get(s.parent_id), "finished", True)
+        ]
 
     def _iterator(self, shard: _Shard) -> str:
         arguments: dict[str, Any] = {"StreamArn": self.source.stream_arn, "ShardId": shard.shard_id}
-        if shard.retry_from is not None:
-            arguments.update(ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=shard.retry_from)
-        elif shard.checkpoint is not None:
+        if shard.checkpoint is not None:
             arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.checkpoint)
         else:
             arguments["ShardIteratorType"] = "TRIM_HORIZON"
@@ -211,19 +207,19 @@ class StreamPoller(BackgroundLoop):
         return True
 
     def _done(self, shard: _Shard, last_sequence: str) -> None:
-        shard.checkpoint, shard.retry_from, shard.attempts = last_sequence, None, 0
+        shard.checkpoint, shard.failing, shard.attempts = last_sequence, None, 0
 
     def _retry(self, shard: _Shard, sequence_numbers: list[str], failed_at: int, last: str, result: Any) -> str:
         """Checkpoint before the first failed record and read again from it; skip it after the retries."""
         first_failed = sequence_numbers[failed_at]
-        shard.attempts = shard.attempts + 1 if shard.retry_from == first_failed else 1
+        shard.attempts = shard.attempts + 1 if shard.failing == first_failed else 1
         limit = self.source.maximum_retry_attempts
         if 0 <= limit < shard.attempts:
             self._done(shard, last)
             return f"{len(sequence_numbers) - failed_at} record(s) from {first_failed} skipped after {limit} retries"
-        if failed_at > 0:
+        if failed_at > 0:  # read again after the last record done (the ones between were filtered out)
             shard.checkpoint = sequence_numbers[failed_at - 1]
-        shard.retry_from, shard.iterator = first_failed, None
+        shard.failing, shard.iterator = first_failed, None
         self._stopping.wait(RETRY_BACKOFF_SECONDS)
         why = getattr(result, "error_type", None) or "batch item failures"
         return f"{len(sequence_numbers)} record(s), retrying from {first_failed} ({why}; attempt {shard.attempts})"

@@ -8,7 +8,7 @@ x-returnhelper-idempotency-key (then the signed webhook); getAllResendStatus als
 
 Control API (JSON, no auth):
 
-    GET    /_emulator/health | state | config
+    GET    /_emulator/state | config
     POST   /_emulator/reset                    (state and scheduled progress; not the config)
     POST   /_emulator/config                   {"autoProgress"?, "inProgressAfterSeconds"?, "completeAfterSeconds"?,
                                                 "outcome"?: "completed"|"failed"}   (progress.py)
@@ -185,7 +185,6 @@ class EmulatorServer(BackgroundServer):
     def _control(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
         """(method, path under /_emulator, run(call, **path values) -> (status, body))."""
         return [
-            ("GET", "/health", lambda call: (200, {"status": "ok"})),
             ("GET", "/state", lambda call: (200, {**self.state.snapshot(), "config": self.progress.config.to_json()})),
             ("POST", "/reset", self._reset),
             ("GET", "/config", lambda call: (200, self.progress.config.to_json())),

@@ -197,8 +197,7 @@ def _set_handling(inventory: dict[str, Any], code: str, status: str) -> None:
 
 
 class EmulatorState:
-    def __init__(self, max_resend_items: int = GROUP_RESEND_MAX_RMA_COUNT):
-        self.max_resend_items = max_resend_items
+    def __init__(self) -> None:
         self._lock = threading.RLock()
         # Sequences survive reset(), so a long-running stack never sees an id reused.
         self._seq: Counter[str] = Counter()
@@ -404,8 +403,8 @@ class EmulatorState:
         ids = [as_id(raw) for raw in raw_ids] if isinstance(raw_ids, list) else []
         if not ids:
             refusal = "'Return Inventory Id List' must not be empty."
-        elif len(ids) > self.max_resend_items:
-            refusal = f"'Return Inventory Id List' must contain at most {self.max_resend_items} items."
+        elif len(ids) > GROUP_RESEND_MAX_RMA_COUNT:
+            refusal = f"'Return Inventory Id List' must contain at most {GROUP_RESEND_MAX_RMA_COUNT} items."
         elif None in ids:
             refusal = "Every return inventory id must be a positive integer."
         elif len(set(ids)) != len(ids):
@@ -565,7 +564,6 @@ class EmulatorState:
             "inventories": list(self._inventories.values()),
             "resends": list(self._resends.values()),
             "createResendCalls": dict(self._calls["createResend"]),
-            "cancelResendCalls": dict(self._calls["cancelResend"]),
             "updateHandlingCalls": dict(self._calls["updateReturnInventoryHandling"]),
             "shippingFeeCalls": sum(self._calls["getShippingFeeListByToShippingOption"].values()),
             "createdPerIdempotencyKey": dict(self._created_per_key),
