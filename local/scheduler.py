@@ -26,8 +26,8 @@ LOCAL_INTERVAL_SECONDS = 30.0
 
 def scheduled_event(schedule: ScheduleEvent, *, region: str, now: datetime | None = None) -> Any:
     """What the function receives for one run: the schedule's Input, or the "Scheduled Event"."""
-    if schedule.input not in (None, ""):
-        return json.loads(schedule.input) if isinstance(schedule.input, str) else schedule.input
+    if schedule.input:
+        return json.loads(schedule.input)
     rule = f"{LOCAL_STACK_NAME}-{schedule.function_id}{schedule.event_name}"  # SAM's <Function><Event> rule name
     return {
         "version": "0",

@@ -6,10 +6,8 @@
     GET /ReturnInventory/GetReturnInventory?returnInventoryId=
         the ReturnInventoryPayload fields, top level
 
-Control: POST /_emulator/inventories/backfill {"count", "days"?, "warehouseId"?, "handlingCode"?}
-creates `count` inventories spread evenly over the last `days` days, without any webhook:
-stock that exists upstream before the stack knows it. Faults: operations
-`listReturnInventory` and `getReturnInventory`.
+The backfill (control API) creates inventories spread over the last days without any webhook:
+stock that exists upstream before the stack knows it.
 """
 
 from __future__ import annotations

@@ -54,20 +54,15 @@ class ResendProgress:
     def __init__(
         self, config: ProgressConfig, status_of: Callable[[int], int | None], advance: Callable[[int, str], Any]
     ) -> None:
-        self._config, self._status_of, self._advance = config, status_of, advance
+        self.config = config  # immutable, replaced whole: a reader sees one config or the next
+        self._status_of, self._advance = status_of, advance
         self._lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
         self._closed = False
 
-    @property
-    def config(self) -> ProgressConfig:
-        with self._lock:
-            return self._config
-
     def configure(self, changes: dict[str, Any]) -> ProgressConfig:
-        with self._lock:
-            self._config = self._config.updated(changes)
-            return self._config
+        self.config = self.config.updated(changes)
+        return self.config
 
     @property
     def pending_steps(self) -> int:
@@ -106,7 +101,7 @@ class ResendProgress:
             if timer not in self._timers:  # canceled by reset/close after it fired
                 return
             self._timers.discard(timer)
-            if self._closed or not self._config.auto_progress:
+            if self._closed or not self.config.auto_progress:
                 log.info("auto-progress off: resend %s stays where it is", resend_id)
                 return
         try:

@@ -300,10 +300,8 @@ class EmulatorState:
 
     def shipment_service_types(self, warehouse_id_raw: Any) -> list[dict[str, Any]]:
         warehouse_id = as_id(warehouse_id_raw)
-        if warehouse_id is None:
-            raise invalid("warehouseId", "'Warehouse Id' must be a valid id.")
         if warehouse_id not in WAREHOUSES:
-            raise invalid("warehouseId", f"Warehouse {warehouse_id} does not exist.")
+            raise invalid("warehouseId", f"Warehouse {warehouse_id_raw} does not exist.")
         origin = {"warehouseId": warehouse_id, "description": WAREHOUSES[warehouse_id]["description"]}
         origin["fromCountryCode"] = WAREHOUSES[warehouse_id]["countryCode"]
         return [
