@@ -63,12 +63,11 @@ class BackgroundLoop:
 
 
 class EventSources:
-    """A loop per enabled event source of one kind (SQS, DynamoDB, Schedule)."""
+    """A loop per enabled event source of one kind (SQS, DynamoDB, Schedule): `loop(source, invoke, **options)`."""
 
-    def __init__(self, component: str, sources: Iterable[Any], make_loop: Callable[[Any], BackgroundLoop]) -> None:
-        self.component = component  # the log prefix
-        self.sources = list(sources)
-        self._make_loop = make_loop
+    def __init__(self, sources: Iterable[Any], loop: type[BackgroundLoop], invoke: Invoke, **options: Any) -> None:
+        self.component, self.sources = loop.component, list(sources)  # the log prefix, the template's events
+        self._make_loop = lambda source: loop(source, invoke, **options)
         self.loops: list[BackgroundLoop] = []
 
     def start(self) -> None:

@@ -89,10 +89,6 @@ def worker_environment(
     return env
 
 
-def function_arn(spec: FunctionSpec, region: str) -> str:
-    return f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{spec.function_name}"
-
-
 class _Spawner:
     """Starts every worker from one long-lived thread.
 
@@ -165,7 +161,7 @@ class Worker:
             "requestId": request_id,
             "event": event,
             "deadlineMs": int(time.time() * 1000) + timeout * 1000,
-            "invokedFunctionArn": function_arn(self.spec, region),
+            "invokedFunctionArn": f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{self.spec.function_name}",
         }
         try:
             self._process.stdin.write(json.dumps(request).encode() + b"\n")

@@ -64,6 +64,4 @@ def local_scheduler(
     schedules: Iterable[ScheduleEvent], invoke: Invoke, *, region: str, interval: float = LOCAL_INTERVAL_SECONDS
 ) -> EventSources:
     """A runner per enabled schedule of the template, every `interval` seconds."""
-    return EventSources(
-        "schedule", schedules, lambda schedule: ScheduleRunner(schedule, invoke, interval=interval, region=region)
-    )
+    return EventSources(schedules, ScheduleRunner, invoke, interval=interval, region=region)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from local.aws_services import client
-from local.background import BackgroundLoop, EventSources, Invoke, outcome, reported_failures
+from local.background import BackgroundLoop, Invoke, outcome, reported_failures
 from local.processes import log
 from local.template import SqsEventSource
 
@@ -145,10 +145,3 @@ class SqsPoller(BackgroundLoop):
             )
             refused += len(response.get("Failed") or [])
         return refused
-
-
-def sqs_pollers(sources: Iterable[SqsEventSource], invoke: Invoke, *, aws_endpoint: str, region: str) -> EventSources:
-    """A poller per enabled SQS event source of the template."""
-    return EventSources(
-        "sqs", sources, lambda source: SqsPoller(source, invoke, aws_endpoint=aws_endpoint, region=region)
-    )

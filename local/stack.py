@@ -22,6 +22,7 @@ from typing import Any
 
 from local import aws_services
 from local.aws_services import MotoServer
+from local.background import EventSources
 from local.dynamodb_local import MOTO_ATOMICITY_WARNING, DynamoDBLocal, choose_backend
 from local.event_printer import EventPrinter
 from local.gateway import LocalApiGateway
@@ -29,8 +30,8 @@ from local.lambda_runtime import LambdaRuntime, worker_environment
 from local.processes import ensure_ports_free, log
 from local.scheduler import local_scheduler
 from local.settings import HOST, STACK_FILE_NAME, TEMPLATE_PATH, LocalSettings
-from local.sqs_poller import sqs_pollers
-from local.stream_poller import stream_pollers
+from local.sqs_poller import SqsPoller
+from local.stream_poller import StreamPoller
 from local.template import LocalTemplate, load_document
 
 
@@ -88,15 +89,12 @@ class LocalStack:
             keyed = "SigV4" if route.authorizer == "AWS_IAM" else "x-api-key" if route.api_key_required else "public"
             log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
         # Event sources last: they invoke functions as soon as they run.
-        self._run(
-            "SQS pollers", sqs_pollers(template.sqs_event_sources(), runtime.invoke, aws_endpoint=aws, region=region)
-        )
+        sqs = EventSources(template.sqs_event_sources(), SqsPoller, runtime.invoke, aws_endpoint=aws, region=region)
+        self._run("SQS pollers", sqs)
         self._run("event printer", EventPrinter(event_bus, aws_endpoint=aws, region=region))
         streams = template.dynamodb_event_sources()
-        self._run(
-            "stream pollers",
-            stream_pollers(streams, runtime.invoke, dynamodb_endpoint=dynamodb_endpoint, region=region),
-        )
+        options = {"dynamodb_endpoint": dynamodb_endpoint, "region": region}
+        self._run("stream pollers", EventSources(streams, StreamPoller, runtime.invoke, **options))
         self._run("schedules", local_scheduler(template.schedules(), runtime.invoke, region=region))
         self.state = {  # the contract's stack.json
             "api": gateway.url,

@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local.aws_services import client
-from local.background import BackgroundLoop, EventSources, Invoke, reported_failures
+from local.background import BackgroundLoop, Invoke, reported_failures
 from local.processes import log
 from local.template import DynamoDBEventSource
 
@@ -223,14 +223,3 @@ class StreamPoller(BackgroundLoop):
         self._stopping.wait(RETRY_BACKOFF_SECONDS)
         why = getattr(result, "error_type", None) or "batch item failures"
         return f"{len(sequence_numbers)} record(s), retrying from {first_failed} ({why}; attempt {shard.attempts})"
-
-
-def stream_pollers(
-    sources: Iterable[DynamoDBEventSource], invoke: Invoke, *, dynamodb_endpoint: str, region: str
-) -> EventSources:
-    """A poller per enabled DynamoDB event source of the template."""
-    return EventSources(
-        "streams",
-        sources,
-        lambda source: StreamPoller(source, invoke, dynamodb_endpoint=dynamodb_endpoint, region=region),
-    )
