@@ -4,7 +4,7 @@
 functions, API routes and event sources all come from here, so the template stays the one source
 of truth. It understands what template.yaml uses and nothing more: the intrinsics Ref, Fn::GetAtt,
 Fn::Sub (string form), Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Split, resource Conditions,
-parameter values (their constraints are CloudFormation's to check), SAM's Function Globals.
+parameters (with their constraints), SAM's Function Globals.
 Anything else fails loudly (an unknown YAML tag, a TemplateError) instead of running unlike AWS.
 
 Not cfn-lint's decoder: it would replace the 25 lines of the YAML loader below at the price of
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -125,10 +126,7 @@ def _truthy(value: Any) -> bool:
 def _target(value: Any) -> str | None:
     """The logical id a raw `!Ref X` or `!GetAtt X.Attribute` names."""
     if isinstance(value, dict) and len(value) == 1:
-        if "Ref" in value:
-            return value["Ref"]
-        if "Fn::GetAtt" in value:
-            return value["Fn::GetAtt"][0]
+        return value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
     return None
 
 
@@ -184,9 +182,7 @@ class Resolver:
         return _scalar_text(resolved)
 
     def condition(self, name: str) -> bool:
-        if name not in self._conditions:
-            if name not in self._condition_specs:
-                raise TemplateError(f"unknown condition {name!r}")
+        if name not in self._conditions:  # an unknown one is a KeyError
             self._conditions[name] = bool(self.resolve(self._condition_specs[name]))
         return self._conditions[name]
 
@@ -201,10 +197,7 @@ class Resolver:
         attributes = self._physical[logical_id].attributes if logical_id in self._physical else {}
         return attributes.get(attribute) or unresolved(f"{logical_id}.{attribute}")
 
-    def _sub(self, text: str) -> str:
-        if not isinstance(text, str):
-            raise TemplateError("Fn::Sub with a variable map is not supported by the local stack")
-
+    def _sub(self, text: str) -> str:  # the string form only: a variable map fails in re.sub
         def substitute(match: re.Match) -> str:
             name = match.group(1)
             if "." in name and name not in self._values:
@@ -215,11 +208,20 @@ class Resolver:
 
 
 def _parameter_values(declared: Mapping[str, Mapping], overrides: Mapping[str, str]) -> dict[str, str]:
-    """Each declared parameter's local value or Default (CloudFormation checks the constraints on deploy)."""
+    """Each declared parameter's local value or Default, refused at load where CloudFormation would refuse it."""
     unknown = set(overrides) - set(declared)
     if unknown:
         raise TemplateError(f"the template declares no parameter {', '.join(sorted(unknown))}")
-    return {name: _scalar_text(overrides.get(name, spec.get("Default", ""))) for name, spec in declared.items()}
+    values = {name: _scalar_text(overrides.get(name, spec.get("Default", ""))) for name, spec in declared.items()}
+    for name, text in values.items():
+        spec, allowed = declared[name], [_scalar_text(value) for value in declared[name].get("AllowedValues", [])]
+        fits = (not allowed or text in allowed) and re.fullmatch(spec.get("AllowedPattern") or "(?s:.*)", text)
+        if spec.get("Type") == "Number":
+            number = float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else math.nan  # nan: outside any bounds
+            fits = fits and float(spec.get("MinValue", -math.inf)) <= number <= float(spec.get("MaxValue", math.inf))
+        if not fits:
+            raise TemplateError(f"parameter {name}={text!r} is not a value the template allows")
+    return values
 
 
 @dataclass(frozen=True)

@@ -175,9 +175,19 @@ def test_parameter_overrides_reach_the_environment():
     assert functions["MerchantApiFunction"].environment["RESEND_MAX_ITEMS"] == "7"
 
 
-def test_a_value_for_a_parameter_the_template_does_not_declare_fails_at_load():
-    with pytest.raises(TemplateError, match="NotAParameter"):
-        LocalTemplate.load(parameter_overrides={"NotAParameter": "1"})
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"RetryBaseDelaySeconds": "0"},
+        {"RetryBaseDelaySeconds": "soon"},
+        {"LogLevel": "LOUD"},
+        {"ReturnHelperApiBaseUrl": "ftp://x/"},
+        {"NotAParameter": "1"},
+    ],
+)
+def test_parameter_values_the_template_refuses_fail_at_load(overrides):
+    with pytest.raises(TemplateError, match=next(iter(overrides))):
+        LocalTemplate.load(parameter_overrides=overrides)
 
 
 def test_real_physical_ids_replace_the_predicted_ones(template):
