@@ -110,14 +110,13 @@ def build_proxy_event(
     request_time: datetime,
     api_key: str | None = None,
     iam_access_key: str | None = None,
-    account_id: str = LOCAL_ACCOUNT_ID,
 ) -> dict[str, Any]:
     """The REST API (v1) Lambda proxy event API Gateway would send for this request."""
     headers, multi_headers = _single_and_multi(request.headers)
     query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
     body, is_base64 = encode_body(request.body)
     user_agent = next((value for name, value in reversed(request.headers) if name.lower() == "user-agent"), None)
-    epoch_ms = int(request_time.timestamp() * 1000)
+    account_id = LOCAL_ACCOUNT_ID
     return {
         "resource": route.path,
         "path": request.path,
@@ -139,7 +138,7 @@ def build_proxy_event(
             "requestId": request_id,
             "extendedRequestId": base64.b64encode(uuid.UUID(request_id).bytes[:12]).decode("ascii"),
             "requestTime": request_time.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": epoch_ms,
+            "requestTimeEpoch": int(request_time.timestamp() * 1000),
             "identity": {  # no Cognito caller; an IAM one is the operator user
                 "accessKey": iam_access_key,
                 "accountId": account_id if iam_access_key else None,

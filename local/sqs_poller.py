@@ -91,32 +91,26 @@ class SqsPoller(BackgroundLoop):
             self._process(messages)
 
     def _gather(self) -> list[dict]:
-        """Up to BatchSize messages: the first receive that returns any, then more until the window closes."""
-        batch_size = max(1, self.source.batch_size)
-        window = max(0, self.source.maximum_batching_window_seconds)
-        messages: list[dict] = []
-        window_ends: float | None = None
-        while not self._stopping.is_set():
-            wait = RECEIVE_WAIT_SECONDS
-            if window_ends is not None:  # never wait past the batching window
-                wait = min(wait, max(0, int(window_ends - time.monotonic())))
+        """Up to BatchSize messages: the first receive that returns any, then short polls until the window closes.
+
+        Stopping returns what was gathered: it becomes visible again after the visibility timeout."""
+        batch_size, messages, window_ends = max(1, self.source.batch_size), [], None
+        while not self._stopping.is_set() and len(messages) < batch_size:
+            if window_ends is not None and time.monotonic() >= window_ends:
+                break
             received = self._sqs.receive_message(
                 QueueUrl=self.source.queue_url,
                 MaxNumberOfMessages=min(MAX_RECEIVE, batch_size - len(messages)),
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=RECEIVE_WAIT_SECONDS if window_ends is None else 0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
-            messages.extend(received)
-            if not messages:
-                continue
-            if window_ends is None:
-                window_ends = time.monotonic() + window
-            if len(messages) >= batch_size or time.monotonic() >= window_ends:
-                return messages
-            if not received:
-                self._stopping.wait(0.05)  # short polls inside the last second of the window
-        return messages  # stopping: whatever was gathered becomes visible again after the timeout
+            messages += received
+            if messages and window_ends is None:
+                window_ends = time.monotonic() + max(0, self.source.maximum_batching_window_seconds)
+            elif window_ends is not None and not received:
+                self._stopping.wait(0.05)
+        return messages
 
     def _process(self, messages: list[dict]) -> None:
         assert self._queue_arn is not None
@@ -136,12 +130,8 @@ class SqsPoller(BackgroundLoop):
         """DeleteMessageBatch in chunks of 10; returns how many SQS refused (e.g. an expired receipt handle)."""
         refused = 0
         for start in range(0, len(messages), MAX_RECEIVE):
-            chunk = messages[start : start + MAX_RECEIVE]
-            response = self._sqs.delete_message_batch(
-                QueueUrl=self.source.queue_url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)
-                ],
-            )
+            chunk = enumerate(messages[start : start + MAX_RECEIVE])
+            entries = [{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in chunk]
+            response = self._sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=entries)
             refused += len(response.get("Failed") or [])
         return refused

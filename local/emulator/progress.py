@@ -43,12 +43,12 @@ class ProgressConfig(BaseModel):
 
 
 class ResendProgress:
-    """Schedules the warehouse steps of new resends on daemon ``threading.Timer`` s.
+    """Walks each new resend through the warehouse's steps on a daemon thread, when auto-progress is on.
 
-    ``status_of(resend_id)`` returns the current upstream status code (or None when the resend
-    is gone); ``advance(resend_id, to)`` moves it and sends the webhook, raising ControlError
-    when the move is not allowed (the state re-checks under its lock, so a cancel racing a
-    timer can never be overtaken). Turning auto-progress off stops pending steps where they are.
+    ``status_of(resend_id)`` is the resend's upstream status code (None once it is gone); ``advance(resend_id,
+    to)`` moves it and sends the webhook, raising ControlError when the move is not allowed (the state
+    re-checks under its lock, so a cancel racing a step is never overtaken). Turning auto-progress off,
+    a reset or close stops the walks where they are.
     """
 
     def __init__(
@@ -57,7 +57,7 @@ class ResendProgress:
         self.config = config  # immutable, replaced whole: a reader sees one config or the next
         self._status_of, self._advance = status_of, advance
         self._lock = threading.Lock()
-        self._timers: set[threading.Timer] = set()
+        self._walks: dict[int, threading.Event] = {}  # resend id -> its stop signal, while a step is to come
         self._closed = False
 
     def configure(self, changes: dict[str, Any]) -> ProgressConfig:
@@ -66,56 +66,46 @@ class ResendProgress:
 
     @property
     def pending_steps(self) -> int:
-        with self._lock:
-            return len(self._timers)
+        return len(self._walks)
 
     def on_created(self, resend_id: int) -> None:
-        """A createResend just created ``resend_id``: schedule its first step if auto-progress is on."""
+        """A createResend just created ``resend_id``: walk it if auto-progress is on."""
         plan = self.config  # its timings and outcome hold for this resend, whatever the config becomes
-        if plan.auto_progress:
-            self._schedule(plan.in_progress_after_seconds, resend_id, "inProgress", plan)
+        with self._lock:
+            if self._closed or not plan.auto_progress:
+                return
+            stop = self._walks[resend_id] = threading.Event()
+        name = f"rh-emulator-resend-{resend_id}"
+        threading.Thread(target=self._walk, args=(resend_id, plan, stop), name=name, daemon=True).start()
 
     def cancel_all(self) -> None:
-        """Drop every scheduled step (emulator reset); steps already running finish."""
+        """Stop every walk (emulator reset); a step already running finishes."""
         with self._lock:
-            timers, self._timers = self._timers, set()
-        for timer in timers:
-            timer.cancel()
+            walks, self._walks = self._walks, {}
+        for stop in walks.values():
+            stop.set()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
         self.cancel_all()
 
-    def _schedule(self, delay: float, resend_id: int, step: str, plan: ProgressConfig) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            timer = threading.Timer(delay, lambda: self._run(timer, resend_id, step, plan))
-            timer.daemon, timer.name = True, f"rh-emulator-resend-{resend_id}-{step}"
-            self._timers.add(timer)
-            timer.start()
-
-    def _run(self, timer: threading.Timer, resend_id: int, step: str, plan: ProgressConfig) -> None:
-        with self._lock:
-            if timer not in self._timers:  # canceled by reset/close after it fired
-                return
-            self._timers.discard(timer)
-            if self._closed or not self.config.auto_progress:
-                log.info("auto-progress off: resend %s stays where it is", resend_id)
-                return
+    def _walk(self, resend_id: int, plan: ProgressConfig, stop: threading.Event) -> None:
+        steps = (("inProgress", plan.in_progress_after_seconds), (plan.outcome, plan.complete_after_seconds))
         try:
-            status = self._status_of(resend_id)
-            if status not in ACTIVE_RESEND_STATUSES:  # canceled, finished, or gone: nothing more to do
-                log.info("auto-progress of resend %s stops: status %s", resend_id, status)
-                return
-            if step == "inProgress" and status == 0:
-                self._advance(resend_id, "inProgress")
-            if step == "inProgress":
-                self._schedule(plan.complete_after_seconds, resend_id, plan.outcome, plan)
-            else:
-                self._advance(resend_id, plan.outcome)
+            for step, delay in steps:
+                if stop.wait(delay) or not self.config.auto_progress:
+                    return
+                status = self._status_of(resend_id)
+                if status not in ACTIVE_RESEND_STATUSES:  # canceled, finished, or gone: nothing more to do
+                    return
+                if step != "inProgress" or status == 0:  # moved to inProgress by hand: not sent twice
+                    self._advance(resend_id, step)
         except ControlError as exc:  # moved by someone else in between; never force it
-            log.info("auto-progress of resend %s to %s skipped: %s", resend_id, step, exc.message)
+            log.info("auto-progress of resend %s skipped: %s", resend_id, exc.message)
         except Exception:
-            log.exception("auto-progress of resend %s to %s failed", resend_id, step)
+            log.exception("auto-progress of resend %s failed", resend_id)
+        finally:
+            with self._lock:
+                if self._walks.get(resend_id) is stop:
+                    del self._walks[resend_id]
