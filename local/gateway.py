@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from local.lambda_runtime import InvocationResult
 from local.processes import log
 from local.settings import HOST, LOCAL_ACCOUNT_ID, OperatorCredentials
-from local.sigv4 import UNKNOWN_KEY, Refusal, refusal
+from local.sigv4 import MISSING, UNKNOWN_KEY, Refusal, refusal
 from local.template import ApiRoute
 from local.wsgi import BackgroundServer
 
@@ -233,13 +233,13 @@ class LocalApiGateway(BackgroundServer):
     def respond(self, request: HttpRequest, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
         matched = self.routes.match(request.method, request.path)
         if matched is None:
-            return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return _json_error(403, *MISSING)
         route, path_parameters = matched
         iam_access_key = None
         if route.authorizer == "AWS_IAM":  # the signature first, as API Gateway does; then any key
             refused = self._iam_refusal(request)
             if refused is not None:
-                return _json_error(403, refused.message, refused.error_type)
+                return _json_error(403, *refused)
             iam_access_key = self._operator.access_key_id
         given_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
         if route.api_key_required and given_key != self._api_key:

@@ -13,8 +13,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -31,8 +31,7 @@ _AUTHORIZATION = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(NamedTuple):
     """API Gateway's 403 for an AWS_IAM route: its message and x-amzn-ErrorType."""
 
     message: str

@@ -439,15 +439,12 @@ class LocalTemplate:
         functions = {}
         for logical_id, resource in self.resources("AWS::Serverless::Function").items():
             raw = _merge_globals(global_props, resource.get("Properties") or {})
-            handler = self.resolver.resolve_text(raw.get("Handler", ""))
-            if "." not in handler:
-                raise TemplateError(f"{logical_id}: Handler must be module.function, got {handler!r}")
             variables = self.resolver.resolve((raw.get("Environment") or {}).get("Variables") or {})
             functions[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 function_name=self.physical[logical_id].ref,
                 code_dir=(self.base_dir / self.resolver.resolve_text(raw["CodeUri"])).resolve(),
-                handler=handler,
+                handler=self.resolver.resolve_text(raw.get("Handler", "")),  # a bad one fails the worker's init
                 runtime=self.resolver.resolve_text(raw.get("Runtime", "")),
                 timeout=_as_int(self.resolver.resolve(raw.get("Timeout", 3))),  # SAM's defaults: 3 s, 128 MB
                 memory_size=_as_int(self.resolver.resolve(raw.get("MemorySize", 128))),
@@ -484,24 +481,12 @@ class LocalTemplate:
             api_id = self._logical_id("AWS::Serverless::Api", f"{function_id}.{event_name}", raw.get("RestApiId"))
             api = self.document["Resources"][api_id]["Properties"]
             auth = {**self.resolver.resolve(api.get("Auth") or {}), **(props.get("Auth") or {})}
-            path = "/" + str(props["Path"]).strip("/")
-            stage = self.resolver.resolve_text(api["StageName"])
-            key_required = _truthy(auth.get("ApiKeyRequired", False))
-            authorizer = auth.get("Authorizer")
-            if authorizer not in (None, "NONE", "AWS_IAM"):
+            authorizer = {None: None, "NONE": None, "AWS_IAM": "AWS_IAM"}.get(auth.get("Authorizer"), "unsupported")
+            if authorizer == "unsupported":
                 raise TemplateError(f"{function_id}.{event_name}: only the AWS_IAM authorizer runs locally")
-            routes.append(
-                ApiRoute(
-                    str(props["Method"]).upper(),
-                    path,
-                    function_id,
-                    event_name,
-                    api_id,
-                    stage,
-                    key_required,
-                    "AWS_IAM" if authorizer == "AWS_IAM" else None,
-                )
-            )
+            method, path = str(props["Method"]).upper(), "/" + str(props["Path"]).strip("/")
+            stage, key_required = self.resolver.resolve_text(api["StageName"]), _truthy(auth.get("ApiKeyRequired"))
+            routes.append(ApiRoute(method, path, function_id, event_name, api_id, stage, key_required, authorizer))
         return routes
 
     def sqs_event_sources(self) -> list[SqsEventSource]:
