@@ -206,25 +206,19 @@ def main() -> int:
         ready = True
     except (_StopRequested, Exception) as exc:
         ready = True  # from here on a second signal must not interrupt the cleanup
-        if isinstance(exc, _StopRequested):
-            log("stack", "stopped while starting")
-        else:
-            log("stack", f"error: could not start: {exc}")
+        stopped = isinstance(exc, _StopRequested)
+        log("stack", "stopped while starting" if stopped else f"error: could not start: {exc}")
         stack.stop()
-        return 0 if isinstance(exc, _StopRequested) else 1
+        return 0 if stopped else 1
 
     print(f"READY {stack.state['api']} (state: {state_file})", flush=True)
-    exit_code = 0
-    while not stopping.wait(1.0):
+    failed = None
+    while not failed and not stopping.wait(1.0):
         failed = stack.failed_component()
-        if failed:
-            log("stack", f"error: {failed} exited unexpectedly; stopping")
-            exit_code = 1
-            break
-    log("stack", "stopping")
+    log("stack", f"error: {failed} exited unexpectedly; stopping" if failed else "stopping")
     stack.stop()
     log("stack", "stopped")
-    return exit_code
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

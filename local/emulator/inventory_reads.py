@@ -56,12 +56,10 @@ def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
 
 
 def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
-    inventory_id = as_id(query.get("returninventoryid"))
-    if inventory_id is None:
-        raise invalid("returnInventoryId", "'Return Inventory Id' must be a valid id.")
+    inventory_id = as_id(query.get("returninventoryid"))  # None (not an id) is never found
     found = next((i for i in state.inventories() if i["returnInventoryId"] == inventory_id), None)
     if found is None:
-        raise invalid("returnInventoryId", f"Return inventory {inventory_id} does not exist.")
+        raise invalid("returnInventoryId", f"Return inventory {query.get('returninventoryid')} does not exist.")
     updated = datetime.fromisoformat(found["handlingUpdatedOn"])
     return {
         **{name: found.get(name) for name in LIST_FIELDS if name != "createOn"},
@@ -81,16 +79,9 @@ def backfill(state: EmulatorState, spec: dict[str, Any]) -> dict[str, Any]:
     count, days = spec.get("count"), spec.get("days", 30)
     if not isinstance(count, int) or not 1 <= count <= 10_000 or not isinstance(days, int | float) or days <= 0:
         raise ControlError(400, "count must be 1-10000 and days a positive number")
-    now = datetime.now(UTC).replace(tzinfo=None)
-    created = []
-    for index in range(count):
-        moment = now - timedelta(days=days) + timedelta(days=days) * (index + 0.5) / count
-        inventory = state.add_inventory(
-            {
-                "warehouseId": spec.get("warehouseId", 2),
-                "handlingCode": spec.get("handlingCode", "ohd"),
-                "createOn": moment.isoformat(timespec="microseconds"),
-            }
-        )
-        created.append(inventory["returnInventoryId"])
-    return {"returnInventoryIdList": created}
+    start, step = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days), timedelta(days=days) / count
+    item = {"warehouseId": spec.get("warehouseId", 2), "handlingCode": spec.get("handlingCode", "ohd")}
+    moments = [(start + step * (index + 0.5)).isoformat(timespec="microseconds") for index in range(count)]
+    return {
+        "returnInventoryIdList": [state.add_inventory({**item, "createOn": at})["returnInventoryId"] for at in moments]
+    }

@@ -34,12 +34,9 @@ def shipping_fees(state: EmulatorState, query: Any) -> dict[str, Any]:
         message = "A non-empty list of ids, an ISO 3166 alpha-3 country code and a postal code are required."
         raise invalid("returnInventoryIdList", message)
     inventories = {i["returnInventoryId"]: i for i in state.inventories() if i["returnInventoryId"] in ids}
-    missing = [i for i in ids if i not in inventories]
-    if missing:
-        raise invalid("returnInventoryIdList", f"Return inventory {missing[0]} does not exist.")
     warehouses = {inventory["warehouseId"] for inventory in inventories.values()}
-    if len(warehouses) > 1:
-        raise invalid("returnInventoryIdList", "All return inventories must be in one warehouse.")
+    if len(inventories) < len(set(ids)) or len(warehouses) > 1:
+        raise invalid("returnInventoryIdList", "Every return inventory must exist, all in one warehouse.")
     (warehouse_id,) = warehouses
     kg = chargeable_kg([inventory["weight"] for inventory in inventories.values()])
     services = (*SHIPMENT_SERVICE_TYPES[warehouse_id], RETURN_SERVICE_TYPES[warehouse_id])

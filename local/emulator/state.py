@@ -278,14 +278,12 @@ class EmulatorState:
         inventory_id, raw_code = as_id(body.get("returnInventoryId")), body.get("handlingCode")
         is_index = isinstance(raw_code, int) and 0 <= raw_code < len(HANDLING_CODES)
         code = HANDLING_CODES[raw_code] if is_index else raw_code
-        if inventory_id is None:
-            raise invalid("returnInventoryId", "'Return Inventory Id' must be a valid id.")
         if code not in HANDLING_CODES:
             raise invalid("handlingCode", f"'{raw_code}' is not a handling code.")
         if code in ("rsd", "tbc"):
             raise invalid("handlingCode", f"Handling '{code}' cannot be set here (resend: createResend).")
         inventory = self._inventories.get(inventory_id)
-        if inventory is None:
+        if inventory is None:  # an id that is not one too
             refusal = "does not exist."
         elif inventory["pendingVas"]:
             refusal = "has a pending VAS request."
@@ -447,10 +445,8 @@ class EmulatorState:
 
     def _resend(self, resend_id_raw: Any) -> dict[str, Any]:
         resend_id = as_id(resend_id_raw)
-        if resend_id is None:
-            raise invalid("resendId", "'Resend Id' must be a valid id.")
         if resend_id not in self._resends:
-            raise invalid("resendId", f"Resend {resend_id} does not exist.")
+            raise invalid("resendId", f"Resend {resend_id_raw} does not exist.")
         return self._resends[resend_id]
 
     @_locked
