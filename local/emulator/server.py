@@ -196,17 +196,13 @@ class EmulatorServer(BackgroundServer):
             ("POST", "/resends/<int:resend_id>/advance", self._advance_route),
         ]
 
-    def start(self) -> EmulatorServer:
-        super().start()
-        log.info("Return Helper emulator on %s (user API %s)", self.url, self.api_base)
-        return self
-
     def stop(self) -> None:
         self.progress.close()
         super().stop()
 
     def __enter__(self) -> EmulatorServer:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
