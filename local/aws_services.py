@@ -70,10 +70,8 @@ def create_tables(template: LocalTemplate, dynamodb_endpoint: str) -> dict[str, 
                 TableName=table.name,
                 TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True},
             )
-        attributes = {"Arn": description["TableArn"]}
-        if description.get("LatestStreamArn"):  # known only once the table exists
-            attributes["StreamArn"] = description["LatestStreamArn"]
-        created[table.logical_id] = Physical(table.name, attributes)
+        stream = {"StreamArn": description["LatestStreamArn"]} if description.get("LatestStreamArn") else {}
+        created[table.logical_id] = Physical(table.name, {"Arn": description["TableArn"], **stream})
         view = description.get("StreamSpecification", {}).get("StreamViewType")
         log("dynamodb", f"table {table.logical_id}: {table.name}" + (f", stream {view}" if view else ""))
     return created
@@ -96,9 +94,8 @@ def create_secrets(template: LocalTemplate, aws_endpoint: str, secret_value: dic
     secrets = client("secretsmanager", aws_endpoint, template.region)
     created = {}
     for secret in template.secrets():
-        arn = secrets.create_secret(
-            Name=secret.name, Description=secret.description, SecretString=json.dumps(secret_value)
-        )["ARN"]
+        value = json.dumps(secret_value)
+        arn = secrets.create_secret(Name=secret.name, Description=secret.description, SecretString=value)["ARN"]
         created[secret.logical_id] = Physical(arn, {"Id": arn})
         log("moto", f"secret {secret.logical_id}: {arn}")
     return created

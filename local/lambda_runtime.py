@@ -89,10 +89,6 @@ def worker_environment(
     return env
 
 
-def function_arn(spec: FunctionSpec, region: str) -> str:
-    return f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{spec.function_name}"
-
-
 class _Spawner:
     """Starts every worker from one long-lived thread.
 
@@ -110,12 +106,6 @@ class _Spawner:
         self._thread.shutdown(wait=False)
 
 
-class InitError(Exception):
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
 class Worker:
     """One execution environment: a `lambda_worker.py` process with the handler imported."""
 
@@ -127,21 +117,23 @@ class Worker:
         threading.Thread(target=self._read, name=f"read {label}", daemon=True).start()
 
     @classmethod
-    def start(cls, spec: FunctionSpec, env: Mapping[str, str], spawner: _Spawner, label: str) -> Worker:
+    def start(
+        cls, spec: FunctionSpec, env: Mapping[str, str], spawner: _Spawner, label: str
+    ) -> Worker | InvocationResult:
+        """A worker with its handler imported, or the init error an invocation gets instead."""
         command = [sys.executable, "-u", str(WORKER_SCRIPT), spec.handler]
         try:
-            process = spawner.spawn(command, f"[{label}]", cwd=spec.code_dir, env=env)
+            process = spawner.spawn(command, label, cwd=spec.code_dir, env=env)
         except (OSError, RuntimeError) as exc:  # RuntimeError: the spawner is shut down (stack stopping)
-            raise InitError("Runtime.Unknown", f"cannot start a worker: {exc}") from exc
+            return InvocationResult("error", None, "Runtime.Unknown", f"cannot start a worker: {exc}")
         worker = cls(spec, process, label)
         message = worker._next_message(INIT_TIMEOUT_SECONDS)
+        if message is not _TIMED_OUT and message is not None and message.get("type") == "ready":
+            return worker
+        worker.stop(grace_seconds=0.5)
         if message is _TIMED_OUT or message is None:
-            worker.stop(grace_seconds=0.5)
-            raise InitError("Runtime.ExitError", "worker exited or hung during init")
-        if message.get("type") != "ready":
-            worker.stop()
-            raise InitError(message.get("errorType", "Runtime.Unknown"), message.get("errorMessage", ""))
-        return worker
+            return InvocationResult("error", None, "Runtime.ExitError", "worker exited or hung during init")
+        return InvocationResult("error", None, message.get("errorType"), message.get("errorMessage"))
 
     def _read(self) -> None:
         with self._process.stdout as stream:
@@ -169,7 +161,7 @@ class Worker:
             "requestId": request_id,
             "event": event,
             "deadlineMs": int(time.time() * 1000) + timeout * 1000,
-            "invokedFunctionArn": function_arn(self.spec, region),
+            "invokedFunctionArn": f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{self.spec.function_name}",
         }
         try:
             self._process.stdin.write(json.dumps(request).encode() + b"\n")
@@ -223,43 +215,31 @@ class FunctionPool:
             if self._closed.is_set():
                 return _SHUTDOWN
         try:
-            worker = self._take_worker()
-            if isinstance(worker, InvocationResult):
-                return worker
+            with self._lock:
+                if self._closed.is_set():
+                    return _SHUTDOWN
+                worker = self._idle.pop() if self._idle else None  # the most recently used: the warmest
+                self._started += worker is None
+                label = f"{self.spec.logical_id}#{self._started}"
+            if worker is None:
+                worker = Worker.start(self.spec, self._env, self._spawner, label)
+                if isinstance(worker, InvocationResult):
+                    log(label, f"init failed: {worker.error_type}: {worker.error_message}")
+                    return worker
+            with self._lock:
+                self._busy.add(worker)
             try:
-                result = worker.invoke(event, self._region)
+                return worker.invoke(event, self._region)
             finally:
-                self._return_worker(worker)
-            return result
+                with self._lock:
+                    self._busy.discard(worker)
+                    kept = worker.alive and not self._closed.is_set()
+                    if kept:
+                        self._idle.append(worker)
+                if not kept:
+                    worker.stop()
         finally:
             self._slots.release()
-
-    def _take_worker(self) -> Worker | InvocationResult:
-        with self._lock:
-            if self._closed.is_set():
-                return _SHUTDOWN
-            if self._idle:
-                worker = self._idle.pop()  # the most recently used: the warmest
-                self._busy.add(worker)
-                return worker
-            self._started += 1
-            label = f"{self.spec.logical_id}#{self._started}"
-        try:
-            worker = Worker.start(self.spec, self._env, self._spawner, label)
-        except InitError as exc:
-            log(label, f"init failed: {exc.error_type}: {exc}")
-            return InvocationResult("error", error_type=exc.error_type, error_message=str(exc))
-        with self._lock:
-            self._busy.add(worker)
-        return worker
-
-    def _return_worker(self, worker: Worker) -> None:
-        with self._lock:
-            self._busy.discard(worker)
-            if worker.alive and not self._closed.is_set():
-                self._idle.append(worker)
-                return
-        worker.stop()
 
     def stop(self) -> None:
         self._closed.set()

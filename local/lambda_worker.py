@@ -47,12 +47,9 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-def _error(exc: BaseException) -> dict:
-    return {
-        "errorType": type(exc).__name__,
-        "errorMessage": str(exc),
-        "stackTrace": traceback.format_tb(exc.__traceback__),
-    }
+def _error(exc: BaseException, error_type: str | None = None) -> dict:
+    trace = traceback.format_tb(exc.__traceback__)
+    return {"errorType": error_type or type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}
 
 
 def _json_default(value):
@@ -88,9 +85,8 @@ def main() -> None:
         handler = _load_handler(handler_spec)
     except Exception as exc:
         traceback.print_exc()
-        error = _error(exc)
-        error["errorType"] = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
-        send({"type": "init_error", **error})
+        kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
+        send({"type": "init_error", **_error(exc, kind)})
         return
     send({"type": "ready"})
 
@@ -110,7 +106,7 @@ def main() -> None:
                 message = {"type": "result", "requestId": request_id, "payload": payload}
                 encoded = json.dumps(message, default=_json_default).encode()
             except (TypeError, ValueError) as exc:
-                error = {**_error(exc), "errorType": "Runtime.MarshalError"}
+                error = _error(exc, "Runtime.MarshalError")
                 encoded = json.dumps({"type": "error", "requestId": request_id, **error}).encode()
         duration = (time.monotonic() - started) * 1000
         print(f"REPORT RequestId: {request_id} Duration: {duration:.2f} ms", file=sys.stderr, flush=True)

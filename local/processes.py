@@ -54,31 +54,25 @@ def die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-def pump_lines(stream: IO[bytes], prefix: str, skip: re.Pattern[str] | None = None) -> None:
-    """Copy a child's output to our stderr line by line, prefixed with whose it is."""
-
-    def pump() -> None:
-        with stream:
-            for raw in iter(stream.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                if skip is None or not skip.search(line):
-                    with _stderr_lock:
-                        sys.stderr.write(f"{prefix} {line}\n")
-                        sys.stderr.flush()
-
-    threading.Thread(target=pump, name=f"pump {prefix}", daemon=True).start()
+def _pump(stream: IO[bytes], component: str, skip: re.Pattern[str] | None) -> None:
+    """Copy a child's output to our stderr line by line, under its name."""
+    with stream:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if skip is None or not skip.search(line):
+                log(component, line)
 
 
 def spawn(
     command: list[str],
-    prefix: str,
+    component: str,
     *,
     cwd: Any = None,
     env: Mapping[str, str] | None = None,
     skip: re.Pattern[str] | None = None,
     talks: bool = False,
 ) -> subprocess.Popen:
-    """Start a child that dies with us, its output pumped to our stderr under `prefix`.
+    """Start a child that dies with us, its output copied to our stderr under `component`.
 
     talks=True: its stdin and stdout are pipes for us (only its stderr is pumped); otherwise it
     reads nothing and stdout and stderr are both pumped.
@@ -92,7 +86,8 @@ def spawn(
         stderr=subprocess.PIPE if talks else subprocess.STDOUT,
         preexec_fn=die_with_parent(),
     )
-    pump_lines(process.stderr if talks else process.stdout, prefix, skip)
+    output = process.stderr if talks else process.stdout
+    threading.Thread(target=_pump, args=(output, component, skip), name=f"pump {component}", daemon=True).start()
     return process
 
 
@@ -133,7 +128,7 @@ def ensure_ports_free(ports: Iterable[tuple[str, int]]) -> None:
 class ChildServer:
     """A server the stack runs as a child process: launch, wait until it answers, stop.
 
-    Subclasses give the command and a call that succeeds once the server answers.
+    Subclasses give the command, a call that succeeds once the server answers, and these:
     """
 
     component = "server"  # log prefix
@@ -164,7 +159,7 @@ class ChildServer:
         ensure_ports_free([(self.port_variable, self.port)])
         command, cwd = self.command()
         log(self.component, f"starting {self.describe} on {self.endpoint}")
-        self._process = spawn(command, f"[{self.component}]", cwd=cwd, skip=self.skip)
+        self._process = spawn(command, self.component, cwd=cwd, skip=self.skip)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         check, deadline = self.readiness_check(), time.monotonic() + timeout

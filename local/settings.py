@@ -103,8 +103,7 @@ class LocalSettings:
     rh_api_token: str
     rh_signing_key: str
     local_api_key: str
-    operator_access_key_id: str
-    operator_secret_access_key: str
+    operator: OperatorCredentials  # who may call the AWS_IAM (operator) routes: SigV4, execute-api, this region
     state_dir: Path
     external_rh_api_base_url: str | None
     parameter_env: dict[str, str] = field(default_factory=dict)
@@ -112,7 +111,7 @@ class LocalSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
         env = os.environ if environ is None else environ
-        backend = (env.get("LOCAL_DYNAMODB") or "auto").strip().lower()
+        backend, region = (env.get("LOCAL_DYNAMODB") or "auto").strip().lower(), env.get("AWS_REGION") or DEFAULT_REGION
         if backend not in DYNAMODB_BACKENDS:
             raise ValueError(f"LOCAL_DYNAMODB must be one of {', '.join(DYNAMODB_BACKENDS)}, got {backend!r}")
         return cls(
@@ -121,21 +120,20 @@ class LocalSettings:
             dynamodb_port=_port(env, "DYNAMODB_PORT"),
             emulator_port=_port(env, "RH_EMULATOR_PORT"),
             dynamodb_backend=backend,
-            region=env.get("AWS_REGION") or DEFAULT_REGION,
+            region=region,
             rh_api_key=env.get("RH_API_KEY") or DEV_RH_API_KEY,
             rh_api_token=env.get("RH_API_TOKEN") or DEV_RH_API_TOKEN,
             rh_signing_key=env.get("RH_SIGNING_KEY") or DEV_RH_SIGNING_KEY,
             local_api_key=env.get("LOCAL_API_KEY") or DEV_LOCAL_API_KEY,
-            operator_access_key_id=env.get("LOCAL_OPERATOR_ACCESS_KEY_ID") or DEV_OPERATOR_ACCESS_KEY_ID,
-            operator_secret_access_key=env.get("LOCAL_OPERATOR_SECRET_ACCESS_KEY") or DEV_OPERATOR_SECRET_ACCESS_KEY,
+            operator=OperatorCredentials(
+                env.get("LOCAL_OPERATOR_ACCESS_KEY_ID") or DEV_OPERATOR_ACCESS_KEY_ID,
+                env.get("LOCAL_OPERATOR_SECRET_ACCESS_KEY") or DEV_OPERATOR_SECRET_ACCESS_KEY,
+                region,
+            ),
             state_dir=state_dir(env),
             external_rh_api_base_url=env.get("RH_API_BASE_URL") or None,
             parameter_env={name: env[name] for name in PARAMETER_ENV if env.get(name)},
         )
-
-    @property
-    def api_url(self) -> str:
-        return endpoint(self.api_port)
 
     @property
     def aws_endpoint(self) -> str:
@@ -144,7 +142,7 @@ class LocalSettings:
     @property
     def webhook_url(self) -> str:
         """Where the local stack receives deliveries: always the local gateway."""
-        return self.api_url + WEBHOOK_PATH
+        return endpoint(self.api_port) + WEBHOOK_PATH
 
     @property
     def webhook_signed_url(self) -> str:
@@ -154,11 +152,6 @@ class LocalSettings:
     @property
     def rh_api_base_url(self) -> str:
         return self.external_rh_api_base_url or endpoint(self.emulator_port) + EMULATOR_API_PATH
-
-    @property
-    def operator(self) -> OperatorCredentials:
-        """Who may call the AWS_IAM (operator) routes: SigV4 with these, service execute-api, this region."""
-        return OperatorCredentials(self.operator_access_key_id, self.operator_secret_access_key, self.region)
 
     @property
     def secret_value(self) -> dict:

@@ -13,8 +13,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -24,7 +24,6 @@ from local.settings import OperatorCredentials
 
 SERVICE = "execute-api"
 MAX_SKEW = timedelta(minutes=15)  # API Gateway refuses a request signed further from now
-ALGORITHM = "AWS4-HMAC-SHA256"
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*"
@@ -32,8 +31,7 @@ _AUTHORIZATION = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(NamedTuple):
     """API Gateway's 403 for an AWS_IAM route: its message and x-amzn-ErrorType."""
 
     message: str
@@ -42,15 +40,11 @@ class Refusal:
 
 MISSING = Refusal("Missing Authentication Token", "MissingAuthenticationTokenException")
 UNKNOWN_KEY = Refusal("The security token included in the request is invalid.", "UnrecognizedClientException")
-MISMATCH = Refusal(
-    "The request signature we calculated does not match the signature you provided. Check your AWS "
-    "Secret Access Key and signing method. Consult the service documentation for details.",
-    "InvalidSignatureException",
+INCOMPLETE = Refusal(  # a malformed header, or one that signs neither Host nor X-Amz-Date
+    "Authorization header requires Credential, SignedHeaders and Signature.", "IncompleteSignatureException"
 )
-
-
-def _incomplete(what: str) -> Refusal:
-    return Refusal(f"Authorization header requires {what}.", "IncompleteSignatureException")
+EXPIRED = Refusal("Signature expired.", "InvalidSignatureException")
+MISMATCH = Refusal("The request signature we calculated does not match the signature you provided.", EXPIRED.error_type)
 
 
 def refusal(
@@ -74,32 +68,22 @@ def refusal(
         return MISSING
     parsed = _AUTHORIZATION.fullmatch(authorization.strip())
     if parsed is None:
-        return _incomplete("'Credential', 'SignedHeaders' and 'Signature' parameters (AWS4-HMAC-SHA256)")
+        return INCOMPLETE
     access_key, _, scope = parsed["credential"].partition("/")
     known = hmac.compare_digest(access_key.encode(), operator.access_key_id.encode())
     if not known or "x-amz-security-token" in values:
         return UNKNOWN_KEY  # locally there is one caller, with long-term keys (no session token)
-    day, region, service, terminal = (scope.split("/") + ["", "", "", ""])[:4]
-    if (region, service, terminal) != (operator.region, SERVICE, "aws4_request"):
-        return Refusal(
-            f"Credential should be scoped to a valid region and service: '{operator.region}', '{SERVICE}'.",
-            "InvalidSignatureException",
-        )
-    signed = parsed["signed"].split(";")
-    if "host" not in signed or "x-amz-date" not in signed:
-        return _incomplete("the Host and X-Amz-Date headers to be signed")
-    amz_date = (values.get("x-amz-date") or [""])[-1]
+    signed, amz_date = parsed["signed"].split(";"), (values.get("x-amz-date") or [""])[-1]
     try:
         signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
-        return _incomplete("a valid X-Amz-Date header (yyyyMMddTHHmmssZ)")
-    if day != amz_date[:8]:
+        signed_at = None
+    if signed_at is None or not {"host", "x-amz-date"} <= set(signed):
+        return INCOMPLETE
+    if scope != f"{amz_date[:8]}/{operator.region}/{SERVICE}/aws4_request":
         return MISMATCH
     if abs(now - signed_at) > MAX_SKEW:
-        return Refusal(
-            f"Signature expired: {amz_date} is not within 15 minutes of {now.strftime(AMZ_DATE_FORMAT)}.",
-            "InvalidSignatureException",
-        )
+        return EXPIRED
     content_hash = (values.get("x-amz-content-sha256") or [None])[-1]
     if content_hash is not None and content_hash != hashlib.sha256(body).hexdigest():
         return MISMATCH  # the body is always hashed: an UNSIGNED-PAYLOAD claim would let it be changed

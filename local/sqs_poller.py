@@ -18,16 +18,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from local.aws_services import client
-from local.background import BackgroundLoop, EventSources, Invoke, outcome, reported_failures
+from local.background import BackgroundLoop, Invoke, outcome, reported_failures
 from local.processes import log
 from local.template import SqsEventSource
 
 RECEIVE_WAIT_SECONDS = 1  # long-poll length; bounds how long stop() waits for a poller
-ERROR_BACKOFF_SECONDS = 1.0
 MAX_RECEIVE = 10  # SQS's MaxNumberOfMessages cap
-
-
-# ------------------------------------------------------------------ the event Lambda builds
 
 
 def lambda_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict]:
@@ -39,9 +35,8 @@ def lambda_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None
             record["stringValue"] = value["StringValue"]
         if value.get("BinaryValue") is not None:
             record["binaryValue"] = _base64(value["BinaryValue"])
-        record["stringListValues"] = list(value.get("StringListValues") or [])
-        record["binaryListValues"] = [_base64(item) for item in value.get("BinaryListValues") or []]
-        record["dataType"] = value["DataType"]
+        # SQS reserves the list types and never fills them; Lambda still sends them, empty.
+        record.update(stringListValues=[], binaryListValues=[], dataType=value["DataType"])
         converted[name] = record
     return converted
 
@@ -75,73 +70,47 @@ def failed_message_ids(result: Any, message_ids: Sequence[str], function_respons
     return set(message_ids if failed is None else failed)
 
 
-# ------------------------------------------------------------------ one event source
-
-
 class SqsPoller(BackgroundLoop):
     """Lambda's event source mapping for one SQS event: receive, invoke, delete, in a daemon thread."""
 
-    thread_kind = "sqs poller"
+    component = "sqs"
 
     def __init__(self, source: SqsEventSource, invoke: Invoke, *, aws_endpoint: str, region: str) -> None:
         super().__init__()
-        self.source = source
-        self._invoke = invoke
-        self._region = region
+        self.source, self._invoke, self._region = source, invoke, region
         self._sqs = client("sqs", aws_endpoint, region)
         self._queue_arn: str | None = None
         self.label = f"{source.function_id}.{source.event_name}"
 
-    def describe(self) -> str:
-        source, responses = self.source, ",".join(self.source.function_response_types) or "-"
-        return (
-            f"{self.label} polls {source.queue_id} (batch {source.batch_size}, "
-            f"window {source.maximum_batching_window_seconds} s, response types {responses})"
-        )
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self._queue_arn is None:
-                    self._queue_arn = self._sqs.get_queue_attributes(
-                        QueueUrl=self.source.queue_url, AttributeNames=["QueueArn"]
-                    )["Attributes"]["QueueArn"]
-                messages = self._gather()
-                if messages and not self._stopping.is_set():
-                    self._process(messages)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return  # moto is going away with the rest of the stack
-                log("sqs", f"{self.label} on {self.source.queue_id}: {type(exc).__name__}: {exc}; retrying")
-                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+    def step(self) -> None:
+        if self._queue_arn is None:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self.source.queue_url, AttributeNames=["QueueArn"])
+            self._queue_arn = attributes["Attributes"]["QueueArn"]
+        messages = self._gather()
+        if messages and not self._stopping.is_set():
+            self._process(messages)
 
     def _gather(self) -> list[dict]:
-        """Up to BatchSize messages: the first receive that returns any, then more until the window closes."""
-        batch_size = max(1, self.source.batch_size)
-        window = max(0, self.source.maximum_batching_window_seconds)
-        messages: list[dict] = []
-        window_ends: float | None = None
-        while not self._stopping.is_set():
-            wait = RECEIVE_WAIT_SECONDS
-            if window_ends is not None:  # never wait past the batching window
-                wait = min(wait, max(0, int(window_ends - time.monotonic())))
+        """Up to BatchSize messages: the first receive that returns any, then short polls until the window closes.
+
+        Stopping returns what was gathered: it becomes visible again after the visibility timeout."""
+        batch_size, messages, window_ends = max(1, self.source.batch_size), [], None
+        while not self._stopping.is_set() and len(messages) < batch_size:
+            if window_ends is not None and time.monotonic() >= window_ends:
+                break
             received = self._sqs.receive_message(
                 QueueUrl=self.source.queue_url,
                 MaxNumberOfMessages=min(MAX_RECEIVE, batch_size - len(messages)),
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=RECEIVE_WAIT_SECONDS if window_ends is None else 0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
-            messages.extend(received)
-            if not messages:
-                continue
-            if window_ends is None:
-                window_ends = time.monotonic() + window
-            if len(messages) >= batch_size or time.monotonic() >= window_ends:
-                return messages
-            if not received:
-                self._stopping.wait(0.05)  # short polls inside the last second of the window
-        return messages  # stopping: whatever was gathered becomes visible again after the timeout
+            messages += received
+            if messages and window_ends is None:
+                window_ends = time.monotonic() + max(0, self.source.maximum_batching_window_seconds)
+            elif window_ends is not None and not received:
+                self._stopping.wait(0.05)
+        return messages
 
     def _process(self, messages: list[dict]) -> None:
         assert self._queue_arn is not None
@@ -153,28 +122,16 @@ class SqsPoller(BackgroundLoop):
         not_deleted = self._delete(to_delete)
         log(
             "sqs",
-            f"{self.source.function_id} <- {self.source.queue_id}: {len(messages)} message(s), {outcome(result)}, "
-            f"{len(to_delete) - not_deleted} deleted, {len(failed)} failed (left for retry/redrive)"
-            + (f", {not_deleted} could not be deleted" if not_deleted else ""),
+            f"{self.label} <- {self.source.queue_id}: {len(messages)} message(s), {outcome(result)}, "
+            f"{len(failed)} left for retry/redrive" + (f", {not_deleted} could not be deleted" if not_deleted else ""),
         )
 
     def _delete(self, messages: list[dict]) -> int:
         """DeleteMessageBatch in chunks of 10; returns how many SQS refused (e.g. an expired receipt handle)."""
         refused = 0
         for start in range(0, len(messages), MAX_RECEIVE):
-            chunk = messages[start : start + MAX_RECEIVE]
-            response = self._sqs.delete_message_batch(
-                QueueUrl=self.source.queue_url,
-                Entries=[
-                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)
-                ],
-            )
+            chunk = enumerate(messages[start : start + MAX_RECEIVE])
+            entries = [{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in chunk]
+            response = self._sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=entries)
             refused += len(response.get("Failed") or [])
         return refused
-
-
-def sqs_pollers(sources: Iterable[SqsEventSource], invoke: Invoke, *, aws_endpoint: str, region: str) -> EventSources:
-    """A poller per enabled SQS event source of the template."""
-    return EventSources(
-        "sqs", sources, lambda source: SqsPoller(source, invoke, aws_endpoint=aws_endpoint, region=region)
-    )

@@ -22,15 +22,16 @@ from typing import Any
 
 from local import aws_services
 from local.aws_services import MotoServer
-from local.dynamodb_local import DynamoDBLocal, choose_backend, warn_moto_backend
+from local.background import EventSources
+from local.dynamodb_local import MOTO_ATOMICITY_WARNING, DynamoDBLocal, choose_backend
 from local.event_printer import EventPrinter
 from local.gateway import LocalApiGateway
 from local.lambda_runtime import LambdaRuntime, worker_environment
 from local.processes import ensure_ports_free, log
 from local.scheduler import local_scheduler
 from local.settings import HOST, STACK_FILE_NAME, TEMPLATE_PATH, LocalSettings
-from local.sqs_poller import sqs_pollers
-from local.stream_poller import stream_pollers
+from local.sqs_poller import SqsPoller
+from local.stream_poller import StreamPoller
 from local.template import LocalTemplate, load_document
 
 
@@ -40,122 +41,109 @@ class _StopRequested(Exception):
 
 class LocalStack:
     def __init__(self, settings: LocalSettings, template_path: Path = TEMPLATE_PATH) -> None:
-        self.settings = settings
-        self.template_path = template_path
-        self.template: LocalTemplate | None = None
-        self.backend: str | None = None
-        self.moto: MotoServer | None = None
+        self.settings, self.template_path = settings, template_path
+        self.backend = choose_backend(settings.dynamodb_backend)
         self.dynamodb: DynamoDBLocal | None = None
-        self.emulator: Any = None
-        self.gateway: LocalApiGateway | None = None
-        self.queues: dict[str, str] = {}
-        self.event_bus: str | None = None
-        self._running: list[tuple[str, Any]] = []  # (name, component), in start order
+        self.state: dict[str, Any] = {}  # stack.json, once started
+        self._running: list[tuple[str, Any]] = []  # (name, component), in start order; stop() reverses it
 
-    def _run(self, name: str, component: Any) -> Any:
-        """Start a component; stop() stops it, in reverse order of starting."""
+    def _track(self, name: str, component: Any) -> Any:
         self._running.append((name, component))
-        component.start()
         return component
 
-    # -- start
+    def _run(self, name: str, component: Any) -> Any:
+        self._track(name, component).start()
+        return component
 
     def start(self) -> None:
-        settings = self.settings
+        settings, aws, region = self.settings, self.settings.aws_endpoint, self.settings.region
+        ports = [("API_PORT", settings.api_port), ("AWS_ENDPOINT_PORT", settings.aws_endpoint_port)]
+        ports += [("DYNAMODB_PORT", settings.dynamodb_port)] if self.backend == "dynamodb-local" else []
+        ports += [("RH_EMULATOR_PORT", settings.emulator_port)] if not settings.external_rh_api_base_url else []
+        ensure_ports_free(ports)
         document = load_document(self.template_path)
+        overrides = settings.parameter_overrides(frozenset(document.get("Parameters") or {}))
         template = LocalTemplate(
-            document,
-            self.template_path.parent,
-            region=settings.region,
-            aws_endpoint=settings.aws_endpoint,
-            parameter_overrides=settings.parameter_overrides(frozenset(document.get("Parameters") or {})),
+            document, self.template_path.parent, region=region, aws_endpoint=aws, parameter_overrides=overrides
         )
-        self.backend = choose_backend(settings.dynamodb_backend)
-        self._check_ports()
-        self._start_aws()
-
+        dynamodb_endpoint = self._start_aws()
         log("stack", "creating the template's queues, secrets, tables and event bus")
-        aws = settings.aws_endpoint
-        physical = aws_services.create_queues(template, aws)
-        self.queues = {logical_id: value.ref for logical_id, value in physical.items()}
-        physical.update(aws_services.create_secrets(template, aws, settings.secret_value))
-        physical.update(aws_services.create_tables(template, self.dynamodb_endpoint))
-        self.event_bus = aws_services.create_event_buses(template, aws)
-        self.template = template = template.with_physical(physical)
+        queues = aws_services.create_queues(template, aws)
+        physical = {**queues, **aws_services.create_secrets(template, aws, settings.secret_value)}
+        template = template.with_physical({**physical, **aws_services.create_tables(template, dynamodb_endpoint)})
+        event_bus = aws_services.create_event_buses(template, aws)
+        emulator = self._start_emulator()
 
-        self._start_emulator()
-        region, functions = settings.region, template.functions()
+        functions = template.functions()
         environments = {
-            logical_id: worker_environment(
-                spec, region=region, aws_endpoint=aws, dynamodb_endpoint=self.dynamodb_endpoint
-            )
+            logical_id: worker_environment(spec, region=region, aws_endpoint=aws, dynamodb_endpoint=dynamodb_endpoint)
             for logical_id, spec in functions.items()
         }
-        runtime = LambdaRuntime(functions, environments, region=region)
-        self._running.append(("lambda workers", runtime))
+        runtime = self._track("lambda workers", LambdaRuntime(functions, environments, region=region))
         routes = template.api_routes()
         gateway = LocalApiGateway(
             routes, runtime.invoke, port=settings.api_port, api_key=settings.local_api_key, operator=settings.operator
         )
-        self.gateway = self._run("gateway", gateway)
+        self._run("gateway", gateway)
         for route in routes:
             keyed = "SigV4" if route.authorizer == "AWS_IAM" else "x-api-key" if route.api_key_required else "public"
             log("gateway", f"{route.method:6} {route.path}  -> {route.function_id} ({keyed})")
         # Event sources last: they invoke functions as soon as they run.
-        self._run(
-            "SQS pollers", sqs_pollers(template.sqs_event_sources(), runtime.invoke, aws_endpoint=aws, region=region)
-        )
-        self._run("event printer", EventPrinter(self.event_bus, aws_endpoint=aws, region=region))
-        streams = stream_pollers(
-            template.dynamodb_event_sources(), runtime.invoke, dynamodb_endpoint=self.dynamodb_endpoint, region=region
-        )
-        self._run("stream pollers", streams)
+        sqs = EventSources(template.sqs_event_sources(), SqsPoller, runtime.invoke, aws_endpoint=aws, region=region)
+        self._run("SQS pollers", sqs)
+        self._run("event printer", EventPrinter(event_bus, aws_endpoint=aws, region=region))
+        streams = template.dynamodb_event_sources()
+        options = {"dynamodb_endpoint": dynamodb_endpoint, "region": region}
+        self._run("stream pollers", EventSources(streams, StreamPoller, runtime.invoke, **options))
         self._run("schedules", local_scheduler(template.schedules(), runtime.invoke, region=region))
+        self.state = {  # the contract's stack.json
+            "api": gateway.url,
+            "apiKey": settings.local_api_key,
+            "webhookUrl": settings.webhook_url,
+            "webhookSignedUrl": settings.webhook_signed_url,
+            "awsEndpoint": aws,
+            "dynamodbEndpoint": dynamodb_endpoint,
+            "region": region,
+            "queues": {logical_id: value.ref for logical_id, value in queues.items()},
+            "tables": {table.logical_id: table.name for table in template.tables()},
+            "emulator": emulator.url if emulator is not None else None,
+            "eventBus": event_bus,
+            "operator": settings.operator.as_json(),
+            "dynamodbBackend": self.backend,
+        }
 
-    def _check_ports(self) -> None:
+    def _start_aws(self) -> str:
+        """moto server and, unless it runs on moto, DynamoDB Local; the DynamoDB endpoint."""
         settings = self.settings
-        ports = [("API_PORT", settings.api_port), ("AWS_ENDPOINT_PORT", settings.aws_endpoint_port)]
+        moto = self._track("moto server", MotoServer(settings.aws_endpoint_port, settings.region))
+        moto.launch()
         if self.backend == "dynamodb-local":
-            ports.append(("DYNAMODB_PORT", settings.dynamodb_port))
-        if settings.external_rh_api_base_url is None:
-            ports.append(("RH_EMULATOR_PORT", settings.emulator_port))
-        ensure_ports_free(ports)
-
-    def _start_aws(self) -> None:
-        settings = self.settings
-        self.moto = MotoServer(settings.aws_endpoint_port, settings.region)
-        self._running.append(("moto server", self.moto))
-        self.moto.launch()
-        if self.backend == "dynamodb-local":
-            self.dynamodb = DynamoDBLocal(settings.dynamodb_port, settings.region)
-            self._running.append(("DynamoDB Local", self.dynamodb))
+            self.dynamodb = self._track("DynamoDB Local", DynamoDBLocal(settings.dynamodb_port, settings.region))
             try:
                 self.dynamodb.launch()  # the JVM warms up while moto starts
             except Exception as exc:
                 if settings.dynamodb_backend != "auto":
                     raise
                 log("dynamodb", f"DynamoDB Local unavailable ({exc}); falling back to moto")
-                self.dynamodb.stop()
-                self._running.pop()
+                self._running.pop()[1].stop()
                 self.dynamodb, self.backend = None, "moto"
-        self.moto.wait_ready()
+        moto.wait_ready()
         if self.dynamodb is not None:
             self.dynamodb.wait_ready()
-        if self.backend == "moto":
-            warn_moto_backend()
-        log(
-            "stack",
-            f"DynamoDB on {self.dynamodb_endpoint} ({self.backend}), SQS/Secrets Manager on {settings.aws_endpoint}",
-        )
+        else:
+            log("dynamodb", MOTO_ATOMICITY_WARNING)
+        endpoint = self.dynamodb.endpoint if self.dynamodb is not None else settings.aws_endpoint
+        log("stack", f"DynamoDB on {endpoint} ({self.backend}), SQS/Secrets Manager on {settings.aws_endpoint}")
+        return endpoint
 
-    def _start_emulator(self) -> None:
+    def _start_emulator(self) -> Any:
         settings = self.settings
         if settings.external_rh_api_base_url is not None:
             log("stack", f"RH_API_BASE_URL is set: no emulator, functions call {settings.external_rh_api_base_url}")
-            return
+            return None
         from local.emulator.server import EmulatorServer
 
-        self.emulator = emulator = EmulatorServer(
+        emulator = EmulatorServer(
             HOST,
             settings.emulator_port,
             webhook_url=settings.webhook_url,
@@ -169,48 +157,20 @@ class LocalStack:
         signed_for = (
             "" if settings.webhook_signed_url == settings.webhook_url else f" signed for {settings.webhook_signed_url}"
         )
-        log("stack", f"Return Helper emulator on {self.emulator.url}, webhooks to {settings.webhook_url}{signed_for}")
-
-    @property
-    def dynamodb_endpoint(self) -> str:
-        return self.dynamodb.endpoint if self.dynamodb is not None else self.settings.aws_endpoint
-
-    # -- running
-
-    def state(self) -> dict[str, Any]:
-        """The contract's stack.json."""
-        assert self.template is not None
-        settings = self.settings
-        return {
-            "api": self.gateway.url if self.gateway else settings.api_url,
-            "apiKey": settings.local_api_key,
-            "webhookUrl": settings.webhook_url,
-            "webhookSignedUrl": settings.webhook_signed_url,
-            "awsEndpoint": settings.aws_endpoint,
-            "dynamodbEndpoint": self.dynamodb_endpoint,
-            "region": settings.region,
-            "queues": dict(self.queues),
-            "tables": {table.logical_id: table.name for table in self.template.tables()},
-            "emulator": self.emulator.url if self.emulator is not None else None,
-            "eventBus": self.event_bus,
-            "operator": settings.operator.as_json(),
-            "dynamodbBackend": self.backend,
-        }
+        log("stack", f"Return Helper emulator on {emulator.url}, webhooks to {settings.webhook_url}{signed_for}")
+        return emulator
 
     def write_state(self) -> Path:
-        state_dir = self.settings.state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / STACK_FILE_NAME
+        path = self.settings.state_dir / STACK_FILE_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".json.tmp")
-        partial.write_text(json.dumps(self.state(), indent=2) + "\n", encoding="utf-8")
+        partial.write_text(json.dumps(self.state, indent=2) + "\n", encoding="utf-8")
         os.replace(partial, path)  # readers never see half a file
         return path
 
     def failed_component(self) -> str | None:
         """The child server (moto, DynamoDB Local) that has exited, if one has."""
         return next((name for name, component in self._running if getattr(component, "exited", False)), None)
-
-    # -- stop
 
     def stop(self) -> None:
         """Everything this stack started, in reverse order; each step runs even if one fails."""
@@ -220,7 +180,6 @@ class LocalStack:
                 component.stop()
             except Exception as exc:
                 log("stack", f"stopping {name} failed: {exc!r}")
-        self.gateway = self.emulator = self.moto = self.dynamodb = None
 
 
 def main() -> int:
@@ -247,25 +206,19 @@ def main() -> int:
         ready = True
     except (_StopRequested, Exception) as exc:
         ready = True  # from here on a second signal must not interrupt the cleanup
-        if isinstance(exc, _StopRequested):
-            log("stack", "stopped while starting")
-        else:
-            log("stack", f"error: could not start: {exc}")
+        stopped = isinstance(exc, _StopRequested)
+        log("stack", "stopped while starting" if stopped else f"error: could not start: {exc}")
         stack.stop()
-        return 0 if isinstance(exc, _StopRequested) else 1
+        return 0 if stopped else 1
 
-    print(f"READY {stack.state()['api']} (state: {state_file})", flush=True)
-    exit_code = 0
-    while not stopping.wait(1.0):
+    print(f"READY {stack.state['api']} (state: {state_file})", flush=True)
+    failed = None
+    while not failed and not stopping.wait(1.0):
         failed = stack.failed_component()
-        if failed:
-            log("stack", f"error: {failed} exited unexpectedly; stopping")
-            exit_code = 1
-            break
-    log("stack", "stopping")
+    log("stack", f"error: {failed} exited unexpectedly; stopping" if failed else "stopping")
     stack.stop()
     log("stack", "stopped")
-    return exit_code
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

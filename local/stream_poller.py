@@ -26,19 +26,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local.aws_services import client
-from local.background import BackgroundLoop, EventSources, Invoke, reported_failures
+from local.background import BackgroundLoop, Invoke, reported_failures
 from local.processes import log
 from local.template import DynamoDBEventSource
 
 IDLE_POLL_SECONDS = 0.25  # Lambda polls a shard four times a second
 SHARD_REFRESH_SECONDS = 5.0
-ERROR_BACKOFF_SECONDS = 1.0
 RETRY_BACKOFF_SECONDS = 0.5
 MAX_GET_RECORDS = 1000  # GetRecords' own cap
 _STALE_ITERATOR = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException"})
-
-
-# ------------------------------------------------------------------ the event Lambda builds
 
 
 def _json_safe(value: Any) -> Any:
@@ -88,9 +84,6 @@ class RecordFilter:
         return not self._patterns or any(pattern.matches_event(record) for pattern in self._patterns)
 
 
-# ------------------------------------------------------------------ one event source
-
-
 @dataclass
 class _Shard:
     """Where one shard is read. Its iterator is asked for again from the checkpoint (or TRIM_HORIZON)
@@ -102,7 +95,7 @@ class _Shard:
     parent_id: str | None
     iterator: str | None = None
     checkpoint: str | None = None  # last sequence number done
-    retry_from: str | None = None  # first sequence number of the records being retried
+    failing: str | None = None  # the first sequence number of the records being retried
     attempts: int = 0  # failed invocations of those records
     finished: bool = False
 
@@ -110,7 +103,7 @@ class _Shard:
 class StreamPoller(BackgroundLoop):
     """Lambda's event source mapping for one DynamoDB event, in a daemon thread."""
 
-    thread_kind = "stream poller"
+    component = "streams"
 
     def __init__(
         self,
@@ -133,30 +126,19 @@ class StreamPoller(BackgroundLoop):
         self.label = f"{source.function_id}.{source.event_name}"
         self._filter = RecordFilter(source.filter_patterns)
 
-    def describe(self) -> str:
-        source = self.source
-        return (
-            f"{self.label} reads the {source.table_id} stream from {source.starting_position} "
-            f"(batch {source.batch_size}, {source.maximum_retry_attempts} retries)"
-        )
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if time.monotonic() - self._refreshed_at > self._shard_refresh_seconds:
-                    self._refresh_shards()
-                busy = False
-                for shard in self._ready_shards():
-                    busy |= self._poll(shard)
-                if not busy:
-                    self._stopping.wait(self._idle_seconds)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return
-                log("streams", f"{self.label}: {type(exc).__name__}: {exc}; retrying")
-                for shard in self._shards.values():
-                    shard.iterator = None  # iterators may have expired; resume from the checkpoints
-                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+    def step(self) -> None:
+        try:
+            if time.monotonic() - self._refreshed_at > self._shard_refresh_seconds:
+                self._refresh_shards()
+            busy = False
+            for shard in self._ready_shards():
+                busy |= self._poll(shard)
+        except Exception:
+            for shard in self._shards.values():
+                shard.iterator = None  # iterators may have expired; resume from the checkpoints
+            raise
+        if not busy:
+            self._stopping.wait(self._idle_seconds)
 
     def _refresh_shards(self) -> None:
         description = self._streams.describe_stream(StreamArn=self.source.stream_arn)["StreamDescription"]
@@ -167,18 +149,14 @@ class StreamPoller(BackgroundLoop):
 
     def _ready_shards(self) -> list[_Shard]:
         """Open work: shards not finished whose parent (if we know it) is finished."""
-        ready = []
-        for shard in list(self._shards.values()):
-            parent = self._shards.get(shard.parent_id or "")
-            if not shard.finished and (parent is None or parent.finished):
-                ready.append(shard)
-        return ready
+        shards = self._shards
+        return [
+            s for s in list(shards.values()) if not s.finished and getattr(shards.get(s.parent_id), "finished", True)
+        ]
 
     def _iterator(self, shard: _Shard) -> str:
         arguments: dict[str, Any] = {"StreamArn": self.source.stream_arn, "ShardId": shard.shard_id}
-        if shard.retry_from is not None:
-            arguments.update(ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=shard.retry_from)
-        elif shard.checkpoint is not None:
+        if shard.checkpoint is not None:
             arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.checkpoint)
         else:
             arguments["ShardIteratorType"] = "TRIM_HORIZON"
@@ -229,30 +207,19 @@ class StreamPoller(BackgroundLoop):
         return True
 
     def _done(self, shard: _Shard, last_sequence: str) -> None:
-        shard.checkpoint, shard.retry_from, shard.attempts = last_sequence, None, 0
+        shard.checkpoint, shard.failing, shard.attempts = last_sequence, None, 0
 
     def _retry(self, shard: _Shard, sequence_numbers: list[str], failed_at: int, last: str, result: Any) -> str:
         """Checkpoint before the first failed record and read again from it; skip it after the retries."""
         first_failed = sequence_numbers[failed_at]
-        shard.attempts = shard.attempts + 1 if shard.retry_from == first_failed else 1
+        shard.attempts = shard.attempts + 1 if shard.failing == first_failed else 1
         limit = self.source.maximum_retry_attempts
         if 0 <= limit < shard.attempts:
             self._done(shard, last)
             return f"{len(sequence_numbers) - failed_at} record(s) from {first_failed} skipped after {limit} retries"
-        if failed_at > 0:
+        if failed_at > 0:  # read again after the last record done (the ones between were filtered out)
             shard.checkpoint = sequence_numbers[failed_at - 1]
-        shard.retry_from, shard.iterator = first_failed, None
+        shard.failing, shard.iterator = first_failed, None
         self._stopping.wait(RETRY_BACKOFF_SECONDS)
         why = getattr(result, "error_type", None) or "batch item failures"
         return f"{len(sequence_numbers)} record(s), retrying from {first_failed} ({why}; attempt {shard.attempts})"
-
-
-def stream_pollers(
-    sources: Iterable[DynamoDBEventSource], invoke: Invoke, *, dynamodb_endpoint: str, region: str
-) -> EventSources:
-    """A poller per enabled DynamoDB event source of the template."""
-    return EventSources(
-        "streams",
-        sources,
-        lambda source: StreamPoller(source, invoke, dynamodb_endpoint=dynamodb_endpoint, region=region),
-    )

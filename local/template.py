@@ -4,18 +4,18 @@
 functions, API routes and event sources all come from here, so the template stays the one source
 of truth. It understands what template.yaml uses and nothing more: the intrinsics Ref, Fn::GetAtt,
 Fn::Sub (string form), Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Split, resource Conditions,
-String and Number parameters with their constraints, SAM's Function Globals. Anything else fails
-loudly (an unknown YAML tag, a TemplateError) instead of running unlike AWS.
+parameters (with their constraints), SAM's Function Globals.
+Anything else fails loudly (an unknown YAML tag, a TemplateError) instead of running unlike AWS.
 
-Not cfn-lint's decoder: it would replace the 25 lines of the YAML loader below at the price of
-cfn-lint and its dependencies (sympy, networkx: about 140 MB) in `make run`'s install, and of its
-import time at every start. Not samtranslator: its output (event source mappings, a generated
-RestApi's swagger, Events rules) is no shorter to read than the SAM events, and it wants S3 code
-locations and an IAM managed-policy map that a local run does not have.
+Not cfn-lint's decoder (moto[server] installs cfn-lint): importing it takes 1.5-2 s, at every start
+and in every test process, to replace the 25-line YAML loader below. Not samtranslator: its output
+(event source mappings, a generated RestApi's swagger, Events rules) is no shorter to read than the
+SAM events, and it wants S3 code locations and an IAM managed-policy map a local run does not have.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -34,8 +34,6 @@ UNRESOLVED_PREFIX = "local-unresolved:"
 class TemplateError(ValueError):
     """The template says something the local stack cannot run."""
 
-
-# ------------------------------------------------------------------ YAML
 
 _SHORT_FORMS = ("Ref", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Split")  # what template.yaml uses
 
@@ -75,9 +73,6 @@ def load_document(path: Path | str = TEMPLATE_PATH) -> dict:
     return document
 
 
-# ------------------------------------------------------------------ physical values
-
-
 def local_name(logical_id: str) -> str:
     return f"{LOCAL_STACK_NAME}-{logical_id}"
 
@@ -114,9 +109,6 @@ def default_physical(logical_id: str, kind: str, *, region: str, aws_endpoint: s
     return Physical(unresolved(logical_id))
 
 
-# ------------------------------------------------------------------ intrinsic functions
-
-
 def _scalar_text(value: Any) -> str:
     """CloudFormation's string form of a scalar (booleans lower-case, as in env variables)."""
     if isinstance(value, bool):
@@ -133,10 +125,7 @@ def _truthy(value: Any) -> bool:
 def _target(value: Any) -> str | None:
     """The logical id a raw `!Ref X` or `!GetAtt X.Attribute` names."""
     if isinstance(value, dict) and len(value) == 1:
-        if "Ref" in value:
-            return value["Ref"]
-        if "Fn::GetAtt" in value:
-            return value["Fn::GetAtt"][0]
+        return value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
     return None
 
 
@@ -192,9 +181,7 @@ class Resolver:
         return _scalar_text(resolved)
 
     def condition(self, name: str) -> bool:
-        if name not in self._conditions:
-            if name not in self._condition_specs:
-                raise TemplateError(f"unknown condition {name!r}")
+        if name not in self._conditions:  # an unknown one is a KeyError
             self._conditions[name] = bool(self.resolve(self._condition_specs[name]))
         return self._conditions[name]
 
@@ -209,10 +196,7 @@ class Resolver:
         attributes = self._physical[logical_id].attributes if logical_id in self._physical else {}
         return attributes.get(attribute) or unresolved(f"{logical_id}.{attribute}")
 
-    def _sub(self, text: str) -> str:
-        if not isinstance(text, str):
-            raise TemplateError("Fn::Sub with a variable map is not supported by the local stack")
-
+    def _sub(self, text: str) -> str:  # the string form only: a variable map fails in re.sub
         def substitute(match: re.Match) -> str:
             name = match.group(1)
             if "." in name and name not in self._values:
@@ -222,46 +206,21 @@ class Resolver:
         return _SUB_VARIABLE.sub(substitute, text)
 
 
-# ------------------------------------------------------------------ parameters
-
-
 def _parameter_values(declared: Mapping[str, Mapping], overrides: Mapping[str, str]) -> dict[str, str]:
+    """Each declared parameter's local value or Default, refused at load where CloudFormation would refuse it."""
     unknown = set(overrides) - set(declared)
     if unknown:
         raise TemplateError(f"the template declares no parameter {', '.join(sorted(unknown))}")
-    values = {}
-    for name, spec in declared.items():
-        if name not in overrides and "Default" not in spec:
-            raise TemplateError(f"parameter {name} has no Default and no local value")
-        text = _scalar_text(overrides.get(name, spec.get("Default")))
-        problem = _parameter_problem(spec, text)
-        if problem:
-            raise TemplateError(f"parameter {name}={text!r}: {problem}")
-        values[name] = text
+    values = {name: _scalar_text(overrides.get(name, spec.get("Default", ""))) for name, spec in declared.items()}
+    for name, text in values.items():
+        spec, allowed = declared[name], [_scalar_text(value) for value in declared[name].get("AllowedValues", [])]
+        fits = (not allowed or text in allowed) and re.fullmatch(spec.get("AllowedPattern") or "(?s:.*)", text)
+        if spec.get("Type") == "Number":
+            number = float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else math.nan  # nan: outside any bounds
+            fits = fits and float(spec.get("MinValue", -math.inf)) <= number <= float(spec.get("MaxValue", math.inf))
+        if not fits:
+            raise TemplateError(f"parameter {name}={text!r} is not a value the template allows")
     return values
-
-
-def _parameter_problem(spec: Mapping, text: str) -> str | None:
-    """CloudFormation's parameter constraints, so a bad local value fails at start, not mid-request."""
-    kind = spec.get("Type", "String")
-    allowed = spec.get("AllowedValues")
-    if allowed is not None and text not in [_scalar_text(item) for item in allowed]:
-        return f"must be one of {allowed}"
-    if kind == "String":
-        pattern = spec.get("AllowedPattern")
-        return f"must match {pattern}" if pattern is not None and not re.fullmatch(pattern, text) else None
-    if kind != "Number":
-        raise TemplateError(f"parameter type {kind} is not supported by the local stack")
-    try:
-        number = float(text)
-    except ValueError:
-        return "must be a number"
-    if not float(spec.get("MinValue", -math.inf)) <= number <= float(spec.get("MaxValue", math.inf)):
-        return f"must be between {spec.get('MinValue', '-inf')} and {spec.get('MaxValue', 'inf')}"
-    return None
-
-
-# ------------------------------------------------------------------ typed views
 
 
 @dataclass(frozen=True)
@@ -388,20 +347,13 @@ class LocalTemplate:
         parameter_overrides: Mapping[str, str] | None = None,
         region: str = DEFAULT_REGION,
         aws_endpoint: str = "http://127.0.0.1:5000",
-        physical_overrides: Mapping[str, Physical] | None = None,
     ) -> None:
-        self.document = document
-        self.base_dir = Path(base_dir)
-        self.region = region
-        self.aws_endpoint = aws_endpoint
-        self._overrides = dict(parameter_overrides or {})
-        self._physical_overrides = dict(physical_overrides or {})
-        self.parameters = _parameter_values(document.get("Parameters") or {}, self._overrides)
+        self.document, self.base_dir, self.region = document, Path(base_dir), region
+        self.parameters = _parameter_values(document.get("Parameters") or {}, parameter_overrides or {})
         self.physical = {
             logical_id: default_physical(logical_id, resource.get("Type"), region=region, aws_endpoint=aws_endpoint)
             for logical_id, resource in document["Resources"].items()
         }
-        self.physical.update(self._physical_overrides)
         self.resolver = Resolver(document, self.parameters, self.physical, region=region)
 
     @classmethod
@@ -410,18 +362,10 @@ class LocalTemplate:
 
     def with_physical(self, overrides: Mapping[str, Physical]) -> LocalTemplate:
         """The same template once real local ids are known (e.g. the secret ARN moto generated)."""
-        return LocalTemplate(
-            self.document,
-            self.base_dir,
-            parameter_overrides=self._overrides,
-            region=self.region,
-            aws_endpoint=self.aws_endpoint,
-            physical_overrides={**self._physical_overrides, **overrides},
-        )
-
-    @property
-    def declared_parameters(self) -> frozenset[str]:
-        return frozenset(self.document.get("Parameters") or {})
+        updated = copy.copy(self)
+        updated.physical = {**self.physical, **overrides}
+        updated.resolver = Resolver(self.document, self.parameters, updated.physical, region=self.region)
+        return updated
 
     def resources(self, kind: str) -> dict[str, dict]:
         """Resources of this type whose Condition (if any) holds, in template order."""
@@ -437,8 +381,6 @@ class LocalTemplate:
 
     def _properties(self, resource: Mapping) -> dict:
         return self.resolver.resolve(resource.get("Properties") or {})
-
-    # -- resources
 
     def tables(self) -> list[TableSpec]:
         specs = []
@@ -491,22 +433,17 @@ class LocalTemplate:
         """The names of the template's own buses."""
         return [self.physical[logical_id].ref for logical_id in self.resources("AWS::Events::EventBus")]
 
-    # -- functions
-
     def functions(self) -> dict[str, FunctionSpec]:
         global_props = (self.document.get("Globals") or {}).get("Function") or {}
         functions = {}
         for logical_id, resource in self.resources("AWS::Serverless::Function").items():
             raw = _merge_globals(global_props, resource.get("Properties") or {})
-            handler = self.resolver.resolve_text(raw.get("Handler", ""))
-            if "." not in handler:
-                raise TemplateError(f"{logical_id}: Handler must be module.function, got {handler!r}")
             variables = self.resolver.resolve((raw.get("Environment") or {}).get("Variables") or {})
             functions[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 function_name=self.physical[logical_id].ref,
                 code_dir=(self.base_dir / self.resolver.resolve_text(raw["CodeUri"])).resolve(),
-                handler=handler,
+                handler=self.resolver.resolve_text(raw.get("Handler", "")),  # a bad one fails the worker's init
                 runtime=self.resolver.resolve_text(raw.get("Runtime", "")),
                 timeout=_as_int(self.resolver.resolve(raw.get("Timeout", 3))),  # SAM's defaults: 3 s, 128 MB
                 memory_size=_as_int(self.resolver.resolve(raw.get("MemorySize", 128))),
@@ -521,8 +458,6 @@ class LocalTemplate:
         if resource is None:
             raise TemplateError(f"{function_id}: layer {layer!r} is not an AWS::Serverless::LayerVersion here")
         return (self.base_dir / self.resolver.resolve_text(resource["Properties"]["ContentUri"])).resolve()
-
-    # -- event sources
 
     def _events(self, kind: str) -> Iterator[tuple[str, str, dict, dict]]:
         """(function id, event name, raw properties, resolved properties) of each event of this type."""
@@ -545,24 +480,12 @@ class LocalTemplate:
             api_id = self._logical_id("AWS::Serverless::Api", f"{function_id}.{event_name}", raw.get("RestApiId"))
             api = self.document["Resources"][api_id]["Properties"]
             auth = {**self.resolver.resolve(api.get("Auth") or {}), **(props.get("Auth") or {})}
-            path = "/" + str(props["Path"]).strip("/")
-            stage = self.resolver.resolve_text(api["StageName"])
-            key_required = _truthy(auth.get("ApiKeyRequired", False))
-            authorizer = auth.get("Authorizer")
-            if authorizer not in (None, "NONE", "AWS_IAM"):
+            authorizer = {None: None, "NONE": None, "AWS_IAM": "AWS_IAM"}.get(auth.get("Authorizer"), "unsupported")
+            if authorizer == "unsupported":
                 raise TemplateError(f"{function_id}.{event_name}: only the AWS_IAM authorizer runs locally")
-            routes.append(
-                ApiRoute(
-                    str(props["Method"]).upper(),
-                    path,
-                    function_id,
-                    event_name,
-                    api_id,
-                    stage,
-                    key_required,
-                    "AWS_IAM" if authorizer == "AWS_IAM" else None,
-                )
-            )
+            method, path = str(props["Method"]).upper(), "/" + str(props["Path"]).strip("/")
+            stage, key_required = self.resolver.resolve_text(api["StageName"]), _truthy(auth.get("ApiKeyRequired"))
+            routes.append(ApiRoute(method, path, function_id, event_name, api_id, stage, key_required, authorizer))
         return routes
 
     def sqs_event_sources(self) -> list[SqsEventSource]:

@@ -6,10 +6,8 @@
     GET /ReturnInventory/GetReturnInventory?returnInventoryId=
         the ReturnInventoryPayload fields, top level
 
-Control: POST /_emulator/inventories/backfill {"count", "days"?, "warehouseId"?, "handlingCode"?}
-creates `count` inventories spread evenly over the last `days` days, without any webhook:
-stock that exists upstream before the stack knows it. Faults: operations
-`listReturnInventory` and `getReturnInventory`.
+The backfill (control API) creates inventories spread over the last days without any webhook:
+stock that exists upstream before the stack knows it.
 """
 
 from __future__ import annotations
@@ -35,48 +33,33 @@ LIST_FIELDS = (
 
 
 def _moment(raw: str | None, name: str) -> datetime:
-    if not raw:
-        raise invalid(name, f"'{name}' must not be empty.")
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat((raw or "").replace("Z", "+00:00"))
     except ValueError:
         raise invalid(name, f"'{name}' is not a valid date.") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _created(inventory: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(inventory["createOn"]).replace(tzinfo=UTC)
-
-
 def list_page(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
     start, end = _moment(query.get("createfrom"), "createFrom"), _moment(query.get("createto"), "createTo")
-    if end < start:
-        raise invalid("createTo", "'createTo' must be after 'createFrom'.")
-    if end - start > timedelta(days=MAX_WINDOW_DAYS):
-        raise invalid("createTo", f"The date range must not be longer than {MAX_WINDOW_DAYS} days.")
-    try:
-        page_size, offset = int(query.get("pagesize", "10")), int(query.get("offset", "0"))
-    except ValueError:
-        raise invalid("pageSize", "'pageSize' and 'offset' must be numbers.") from None
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise invalid("pageSize", f"'Page Size' must be between 1 and {MAX_PAGE_SIZE}.")
-    if offset < 0:
-        raise invalid("offset", "'Offset' must be greater than or equal to '0'.")
+    if not timedelta(0) <= end - start <= timedelta(days=MAX_WINDOW_DAYS):
+        raise invalid("createTo", f"The date range must be 0 to {MAX_WINDOW_DAYS} days long.")
+    page_size, offset = query.get("pagesize", "10"), query.get("offset", "0")
+    if not (page_size.isdigit() and offset.isdigit() and 1 <= int(page_size) <= MAX_PAGE_SIZE):
+        raise invalid("pageSize", f"'Page Size' must be 1 to {MAX_PAGE_SIZE} and 'Offset' at least 0.")
     matching = sorted(
-        (i for i in state.inventories() if start <= _created(i) <= end),
+        (i for i in state.inventories() if start <= datetime.fromisoformat(i["createOn"]).replace(tzinfo=UTC) <= end),
         key=lambda i: (i["createOn"], i["returnInventoryId"]),
     )
-    page = [{name: i.get(name) for name in LIST_FIELDS} for i in matching[offset : offset + page_size]]
-    return {"data": page, "totalNumberOfRecords": len(matching)}
+    rows = matching[int(offset) : int(offset) + int(page_size)]
+    return {"data": [{name: i.get(name) for name in LIST_FIELDS} for i in rows], "totalNumberOfRecords": len(matching)}
 
 
 def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
-    inventory_id = as_id(query.get("returninventoryid"))
-    if inventory_id is None:
-        raise invalid("returnInventoryId", "'Return Inventory Id' must be a valid id.")
+    inventory_id = as_id(query.get("returninventoryid"))  # None (not an id) is never found
     found = next((i for i in state.inventories() if i["returnInventoryId"] == inventory_id), None)
     if found is None:
-        raise invalid("returnInventoryId", f"Return inventory {inventory_id} does not exist.")
+        raise invalid("returnInventoryId", f"Return inventory {query.get('returninventoryid')} does not exist.")
     updated = datetime.fromisoformat(found["handlingUpdatedOn"])
     return {
         **{name: found.get(name) for name in LIST_FIELDS if name != "createOn"},
@@ -96,16 +79,9 @@ def backfill(state: EmulatorState, spec: dict[str, Any]) -> dict[str, Any]:
     count, days = spec.get("count"), spec.get("days", 30)
     if not isinstance(count, int) or not 1 <= count <= 10_000 or not isinstance(days, int | float) or days <= 0:
         raise ControlError(400, "count must be 1-10000 and days a positive number")
-    now = datetime.now(UTC).replace(tzinfo=None)
-    created = []
-    for index in range(count):
-        moment = now - timedelta(days=days) + timedelta(days=days) * (index + 0.5) / count
-        inventory = state.add_inventory(
-            {
-                "warehouseId": spec.get("warehouseId", 2),
-                "handlingCode": spec.get("handlingCode", "ohd"),
-                "createOn": moment.isoformat(timespec="microseconds"),
-            }
-        )
-        created.append(inventory["returnInventoryId"])
-    return {"returnInventoryIdList": created}
+    start, step = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days), timedelta(days=days) / count
+    item = {"warehouseId": spec.get("warehouseId", 2), "handlingCode": spec.get("handlingCode", "ohd")}
+    moments = [(start + step * (index + 0.5)).isoformat(timespec="microseconds") for index in range(count)]
+    return {
+        "returnInventoryIdList": [state.add_inventory({**item, "createOn": at})["returnInventoryId"] for at in moments]
+    }

@@ -12,133 +12,100 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Literal
 
-from local.emulator.state import ACTIVE_RESEND_STATUSES, ControlError, is_number
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from local.emulator.state import ACTIVE_RESEND_STATUSES, ControlError
 
 log = logging.getLogger("local.emulator")
 
-OUTCOMES = ("completed", "failed")
 MAX_STEP_SECONDS = 3600.0
 
 
-def _camel(name: str) -> str:
-    first, *rest = name.split("_")
-    return first + "".join(word.title() for word in rest)
+class ProgressConfig(BaseModel):
+    """How the emulated warehouse progresses new resends; immutable, replaced as a whole (camelCase on the wire)."""
 
-
-@dataclass(frozen=True)
-class ProgressConfig:
-    """How the emulated warehouse progresses new resends; immutable, replaced as a whole."""
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True)
 
     auto_progress: bool = False
-    in_progress_after_seconds: float = 2.0
-    complete_after_seconds: float = 3.0
-    outcome: str = "completed"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.auto_progress, bool):
-            raise ValueError("autoProgress must be true or false")
-        for name in ("in_progress_after_seconds", "complete_after_seconds"):
-            value = getattr(self, name)
-            if not (is_number(value) and 0 <= value <= MAX_STEP_SECONDS):
-                raise ValueError(f"{_camel(name)} must be a number of seconds between 0 and {MAX_STEP_SECONDS:g}")
-            object.__setattr__(self, name, float(value))
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    in_progress_after_seconds: float = Field(2.0, ge=0, le=MAX_STEP_SECONDS)
+    complete_after_seconds: float = Field(3.0, ge=0, le=MAX_STEP_SECONDS)
+    outcome: Literal["completed", "failed"] = "completed"
 
     def to_json(self) -> dict[str, Any]:
-        return {_camel(name): value for name, value in asdict(self).items()}
+        return self.model_dump(by_alias=True)
 
     def updated(self, changes: dict[str, Any]) -> ProgressConfig:
-        """A copy with the given control-API (camelCase) fields changed; ValueError when invalid."""
-        known = {_camel(field.name): field.name for field in fields(self)}
-        unknown = sorted(set(changes) - set(known))
-        if unknown:
-            raise ValueError(f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        return replace(self, **{known[key]: value for key, value in changes.items()})
+        """A copy with the given control-API (camelCase) fields changed; ValueError (pydantic's) when invalid."""
+        return ProgressConfig.model_validate({**self.to_json(), **changes})
 
 
 class ResendProgress:
-    """Schedules the warehouse steps of new resends on daemon ``threading.Timer`` s.
+    """Walks each new resend through the warehouse's steps on a daemon thread, when auto-progress is on.
 
-    ``status_of(resend_id)`` returns the current upstream status code (or None when the resend
-    is gone); ``advance(resend_id, to)`` moves it and sends the webhook, raising ControlError
-    when the move is not allowed (the state re-checks under its lock, so a cancel racing a
-    timer can never be overtaken). Turning auto-progress off stops pending steps where they are.
+    ``status_of(resend_id)`` is the resend's upstream status code (None once it is gone); ``advance(resend_id,
+    to)`` moves it and sends the webhook, raising ControlError when the move is not allowed (the state
+    re-checks under its lock, so a cancel racing a step is never overtaken). Turning auto-progress off,
+    a reset or close stops the walks where they are.
     """
 
     def __init__(
         self, config: ProgressConfig, status_of: Callable[[int], int | None], advance: Callable[[int, str], Any]
     ) -> None:
-        self._config, self._status_of, self._advance = config, status_of, advance
+        self.config = config  # immutable, replaced whole: a reader sees one config or the next
+        self._status_of, self._advance = status_of, advance
         self._lock = threading.Lock()
-        self._timers: set[threading.Timer] = set()
+        self._walks: dict[int, threading.Event] = {}  # resend id -> its stop signal, while a step is to come
         self._closed = False
 
-    @property
-    def config(self) -> ProgressConfig:
-        with self._lock:
-            return self._config
-
     def configure(self, changes: dict[str, Any]) -> ProgressConfig:
-        with self._lock:
-            self._config = self._config.updated(changes)
-            return self._config
+        self.config = self.config.updated(changes)
+        return self.config
 
     @property
     def pending_steps(self) -> int:
-        with self._lock:
-            return len(self._timers)
+        return len(self._walks)
 
     def on_created(self, resend_id: int) -> None:
-        """A createResend just created ``resend_id``: schedule its first step if auto-progress is on."""
+        """A createResend just created ``resend_id``: walk it if auto-progress is on."""
         plan = self.config  # its timings and outcome hold for this resend, whatever the config becomes
-        if plan.auto_progress:
-            self._schedule(plan.in_progress_after_seconds, resend_id, "inProgress", plan)
+        with self._lock:
+            if self._closed or not plan.auto_progress:
+                return
+            stop = self._walks[resend_id] = threading.Event()
+        name = f"rh-emulator-resend-{resend_id}"
+        threading.Thread(target=self._walk, args=(resend_id, plan, stop), name=name, daemon=True).start()
 
     def cancel_all(self) -> None:
-        """Drop every scheduled step (emulator reset); steps already running finish."""
+        """Stop every walk (emulator reset); a step already running finishes."""
         with self._lock:
-            timers, self._timers = self._timers, set()
-        for timer in timers:
-            timer.cancel()
+            walks, self._walks = self._walks, {}
+        for stop in walks.values():
+            stop.set()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
         self.cancel_all()
 
-    def _schedule(self, delay: float, resend_id: int, step: str, plan: ProgressConfig) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            timer = threading.Timer(delay, lambda: self._run(timer, resend_id, step, plan))
-            timer.daemon, timer.name = True, f"rh-emulator-resend-{resend_id}-{step}"
-            self._timers.add(timer)
-            timer.start()
-
-    def _run(self, timer: threading.Timer, resend_id: int, step: str, plan: ProgressConfig) -> None:
-        with self._lock:
-            if timer not in self._timers:  # canceled by reset/close after it fired
-                return
-            self._timers.discard(timer)
-            if self._closed or not self._config.auto_progress:
-                log.info("auto-progress off: resend %s stays where it is", resend_id)
-                return
+    def _walk(self, resend_id: int, plan: ProgressConfig, stop: threading.Event) -> None:
+        steps = (("inProgress", plan.in_progress_after_seconds), (plan.outcome, plan.complete_after_seconds))
         try:
-            status = self._status_of(resend_id)
-            if status not in ACTIVE_RESEND_STATUSES:  # canceled, finished, or gone: nothing more to do
-                log.info("auto-progress of resend %s stops: status %s", resend_id, status)
-                return
-            if step == "inProgress" and status == 0:
-                self._advance(resend_id, "inProgress")
-            if step == "inProgress":
-                self._schedule(plan.complete_after_seconds, resend_id, plan.outcome, plan)
-            else:
-                self._advance(resend_id, plan.outcome)
+            for step, delay in steps:
+                if stop.wait(delay) or not self.config.auto_progress:
+                    return
+                status = self._status_of(resend_id)
+                if status not in ACTIVE_RESEND_STATUSES:  # canceled, finished, or gone: nothing more to do
+                    return
+                if step != "inProgress" or status == 0:  # moved to inProgress by hand: not sent twice
+                    self._advance(resend_id, step)
         except ControlError as exc:  # moved by someone else in between; never force it
-            log.info("auto-progress of resend %s to %s skipped: %s", resend_id, step, exc.message)
+            log.info("auto-progress of resend %s skipped: %s", resend_id, exc.message)
         except Exception:
-            log.exception("auto-progress of resend %s to %s failed", resend_id, step)
+            log.exception("auto-progress of resend %s failed", resend_id)
+        finally:
+            with self._lock:
+                if self._walks.get(resend_id) is stop:
+                    del self._walks[resend_id]

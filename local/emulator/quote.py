@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from local.emulator.state import RETURN_SERVICE_TYPES, SHIPMENT_SERVICE_TYPES, EmulatorState, SoftError, as_id, invalid
+from local.emulator.state import RETURN_SERVICE_TYPES, SHIPMENT_SERVICE_TYPES, EmulatorState, as_id, invalid
 
 MIN_CHARGEABLE_KG = 0.5
 SERVICE_TYPES = {t.code: t for types in SHIPMENT_SERVICE_TYPES.values() for t in types}
@@ -30,22 +30,13 @@ def fee(code: str, kg: float) -> float:
 def shipping_fees(state: EmulatorState, query: Any) -> dict[str, Any]:
     ids = [as_id(raw) for raw in query.getlist("returninventoryidlist")]
     country, postal = (query.get("tocountrycode") or "").strip().lower(), (query.get("topostalcode") or "").strip()
-    errors: dict[str, str] = {}
-    if not ids or None in ids:
-        errors["returnInventoryIdList"] = "'Return Inventory Id List' must be a non-empty list of ids."
-    if not re.fullmatch(r"[a-z]{3}", country):
-        errors["toCountryCode"] = "'To Country Code' must be an ISO 3166 alpha-3 code."
-    if not postal:
-        errors["toPostalCode"] = "'To Postal Code' must not be empty."
-    if errors:
-        raise SoftError("VALIDATION_FAILED", errors)
+    if not ids or None in ids or not re.fullmatch(r"[a-z]{3}", country) or not postal:
+        message = "A non-empty list of ids, an ISO 3166 alpha-3 country code and a postal code are required."
+        raise invalid("returnInventoryIdList", message)
     inventories = {i["returnInventoryId"]: i for i in state.inventories() if i["returnInventoryId"] in ids}
-    missing = [i for i in ids if i not in inventories]
-    if missing:
-        raise invalid("returnInventoryIdList", f"Return inventory {missing[0]} does not exist.")
     warehouses = {inventory["warehouseId"] for inventory in inventories.values()}
-    if len(warehouses) > 1:
-        raise invalid("returnInventoryIdList", "All return inventories must be in one warehouse.")
+    if len(inventories) < len(set(ids)) or len(warehouses) > 1:
+        raise invalid("returnInventoryIdList", "Every return inventory must exist, all in one warehouse.")
     (warehouse_id,) = warehouses
     kg = chargeable_kg([inventory["weight"] for inventory in inventories.values()])
     services = (*SHIPMENT_SERVICE_TYPES[warehouse_id], RETURN_SERVICE_TYPES[warehouse_id])

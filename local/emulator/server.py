@@ -8,7 +8,7 @@ x-returnhelper-idempotency-key (then the signed webhook); getAllResendStatus als
 
 Control API (JSON, no auth):
 
-    GET    /_emulator/health | state | config
+    GET    /_emulator/state | config
     POST   /_emulator/reset                    (state and scheduled progress; not the config)
     POST   /_emulator/config                   {"autoProgress"?, "inProgressAfterSeconds"?, "completeAfterSeconds"?,
                                                 "outcome"?: "completed"|"failed"}   (progress.py)
@@ -138,9 +138,7 @@ class EmulatorServer(BackgroundServer):
         *,
         webhook_signed_url: str | None = None,
         auto_progress: bool = False,
-        in_progress_after_seconds: float = ProgressConfig.in_progress_after_seconds,
-        complete_after_seconds: float = ProgressConfig.complete_after_seconds,
-        outcome: str = ProgressConfig.outcome,
+        **progress: Any,
     ):
         """``auto_progress`` off by default so direct use (tests) stays deterministic; the stack turns it on.
 
@@ -148,7 +146,7 @@ class EmulatorServer(BackgroundServer):
         registered with Return Helper, e.g. a tunnel's; default: ``webhook_url``).
         """
         base64.b64decode(signing_key, validate=True)  # fail at start, not at the first webhook
-        config = ProgressConfig(auto_progress, in_progress_after_seconds, complete_after_seconds, outcome)
+        config = ProgressConfig(auto_progress=auto_progress, **progress)  # and its other fields, by name
         self.webhook_url, self.signing_key = webhook_url, signing_key
         self.webhook_signed_url = webhook_signed_url or webhook_url
         self.api_key, self.api_token = api_key, api_token
@@ -187,7 +185,6 @@ class EmulatorServer(BackgroundServer):
     def _control(self) -> list[tuple[str, str, Callable[..., tuple[int, Any]]]]:
         """(method, path under /_emulator, run(call, **path values) -> (status, body))."""
         return [
-            ("GET", "/health", lambda call: (200, {"status": "ok"})),
             ("GET", "/state", lambda call: (200, {**self.state.snapshot(), "config": self.progress.config.to_json()})),
             ("POST", "/reset", self._reset),
             ("GET", "/config", lambda call: (200, self.progress.config.to_json())),
@@ -199,24 +196,16 @@ class EmulatorServer(BackgroundServer):
             ("POST", "/resends/<int:resend_id>/advance", self._advance_route),
         ]
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> EmulatorServer:
-        super().start()
-        log.info("Return Helper emulator on %s (user API %s)", self.url, self.api_base)
-        return self
-
     def stop(self) -> None:
         self.progress.close()
         super().stop()
 
     def __enter__(self) -> EmulatorServer:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # -- dispatch ------------------------------------------------------------------------------
 
     @Request.application
     def _serve(self, request: Request) -> Response:
@@ -294,9 +283,7 @@ class EmulatorServer(BackgroundServer):
             follow_up()
         return body
 
-    # -- user API operations with a follow-up ----------------------------------------------------
-    # Upstream notifies asynchronously: sending from the request would block the caller.
-
+    # The operations with a follow-up: upstream notifies asynchronously (sending from the request would block it).
     def _create_resend(self, call: Call) -> tuple[dict[str, Any], Callable[[], Any]]:
         payload = self.state.create_resend(call.user_json(), call.key)
         return payload, lambda: self.progress.on_created(payload["resendId"])
@@ -309,8 +296,6 @@ class EmulatorServer(BackgroundServer):
         inventory = self.state.update_handling(call.user_json())
         # The answer is the bare envelope, as documented.
         return {}, lambda: _in_background(self._deliver, webhooks.inventory_handling_completed(inventory))
-
-    # -- webhooks ------------------------------------------------------------------------------
 
     def _deliver(self, payload: dict[str, Any]) -> dict[str, Any]:
         result = webhooks.deliver(self.webhook_url, self.signing_key, payload, self.webhook_signed_url)
@@ -333,8 +318,6 @@ class EmulatorServer(BackgroundServer):
         delivered = self._send_resend_update(resend_id)
         resend, _ = self.state.resend_event_parts(resend_id)
         return {"resend": resend, "status": RESEND_STATUSES[resend["resendStatusCode"]][0], "webhook": delivered}
-
-    # -- control API ---------------------------------------------------------------------------
 
     def _reset(self, call: Call) -> tuple[int, Any]:
         self.progress.cancel_all()

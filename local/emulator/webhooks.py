@@ -117,24 +117,13 @@ def inventory_handling_completed(inventory: dict[str, Any]) -> dict[str, Any]:
 
 
 def deliver(url: str, signing_key: str, payload: dict[str, Any], signed_url: str) -> dict:
-    """POST the payload to ``url``, signed for ``signed_url``; never raises for transport errors.
-
-    Returns ``{"category", "action", "eventTime", "url", "status", "body", "error"}`` where
-    ``status`` is the receiver's HTTP status (None when it could not be reached).
-    """
-    result = {
-        **_pick(payload, "category", "action", "eventTime"),
-        "url": url,
-        "status": None,
-        "body": None,
-        "error": None,
-    }
+    """POST the payload to ``url``, signed for ``signed_url``; what happened, never raising for transport errors
+    (``status``: the receiver's HTTP status, None when it could not be reached)."""
+    result = {**_pick(payload, "category", "action", "eventTime"), "url": url, "status": None, "body": None}
     try:
         response = post_signed(
             url, signing_key, json.dumps(payload, separators=(",", ":")).encode(), signed_url=signed_url
         )
     except requests.RequestException as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    else:
-        result.update(status=response.status_code, body=response.text[:_BODY_PREVIEW_CHARS])
-    return result
+        return {**result, "error": f"{type(exc).__name__}: {exc}"}
+    return {**result, "status": response.status_code, "body": response.text[:_BODY_PREVIEW_CHARS], "error": None}

@@ -6,11 +6,10 @@ import threading
 import time
 from datetime import UTC, datetime
 
-import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from local.lambda_runtime import InvocationResult
-from local.scheduler import ScheduleRunner, local_interval, local_scheduler, scheduled_event
+from local.scheduler import ScheduleRunner, local_scheduler, scheduled_event
 from local.settings import LOCAL_ACCOUNT_ID
 from local.template import ScheduleEvent
 
@@ -18,16 +17,16 @@ REGION = "us-east-1"
 NIGHTLY = ScheduleEvent("ReconcileFunction", "Nightly", "rate(1 hour)", True, None)
 
 
-def test_locally_every_schedule_runs_every_30_seconds_unless_local_schedule_seconds_says_otherwise():
-    assert local_interval({}) == 30
-    assert local_interval({"LOCAL_SCHEDULE_SECONDS": ""}) == 30  # empty: unset
-    assert local_interval({"LOCAL_SCHEDULE_SECONDS": "0.5"}) == 0.5
-
-
-@pytest.mark.parametrize("value", ["soon", "0", "-1"])
-def test_a_bad_local_schedule_seconds_is_refused(value):
-    with pytest.raises(ValueError, match="LOCAL_SCHEDULE_SECONDS"):
-        local_interval({"LOCAL_SCHEDULE_SECONDS": value})
+def test_locally_every_schedule_runs_every_30_seconds():
+    # contract: the reconciler runs "every 30 s locally", whatever the template's expression
+    runtime = FakeRuntime()
+    scheduler = local_scheduler([NIGHTLY], runtime.invoke, region=REGION)
+    scheduler.start()
+    try:
+        assert [runner.interval for runner in scheduler.loops] == [30]
+    finally:
+        scheduler.stop()
+    assert runtime.calls == []  # the first run is one interval after start
 
 
 def test_the_event_is_an_eventbridge_scheduled_event():
@@ -99,15 +98,13 @@ def test_a_failing_invocation_is_logged_and_the_schedule_keeps_running(capsys):
     runner.start()
     _wait(lambda: len(runtime.calls) >= 2)
     runner.stop()
-    assert "RuntimeError: boom" in capsys.readouterr().err
+    assert "error (RuntimeError): boom (not retried)" in capsys.readouterr().err
 
 
-def test_the_scheduler_runs_enabled_schedules_only_and_honours_the_override():
+def test_the_scheduler_runs_enabled_schedules_only():
     runtime = FakeRuntime()
     disabled = ScheduleEvent("OtherFunction", "Off", "rate(1 minute)", False, None)
-    scheduler = local_scheduler(
-        [NIGHTLY, disabled], runtime.invoke, region=REGION, environ={"LOCAL_SCHEDULE_SECONDS": "0.1"}
-    )
+    scheduler = local_scheduler([NIGHTLY, disabled], runtime.invoke, region=REGION, interval=0.1)
     scheduler.start()
     try:
         assert [runner.interval for runner in scheduler.loops] == [0.1]

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from local.aws_services import client
 from local.lambda_runtime import InvocationResult
-from local.sqs_poller import SqsPoller, build_event, failed_message_ids, lambda_message_attributes
+from local.sqs_poller import SqsPoller, build_event, failed_message_ids
 from local.template import SqsEventSource
 
 REGION = "us-east-1"
@@ -295,15 +295,6 @@ def test_an_event_without_message_attributes_validates_too():
     SqsModel.model_validate(event)
     assert event["Records"][0]["messageAttributes"] == {}
     assert "md5OfMessageAttributes" not in event["Records"][0]
-
-
-def test_string_and_binary_list_attributes_keep_lambdas_shape():
-    converted = lambda_message_attributes(
-        {"tags": {"DataType": "String", "StringListValues": ["a", "b"], "BinaryListValues": [b"x"]}}
-    )
-    assert converted == {
-        "tags": {"stringListValues": ["a", "b"], "binaryListValues": ["eA=="], "dataType": "String"},
-    }
 
 
 # ------------------------------------------------------------------ what counts as failed

@@ -179,13 +179,14 @@ def test_parameter_overrides_reach_the_environment():
     "overrides",
     [
         {"RetryBaseDelaySeconds": "0"},
+        {"RetryBaseDelaySeconds": "soon"},
         {"LogLevel": "LOUD"},
         {"ReturnHelperApiBaseUrl": "ftp://x/"},
         {"NotAParameter": "1"},
     ],
 )
 def test_parameter_values_the_template_refuses_fail_at_load(overrides):
-    with pytest.raises(TemplateError):
+    with pytest.raises(TemplateError, match=next(iter(overrides))):
         LocalTemplate.load(parameter_overrides=overrides)
 
 
@@ -279,7 +280,7 @@ def test_contract_variables_map_to_the_parameters_they_override(template):
     settings = LocalSettings.from_env(
         {"API_PORT": "3100", "RH_EMULATOR_PORT": "4111", "RESEND_MAX_ITEMS": "9", "UPSTREAM_TIMEOUT_SECONDS": "4"}
     )
-    overrides = settings.parameter_overrides(template.declared_parameters)
+    overrides = settings.parameter_overrides(template.parameters.keys())
     assert overrides == {
         "RetryBaseDelaySeconds": "1",
         "ReconcilePendingAfterSeconds": "10",  # contract section 2: local default 10
@@ -298,14 +299,14 @@ def test_behind_a_tunnel_deliveries_are_received_locally_and_signed_for_the_publ
     )
     assert settings.webhook_url == "http://127.0.0.1:3100/webhooks/returnhelper"  # where the gateway receives them
     assert settings.webhook_signed_url == "https://hooks.example.test/rh/notify"
-    overrides = settings.parameter_overrides(template.declared_parameters)
+    overrides = settings.parameter_overrides(template.parameters.keys())
     assert overrides["WebhookPublicUrl"] == "https://hooks.example.test/rh/notify"  # what the function verifies
     assert LocalSettings.from_env({"API_PORT": "3100"}).webhook_signed_url == settings.webhook_url
 
 
 def test_reconcile_pending_after_seconds_is_a_contract_variable(template):
     overrides = LocalSettings.from_env({"RECONCILE_PENDING_AFTER_SECONDS": "45"}).parameter_overrides(
-        template.declared_parameters
+        template.parameters.keys()
     )
     assert overrides["ReconcilePendingAfterSeconds"] == "45"
 
