@@ -7,6 +7,7 @@ import pytest
 from rh_common.domain import webhook_events
 
 T = "2024-05-02T02:59:27.8657445Z"
+ARRIVED = {"arrivalEventTime": T}  # an arrival's eventTime: when Return Helper logged the item, failing better
 
 
 def event(category, action, **body):
@@ -41,6 +42,8 @@ def test_new_inventory_with_string_ids_and_named_codes_is_in_stock():
             "handlingCode": "tbc",
             "handlingStatusCode": "pending",
             "inStock": True,
+            "shipmentId": 1,
+            "arrivalEventTime": T,
         }
     }
 
@@ -98,8 +101,8 @@ def test_shipment_arrival_v1_lists_items_in_stock_and_v2_lists_none():
         ],
     )
     assert facts_of(v1) == {
-        1: {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
-        2: {"warehouseId": 3, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
+        1: {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True, **ARRIVED},
+        2: {"warehouseId": 3, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True, **ARRIVED},
     }
     v2 = event("rsl", "markShipmentArrive", version="202407", shipment={"shipmentId": "9"})
     normalised = webhook_events.normalise(v2)
@@ -175,6 +178,7 @@ def test_split_line_items_create_new_inventories_in_stock():
             "handlingStatusCode": "pending",
             "inStock": True,
             "pendingVas": False,
+            **ARRIVED,
         }
     }
 

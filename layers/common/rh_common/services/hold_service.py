@@ -1,7 +1,7 @@
 """POST /inventories/{id}/hold: put an item on hold (ohd) with UpdateReturnInventoryHandling.
 
-Checked first from our state (reserved, pending VAS, handling not pending, not in
-stock: 409, nothing sent); an item already ohd/pending answers at once. When
+Checked first from our state (domain/eligibility's hold conditions: reserved, pending VAS,
+handling not pending, not in stock: 409, nothing sent); an item already ohd/pending answers at once. When
 Return Helper accepts, the hold is recorded as a fact dated now through the same
 last-writer-wins registers as webhooks, so a later webhook still wins.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from rh_common.domain import inventory, results
+from rh_common.domain import eligibility, inventory, results
 from rh_common.domain.field_errors import FieldError, error_body
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.results import Outcome, Result
@@ -24,17 +24,10 @@ _HOLD_KEYS = uuid.UUID("0b6f4f7e-52a8-4a1f-9d0c-3f0e1c7d2a51")
 
 
 def refusal(record: InventoryRecord) -> str | None:
-    """Why the item cannot be put on hold now, or None."""
-    values = record.values
-    if record.active_resend_request_id is not None:
-        return f"it is reserved by resend request {record.active_resend_request_id}"
-    if values.get("pendingVas"):
-        return "it has a pending VAS request"
-    if values.get("handlingStatusCode") != "pending":
-        return f"its handling {values.get('handlingCode')} is {values.get('handlingStatusCode')}, not pending"
-    if values.get("inStock") is not True:
-        return "it is not in stock"
-    return None
+    """Why the item cannot be put on hold now, or None (the first unmet of eligibility.HOLD_CONDITIONS)."""
+    stored = inventory.attributes(record)
+    unmet = eligibility.unmet(eligibility.HOLD_CONDITIONS, stored)
+    return f"it {unmet[0].explain(stored)}" if unmet else None
 
 
 def is_on_hold(record: InventoryRecord) -> bool:

@@ -9,13 +9,14 @@ revision so concurrent writers cannot lose each other's updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base, page_tokens
-from rh_common.domain import inventory
+from rh_common.domain import eligibility, inventory
+from rh_common.domain.eligibility import Condition, Test
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 from rh_common.domain.webhook_events import InventoryFacts
@@ -352,8 +353,9 @@ class InventoryStore(base.TableAdapter):
             "ExpressionAttributeValues": {":warehouse": base.to_attribute(warehouse_id)},
         }
         if eligible_handling_codes is not None:
-            query.update(_eligibility_filter(eligible_handling_codes))
-            query["ExpressionAttributeValues"].update(_eligibility_values(eligible_handling_codes))
+            conditions = (*eligibility.resend_conditions(eligible_handling_codes), eligibility.NOT_RESERVED)
+            query["FilterExpression"], query["ExpressionAttributeNames"], values = eligibility_filter(conditions)
+            query["ExpressionAttributeValues"].update(values)
         records: list[InventoryRecord] = []
         while len(records) < limit:
             if start_key:
@@ -367,27 +369,37 @@ class InventoryStore(base.TableAdapter):
         return records, encode_token(start_key) if start_key else None
 
 
-def _eligibility_filter(codes: frozenset[str]) -> dict[str, Any]:
-    # Mirrors inventory.is_eligible; a test checks the two agree.
-    placeholders = ", ".join(f":code{i}" for i in range(len(codes)))
-    expression = (
-        f"handlingCode IN ({placeholders}) AND handlingStatusCode = :pending AND inStock = :true"
-        " AND (attribute_not_exists(pendingVas) OR pendingVas = :false)"
-        " AND attribute_not_exists(otherWorkflow) AND attribute_not_exists(activeResendRequestId)"
-    )
-    return {"FilterExpression": expression}
-
-
-def _eligibility_values(codes: frozenset[str]) -> dict[str, Any]:
-    values = {f":code{i}": base.to_attribute(code) for i, code in enumerate(sorted(codes))}
-    values.update(
-        {
-            ":pending": base.to_attribute("pending"),
-            ":true": base.to_attribute(True),
-            ":false": base.to_attribute(False),
-        }
-    )
-    return values
+def eligibility_filter(conditions: Sequence[Condition]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(FilterExpression, its names, its values) keeping exactly the items that meet every condition: derived
+    from domain/eligibility's data, as the Python predicate is, so the two cannot drift."""
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for index, condition in enumerate(conditions):
+        steps = condition.attribute.split(".")
+        path = ".".join(f"#e{index}_{depth}" for depth in range(len(steps)))
+        names.update({f"#e{index}_{depth}": step for depth, step in enumerate(steps)})
+        value = f":e{index}"
+        if condition.test is Test.PRESENT:
+            clauses.append(f"(attribute_exists({path}) AND NOT attribute_type({path}, :nullType))")
+        elif condition.test is Test.ABSENT:
+            clauses.append(f"(attribute_not_exists({path}) OR attribute_type({path}, :nullType))")
+        elif condition.test is Test.EQUALS:
+            clauses.append(f"{path} = {value}")
+            values[value] = base.to_attribute(condition.operand)
+        elif condition.test is Test.ONE_OF:
+            members = [f"{value}_{n}" for n in range(len(condition.operand))]
+            clauses.append(f"{path} IN ({', '.join(members)})")
+            values.update({member: base.to_attribute(v) for member, v in zip(members, condition.operand, strict=True)})
+        elif condition.test is Test.NOT_TRUE:
+            clauses.append(f"(attribute_not_exists({path}) OR NOT {path} = :true)")
+        else:  # a new kind of test must be given its expression here before the rule can use it
+            raise ValueError(f"no DynamoDB expression for {condition.test}")
+    if any(c.test in (Test.PRESENT, Test.ABSENT) for c in conditions):
+        values[":nullType"] = base.to_attribute("NULL")
+    if any(c.test is Test.NOT_TRUE for c in conditions):
+        values[":true"] = base.to_attribute(True)
+    return " AND ".join(clauses), names, values
 
 
 _TOKEN = {"w": int, "i": int}  # the ByWarehouse index's key: warehouseId, returnInventoryId
