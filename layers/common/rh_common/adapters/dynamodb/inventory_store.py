@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base, page_tokens
 from rh_common.domain import eligibility, inventory
-from rh_common.domain.eligibility import Condition, Test
+from rh_common.domain.eligibility import Check, Condition
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 from rh_common.domain.webhook_events import InventoryFacts
@@ -380,24 +380,24 @@ def eligibility_filter(conditions: Sequence[Condition]) -> tuple[str, dict[str, 
         path = ".".join(f"#e{index}_{depth}" for depth in range(len(steps)))
         names.update({f"#e{index}_{depth}": step for depth, step in enumerate(steps)})
         value = f":e{index}"
-        if condition.test is Test.PRESENT:
+        if condition.check is Check.PRESENT:
             clauses.append(f"(attribute_exists({path}) AND NOT attribute_type({path}, :nullType))")
-        elif condition.test is Test.ABSENT:
+        elif condition.check is Check.ABSENT:
             clauses.append(f"(attribute_not_exists({path}) OR attribute_type({path}, :nullType))")
-        elif condition.test is Test.EQUALS:
+        elif condition.check is Check.EQUALS:
             clauses.append(f"{path} = {value}")
             values[value] = base.to_attribute(condition.operand)
-        elif condition.test is Test.ONE_OF:
+        elif condition.check is Check.ONE_OF:
             members = [f"{value}_{n}" for n in range(len(condition.operand))]
             clauses.append(f"{path} IN ({', '.join(members)})")
             values.update({member: base.to_attribute(v) for member, v in zip(members, condition.operand, strict=True)})
-        elif condition.test is Test.NOT_TRUE:
+        elif condition.check is Check.NOT_TRUE:
             clauses.append(f"(attribute_not_exists({path}) OR NOT {path} = :true)")
-        else:  # a new kind of test must be given its expression here before the rule can use it
-            raise ValueError(f"no DynamoDB expression for {condition.test}")
-    if any(c.test in (Test.PRESENT, Test.ABSENT) for c in conditions):
+        else:  # a new kind of check must be given its expression here before the rule can use it
+            raise ValueError(f"no DynamoDB expression for {condition.check}")
+    if any(c.check in (Check.PRESENT, Check.ABSENT) for c in conditions):
         values[":nullType"] = base.to_attribute("NULL")
-    if any(c.test is Test.NOT_TRUE for c in conditions):
+    if any(c.check is Check.NOT_TRUE for c in conditions):
         values[":true"] = base.to_attribute(True)
     return " AND ".join(clauses), names, values
 
