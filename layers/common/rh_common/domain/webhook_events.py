@@ -136,14 +136,17 @@ def _fraud_flag(line_item: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _image_urls(images: Any, key: str | None = None) -> list[str]:
-    """Photo URLs from a list of URLs, or of objects holding one under `key`."""
+    """Photo URLs from a list of URLs, or of objects holding one under `key` (an entry without one, e.g. only an
+    `imageKey`, is left out)."""
     if not isinstance(images, list):
         raise ValueError(f"an image list must be a list, not {type(images).__name__}")
     urls = []
     for image in images:
         url = image.get(key) if key and isinstance(image, Mapping) else image
+        if url in (None, ""):
+            continue
         if not isinstance(url, str):
-            raise ValueError("image URLs must be strings")
+            raise ValueError(f"an image URL must be a string, not {type(url).__name__}")
         urls.append(url)
     return urls
 
