@@ -76,3 +76,12 @@ def test_the_store_has_an_expression_for_every_kind_of_check(check):
     assert names == {"#e0_0": "fraudFlag", "#e0_1": "isFraudulent"}
     placeholders = {token.strip("(),") for token in expression.split() if token.strip("(),").startswith(":")}
     assert placeholders == set(values)
+
+
+def test_the_listing_filter_leaves_out_the_querys_key_which_dynamodb_refuses_in_a_filter():
+    conditions = eligibility.resend_conditions(ELIGIBLE)
+    _, names, _ = eligibility_filter(conditions, query_key="warehouseId")
+    tested = {c.attribute.split(".")[0] for c in conditions} - {"warehouseId"}
+    assert set(names.values()) == tested | {"isFraudulent"}  # every other condition is still filtered on
+    with pytest.raises(ValueError, match="query's key"):
+        eligibility_filter([Condition("warehouseId", Check.EQUALS, "r", 2)], query_key="warehouseId")

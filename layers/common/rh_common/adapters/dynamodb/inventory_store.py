@@ -354,7 +354,8 @@ class InventoryStore(base.TableAdapter):
         }
         if eligible_handling_codes is not None:
             conditions = (*eligibility.resend_conditions(eligible_handling_codes), eligibility.NOT_RESERVED)
-            query["FilterExpression"], query["ExpressionAttributeNames"], values = eligibility_filter(conditions)
+            filtered = eligibility_filter(conditions, query_key="warehouseId")
+            query["FilterExpression"], query["ExpressionAttributeNames"], values = filtered
             query["ExpressionAttributeValues"].update(values)
         records: list[InventoryRecord] = []
         while len(records) < limit:
@@ -369,12 +370,19 @@ class InventoryStore(base.TableAdapter):
         return records, encode_token(start_key) if start_key else None
 
 
-def eligibility_filter(conditions: Sequence[Condition]) -> tuple[str, dict[str, str], dict[str, Any]]:
+def eligibility_filter(
+    conditions: Sequence[Condition], query_key: str | None = None
+) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(FilterExpression, its names, its values) keeping exactly the items that meet every condition: derived
-    from domain/eligibility's data, as the Python predicate is, so the two cannot drift."""
+    from domain/eligibility's data, as the Python predicate is, so the two cannot drift. `query_key`: the
+    attribute the query's key condition sets, which DynamoDB refuses in a filter; every item read has it, so
+    a PRESENT check of it holds (any other check of it cannot be filtered)."""
     clauses: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
+    if any(c.attribute == query_key and c.check is not Check.PRESENT for c in conditions):
+        raise ValueError(f"{query_key} is the query's key: a filter cannot test it")
+    conditions = [c for c in conditions if c.attribute != query_key]
     for index, condition in enumerate(conditions):
         steps = condition.attribute.split(".")
         path = ".".join(f"#e{index}_{depth}" for depth in range(len(steps)))
