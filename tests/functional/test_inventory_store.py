@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rh_common.adapters.dynamodb import base
 from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 from rh_common.domain import inventory
 from rh_common.domain.inventory import InventoryRecord
@@ -84,6 +85,11 @@ VARIANTS = [
     {"pendingVas": True},
     {"pendingVas": False},
     {"otherWorkflow": "recall"},
+    {"otherWorkflow": "consolidation"},
+    {"otherWorkflow": None},  # a workflow that ended
+    {"fraudFlag": {"isFraudulent": True, "reasonCode": "serialMismatch"}},
+    {"fraudFlag": {"isFraudulent": False, "reasonCode": None}},
+    {"fraudFlag": None},
 ]
 
 
@@ -102,8 +108,47 @@ def test_the_eligibility_filter_in_dynamodb_agrees_with_the_domain_rule(store, t
     # THEN exactly the ones the domain rule accepts come back
     everything = store.get_many(range(100, 100 + len(VARIANTS)))
     expected = sorted(i for i, record in everything.items() if inventory.is_eligible(record, ELIGIBLE))
-    assert sorted(r.inventory_id for r in listed) == expected == [101, 106]
+    assert sorted(r.inventory_id for r in listed) == expected == [101, 106, 109, 111, 112]
     assert token is None
+
+
+_fresh_warehouses = itertools.count(1000)
+# An eligible item with up to two of its attributes unset, null, or set to a value that meets or fails its
+# condition: every value each condition reads, alone and in pairs.
+UNSET = object()
+ELIGIBLE_STORED = {**ELIGIBLE_ITEM, "pendingVas": False}
+VARIATIONS = [
+    (name, value)
+    for name, values in {
+        "handlingCode": [UNSET, None, "tbc", "rsd"],
+        "handlingStatusCode": [UNSET, None, "completed"],
+        "inStock": [UNSET, None, False],
+        "pendingVas": [UNSET, None, True],
+        "otherWorkflow": [None, "recall", "consolidation", ""],
+        "fraudFlag": [None, {}, {"isFraudulent": True, "reasonCode": "x"}, {"isFraudulent": False, "reasonCode": None}],
+        "activeResendRequestId": [None, "rr-1"],
+    }.items()
+    for value in values
+]
+stored_values = st.lists(st.sampled_from(VARIATIONS), max_size=2).map(lambda pairs: {**ELIGIBLE_STORED, **dict(pairs)})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(stored_values, min_size=1, max_size=8))
+def test_any_stored_item_is_listed_as_eligible_exactly_when_the_domain_rule_says_so(store, tables, items):
+    # GIVEN items of a fresh warehouse holding any mix of unset, null and set attributes
+    warehouse = next(_fresh_warehouses)
+    client = boto3.client("dynamodb")
+    for offset, values in enumerate(items):
+        item = {name: value for name, value in values.items() if value is not UNSET}
+        item.update(returnInventoryId=warehouse * 100 + offset, warehouseId=warehouse)
+        client.put_item(TableName=tables["InventoryTable"], Item=base.to_item(item))
+    # WHEN DynamoDB filters the warehouse's items by the derived expression
+    listed, _ = store.list_by_warehouse(warehouse, 50, eligible_handling_codes=ELIGIBLE)
+    # THEN it keeps exactly those the Python predicate accepts
+    everything = store.get_many(warehouse * 100 + offset for offset in range(len(items)))
+    expected = sorted(i for i, record in everything.items() if inventory.is_eligible(record, ELIGIBLE))
+    assert sorted(r.inventory_id for r in listed) == expected
 
 
 def test_listing_pages_with_a_token_and_never_mixes_warehouses(store):

@@ -9,10 +9,10 @@ import pytest
 import requests
 from aws_lambda_powertools import Metrics, Tracer
 
-from rh_common.domain import inventory, sync_windows
+from rh_common.domain import inventory, sync_windows, timestamps
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.runtime import wiring
-from tests.support.resend import fault, handler_caller, resend_body
+from tests.support.resend import fault, handler_caller, resend_body, upstream_state
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -285,3 +285,22 @@ def test_a_sync_that_reads_a_finished_vas_clears_pending_vas_and_a_newer_webhook
     api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
     drain(worker, sync_queue, lambda_context)
     assert store.get(inventory_id).values["pendingVas"] is True
+
+
+def test_a_sync_sets_the_facts_get_return_inventory_has_and_loggedAt_from_the_list(
+    functions, emulator, sync_queue, lambda_context
+):
+    # GIVEN an item only Return Helper knows (the emulator answers GetReturnInventory with a weight in grams and
+    # empty remarks, and lists the item's createOn)
+    merchant, worker = functions
+    [inventory_id] = backfill(emulator, 1, 2)
+    [listed] = [i for i in upstream_state(emulator)["inventories"] if i["returnInventoryId"] == inventory_id]
+    # WHEN a sync reads it
+    api(merchant, lambda_context, "POST", "/sync/inventories", {"since": _days_ago(3)})
+    drain(worker, sync_queue, lambda_context)
+    # THEN the view carries what the answer has, loggedAt is the list's createOn (never when we read it), and
+    # nothing the answer does not have (photos: S3 keys only) is made up
+    status, view = api(merchant, lambda_context, "GET", f"/inventories/{inventory_id}")
+    assert status == 200
+    assert view["loggedAt"] == timestamps.sortable(listed["createOn"])
+    assert (view["weight"], view["imageUrls"], view["warehouseRemarks"], view["fraudFlag"]) == (500.0, None, None, None)

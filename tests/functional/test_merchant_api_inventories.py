@@ -71,6 +71,18 @@ def test_a_known_inventory_reads_as_the_contract_view(api, store):
         "sku": "S-1",
         "description": "Hoodie",
         "lastEventTime": T,
+        # section 11: null where unknown
+        "returnRequestId": None,
+        "shipmentId": None,
+        "sellerReferenceNumber": None,
+        "inboundTrackingNumber": None,
+        "imageUrls": None,
+        "warehouseRemarks": None,
+        "fraudFlag": None,
+        "weight": None,
+        "dimensions": None,
+        "loggedAt": None,
+        "workflow": None,
     }
 
 

@@ -130,6 +130,8 @@ def test_more_items_than_the_cap_is_422(api, items):
         ({"inStock": False}, "not in stock"),
         ({"pendingVas": True}, "VAS"),
         ({"otherWorkflow": "recall"}, "recall"),
+        ({"otherWorkflow": "consolidation"}, "consolidation"),
+        ({"fraudFlag": {"isFraudulent": True, "reasonCode": "serialMismatch"}}, "fraudFlag"),
     ],
 )
 def test_an_ineligible_item_is_422_naming_it(api, items, emulator, values, reason):

@@ -48,7 +48,7 @@ def api(load_with_upstream, lambda_context):
         # tight and a group would turn PENDING (faults here answer at once; nothing waits on this).
         UPSTREAM_TIMEOUT_SECONDS="10",
         RESEND_MAX_ITEMS="3",
-        BATCH_MAX_ITEMS="7",  # the plan below takes 7 items (a plan is capped like a batch)
+        BATCH_MAX_ITEMS="8",  # the plan below takes 8 items (a plan is capped like a batch)
     )
     return handler_caller(module, lambda_context)
 
@@ -79,11 +79,13 @@ def quote_body(ids, country="usa", postal="10001"):
 
 
 def test_the_plan_groups_by_warehouse_within_the_cap_and_lists_the_rest(api, seed, tables):
-    for i in (1, 2, 3, 5):
+    for i in (1, 2, 3):
         seed(i)
+    seed(5, fraudFlag={"isFraudulent": False, "reasonCode": None})
     seed(4, HAMBURG)
     seed(6, inStock=False)
-    status, plan = api("POST", "/resends/plan", {"returnInventoryIdList": [6, 5, 4, 3, 2, 1, 99]})
+    seed(7, fraudFlag={"isFraudulent": True, "reasonCode": "serialMismatch"})
+    status, plan = api("POST", "/resends/plan", {"returnInventoryIdList": [7, 6, 5, 4, 3, 2, 1, 99]})
     assert status == 200, plan
     assert plan["groups"] == [
         {"warehouseId": NJ, "returnInventoryIdList": [1, 2, 3]},
@@ -92,6 +94,7 @@ def test_the_plan_groups_by_warehouse_within_the_cap_and_lists_the_rest(api, see
     ]
     assert plan["excluded"] == [
         {"returnInventoryId": 6, "reason": "is not in stock"},
+        {"returnInventoryId": 7, "reason": "fraudFlag"},  # the contract's name for it (section 11)
         {"returnInventoryId": 99, "reason": "not known"},
     ]
     assert boto3.client("dynamodb").scan(TableName=tables["ResendRequestTable"])["Items"] == []
@@ -149,6 +152,10 @@ def test_quote_refusals(api, seed, emulator):
     seed(31)
     seed(32, HAMBURG)
     seed(33, handling="rsd")
+    seed(36, fraudFlag={"isFraudulent": True, "reasonCode": "serialMismatch"})
+    status, body = api("POST", "/resends/quote", quote_body([31, 36]))
+    assert status == 422 and [e["field"] for e in body["errors"]] == ["returnInventoryIdList.1"]
+    assert "fraudFlag" in body["errors"][0]["message"]
     status, body = api("POST", "/resends/quote", quote_body([31, 32]))
     assert status == 422 and "one warehouse" in json.dumps(body)
     status, body = api("POST", "/resends/quote", quote_body([31, 33, 34]))
@@ -304,12 +311,16 @@ def test_hold_first_holds_the_tbc_items_then_resends_them(api, seed, emulator):
     seed(121, handling="tbc")
     seed(122)
     seed(123, inStock=False)
-    body = {**resend_body([121, 122, 123]), "holdFirst": True}
+    seed(124, handling="tbc", fraudFlag={"isFraudulent": True, "reasonCode": "serialMismatch"})
+    body = {**resend_body([121, 122, 123, 124]), "holdFirst": True}
     status, result = api("POST", "/resends/batch", body, headers={"Idempotency-Key": "batch-hold"})
     assert status == 200, result
     [entry] = result["resends"]
     assert entry["returnInventoryIdList"] == [121, 122] and entry["status"] == "SUBMITTED"
-    assert result["excluded"] == [{"returnInventoryId": 123, "reason": "is not in stock"}]
+    assert result["excluded"] == [
+        {"returnInventoryId": 123, "reason": "is not in stock"},
+        {"returnInventoryId": 124, "reason": "fraudFlag"},
+    ]
     assert sum(upstream_state(emulator)["updateHandlingCalls"].values()) == 1
 
 
@@ -328,11 +339,11 @@ def test_groups_fail_on_their_own_and_a_transient_failure_leaves_a_group_pending
 
 
 def test_batch_refusals(api, seed, emulator):
-    ids = [seed(i) for i in range(111, 119)]
+    ids = [seed(i) for i in range(111, 120)]
     status, body = api("POST", "/resends/batch", resend_body(ids[:2]))
     assert status == 422 and body["errors"][0]["field"].lower() == "idempotency-key"
     status, body = api("POST", "/resends/batch", resend_body(ids), headers={"Idempotency-Key": "too-many"})
-    assert status == 422 and "at most 7" in body["errors"][0]["message"]
+    assert status == 422 and "at most 8" in body["errors"][0]["message"]
     assert api("GET", "/resends/batch/too-many")[0] == 404
     assert upstream_state(emulator)["createResendCalls"] == {}
 

@@ -158,6 +158,10 @@ def test_every_handled_sample_event_is_applied_whatever_the_order(deliver, table
         "userUpdateReturnInventorySku",
         "recall_recallUpdateStatus",
         "lineItemVasReturnInventoryLineItem_splitLineItem",
+        "notifyUserRmaSwapped",
+        "warehouseUpdateWarehouseRemarks",
+        "completeRecalibrate",
+        "rsl_assignUnknown_photos",
     ]
     for name in reversed(names):
         status, body = deliver(load_event_bytes(name))

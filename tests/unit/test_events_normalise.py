@@ -7,6 +7,7 @@ import pytest
 from rh_common.domain import webhook_events
 
 T = "2024-05-02T02:59:27.8657445Z"
+ARRIVED = {"arrivalEventTime": T}  # an arrival's eventTime: when Return Helper logged the item, failing better
 
 
 def event(category, action, **body):
@@ -41,6 +42,8 @@ def test_new_inventory_with_string_ids_and_named_codes_is_in_stock():
             "handlingCode": "tbc",
             "handlingStatusCode": "pending",
             "inStock": True,
+            "shipmentId": 1,
+            "arrivalEventTime": T,
         }
     }
 
@@ -98,8 +101,8 @@ def test_shipment_arrival_v1_lists_items_in_stock_and_v2_lists_none():
         ],
     )
     assert facts_of(v1) == {
-        1: {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
-        2: {"warehouseId": 3, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True},
+        1: {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True, **ARRIVED},
+        2: {"warehouseId": 3, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True, **ARRIVED},
     }
     v2 = event("rsl", "markShipmentArrive", version="202407", shipment={"shipmentId": "9"})
     normalised = webhook_events.normalise(v2)
@@ -175,6 +178,7 @@ def test_split_line_items_create_new_inventories_in_stock():
             "handlingStatusCode": "pending",
             "inStock": True,
             "pendingVas": False,
+            **ARRIVED,
         }
     }
 
@@ -228,3 +232,56 @@ def test_unreadable_events_are_unprocessable(payload):
 
 def test_notification_id_is_kept_for_deduplication():
     assert webhook_events.normalise(event("x", "y", notificationId="01HXYZ")).notification_id == "01HXYZ"
+
+
+def test_an_arrivals_photos_are_its_image_urls_and_an_entry_without_one_is_left_out():
+    payload = event(
+        "newInventoryCreated",
+        "newInventoryCreated",
+        returnInventory={
+            "returnInventoryId": "5",
+            "warehouseId": 2,
+            "imageList": [{"imageUrl": "https://files.example.com/a.jpg", "imageKey": "a.jpg"}, {"imageKey": "b.jpg"}],
+        },
+    )
+    assert facts_of(payload)[5]["imageUrls"] == ["https://files.example.com/a.jpg"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"imageList": [{"imageUrl": 7}]},
+        {"imageList": "a.jpg"},
+        {"weight": "620"},
+        {"weight": 620, "dimension1": 1, "dimension2": True, "dimension3": 2},
+        {"createOn": "yesterday"},
+    ],
+)
+def test_an_arrival_whose_details_have_a_shape_upstream_never_sends_is_unprocessable(row):
+    arrival = {"returnInventoryId": "5", "warehouseId": 2, **row}
+    payload = event("newInventoryCreated", "newInventoryCreated", returnInventory=arrival)
+    with pytest.raises(webhook_events.UnprocessableEvent):
+        webhook_events.normalise(payload)
+
+
+def test_fraud_flags_come_from_the_line_item_of_each_listed_inventory():
+    v1 = event(
+        "rsl",
+        "markShipmentArrive",
+        shipment={"shipToWarehouseId": 2, "sellerReferenceNumber": "S-1"},
+        returnRequest={"returnRequestId": 9, "sellerReferenceNumber": "ORDER-9"},
+        returnInventoryList=[
+            {"returnInventoryId": 1, "returnRequestLineItemId": 11, "handlingCode": 0, "handlingStatusCode": 0},
+            {"returnInventoryId": 2, "returnRequestLineItemId": "12", "handlingCode": 0, "handlingStatusCode": 0},
+        ],
+        lineItems=[
+            {"returnRequestLineItemId": "11", "isFraudulent": True, "fraudReasonCode": "serialMismatch"},
+            {"returnRequestLineItemId": 12, "isFraudulent": False, "fraudReasonCode": None},
+        ],
+    )
+    facts = facts_of(v1)
+    assert facts[1]["fraudFlag"] == {"isFraudulent": True, "reasonCode": "serialMismatch"}
+    assert facts[2]["fraudFlag"] == {"isFraudulent": False, "reasonCode": None}
+    assert facts[1]["sellerReferenceNumber"] == "ORDER-9"  # the return request's, over the shipment's
+    with pytest.raises(webhook_events.UnprocessableEvent):
+        webhook_events.normalise({**v1, "lineItems": [{"returnRequestLineItemId": 11, "isFraudulent": "yes"}]})

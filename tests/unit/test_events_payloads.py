@@ -48,12 +48,13 @@ def test_given_the_events_directory_then_every_handled_type_has_a_payload():
         "lineItemVasReturnInventoryLineItem_splitLineItem.json",
         "recall_recallUpdateStatus.json",
         "userUpdateReturnInventorySku.json",
-        "labelGenerated.json",
-        # documented by Return Helper, not (or not yet) handled here: kept and answered `ignored`
         "completeRecalibrate.json",
         "notifyUserRmaSwapped.json",
-        "updateReturnInventoryMeta.json",
         "warehouseUpdateWarehouseRemarks.json",
+        "rsl_assignUnknown_photos.json",  # an arrival with photos, a seller reference and a fraud flag
+        # documented by Return Helper, not (or not yet) handled here: kept and answered `ignored`
+        "labelGenerated.json",
+        "updateReturnInventoryMeta.json",
         "rrli_changeLineItemImage.json",
         "consolidateShippingOrderShippingFeeUpdated.json",
         "consolidateShippingOrderInventoryAllPacked.json",
@@ -72,6 +73,13 @@ def test_given_the_published_samples_then_their_numbers_and_ids_keep_the_publish
     assert isinstance(supplement["weight"], float) and supplement["weight"] == 620.0
     assert all(isinstance(supplement[f"dimension{n}"], float) for n in (1, 2, 3))
     assert load_event("notifyUserRmaSwapped")["payload"]["returnInventoryId"] == "20279"
+    photos = load_event("rsl_assignUnknown_photos")
+    assert all(isinstance(row["returnInventoryId"], int) for row in photos["returnInventoryList"])
+    assert all(isinstance(row["weight"], float) for row in photos["returnInventoryList"])
+    assert [e["returnRequestLineItem"]["isFraudulent"] for e in photos["returnRequestLineItemIncludeImageList"]] == [
+        False,
+        True,
+    ]
     order = load_event("consolidateShippingOrderShippingFeeUpdated")["order"]
     assert isinstance(order["shippingFee"], float) and isinstance(order["consolidateShippingOrderId"], str)
 

@@ -158,3 +158,24 @@ def test_any_interleaving_of_webhooks_and_sync_results_converges_to_the_newest_f
     assert {i: timestamps.sortable(r.last_event_time) for i, r in records.items()} == {
         i: timestamps.sortable(t) for i, t in expected_last.items()
     }
+
+
+LOGGED = {
+    "arrivalCreateOn": "2025-03-03T08:15:33.8896800Z",  # the arrival's returnInventory.createOn
+    "listedCreateOn": "2025-03-03T08:15:34.0000000Z",  # ReturnInventory/list's createOn (a sync)
+    "arrivalEventTime": "2025-03-03T08:15:42.1984163Z",  # the arrival event's eventTime
+}
+
+
+@settings(max_examples=100)
+@given(sources=st.lists(st.sampled_from(sorted(LOGGED)), min_size=1, unique=True).flatmap(st.permutations))
+def test_logged_at_takes_the_arrivals_create_on_then_the_lists_then_the_event_time_whatever_arrives_first(sources):
+    # GIVEN some of the three sources, each from its own delivery, arriving in any order (the sync's read dated
+    # before or after the arrival)
+    record = InventoryRecord(1)
+    for n, name in enumerate(sources):
+        event_time = EVENT_TIMES[n]
+        record = inventory.apply(record, {name: LOGGED[name]}, inventory.event_version(event_time, name), event_time)
+    # THEN loggedAt is the best source present
+    best = next(name for name in inventory.LOGGED_AT_SOURCES if name in sources)
+    assert inventory.view(record, frozenset({"ohd"}))["loggedAt"] == LOGGED[best]

@@ -29,6 +29,17 @@ def test_an_item_has_one_reference_per_look_up_it_has_a_value_for():
     }
 
 
+def test_the_seller_reference_looked_up_is_the_one_shown_the_returns_else_the_items():
+    # GIVEN only the item's own reference (GetReturnInventory's), then the return request's too
+    item_only = {"itemSellerReferenceNumber": "LINE-7"}
+    both = {"itemSellerReferenceNumber": "LINE-7", "sellerReferenceNumber": "ORDER-1002"}
+    # THEN the row follows the view's precedence, and a look-up matches what the view shows
+    assert references.references_of(item_only) == {"sellerReferenceNumber#LINE-7"}
+    assert references.references_of(both) == {"sellerReferenceNumber#ORDER-1002"}
+    assert references.matches(both, "sellerReferenceNumber", "ORDER-1002")
+    assert not references.matches(both, "sellerReferenceNumber", "LINE-7")
+
+
 def test_a_packed_item_is_listed_under_its_consolidation_order():
     refs = references.references_of({"consolidationOrderId": "01JNQ8V4T0C0NS011DAT10N0RD"})
     assert refs == {"consolidationOrder#01JNQ8V4T0C0NS011DAT10N0RD"}

@@ -22,6 +22,11 @@ class SuccessModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FraudFlag(SuccessModel):
+    isFraudulent: bool
+    reasonCode: str | None
+
+
 class InventoryView(SuccessModel):
     returnInventoryId: int
     warehouseId: int | None
@@ -35,6 +40,18 @@ class InventoryView(SuccessModel):
     sku: str | None
     description: str | None
     lastEventTime: str | None
+    # section 11: what else Return Helper said about the item, null where unknown
+    returnRequestId: int | None
+    shipmentId: int | None
+    sellerReferenceNumber: str | None
+    inboundTrackingNumber: str | None
+    imageUrls: list[str] | None
+    warehouseRemarks: str | None
+    fraudFlag: FraudFlag | None
+    weight: float | None  # in the payload's weightUom, else grams
+    dimensions: list[float] | None  # [d1, d2, d3], in the payload's dimensionUom, else cm
+    loggedAt: str | None
+    workflow: Literal["recall", "consolidation"] | None
 
 
 class ResendView(SuccessModel):

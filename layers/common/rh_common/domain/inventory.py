@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rh_common.domain import timestamps
+from rh_common.domain import eligibility, timestamps
 
 # Attributes that events set; each keeps its own version.
 STATE_ATTRIBUTES: tuple[str, ...] = (
@@ -24,14 +24,27 @@ STATE_ATTRIBUTES: tuple[str, ...] = (
     "handlingStatusCode",
     "inStock",
     "pendingVas",
-    "otherWorkflow",
-    "weight",  # completeRecalibrate; not in the view (it only moves the version a cached quote is keyed by)
-    # Look-up references (domain/references.py) besides rma and sku.
-    "sellerReferenceNumber",
+    "otherWorkflow",  # null, "recall" or "consolidation": shown as `workflow`
     "returnRequestId",
+    "shipmentId",
+    "sellerReferenceNumber",  # the return request's or shipment's
+    "itemSellerReferenceNumber",  # the inventory's / line item's: shown when the return's is unknown
     "inboundTrackingNumber",
+    "imageUrls",
+    "warehouseRemarks",
+    "fraudFlag",  # {"isFraudulent": bool, "reasonCode": str or None}
+    "weight",
+    "weightUom",  # set with every weight: the payload's unit, else "g"
+    "dimensions",  # [d1, d2, d3]
+    "dimensionUom",  # set with every dimensions: the payload's unit, else "cm"
+    # When Return Helper logged the item, one register per source; `logged_at` says which wins, so the
+    # precedence holds whatever order the sources arrive in.
+    "arrivalCreateOn",  # returnInventory.createOn of an arrival event
+    "listedCreateOn",  # ReturnInventory/list's createOn
+    "arrivalEventTime",  # an arrival event's eventTime
     "consolidationOrderId",  # the consolidation order the item was packed into (consolidate-shipping events)
 )
+LOGGED_AT_SOURCES: tuple[str, ...] = ("arrivalCreateOn", "listedCreateOn", "arrivalEventTime")
 
 
 # Attributes a sync dates by its own read rather than by the item's handling update (contract section 8: a VAS
@@ -67,39 +80,53 @@ def apply(record: InventoryRecord, facts: Mapping[str, Any], version: str, event
     return replace(record, values=values, versions=versions)
 
 
+def seller_reference(values: Mapping[str, Any]) -> Any:
+    """The seller reference shown and looked up (contract section 11): the return request's or shipment's,
+    else the inventory's / line item's."""
+    return values.get("sellerReferenceNumber") or values.get("itemSellerReferenceNumber")
+
+
 def changed_attributes(before: InventoryRecord, after: InventoryRecord) -> list[str]:
     return [name for name in STATE_ATTRIBUTES if before.versions.get(name) != after.versions.get(name)]
 
 
-def ineligible_reasons(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> list[str]:
-    """Why a known item cannot be resent (empty: it can, reservations aside): the one home of the rule
-    (contract section 3) for the create path, the plan and the view; the store's listing filter
-    (adapters/inventory_store) mirrors it, and a test checks the two agree."""
-    values = record.values
-    reasons = []
-    if values.get("warehouseId") is None:
-        reasons.append("has no known warehouse yet")
-    code, status = values.get("handlingCode"), values.get("handlingStatusCode")
-    if code not in eligible_handling_codes or status != "pending":
-        allowed = "/".join(sorted(eligible_handling_codes))
-        reasons.append(f"has handling {code}/{status}; a resend needs {allowed} with status pending")
-    if values.get("inStock") is not True:
-        reasons.append("is not in stock")
-    if values.get("pendingVas"):
-        reasons.append("has a pending VAS request")
-    if values.get("otherWorkflow"):
-        reasons.append(f"is in another workflow ({values['otherWorkflow']})")
-    return reasons
+def attributes(record: InventoryRecord) -> dict[str, Any]:
+    """The item as stored (what the eligibility conditions read): its values and its reservation."""
+    return {**record.values, eligibility.RESERVATION_ATTRIBUTE: record.active_resend_request_id}
+
+
+def ineligible_reasons(
+    record: InventoryRecord, eligible_handling_codes: frozenset[str], detailed: bool = False
+) -> list[str]:
+    """Why a known item cannot be resent (empty: it can, reservations aside), from the conditions of
+    domain/eligibility (the one home of the rule; the store's listing filter is derived from them too).
+    `detailed`: the field errors' wording rather than the plans' reasons."""
+    stored = attributes(record)
+    unmet = eligibility.unmet(eligibility.resend_conditions(eligible_handling_codes), stored)
+    return [condition.explain(stored, detailed) for condition in unmet]
 
 
 def is_eligible(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> bool:
     """Resend prerequisites that local state can tell, the reservation included."""
-    return not ineligible_reasons(record, eligible_handling_codes) and record.active_resend_request_id is None
+    conditions = (*eligibility.resend_conditions(eligible_handling_codes), eligibility.NOT_RESERVED)
+    return not eligibility.unmet(conditions, attributes(record))
+
+
+def logged_at(values: Mapping[str, Any]) -> str | None:
+    """When Return Helper logged the item (contract section 11): the arrival's createOn, else the list's, else
+    the arrival event's eventTime; never when this stack received it."""
+    return next((values[name] for name in LOGGED_AT_SOURCES if values.get(name) is not None), None)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def view(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> dict[str, Any]:
-    """The contract's inventory view."""
+    """The contract's inventory view (sections 3 and 11)."""
     values = record.values
+    dimensions = values.get("dimensions")
+    fraud = values.get("fraudFlag")
     return {
         "returnInventoryId": record.inventory_id,
         "warehouseId": values.get("warehouseId"),
@@ -113,4 +140,17 @@ def view(record: InventoryRecord, eligible_handling_codes: frozenset[str]) -> di
         "sku": values.get("sku"),
         "description": values.get("description"),
         "lastEventTime": record.last_event_time,
+        "returnRequestId": values.get("returnRequestId"),
+        "shipmentId": values.get("shipmentId"),
+        "sellerReferenceNumber": seller_reference(values),
+        "inboundTrackingNumber": values.get("inboundTrackingNumber"),
+        "imageUrls": None if values.get("imageUrls") is None else list(values["imageUrls"]),
+        "warehouseRemarks": values.get("warehouseRemarks"),
+        "fraudFlag": None
+        if fraud is None
+        else {"isFraudulent": fraud.get("isFraudulent") is True, "reasonCode": fraud.get("reasonCode")},
+        "weight": _number(values.get("weight")),
+        "dimensions": None if dimensions is None else [float(side) for side in dimensions],
+        "loggedAt": logged_at(values),
+        "workflow": values.get("otherWorkflow"),
     }

@@ -73,7 +73,7 @@ def check_items(
     records: Mapping[int, InventoryRecord],
     eligible_handling_codes: frozenset[str],
 ) -> list[FieldError]:
-    """Every item known, in one warehouse, eligible, in stock, no pending VAS (reservations: `reserved`).
+    """Every item known, in one warehouse and eligible (domain/eligibility; reservations: `reserved`).
     The cap and distinctness are the request models' (checked before any look-up)."""
     ids = request.returnInventoryIdList
     problems: list[FieldError] = []
@@ -86,7 +86,7 @@ def check_items(
             continue
         problems += [
             FieldError(field, f"inventory {inventory_id} {why}")
-            for why in inventory.ineligible_reasons(record, eligible_handling_codes)
+            for why in inventory.ineligible_reasons(record, eligible_handling_codes, detailed=True)
         ]
     if len(warehouses) > 1:
         listed = ", ".join(str(w) for w in sorted(warehouses, key=str))

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rh_common.domain import inventory
+
 # The merchant's look-ups (GET /inventories?<type>=...), each the inventory attribute of the same name.
 LOOKUPS: tuple[str, ...] = ("rma", "sellerReferenceNumber", "returnRequestId", "inboundTrackingNumber", "sku")
 # The consolidation order an item was packed into: its rows list the order's items, which the order's
@@ -49,16 +51,23 @@ def reference(ref_type: str, value: Any) -> str | None:
     return None if text is None else f"{ref_type}#{text}"
 
 
+def _value(values: Mapping[str, Any], ref_type: str) -> Any:
+    # The seller reference is the one the view shows (two sources, one precedence: inventory.seller_reference).
+    if ref_type == "sellerReferenceNumber":
+        return inventory.seller_reference(values)
+    return values.get(ATTRIBUTES[ref_type])
+
+
 def references_of(values: Mapping[str, Any]) -> frozenset[str]:
     """Every reference of an item with these attribute values."""
-    found = (reference(ref_type, values.get(attribute)) for ref_type, attribute in ATTRIBUTES.items())
+    found = (reference(ref_type, _value(values, ref_type)) for ref_type in ATTRIBUTES)
     return frozenset(ref for ref in found if ref is not None)
 
 
 def matches(values: Mapping[str, Any], ref_type: str, value: Any) -> bool:
     """Whether an item with these values has this reference now (a row may be older than the item)."""
     wanted = canonical(ref_type, value)
-    return wanted is not None and canonical(ref_type, values.get(ATTRIBUTES[ref_type])) == wanted
+    return wanted is not None and canonical(ref_type, _value(values, ref_type)) == wanted
 
 
 def row_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[frozenset[str], frozenset[str]]:

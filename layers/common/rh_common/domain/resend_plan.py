@@ -1,7 +1,7 @@
 """How a list of items would be resent: groups of one warehouse, at most the cap each.
 
 Pure: items' records and the cap in, groups and exclusions out. Eligibility is
-`inventory.ineligible_reasons` (one home for the rule) plus the reservation.
+domain/eligibility's conditions (one home for the rule), the reservation included.
 Deterministic: items sorted by id, warehouses by id, each warehouse's items cut
 into consecutive chunks of the cap, so the fewest groups (ceil(n / cap)) and the
 same plan for the same input in any order.
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rh_common.domain import inventory
+from rh_common.domain import eligibility, inventory
 from rh_common.domain.inventory import InventoryRecord
 
 
@@ -58,10 +58,9 @@ def exclusion_reason(
     """Why the item cannot be in a resend now, or None when it can."""
     if record is None:
         return "not known"
-    reasons = inventory.ineligible_reasons(record, eligible_handling_codes)
-    if record.active_resend_request_id is not None:
-        reasons.append(f"is reserved by resend request {record.active_resend_request_id}")
-    return "; ".join(reasons) or None
+    stored = inventory.attributes(record)
+    conditions = (*eligibility.resend_conditions(eligible_handling_codes), eligibility.NOT_RESERVED)
+    return "; ".join(condition.explain(stored) for condition in eligibility.unmet(conditions, stored)) or None
 
 
 def plan(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from rh_common.domain import codes, inventory, timestamps
+from rh_common.domain import codes, inventory, timestamps, webhook_events
 from rh_common.domain.field_errors import FieldError
 from rh_common.domain.webhook_events import InventoryFacts
 
@@ -24,7 +24,6 @@ from rh_common.domain.webhook_events import InventoryFacts
 MAX_SYNC_DAYS = 5 * 366
 MAX_WINDOW_DAYS = 62  # Return Helper's ReturnInventory/list limit (SearchConfig.simpleRecordsMaxDays)
 PAGE_SIZE = 50  # ... and its page-size limit
-UNSET_SENTINEL = "0001-01-01"  # upstream's "no date" value
 # The version suffix of every sync fact: the same data read twice is the same version (no write).
 SYNC_SOURCE = "sync"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -99,6 +98,7 @@ def facts_of(payload: Mapping[str, Any]) -> tuple[InventoryFacts, str, str]:
     values: dict[str, Any] = {
         name: payload[name] for name in ("rma", "sku", "description") if payload.get(name) not in (None, "")
     }
+    values.update(webhook_events.item_details(payload))  # no image URLs: the answer has S3 keys only
     if payload.get("warehouseId") not in (None, ""):
         values["warehouseId"] = codes.parse_id(payload["warehouseId"])
     code = status = None
@@ -128,9 +128,13 @@ class ItemRead:
     read_version: str
 
 
-def read_of(payload: Mapping[str, Any], read_at: str) -> ItemRead:
-    """KeyError / ValueError for an answer without a readable returnInventoryId."""
+def read_of(payload: Mapping[str, Any], read_at: str, listed_create_on: Any = None) -> ItemRead:
+    """KeyError / ValueError for an answer without a readable returnInventoryId. `listed_create_on`: the item's
+    `createOn` in ReturnInventory/list, when the read came from a page of it (GetReturnInventory has none)."""
     facts, version, fact_time = facts_of(payload)
+    created = _moment(listed_create_on)
+    if created is not None:
+        facts = InventoryFacts(facts.inventory_id, {**facts.values, "listedCreateOn": created})
     vas = payload.get("returnRequestLineItemVasList")
     dated = {}
     if isinstance(vas, list):
@@ -141,14 +145,21 @@ def read_of(payload: Mapping[str, Any], read_at: str) -> ItemRead:
 
 def _fact_time(payload: Mapping[str, Any]) -> str:
     for name in ("handlingUpdatedOnStr", "handlingUpdatedOn", "createOn"):
-        raw = payload.get(name)
-        if isinstance(raw, str) and raw.strip() and not raw.startswith(UNSET_SENTINEL):
-            try:
-                return timestamps.sortable(raw)
-            except ValueError:
-                continue
+        moment = _moment(payload.get(name))
+        if moment is not None:
+            return moment
     # Undated: older than any dated news, so any webhook wins over it.
     return "2000-01-01T00:00:00.0000000Z"
+
+
+def _moment(raw: Any) -> str | None:
+    """An upstream date-time in sortable form; None when unset (null, "", upstream's sentinel) or unreadable."""
+    if isinstance(raw, str) and raw.strip() and not raw.startswith(timestamps.UNSET_SENTINEL):
+        try:
+            return timestamps.sortable(raw)
+        except ValueError:
+            return None
+    return None
 
 
 # -- the sync record (adapters.dynamodb.sync_store keeps it): its statuses and its view

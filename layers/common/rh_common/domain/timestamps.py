@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+UNSET_SENTINEL = "0001-01-01"  # upstream's "no date" value (`"0001-01-01T00:00:00"`)
+
 _ISO = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})(?P<separator>[T ])(?P<time>\d{2}:\d{2}:\d{2})"
     r"(?:\.(?P<fraction>\d{1,7}))?(?P<zone>Z|[+-]\d{2}:\d{2})?",

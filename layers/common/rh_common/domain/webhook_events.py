@@ -6,6 +6,7 @@ Pure. Knows every event type of the contract's table; everything else is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -63,11 +64,13 @@ def _texts(source: Mapping[str, Any], *names: str) -> dict[str, str]:
     return found
 
 
-def _number(value: Any, what: str) -> int | Decimal:
-    """A JSON number as read (ints, or Decimal exactly as written); whether DynamoDB can hold it
-    is the store's to say."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+def _number(value: Any, what: str) -> int | float | Decimal:
+    """A JSON number as read (ints, Decimal exactly as a webhook wrote it, floats from an API answer); whether
+    DynamoDB can hold it is the store's to say."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError(f"{what} must be a number, not {type(value).__name__}")
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number")
     return value
 
 
@@ -84,22 +87,129 @@ def _inventory_snapshot(row: Mapping[str, Any], warehouse_fallback: Any = None) 
     return InventoryFacts(codes.parse_id(row["returnInventoryId"]), values)
 
 
-def _arrived(row: Mapping[str, Any], warehouse_fallback: Any = None, **extra: Any) -> InventoryFacts:
+def _id(source: Mapping[str, Any], name: str) -> dict[str, int]:
+    """{name: the id} when the id is present (ids arrive as strings or numbers)."""
+    value = source.get(name)
+    return {} if value in (None, "") else {name: codes.parse_id(value)}
+
+
+def _measures(source: Mapping[str, Any]) -> dict[str, Any]:
+    """Weight and dimensions as sent (numbers kept exactly), each with its unit (the payload's, else g / cm)."""
+    values: dict[str, Any] = {}
+    units = _texts(source, "weightUom", "dimensionUom")
+    if source.get("weight") is not None:
+        values["weight"] = _number(source["weight"], "weight")
+        values["weightUom"] = units.get("weightUom", "g")
+    sides = [source.get(f"dimension{n}") for n in (1, 2, 3)]
+    if all(side is not None for side in sides):
+        values["dimensions"] = [_number(side, "dimension") for side in sides]
+        values["dimensionUom"] = units.get("dimensionUom", "cm")
+    return values
+
+
+def _fraud_flag(line_item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The line item's fraud flag (`isFraudulent`, `fraudReasonCode` in Return Helper's samples), when it has one."""
+    if not line_item or line_item.get("isFraudulent") is None:
+        return {}
+    flagged = line_item["isFraudulent"]
+    if not isinstance(flagged, bool):
+        raise ValueError(f"isFraudulent must be a boolean, not {type(flagged).__name__}")
+    reason = _texts(line_item, "fraudReasonCode").get("fraudReasonCode")
+    return {"fraudFlag": {"isFraudulent": flagged, "reasonCode": reason}}
+
+
+def _image_urls(images: Any, key: str | None = None) -> list[str]:
+    """Photo URLs from a list of URLs, or of objects holding one under `key` (an entry without one, e.g. only an
+    `imageKey`, is left out)."""
+    if not isinstance(images, list):
+        raise ValueError(f"an image list must be a list, not {type(images).__name__}")
+    urls = []
+    for image in images:
+        url = image.get(key) if key and isinstance(image, Mapping) else image
+        if url in (None, ""):
+            continue
+        if not isinstance(url, str):
+            raise ValueError(f"an image URL must be a string, not {type(url).__name__}")
+        urls.append(url)
+    return urls
+
+
+def _parcel(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What an arrival says about the return parcel all its items came in (contract section 11): the return
+    request's seller reference, else the shipment's; the shipment's tracking number, else its label's."""
+    request = payload.get("returnRequest") or {}
+    shipment = payload.get("shipment") or {}
+    label = payload.get("label") or {}
+    values: dict[str, Any] = {**_id(shipment, "returnRequestId"), **_id(request, "returnRequestId")}
+    values.update(_id(shipment, "shipmentId"))
+    reference = _texts(request, "sellerReferenceNumber") or _texts(shipment, "sellerReferenceNumber")
+    if reference:
+        values["sellerReferenceNumber"] = reference["sellerReferenceNumber"]
+    tracking = _texts(shipment, "trackingNumber") or _texts(label, "trackingNumber")
+    if tracking:
+        values["inboundTrackingNumber"] = tracking["trackingNumber"]
+    return values
+
+
+def item_details(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What an inventory row (a webhook's or GetReturnInventory's) says about the item beyond its handling."""
+    values: dict[str, Any] = {**_id(row, "returnRequestId"), **_measures(row)}
+    texts = _texts(row, "sellerReferenceNumber", "warehouseRemarks")
+    if "sellerReferenceNumber" in texts:
+        values["itemSellerReferenceNumber"] = texts["sellerReferenceNumber"]
+    if "warehouseRemarks" in texts:
+        values["warehouseRemarks"] = texts["warehouseRemarks"]
+    return values
+
+
+def _logged(row: Mapping[str, Any], event_time: str) -> dict[str, str]:
+    """When Return Helper logged an arriving item: its createOn (not upstream's unset sentinel), and the
+    arrival's eventTime as the last resort (inventory.logged_at says which wins)."""
+    values = {"arrivalEventTime": timestamps.sortable(event_time)}
+    created = _texts(row, "createOn").get("createOn")
+    if created is not None and not created.startswith(timestamps.UNSET_SENTINEL):
+        values["arrivalCreateOn"] = timestamps.sortable(created)
+    return values
+
+
+def _arrived(
+    row: Mapping[str, Any], payload: Mapping[str, Any], warehouse_fallback: Any = None, **extra: Any
+) -> InventoryFacts:
+    """An item that arrived: in stock, with everything the arrival says about it."""
     facts = _inventory_snapshot(row, warehouse_fallback)
-    return InventoryFacts(facts.inventory_id, {**facts.values, "inStock": True, **extra})
+    details = {**_parcel(payload), **item_details(row), **_logged(row, payload["eventTime"])}
+    return InventoryFacts(facts.inventory_id, {**details, **facts.values, "inStock": True, **extra})
 
 
 def _new_inventory(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
     shipment = payload.get("shipment") or {}
-    return (_arrived(payload["returnInventory"], shipment.get("shipToWarehouseId")),), None
+    row = payload["returnInventory"]
+    photos = {} if row.get("imageList") is None else {"imageUrls": _image_urls(row["imageList"], "imageUrl")}
+    return (_arrived(row, payload, shipment.get("shipToWarehouseId"), **photos),), None
 
 
 def _inventory_list(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
     # markShipmentArrive v1 and assignUnknown list the arrived items; v2 lists none
-    # (its items follow as newInventoryCreated, one per package).
+    # (its items follow as newInventoryCreated, one per package). Their line items (v1 `lineItems`,
+    # assignUnknown's `returnRequestLineItemIncludeImageList` with the photos) carry the fraud flags.
     shipment = payload.get("shipment") or {}
+    line_items: dict[int | None, dict[str, Any]] = {}
+    for line_item in payload.get("lineItems") or ():
+        line_items[_line_item_id(line_item)] = _fraud_flag(line_item)
+    for entry in payload.get("returnRequestLineItemIncludeImageList") or ():
+        line_item = entry.get("returnRequestLineItem") or {}
+        found = line_items.setdefault(_line_item_id(line_item), {})
+        found.update(_fraud_flag(line_item))
+        if entry.get("imageUrlList") is not None:
+            found["imageUrls"] = _image_urls(entry["imageUrlList"])
+    line_items.pop(None, None)
+    warehouse = shipment.get("shipToWarehouseId")
     rows = payload.get("returnInventoryList") or ()
-    return tuple(_arrived(row, shipment.get("shipToWarehouseId")) for row in rows), None
+    return tuple(_arrived(row, payload, warehouse, **line_items.get(_line_item_id(row), {})) for row in rows), None
+
+
+def _line_item_id(source: Mapping[str, Any]) -> int | None:
+    return _id(source, "returnRequestLineItemId").get("returnRequestLineItemId")
 
 
 def _handling_completed(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
@@ -170,8 +280,12 @@ def _vas_updated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...]
 
 
 def _split_line_item(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
-    rows = payload.get("splitLineItemAndReturnInventoryList") or ()
-    return tuple(_arrived(row["returnInventory"], pendingVas=False) for row in rows), None
+    facts = []
+    for entry in payload.get("splitLineItemAndReturnInventoryList") or ():
+        extra = {"pendingVas": False, **_fraud_flag(entry.get("returnRequestLineItem"))}
+        extra.update(_measures(entry.get("returnRequestLineItemSupplement") or {}))  # the split parcel's, measured
+        facts.append(_arrived(entry["returnInventory"], payload, **extra))
+    return tuple(facts), None
 
 
 def _recall_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
@@ -193,7 +307,8 @@ def _recalibrated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...
     # Weight/dimensions re-measured: the weight changes a resend's fee, and recording it
     # moves the item's version, which is what keys a cached quote (adapters.dynamodb.quote_cache).
     supplement = payload["recalibrateSupplement"]
-    values: dict[str, Any] = {"weight": _number(supplement.get("weight"), "weight")}
+    _number(supplement.get("weight"), "weight")  # required (contract section 4)
+    values: dict[str, Any] = _measures(supplement)
     if supplement.get("warehouseId") not in (None, ""):
         values["warehouseId"] = codes.parse_id(supplement["warehouseId"])
     return (InventoryFacts(codes.parse_id(supplement["returnInventoryId"]), values),), None
@@ -244,6 +359,27 @@ def _consolidation_cancelled(payload: Mapping[str, Any]) -> tuple[tuple[Inventor
     return (), None  # names no item: normalise reads its order (NormalisedEvent.cancelled_order)
 
 
+def _rma_swapped(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
+    # The warehouse relabelled the item: the RMA it and Return Helper's support use is the new one.
+    swap = payload["payload"]
+    new_rma = _texts(swap, "newRma")
+    if not new_rma:
+        raise ValueError("newRma is required")
+    return (InventoryFacts(codes.parse_id(swap["returnInventoryId"]), {"rma": new_rma["newRma"]}),), None
+
+
+def _remarks_updated(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], None]:
+    # Only the remarks (null or "" clears them) and who the item belongs to: this event's handling codes are a
+    # snapshot the samples show stale, as userUpdateReturnInventorySku's.
+    row = payload["returnInventory"]
+    values = {**_parcel(payload), **_id(row, "returnRequestId")}
+    item_reference = _texts(row, "sellerReferenceNumber")
+    if item_reference:
+        values["itemSellerReferenceNumber"] = item_reference["sellerReferenceNumber"]
+    values["warehouseRemarks"] = _texts(row, "warehouseRemarks").get("warehouseRemarks")
+    return (InventoryFacts(codes.parse_id(row["returnInventoryId"]), values),), None
+
+
 Reader = Callable[[Mapping[str, Any]], tuple[tuple[InventoryFacts, ...], ResendUpdate | None]]
 
 READERS: dict[tuple[str, str], Reader] = {
@@ -264,6 +400,8 @@ READERS: dict[tuple[str, str], Reader] = {
     ("consolidateShippingShipmentSent", "consolidateShippingShipmentSent"): _consolidation_shipment,
     ("consolidateShippingShipmentShipped", "consolidateShippingShipmentShipped"): _consolidation_shipment,
     CONSOLIDATION_CANCELLED: _consolidation_cancelled,
+    ("notifyUserRmaSwapped", "notifyUserRmaSwapped"): _rma_swapped,
+    ("warehouseUpdateWarehouseRemarks", "warehouseUpdateWarehouseRemarks"): _remarks_updated,
 }
 
 

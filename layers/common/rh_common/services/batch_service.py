@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,7 +27,7 @@ from rh_common.domain.idempotency_keys import group_key, request_id_for
 from rh_common.domain.resend_plan import Plan, PlanGroup
 from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
-from rh_common.services.hold_service import HoldService
+from rh_common.services.hold_service import ON_HOLD, HoldService
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import BatchRecords, Inventories, ResendRecords, ReturnHelper
 from rh_common.services.quote_service import QuoteService
@@ -149,8 +149,16 @@ class BatchService:
 
     # ------------------------------------------------------------------ steps
     def _hold_tbc(self, ids: list[int]) -> None:
+        """Hold the tbc items the plan would take once held: never one it leaves out (not in stock, flagged as
+        fraudulent, under another workflow...), which the hold would change upstream for nothing."""
         records = self._inventories.get_many(ids, consistent=True)
-        tbc = [i for i, r in records.items() if r.values.get("handlingCode") == "tbc"]
+        codes = self._settings.eligible_handling_codes
+        tbc = [
+            i
+            for i, r in records.items()
+            if r.values.get("handlingCode") == "tbc"
+            and resend_plan.exclusion_reason(i, replace(r, values={**r.values, **ON_HOLD}), codes) is None
+        ]
         # A hold refused or failed leaves the item as it is; the plan then says what it can be.
         with ThreadPoolExecutor(max_workers=max(1, min(len(tbc), MAX_PARALLEL_CALLS))) as pool:
             list(pool.map(self._holds.hold, tbc))

@@ -1,14 +1,14 @@
 """POST /inventories/{id}/hold: put an item on hold (ohd) with UpdateReturnInventoryHandling.
 
-Checked first from our state (reserved, pending VAS, handling not pending, not in
-stock: 409, nothing sent); an item already ohd/pending answers at once. When
+Checked first from our state (domain/eligibility's hold conditions: reserved, pending VAS,
+handling not pending, not in stock: 409, nothing sent); an item already ohd/pending answers at once. When
 Return Helper accepts, the hold is recorded as a fact dated now through the same
 last-writer-wins registers as webhooks, so a later webhook still wins.
 """
 
 from __future__ import annotations
 
-from rh_common.domain import idempotency_keys, inventory, results
+from rh_common.domain import eligibility, idempotency_keys, inventory, results
 from rh_common.domain.field_errors import FieldError, error_body
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.results import Outcome, Result
@@ -21,17 +21,10 @@ ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
 
 
 def refusal(record: InventoryRecord) -> str | None:
-    """Why the item cannot be put on hold now, or None."""
-    values = record.values
-    if record.active_resend_request_id is not None:
-        return f"it is reserved by resend request {record.active_resend_request_id}"
-    if values.get("pendingVas"):
-        return "it has a pending VAS request"
-    if values.get("handlingStatusCode") != "pending":
-        return f"its handling {values.get('handlingCode')} is {values.get('handlingStatusCode')}, not pending"
-    if values.get("inStock") is not True:
-        return "it is not in stock"
-    return None
+    """Why the item cannot be put on hold now, or None (the first unmet of eligibility.HOLD_CONDITIONS)."""
+    stored = inventory.attributes(record)
+    unmet = eligibility.unmet(eligibility.HOLD_CONDITIONS, stored)
+    return f"it {unmet[0].explain(stored)}" if unmet else None
 
 
 def is_on_hold(record: InventoryRecord) -> bool:

@@ -128,8 +128,8 @@ class InventorySyncService:
         )
         if not outcome.ok:
             return self._retry_or_fail(message, outcome)
-        rows = outcome.payload.get("data") or []
-        ids = [codes.parse_id(row["returnInventoryId"]) for row in rows if isinstance(row, dict)]
+        rows = [row for row in outcome.payload.get("data") or [] if isinstance(row, dict)]
+        listed = {codes.parse_id(row["returnInventoryId"]): row.get("createOn") for row in rows}
         if message.get("first"):
             # The window's total, counted once; then its other pages, as messages of their own.
             total = int(outcome.payload.get("totalNumberOfRecords") or 0)
@@ -137,7 +137,7 @@ class InventorySyncService:
             self._syncs.count(sync_id, f"{page_key}|total", {"pagesTotal": pages, "windowsPending": -1}, now_iso())
             self._fan_out(message, total)
             message = {**message, "first": False}  # a retry of this page does not fan out again
-        read = self._read_and_apply(ids)
+        read = self._read_and_apply(list(listed), listed)
         if isinstance(read, UpstreamOutcome):
             return self._retry_or_fail(message, read)
         return self._count(sync_id, page_key, *read)
@@ -172,9 +172,12 @@ class InventorySyncService:
         rest = range(sync_windows.PAGE_SIZE, total, sync_windows.PAGE_SIZE)
         self._queue.send([{**first, "offset": offset, "first": False, "attempt": 1} for offset in rest])
 
-    def _read_and_apply(self, ids: list[int]) -> tuple[int, int] | UpstreamOutcome:
+    def _read_and_apply(
+        self, ids: list[int], listed_create_on: dict[int, Any] | None = None
+    ) -> tuple[int, int] | UpstreamOutcome:
         """(seen, changed), or the first transient failure (the page is then retried whole:
-        what was applied already is written again as nothing, the versions being the same)."""
+        what was applied already is written again as nothing, the versions being the same).
+        `listed_create_on`: each item's createOn in the list page it came from (a window's page)."""
         if not ids:
             return 0, 0
         read_at = now_iso()  # before the calls: what they answer is at least this recent
@@ -184,11 +187,12 @@ class InventorySyncService:
         if failed is not None:
             return failed
         seen = changed = 0
-        for outcome in outcomes:
+        for inventory_id, outcome in zip(ids, outcomes, strict=True):
             if not outcome.ok:
                 continue  # refused for this one id (gone upstream): nothing to learn
             seen += 1
-            changed += apply_read(self._inventories, sync_windows.read_of(outcome.payload, read_at))
+            created = (listed_create_on or {}).get(inventory_id)
+            changed += apply_read(self._inventories, sync_windows.read_of(outcome.payload, read_at, created))
         return seen, changed
 
     def _retry_or_fail(self, message: dict[str, Any], outcome: UpstreamOutcome) -> str:

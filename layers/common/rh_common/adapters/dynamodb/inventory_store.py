@@ -9,13 +9,14 @@ revision so concurrent writers cannot lose each other's updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base, page_tokens
-from rh_common.domain import inventory
+from rh_common.domain import eligibility, inventory
+from rh_common.domain.eligibility import Check, Condition
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
 from rh_common.domain.webhook_events import InventoryFacts
@@ -356,8 +357,10 @@ class InventoryStore(base.TableAdapter):
             "ExpressionAttributeValues": {":warehouse": base.to_attribute(warehouse_id)},
         }
         if eligible_handling_codes is not None:
-            query.update(_eligibility_filter(eligible_handling_codes))
-            query["ExpressionAttributeValues"].update(_eligibility_values(eligible_handling_codes))
+            conditions = (*eligibility.resend_conditions(eligible_handling_codes), eligibility.NOT_RESERVED)
+            filtered = eligibility_filter(conditions, query_key="warehouseId")
+            query["FilterExpression"], query["ExpressionAttributeNames"], values = filtered
+            query["ExpressionAttributeValues"].update(values)
         records: list[InventoryRecord] = []
         while len(records) < limit:
             if start_key:
@@ -371,27 +374,44 @@ class InventoryStore(base.TableAdapter):
         return records, encode_token(start_key) if start_key else None
 
 
-def _eligibility_filter(codes: frozenset[str]) -> dict[str, Any]:
-    # Mirrors inventory.is_eligible; a test checks the two agree.
-    placeholders = ", ".join(f":code{i}" for i in range(len(codes)))
-    expression = (
-        f"handlingCode IN ({placeholders}) AND handlingStatusCode = :pending AND inStock = :true"
-        " AND (attribute_not_exists(pendingVas) OR pendingVas = :false)"
-        " AND attribute_not_exists(otherWorkflow) AND attribute_not_exists(activeResendRequestId)"
-    )
-    return {"FilterExpression": expression}
-
-
-def _eligibility_values(codes: frozenset[str]) -> dict[str, Any]:
-    values = {f":code{i}": base.to_attribute(code) for i, code in enumerate(sorted(codes))}
-    values.update(
-        {
-            ":pending": base.to_attribute("pending"),
-            ":true": base.to_attribute(True),
-            ":false": base.to_attribute(False),
-        }
-    )
-    return values
+def eligibility_filter(
+    conditions: Sequence[Condition], query_key: str | None = None
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(FilterExpression, its names, its values) keeping exactly the items that meet every condition: derived
+    from domain/eligibility's data, as the Python predicate is, so the two cannot drift. `query_key`: the
+    attribute the query's key condition sets, which DynamoDB refuses in a filter; every item read has it, so
+    a PRESENT check of it holds (any other check of it cannot be filtered)."""
+    clauses: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if any(c.attribute == query_key and c.check is not Check.PRESENT for c in conditions):
+        raise ValueError(f"{query_key} is the query's key: a filter cannot test it")
+    conditions = [c for c in conditions if c.attribute != query_key]
+    for index, condition in enumerate(conditions):
+        steps = condition.attribute.split(".")
+        path = ".".join(f"#e{index}_{depth}" for depth in range(len(steps)))
+        names.update({f"#e{index}_{depth}": step for depth, step in enumerate(steps)})
+        value = f":e{index}"
+        if condition.check is Check.PRESENT:
+            clauses.append(f"(attribute_exists({path}) AND NOT attribute_type({path}, :nullType))")
+        elif condition.check is Check.ABSENT:
+            clauses.append(f"(attribute_not_exists({path}) OR attribute_type({path}, :nullType))")
+        elif condition.check is Check.EQUALS:
+            clauses.append(f"{path} = {value}")
+            values[value] = base.to_attribute(condition.operand)
+        elif condition.check is Check.ONE_OF:
+            members = [f"{value}_{n}" for n in range(len(condition.operand))]
+            clauses.append(f"{path} IN ({', '.join(members)})")
+            values.update({member: base.to_attribute(v) for member, v in zip(members, condition.operand, strict=True)})
+        elif condition.check is Check.NOT_TRUE:
+            clauses.append(f"(attribute_not_exists({path}) OR NOT {path} = :true)")
+        else:  # a new kind of check must be given its expression here before the rule can use it
+            raise ValueError(f"no DynamoDB expression for {condition.check}")
+    if any(c.check in (Check.PRESENT, Check.ABSENT) for c in conditions):
+        values[":nullType"] = base.to_attribute("NULL")
+    if any(c.check is Check.NOT_TRUE for c in conditions):
+        values[":true"] = base.to_attribute(True)
+    return " AND ".join(clauses), names, values
 
 
 _TOKEN = {"w": int, "i": int}  # the ByWarehouse index's key: warehouseId, returnInventoryId
