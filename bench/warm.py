@@ -28,6 +28,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,27 @@ def load_handler(logical_id: str, path: str, env: dict[str, str]) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _wiring_built_by(load: Callable[[], ModuleType]) -> tuple[ModuleType, Any]:
+    """A handler module and the one Wiring it built as it imported (its routes hold it; the module does not)."""
+    from rh_common.runtime import wiring
+
+    built = []
+    original = wiring.Wiring
+
+    class Recorded(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    wiring.Wiring = Recorded  # type: ignore[misc]
+    try:
+        module = load()
+    finally:
+        wiring.Wiring = original  # type: ignore[misc]
+    [services] = built
+    return module, services
 
 
 # ------------------------------------------------------------------ counting
@@ -186,14 +208,16 @@ class Workload:
 
         functions = config["functions"]
         self.webhook = load_handler("WebhookFunction", **functions["WebhookFunction"])
-        self.merchant = load_handler("MerchantApiFunction", **functions["MerchantApiFunction"])
+        self.merchant, self.merchant_services = _wiring_built_by(
+            lambda: load_handler("MerchantApiFunction", **functions["MerchantApiFunction"])
+        )
 
         from bench.upstream import InstantUpstream
         from rh_common.adapters.dynamodb import base
         from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 
         self.upstream = InstantUpstream()
-        self.merchant.services.upstream._session.mount(config["upstreamBaseUrl"], self.upstream)
+        self.merchant_services.upstream._session.mount(config["upstreamBaseUrl"], self.upstream)
         self.client = base.client()
         self.tables = config["tables"]
         self.inventories = InventoryStore(self.tables["InventoryTable"], client=self.client)

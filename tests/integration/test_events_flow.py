@@ -32,7 +32,7 @@ PII = {
     "shipmentEmail": "evelyn.pii@example.net",
     "shipmentStreet1": "77 Stream Pii Lane",
     "shipmentCity": "Eventville Pii",
-    "shipmentPostalCode": "PII-4242",
+    "shipmentPostalCode": "08817-4242",  # ZIP+4 of SHIPMENT's New Jersey ZIP code (the address check)
 }
 LIFECYCLE = [(None, "PENDING"), ("PENDING", "SUBMITTED"), ("SUBMITTED", "IN_PROGRESS"), ("IN_PROGRESS", "COMPLETED")]
 
