@@ -16,6 +16,7 @@ from rh_common.http import status_codes
 from rh_common.services.resend_service import ResendService, ResendSettings, request_id_for
 from tests.support.fakes import (
     FakeInventories,
+    FakeQuotes,
     FakeResendRecords,
     FakeRetries,
     FakeReturnHelper,
@@ -43,12 +44,14 @@ class World:
         self.upstream = FakeReturnHelper()
         self.retries = FakeRetries()
         self.service_types = FakeServiceTypes(service_types or {ON_HOLD["warehouseId"]: SERVICE_TYPES})
+        self.quote_cache = FakeQuotes()
         self.service = ResendService(
             resends=self.records,
             inventories=self.inventories,
             service_types=self.service_types,
             upstream=self.upstream,
             retries=self.retries,
+            quotes=self.quote_cache,
             settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60),
         )
 

@@ -11,6 +11,10 @@ from typing import Any
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.prerequisites import ServiceType
 
+# How long a quote is cached: long enough for "quote, then batch" (or POST /resends, whose
+# request records the fee as quotedFee); short because fees change.
+QUOTE_CACHE_SECONDS = 300
+
 
 def quote_key(records: Mapping[int, InventoryRecord], country_code: str, postal_code: str) -> str:
     """The cache key of a quote: every item's last applied event version, so a newer event names a new key."""
@@ -51,6 +55,14 @@ def quote_body(
         "items": items,
         "cheapestServiceTypeCode": items[0]["serviceTypeCode"] if items else None,
     }
+
+
+def fee_for(quote: Mapping[str, Any] | None, service_type: str) -> Any:
+    """The fee `quote` (a `quote_body`) gives `service_type`, or None when it has none for it."""
+    for item in (quote or {}).get("items") or []:
+        if str(item.get("serviceTypeCode") or "").lower() == service_type.lower():
+            return item.get("fee")
+    return None
 
 
 def _number(value: Any) -> float | None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
     from rh_common.adapters.dynamodb.inventory_store import InventoryStore
+    from rh_common.adapters.dynamodb.quote_cache import QuoteCache
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
@@ -208,7 +209,13 @@ class Wiring:
             attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
         )
         return ResendService(
-            self.resend_records, self.inventories, self.service_types, self.upstream, self.retries, tuned
+            self.resend_records,
+            self.inventories,
+            self.service_types,
+            self.upstream,
+            self.retries,
+            self.quote_cache,
+            tuned,
         )
 
     @cached_property
@@ -236,15 +243,22 @@ class Wiring:
         return HoldService(self.inventories, self.upstream, eligible_handling_codes())
 
     @cached_property
-    def quotes(self) -> QuoteService:
+    def quote_cache(self) -> QuoteCache:
+        """The recent quotes: written by the quote, read by it and by the create path (quotedFee)."""
         from rh_common.adapters.dynamodb.quote_cache import QuoteCache
-        from rh_common.services.quote_service import QUOTE_CACHE_SECONDS, QuoteService, QuoteSettings
+        from rh_common.domain.quote import QUOTE_CACHE_SECONDS
+
+        return QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS)
+
+    @cached_property
+    def quotes(self) -> QuoteService:
+        from rh_common.services.quote_service import QuoteService, QuoteSettings
 
         return QuoteService(
             self.inventories,
             self.service_types,
             self.upstream,
-            QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
+            self.quote_cache,
             QuoteSettings(eligible_handling_codes()),
         )
 

@@ -18,9 +18,6 @@ from rh_common.domain.results import Outcome, Result
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import Inventories, Quotes, ReturnHelper, ServiceTypes
 
-# Long enough for "quote, then batch"; short because fees change.
-QUOTE_CACHE_SECONDS = 300
-
 
 @dataclass(frozen=True)
 class QuoteSettings:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
-from rh_common.domain.webhook_events import ResendUpdate, tracking_and_error
+from rh_common.domain.webhook_events import ResendUpdate, resend_shipments, tracking_and_error
 from rh_common.services.ports import ResendRecords, RetryScheduler, ReturnHelper
 from rh_common.services.resend_tracking import ResendTracker
 
@@ -180,4 +180,5 @@ def _update_from_get_resend(resend_id: int, payload: dict[str, Any]) -> ResendUp
         status_code=int(code) if code is not None and str(code).lstrip("-").isdigit() else None,
         tracking_number=tracking,
         error=error,
+        shipments=resend_shipments(payload.get("resendShipmentList")),
     )

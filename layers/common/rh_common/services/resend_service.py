@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import inventory, prerequisites, resend_lifecycle, results, retry_policy
+from rh_common.domain import inventory, prerequisites, quote, resend_errors, resend_lifecycle, results, retry_policy
 from rh_common.domain.errors import (
     Conflict,
     RequestExists,
@@ -33,7 +33,7 @@ from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.services.inventory_lookup import read_through
-from rh_common.services.ports import Inventories, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
+from rh_common.services.ports import Inventories, Quotes, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
 from rh_common.services.resend_tracking import restore_handling
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class ResendService:
         service_types: ServiceTypes,
         upstream: ReturnHelper,
         retries: RetryScheduler,
+        quotes: Quotes,
         settings: ResendSettings,
     ) -> None:
         self._resends = resends
@@ -76,6 +77,7 @@ class ResendService:
         self._service_types = service_types
         self._upstream = upstream
         self._retries = retries
+        self._quotes = quotes  # the recent quotes (POST /resends/quote, a batch's "cheapest"): quotedFee
         self._settings = settings
 
     # ------------------------------------------------------------------ create
@@ -122,6 +124,9 @@ class ResendService:
         }
         if idempotency_key:
             record["idempotencyKey"] = idempotency_key
+        quoted_fee = self._quoted_fee(request, records)
+        if quoted_fee is not None:
+            record["quotedFee"] = quoted_fee
         try:
             self._resends.reserve(record, request.returnInventoryIdList)
         except RequestExists:
@@ -146,6 +151,14 @@ class ResendService:
             return None, warehouse_id
         return refused or prerequisites.check_service_type(request, service_types), warehouse_id
 
+    def _quoted_fee(self, request: CreateResendRequest, records: dict[int, InventoryRecord]) -> Any:
+        """The fee a recent quote of exactly these items (as they are now) to this destination gave the chosen
+        service, or None: read from the quote cache, never asked upstream."""
+        shipment = request.resendShipment
+        items = {i: records[i] for i in request.returnInventoryIdList if i in records}
+        key = quote.quote_key(items, shipment.shipmentCountryCode, shipment.shipmentPostalCode)
+        return quote.fee_for(self._quotes.get(key), shipment.shipmentServiceType)
+
     def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, refusal: Result) -> Result:
         """With a key, the refusal is recorded (REJECTED, readable by key) and replayed for the same key."""
         if not key:
@@ -159,7 +172,9 @@ class ResendService:
             "idempotencyKey": key,
             "fingerprint": fingerprint,
             "attempts": 0,
-            "lastError": {"message": refusal.body["message"], "errors": refusal.body["errors"]},
+            "lastError": resend_errors.refused_here(
+                refusal.body["message"], [FieldError(e["field"], e["message"]) for e in refusal.body["errors"]]
+            ),
             "createdAt": now,
             "updatedAt": now,
             "answer": refusal.stored(),
@@ -319,7 +334,7 @@ class ResendService:
         rejected = Result(Outcome.REJECTED, body)
         changes = {
             "status": Status.REJECTED.value,
-            "lastError": {"errorCode": outcome.error_code, "error": upstream["error"], "detail": outcome.detail},
+            "lastError": resend_errors.refused_upstream(outcome),
             "updatedAt": now_iso(),
             "answer": rejected.stored(),
             "attemptLeaseUntil": None,
@@ -343,7 +358,7 @@ class ResendService:
         if unknown:
             detail += "; an attempt may have created the resend: the items stay reserved until Return Helper answers"
         changes: dict[str, Any] = {
-            "lastError": {"detail": detail, "errorCode": outcome.error_code},
+            "lastError": resend_errors.transient(outcome, detail),
             "updatedAt": now_iso(),
             "answer": pending.stored(),
             "attemptLeaseUntil": None,
@@ -368,7 +383,7 @@ class ResendService:
         body = {"resendRequestId": record["resendRequestId"], "status": Status.DEAD.value}
         changes = {
             "status": Status.DEAD.value,
-            "lastError": {"detail": f"gave up after {attempts} attempts: {outcome.detail}"},
+            "lastError": resend_errors.gave_up(outcome, f"gave up after {attempts} attempts: {outcome.detail}"),
             "updatedAt": now_iso(),
             "attemptLeaseUntil": None,
         }
