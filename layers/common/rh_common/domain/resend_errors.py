@@ -140,12 +140,7 @@ def refused_upstream(outcome: UpstreamOutcome) -> dict[str, Any]:
 
 
 def transient(outcome: UpstreamOutcome, detail: str) -> dict[str, Any]:
-    """A transient failure (PENDING, retried); `detail` is ours."""
-    return {"errorCode": outcome.error_code, "detail": detail, "reason": of_outcome(outcome).value}
-
-
-def gave_up(outcome: UpstreamOutcome, detail: str) -> dict[str, Any]:
-    """No attempt can have created the resend, and the budget is spent (DEAD)."""
+    """A transient failure: PENDING (retried), or DEAD once the budget is spent; `detail` is ours."""
     return {"errorCode": outcome.error_code, "detail": detail, "reason": of_outcome(outcome).value}
 
 
@@ -169,11 +164,6 @@ def failed_upstream(shipment_error: str | None) -> dict[str, Any]:
         "reason": classify(None, ((None, message) for message in messages)).value,
         "texts": [{"field": None, "message": message} for message in messages],
     }
-
-
-def approval_timed_out(detail: str) -> dict[str, Any]:
-    """No approval came in time (CANCELED by the timeout, section 12)."""
-    return {"errorCode": None, "detail": detail, "reason": Reason.APPROVAL_TIMEOUT.value}
 
 
 # ------------------------------------------------------------------ reading a stored lastError

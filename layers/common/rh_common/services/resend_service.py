@@ -383,7 +383,7 @@ class ResendService:
         body = {"resendRequestId": record["resendRequestId"], "status": Status.DEAD.value}
         changes = {
             "status": Status.DEAD.value,
-            "lastError": resend_errors.gave_up(outcome, f"gave up after {attempts} attempts: {outcome.detail}"),
+            "lastError": resend_errors.transient(outcome, f"gave up after {attempts} attempts: {outcome.detail}"),
             "updatedAt": now_iso(),
             "attemptLeaseUntil": None,
         }
