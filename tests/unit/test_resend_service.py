@@ -40,18 +40,17 @@ class World:
 
     def __init__(self, service_types=None, max_attempts: int = 3) -> None:
         self.inventories = FakeInventories()
-        self.records = FakeResendRecords(self.inventories)
+        self.quote_cache = FakeQuotes()
+        self.records = FakeResendRecords(self.inventories, self.quote_cache)
         self.upstream = FakeReturnHelper()
         self.retries = FakeRetries()
         self.service_types = FakeServiceTypes(service_types or {ON_HOLD["warehouseId"]: SERVICE_TYPES})
-        self.quote_cache = FakeQuotes()
         self.service = ResendService(
             resends=self.records,
             inventories=self.inventories,
             service_types=self.service_types,
             upstream=self.upstream,
             retries=self.retries,
-            quotes=self.quote_cache,
             settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60),
         )
 

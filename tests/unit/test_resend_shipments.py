@@ -15,7 +15,7 @@ from rh_common.domain.json_input import load
 from rh_common.domain.results import Outcome
 from rh_common.services.resend_tracking import ResendTracker
 from tests.events.loader import load_event, load_event_bytes
-from tests.support.fakes import FakeInventories, FakeResendRecords, success
+from tests.support.fakes import FakeInventories, FakeQuotes, FakeResendRecords, success
 from tests.support.resend import SHIPMENT
 from tests.unit.test_resend_service import World
 
@@ -89,7 +89,7 @@ def tracked_request() -> tuple[FakeResendRecords, ResendTracker]:
     inventories = FakeInventories()
     for inventory_id in (20251, 20278):
         inventories.seed(inventory_id, handlingCode="rsd", handlingStatusCode="pending", inStock=True, warehouseId=2)
-    records = FakeResendRecords(inventories)
+    records = FakeResendRecords(inventories, FakeQuotes())
     records.records["r-1"] = {
         "resendRequestId": "r-1",
         "status": "SUBMITTED",
@@ -174,19 +174,17 @@ def test_the_fee_of_a_recent_quote_for_the_chosen_service_is_recorded_with_the_r
     world = World()
     ids = world.items(9101, 9102)
     records = world.inventories.get_many(ids)
-    key = quote.quote_key(records, SHIPMENT["shipmentCountryCode"], SHIPMENT["shipmentPostalCode"])
-    world.quote_cache.put(
-        key,
-        {
-            "warehouseId": 2,
-            "currencyCode": "USD",
-            "items": [
-                {"serviceTypeCode": "SHIPMENT_OTHER", "fee": 5.1},
-                {"serviceTypeCode": SHIPMENT["shipmentServiceType"].lower(), "fee": 7.85},
-            ],
-            "cheapestServiceTypeCode": "SHIPMENT_OTHER",
-        },
-    )
+    key = quote.quote_key(ids, SHIPMENT["shipmentCountryCode"], SHIPMENT["shipmentPostalCode"])
+    body = {
+        "warehouseId": 2,
+        "currencyCode": "USD",
+        "items": [
+            {"serviceTypeCode": "SHIPMENT_OTHER", "fee": 5.1},
+            {"serviceTypeCode": SHIPMENT["shipmentServiceType"].lower(), "fee": 7.85},
+        ],
+        "cheapestServiceTypeCode": "SHIPMENT_OTHER",
+    }
+    world.quote_cache.put(key, quote.cache_entry(records, body))
     world.upstream.script("createResend", success("createResend", resendId=4001, resendNumber="RSD-1"))
     created = world.create(ids, key="quoted-1")
     assert created.outcome == Outcome.SUBMITTED and created.body["quotedFee"] == 7.85
@@ -194,10 +192,21 @@ def test_the_fee_of_a_recent_quote_for_the_chosen_service_is_recorded_with_the_r
     assert world.upstream.calls_of("shippingFees") == []  # known from the quote, never asked for
 
 
-def test_without_a_quote_for_these_items_and_destination_the_fee_is_unknown():
+def test_without_a_current_quote_for_these_items_and_destination_the_fee_is_unknown():
     world = World()
-    ids = world.items(9111)
-    other = quote.quote_key(world.inventories.get_many(ids), "deu", "10115")
-    world.quote_cache.put(other, {"items": [{"serviceTypeCode": SHIPMENT["shipmentServiceType"], "fee": 9.0}]})
+    ids = world.items(9111, 9112)
+    quoted = {"items": [{"serviceTypeCode": SHIPMENT["shipmentServiceType"], "fee": 9.0}]}
+    # another destination; other items; these items before a newer event on one of them
+    current = world.inventories.get_many(ids)
+    world.quote_cache.put(quote.quote_key(ids, "deu", "10115"), quote.cache_entry(current, quoted))
+    world.quote_cache.put(
+        quote.quote_key(ids[:1], SHIPMENT["shipmentCountryCode"], SHIPMENT["shipmentPostalCode"]),
+        quote.cache_entry(world.inventories.get_many(ids[:1]), quoted),
+    )
+    world.quote_cache.put(
+        quote.quote_key(ids, SHIPMENT["shipmentCountryCode"], SHIPMENT["shipmentPostalCode"]),
+        quote.cache_entry(current, quoted),
+    )
+    world.items(9112, version="2025-06-01T00:00:00.0000000Z#recalibrated")
     created = world.create(ids, key="unquoted-1")
     assert created.outcome == Outcome.SUBMITTED and created.body["quotedFee"] is None

@@ -11,16 +11,29 @@ from typing import Any
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.prerequisites import ServiceType
 
-# How long a quote is cached: long enough for "quote, then batch" (or POST /resends, whose
-# request records the fee as quotedFee); short because fees change.
-QUOTE_CACHE_SECONDS = 300
 
-
-def quote_key(records: Mapping[int, InventoryRecord], country_code: str, postal_code: str) -> str:
-    """The cache key of a quote: every item's last applied event version, so a newer event names a new key."""
-    versions = [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
-    raw = json.dumps([versions, country_code.lower(), postal_code], separators=(",", ":"))
+def quote_key(inventory_ids: Iterable[int], country_code: str, postal_code: str) -> str:
+    """The cache key of a quote: the items and the destination, known before the items are read (so the
+    create path reads a quote in the same transaction as the items: `ResendRecords.get_with_items`)."""
+    raw = json.dumps([sorted(set(inventory_ids)), country_code.lower(), postal_code], separators=(",", ":"))
     return "quote#" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cache_entry(records: Mapping[int, InventoryRecord], body: Mapping[str, Any]) -> dict[str, Any]:
+    """What the cache keeps of a quote: the body and every item's last applied event version then."""
+    return {"versions": _versions(records), "quote": dict(body)}
+
+
+def current_quote(entry: Mapping[str, Any] | None, records: Mapping[int, InventoryRecord]) -> dict[str, Any] | None:
+    """The cached quote while every item is as it was quoted (a newer event on one, such as a
+    completeRecalibrate changing the weight, makes it stale); None otherwise."""
+    if not entry or entry.get("versions") != _versions(records):
+        return None
+    return dict(entry["quote"])
+
+
+def _versions(records: Mapping[int, InventoryRecord]) -> list[list[Any]]:
+    return [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
 
 
 def shipping_to(service_types: Sequence[ServiceType], country_code: str) -> list[ServiceType]:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     from rh_common.adapters.dynamodb.delivery_log import DeliveryLog
     from rh_common.adapters.dynamodb.inventory_store import InventoryStore
-    from rh_common.adapters.dynamodb.quote_cache import QuoteCache
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
@@ -109,7 +108,9 @@ class Wiring:
     def resend_records(self) -> ResendRecords:
         from rh_common.adapters.dynamodb.resend_store import ResendStore
 
-        return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
+        return ResendStore(
+            settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"), settings.optional("CACHE_TABLE")
+        )
 
     @cached_property
     def listing(self) -> ResendPages:
@@ -209,13 +210,7 @@ class Wiring:
             attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
         )
         return ResendService(
-            self.resend_records,
-            self.inventories,
-            self.service_types,
-            self.upstream,
-            self.retries,
-            self.quote_cache,
-            tuned,
+            self.resend_records, self.inventories, self.service_types, self.upstream, self.retries, tuned
         )
 
     @cached_property
@@ -243,22 +238,15 @@ class Wiring:
         return HoldService(self.inventories, self.upstream, eligible_handling_codes())
 
     @cached_property
-    def quote_cache(self) -> QuoteCache:
-        """The recent quotes: written by the quote, read by it and by the create path (quotedFee)."""
-        from rh_common.adapters.dynamodb.quote_cache import QuoteCache
-        from rh_common.domain.quote import QUOTE_CACHE_SECONDS
-
-        return QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS)
-
-    @cached_property
     def quotes(self) -> QuoteService:
-        from rh_common.services.quote_service import QuoteService, QuoteSettings
+        from rh_common.adapters.dynamodb.quote_cache import QuoteCache
+        from rh_common.services.quote_service import QUOTE_CACHE_SECONDS, QuoteService, QuoteSettings
 
         return QuoteService(
             self.inventories,
             self.service_types,
             self.upstream,
-            self.quote_cache,
+            QuoteCache(settings.required("CACHE_TABLE"), QUOTE_CACHE_SECONDS),
             QuoteSettings(eligible_handling_codes()),
         )
 

@@ -18,6 +18,10 @@ from rh_common.domain.results import Outcome, Result
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import Inventories, Quotes, ReturnHelper, ServiceTypes
 
+# Long enough for "quote, then batch" (or POST /resends, which records the fee as quotedFee); short
+# because fees change.
+QUOTE_CACHE_SECONDS = 300
+
 
 @dataclass(frozen=True)
 class QuoteSettings:
@@ -63,8 +67,8 @@ class QuoteService:
             message = f"no shipment service of warehouse {warehouse_id} ships to {request.shipmentCountryCode}"
             return results.invalid(message, [FieldError("shipmentCountryCode", message)])
 
-        key = quote.quote_key(records, request.shipmentCountryCode, request.shipmentPostalCode)
-        cached = self._cache.get(key)
+        key = quote.quote_key(ids, request.shipmentCountryCode, request.shipmentPostalCode)
+        cached = quote.current_quote(self._cache.get(key), records)
         if cached is not None:
             return Result(Outcome.QUOTED, cached)
         outcome = self._upstream.shipping_fees(ids, request.shipmentCountryCode, request.shipmentPostalCode)
@@ -74,5 +78,5 @@ class QuoteService:
             return results.refused_upstream("quote", outcome)
         rows = outcome.payload.get("shippingFeeDetailList") or []
         body = quote.quote_body(warehouse_id, rows if isinstance(rows, list) else [], offered)
-        self._cache.put(key, body)
+        self._cache.put(key, quote.cache_entry(records, body))
         return Result(Outcome.QUOTED, body)

@@ -33,7 +33,7 @@ from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.services.inventory_lookup import read_through
-from rh_common.services.ports import Inventories, Quotes, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
+from rh_common.services.ports import Inventories, ResendRecords, RetryScheduler, ReturnHelper, ServiceTypes
 from rh_common.services.resend_tracking import restore_handling
 
 if TYPE_CHECKING:
@@ -69,7 +69,6 @@ class ResendService:
         service_types: ServiceTypes,
         upstream: ReturnHelper,
         retries: RetryScheduler,
-        quotes: Quotes,
         settings: ResendSettings,
     ) -> None:
         self._resends = resends
@@ -77,17 +76,19 @@ class ResendService:
         self._service_types = service_types
         self._upstream = upstream
         self._retries = retries
-        self._quotes = quotes  # the recent quotes (POST /resends/quote, a batch's "cheapest"): quotedFee
         self._settings = settings
 
     # ------------------------------------------------------------------ create
     def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Result:
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
-        # The items, and with a key the record it names, in one isolated read: a concurrent request's
-        # reservation is seen whole (its 409 names every item it holds) or not at all.
+        # The items, with a key the record it names, and a recent quote for these items and destination, in
+        # one isolated read: a concurrent request's reservation is seen whole (its 409 names every item it
+        # holds) or not at all.
         keyed_id = request_id if idempotency_key else None
-        existing, records = self._resends.get_with_items(keyed_id, request.returnInventoryIdList)
+        ids, shipment = request.returnInventoryIdList, request.resendShipment
+        quote_key = quote.quote_key(ids, shipment.shipmentCountryCode, shipment.shipmentPostalCode)
+        existing, records, quoted = self._resends.get_with_items(keyed_id, ids, quote_key)
         if existing is not None:
             return self._replay(existing, fingerprint)
         # Stock Return Helper had before this stack heard of it: looked up once, then judged.
@@ -124,7 +125,8 @@ class ResendService:
         }
         if idempotency_key:
             record["idempotencyKey"] = idempotency_key
-        quoted_fee = self._quoted_fee(request, records)
+        # The fee the quote gave the chosen service, while the items are as they were quoted.
+        quoted_fee = quote.fee_for(quote.current_quote(quoted, records), shipment.shipmentServiceType)
         if quoted_fee is not None:
             record["quotedFee"] = quoted_fee
         try:
@@ -150,14 +152,6 @@ class ResendService:
         except ServiceTypesUnavailable:
             return None, warehouse_id
         return refused or prerequisites.check_service_type(request, service_types), warehouse_id
-
-    def _quoted_fee(self, request: CreateResendRequest, records: dict[int, InventoryRecord]) -> Any:
-        """The fee a recent quote of exactly these items (as they are now) to this destination gave the chosen
-        service, or None: read from the quote cache, never asked upstream."""
-        shipment = request.resendShipment
-        items = {i: records[i] for i in request.returnInventoryIdList if i in records}
-        key = quote.quote_key(items, shipment.shipmentCountryCode, shipment.shipmentPostalCode)
-        return quote.fee_for(self._quotes.get(key), shipment.shipmentServiceType)
 
     def _remember_refusal(self, key: str | None, ids: list[int], fingerprint: str, refusal: Result) -> Result:
         """With a key, the refusal is recorded (REJECTED, readable by key) and replayed for the same key."""
