@@ -276,3 +276,15 @@ def test_a_record_from_before_reasons_reads_with_a_derived_reason(status, stored
 def test_a_stored_reason_that_is_not_one_of_ours_is_derived_again():
     stored = {"errorCode": None, "detail": "HTTP 503", "reason": "somethingNew"}
     assert resend_errors.view(stored)["reason"] == "upstreamUnavailable"
+
+
+def test_a_refusal_here_is_published_with_our_message_and_field_names_not_as_return_helper_s():
+    problems = [FieldError("resendShipment.shipmentPostalCode", f"{SHIPMENT['shipmentPostalCode']} is not a US code")]
+    stored = resend_errors.refused_here("resend request is not valid", problems)
+    # `message`, not `detail`: ResendsNeedingAPersonRule pages only for Return Helper's refusals
+    assert resend_errors.published(stored) == {
+        "errorCode": None,
+        "reason": "addressInvalid",
+        "message": "resend request is not valid",
+        "fields": ["resendShipment.shipmentPostalCode"],
+    }
