@@ -261,14 +261,16 @@ def report(deliver):
     creation (our own "rsd" mark is dated then), as upstream's are; answers the webhook's body."""
     start = datetime.now(UTC) + timedelta(minutes=1)
 
-    def send(resend_id, code, ids, second, tracking=None, error="", handling=(4, 0)):
+    def send(resend_id, code, ids, second, tracking=None, error="", handling=(4, 0), shipment=None):
         code_, status_ = handling  # the rows' handling code and status (upstream numbers)
         payload = {
             "category": "resend",
             "action": "updateResendStatus",
             "eventTime": timestamps.upstream_iso(start + timedelta(seconds=second)),
             "resend": {"resendId": resend_id, "resendStatusCode": code},
-            "resendShipmentList": [{"resendId": resend_id, "trackingNumber": tracking, "error": error}],
+            "resendShipmentList": [
+                {**(shipment or {}), "resendId": resend_id, "trackingNumber": tracking, "error": error}
+            ],
             "returnInventoryList": [
                 {"returnInventoryId": i, "warehouseId": 2, "handlingCode": code_, "handlingStatusCode": status_}
                 for i in ids

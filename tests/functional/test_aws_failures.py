@@ -152,7 +152,7 @@ def test_a_throttled_automation_message_stays_on_the_queue_and_is_created_once(
 def stubbed_store():
     client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stubber:
-        yield ResendStore("resends", "inventories", client=client), stubber
+        yield ResendStore("resends", "inventories", "cache", client=client), stubber
 
 
 RECORD = {"resendRequestId": "req-1", "status": "PENDING"}

@@ -28,6 +28,7 @@ from local.template import LocalTemplate
 from rh_common.adapters.returnhelper import credentials
 from rh_common.domain import signature, timestamps
 from rh_common.runtime import observability
+from rh_common.services.resend_service import request_id_for
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.resend import SHIPMENT, fault, resend_body
 from tests.support.streams import BusCapture, StreamReader
@@ -677,3 +678,54 @@ def test_masking_keeps_only_the_allow_listed_fields():
     assert payload["resend"]["note"] == "Jane Doe"  # not mutated
     assert observability.masked("Jane Doe, 1 Main St") == "*****"
     assert observability.masked(["Jane Doe"]) == "*****"
+
+
+def test_a_failed_or_refused_resend_s_words_quoting_the_address_reach_the_merchant_never_an_event_or_a_log(
+    flows, emulator, captured
+):
+    # GIVEN every function at DEBUG and a subscriber on the bus
+    f = flows(POWERTOOLS_LOG_LEVEL="DEBUG")
+    bus = f.bus()
+    quoted = f"{PII['shipmentStreet1']}, {PII['shipmentCity']} {PII['shipmentPostalCode']}"
+    # WHEN Return Helper reports a resend failed, its shipment's error quoting the address, phone and e-mail ...
+    failed = f.create(f.items(651), **PII)
+    error = json.dumps({"message": f"Invalid address: {quoted}; {PII['shipmentPhone']} / {PII['shipmentEmail']}"})
+    report = status_report(failed["resendId"], 4, [651], shipment={**PII, "error": error})
+    assert f.deliver(report)["statusCode"] == 200
+    # ... and refuses another, its field messages quoting them
+    texts = {
+        "resendShipment.shipmentStreet1": f"'{quoted}' is not deliverable",
+        "resendShipment.shipmentEmail": f"{PII['shipmentEmail']} bounced",
+    }
+    fault(emulator, "createResend", kind="softError", errorCode="VALIDATION_FAILED", error=texts)
+    keyed = {"Idempotency-Key": "pii-refused-upstream"}
+    status, refusal = f.call("POST", "/resends", resend_body(f.items(652), **PII), headers=keyed)
+    assert status == 422 and refusal["status"] == "REJECTED"
+    # THEN the merchant reads Return Helper's words back, with the reason
+    status, view = f.call("GET", f"/resends/{failed['resendRequestId']}")
+    assert status == 200 and view["status"] == "FAILED"
+    assert view["lastError"]["reason"] == "addressInvalid" and quoted in view["lastError"]["detail"]
+    assert [s["error"] for s in view["shipments"]] == [error]
+    status, rejected = f.call("GET", f"/resends/{request_id_for('pii-refused-upstream')}")
+    assert status == 200 and rejected["lastError"]["reason"] == "addressInvalid"
+    # AND the events carry the reason and the code, never the words
+    assert f.publish_changes() == [{"batchItemFailures": []}] * 2
+    events = bus.drain()
+    ends = {
+        e["detail"]["status"]: e["detail"]["lastError"]
+        for e in events
+        if e["detail-type"] == "ResendStatusChanged" and e["detail"]["status"] in ("FAILED", "REJECTED")
+    }
+    assert ends == {
+        "FAILED": {"errorCode": None, "reason": "addressInvalid", "detail": "Return Helper reported the resend failed"},
+        "REJECTED": {
+            "errorCode": "VALIDATION_FAILED",
+            "reason": "addressInvalid",
+            "detail": "Return Helper refused the resend: soft error VALIDATION_FAILED",
+            "fields": ["resendShipment.shipmentEmail", "resendShipment.shipmentStreet1"],
+        },
+    }
+    # AND no address, phone or e-mail is in any log line or event
+    text = captured.text + json.dumps(events)
+    leaked = sorted(value for value in PII.values() if value in text)
+    assert not leaked, f"found in the logs or events: {leaked}"

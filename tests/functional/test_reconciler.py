@@ -134,6 +134,9 @@ def test_a_lost_webhook_is_caught_up_by_polling_get_resend(worker, reconciler, i
     assert report.updated == [created["resendRequestId"]]
     view = worker.service.get(created["resendRequestId"]).body
     assert (view["status"], view["trackingNumber"]) == ("COMPLETED", "1Z-LOST-WEBHOOK")
+    # GetResend carries the shipments too: the poll's report is the newest
+    (shipment,) = view["shipments"]
+    assert (shipment["trackingNumber"], shipment["cost"], shipment["currencyCode"]) == ("1Z-LOST-WEBHOOK", 11.03, "USD")
 
 
 def test_the_scheduled_handler_reports_what_it_did(reconciler, lambda_context, tables):

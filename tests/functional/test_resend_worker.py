@@ -88,7 +88,8 @@ def test_an_invalid_automation_request_is_recorded_rejected_and_not_retried(work
     assert deliver({"idempotencyKey": "auto-bad", "request": resend_body([703], shipmentCountryCode="zzz")}) == [False]
     view = worker.service.get_by_key("auto-bad").body
     assert view["status"] == "REJECTED" and view["attempts"] == 0
-    assert [e["field"] for e in view["lastError"]["errors"]] == ["resendShipment.shipmentCountryCode"]
+    assert view["lastError"]["reason"] == "addressInvalid" and view["lastError"]["errorCode"] is None
+    assert "resendShipment.shipmentCountryCode" in view["lastError"]["detail"]
     assert upstream_state(emulator)["createResendCalls"] == {}
 
 
@@ -97,7 +98,8 @@ def test_an_automation_request_for_reserved_items_is_rejected_with_the_conflict(
     deliver({"idempotencyKey": "auto-first", "request": resend_body(ids)})
     assert deliver({"idempotencyKey": "auto-second", "request": resend_body(ids)}) == [False]
     view = worker.service.get_by_key("auto-second").body
-    assert view["status"] == "REJECTED" and "reserved" in json.dumps(view["lastError"])
+    assert view["status"] == "REJECTED" and "reserved" in view["lastError"]["detail"]
+    assert view["lastError"]["reason"] == "itemNotEligible"
 
 
 def test_one_bad_record_never_fails_the_rest_of_the_batch(worker, deliver, retry, items):

@@ -148,6 +148,21 @@ def test_a_quote_is_cached_until_a_recalibration_of_one_of_its_items(api, seed, 
     assert upstream_state(emulator)["shippingFeeCalls"] == 3
 
 
+def test_a_resend_after_its_quote_records_the_fee_of_its_service_and_one_without_a_quote_none(api, seed):
+    ids = [seed(61), seed(62)]
+    status, quoted = api("POST", "/resends/quote", quote_body(ids, postal="10001"))
+    assert status == 200 and len(quoted["items"]) > 1, quoted
+    chosen = quoted["items"][-1]  # any quoted service, not only the cheapest
+    body = resend_body(ids, shipmentServiceType=chosen["serviceTypeCode"], shipmentPostalCode="10001")
+    status, created = api("POST", "/resends", body, headers={"Idempotency-Key": "quoted-61"})
+    assert status == 201 and created["quotedFee"] == chosen["fee"], created
+    assert api("GET", f"/resends/{created['resendRequestId']}")[1]["quotedFee"] == chosen["fee"]
+    # items nobody quoted: unknown
+    body = resend_body([seed(63)], shipmentServiceType=chosen["serviceTypeCode"], shipmentPostalCode="10001")
+    status, unquoted = api("POST", "/resends", body, headers={"Idempotency-Key": "unquoted-63"})
+    assert status == 201 and unquoted["quotedFee"] is None
+
+
 def test_quote_refusals(api, seed, emulator):
     seed(31)
     seed(32, HAMBURG)

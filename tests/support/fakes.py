@@ -100,9 +100,10 @@ class FakeInventories:
 
 
 class FakeResendRecords:
-    def __init__(self, inventories: FakeInventories) -> None:
+    def __init__(self, inventories: FakeInventories, quotes: FakeQuotes) -> None:
         self.records: dict[str, dict[str, Any]] = {}
         self._inventories = inventories
+        self._quotes = quotes  # the cache the create path reads a quote from, with the items
         self.reserve_failure: Exception | None = None  # raised by the next reserve (a store failure)
 
     def get(self, request_id: str) -> dict[str, Any] | None:
@@ -110,10 +111,10 @@ class FakeResendRecords:
         return copy.deepcopy(record) if record is not None else None
 
     def get_with_items(
-        self, request_id: str | None, inventory_ids: Iterable[int]
-    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord]]:
+        self, request_id: str | None, inventory_ids: Iterable[int], quote_key: str
+    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord], dict[str, Any] | None]:
         record = self.get(request_id) if request_id is not None else None
-        return record, self._inventories.get_many(inventory_ids)
+        return record, self._inventories.get_many(inventory_ids), self._quotes.get(quote_key)
 
     def find_by_resend_id(self, resend_id: int) -> dict[str, Any] | None:
         found = [r for r in self.records.values() if r.get("resendId") == resend_id]

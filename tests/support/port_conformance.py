@@ -10,7 +10,7 @@ from tests.support import fakes
 
 _inventories = fakes.FakeInventories()
 inventories: ports.Inventories = _inventories
-resend_records: ports.ResendRecords = fakes.FakeResendRecords(_inventories)
+resend_records: ports.ResendRecords = fakes.FakeResendRecords(_inventories, fakes.FakeQuotes())
 service_types: ports.ServiceTypes = fakes.FakeServiceTypes({})
 retries: ports.RetryScheduler = fakes.FakeRetries()
 quotes: ports.Quotes = fakes.FakeQuotes()

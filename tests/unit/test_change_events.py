@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rh_common.adapters.dynamodb.stream_records import from_stream_record
-from rh_common.domain import inventory, published_events
+from rh_common.domain import inventory, resend_errors
 from rh_common.domain.published_events import UnreadableRecord
 from tests.support.resend import SHIPMENT
 from tests.support.streams import stream_record
@@ -110,6 +110,7 @@ def test_return_helper_s_refusal_keeps_its_code_and_field_names_never_its_words(
     detail = translate(stream_record(refused, PENDING)).detail
     assert detail["lastError"] == {
         "errorCode": "VALIDATION_FAILED",
+        "reason": "addressInvalid",  # a record written before reasons were stored: derived from its field
         "detail": "soft error VALIDATION_FAILED",
         "fields": ["shipmentPhone"],
     }
@@ -120,6 +121,8 @@ def test_return_helper_s_refusal_keeps_its_code_and_field_names_never_its_words(
         "lastError": {"message": "resend request is not valid", "errors": [{"field": "x", "message": "bad 5550100"}]},
     }
     assert translate(stream_record(local)).detail["lastError"] == {
+        "errorCode": None,
+        "reason": "other",
         "message": "resend request is not valid",
         "fields": ["x"],
     }
@@ -181,5 +184,5 @@ def test_a_record_that_cannot_be_read_raises_so_it_becomes_a_batch_item_failure(
         translate(record)
 
 
-def test_safe_error_of_nothing_is_nothing():
-    assert published_events.safe_error(None) is None
+def test_the_published_error_of_nothing_is_nothing():
+    assert resend_errors.published(None) is None

@@ -293,4 +293,4 @@ def test_the_status_changed_event_carries_no_stale_error():
     event = resend_status_changed(old, {**old, "status": "COMPLETED"}, "e-1")
     assert event.detail["lastError"] is None
     failed = resend_status_changed(old, {**old, "status": "FAILED"}, "e-2")
-    assert failed.detail["lastError"] == {"detail": "HTTP 429"}
+    assert failed.detail["lastError"] == {"errorCode": None, "detail": "HTTP 429", "reason": "upstreamUnavailable"}

@@ -18,6 +18,7 @@ from rh_common.http import status_codes
 from rh_common.services.resend_service import ResendService, ResendSettings
 from tests.support.fakes import (
     FakeInventories,
+    FakeQuotes,
     FakeResendRecords,
     FakeRetries,
     FakeReturnHelper,
@@ -41,7 +42,8 @@ class World:
 
     def __init__(self, service_types=None, max_attempts: int = 3) -> None:
         self.inventories = FakeInventories()
-        self.records = FakeResendRecords(self.inventories)
+        self.quote_cache = FakeQuotes()
+        self.records = FakeResendRecords(self.inventories, self.quote_cache)
         self.upstream = FakeReturnHelper()
         self.retries = FakeRetries()
         self.service_types = FakeServiceTypes(service_types or {ON_HOLD["warehouseId"]: SERVICE_TYPES})

@@ -10,7 +10,7 @@ from rh_common.domain.results import Outcome, reservation_conflict
 from rh_common.services.batch_service import BatchService, BatchSettings
 from rh_common.services.hold_service import HoldService
 from rh_common.services.quote_service import QuoteService, QuoteSettings
-from tests.support.fakes import FakeBatches, FakeQuotes, refused, unreachable
+from tests.support.fakes import FakeBatches, refused, unreachable
 from tests.support.resend import resend_body
 from tests.unit.test_resend_service import SERVICE_TYPES, World
 
@@ -23,7 +23,12 @@ class Workflow(World):
         super().__init__(service_types or {NJ: SERVICE_TYPES, HAMBURG: SERVICE_TYPES})
         self.holds = HoldService(self.inventories, self.upstream, CODES)
         self.quotes = QuoteService(
-            self.inventories, self.service_types, self.upstream, FakeQuotes(), self.address_rules, QuoteSettings(CODES)
+            self.inventories,
+            self.service_types,
+            self.upstream,
+            self.quote_cache,
+            self.address_rules,
+            QuoteSettings(CODES),
         )
         self.batch_records = FakeBatches()
         self.batches = BatchService(

@@ -9,11 +9,12 @@ webhook and the event publisher; tests/unit/test_views.py checks each builds exa
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from rh_common.contract.error_schemas import ErrorBody
+from rh_common.domain.resend_errors import Reason
 
 
 class SuccessModel(BaseModel):
@@ -54,6 +55,24 @@ class InventoryView(SuccessModel):
     workflow: Literal["recall", "consolidation"] | None
 
 
+class ResendShipmentView(SuccessModel):
+    """One entry of the newest report's resendShipmentList (CONTRACT section 11): no address."""
+
+    resendShipmentId: int | None
+    warehouseId: int | None
+    trackingNumber: str | None
+    cost: float | None  # JSON numbers, the value Return Helper sent (stored as a Decimal, never a float)
+    currencyCode: str | None
+    chargeableWeight: float | None
+    error: str | None  # Return Helper's text, as sent (a JSON-encoded {"message": ...} on a failure)
+
+
+class LastError(SuccessModel):
+    errorCode: str | None
+    detail: str
+    reason: Reason
+
+
 class ResendView(SuccessModel):
     resendRequestId: str
     status: str
@@ -63,10 +82,13 @@ class ResendView(SuccessModel):
     resendStatusCode: int | None
     trackingNumber: str | None
     attempts: int
-    lastError: dict[str, Any] | None
+    lastError: LastError | None
     idempotencyKey: str | None
     createdAt: str | None
     updatedAt: str | None
+    # Defaults: an answer stored (for an Idempotency-Key's replay) before these existed has neither.
+    shipments: list[ResendShipmentView] = Field(default_factory=list)
+    quotedFee: float | None = None
 
 
 class ResendAccepted(SuccessModel):

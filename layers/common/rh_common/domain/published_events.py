@@ -9,7 +9,8 @@ record by `rh_common.adapters.dynamodb.stream_records`) becomes at most one even
   answers) differs, with `changed` naming the fields that did.
 
 Everything else (a retry's bookkeeping, a revision bump, a removal) is no event. The event
-carries only the contract's fields: never the shipment the resend image holds. `eventId`
+carries only the contract's fields: never the shipment the resend image holds, and of its `lastError`
+only the code, the reason and our own words (`resend_errors.published`). `eventId`
 is the stream record's `eventID`, the same on every delivery of that record.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rh_common.domain import inventory, resend_lifecycle
+from rh_common.domain import inventory, resend_errors, resend_lifecycle
 
 RESEND_STATUS_CHANGED = "ResendStatusChanged"
 INVENTORY_CHANGED = "InventoryChanged"
@@ -57,32 +58,10 @@ def resend_status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any],
         "trackingNumber": new.get("trackingNumber"),
         "returnInventoryIdList": [int(i) for i in new.get("returnInventoryIdList") or []],
         "idempotencyKey": new.get("idempotencyKey"),
-        "lastError": safe_error(resend_lifecycle.current_error(dict(new))),
+        "lastError": resend_errors.published(resend_lifecycle.current_error(dict(new))),
         "eventId": event_id,
     }
     return ChangeEvent(RESEND_STATUS_CHANGED, detail)
-
-
-def safe_error(last_error: Any) -> dict[str, Any] | None:
-    """A request's lastError without anyone else's words: upstream's error texts and field
-    messages may quote the address, so only our own descriptions, codes and field names stay.
-
-    Return Helper's refusal keeps `errorCode` and `detail` (which a rule uses to tell it from
-    a local refusal, whose `message` is ours); field errors become `fields` (names only).
-    """
-    if not isinstance(last_error, Mapping):
-        return None
-    safe = {key: last_error[key] for key in ("errorCode", "detail", "message") if key in last_error}
-    fields: list[str] = []
-    upstream_errors = last_error.get("error")
-    if isinstance(upstream_errors, Mapping):
-        fields += [str(name) for name in upstream_errors]
-    for entry in last_error.get("errors") or []:
-        if isinstance(entry, Mapping) and entry.get("field"):
-            fields.append(str(entry["field"]))
-    if fields:
-        safe["fields"] = sorted(set(fields))
-    return safe
 
 
 def inventory_changed(

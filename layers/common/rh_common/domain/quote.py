@@ -12,11 +12,28 @@ from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.prerequisites import ServiceType
 
 
-def quote_key(records: Mapping[int, InventoryRecord], country_code: str, postal_code: str) -> str:
-    """The cache key of a quote: every item's last applied event version, so a newer event names a new key."""
-    versions = [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
-    raw = json.dumps([versions, country_code.lower(), postal_code], separators=(",", ":"))
+def quote_key(inventory_ids: Iterable[int], country_code: str, postal_code: str) -> str:
+    """The cache key of a quote: the items and the destination, known before the items are read (so the
+    create path reads a quote in the same transaction as the items: `ResendRecords.get_with_items`)."""
+    raw = json.dumps([sorted(set(inventory_ids)), country_code.lower(), postal_code], separators=(",", ":"))
     return "quote#" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cache_entry(records: Mapping[int, InventoryRecord], body: Mapping[str, Any]) -> dict[str, Any]:
+    """What the cache keeps of a quote: the body and every item's last applied event version then."""
+    return {"versions": _versions(records), "quote": dict(body)}
+
+
+def current_quote(entry: Mapping[str, Any] | None, records: Mapping[int, InventoryRecord]) -> dict[str, Any] | None:
+    """The cached quote while every item is as it was quoted (a newer event on one, such as a
+    completeRecalibrate changing the weight, makes it stale); None otherwise."""
+    if not entry or entry.get("versions") != _versions(records):
+        return None
+    return dict(entry["quote"])
+
+
+def _versions(records: Mapping[int, InventoryRecord]) -> list[list[Any]]:
+    return [[inventory_id, records[inventory_id].last_version] for inventory_id in sorted(records)]
 
 
 def shipping_to(service_types: Sequence[ServiceType], country_code: str) -> list[ServiceType]:
@@ -51,6 +68,14 @@ def quote_body(
         "items": items,
         "cheapestServiceTypeCode": items[0]["serviceTypeCode"] if items else None,
     }
+
+
+def fee_for(quote: Mapping[str, Any] | None, service_type: str) -> Any:
+    """The fee `quote` (a `quote_body`) gives `service_type`, or None when it has none for it."""
+    for item in (quote or {}).get("items") or []:
+        if str(item.get("serviceTypeCode") or "").lower() == service_type.lower():
+            return item.get("fee")
+    return None
 
 
 def _number(value: Any) -> float | None:

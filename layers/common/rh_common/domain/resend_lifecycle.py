@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from rh_common.domain import timestamps
+from rh_common.domain import resend_errors, timestamps
+from rh_common.domain.webhook_events import ResendShipment
 
 
 class Status(StrEnum):
@@ -121,16 +123,31 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         "resendStatusCode": record.get("resendStatusCode"),
         "trackingNumber": record.get("trackingNumber"),
         "attempts": int(record.get("attempts", 0)),
-        "lastError": current_error(record),
+        "lastError": resend_errors.view(current_error(record)),
         "idempotencyKey": record.get("idempotencyKey"),
         "createdAt": record.get("createdAt"),
         "updatedAt": record.get("updatedAt"),
+        # A record written before these were kept has neither: no report's shipments, no quote known.
+        "shipments": [dict(shipment) for shipment in record.get("shipments") or []],
+        "quotedFee": record.get("quotedFee"),
     }
 
 
 def current_error(record: dict[str, Any]) -> Any:
-    """The record's `lastError` where its status gives it a meaning (SHOWS_LAST_ERROR), else None."""
+    """The record's stored `lastError` where its status gives it a meaning (SHOWS_LAST_ERROR), else None
+    (resend_errors reads it for the view and for events)."""
     return record.get("lastError") if record.get("status") in SHOWS_LAST_ERROR else None
+
+
+def _comparable(shipments: Any) -> Any:
+    """Shipments with every number as a Decimal of its text: a stored list reads back floats (11.03) where
+    the report has Decimals (Decimal("11.03")), and they are the same list."""
+    if not isinstance(shipments, list):
+        return shipments
+    return [
+        {k: Decimal(str(v)) if isinstance(v, float | Decimal) else v for k, v in shipment.items()}
+        for shipment in shipments
+    ]
 
 
 def adopts(record: dict[str, Any] | None, inventory_ids: list[int]) -> bool:
@@ -153,12 +170,17 @@ def upstream_changes(
     error: str | None,
     now: str,
     event_time: str | None = None,
+    shipments: tuple[ResendShipment, ...] | None = None,
+    source: str | None = None,
 ) -> tuple[dict[str, Any], Status | None]:
     """What an upstream status report (webhook or GetResend) changes on a request.
 
     Returns (changes, new status or None). Empty changes: nothing new (a late or
     duplicated report, or one that would move the status backwards). The tracking number is
     the newest report's by `event_time` (a poll's is `now`), kept in `trackingEventTime`.
+    The shipments are the newest report's that carries a list, whatever the status, by
+    `event_time` and then `source` (the delivery id: two reports of one instant settle the same
+    way in any order), kept in `shipmentsVersion`.
     """
     current = Status(record["status"])
     changes: dict[str, Any] = {}
@@ -168,7 +190,7 @@ def upstream_changes(
         changes["status"] = target.value
         changes["resendStatusCode"] = status_code
         if target == Status.FAILED:
-            changes["lastError"] = {"detail": "Return Helper reported the resend failed", "error": error}
+            changes["lastError"] = resend_errors.failed_upstream(error)
         elif target not in SHOWS_LAST_ERROR and record.get("lastError") is not None:
             changes["lastError"] = None  # removed: a retry's error is stale once upstream has the resend
     else:
@@ -180,6 +202,17 @@ def upstream_changes(
             changes["trackingNumber"] = tracking_number
         if changes:  # a poll repeating the number it knows writes nothing
             changes["trackingEventTime"] = reported_at
+    if shipments is not None:
+        version = f"{reported_at}#{source or ''}"
+        seen_version = record.get("shipmentsVersion")
+        if seen_version is None or version > seen_version:
+            listed = [shipment.view() for shipment in shipments]
+            if _comparable(listed) != _comparable(record.get("shipments")):
+                changes["shipments"] = listed
+            # A webhook's report is remembered as the newest even when its list is the one shown (an older
+            # one arriving later must not replace it); a poll repeating what it knows writes nothing.
+            if changes or source is not None:
+                changes["shipmentsVersion"] = version
     if changes:
         changes["updatedAt"] = now
     return changes, target

@@ -39,6 +39,8 @@ class UpstreamOutcome:
     elapsed_seconds: float = 0.0
     # TRANSIENT only: True unless the call certainly was not processed (see the module's docstring).
     maybe_processed: bool = False
+    # Our credentials could not be sent at all (a secret missing a field, a key no header can carry).
+    credentials_unusable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -57,10 +59,13 @@ class UpstreamOutcome:
         return self.http_status in CREDENTIALS_REFUSED
 
 
-def not_sent(operation: str, detail: str) -> UpstreamOutcome:
+def not_sent(operation: str, detail: str, credentials: bool = False) -> UpstreamOutcome:
     """A call refused before anything was sent (a header value requests would refuse, credentials that
-    do not load): certainly not processed, so retried and counted like a 503. ``detail`` is fixed text."""
-    return UpstreamOutcome(kind=OutcomeKind.TRANSIENT, operation=operation, detail=detail)
+    do not load: ``credentials``): certainly not processed, so retried and counted like a 503. ``detail``
+    is fixed text."""
+    return UpstreamOutcome(
+        kind=OutcomeKind.TRANSIENT, operation=operation, detail=detail, credentials_unusable=credentials
+    )
 
 
 def resend_id_of(outcome: UpstreamOutcome) -> int | None:

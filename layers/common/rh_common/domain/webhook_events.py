@@ -6,6 +6,7 @@ Pure. Knows every event type of the contract's table; everything else is
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,30 @@ class InventoryFacts:
 
 
 @dataclass(frozen=True)
+class ResendShipment:
+    """One entry of a report's `resendShipmentList`, as the resend view shows it (no address)."""
+
+    resend_shipment_id: int | None
+    warehouse_id: int | None
+    tracking_number: str | None
+    cost: int | Decimal | None
+    currency_code: str | None
+    chargeable_weight: int | Decimal | None
+    error: str | None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "resendShipmentId": self.resend_shipment_id,
+            "warehouseId": self.warehouse_id,
+            "trackingNumber": self.tracking_number,
+            "cost": self.cost,
+            "currencyCode": self.currency_code,
+            "chargeableWeight": self.chargeable_weight,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
 class ResendUpdate:
     """What a resend event says about an upstream resend."""
 
@@ -35,6 +60,8 @@ class ResendUpdate:
     status_code: int | None = None
     tracking_number: str | None = None
     error: str | None = None
+    # Every entry of the report's resendShipmentList; None when the report carries no list.
+    shipments: tuple[ResendShipment, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +261,71 @@ def tracking_and_error(shipments: Iterable[Mapping[str, Any]] | None) -> tuple[s
     return tracking, error
 
 
+# DynamoDB's numbers: 38 significant digits, exponents -130 to +125.
+_MAX_DIGITS, _MIN_EXPONENT, _MAX_EXPONENT = 38, -130, 125
+
+
+def _amount(value: Any) -> int | Decimal | None:
+    """A shipment's cost or weight exactly as sent (int, or Decimal: a float, from a reader that made one, by
+    its shortest repr); None for anything else or a number nothing can store: a detail that must not cost
+    the status report it came with."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < 10**_MAX_DIGITS else None
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except ArithmeticError:  # decimal.InvalidOperation: no number
+            return None
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return None
+    digits, magnitude = len(value.as_tuple().digits), value.adjusted()
+    if value and not (digits <= _MAX_DIGITS and _MIN_EXPONENT <= magnitude <= _MAX_EXPONENT):
+        return None
+    return value
+
+
+def _optional_id(value: Any) -> int | None:
+    try:
+        return codes.parse_id(value)
+    except ValueError:
+        return None
+
+
+def _optional_text(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+
+
+def resend_shipments(rows: Any) -> tuple[ResendShipment, ...] | None:
+    """A report's resendShipmentList (webhook v2, GetResend), None when it has none; ids as ints, numbers
+    exactly as sent, the currency upper-case (as the quote shows it), an empty `error` as null."""
+    if not isinstance(rows, list):
+        return None
+    shipments = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        currency = row.get("costCurrencyCode", row.get("currencyCode"))
+        tracking = row.get("trackingNumber")
+        shipments.append(
+            ResendShipment(
+                resend_shipment_id=_optional_id(row.get("resendShipmentId")),
+                warehouse_id=_optional_id(row.get("warehouseId")),
+                tracking_number=tracking if isinstance(tracking, str) and tracking else None,
+                cost=_amount(row.get("cost")),
+                currency_code=currency.upper() if isinstance(currency, str) and currency else None,
+                chargeable_weight=_amount(row.get("chargeableWeight")),
+                error=_optional_text(row.get("error")),
+            )
+        )
+    return tuple(shipments)
+
+
 def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ...], ResendUpdate]:
     resend = payload["resend"]
     status = resend_lifecycle.read_status_code(resend["resendStatusCode"])
@@ -251,7 +343,8 @@ def _resend_status(payload: Mapping[str, Any]) -> tuple[tuple[InventoryFacts, ..
         inventories.append(
             InventoryFacts(facts.inventory_id, {**facts.values, **resend_lifecycle.items_handling(status)})
         )
-    update = ResendUpdate(codes.parse_id(resend["resendId"]), status, tracking, error)
+    shipments = resend_shipments(payload.get("resendShipmentList"))
+    update = ResendUpdate(codes.parse_id(resend["resendId"]), status, tracking, error, shipments)
     return tuple(inventories), update
 
 

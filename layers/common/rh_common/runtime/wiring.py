@@ -121,7 +121,9 @@ class Wiring:
     def resend_records(self) -> ResendRecords:
         from rh_common.adapters.dynamodb.resend_store import ResendStore
 
-        return ResendStore(settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"))
+        return ResendStore(
+            settings.required("RESEND_TABLE"), settings.required("INVENTORY_TABLE"), settings.optional("CACHE_TABLE")
+        )
 
     @cached_property
     def listing(self) -> ResendPages:

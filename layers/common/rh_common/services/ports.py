@@ -53,9 +53,10 @@ class ResendRecords(Protocol):
 
     def get(self, request_id: str) -> dict[str, Any] | None: ...
     def get_with_items(
-        self, request_id: str | None, inventory_ids: Iterable[int]
-    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord]]:
-        """The record and the items in one isolated read: a reservation is seen whole or not at all."""
+        self, request_id: str | None, inventory_ids: Iterable[int], quote_key: str
+    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord], dict[str, Any] | None]:
+        """The record, the items and the cached quote entry (`quote.cache_entry`) under `quote_key`, in one
+        isolated read: a reservation is seen whole or not at all."""
         ...
 
     def find_by_resend_id(self, resend_id: int) -> dict[str, Any] | None: ...
@@ -124,7 +125,7 @@ class RetryScheduler(Protocol):
 
 
 class Quotes(Protocol):
-    """Recent quotes by `quote.quote_key` (adapters.dynamodb.quote_cache)."""
+    """Recent quotes (`quote.cache_entry`) by `quote.quote_key` (adapters.dynamodb.quote_cache)."""
 
     def get(self, key: str) -> dict[str, Any] | None: ...
     def put(self, key: str, quote: dict[str, Any]) -> None: ...

@@ -19,7 +19,8 @@ from rh_common.domain.results import Outcome, Result
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import AddressRules, Inventories, Quotes, ReturnHelper, ServiceTypes
 
-# Long enough for "quote, then batch"; short because fees change.
+# Long enough for "quote, then batch" (or POST /resends, which records the fee as quotedFee); short
+# because fees change.
 QUOTE_CACHE_SECONDS = 300
 
 
@@ -73,8 +74,8 @@ class QuoteService:
             message = f"no shipment service of warehouse {warehouse_id} ships to {request.shipmentCountryCode}"
             return results.invalid(message, [FieldError("shipmentCountryCode", message)])
 
-        key = quote.quote_key(records, request.shipmentCountryCode, request.shipmentPostalCode)
-        cached = self._cache.get(key)
+        key = quote.quote_key(ids, request.shipmentCountryCode, request.shipmentPostalCode)
+        cached = quote.current_quote(self._cache.get(key), records)
         if cached is not None:
             return Result(Outcome.QUOTED, cached)
         outcome = self._upstream.shipping_fees(ids, request.shipmentCountryCode, request.shipmentPostalCode)
@@ -84,5 +85,5 @@ class QuoteService:
             return results.refused_upstream("quote", outcome)
         rows = outcome.payload.get("shippingFeeDetailList") or []
         body = quote.quote_body(warehouse_id, rows if isinstance(rows, list) else [], offered)
-        self._cache.put(key, body)
+        self._cache.put(key, quote.cache_entry(records, body))
         return Result(Outcome.QUOTED, body)

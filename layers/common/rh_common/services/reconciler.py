@@ -32,7 +32,7 @@ from rh_common.domain import resend_lifecycle
 from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
-from rh_common.domain.webhook_events import ResendUpdate, tracking_and_error
+from rh_common.domain.webhook_events import ResendUpdate, resend_shipments, tracking_and_error
 from rh_common.services.ports import ResendRecords, RetryScheduler, ReturnHelper
 from rh_common.services.resend_tracking import ResendTracker
 
@@ -182,4 +182,5 @@ def _update_from_get_resend(resend_id: int, payload: dict[str, Any]) -> ResendUp
         status_code=resend_lifecycle.read_status_code(payload.get("resendStatusCode")),
         tracking_number=tracking,
         error=error,
+        shipments=resend_shipments(payload.get("resendShipmentList")),
     )

@@ -19,6 +19,8 @@ from rh_common.domain import (
     idempotency_keys,
     inventory,
     prerequisites,
+    quote,
+    resend_errors,
     resend_lifecycle,
     results,
     retry_policy,
@@ -91,10 +93,13 @@ class ResendService:
     def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Result:
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
-        # The items, and with a key the record it names, in one isolated read: a concurrent request's
-        # reservation is seen whole (its 409 names every item it holds) or not at all.
+        # The items, with a key the record it names, and a recent quote for these items and destination, in
+        # one isolated read: a concurrent request's reservation is seen whole (its 409 names every item it
+        # holds) or not at all.
         keyed_id = request_id if idempotency_key else None
-        existing, records = self._resends.get_with_items(keyed_id, request.returnInventoryIdList)
+        ids, shipment = request.returnInventoryIdList, request.resendShipment
+        quote_key = quote.quote_key(ids, shipment.shipmentCountryCode, shipment.shipmentPostalCode)
+        existing, records, quoted = self._resends.get_with_items(keyed_id, ids, quote_key)
         if existing is not None:
             return self._replay(existing, fingerprint)
         # Before anything upstream (the read-through below included): an address the rules refuse sends nothing.
@@ -136,6 +141,10 @@ class ResendService:
         }
         if idempotency_key:
             record["idempotencyKey"] = idempotency_key
+        # The fee the quote gave the chosen service, while the items are as they were quoted.
+        quoted_fee = quote.fee_for(quote.current_quote(quoted, records), shipment.shipmentServiceType)
+        if quoted_fee is not None:
+            record["quotedFee"] = quoted_fee
         try:
             self._resends.reserve(record, request.returnInventoryIdList)
         except RequestExists:
@@ -185,7 +194,9 @@ class ResendService:
             "idempotencyKey": key,
             "fingerprint": fingerprint,
             "attempts": 0,
-            "lastError": {"message": refusal.body["message"], "errors": refusal.body["errors"]},
+            "lastError": resend_errors.refused_here(
+                refusal.body["message"], [FieldError(e["field"], e["message"]) for e in refusal.body["errors"]]
+            ),
             "createdAt": now,
             "updatedAt": now,
             "answer": refusal.stored(),
@@ -345,7 +356,7 @@ class ResendService:
         rejected = Result(Outcome.REJECTED, body)
         changes = {
             "status": Status.REJECTED.value,
-            "lastError": {"errorCode": outcome.error_code, "error": upstream["error"], "detail": outcome.detail},
+            "lastError": resend_errors.refused_upstream(outcome),
             "updatedAt": now_iso(),
             "answer": rejected.stored(),
             "attemptLeaseUntil": None,
@@ -369,7 +380,7 @@ class ResendService:
         if unknown:
             detail += "; an attempt may have created the resend: the items stay reserved until Return Helper answers"
         changes: dict[str, Any] = {
-            "lastError": {"detail": detail, "errorCode": outcome.error_code},
+            "lastError": resend_errors.transient(outcome, detail),
             "updatedAt": now_iso(),
             "answer": pending.stored(),
             "attemptLeaseUntil": None,
@@ -394,7 +405,7 @@ class ResendService:
         body = {"resendRequestId": record["resendRequestId"], "status": Status.DEAD.value}
         changes = {
             "status": Status.DEAD.value,
-            "lastError": {"detail": f"gave up after {attempts} attempts: {outcome.detail}"},
+            "lastError": resend_errors.transient(outcome, f"gave up after {attempts} attempts: {outcome.detail}"),
             "updatedAt": now_iso(),
             "attemptLeaseUntil": None,
         }

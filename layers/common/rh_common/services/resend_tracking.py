@@ -78,7 +78,14 @@ class ResendTracker:
         for _ in range(_ATTEMPTS):
             now = now_iso()
             changes, target = resend_lifecycle.upstream_changes(
-                record, update.status_code, update.tracking_number, update.error, now, event_time
+                record,
+                update.status_code,
+                update.tracking_number,
+                update.error,
+                now,
+                event_time,
+                update.shipments,
+                delivery_id,
             )
             if not changes:
                 return False
@@ -90,10 +97,10 @@ class ResendTracker:
                 # report is the same, so a second restore changes nothing.
                 source = f"{delivery_id}#release" if delivery_id else f"release:{request_id}"
                 restore_handling(self._inventories, record, event_time or now, source)
-            unchanged = (
-                {"trackingEventTime": record.get("trackingEventTime")} if "trackingEventTime" in changes else None
-            )
-            if self._resends.transition(request_id, [record["status"]], changes, release, unchanged):
+            # Newest-report registers: written only over the version this report was compared with.
+            registers = ("trackingEventTime", "shipmentsVersion")
+            unchanged: dict[str, Any] = {name: record.get(name) for name in registers if name in changes}
+            if self._resends.transition(request_id, [record["status"]], changes, release, unchanged or None):
                 if target is not None:
                     self._on_status(target)
                 return True

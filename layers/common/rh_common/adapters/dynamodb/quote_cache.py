@@ -1,10 +1,13 @@
 """Quotes, cached briefly in the cache table (DynamoDB, with its TTL attribute).
 
 DynamoDB rather than memory: a merchant quotes, then creates the batch, and the
-two calls usually land on different Lambda instances. The key (`quote.quote_key`) holds
-every item's last applied event version, so any newer webhook for one of the items (a
-completeRecalibrate changes the weight, hence the fee) makes a new key: the old
-entry is never read again and expires. Nothing to delete on the webhook path.
+two calls usually land on different Lambda instances. The key (`quote.quote_key`) names
+the items and the destination; the entry (`quote.cache_entry`) holds every item's last
+applied event version, so after any newer webhook for one of the items (a
+completeRecalibrate changes the weight, hence the fee) the entry is stale
+(`quote.current_quote`) and the next quote replaces it. Nothing to delete on the webhook
+path. The create path reads an entry in its own first transaction (`entry_of`:
+adapters.dynamodb.resend_store), for the request's quotedFee.
 """
 
 from __future__ import annotations
@@ -27,18 +30,27 @@ class QuoteCache(base.TableAdapter):
         self._clock = clock
 
     def get(self, key: str) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self._table, Key={"cacheKey": {"S": key}}).get("Item")
-        # TTL deletion is lazy (up to days): the expiry is checked here.
-        if item and int(item["expiresAt"]["N"]) > self._clock():
-            return json.loads(item["quote"]["S"])
-        return None
+        item = self.client.get_item(TableName=self._table, Key=cache_key(key)).get("Item")
+        return entry_of(item, self._clock())
 
     def put(self, key: str, quote: dict[str, Any]) -> None:
         self.client.put_item(
             TableName=self._table,
             Item={
-                "cacheKey": {"S": key},
+                **cache_key(key),
                 "quote": {"S": json.dumps(quote)},
                 "expiresAt": {"N": str(int(self._clock() + self._ttl))},
             },
         )
+
+
+def cache_key(key: str) -> dict[str, Any]:
+    """The table key of a cache entry."""
+    return {"cacheKey": {"S": key}}
+
+
+def entry_of(item: Any, now: float) -> dict[str, Any] | None:
+    """A read cache item's entry while it has not expired (TTL deletion is lazy: up to days)."""
+    if item and int(item["expiresAt"]["N"]) > now:
+        return json.loads(item["quote"]["S"])
+    return None

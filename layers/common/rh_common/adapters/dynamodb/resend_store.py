@@ -7,6 +7,7 @@ overlapping items: exactly one transaction wins (DynamoDB serialises them).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from rh_common.adapters.dynamodb import base
 from rh_common.adapters.dynamodb.inventory_store import inventory_keys, records_by_id
+from rh_common.adapters.dynamodb.quote_cache import cache_key, entry_of
 from rh_common.domain.errors import Conflict, RequestExists, ReservationConflict
 from rh_common.domain.inventory import InventoryRecord
 
@@ -21,9 +23,12 @@ _POLL_STATE = ("resendRequestId", "updatedAt", "lastPolledAt", "pollBackoffSecon
 
 
 class ResendStore(base.TableAdapter):
-    def __init__(self, table_name: str, inventory_table_name: str, client: Any = None) -> None:
+    def __init__(
+        self, table_name: str, inventory_table_name: str, quote_table_name: str | None, client: Any = None
+    ) -> None:
         self._table = table_name
         self._inventory_table = inventory_table_name
+        self._quote_table = quote_table_name  # the cache table (CACHE_TABLE): only the create path reads it
         self._client = client
 
     def get(self, request_id: str) -> dict[str, Any] | None:
@@ -33,16 +38,24 @@ class ResendStore(base.TableAdapter):
         return base.from_item(item) if item else None
 
     def get_with_items(
-        self, request_id: str | None, inventory_ids: Iterable[int]
-    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord]]:
-        """The record (None if there is none, or no id is given) and the items, in one TransactGetItems over
-        both tables: a concurrent reservation is seen whole or not at all (base.transact_get)."""
-        keys = {self._inventory_table: inventory_keys(inventory_ids)}
+        self, request_id: str | None, inventory_ids: Iterable[int], quote_key: str
+    ) -> tuple[dict[str, Any] | None, dict[int, InventoryRecord], dict[str, Any] | None]:
+        """The record (None if there is none, or no id is given), the items and the cached quote entry under
+        `quote_key` (None if none is current), in one TransactGetItems over the three tables: a concurrent
+        reservation is seen whole or not at all (base.transact_get), and the quote costs no round trip."""
+        if self._quote_table is None:
+            raise RuntimeError("ResendStore was built without the cache table (CACHE_TABLE): the create path needs it")
+        keys = {self._inventory_table: inventory_keys(inventory_ids), self._quote_table: [cache_key(quote_key)]}
         if request_id is not None:
             keys[self._table] = [{"resendRequestId": {"S": request_id}}]
         items = base.transact_get(self.client, keys)
         records = items.get(self._table) or []
-        return (base.from_item(records[0]) if records else None), records_by_id(items[self._inventory_table])
+        quotes = items[self._quote_table]
+        return (
+            base.from_item(records[0]) if records else None,
+            records_by_id(items[self._inventory_table]),
+            entry_of(quotes[0], time.time()) if quotes else None,
+        )
 
     def find_by_resend_id(self, resend_id: int) -> dict[str, Any] | None:
         """The request Return Helper knows as `resend_id` (index lookup, then a consistent read)."""

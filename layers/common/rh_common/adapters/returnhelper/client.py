@@ -35,6 +35,7 @@ IDEMPOTENCY_HEADER = "x-returnhelper-idempotency-key"
 APP_NAME = "ReturnHelperResends"
 _DISTRIBUTION = "returnhelper-resends"
 _FALLBACK_VERSION = "0.1.0"
+_CREDENTIAL_HEADERS = frozenset({"x-rr-apikey", "x-rr-apitoken"})  # one that cannot be sent: a credentials problem
 # A header value sent as is: printable ASCII, no leading or trailing space (requests and http.client
 # refuse anything else with an exception that quotes the value).
 _HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
@@ -200,11 +201,10 @@ class ReturnHelperClient:
         try:
             headers = self._headers(idempotency_key)
         except CredentialsInvalid as invalid:  # its message names the field, never the value
-            return self._outcome(not_sent(operation, f"not sent: {invalid}"), started)
+            return self._outcome(not_sent(operation, f"not sent: {invalid}", credentials=True), started)
         except _NotSendable as refused:
-            return self._outcome(
-                not_sent(operation, f"refused before sending: the {refused} header is not valid"), started
-            )
+            detail = f"refused before sending: the {refused} header is not valid"
+            return self._outcome(not_sent(operation, detail, credentials=str(refused) in _CREDENTIAL_HEADERS), started)
         data = json.dumps(json_body, separators=(",", ":")).encode("utf-8") if json_body is not None else None
         try:
             response = self._session.request(
