@@ -1,4 +1,4 @@
-"""The emulator's in-memory world: reference data, inventories, resends, idempotency, faults.
+"""The emulator's in-memory world: reference data, inventories, resends, consolidations, idempotency, faults.
 
 Every public method of :class:`EmulatorState` runs under one re-entrant lock (the threaded HTTP
 server calls it from any request thread) and returns a deep copy: nothing outside this module
