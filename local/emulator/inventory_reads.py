@@ -64,7 +64,7 @@ def get_one(state: EmulatorState, query: dict[str, str]) -> dict[str, Any]:
     return {
         **{name: found.get(name) for name in LIST_FIELDS if name != "createOn"},
         "description": found.get("description"),
-        "sellerReferenceNumber": None,
+        "sellerReferenceNumber": found.get("sellerReferenceNumber"),
         "weight": 500,
         "weightUom": "g",
         "returnRequestLineItemImages": [],

@@ -14,7 +14,15 @@ Control API (JSON, no auth):
                                                 "outcome"?: "completed"|"failed"}   (progress.py)
     POST   /_emulator/inventories              {"warehouseId", "returnInventoryId"?, "sku"?, "rma"?,
                                                 "description"?, "handlingCode"?, "handlingStatusCode"?,
-                                                "deliver"?: true}
+                                                "imageUrls"?: [url], "sellerReferenceNumber"?,
+                                                "event"?: "newInventoryCreated"|"assignUnknown", "deliver"?: true}
+                                                (newInventoryCreated carries the photos, as imageList; only
+                                                assignUnknown has a return request with the seller reference)
+    POST   /_emulator/inventories/{id}/rma-swap {"newRma"?}          (notifyUserRmaSwapped)
+    POST   /_emulator/consolidations            {"returnInventoryIdList"}
+                                                (consolidateShippingOrderInventoryAllPacked; the items are then
+                                                refused by createResend and UpdateReturnInventoryHandling)
+    POST   /_emulator/consolidations/{consolidateShippingOrderId}/cancel   (consolidateShippingOrderCancelled)
     POST   /_emulator/inventories/backfill     {"count", "days"?, "warehouseId"?, "handlingCode"?} (no webhooks)
     POST   /_emulator/resends/{id}/advance     {"to": inProgress|completed|failed|canceled,
                                                 "trackingNumber"?, "error"?}
@@ -194,6 +202,9 @@ class EmulatorServer(BackgroundServer):
             ("POST", "/faults", self._push_faults),
             ("DELETE", "/faults", self._clear_faults),
             ("POST", "/resends/<int:resend_id>/advance", self._advance_route),
+            ("POST", "/inventories/<int:inventory_id>/rma-swap", self._swap_rma),
+            ("POST", "/consolidations", self._consolidate),
+            ("POST", "/consolidations/<order_id>/cancel", self._cancel_consolidation),
         ]
 
     def stop(self) -> None:
@@ -334,9 +345,24 @@ class EmulatorServer(BackgroundServer):
 
     def _add_inventory(self, call: Call) -> tuple[int, Any]:
         body = call.control_json()
+        announce = webhooks.ARRIVALS.get(body.get("event", "newInventoryCreated"))
+        if announce is None:
+            raise ControlError(400, f"event must be one of {', '.join(webhooks.ARRIVALS)}")
         inventory = self.state.add_inventory(body)
-        delivered = self._deliver(webhooks.new_inventory_created(inventory)) if body.get("deliver", True) else None
+        delivered = self._deliver(announce(inventory)) if body.get("deliver", True) else None
         return 201, {"inventory": inventory, "webhook": delivered}
+
+    def _swap_rma(self, call: Call, inventory_id: int) -> tuple[int, Any]:
+        inventory, old_rma = self.state.swap_rma(inventory_id, call.control_json().get("newRma"))
+        return 200, {"inventory": inventory, "webhook": self._deliver(webhooks.rma_swapped(inventory, old_rma))}
+
+    def _consolidate(self, call: Call) -> tuple[int, Any]:
+        order = self.state.consolidate(call.control_json().get("returnInventoryIdList"))
+        return 201, {"order": order, "webhook": self._deliver(webhooks.consolidation_packed(order))}
+
+    def _cancel_consolidation(self, call: Call, order_id: str) -> tuple[int, Any]:
+        order = self.state.cancel_consolidation(order_id)
+        return 200, {"order": order, "webhook": self._deliver(webhooks.consolidation_cancelled(order))}
 
     def _push_faults(self, call: Call) -> tuple[int, Any]:
         body = call.control_json()

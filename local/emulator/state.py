@@ -1,4 +1,4 @@
-"""The emulator's in-memory world: reference data, inventories, resends, idempotency, faults.
+"""The emulator's in-memory world: reference data, inventories, resends, consolidations, idempotency, faults.
 
 Every public method of :class:`EmulatorState` runs under one re-entrant lock (the threaded HTTP
 server calls it from any request thread) and returns a deep copy: nothing outside this module
@@ -25,7 +25,9 @@ from rh_common.domain import timestamps
 from rh_common.domain.codes import HANDLING_CODES, HANDLING_STATUSES, parse_id
 
 API_ID = 21  # the emulated customer account
+CLIENT_CODE = f"RH{API_ID}"
 WAREHOUSE_API_ID = 3
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 RESEND_STATUSES: dict[int, tuple[str, str]] = {  # resendStatusCode -> (label, stage description)
     0: ("pending", "Accepted, waiting for the warehouse"),
@@ -141,6 +143,12 @@ def now_plain() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+def ulid() -> str:
+    """A ULID (Crockford base32 of 48 bits of milliseconds and 80 random bits), as upstream's consolidation ids."""
+    value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
 def fingerprint(raw_body: bytes) -> str:
     """Body identity for idempotency: canonical JSON when it parses, the raw bytes otherwise."""
     try:
@@ -191,6 +199,12 @@ def _service_type_refusal(code: str | None, warehouse_id: int | None, country: s
     return None
 
 
+def _busy(inventory: dict[str, Any]) -> bool:
+    """Out of stock, or taken by a resend or a consolidation order."""
+    taken = inventory["activeResendId"] is not None or inventory["consolidationOrderId"] is not None
+    return taken or not inventory["inStock"]
+
+
 def _set_handling(inventory: dict[str, Any], code: str, status: str) -> None:
     inventory.update(handlingCode=code, handlingStatusCode=status)
     inventory["handlingUpdatedOn"] = inventory["modifyOn"] = now_plain()
@@ -209,6 +223,7 @@ class EmulatorState:
         self._inventories: dict[int, dict[str, Any]] = {}
         self._prior_handling: dict[int, tuple[str, str]] = {}
         self._resends: dict[int, dict[str, Any]] = {}
+        self._consolidations: dict[str, dict[str, Any]] = {}  # by consolidateShippingOrderId
         self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._calls: dict[str, Counter[str]] = defaultdict(Counter)
         self._created_per_key: Counter[str] = Counter()
@@ -232,6 +247,10 @@ class EmulatorState:
         codes_known = handling in HANDLING_CODES and handling_status in HANDLING_STATUSES
         require(codes_known, "handlingCode / handlingStatusCode must be upstream code names")
         require(given_id is None or as_id(given_id) is not None, "returnInventoryId must be a positive integer")
+        reference, photos = spec.get("sellerReferenceNumber"), spec.get("imageUrls", [])
+        require(reference is None or (isinstance(reference, str) and reference), "sellerReferenceNumber must be text")
+        photos_ok = isinstance(photos, list) and all(isinstance(url, str) and url for url in photos)
+        require(photos_ok, "imageUrls must be a list of URLs")
         if given_id is None:
             inventory_id = next(i for i in itertools.count(self._next_inventory_id) if i not in self._inventories)
             self._next_inventory_id = inventory_id + 1
@@ -248,6 +267,8 @@ class EmulatorState:
             "shipmentId": 9000 + self._next("shipment"),
             "rma": spec.get("rma") or f"EMU-{warehouse_id}-{datetime.now(UTC):%y%m%d}-D{inventory_id:05d}-1",
             "sku": spec.get("sku"),
+            "sellerReferenceNumber": reference,  # the return request's (assignUnknown, GetReturnInventory)
+            "imageUrls": list(photos),
             "description": spec.get("description") or f"emulated item {inventory_id}",
             "handlingCode": handling,
             "handlingStatusCode": handling_status,
@@ -255,6 +276,7 @@ class EmulatorState:
             "weight": float(spec.get("weight", DEFAULT_WEIGHT_GRAMS)),
             "pendingVas": spec.get("pendingVas", False),
             "activeResendId": None,
+            "consolidationOrderId": None,
             "handlingUpdatedOn": created,
             "createOn": created,
             "modifyOn": created,
@@ -287,7 +309,7 @@ class EmulatorState:
             refusal = "does not exist."
         elif inventory["pendingVas"]:
             refusal = "has a pending VAS request."
-        elif inventory["activeResendId"] is not None or not inventory["inStock"]:
+        elif _busy(inventory):
             refusal = "is not available."
         elif inventory["handlingStatusCode"] != "pending":
             refusal = f"handling is {inventory['handlingStatusCode']}."
@@ -422,6 +444,8 @@ class EmulatorState:
             return "is not in stock."
         if inventory["activeResendId"] is not None:
             return f"is already in resend {inventory['activeResendId']}."
+        if inventory["consolidationOrderId"] is not None:
+            return f"is in consolidation order {inventory['consolidationOrderId']}."
         handling = f"{inventory['handlingCode']}/{inventory['handlingStatusCode']}"
         if inventory["handlingCode"] not in RESENDABLE_HANDLING or inventory["handlingStatusCode"] != "pending":
             return f"handling {handling} cannot be changed to rsd."
@@ -515,6 +539,82 @@ class EmulatorState:
             else:
                 _set_handling(inventory, *prior)
 
+    def _inventory(self, inventory_id: int) -> dict[str, Any]:
+        if inventory_id not in self._inventories:
+            raise ControlError(404, f"inventory {inventory_id} does not exist")
+        return self._inventories[inventory_id]
+
+    @_locked
+    def swap_rma(self, inventory_id: int, new_rma: Any = None) -> tuple[dict[str, Any], str]:
+        """The warehouse relabels the item (control API): the item and its old RMA."""
+        inventory = self._inventory(inventory_id)
+        require(new_rma is None or (isinstance(new_rma, str) and new_rma.strip()), "newRma must be text")
+        old_rma, warehouse_id = inventory["rma"], inventory["warehouseId"]
+        require(new_rma != old_rma, "newRma must differ from the item's RMA")
+        relabelled = f"EMU-{warehouse_id}-{datetime.now(UTC):%y%m%d}-D{inventory_id:05d}-{self._next('rma') + 1}"
+        inventory.update(rma=new_rma or relabelled, modifyOn=now_plain())
+        return inventory, old_rma
+
+    @_locked
+    def consolidate(self, raw_ids: Any) -> dict[str, Any]:
+        """A consolidation order packs free in-stock items of one warehouse into one box (control API).
+
+        Returned in the order shape of consolidateShippingOrderInventoryAllPacked; the items are then refused by
+        createResend and UpdateReturnInventoryHandling until the order is cancelled.
+        """
+        ids = [as_id(raw) for raw in raw_ids] if isinstance(raw_ids, list) else []
+        require(bool(ids) and None not in ids, "returnInventoryIdList must be a non-empty list of ids")
+        require(len(set(ids)) == len(ids), "returnInventoryIdList must not repeat an id")
+        inventories = [self._inventory(inventory_id) for inventory_id in ids]
+        busy = [inventory["returnInventoryId"] for inventory in inventories if _busy(inventory)]
+        if busy:
+            raise ControlError(409, f"inventories {busy} are out of stock, in a resend or in a consolidation order")
+        warehouses = {inventory["warehouseId"] for inventory in inventories}
+        require(len(warehouses) == 1, "all inventories must be in one warehouse")
+        seq, day, order_id = self._next("consolidation"), f"{datetime.now(UTC):%y%m%d}", ulid()
+        rows = [
+            {
+                "consolidateShippingInventoryId": ulid(),
+                "returnInventoryId": inventory["returnInventoryId"],
+                "rma": inventory["rma"],
+                "consolidateShippingInventoryStatus": "PACKED",
+            }
+            for inventory in inventories
+        ]
+        box = {"consolidateShippingShipmentBoxId": ulid(), "boxNumber": "1"}
+        box.update(consolidateShippingShipmentBoxStatus="IN_PROGRESS", consolidateShippingInventoryList=rows)
+        self._consolidations[order_id] = {
+            "consolidateShippingOrderId": order_id,
+            "consolidateShippingOrderNumber": f"CNS{day}-{seq:07d}",
+            "consolidateShippingOrderStatus": "CONFIRMED",
+            "outboundWarehouseId": warehouses.pop(),
+            "shipmentList": [
+                {
+                    "consolidateShippingShipmentId": ulid(),
+                    "consolidateShippingShipmentNumber": f"CNSS{day}-{seq:07d}",
+                    "consolidateShippingShipmentStatus": "CREATED",
+                    "boxList": [box],
+                }
+            ],
+        }
+        for inventory in inventories:
+            inventory["consolidationOrderId"] = order_id
+        return self._consolidations[order_id]
+
+    @_locked
+    def cancel_consolidation(self, raw_order_id: str) -> dict[str, Any]:
+        """The order is cancelled (control API): its items are free again. ULIDs read case-insensitively."""
+        order = self._consolidations.get(raw_order_id.upper())
+        if order is None:
+            raise ControlError(404, f"consolidation order {raw_order_id} does not exist")
+        if order["consolidateShippingOrderStatus"] == "CANCELED":
+            raise ControlError(409, f"consolidation order {order['consolidateShippingOrderId']} is already cancelled")
+        order["consolidateShippingOrderStatus"] = "CANCELED"
+        for inventory in self._inventories.values():
+            if inventory["consolidationOrderId"] == order["consolidateShippingOrderId"]:
+                inventory["consolidationOrderId"] = None
+        return order
+
     @_locked
     def resend_status_code(self, resend_id: int) -> int | None:
         """The resend's current upstream status code (0-4), or None when it does not exist (any more)."""
@@ -557,6 +657,7 @@ class EmulatorState:
         return {
             "inventories": list(self._inventories.values()),
             "resends": list(self._resends.values()),
+            "consolidations": list(self._consolidations.values()),
             "createResendCalls": dict(self._calls["createResend"]),
             "updateHandlingCalls": dict(self._calls["updateReturnInventoryHandling"]),
             "shippingFeeCalls": sum(self._calls["getShippingFeeListByToShippingOption"].values()),

@@ -7,11 +7,13 @@ the wire, so a receiver that verifies over its raw body sees a valid signature.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from local.emulator.state import API_ID, WAREHOUSE_API_ID, now_z7
+from local.emulator.state import API_ID, CLIENT_CODE, WAREHOUSE_API_ID, now_z7, ulid
 from local.sign import post_signed
 from rh_common.domain.codes import HANDLING_CODES, HANDLING_STATUSES
 
@@ -19,6 +21,7 @@ _BODY_PREVIEW_CHARS = 4000
 _ARRIVAL_PARCEL = {"quantity": 1, "dimension1": 20, "dimension2": 20, "dimension3": 10, "dimensionUom": "cm"}
 _ARRIVAL_VALUE = {"weight": 500, "weightUom": "g", "valueCurrencyCode": "usd", "value": 10}
 _ROW_VALUE = {"quantity": 1, "weight": 500.0, "weightUom": "g", "valueCurrencyCode": "usd", "value": 10.0}
+_CONSOLIDATION_VERSION = "202410"
 
 
 def _pick(record: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def new_inventory_created(inventory: dict[str, Any]) -> dict[str, Any]:
             **_pick(inventory, "handlingCode", "handlingStatusCode"),
             **dict.fromkeys(("completeOn", "warehouseRemarks")),
             **_pick(inventory, "handlingUpdatedOn", "sku", "rma", "modifyOn", "createOn"),
-            "imageList": [],
+            "imageList": [{"imageUrl": url, "imageKey": _image_key(url)} for url in inventory["imageUrls"]],
             "returnInventoryMetaList": [],
         },
         "shipment": {
@@ -56,6 +59,78 @@ def new_inventory_created(inventory: dict[str, Any]) -> dict[str, Any]:
         "eventTime": now_z7(),
         "version": "202207",
     }
+
+
+def _image_key(url: str) -> str:
+    """The S3 key of a photo: its URL's path (upstream: URL = file host + "/" + key)."""
+    return urlsplit(url).path.lstrip("/")
+
+
+def assign_unknown(inventory: dict[str, Any]) -> dict[str, Any]:
+    """``rsl`` / ``assignUnknown``: a parcel without a return request assigned to us, shaped like the sample (int
+    ids and codes), its return request with the seller reference, the line item with the photos."""
+    day = f"{datetime.fromisoformat(inventory['createOn']):%y%m%d}"
+    number = f"UN{day}-{inventory['returnRequestId']:07d}"
+    tracking = f"EMU-IN-{inventory['shipmentId']}"
+    audit = {"modifyOn": inventory["createOn"], "modifyBy": "3", "createOn": inventory["createOn"], "createBy": "3"}
+    line_item = {
+        **_pick(inventory, "returnRequestLineItemId"),
+        "apiId": API_ID,
+        **_pick(inventory, "returnRequestId"),
+        "returnRequestLineItemNumber": f"UNL{day}-{inventory['returnRequestLineItemId']:07d}",
+        "description": inventory["description"],
+        **_ROW_VALUE,
+        "handlingCode": 0,
+        "isDeleted": False,
+        "isFraudulent": False,
+        "fraudReasonCode": None,
+    }
+    return {
+        "returnRequest": {
+            **_pick(inventory, "returnRequestId"),
+            "apiId": API_ID,
+            "returnRequestNumber": number,
+            **_pick(inventory, "sellerReferenceNumber"),
+            "returnStatusCode": 0,
+            "returnTitle": tracking,
+            "remarks": "Created by Warehouse",
+            **audit,
+        },
+        "shipment": {
+            **_pick(inventory, "shipmentId"),
+            "apiId": API_ID,
+            **_pick(inventory, "returnRequestId", "warehouseId"),
+            "shipmentNumber": number,
+            "shipmentStatusCode": 6,
+            **_pick(_ARRIVAL_VALUE, "weight", "weightUom"),
+            **_pick(_ARRIVAL_PARCEL, "dimension1", "dimension2", "dimension3", "dimensionUom"),
+            "receiveDate": inventory["createOn"],
+            "referenceNumber": None,
+            **audit,
+        },
+        "label": {
+            **_pick(inventory, "shipmentId"),
+            "apiId": API_ID,
+            "refKey": number,
+            "serviceType": "unkwn",
+            "trackingNumber": tracking,
+        },
+        "returnInventoryList": [
+            {
+                **_inventory_row(inventory),
+                "returnRequestLineItemNumber": line_item["returnRequestLineItemNumber"],
+            }
+        ],
+        "returnRequestLineItemIncludeImageList": [
+            {"imageUrlList": list(inventory["imageUrls"]), "returnRequestLineItem": line_item}
+        ],
+        "category": "rsl",
+        "action": "assignUnknown",
+        "eventTime": now_z7(),
+    }
+
+
+ARRIVALS = {"newInventoryCreated": new_inventory_created, "assignUnknown": assign_unknown}
 
 
 def _inventory_row(inventory: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +189,51 @@ def inventory_handling_completed(inventory: dict[str, Any]) -> dict[str, Any]:
         "action": "completeInventoryHandling",
         "eventTime": now_z7(),
     }
+
+
+def rma_swapped(inventory: dict[str, Any], old_rma: str) -> dict[str, Any]:
+    """``notifyUserRmaSwapped``: the warehouse relabelled the item; the inventory id a JSON string, as published."""
+    return {
+        "payload": {
+            "userApiId": API_ID,
+            "clientCode": CLIENT_CODE,
+            "returnInventoryId": str(inventory["returnInventoryId"]),
+            "oldRma": old_rma,
+            "newRma": inventory["rma"],
+        },
+        "category": "notifyUserRmaSwapped",
+        "action": "notifyUserRmaSwapped",
+        "eventTime": now_z7(),
+    }
+
+
+def _consolidation_event(category: str, order: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "order": order,
+        "category": category,
+        "action": category,
+        "eventTime": now_z7(),
+        "version": _CONSOLIDATION_VERSION,
+        "notificationId": ulid(),
+    }
+
+
+def consolidation_packed(order: dict[str, Any]) -> dict[str, Any]:
+    """``consolidateShippingOrderInventoryAllPacked``: the order with its shipment, box and packed items."""
+    ids = _pick(order, "consolidateShippingOrderId", "consolidateShippingOrderNumber", "consolidateShippingOrderStatus")
+    fee = {"shippingFee": 0.0, "currencyCode": "usd", "shippingMethod": "AIR_FREIGHT", "customFieldMap": {}}
+    details = {"deliveryInstructions": "emulated consolidation", **_pick(order, "shipmentList")}
+    return _consolidation_event(
+        "consolidateShippingOrderInventoryAllPacked", {**ids, **_pick(order, "outboundWarehouseId"), **fee, **details}
+    )
+
+
+def consolidation_cancelled(order: dict[str, Any]) -> dict[str, Any]:
+    """``consolidateShippingOrderCancelled``: the order only (no shipment, box or item), status CANCELED."""
+    ids = _pick(order, "consolidateShippingOrderId", "consolidateShippingOrderNumber", "outboundWarehouseId")
+    fields = {"shippingMethod": "AIR_FREIGHT", "shippingFee": 0.0, "deliveryInstructions": "emulated consolidation"}
+    status = _pick(order, "consolidateShippingOrderStatus")
+    return _consolidation_event("consolidateShippingOrderCancelled", {**ids, **fields, **status, "customFieldMap": {}})
 
 
 def deliver(url: str, signing_key: str, payload: dict[str, Any], signed_url: str) -> dict:

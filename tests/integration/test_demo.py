@@ -5,7 +5,9 @@ started (DEMO_STACK names that stack's stack.json) with pytest -s, so each step 
 parcels arrive through signed webhooks from the emulator and are listed as eligible; Return Helper
 is made to refuse createResend three times; POST /resends answers 202 PENDING and the retry worker
 and the emulated warehouse take it to COMPLETED, created once upstream; then a hold, a quote and a
-batch at two warehouses, created once per group even when repeated.
+batch at two warehouses, created once per group even when repeated. Last, what Return Helper says about an
+item (contract section 11): a parcel arrives with photos and the customer's order reference and is found by it;
+the warehouse relabels it (RMA swap); a consolidation order takes it (not eligible) until it is cancelled.
 """
 
 from __future__ import annotations
@@ -124,8 +126,19 @@ class Demo:
         held = self.hold()
         self.quote(held)
         batch = self.batch(held)
+        parcel = self.arrive_with_photos_and_reference()
+        self.swap_rma(parcel)
+        self.consolidate(parcel)
         self.say(f"\ndone: resend {request_id} COMPLETED, tracking number {view['trackingNumber']}")
         self.say(f"      batch {batch['batchKey']}: {len(batch['resends'])} resends, each created once")
+
+    def view(self, inventory_id: int) -> dict[str, Any]:
+        return self.api("GET", f"/inventories/{inventory_id}")
+
+    def view_until(self, inventory_id: int, done: Callable[[dict], bool], what: str) -> dict[str, Any]:
+        view = until(lambda: self.view(inventory_id), done, seconds=20.0)
+        assert done(view), f"{inventory_id} did not come to {what}: {json.dumps(view)}"
+        return view
 
     def arrive_parcels(self, count: int, warehouse_id: int = WAREHOUSE_ID) -> list[int]:
         run, ids = uuid.uuid4().hex[:6].upper(), []
@@ -272,3 +285,58 @@ class Demo:
         # Submitted, or already further: the emulator's progress webhook can land before the batch answers.
         assert {e["status"] for e in result["resends"]} <= {"SUBMITTED", "IN_PROGRESS", "COMPLETED"}, result
         return result
+
+    def arrive_with_photos_and_reference(self) -> int:
+        reference = f"ORDER-DEMO-{uuid.uuid4().hex[:6].upper()}"
+        self.step(11, f"a parcel with two photos and the order reference {reference} (signed rsl/assignUnknown)")
+        photos = [f"https://files.example.com/images/returns/demo/{reference}-{side}.jpg" for side in ("front", "box")]
+        body = {"warehouseId": WAREHOUSE_ID, "event": "assignUnknown", "sellerReferenceNumber": reference}
+        result = self.control("POST", "/inventories", {**body, "imageUrls": photos})
+        inventory, webhook = result["inventory"], result["webhook"] or {}
+        inventory_id = inventory["returnInventoryId"]
+        assert webhook.get("status") == 200, f"the webhook for parcel {inventory_id} was refused: {webhook}"
+        view = self.view(inventory_id)
+        self.say(
+            f"    GET /inventories/{inventory_id}: sellerReferenceNumber {view['sellerReferenceNumber']}, "
+            f"loggedAt {view['loggedAt']}"
+        )
+        for url in view["imageUrls"] or ():
+            self.say(f"      photo {url}")
+        assert (view["sellerReferenceNumber"], view["imageUrls"]) == (reference, photos), view
+        # loggedAt is when Return Helper logged the item (its createOn), not when this stack heard of it
+        assert (view["loggedAt"] or "").startswith(inventory["createOn"]), (view["loggedAt"], inventory["createOn"])
+        found = until(
+            lambda: self.api("GET", "/inventories", params={"sellerReferenceNumber": reference})["items"],
+            lambda items: inventory_id in {item["returnInventoryId"] for item in items},
+        )
+        assert [item["returnInventoryId"] for item in found] == [inventory_id], found
+        self.say(f"    GET /inventories?sellerReferenceNumber={reference}: [{inventory_id}] (the look-up is indexed)")
+        return inventory_id
+
+    def swap_rma(self, inventory_id: int) -> None:
+        self.step(12, f"the warehouse relabels {inventory_id} (signed notifyUserRmaSwapped)")
+        before = self.view(inventory_id)["rma"]
+        result = self.control("POST", f"/inventories/{inventory_id}/rma-swap")
+        new_rma = result["inventory"]["rma"]
+        assert (result["webhook"] or {}).get("status") == 200, result["webhook"]
+        view = self.view_until(inventory_id, lambda view: view["rma"] == new_rma, f"rma {new_rma}")
+        self.say(f"    rma {before} -> {view['rma']}")
+
+    def consolidate(self, inventory_id: int) -> None:
+        self.step(13, f"a consolidation order packs {inventory_id} (consolidateShippingOrderInventoryAllPacked)")
+        result = self.control("POST", "/consolidations", {"returnInventoryIdList": [inventory_id]})
+        order_id = result["order"]["consolidateShippingOrderId"]
+        assert (result["webhook"] or {}).get("status") == 200, result["webhook"]
+        packed = self.view_until(
+            inventory_id,
+            lambda view: (view["workflow"], view["eligibleForResend"]) == ("consolidation", False),
+            "the consolidation workflow",
+        )
+        self.say(f"    order {order_id}: workflow {packed['workflow']}, eligible {packed['eligibleForResend']}")
+        self.step(14, f"the order is cancelled (consolidateShippingOrderCancelled names only {order_id})")
+        result = self.control("POST", f"/consolidations/{order_id}/cancel")
+        assert (result["webhook"] or {}).get("status") == 200, result["webhook"]
+        freed = self.view_until(
+            inventory_id, lambda view: (view["workflow"], view["eligibleForResend"]) == (None, True), "free again"
+        )
+        self.say(f"    {inventory_id}: workflow {freed['workflow']}, eligible {freed['eligibleForResend']}")

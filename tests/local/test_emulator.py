@@ -16,6 +16,8 @@ import pytest
 import requests
 
 from local.emulator import EmulatorServer
+from rh_common.domain import timestamps
+from rh_common.domain.webhook_events import normalise
 from tests.support.resend import SHIPMENT
 
 SIGNING_KEY = base64.b64encode(b"emulator-test-signing-key-32byte").decode()
@@ -744,3 +746,188 @@ def test_constructor_keywords_set_the_config_and_are_validated(receiver):
     }
     with pytest.raises(ValueError, match="outcome"):
         EmulatorServer("127.0.0.1", 0, receiver.url, SIGNING_KEY, API_KEY, API_TOKEN, outcome="lost")
+
+
+# -- section 11: photos, seller reference, RMA swap, consolidation ----------------------------------------
+
+PHOTOS = [
+    "https://files.example.com/images/returns/202612/EMU-front.jpg",
+    "https://files.example.com/images/returns/202612/EMU-box.jpg",
+]
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")  # Crockford base32, as upstream's consolidation ids
+
+
+def facts_of(delivery: dict) -> dict[int, dict]:
+    """What the webhook function reads from a delivery (the domain's own reader): inventory id -> facts."""
+    event = normalise(delivery["json"])
+    assert event.handled, (event.category, event.action)
+    return {facts.inventory_id: dict(facts.values) for facts in event.inventories}
+
+
+def test_an_arrival_with_photos_carries_them_in_the_image_list(emu, receiver):
+    # GIVEN / WHEN an item arrives with two photos
+    inventory_id = arrive(emu, imageUrls=PHOTOS)
+    # THEN newInventoryCreated lists them as the sample does (URL and S3 key), and they are read as its photos
+    delivery = receiver.next("newInventoryCreated")
+    assert_signed(receiver, delivery)
+    assert delivery["json"]["returnInventory"]["imageList"] == [
+        {"imageUrl": url, "imageKey": url.removeprefix("https://files.example.com/")} for url in PHOTOS
+    ]
+    assert facts_of(delivery)[inventory_id]["imageUrls"] == PHOTOS
+
+
+def test_an_assign_unknown_arrival_carries_the_seller_reference_photos_and_creation(emu, receiver):
+    # GIVEN / WHEN a parcel with the order reference the customer wrote on it is assigned to us
+    result = control(
+        emu,
+        "POST",
+        "/inventories",
+        {"warehouseId": 2, "event": "assignUnknown", "sellerReferenceNumber": "ORDER-7", "imageUrls": PHOTOS[:1]},
+    )
+    inventory = result["inventory"]
+    # THEN rsl/assignUnknown is sent, shaped like the sample: int ids and codes, the return request's seller
+    # reference, the line item with the photo; and it reads as the item's seller reference, photos and log time
+    delivery = receiver.next("assignUnknown")
+    assert_signed(receiver, delivery)
+    payload = delivery["json"]
+    assert (payload["category"], result["webhook"]["status"]) == ("rsl", 200)
+    assert payload["returnRequest"]["sellerReferenceNumber"] == "ORDER-7"
+    [row] = payload["returnInventoryList"]
+    assert (row["returnInventoryId"], row["warehouseId"]) == (inventory["returnInventoryId"], 2)
+    assert (row["handlingCode"], row["handlingStatusCode"], row["createOn"]) == (0, 0, inventory["createOn"])
+    [entry] = payload["returnRequestLineItemIncludeImageList"]
+    assert entry["imageUrlList"] == PHOTOS[:1]
+    assert entry["returnRequestLineItem"]["returnRequestLineItemId"] == row["returnRequestLineItemId"]
+    assert entry["returnRequestLineItem"]["isFraudulent"] is False
+    facts = facts_of(delivery)[inventory["returnInventoryId"]]
+    assert (facts["sellerReferenceNumber"], facts["imageUrls"]) == ("ORDER-7", PHOTOS[:1])
+    assert facts["arrivalCreateOn"] == timestamps.sortable(inventory["createOn"])
+    assert facts["inboundTrackingNumber"] == f"EMU-IN-{inventory['shipmentId']}"
+    assert (facts["inStock"], facts["handlingCode"]) == (True, "tbc")
+    # and GetReturnInventory answers the same seller reference
+    answer = assert_ok(
+        call(emu, "GET", f"/ReturnInventory/GetReturnInventory?returnInventoryId={row['returnInventoryId']}")
+    )
+    assert answer["sellerReferenceNumber"] == "ORDER-7"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"warehouseId": 2, "event": "markShipmentArrive"},
+        {"warehouseId": 2, "imageUrls": "https://files.example.com/a.jpg"},
+        {"warehouseId": 2, "imageUrls": [""]},
+        {"warehouseId": 2, "sellerReferenceNumber": 1001},
+    ],
+    ids=["unknown-event", "photos-not-a-list", "empty-url", "reference-not-text"],
+)
+def test_a_bad_arrival_is_refused_and_registers_nothing(emu, receiver, body):
+    response = requests.post(f"{emu.url}/_emulator/inventories", json=body, timeout=5)
+    assert response.status_code == 400 and response.json()["error"]
+    assert control(emu, "GET", "/state")["inventories"] == [] and receiver.deliveries.empty()
+
+
+def test_an_rma_swap_sends_notify_user_rma_swapped_with_the_id_as_a_string(emu, receiver):
+    # GIVEN an item labelled RMA-OLD
+    inventory_id = arrive(emu, rma="RMA-OLD", deliver=False)
+    # WHEN the warehouse relabels it
+    result = control(emu, "POST", f"/inventories/{inventory_id}/rma-swap", {"newRma": "RMA-NEW"})
+    # THEN notifyUserRmaSwapped goes out as published, the new RMA is read as the item's, and upstream answers it
+    delivery = receiver.next("notifyUserRmaSwapped")
+    assert_signed(receiver, delivery)
+    assert delivery["json"]["payload"] == {
+        "userApiId": 21,
+        "clientCode": "RH21",
+        "returnInventoryId": str(inventory_id),
+        "oldRma": "RMA-OLD",
+        "newRma": "RMA-NEW",
+    }
+    assert delivery["json"]["category"] == "notifyUserRmaSwapped" and result["webhook"]["status"] == 200
+    assert facts_of(delivery) == {inventory_id: {"rma": "RMA-NEW"}}
+    answer = assert_ok(call(emu, "GET", f"/ReturnInventory/GetReturnInventory?returnInventoryId={inventory_id}"))
+    assert answer["rma"] == "RMA-NEW"
+    # and without a newRma the emulator makes one up, never the same
+    again = control(emu, "POST", f"/inventories/{inventory_id}/rma-swap")
+    assert again["inventory"]["rma"] not in ("RMA-OLD", "RMA-NEW")
+    assert receiver.next("notifyUserRmaSwapped")["json"]["payload"]["oldRma"] == "RMA-NEW"
+
+
+def test_an_rma_swap_of_an_unknown_item_or_to_the_same_rma_is_refused(emu, receiver):
+    inventory_id = arrive(emu, rma="RMA-1", deliver=False)
+    unknown = requests.post(f"{emu.url}/_emulator/inventories/99999/rma-swap", json={}, timeout=5)
+    same = requests.post(
+        f"{emu.url}/_emulator/inventories/{inventory_id}/rma-swap", json={"newRma": "RMA-1"}, timeout=5
+    )
+    assert (unknown.status_code, same.status_code) == (404, 400)
+    assert receiver.deliveries.empty()
+
+
+def test_a_consolidation_makes_its_items_unavailable_until_it_is_cancelled(emu, receiver):
+    # GIVEN two items of warehouse 2
+    ids = [arrive(emu, deliver=False), arrive(emu, deliver=False)]
+    # WHEN they are packed into a consolidation order
+    result = control(emu, "POST", "/consolidations", {"returnInventoryIdList": ids})
+    # THEN consolidateShippingOrderInventoryAllPacked goes out shaped like the sample (ULID string ids, int
+    # inventory ids, a float fee), and reads as both items under the consolidation workflow
+    delivery = receiver.next("consolidateShippingOrderInventoryAllPacked")
+    assert_signed(receiver, delivery)
+    payload = delivery["json"]
+    order = payload["order"]
+    order_id = order["consolidateShippingOrderId"]
+    assert ULID.match(order_id) and ULID.match(payload["notificationId"]) and payload["version"] == "202410"
+    assert (order["outboundWarehouseId"], order["shippingFee"], result["order"]["consolidateShippingOrderId"]) == (
+        2,
+        0.0,
+        order_id,
+    )
+    [shipment] = order["shipmentList"]
+    [box] = shipment["boxList"]
+    rows = box["consolidateShippingInventoryList"]
+    assert [row["returnInventoryId"] for row in rows] == ids
+    assert {row["consolidateShippingInventoryStatus"] for row in rows} == {"PACKED"}
+    assert all(ULID.match(row["consolidateShippingInventoryId"]) for row in rows)
+    expected = {"otherWorkflow": "consolidation", "consolidationOrderId": order_id}
+    assert facts_of(delivery) == dict.fromkeys(ids, expected)
+    # and Return Helper refuses to resend them or change their handling
+    refusal = assert_soft_error(
+        create(emu, resend_body(ids[0]), key="k-cns"), "VALIDATION_FAILED", "returnInventoryIdList"
+    )
+    assert "consolidation order" in refusal
+    handling = call(
+        emu,
+        "POST",
+        "/ReturnInventory/UpdateReturnInventoryHandling",
+        json={"returnInventoryId": ids[1], "handlingCode": "ohd"},
+    )
+    assert_soft_error(handling, "VALIDATION_FAILED", "returnInventoryId")
+    # WHEN the order is cancelled (the id read case-insensitively, like every path)
+    control(emu, "POST", f"/consolidations/{order_id.lower()}/cancel")
+    # THEN consolidateShippingOrderCancelled names only the order, as published, and the items are free again
+    cancelled = receiver.next("consolidateShippingOrderCancelled")
+    assert_signed(receiver, cancelled)
+    assert "shipmentList" not in cancelled["json"]["order"]
+    assert cancelled["json"]["order"]["consolidateShippingOrderStatus"] == "CANCELED"
+    assert normalise(cancelled["json"]).cancelled_order == order_id
+    assert_ok(create(emu, resend_body(*ids), key="k-free"))
+
+
+def test_consolidation_refusals(emu, receiver):
+    here, there = arrive(emu, 2, deliver=False), arrive(emu, 5, deliver=False)
+    assert_ok(create(emu, resend_body(here), key="k-busy"))  # `here` is taken by a resend
+    free = arrive(emu, 2, deliver=False)
+
+    def status(body: dict | None) -> int:
+        return requests.post(f"{emu.url}/_emulator/consolidations", json=body, timeout=5).status_code
+
+    assert status({}) == status({"returnInventoryIdList": []}) == status({"returnInventoryIdList": ["x"]}) == 400
+    assert status({"returnInventoryIdList": [free, free]}) == status({"returnInventoryIdList": [free, there]}) == 400
+    assert status({"returnInventoryIdList": [99999]}) == 404
+    assert status({"returnInventoryIdList": [here, free]}) == 409
+    order_id = control(emu, "POST", "/consolidations", {"returnInventoryIdList": [free]})["order"][
+        "consolidateShippingOrderId"
+    ]
+    assert status({"returnInventoryIdList": [free]}) == 409  # already in an order
+    control(emu, "POST", f"/consolidations/{order_id}/cancel")
+    cancel = requests.post(f"{emu.url}/_emulator/consolidations/{order_id}/cancel", timeout=5)
+    unknown = requests.post(f"{emu.url}/_emulator/consolidations/01JNQ6R054VARA55P0C7G2W6DC/cancel", timeout=5)
+    assert (cancel.status_code, unknown.status_code) == (409, 404)
