@@ -80,6 +80,7 @@ def test_an_automation_request_with_an_address_the_rules_refuse_is_rejected_and_
     # THEN it is REJECTED under its key, naming the field, not retried, and nothing was reserved or sent
     view = worker.service.get_by_key("auto-addr").body
     assert view["status"] == "REJECTED" and view["attempts"] == 0
-    assert [e["field"] for e in view["lastError"]["errors"]] == ["resendShipment.shipmentState"]
+    assert view["lastError"]["reason"] == "addressInvalid" and view["lastError"]["errorCode"] is None
+    assert "resendShipment.shipmentState" in view["lastError"]["detail"]
     assert items.store.get(806, consistent=True).active_resend_request_id is None
     assert upstream_state(emulator)["createResendCalls"] == {}

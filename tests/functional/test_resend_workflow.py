@@ -153,12 +153,16 @@ def test_a_resend_after_its_quote_records_the_fee_of_its_service_and_one_without
     status, quoted = api("POST", "/resends/quote", quote_body(ids, postal="10001"))
     assert status == 200 and len(quoted["items"]) > 1, quoted
     chosen = quoted["items"][-1]  # any quoted service, not only the cheapest
-    body = resend_body(ids, shipmentServiceType=chosen["serviceTypeCode"], shipmentPostalCode="10001")
+    body = resend_body(
+        ids, shipmentServiceType=chosen["serviceTypeCode"], shipmentPostalCode="10001", shipmentState="NY"
+    )
     status, created = api("POST", "/resends", body, headers={"Idempotency-Key": "quoted-61"})
     assert status == 201 and created["quotedFee"] == chosen["fee"], created
     assert api("GET", f"/resends/{created['resendRequestId']}")[1]["quotedFee"] == chosen["fee"]
     # items nobody quoted: unknown
-    body = resend_body([seed(63)], shipmentServiceType=chosen["serviceTypeCode"], shipmentPostalCode="10001")
+    body = resend_body(
+        [seed(63)], shipmentServiceType=chosen["serviceTypeCode"], shipmentPostalCode="10001", shipmentState="NY"
+    )
     status, unquoted = api("POST", "/resends", body, headers={"Idempotency-Key": "unquoted-63"})
     assert status == 201 and unquoted["quotedFee"] is None
 

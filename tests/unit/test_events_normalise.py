@@ -123,7 +123,7 @@ def test_completed_resend_ships_its_items_whatever_their_stale_snapshot_says():
     assert facts_of(payload) == {
         18148: {"warehouseId": 2, "handlingCode": "rsd", "handlingStatusCode": "completed", "inStock": False}
     }
-    shipment = webhook_events.ResendShipment(1, None, "9400", None, None, None, None)
+    shipment = webhook_events.ShipmentReport(1, None, "9400", None, None, None, None)
     assert normalised.resend == webhook_events.ResendUpdate(3588, 3, "9400", None, (shipment,))
 
 

@@ -117,7 +117,7 @@ def emulator_free_client():
     from rh_common.adapters.returnhelper.credentials import ReturnHelperCredentials
 
     credentials = ReturnHelperCredentials(api_key="key", api_token="token with\nnewline", signing_keys=())
-    return ReturnHelperClient("http://127.0.0.1:9", lambda: credentials, timeout_seconds=0.1)
+    return ReturnHelperClient("http://127.0.0.1:9", lambda: credentials, timeout_seconds=0.1, on_call=[].append)
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ def tracked_request() -> tuple[FakeResendRecords, ResendTracker]:
         "returnInventoryIdList": [20251, 20278],
         "updatedAt": "2025-03-05T02:41:07Z",
     }
-    return records, ResendTracker(records, None, inventories)
+    return records, ResendTracker(records, [].append, inventories)
 
 
 def apply(tracker: ResendTracker, records: FakeResendRecords, payload: dict, delivery_id: str) -> None:

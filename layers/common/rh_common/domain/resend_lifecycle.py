@@ -13,7 +13,30 @@ from enum import StrEnum
 from typing import Any
 
 from rh_common.domain import resend_errors, timestamps
-from rh_common.domain.webhook_events import ResendShipment
+
+
+@dataclass(frozen=True)
+class ShipmentReport:
+    """One entry of a report's `resendShipmentList`, as the resend view shows it (no address)."""
+
+    resend_shipment_id: int | None
+    warehouse_id: int | None
+    tracking_number: str | None
+    cost: int | Decimal | None
+    currency_code: str | None
+    chargeable_weight: int | Decimal | None
+    error: str | None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "resendShipmentId": self.resend_shipment_id,
+            "warehouseId": self.warehouse_id,
+            "trackingNumber": self.tracking_number,
+            "cost": self.cost,
+            "currencyCode": self.currency_code,
+            "chargeableWeight": self.chargeable_weight,
+            "error": self.error,
+        }
 
 
 class Status(StrEnum):
@@ -170,7 +193,7 @@ def upstream_changes(
     error: str | None,
     now: str,
     event_time: str | None = None,
-    shipments: tuple[ResendShipment, ...] | None = None,
+    shipments: tuple[ShipmentReport, ...] | None = None,
     source: str | None = None,
 ) -> tuple[dict[str, Any], Status | None]:
     """What an upstream status report (webhook or GetResend) changes on a request.

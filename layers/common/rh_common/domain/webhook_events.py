@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from rh_common.domain import codes, resend_lifecycle, timestamps
+from rh_common.domain.resend_lifecycle import ShipmentReport
 
 
 class UnprocessableEvent(ValueError):
@@ -29,30 +30,6 @@ class InventoryFacts:
 
 
 @dataclass(frozen=True)
-class ResendShipment:
-    """One entry of a report's `resendShipmentList`, as the resend view shows it (no address)."""
-
-    resend_shipment_id: int | None
-    warehouse_id: int | None
-    tracking_number: str | None
-    cost: int | Decimal | None
-    currency_code: str | None
-    chargeable_weight: int | Decimal | None
-    error: str | None
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "resendShipmentId": self.resend_shipment_id,
-            "warehouseId": self.warehouse_id,
-            "trackingNumber": self.tracking_number,
-            "cost": self.cost,
-            "currencyCode": self.currency_code,
-            "chargeableWeight": self.chargeable_weight,
-            "error": self.error,
-        }
-
-
-@dataclass(frozen=True)
 class ResendUpdate:
     """What a resend event says about an upstream resend."""
 
@@ -61,7 +38,7 @@ class ResendUpdate:
     tracking_number: str | None = None
     error: str | None = None
     # Every entry of the report's resendShipmentList; None when the report carries no list.
-    shipments: tuple[ResendShipment, ...] | None = None
+    shipments: tuple[ShipmentReport, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -301,7 +278,7 @@ def _optional_text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
 
 
-def resend_shipments(rows: Any) -> tuple[ResendShipment, ...] | None:
+def resend_shipments(rows: Any) -> tuple[ShipmentReport, ...] | None:
     """A report's resendShipmentList (webhook v2, GetResend), None when it has none; ids as ints, numbers
     exactly as sent, the currency upper-case (as the quote shows it), an empty `error` as null."""
     if not isinstance(rows, list):
@@ -313,7 +290,7 @@ def resend_shipments(rows: Any) -> tuple[ResendShipment, ...] | None:
         currency = row.get("costCurrencyCode", row.get("currencyCode"))
         tracking = row.get("trackingNumber")
         shipments.append(
-            ResendShipment(
+            ShipmentReport(
                 resend_shipment_id=_optional_id(row.get("resendShipmentId")),
                 warehouse_id=_optional_id(row.get("warehouseId")),
                 tracking_number=tracking if isinstance(tracking, str) and tracking else None,
