@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rh_common.contract.resend_request import MAX_ID
 from rh_common.contract.views import DeliveryView, SuccessModel
 from rh_common.domain import field_errors
-from rh_common.domain.deliveries import DeliveryStatus, view
+from rh_common.domain.deliveries import DeliveryOutcome, DeliveryStatus, view
 from rh_common.domain.delivery_search import REPLAYABLE, parse_search
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.http import rest_api
@@ -28,13 +28,14 @@ from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, operator_route
 from rh_common.runtime import wiring
 from rh_common.services.webhook_ingest import ApplyFailed
 
-if TYPE_CHECKING:  # Literals built at run time (from the one list of states): a type checker sees a str
+if TYPE_CHECKING:  # Literals built at run time (from the one list of each): a type checker sees a str
     StatusName = str
     ReplayableStatus = str
+    Outcome = str
 else:
     StatusName = Literal[tuple(status.value for status in DeliveryStatus)]
     ReplayableStatus = Literal[REPLAYABLE]
-Outcome = Literal["applied", "duplicate", "ignored", "unprocessable"]  # the webhook answer's `status`
+    Outcome = Literal[tuple(outcome.value for outcome in DeliveryOutcome)]  # the webhook answer's `status`
 DeliveryIdPath = Annotated[str, Path(min_length=1, max_length=200)]
 Window = Annotated[str | None, Query(min_length=1, max_length=64)]  # a date, or a date-time with Z or an offset
 IdQuery = Annotated[int | None, Query(gt=0, le=MAX_ID)]

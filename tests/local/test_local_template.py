@@ -156,7 +156,6 @@ def test_each_function_gets_only_its_own_environment(template):
     assert webhook["DELIVERY_TABLE"] == "rh-local-DeliveryTable"
     assert webhook["INVENTORY_TABLE"] == merchant["INVENTORY_TABLE"] == "rh-local-InventoryTable"
     assert "WEBHOOK_MAX_SKEW_SECONDS" not in merchant
-    assert merchant["INVENTORY_WAREHOUSE_INDEX"] == "ByWarehouse"
     assert webhook["WEBHOOK_MAX_SKEW_SECONDS"] == "900"  # numbers become strings, as in Lambda
     assert all(isinstance(value, str) for value in {**webhook, **merchant}.values())
 

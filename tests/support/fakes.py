@@ -22,7 +22,7 @@ from rh_common.domain.errors import (
     ServiceTypesRefused,
     ServiceTypesUnavailable,
 )
-from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.inventory import FactWrite, InventoryRecord
 from rh_common.domain.upstream_outcome import OutcomeKind, UpstreamOutcome
 from rh_common.domain.webhook_events import InventoryFacts
 
@@ -66,24 +66,24 @@ class FakeInventories:
     def get_many(self, inventory_ids: Iterable[int], consistent: bool = True) -> dict[int, InventoryRecord]:
         return {i: self.records[i] for i in inventory_ids if i in self.records}
 
-    def apply(self, facts: InventoryFacts, version: str, event_time: str) -> str:
+    def apply(self, facts: InventoryFacts, version: str, event_time: str) -> FactWrite:
         if not facts.values:
-            return "superseded"
+            return FactWrite.SUPERSEDED
         before = self.records.get(facts.inventory_id) or InventoryRecord(facts.inventory_id)
         after = inventory.apply(before, facts.values, version, event_time)
         if not inventory.changed_attributes(before, after):
-            return "superseded"
+            return FactWrite.SUPERSEDED
         self.records[facts.inventory_id] = after
-        return "applied"
+        return FactWrite.APPLIED
 
-    def apply_read_dated(self, facts: InventoryFacts, version: str) -> str:
+    def apply_read_dated(self, facts: InventoryFacts, version: str) -> FactWrite:
         record = self.records.get(facts.inventory_id)
         newer = {n: v for n, v in facts.values.items() if record and record.versions.get(n, "") < version}
         if record is None or not newer:
-            return "superseded"
+            return FactWrite.SUPERSEDED
         values, versions = {**record.values, **newer}, {**record.versions, **dict.fromkeys(newer, version)}
         self.records[facts.inventory_id] = replace(record, values=values, versions=versions)
-        return "applied" if any(record.values.get(n) != v for n, v in newer.items()) else "unchanged"
+        return FactWrite.APPLIED if any(record.values.get(n) != v for n, v in newer.items()) else FactWrite.UNCHANGED
 
     def in_order_update(self, facts: InventoryFacts, version: str, event_time: str) -> InOrderWrite:
         return InOrderWrite(facts, version, event_time)

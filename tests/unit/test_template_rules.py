@@ -57,3 +57,25 @@ def test_the_reconciler_runs_on_a_schedule():
     sync = LocalTemplate.load(parameter_overrides={"InventorySyncScheduleState": "ENABLED"}).schedules()[1]
     assert (sync.expression, sync.enabled) == ("rate(1 day)", True)  # deployed: daily, on
     assert json.loads(sync.input) == {"inventorySync": "scheduled"}
+
+
+def test_every_index_an_adapter_queries_is_declared_on_a_table_of_the_template():
+    # The index names live in the adapters (no setting repeats them); a renamed or dropped index must fail here,
+    # not as a ValidationException on the first query in production.
+    import re
+    from pathlib import Path
+
+    import rh_common.adapters.dynamodb as adapters
+
+    named = set()
+    for source in Path(adapters.__path__[0]).glob("*.py"):
+        text = source.read_text()
+        named |= set(re.findall(r'IndexName"?[=:] ?"(\w+)"', text))
+        named |= set(re.findall(r'_index: str = "(\w+)"', text))
+    declared = {
+        index["IndexName"]
+        for resource in LocalTemplate.load().resources("AWS::DynamoDB::Table").values()
+        for index in resource["Properties"].get("GlobalSecondaryIndexes", [])
+    }
+    assert {"ByWarehouse", "InStock", "ByStatus", "ByResendId", "ParkedByResendId", "BySubject"} <= named
+    assert named <= declared, named - declared

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from rh_common.domain import eligibility, timestamps
@@ -51,6 +52,15 @@ LOGGED_AT_SOURCES: tuple[str, ...] = ("arrivalCreateOn", "listedCreateOn", "arri
 # does not move handlingUpdatedOn). Their version can be newer than the item's lastVersion, so a write of one
 # checks that attribute's own version too (adapters/inventory_store).
 READ_DATED_ATTRIBUTES: tuple[str, ...] = ("pendingVas",)
+
+
+class FactWrite(StrEnum):
+    """What writing an event's facts to an item did (the Inventories port's answer)."""
+
+    APPLIED = "applied"  # a new item, or a value changed
+    MERGED = "merged"  # an existing item took some of the facts
+    SUPERSEDED = "superseded"  # newer facts were already there (or, for a read-dated write, no such item)
+    UNCHANGED = "unchanged"  # a read-dated write that found the values already there
 
 
 def event_version(event_time: str, delivery_id: str) -> str:

@@ -86,9 +86,7 @@ class Wiring:
     def inventories(self) -> InventoryStore:
         from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 
-        return InventoryStore(
-            settings.required("INVENTORY_TABLE"), settings.optional("INVENTORY_WAREHOUSE_INDEX") or "ByWarehouse"
-        )
+        return InventoryStore(settings.required("INVENTORY_TABLE"))
 
     @cached_property
     def references(self) -> ReferenceStore:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rh_common.domain import sync_windows
-from rh_common.domain.inventory import InventoryRecord
+from rh_common.domain.inventory import FactWrite, InventoryRecord
 from rh_common.domain.timestamps import now_iso
 from rh_common.services.ports import Inventories, ReturnHelper
 
@@ -43,5 +43,5 @@ def read_through(
 
 def apply_read(inventories: Inventories, read: sync_windows.ItemRead) -> bool:
     """Apply one answer; True when it changed what we know of the item."""
-    changed = inventories.apply(read.facts, read.version, read.fact_time) != "superseded"
-    return inventories.apply_read_dated(read.read_dated, read.read_version) == "applied" or changed
+    changed = inventories.apply(read.facts, read.version, read.fact_time) != FactWrite.SUPERSEDED
+    return inventories.apply_read_dated(read.read_dated, read.read_version) == FactWrite.APPLIED or changed

@@ -18,7 +18,7 @@ from rh_common.adapters.dynamodb import base, page_tokens
 from rh_common.domain import eligibility, inventory
 from rh_common.domain.eligibility import Check, Condition
 from rh_common.domain.errors import InvalidPageToken
-from rh_common.domain.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, InventoryRecord
+from rh_common.domain.inventory import READ_DATED_ATTRIBUTES, STATE_ATTRIBUTES, FactWrite, InventoryRecord
 from rh_common.domain.webhook_events import InventoryFacts
 
 _MAX_MERGE_ATTEMPTS = 8
@@ -92,12 +92,12 @@ class InventoryStore(base.TableAdapter):
         self._client = client
 
     # ------------------------------------------------------------------ writes
-    def apply(self, facts: InventoryFacts, version: str, event_time: str) -> str:
-        """Merge one event's facts; returns "applied", "merged" or "superseded"."""
+    def apply(self, facts: InventoryFacts, version: str, event_time: str) -> FactWrite:
+        """Merge one event's facts: APPLIED, MERGED or SUPERSEDED."""
         if not facts.values:
-            return "superseded"
+            return FactWrite.SUPERSEDED
         update = self._fast_update(facts, version, event_time)
-        outcome = "applied"
+        outcome = FactWrite.APPLIED
         for _ in range(_MAX_MERGE_ATTEMPTS):
             try:
                 self.client.update_item(**update, ReturnValuesOnConditionCheckFailure="ALL_OLD")
@@ -108,9 +108,9 @@ class InventoryStore(base.TableAdapter):
                 stored = base.failed_condition_item(error)
             merge = self._next_update(facts, version, event_time, stored)
             if merge is None:
-                return "superseded"
+                return FactWrite.SUPERSEDED
             update = merge
-            outcome = "merged" if stored is not None else "applied"
+            outcome = FactWrite.MERGED if stored is not None else FactWrite.APPLIED
         raise InventoryWriteConflict(f"inventory {facts.inventory_id} kept changing during merge")
 
     def apply_together(
@@ -161,13 +161,13 @@ class InventoryStore(base.TableAdapter):
                     updates[inventory_id] = self._next_update(by_id[inventory_id], version, event_time, stored)
         raise InventoryWriteConflict("inventories kept changing during merge")
 
-    def apply_read_dated(self, facts: InventoryFacts, version: str) -> str:
+    def apply_read_dated(self, facts: InventoryFacts, version: str) -> FactWrite:
         """Facts a sync dates by its read (inventory.READ_DATED_ATTRIBUTES), each written if newer than its own
         version, without moving the item's lastVersion / lastEventTime (the read is not an event of the item).
         "applied" (a value changed), "unchanged" (only the versions moved: a later, older webhook loses to this
-        read), or "superseded" (a newer webhook set it, or the item is not known here)."""
+        read), or SUPERSEDED (a newer webhook set it, or the item is not known here)."""
         if not facts.values:
-            return "superseded"
+            return FactWrite.SUPERSEDED
         if set(facts.values) - set(READ_DATED_ATTRIBUTES):
             raise ValueError(f"not read-dated: {sorted(set(facts.values) - set(READ_DATED_ATTRIBUTES))}")
         names, values, sets, removes = self._assignments(facts.inventory_id, facts.values, version)
@@ -185,9 +185,10 @@ class InventoryStore(base.TableAdapter):
         except ClientError as error:
             if not base.is_condition_failure(error):
                 raise
-            return "superseded"
+            return FactWrite.SUPERSEDED
         before = base.from_item(old)
-        return "applied" if any(before.get(name) != value for name, value in facts.values.items()) else "unchanged"
+        changed = any(before.get(name) != value for name, value in facts.values.items())
+        return FactWrite.APPLIED if changed else FactWrite.UNCHANGED
 
     def in_order_update(self, facts: InventoryFacts, version: str, event_time: str) -> dict[str, Any]:
         """`apply`'s first write as TransactWriteItems `Update` parameters, for a caller that writes it
