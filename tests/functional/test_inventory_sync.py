@@ -12,6 +12,7 @@ from aws_lambda_powertools import Metrics, Tracer
 from rh_common.domain import inventory, sync_windows, timestamps
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.runtime import wiring
+from tests.support.queue_drain import lambda_record
 from tests.support.resend import fault, handler_caller, resend_body, upstream_state
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -118,25 +119,11 @@ def drain(worker, sync_queue, lambda_context, rounds=40):
         if not messages:
             return handled
         for message in messages:
-            event = {"Records": [_record(message, sync_queue)]}
+            event = {"Records": [lambda_record(message, sync_queue)]}
             assert worker.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
             sqs.delete_message(QueueUrl=sync_queue, ReceiptHandle=message["ReceiptHandle"])
             handled += 1
     raise AssertionError("the sync queue never emptied")
-
-
-def _record(message, queue_url):
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1],
-        "awsRegion": "us-east-1",
-    }
 
 
 def backfill(emulator, count, days):
