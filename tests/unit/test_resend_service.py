@@ -55,7 +55,7 @@ class World:
             upstream=self.upstream,
             retries=self.retries,
             address_rules=self.address_rules,
-            settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60),
+            settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60, None),
         )
 
     def items(self, *ids: int, **values) -> list[int]:
