@@ -12,6 +12,7 @@ import pytest
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.domain.approval import Origin
 from rh_common.domain.results import Outcome
+from tests.events.loader import load_event
 from tests.support.resend import SHIPMENT, resend_body, upstream_state
 from tests.support.streams import BusCapture, StreamReader
 
@@ -165,16 +166,22 @@ def test_reject_losing_to_an_approve_is_409_and_the_items_stay_reserved(automati
 
 
 def test_the_reconciler_times_out_an_unanswered_request_and_no_answer_moves_it_after(
-    api, load_with_upstream, awaiting, items, emulator
+    api, load_with_upstream, awaiting, items, emulator, lambda_context
 ):
     view = awaiting(1271)
-    fresh = awaiting(1272)
-    reconciler = load_with_upstream("ReconcilerFunction", APPROVAL_TIMEOUT_HOURS="72").services.reconciler
+    other = awaiting(1272)
+    module = load_with_upstream("ReconcilerFunction", APPROVAL_TIMEOUT_HOURS="72")
+    reconciler = module.services.reconciler
     created = datetime.fromisoformat(view["createdAt"].replace("Z", "+00:00"))
     # not yet: 71 hours on
     assert reconciler.run(roomy, now=created + timedelta(hours=71)).approvals_timed_out == []
-    report = reconciler.run(roomy, now=created + timedelta(hours=72, seconds=1))
-    assert sorted(report.approvals_timed_out) == sorted([view["resendRequestId"], fresh["resendRequestId"]])
+    # the scheduled handler's run, its clock 72 hours and a second on
+    original = reconciler.run
+    module.services.reconciler.run = lambda remaining: original(remaining, now=created + timedelta(hours=72, seconds=1))
+    scheduled = module.lambda_handler(load_event("eventbridge_scheduled_event"), lambda_context)
+    del module.services.reconciler.run
+    assert scheduled["approvalsTimedOut"] == 2
+    assert api("GET", f"/resends/{other['resendRequestId']}")[1]["status"] == "CANCELED"
     status, timed_out = api("GET", f"/resends/{view['resendRequestId']}")
     assert status == 200 and timed_out["status"] == "CANCELED"
     assert timed_out["lastError"] == {

@@ -123,8 +123,8 @@ def timed_out(now: str, timeout_hours: int) -> dict[str, Any]:
     }
 
 
-# What each action answers on a request past AWAITING_APPROVAL: the same action again is 200 with the
-# current view (True), anything else is 409 (False). A timeout stands for a reject: rejecting after it
+# Per action, the answers after which asking it again answers the current view (200); after any other, or on a
+# request that never awaited approval, it is refused (409). A timeout stands for a reject: rejecting after it
 # asks for what already happened.
 REPEATS: dict[str, frozenset[Answer]] = {
     "approve": frozenset({Answer.APPROVED}),
