@@ -8,12 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from rh_common.contract.resend_request import CreateResendRequest
+from rh_common.domain import inventory
 from rh_common.domain.approval import Origin
 from rh_common.domain.results import Outcome
+from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event
-from tests.support.resend import SHIPMENT, resend_body, upstream_state
+from tests.support.resend import ON_HOLD, SHIPMENT, T, resend_body, upstream_state
 from tests.support.streams import BusCapture, StreamReader
 
 THRESHOLD = "10"
@@ -278,3 +281,63 @@ def test_each_state_is_published_as_resend_status_changed(
     ):
         seen = [change[1:] for change in changes if change[0] == view["resendRequestId"]]
         assert seen[: len(moves)] == moves, (view["resendRequestId"], seen)
+
+
+# ------------------------------------------------------------------ holdFirst happens after approval
+
+
+@pytest.fixture
+def tbc_item(items, emulator):
+    """An item to be confirmed (tbc, pending), here and upstream."""
+
+    def make(inventory_id):
+        facts = {**ON_HOLD, "handlingCode": "tbc"}
+        items.store.apply(InventoryFacts(inventory_id, facts), inventory.event_version(T, "seed"), T)
+        spec = {"returnInventoryId": inventory_id, "warehouseId": 2, "handlingCode": "tbc", "deliver": False}
+        requests.post(f"{emulator.url}/_emulator/inventories", json=spec, timeout=5).raise_for_status()
+        return inventory_id
+
+    return make
+
+
+def holds_asked(emulator) -> dict:
+    """UpdateReturnInventoryHandling calls, per idempotency key."""
+    return upstream_state(emulator)["updateHandlingCalls"]
+
+
+def test_hold_first_waits_for_the_approval_and_then_holds_before_the_create(api, automatic, tbc_item, items, emulator):
+    ids = [tbc_item(1321), tbc_item(1322)]
+    request = CreateResendRequest.model_validate(resend_body(ids))
+    waiting = automatic.create(request, "hold-1321", Origin.INSTRUCTION, hold_first=True)
+    assert waiting.outcome == Outcome.AWAITING_APPROVAL
+    assert holds_asked(emulator) == {} and upstream_creates(emulator) == {}  # not even a hold while it waits
+    assert items.store.get(1321, consistent=True).values["handlingCode"] == "tbc"
+    status, approved = api("POST", f"/resends/{waiting.body['resendRequestId']}/approve")
+    assert status == 200 and approved["status"] == "SUBMITTED", approved
+    assert sum(holds_asked(emulator).values()) == 2 and upstream_creates(emulator) == {"hold-1321": 1}
+    record = automatic._resends.get(waiting.body["resendRequestId"])
+    # a cancel or failure from now on gives back the hold, not the tbc it had before
+    assert record["handlingBefore"] == {str(i): {"handlingCode": "ohd", "handlingStatusCode": "pending"} for i in ids}
+
+
+def test_a_rejected_hold_first_request_never_held_anything(api, automatic, tbc_item, items, emulator):
+    ids = [tbc_item(1331)]
+    waiting = automatic.create(
+        CreateResendRequest.model_validate(resend_body(ids)), "hold-1331", Origin.FULFILMENT, hold_first=True
+    )
+    assert api("POST", f"/resends/{waiting.body['resendRequestId']}/reject")[0] == 200
+    assert holds_asked(emulator) == {}
+    record = items.store.get(1331, consistent=True)
+    assert (record.values["handlingCode"], record.active_resend_request_id) == ("tbc", None)
+
+
+def test_hold_first_of_a_resend_that_goes_at_once_holds_before_it_is_created(load_with_upstream, tbc_item, emulator):
+    off = load_with_upstream("ResendWorkerFunction", APPROVAL_FEE_THRESHOLD="").service
+    ids = [tbc_item(1341)]
+    sent = off.create(
+        CreateResendRequest.model_validate(resend_body(ids)), "hold-1341", Origin.FULFILMENT, hold_first=True
+    )
+    assert sent.outcome == Outcome.SUBMITTED, sent.body
+    assert sum(holds_asked(emulator).values()) == 1 and upstream_creates(emulator) == {"hold-1341": 1}
+    record = off._resends.get(sent.body["resendRequestId"])
+    assert record["handlingBefore"] == {"1341": {"handlingCode": "ohd", "handlingStatusCode": "pending"}}

@@ -259,6 +259,7 @@ class Wiring:
             self.upstream,
             self.retries,
             self.address_rules,
+            self.holds,
             tuned,
         )
 

@@ -44,6 +44,7 @@ from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
+from rh_common.services.hold_service import ON_HOLD, HoldService
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import (
     AddressRules,
@@ -83,6 +84,7 @@ class ResendService:
         upstream: ReturnHelper,
         retries: RetryScheduler,
         address_rules: AddressRules,
+        holds: HoldService,
         settings: ResendSettings,
     ) -> None:
         self._resends = resends
@@ -91,15 +93,22 @@ class ResendService:
         self._upstream = upstream
         self._retries = retries
         self._address_rules = address_rules
+        self._holds = holds
         self._settings = settings
 
     # ------------------------------------------------------------------ create
     def create(
-        self, request: CreateResendRequest, idempotency_key: str | None, origin: approval.Origin | None = None
+        self,
+        request: CreateResendRequest,
+        idempotency_key: str | None,
+        origin: approval.Origin | None = None,
+        hold_first: bool = False,
     ) -> Result:
         """A resend request. `origin`: the feature that decided on it by itself (a fulfilment, an instruction),
         whose resend may wait for a person (domain.approval: AWAITING_APPROVAL, reserved, nothing upstream);
-        None for the merchant's own request, which never waits."""
+        None for the merchant's own request, which never waits. `hold_first`: hold its tbc items first (a
+        fulfilment's or instruction's holdFirst): before the reservation when it goes at once, at its approval
+        when it waits (nothing goes upstream before, not even a hold)."""
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
         # The items, with a key the record it names, and a recent quote for these items and destination, in
@@ -164,8 +173,12 @@ class ResendService:
             decision = approval.decide(origin, self._settings.approval_fee_threshold, quoted_fee, fraud_flagged)
         awaiting = None
         if decision.waits:
-            awaiting = self._awaiting(record, decision)
+            awaiting = self._awaiting(record, decision, hold_first)
             record = awaiting.record
+        elif hold_first:
+            # Held before the reservation, as a batch holds first: what a cancel gives back is the hold.
+            on_hold = self._hold_tbc(_tbc_of(record), None)
+            record["handlingBefore"] = _held_before(record, on_hold)
         try:
             self._resends.reserve(record, request.returnInventoryIdList)
         except RequestExists:
@@ -174,14 +187,17 @@ class ResendService:
             return results.reservation_conflict(conflict.conflicts)
         return awaiting.result if awaiting is not None else self._attempt(record)
 
-    def _awaiting(self, record: dict[str, Any], decision: approval.Decision) -> _Awaiting:
-        """The record as it waits for a person: no attempt (nor its lease), its answer stored for a replay."""
+    def _awaiting(self, record: dict[str, Any], decision: approval.Decision, hold_first: bool) -> _Awaiting:
+        """The record as it waits for a person: no attempt (nor its lease), its answer stored for a replay; with
+        `holdFirst` its tbc items are held at approval."""
         waiting = {key: value for key, value in record.items() if key != "attemptLeaseUntil"}
         waiting.update(
             status=Status.AWAITING_APPROVAL.value,
             attempts=0,
             **{approval.FIELD: approval.Answer.AWAITING.value, "approvalWhy": str(decision.why)},
         )
+        if hold_first:
+            waiting["holdFirst"] = True
         result = Result(Outcome.AWAITING_APPROVAL, resend_lifecycle.view(waiting))
         waiting["answer"] = result.stored()
         return _Awaiting(waiting, result)
@@ -486,16 +502,29 @@ class ResendService:
         if record is None:
             return results.not_found(f"resend request {request_id} is not known")
         if record["status"] == Status.AWAITING_APPROVAL.value:
+            tbc = _tbc_of(record) if record.get("holdFirst") is True else []
             changes = {
                 **approval.approved(now_iso()),
                 "attempts": int(record.get("attempts") or 0) + 1,
-                "attemptLeaseUntil": int(time.time()) + self._settings.attempt_lease_seconds,
+                # The holds first, then the create: the lease outlasts every upstream call of them.
+                "attemptLeaseUntil": int(time.time()) + self._settings.attempt_lease_seconds * (1 + len(tbc)),
             }
             if self._resends.transition(request_id, [Status.AWAITING_APPROVAL.value], changes):
-                self._attempt({**record, **changes})
+                claimed = {**record, **changes}
+                on_hold = self._hold_tbc(tbc, request_id)
+                if on_hold:  # what a cancel or a failure gives back from now on is the hold
+                    before = _held_before(record, on_hold)
+                    self._resends.transition(request_id, [Status.PENDING.value], {"handlingBefore": before})
+                    claimed["handlingBefore"] = before
+                self._attempt(claimed)
                 return Result(Outcome.APPROVED, resend_lifecycle.view(self._resends.get(request_id) or record))
             record = self._resends.get(request_id) or record
         return _answered_before(record, "approve", Outcome.APPROVED)
+
+    def _hold_tbc(self, ids: list[int], reserved_by: str | None) -> list[int]:
+        """Hold each item (tbc ones: holdFirst); the ones on hold after. A hold refused or failed leaves the item
+        as it is and the resend goes on, as a batch's holdFirst does."""
+        return [i for i in ids if self._holds.hold(i, reserved_by).outcome in (Outcome.HELD, Outcome.ALREADY_HELD)]
 
     def reject(self, request_id: str) -> Result:
         """AWAITING_APPROVAL -> CANCELED, the items released (conditional: of an approve and a reject at once,
@@ -568,6 +597,18 @@ class ResendService:
 class _Awaiting:
     record: dict[str, Any]
     result: Result
+
+
+def _tbc_of(record: dict[str, Any]) -> list[int]:
+    """The request's items whose handling was tbc when it reserved them (its `handlingBefore`)."""
+    before = record.get("handlingBefore") or {}
+    return [int(i) for i, handling in before.items() if handling.get("handlingCode") == "tbc"]
+
+
+def _held_before(record: dict[str, Any], on_hold: list[int]) -> dict[str, Any]:
+    """The request's `handlingBefore` once these of its items are held."""
+    before: dict[str, Any] = dict(record.get("handlingBefore") or {})
+    return {**before, **{str(i): dict(ON_HOLD) for i in on_hold}}
 
 
 def _fraud_flagged(record: InventoryRecord) -> bool:
