@@ -166,7 +166,7 @@ def router(services: wiring.Wiring) -> Router:
             **INVALID,
             409: doc(
                 "Not cancellable: dispatched, finished, refused upstream, or PENDING with an attempt whose outcome "
-                "is unknown (try again once it resolves)"
+                "is unknown (try again once it resolves); AWAITING_APPROVAL: as its reject"
             ),
             **UNAVAILABLE,
         },
@@ -174,5 +174,37 @@ def router(services: wiring.Wiring) -> Router:
     )
     def cancel_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
         return _answer(services.resends.cancel(resendRequestId))
+
+    @keyed_route(
+        routes.post,
+        "/resends/<resendRequestId>/approve",
+        "approve_resend",
+        "Approve a resend AWAITING_APPROVAL: it is sent (then as any PENDING request)",
+        {
+            200: doc("Approved (or approved before): the current view", ResendView),
+            **NOT_FOUND,
+            **INVALID,
+            409: doc("Never awaited approval, or rejected or timed out already"),
+        },
+        takes_body=True,
+    )
+    def approve_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
+        return _answer(services.resends.approve(resendRequestId))
+
+    @keyed_route(
+        routes.post,
+        "/resends/<resendRequestId>/reject",
+        "reject_resend",
+        "Reject a resend AWAITING_APPROVAL: CANCELED, its items eligible again at once",
+        {
+            200: doc("Rejected (or rejected or timed out before): the current view", ResendView),
+            **NOT_FOUND,
+            **INVALID,
+            409: doc("Never awaited approval, or approved already"),
+        },
+        takes_body=True,
+    )
+    def reject_resend(resendRequestId: ResendRequestIdPath) -> Response[ResendView]:
+        return _answer(services.resends.reject(resendRequestId))
 
     return routes

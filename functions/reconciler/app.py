@@ -51,6 +51,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
         return {"syncId": sync["syncId"], "pagesTotal": sync["pagesTotal"]}
     report = services.reconciler.run(context.get_remaining_time_in_millis)
     metrics.add_metric(name="DeliveriesAppliedLate", unit=MetricUnit.Count, value=len(report.deliveries_applied))
+    metrics.add_metric(name="ApprovalsTimedOut", unit=MetricUnit.Count, value=len(report.approvals_timed_out))
     metrics.add_metric(name="ResendsAskedAgain", unit=MetricUnit.Count, value=len(report.asked_again))
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))
@@ -60,6 +61,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
         "reconciled",
         extra={
             "deliveriesApplied": report.deliveries_applied,
+            "approvalsTimedOut": report.approvals_timed_out,
             "askedAgain": report.asked_again,
             "requeued": report.requeued,
             "polled": len(report.polled),
@@ -69,6 +71,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
     )
     return {
         "deliveriesApplied": len(report.deliveries_applied),
+        "approvalsTimedOut": len(report.approvals_timed_out),
         "askedAgain": len(report.asked_again),
         "requeued": len(report.requeued),
         "polled": len(report.polled),

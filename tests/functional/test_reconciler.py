@@ -153,6 +153,7 @@ def test_the_scheduled_handler_reports_what_it_did(reconciler, lambda_context, t
     }
     assert reconciler.lambda_handler(copy.deepcopy(event), lambda_context) == {
         "deliveriesApplied": 0,
+        "approvalsTimedOut": 0,
         "askedAgain": 0,
         "requeued": 0,
         "polled": 0,

@@ -15,6 +15,7 @@ from rh_common.domain.errors import RetryLater, ServiceTypesUnavailable, Unknown
 from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.results import Outcome
 from rh_common.http import status_codes
+from rh_common.services.hold_service import HoldService
 from rh_common.services.resend_service import ResendService, ResendSettings
 from tests.support.fakes import (
     FakeInventories,
@@ -55,7 +56,8 @@ class World:
             upstream=self.upstream,
             retries=self.retries,
             address_rules=self.address_rules,
-            settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60),
+            holds=HoldService(self.inventories, self.upstream, frozenset({"ohd", "tbc"})),
+            settings=ResendSettings(frozenset({"ohd", "tbc"}), 30, max_attempts, 60, None),
         )
 
     def items(self, *ids: int, **values) -> list[int]:

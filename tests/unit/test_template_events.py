@@ -81,10 +81,14 @@ def _event(detail: dict, template: LocalTemplate) -> dict:
     }
 
 
-def _resend_event(status: str, last_error: dict | None) -> dict:
-    old = {"resendRequestId": "r-1", "status": "PENDING", "attempts": 1}
+def _resend_event(status: str, last_error: dict | None, previous: str | None = "PENDING") -> dict:
+    old = {"resendRequestId": "r-1", "status": previous, "attempts": 1}
     new = {**old, "status": status, "lastError": last_error}
-    return stream_records.from_stream_record(stream_record(new, old), frozenset()).detail
+    record = stream_record(new, old) if previous else stream_record(new)
+    return stream_records.from_stream_record(record, frozenset()).detail
+
+
+TIMED_OUT = {"errorCode": None, "detail": "nobody approved or rejected it within 72 hours", "reason": "approvalTimeout"}
 
 
 @pytest.mark.parametrize(
@@ -98,12 +102,29 @@ def _resend_event(status: str, last_error: dict | None) -> dict:
         ("REJECTED", {"message": "resend request is not valid", "errors": [{"field": "x", "message": "m"}]}, False),
         ("COMPLETED", None, False),
         ("SUBMITTED", None, False),
+        # created waiting for a person's approval (section 12): a person is needed by definition
+        ("AWAITING_APPROVAL", None, True),
     ],
 )
 def test_the_rule_alarms_on_resends_that_need_a_person(template, status, last_error, alarms):
     rule = template.resolver.resolve(template.document["Resources"]["ResendsNeedingAPersonRule"]["Properties"])
     pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
     assert pattern.matches_event(_event(_resend_event(status, last_error), template)) is alarms
+
+
+@pytest.mark.parametrize(
+    ("status", "previous", "alarms"),
+    [
+        ("AWAITING_APPROVAL", None, True),
+        ("PENDING", "AWAITING_APPROVAL", False),
+        ("CANCELED", "AWAITING_APPROVAL", False),
+    ],
+)
+def test_a_request_created_awaiting_approval_alarms_and_its_answer_does_not(template, status, previous, alarms):
+    rule = template.resolver.resolve(template.document["Resources"]["ResendsNeedingAPersonRule"]["Properties"])
+    pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
+    last_error = TIMED_OUT if status == "CANCELED" else None
+    assert pattern.matches_event(_event(_resend_event(status, last_error, previous), template)) is alarms
 
 
 def test_the_rule_reaches_the_encrypted_alarm_topic(template):
@@ -145,6 +166,8 @@ def _lifecycle_events(template: LocalTemplate) -> list[dict]:
     in_progress = {**submitted, "status": "IN_PROGRESS", "resendStatusCode": 2}
     completed = {**in_progress, "status": "COMPLETED", "trackingNumber": "9400"}
     rejected = {**pending, "status": "REJECTED", "lastError": {"errorCode": None, "error": {"f": "m"}, "detail": "x"}}
+    awaiting = {**pending, "status": "AWAITING_APPROVAL", "attempts": 0, "approval": "awaiting"}
+    timed_out = {**awaiting, "status": "CANCELED", "approval": "timedOut", "lastError": TIMED_OUT}
     refused = {
         **pending,
         "status": "REJECTED",
@@ -165,6 +188,9 @@ def _lifecycle_events(template: LocalTemplate) -> list[dict]:
         stream_record(completed, in_progress),
         stream_record(rejected, pending),
         stream_record(refused),
+        stream_record(awaiting),
+        stream_record({**pending, "approval": "approved"}, awaiting),
+        stream_record(timed_out, awaiting),
         stream_record(item, key="returnInventoryId"),
         stream_record(reserved, item, key="returnInventoryId"),
     ]
@@ -181,6 +207,8 @@ def test_the_registry_s_schemas_describe_every_event_the_publisher_makes(templat
     assert set(schemas) == {"ResendStatusChanged", "InventoryChanged"}
     events = _lifecycle_events(template)
     assert {e["detail-type"] for e in events} == set(schemas)
+    timed_out = [e["detail"] for e in events if e["detail"].get("previousStatus") == "AWAITING_APPROVAL"][-1]
+    assert timed_out["lastError"] == {"errorCode": None, "reason": "approvalTimeout", "detail": TIMED_OUT["detail"]}
     for event in events:
         jsonschema.Draft4Validator(schemas[event["detail-type"]]).validate(event)
     # and they are strict: a field the contract does not list is refused

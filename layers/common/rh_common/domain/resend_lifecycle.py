@@ -40,6 +40,9 @@ class ShipmentReport:
 
 
 class Status(StrEnum):
+    # A resend the system decided on by itself, waiting for a person (domain/approval): items reserved,
+    # nothing upstream; -> PENDING on approve, -> CANCELED on reject, cancel or timeout.
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     PENDING = "PENDING"  # accepted here, not yet confirmed upstream (may be retrying)
     SUBMITTED = "SUBMITTED"  # upstream accepted; upstream status pending
     IN_PROGRESS = "IN_PROGRESS"
@@ -59,7 +62,7 @@ RELEASES_ITEMS = frozenset({Status.FAILED, Status.CANCELED, Status.REJECTED, Sta
 RESTORES_HANDLING = frozenset({Status.FAILED, Status.CANCELED})
 _HANDLING = ("handlingCode", "handlingStatusCode")
 
-_RANK = {Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
+_RANK = {Status.AWAITING_APPROVAL: -1, Status.PENDING: 0, Status.SUBMITTED: 1, Status.IN_PROGRESS: 2}
 
 # Where `lastError` means something: while PENDING the last transient failure, and why a request ended
 # without shipping. Anywhere else an old error is stale (a resend that succeeded after retries shows none).
@@ -113,8 +116,9 @@ def items_handling(status_code: int) -> Mapping[str, Any]:
 
 
 def can_move(current: Status, target: Status) -> bool:
-    """Forward only: terminal states are final; active ones only advance."""
-    if current in TERMINAL or current == target:
+    """Forward only: terminal states are final; active ones only advance. An upstream report never moves a
+    request awaiting approval (nothing of it went upstream): only approve, reject or timeout do (domain.approval)."""
+    if current in TERMINAL or current == target or current == Status.AWAITING_APPROVAL:
         return False
     if target in TERMINAL:
         return True
@@ -157,9 +161,14 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def current_error(record: dict[str, Any]) -> Any:
-    """The record's stored `lastError` where its status gives it a meaning (SHOWS_LAST_ERROR), else None
-    (resend_errors reads it for the view and for events)."""
-    return record.get("lastError") if record.get("status") in SHOWS_LAST_ERROR else None
+    """The record's stored `lastError` where its status gives it a meaning (SHOWS_LAST_ERROR, and a request
+    CANCELED because its approval never came), else None (resend_errors reads it for the view and for events)."""
+    stored = record.get("lastError")
+    if record.get("status") in SHOWS_LAST_ERROR:
+        return stored
+    if record.get("status") == Status.CANCELED and isinstance(stored, Mapping):
+        return stored if stored.get("reason") == resend_errors.Reason.APPROVAL_TIMEOUT else None
+    return None
 
 
 def _comparable(shipments: Any) -> Any:

@@ -32,6 +32,10 @@ class Outcome(StrEnum):
     SETTLED = "settled"  # a retry message for a request that is no longer PENDING
     CANCELED = "canceled"
     NOT_CANCELLABLE = "not_cancellable"
+    # Approval before money is spent (section 12)
+    AWAITING_APPROVAL = "awaiting_approval"  # created, reserved, waiting for a person; nothing upstream
+    APPROVED = "approved"  # approved (then as any PENDING request), or approved again: the current view
+    NOT_AWAITING_APPROVAL = "not_awaiting_approval"  # never awaited, or answered otherwise (or timed out)
     # Reads
     READ = "read"
     NOT_FOUND = "not_found"
@@ -54,6 +58,7 @@ REFUSALS = frozenset(
         Outcome.CONFLICT,
         Outcome.KEY_REUSED,
         Outcome.NOT_CANCELLABLE,
+        Outcome.NOT_AWAITING_APPROVAL,
         Outcome.NOT_FOUND,
         Outcome.NOT_HOLDABLE,
     }

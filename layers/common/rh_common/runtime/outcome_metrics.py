@@ -32,6 +32,9 @@ RESEND_OUTCOME_METRICS: Mapping[Outcome, str] = {
     Outcome.SETTLED: "ResendRetriesSkipped",
     Outcome.CANCELED: RESEND_STATUS_METRICS[Status.CANCELED],  # cancelled here or upstream: one count
     Outcome.NOT_CANCELLABLE: "ResendCancelsRefused",
+    Outcome.AWAITING_APPROVAL: "ResendsAwaitingApproval",
+    Outcome.APPROVED: "ResendsApproved",
+    Outcome.NOT_AWAITING_APPROVAL: "ResendApprovalsRefused",
 }
 # Not counted: reads (API Gateway counts requests) and the steps around a resend (their calls upstream
 # are counted as UpstreamCalls).

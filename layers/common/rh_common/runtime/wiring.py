@@ -210,6 +210,7 @@ class Wiring:
                 deliveries_after_seconds=settings.integer("RECONCILE_DELIVERIES_AFTER_SECONDS"),
                 poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN"),
                 poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS"),
+                approval_timeout_hours=settings.integer("APPROVAL_TIMEOUT_HOURS"),
                 # An upstream call started with less left could outlive the invocation.
                 margin_seconds=_upstream_timeout() + 5,
             ),
@@ -237,6 +238,7 @@ class Wiring:
     # ------------------------------------------------------------------ the resend path
     @cached_property
     def resends(self) -> ResendService:
+        from rh_common.domain import approval
         from rh_common.services.resend_service import ResendService, ResendSettings
 
         tuned = ResendSettings(
@@ -244,6 +246,7 @@ class Wiring:
             retry_base_delay_seconds=settings.integer("RETRY_BASE_DELAY_SECONDS"),
             retry_max_attempts=settings.integer("RETRY_MAX_ATTEMPTS"),
             in_flight_seconds=_IN_FLIGHT_SECONDS,
+            approval_fee_threshold=approval.parse_threshold(settings.optional("APPROVAL_FEE_THRESHOLD")),
             # Outlasts one upstream call (its read timeout, the connect timeout, the writes around it).
             attempt_lease_seconds=_upstream_timeout() + _LEASE_MARGIN_SECONDS,
         )
@@ -254,6 +257,7 @@ class Wiring:
             self.upstream,
             self.retries,
             self.address_rules,
+            self.holds,
             tuned,
         )
 

@@ -20,10 +20,14 @@ from rh_common.services.ports import Inventories, ReturnHelper
 ON_HOLD = {"handlingCode": "ohd", "handlingStatusCode": "pending"}
 
 
-def refusal(record: InventoryRecord) -> str | None:
-    """Why the item cannot be put on hold now, or None (the first unmet of eligibility.HOLD_CONDITIONS)."""
+def refusal(record: InventoryRecord, reserved_by: str | None = None) -> str | None:
+    """Why the item cannot be put on hold now, or None (the first unmet of eligibility.HOLD_CONDITIONS; its
+    reservation by `reserved_by` is none: a request holding its own items)."""
     stored = inventory.attributes(record)
-    unmet = eligibility.unmet(eligibility.HOLD_CONDITIONS, stored)
+    conditions = eligibility.HOLD_CONDITIONS
+    if reserved_by is not None and record.active_resend_request_id == reserved_by:
+        conditions = tuple(condition for condition in conditions if condition is not eligibility.NOT_RESERVED)
+    unmet = eligibility.unmet(conditions, stored)
     return f"it {unmet[0].explain(stored)}" if unmet else None
 
 
@@ -42,7 +46,8 @@ class HoldService:
         self._upstream = upstream
         self._eligible = eligible_handling_codes
 
-    def hold(self, inventory_id: int) -> Result:
+    def hold(self, inventory_id: int, reserved_by: str | None = None) -> Result:
+        """Put the item on hold; `reserved_by`: the request that reserved it, holding it after its approval."""
         record = self._inventories.get(inventory_id, consistent=True)
         if record is None:
             record = read_through(self._upstream, self._inventories, [inventory_id], {}).get(inventory_id)
@@ -50,7 +55,7 @@ class HoldService:
             return results.not_found(f"inventory {inventory_id} is not known")
         if is_on_hold(record):
             return Result(Outcome.ALREADY_HELD, inventory.view(record, self._eligible))
-        why = refusal(record)
+        why = refusal(record, reserved_by)
         if why is not None:
             message = f"inventory {inventory_id} cannot be put on hold: {why}"
             return Result(Outcome.NOT_HOLDABLE, error_body(message, [FieldError("returnInventoryId", message)]))

@@ -6,6 +6,9 @@ seconds) is left; what is left over is the next run's. In this order:
 
 - Webhook deliveries left `received` or `applyFailed` past a grace period (the function died or
   timed out and Return Helper stopped redelivering): applied first, never behind the polling.
+- AWAITING_APPROVAL for longer than `approval_timeout_hours` (nobody answered): CANCELED with
+  `lastError.reason` approvalTimeout and the items released (section 12); no upstream call, so
+  before the steps that make them.
 - PENDING with an attempt whose outcome is unknown (`attemptUnknown`: Return Helper may have
   created the resend): queued again on every run, whatever its age or backoff, so Return Helper
   is asked again with the same key until it answers (section 3).
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import resend_lifecycle
+from rh_common.domain import approval, resend_lifecycle
 from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
@@ -50,11 +53,13 @@ class ReconcileSettings:
     poll_max_per_run: int
     poll_backoff_max_seconds: int
     margin_seconds: float  # no new step starts with less than this left (an upstream call's timeout and more)
+    approval_timeout_hours: int  # an AWAITING_APPROVAL request unanswered this long is CANCELED
 
 
 @dataclass
 class ReconcileReport:
     deliveries_applied: list[str] = field(default_factory=list)
+    approvals_timed_out: list[str] = field(default_factory=list)
     asked_again: list[str] = field(default_factory=list)  # PENDING with an unknown attempt
     requeued: list[str] = field(default_factory=list)
     polled: list[str] = field(default_factory=list)
@@ -104,10 +109,31 @@ class Reconciler:
         results = self._deliveries.reapply_unfinished(self._settings.deliveries_after_seconds, budget.allows)
         report.deliveries_applied = [r.delivery_id for r in results if r.outcome == DeliveryOutcome.APPLIED]
         if budget.allows():
+            self._time_out_approvals(now, budget, report)
+        if budget.allows():
             self._requeue_pending(now, budget, report)
         if budget.allows():
             self._poll_quiet_submissions(now, budget, report)
         return report
+
+    def _time_out_approvals(self, now: datetime, budget: Budget, report: ReconcileReport) -> None:
+        """A request waits from its creation and nothing touches it while it waits: its updatedAt (the status
+        index's sort key) is when it started waiting. Conditional on still waiting: an approve or reject at
+        the same moment wins or loses whole."""
+        hours = self._settings.approval_timeout_hours
+        due_before = iso(now - timedelta(hours=hours))
+        for request_id in self._resends.ids_with_status(Status.AWAITING_APPROVAL.value, due_before):
+            if not budget.allows():
+                return
+            record = self._resends.get(request_id)
+            if record is None or record["status"] != Status.AWAITING_APPROVAL.value:
+                continue
+            if record["createdAt"] >= due_before:
+                continue
+            changes = approval.timed_out(iso(now), hours)
+            expected = [Status.AWAITING_APPROVAL.value]
+            if self._resends.transition(request_id, expected, changes, record["returnInventoryIdList"]):
+                report.approvals_timed_out.append(request_id)
 
     def _requeue_pending(self, now: datetime, budget: Budget, report: ReconcileReport) -> None:
         stuck_before = iso(now - timedelta(seconds=self._settings.pending_after_seconds))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rh_common.domain import (
     address,
+    approval,
     idempotency_keys,
     inventory,
     prerequisites,
@@ -42,6 +44,7 @@ from rh_common.domain.results import Outcome, Result
 from rh_common.domain.timestamps import now_iso
 from rh_common.domain.upstream_outcome import UpstreamOutcome, resend_id_of
 from rh_common.domain.webhook_events import InventoryFacts
+from rh_common.services.hold_service import ON_HOLD, HoldService
 from rh_common.services.inventory_lookup import read_through
 from rh_common.services.ports import (
     AddressRules,
@@ -65,6 +68,8 @@ class ResendSettings:
     retry_base_delay_seconds: float
     retry_max_attempts: int
     in_flight_seconds: int  # how long an unanswered first request blocks its key (function timeout)
+    # ApprovalFeeThreshold (None: off): over it, a resend the system decides on waits for a person.
+    approval_fee_threshold: Decimal | None
     # How long one create attempt holds its request (the upstream call's timeouts and a margin): no
     # second attempt starts meanwhile; a lease that runs out unreleased was an attempt that died.
     attempt_lease_seconds: int = 60
@@ -79,6 +84,7 @@ class ResendService:
         upstream: ReturnHelper,
         retries: RetryScheduler,
         address_rules: AddressRules,
+        holds: HoldService,
         settings: ResendSettings,
     ) -> None:
         self._resends = resends
@@ -87,10 +93,22 @@ class ResendService:
         self._upstream = upstream
         self._retries = retries
         self._address_rules = address_rules
+        self._holds = holds
         self._settings = settings
 
     # ------------------------------------------------------------------ create
-    def create(self, request: CreateResendRequest, idempotency_key: str | None) -> Result:
+    def create(
+        self,
+        request: CreateResendRequest,
+        idempotency_key: str | None,
+        origin: approval.Origin | None = None,
+        hold_first: bool = False,
+    ) -> Result:
+        """A resend request. `origin`: the feature that decided on it by itself (a fulfilment, an instruction),
+        whose resend may wait for a person (domain.approval: AWAITING_APPROVAL, reserved, nothing upstream);
+        None for the merchant's own request, which never waits. `hold_first`: hold its tbc items first (a
+        fulfilment's or instruction's holdFirst): before the reservation when it goes at once, at its approval
+        when it waits (nothing goes upstream before, not even a hold)."""
         request_id = request_id_for(idempotency_key)
         fingerprint = request.fingerprint()
         # The items, with a key the record it names, and a recent quote for these items and destination, in
@@ -112,7 +130,12 @@ class ResendService:
         held = prerequisites.reserved(request, records)
         if held:
             return results.reservation_conflict(Conflict(i, holder) for i, holder in held.items())
-        problems, warehouse_id = self._prerequisites(request, records)
+        fraud_flagged = any(_fraud_flagged(records[i]) for i in ids if i in records)
+        judged = records
+        if origin is approval.Origin.INSTRUCTION and fraud_flagged:
+            # The flag sends an instruction's resend to a person (domain.approval), not to a refusal.
+            judged = {i: _without_fraud_flag(record) for i, record in records.items()}
+        problems, warehouse_id = self._prerequisites(request, judged)
         if problems is None:
             return results.unavailable("Return Helper's service types are unavailable; try again")
         if problems:
@@ -145,13 +168,39 @@ class ResendService:
         quoted_fee = quote.fee_for(quote.current_quote(quoted, records), shipment.shipmentServiceType)
         if quoted_fee is not None:
             record["quotedFee"] = quoted_fee
+        decision = approval.GOES
+        if origin is not None:
+            decision = approval.decide(origin, self._settings.approval_fee_threshold, quoted_fee, fraud_flagged)
+        awaiting = None
+        if decision.waits:
+            awaiting = self._awaiting(record, decision, hold_first)
+            record = awaiting.record
+        elif hold_first:
+            # Held before the reservation, as a batch holds first: what a cancel gives back is the hold.
+            on_hold = self._hold_tbc(_tbc_of(record), None)
+            record["handlingBefore"] = _held_before(record, on_hold)
         try:
             self._resends.reserve(record, request.returnInventoryIdList)
         except RequestExists:
             return self._replay(self._resends.get(request_id) or {}, fingerprint)
         except ReservationConflict as conflict:
             return results.reservation_conflict(conflict.conflicts)
-        return self._attempt(record)
+        return awaiting.result if awaiting is not None else self._attempt(record)
+
+    def _awaiting(self, record: dict[str, Any], decision: approval.Decision, hold_first: bool) -> _Awaiting:
+        """The record as it waits for a person: no attempt (nor its lease), its answer stored for a replay; with
+        `holdFirst` its tbc items are held at approval."""
+        waiting = {key: value for key, value in record.items() if key != "attemptLeaseUntil"}
+        waiting.update(
+            status=Status.AWAITING_APPROVAL.value,
+            attempts=0,
+            **{approval.FIELD: approval.Answer.AWAITING.value, "approvalWhy": str(decision.why)},
+        )
+        if hold_first:
+            waiting["holdFirst"] = True
+        result = Result(Outcome.AWAITING_APPROVAL, resend_lifecycle.view(waiting))
+        waiting["answer"] = result.stored()
+        return _Awaiting(waiting, result)
 
     def address_problems(self, shipment: ResendShipment) -> list[FieldError]:
         """The destination country's address rules on a resendShipment (domain.address): POST /resends,
@@ -445,11 +494,63 @@ class ResendService:
             return results.not_found("no resend request with this idempotency key")
         return results.found(resend_lifecycle.view(record))
 
+    # ------------------------------------------------------------------ approval (section 12)
+    def approve(self, request_id: str) -> Result:
+        """AWAITING_APPROVAL -> PENDING and its first attempt at once, as POST /resends makes it (conditional: of
+        an approve and a reject at once, one wins). 200 with the view whatever the attempt's outcome."""
+        record = self._resends.get(request_id)
+        if record is None:
+            return results.not_found(f"resend request {request_id} is not known")
+        if record["status"] == Status.AWAITING_APPROVAL.value:
+            tbc = _tbc_of(record) if record.get("holdFirst") is True else []
+            changes = {
+                **approval.approved(now_iso()),
+                "attempts": int(record.get("attempts") or 0) + 1,
+                # The holds first, then the create: the lease outlasts every upstream call of them.
+                "attemptLeaseUntil": int(time.time()) + self._settings.attempt_lease_seconds * (1 + len(tbc)),
+            }
+            if self._resends.transition(request_id, [Status.AWAITING_APPROVAL.value], changes):
+                claimed = {**record, **changes}
+                on_hold = self._hold_tbc(tbc, request_id)
+                if on_hold:  # what a cancel or a failure gives back from now on is the hold
+                    before = _held_before(record, on_hold)
+                    self._resends.transition(request_id, [Status.PENDING.value], {"handlingBefore": before})
+                    claimed["handlingBefore"] = before
+                self._attempt(claimed)
+                return Result(Outcome.APPROVED, resend_lifecycle.view(self._resends.get(request_id) or record))
+            record = self._resends.get(request_id) or record
+        return _answered_before(record, "approve", Outcome.APPROVED)
+
+    def _hold_tbc(self, ids: list[int], reserved_by: str | None) -> list[int]:
+        """Hold each item (tbc ones: holdFirst); the ones on hold after. A hold refused or failed leaves the item
+        as it is and the resend goes on, as a batch's holdFirst does."""
+        return [i for i in ids if self._holds.hold(i, reserved_by).outcome in (Outcome.HELD, Outcome.ALREADY_HELD)]
+
+    def reject(self, request_id: str) -> Result:
+        """AWAITING_APPROVAL -> CANCELED, the items released (conditional: of an approve and a reject at once,
+        one wins). Nothing of the request touched an item's handling, so there is none to give back."""
+        record = self._resends.get(request_id)
+        if record is None:
+            return results.not_found(f"resend request {request_id} is not known")
+        return self._reject(record)
+
+    def _reject(self, record: dict[str, Any]) -> Result:
+        request_id = record["resendRequestId"]
+        if record["status"] == Status.AWAITING_APPROVAL.value:
+            changes = approval.rejected(now_iso())
+            expected = [Status.AWAITING_APPROVAL.value]
+            if self._resends.transition(request_id, expected, changes, record["returnInventoryIdList"]):
+                return Result(Outcome.CANCELED, resend_lifecycle.view({**record, **changes}))
+            record = self._resends.get(request_id) or record
+        return _answered_before(record, "reject", Outcome.CANCELED)
+
     def cancel(self, request_id: str) -> Result:
         record = self._resends.get(request_id)
         if record is None:
             return results.not_found(f"resend request {request_id} is not known")
         status = Status(record["status"])
+        if status == Status.AWAITING_APPROVAL:
+            return self._reject(record)  # section 3: the cancel of an awaiting request is its reject
         if status == Status.PENDING:
             return self._cancel_pending(record)
         if status != Status.SUBMITTED or record.get("resendId") is None:
@@ -490,6 +591,43 @@ class ResendService:
                 return Result(Outcome.CANCELED, resend_lifecycle.view(current))
             return _not_cancellable(f"resend request cannot be canceled: it is {current['status']} now")
         return Result(Outcome.CANCELED, resend_lifecycle.view({**record, **changes}))
+
+
+@dataclass(frozen=True)
+class _Awaiting:
+    record: dict[str, Any]
+    result: Result
+
+
+def _tbc_of(record: dict[str, Any]) -> list[int]:
+    """The request's items whose handling was tbc when it reserved them (its `handlingBefore`)."""
+    before = record.get("handlingBefore") or {}
+    return [int(i) for i, handling in before.items() if handling.get("handlingCode") == "tbc"]
+
+
+def _held_before(record: dict[str, Any], on_hold: list[int]) -> dict[str, Any]:
+    """The request's `handlingBefore` once these of its items are held."""
+    before: dict[str, Any] = dict(record.get("handlingBefore") or {})
+    return {**before, **{str(i): dict(ON_HOLD) for i in on_hold}}
+
+
+def _fraud_flagged(record: InventoryRecord) -> bool:
+    flag = record.values.get("fraudFlag")
+    return isinstance(flag, dict) and flag.get("isFraudulent") is True
+
+
+def _without_fraud_flag(record: InventoryRecord) -> InventoryRecord:
+    return replace(record, values={**record.values, "fraudFlag": None})
+
+
+def _answered_before(record: dict[str, Any], action: str, repeated: Outcome) -> Result:
+    """An approve or reject of a request not (or no longer) AWAITING_APPROVAL: the same action again answers the
+    current view; anything else, a request that never awaited approval included, is 409."""
+    answer = approval.answer_of(record)
+    if answer in approval.REPEATS[action]:
+        return Result(repeated, resend_lifecycle.view(record))
+    why = "it never awaited approval" if answer is None else f"its approval was answered already ({answer.value})"
+    return Result(Outcome.NOT_AWAITING_APPROVAL, error_body(f"resend request cannot be {action}d: {why}"))
 
 
 def _not_cancellable(message: str) -> Result:
