@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from rh_common.services.reconciler import Reconciler
     from rh_common.services.resend_service import ResendService
     from rh_common.services.resend_tracking import ResendTracker
+    from rh_common.services.stock_service import StockService
     from rh_common.services.webhook_ingest import WebhookIngestor
 
     # The tracker's observability hook (rh_common.runtime.observability makes it).
@@ -101,7 +102,13 @@ class Wiring:
     def reference_keeper(self) -> ReferenceKeeper:
         from rh_common.services.inventory_references import ReferenceKeeper
 
-        return ReferenceKeeper(self.references, self.inventories)
+        return ReferenceKeeper(self.references, self.inventories, eligible_handling_codes())
+
+    @cached_property
+    def stock(self) -> StockService:
+        from rh_common.services.stock_service import StockService
+
+        return StockService(self.references, self.service_types)
 
     @cached_property
     def upstream(self) -> ReturnHelper:
