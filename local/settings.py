@@ -49,6 +49,7 @@ PARAMETER_ENV = {
     "RH_API_BASE_URL": "ReturnHelperApiBaseUrl",
     "WEBHOOK_PUBLIC_URL": "WebhookPublicUrl",
     "RECONCILE_PENDING_AFTER_SECONDS": "ReconcilePendingAfterSeconds",
+    "AGING_ALERT_DAYS": "AgingAlertDays",
 }
 LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries should show quickly
 LOCAL_RECONCILE_PENDING_AFTER_SECONDS = "10"  # deployed default is 300; locally a stuck request shows quickly

@@ -36,6 +36,8 @@ IDLE_CONDITIONS: tuple[eligibility.Condition, ...] = (
     eligibility.IN_STOCK,
     eligibility.Condition("handlingCode", eligibility.Check.ONE_OF, "is not idle in stock", AGING_HANDLING_CODES),
 )
+# The markers of the items whose InventoryAging went out: one partition, sort key the inventory id.
+AGING_ALERTS = "agingAlert"
 # Row attributes: loggedAt as shown, and its sortable UTC form, which the age cut-off compares.
 LOGGED_AT_SORTABLE = "loggedAtSortable"
 
@@ -72,14 +74,24 @@ def index_rows(attributes: Mapping[str, Any], eligible_handling_codes: Iterable[
             "handlingCode": attributes["handlingCode"],
             **logged_values,
         }
-    if logged is not None and not eligibility.unmet(IDLE_CONDITIONS, attributes):
-        rows[aging_reference(attributes["warehouseId"])] = {
-            "warehouseId": attributes["warehouseId"],
-            "handlingCode": attributes["handlingCode"],
-            "sku": attributes.get("sku"),
-            **logged_values,
-        }
+    idle = aging_row(attributes)
+    if idle is not None:
+        rows[idle[0]] = idle[1]
     return rows
+
+
+def aging_row(attributes: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The item's `aging#<warehouseId>` row while it is idle in stock with a `loggedAt`, else None."""
+    logged = _logged(attributes)
+    if logged is None or eligibility.unmet(IDLE_CONDITIONS, attributes):
+        return None
+    return aging_reference(attributes["warehouseId"]), {
+        "warehouseId": attributes["warehouseId"],
+        "handlingCode": attributes["handlingCode"],
+        "sku": attributes.get("sku"),
+        "loggedAt": logged[0],
+        LOGGED_AT_SORTABLE: logged[1],
+    }
 
 
 def row_changes(

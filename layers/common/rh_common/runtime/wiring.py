@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
+    from rh_common.services.aging import AgingCheck
     from rh_common.services.batch_service import BatchService
     from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.hold_service import HoldService
@@ -213,6 +214,7 @@ class Wiring:
             retries=self.retries,
             deliveries=self.ingestor,
             release_parked=self.release_parked,
+            aging=self.aging,
             settings=ReconcileSettings(
                 pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS"),
                 submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS"),
@@ -222,6 +224,14 @@ class Wiring:
                 # An upstream call started with less left could outlive the invocation.
                 margin_seconds=_upstream_timeout() + 5,
             ),
+        )
+
+    @cached_property
+    def aging(self) -> AgingCheck:
+        from rh_common.services.aging import AgingCheck, AgingSettings
+
+        return AgingCheck(
+            self.references, self.references, self.publisher, AgingSettings(settings.integer("AGING_ALERT_DAYS"))
         )
 
     @cached_property

@@ -274,6 +274,34 @@ class StockIndex(Protocol):
     def aging_warehouses(self) -> list[int]: ...
 
 
+class AgingAlerts(Protocol):
+    """Which items' InventoryAging went out (adapters.dynamodb.reference_store): a marker per item, claimed
+    by a conditional write before the event is put, marked published after."""
+
+    def published(self, inventory_ids: Iterable[int], stale_before: str) -> set[int]:
+        """The ids whose alert went out, or is claimed by a run that is not stale (claimed at `stale_before`
+        or later)."""
+        ...
+
+    def claim(self, inventory_id: int, now: str, stale_before: str) -> bool:
+        """True when this run may publish it: no marker yet, or a claim older than `stale_before` (a run that
+        died between its claim and its put)."""
+        ...
+
+    def mark_published(self, inventory_id: int) -> None: ...
+    def release(self, inventory_id: int) -> None:
+        """The claim undone (the put failed): the next run tries again."""
+        ...
+
+
+class EventBus(Protocol):
+    """The EventBridge bus of section 9 (adapters.event_bus)."""
+
+    def publish(self, detail_type: str, details: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Put each keyed detail as an event of `detail_type`; the keys of those not put."""
+        ...
+
+
 class OrderCancellations(Protocol):
     """The webhook's one write of a consolidation order's cancellation (adapters.dynamodb.reference_store)."""
 

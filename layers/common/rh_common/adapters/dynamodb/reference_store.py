@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from rh_common.adapters.dynamodb import base, page_tokens
 from rh_common.adapters.dynamodb.inventory_store import record_from_item
 from rh_common.domain import inventory, stock
@@ -28,6 +30,7 @@ from rh_common.domain.references import (
 
 _INVENTORY_KEY = "returnInventoryId"
 _BATCH_WRITE_ITEMS = 25  # BatchWriteItem's cap
+_BATCH_GET_KEYS = 100  # BatchGetItem's cap
 _TOKEN = {"h": str, "i": int}  # the look-up the token belongs to (a digest of its reference), the last id
 
 
@@ -233,6 +236,67 @@ class ReferenceStore(base.TableAdapter):
         last = response.get("LastEvaluatedKey")
         token = page_tokens.encode({"h": _digest(ref), "i": int(last[_INVENTORY_KEY]["N"])}) if last else None
         return found, token
+
+    # ------------------------------------------------------------------ the aging alerts' markers
+    def published(self, inventory_ids: Iterable[int], stale_before: str) -> set[int]:
+        """BatchGetItem of the markers, 100 keys a request, unprocessed keys asked again (strongly consistent:
+        the last run's marks are seen): the published ones and the claims not older than `stale_before`."""
+        keys = [self._key(stock.AGING_ALERTS, i) for i in dict.fromkeys(inventory_ids)]
+        found: set[int] = set()
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + _BATCH_GET_KEYS], "ConsistentRead": True}
+            }
+            while pending:
+                response = self.client.batch_get_item(RequestItems=pending)
+                markers = map(base.from_item, response["Responses"].get(self._table, []))
+                found |= {
+                    int(marker[_INVENTORY_KEY])
+                    for marker in markers
+                    if marker.get("alertState") == "published" or str(marker.get("claimedAt")) >= stale_before
+                }
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def claim(self, inventory_id: int, now: str, stale_before: str) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(stock.AGING_ALERTS, inventory_id),
+                    "alertState": base.to_attribute("claimed"),
+                    "claimedAt": base.to_attribute(now),
+                },
+                ConditionExpression="attribute_not_exists(#ref) OR (#state = :claimed AND #at < :stale)",
+                ExpressionAttributeNames={"#ref": "ref", "#state": "alertState", "#at": "claimedAt"},
+                ExpressionAttributeValues={
+                    ":claimed": base.to_attribute("claimed"),
+                    ":stale": base.to_attribute(stale_before),
+                },
+            )
+        except ClientError as refused:
+            if base.is_condition_failure(refused):  # published, or claimed by a run that is not stale
+                return False
+            raise
+        return True
+
+    def mark_published(self, inventory_id: int) -> None:
+        self.client.update_item(
+            TableName=self._table,
+            Key=self._key(stock.AGING_ALERTS, inventory_id),
+            UpdateExpression="SET #state = :published",
+            ExpressionAttributeNames={"#state": "alertState"},
+            ExpressionAttributeValues={":published": base.to_attribute("published")},
+        )
+
+    def release(self, inventory_id: int) -> None:
+        self.client.delete_item(
+            TableName=self._table,
+            Key=self._key(stock.AGING_ALERTS, inventory_id),
+            ConditionExpression="#state = :claimed",
+            ExpressionAttributeNames={"#state": "alertState"},
+            ExpressionAttributeValues={":claimed": base.to_attribute("claimed")},
+        )
 
 
 def stream_change(record: Mapping[str, Any]) -> ItemChanged | OrderCancelled | None:
