@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rh_common.domain import stock
+from rh_common.domain import references, stock
+from rh_common.services.inventory_references import ReferenceKeeper
+from tests.support.fakes import FakeInventories, FakeReferences
 
 CODES = ("ohd", "tbc")
 IDLE = {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True, "sku": "K-1"}
@@ -130,3 +132,22 @@ def test_the_aging_event_carries_the_contract_fields_and_a_stable_event_id():
         event["eventId"]
         != stock.aging_event(stock.AgingRow(20252, 2, "K-1", "tbc", "2025-02-01T00:00:00Z"), NOW)["eventId"]
     )
+
+
+# ------------------------------------------------------------------ the stream consumer keeps them
+
+
+def test_the_keeper_writes_the_rows_with_their_values_moves_them_and_notes_the_warehouse():
+    rows = FakeReferences()
+    keeper = ReferenceKeeper(rows, FakeInventories(), CODES)
+    keeper.apply(references.ItemChanged(7, None, attributes()))
+    assert rows.rows == {"sku#K-1": {7}, "stock#K-1": {7}, "aging#2": {7}}
+    assert rows.row_values["stock#K-1", 7]["handlingCode"] == "tbc"
+    assert rows.row_values["sku#K-1", 7] == {}  # a look-up row carries nothing
+    assert rows.aging_warehouse_ids == {2}
+    # reserved: out of the stock and no longer idle; the look-up row stays
+    keeper.apply(references.ItemChanged(7, attributes(), attributes(activeResendRequestId="req-1")))
+    assert {ref: ids for ref, ids in rows.rows.items() if ids} == {"sku#K-1": {7}}
+    # released, and now on hold: back, with the new handling code
+    keeper.apply(references.ItemChanged(7, attributes(activeResendRequestId="req-1"), attributes(handlingCode="ohd")))
+    assert rows.row_values["stock#K-1", 7]["handlingCode"] == rows.row_values["aging#2", 7]["handlingCode"] == "ohd"

@@ -35,9 +35,10 @@ class ReferenceKeeper:
             return
         write, delete = references.row_changes(change.old, change.new)
         indexed, unindexed = stock.row_changes(change.old, change.new, self._eligible_handling_codes)
-        aging = {ref for ref in indexed if ref.startswith(f"{stock.AGING}#")}
-        if aging - set(stock.index_rows(change.old or {}, self._eligible_handling_codes)):
-            self._references.add_aging_warehouse(int(indexed[aging.pop()]["warehouseId"]))
+        idle = stock.aging_row(change.new or {})
+        if idle is not None:
+            # On every change of an idle item, not only the first: a write lost with a given-up batch comes back.
+            self._references.add_aging_warehouse(int(idle[1]["warehouseId"]))
         self._references.replace(change.inventory_id, write | frozenset(indexed), delete | unindexed, indexed)
         order_id = (change.new or {}).get(references.ATTRIBUTES[references.CONSOLIDATION_ORDER])
         if order_id and references.reference(references.CONSOLIDATION_ORDER, order_id) in write:
