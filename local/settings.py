@@ -51,6 +51,7 @@ PARAMETER_ENV = {
     "RECONCILE_PENDING_AFTER_SECONDS": "ReconcilePendingAfterSeconds",
     "APPROVAL_FEE_THRESHOLD": "ApprovalFeeThreshold",
     "APPROVAL_TIMEOUT_HOURS": "ApprovalTimeoutHours",
+    "AGING_ALERT_DAYS": "AgingAlertDays",
 }
 LOCAL_RETRY_BASE_DELAY_SECONDS = "1"  # deployed default is 30; locally retries should show quickly
 LOCAL_RECONCILE_PENDING_AFTER_SECONDS = "10"  # deployed default is 300; locally a stuck request shows quickly

@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     backfill = commands.add_parser("backfill", help="write every stored item's reference rows")
     backfill.add_argument("--inventory-table", required=True, help="InventoryTableName output")
     backfill.add_argument("--reference-table", required=True, help="InventoryReferenceTableName output")
+    backfill.add_argument(
+        "--eligible-handling-codes", default="tbc,ohd", help="the stack's EligibleHandlingCodes (the stock rows)"
+    )
     backfill.add_argument("--region")
     backfill.add_argument("--endpoint-url", help="a DynamoDB endpoint other than AWS's")
     return p
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     options = {"region_name": args.region, "endpoint_url": args.endpoint_url}
     client = boto3.client("dynamodb", **{name: value for name, value in options.items() if value})
     rows = ReferenceStore(args.reference_table, client=client)
-    keeper = ReferenceKeeper(rows, InventoryStore(args.inventory_table, client=client))
+    codes = [code.strip() for code in args.eligible_handling_codes.split(",") if code.strip()]
+    keeper = ReferenceKeeper(rows, InventoryStore(args.inventory_table, client=client), codes)
     items = 0
     try:
         for item in rows.stored_items(args.inventory_table):

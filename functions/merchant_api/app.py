@@ -21,6 +21,7 @@ import inventory_routes
 import resend_routes
 import resend_workflow
 import service_type_routes
+import stock_routes
 import sync_routes
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -48,6 +49,7 @@ def _include_routes(services: wiring.Wiring) -> None:
     app.include_router(inventory_routes.router(services))
     app.include_router(service_type_routes.router(services))
     app.include_router(resend_routes.router(services))
+    app.include_router(stock_routes.router(services))
 
 
 # One set of clients for every route of this process, built once per cold start and held by the

@@ -5,6 +5,7 @@ app.py builds the Router once at init with the process's one wiring (`router(ser
 """
 
 # No `from __future__ import annotations`: Powertools reads the Annotated types at run time.
+from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,7 +18,7 @@ from rh_common.domain.errors import InvalidPageToken
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, Id, doc, keyed_route
 from rh_common.runtime import wiring
-from rh_common.services import inventory_references
+from rh_common.services import aging, inventory_references
 
 
 class InventoryPage(SuccessModel):
@@ -53,7 +54,8 @@ def router(services: wiring.Wiring) -> Router:
         routes.get,
         "/inventories",
         "list_inventories",
-        "A warehouse's inventories (optionally only those eligible), or the inventories with one reference",
+        "A warehouse's inventories (optionally only those eligible, or those idle in stock for over agedOverDays "
+        "days), or the inventories with one reference",
         {200: doc("A page of inventories", InventoryPage), **INVALID},
     )
     def list_inventories(
@@ -66,13 +68,19 @@ def router(services: wiring.Wiring) -> Router:
         returnRequestId: Annotated[Id | None, Query()] = None,
         inboundTrackingNumber: Reference = None,
         sku: Reference = None,
+        agedOverDays: Annotated[int | None, Query(ge=0, le=36500, description="with warehouseId")] = None,
     ) -> InventoryPage:
         given = {"warehouseId": warehouseId, "rma": rma, "sellerReferenceNumber": sellerReferenceNumber}
         given |= {"returnRequestId": returnRequestId, "inboundTrackingNumber": inboundTrackingNumber, "sku": sku}
         store = services.inventories
         try:
-            name, value = references.selector(given, eligible)
-            if name == references.WAREHOUSE:
+            name, value = references.selector(given, eligible, agedOverDays)
+            if agedOverDays is not None:
+                now = datetime.now(UTC)
+                records, token = aging.aged_items(
+                    services.references, store, value, agedOverDays, now, limit, nextToken
+                )
+            elif name == references.WAREHOUSE:
                 codes = eligible_handling_codes if eligible else None
                 records, token = store.list_by_warehouse(value, limit, nextToken, codes)
             else:

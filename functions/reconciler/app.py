@@ -1,6 +1,7 @@
 """Schedule: nothing stuck, within the invocation's remaining time. Applies webhook deliveries left
 unapplied, asks again for PENDING requests with an unknown attempt, re-queues PENDING requests with
-no attempt due, polls (a capped number of) quiet submissions.
+no attempt due, polls (a capped number of) quiet submissions, publishes InventoryAging for items idle in
+stock past AGING_ALERT_DAYS (once per item).
 
 Stream (the resend table's, filtered in template.yaml to records that have just got their resend
 id): applies the status reports parked under that id, so the create path does not wait for it."""
@@ -56,6 +57,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))
     metrics.add_metric(name="ResendsUpdatedByPoll", unit=MetricUnit.Count, value=len(report.updated))
+    metrics.add_metric(name="InventoryAgingPublished", unit=MetricUnit.Count, value=len(report.aging_published))
     metrics.add_metric(name="ReconcileOutOfTime", unit=MetricUnit.Count, value=int(report.out_of_time))
     logger.info(
         "reconciled",
@@ -66,6 +68,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
             "requeued": report.requeued,
             "polled": len(report.polled),
             "updated": report.updated,
+            "agingPublished": report.aging_published,
             "outOfTime": report.out_of_time,
         },
     )
@@ -76,6 +79,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
         "requeued": len(report.requeued),
         "polled": len(report.polled),
         "updated": len(report.updated),
+        "agingPublished": len(report.aging_published),
         "outOfTime": report.out_of_time,
     }
 

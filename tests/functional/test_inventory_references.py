@@ -103,7 +103,8 @@ def test_each_reference_finds_the_item_and_a_changed_rma_is_found_by_the_new_one
     status, body = api("GET", "/inventories", query={"rma": "USE-2-250303-D00011-45"})
     assert (status, ids(body), body["items"][0]["rma"]) == (200, [20251], "USE-2-250303-D00011-45")
     expected = {(f"{name}#{value}", 20251) for name, value in {**REFERENCES, "rma": "USE-2-250303-D00011-45"}.items()}
-    assert rows(tables) == expected
+    # and, eligible, it is in the stock index (contract section 12) under its SKU
+    assert rows(tables) == expected | {(f"stock#{REFERENCES['sku']}", 20251)}
 
 
 def test_a_return_request_id_is_found_whether_stored_as_a_string_or_a_number(store, settle, api):
@@ -312,7 +313,9 @@ def test_the_backfill_writes_the_rows_of_items_stored_before_the_table_existed(s
     assert json.loads(printed[-1])["items"] == 3
     status, body = api("GET", "/inventories", query={"sku": "TEST-HOODIE-GRY-L"})
     assert (status, ids(body)) == (200, [20251, 20252])
-    assert rows(tables) == {(f"{n}#{v}", 20251) for n, v in REFERENCES.items()} | {("sku#TEST-HOODIE-GRY-L", 20252)}
+    looked_up = {(f"{n}#{v}", 20251) for n, v in REFERENCES.items()} | {("sku#TEST-HOODIE-GRY-L", 20252)}
+    # and the eligible ones are in the stock index (contract section 12)
+    assert rows(tables) == looked_up | {("stock#TEST-HOODIE-GRY-L", 20251), ("stock#TEST-HOODIE-GRY-L", 20252)}
 
 
 def test_the_backfill_frees_the_items_of_an_order_cancelled_while_their_rows_were_missing(store, deliver, api, tables):

@@ -158,5 +158,6 @@ def test_the_scheduled_handler_reports_what_it_did(reconciler, lambda_context, t
         "requeued": 0,
         "polled": 0,
         "updated": 0,
+        "agingPublished": 0,
         "outOfTime": False,
     }

@@ -40,12 +40,14 @@ LIFECYCLE = [(None, "PENDING"), ("PENDING", "SUBMITTED"), ("SUBMITTED", "IN_PROG
 class Subscriber:
     """A rule on the bus -> a queue of its own; `events` is everything it received so far."""
 
-    def __init__(self, aws_client, bus: str) -> None:
+    def __init__(
+        self, aws_client, bus: str, detail_types: tuple[str, ...] = ("ResendStatusChanged", "InventoryChanged")
+    ) -> None:
         self._events, self._sqs = aws_client("events"), aws_client("sqs")
         self.name, self.bus = f"it-subscriber-{uuid.uuid4().hex[:8]}", bus
         self.queue_url = self._sqs.create_queue(QueueName=self.name)["QueueUrl"]
         arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]
-        pattern = {"source": [SOURCE], "detail-type": ["ResendStatusChanged", "InventoryChanged"]}
+        pattern = {"source": [SOURCE], "detail-type": list(detail_types)}
         self._events.put_rule(Name=self.name, EventBusName=bus, EventPattern=json.dumps(pattern))
         self._events.put_targets(Rule=self.name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
         self.events: list[dict] = []

@@ -320,13 +320,26 @@ class FakeReferences:
 
     def __init__(self) -> None:
         self.rows: dict[str, set[int]] = {}
+        self.row_values: dict[tuple[str, int], dict[str, Any]] = {}
+        self.aging_warehouse_ids: set[int] = set()
         self.cancellations: dict[str, tuple[str, str]] = {}
 
-    def replace(self, inventory_id: int, write: Iterable[str], delete: Iterable[str]) -> None:
+    def replace(
+        self,
+        inventory_id: int,
+        write: Iterable[str],
+        delete: Iterable[str],
+        row_values: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         for ref in write:
             self.rows.setdefault(ref, set()).add(inventory_id)
+            self.row_values[ref, inventory_id] = dict((row_values or {}).get(ref, {}))
         for ref in delete:
             self.rows.get(ref, set()).discard(inventory_id)
+            self.row_values.pop((ref, inventory_id), None)
+
+    def add_aging_warehouse(self, warehouse_id: int) -> None:
+        self.aging_warehouse_ids.add(warehouse_id)
 
     def members(self, order_id: str) -> list[int]:
         return sorted(self.rows.get(f"consolidationOrder#{order_id}", ()))

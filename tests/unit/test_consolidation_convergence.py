@@ -40,7 +40,7 @@ class StreamedInventories(FakeInventories):
 
 def run(deliveries, reads, redeliver):
     items, rows = StreamedInventories(), FakeReferences()
-    keeper = ReferenceKeeper(rows, items)
+    keeper = ReferenceKeeper(rows, items, ("ohd", "tbc"))
     items.seed(ITEM, warehouseId=2, handlingCode="tbc", handlingStatusCode="pending", inStock=True)
     markers: deque[references.OrderCancelled] = deque()
     steps = list(deliveries)

@@ -5,6 +5,7 @@ need a person, delivered through the encrypted alarm topic."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -13,6 +14,8 @@ from moto.events.models import EventPattern
 from local.stream_poller import RecordFilter
 from local.template import LocalTemplate
 from rh_common.adapters.dynamodb import stream_records
+from rh_common.domain import stock
+from rh_common.services import aging
 from tests.support.streams import stream_record
 
 OUTBOX_TABLES = {"ResendRequestTable", "InventoryTable"}
@@ -202,10 +205,23 @@ def _lifecycle_events(template: LocalTemplate) -> list[dict]:
     return events
 
 
+def _aging_events(template: LocalTemplate) -> list[dict]:
+    """The reconciler's InventoryAging (services/aging.py), for items with and without a SKU."""
+    now = datetime(2025, 4, 1, tzinfo=UTC)
+    rows = [
+        stock.AgingRow(1, 2, "K-1", "tbc", "2025-02-01T00:00:00Z"),
+        stock.AgingRow(3, 5, None, "ohd", "2025-01-01 08:00:00"),
+    ]
+    source = template.parameters["ServiceName"]
+    return [
+        {"detail-type": aging.INVENTORY_AGING, "source": source, "detail": stock.aging_event(row, now)} for row in rows
+    ]
+
+
 def test_the_registry_s_schemas_describe_every_event_the_publisher_makes(template):
     schemas = _schemas(template)
-    assert set(schemas) == {"ResendStatusChanged", "InventoryChanged"}
-    events = _lifecycle_events(template)
+    assert set(schemas) == {"ResendStatusChanged", "InventoryChanged", "InventoryAging"}
+    events = _lifecycle_events(template) + _aging_events(template)
     assert {e["detail-type"] for e in events} == set(schemas)
     timed_out = [e["detail"] for e in events if e["detail"].get("previousStatus") == "AWAITING_APPROVAL"][-1]
     assert timed_out["lastError"] == {"errorCode": None, "reason": "approvalTimeout", "detail": TIMED_OUT["detail"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,10 @@ class EventBusPublisher(ServiceAdapter):
                 still_failing += self._put_chunk(pending[start : start + MAX_ENTRIES_PER_CALL])
             pending = still_failing
         return PutResult(failed=[entry.key for entry in pending], retried=len(retried))
+
+    def publish(self, detail_type: str, details: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Events of one type, each keyed by the caller (services.ports.EventBus): the keys not put."""
+        return self.put([Entry(key, detail_type, dict(detail)) for key, detail in details.items()]).failed
 
     def _put_chunk(self, chunk: list[Entry]) -> list[Entry]:
         request = [

@@ -108,10 +108,22 @@ class SelectorError(ValueError):
         self.field = field
 
 
-def selector(given: Mapping[str, Any], eligible: bool = False) -> tuple[str, Any]:
+AGED = "agedOverDays"  # with warehouseId only: the warehouse's items idle in stock for longer (section 12)
+
+
+def selector(given: Mapping[str, Any], eligible: bool = False, aged_over_days: int | None = None) -> tuple[str, Any]:
     """The one selector of a GET /inventories: `warehouseId` or one look-up, from {name: value or None};
-    `eligible` filters a warehouse's listing only."""
+    `eligible` filters a warehouse's listing only, and `agedOverDays` (not with `eligible`) makes it the
+    warehouse's aged items."""
     named = [(name, value) for name, value in given.items() if value is not None]
+    if aged_over_days is not None:
+        if eligible:
+            raise SelectorError("eligible", f"eligible cannot be combined with {AGED}")
+        if [name for name, _ in named] != [WAREHOUSE]:
+            raise SelectorError(
+                WAREHOUSE if not named else named[0][0],
+                f"{AGED} lists one {WAREHOUSE}'s items: give {WAREHOUSE} alone with it",
+            )
     if not named:
         raise SelectorError(WAREHOUSE, f"give {WAREHOUSE} or one of {', '.join(LOOKUPS)}")
     if len(named) > 1:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rh_common.adapters.event_bus import EventBusPublisher
     from rh_common.adapters.sqs.dead_letters import DeadLetterQueue
     from rh_common.domain.resend_lifecycle import Status
+    from rh_common.services.aging import AgingCheck
     from rh_common.services.batch_service import BatchService
     from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.hold_service import HoldService
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from rh_common.services.reconciler import Reconciler
     from rh_common.services.resend_service import ResendService
     from rh_common.services.resend_tracking import ResendTracker
+    from rh_common.services.stock_service import StockService
     from rh_common.services.webhook_ingest import WebhookIngestor
 
     # The tracker's observability hook (rh_common.runtime.observability makes it).
@@ -99,7 +101,13 @@ class Wiring:
     def reference_keeper(self) -> ReferenceKeeper:
         from rh_common.services.inventory_references import ReferenceKeeper
 
-        return ReferenceKeeper(self.references, self.inventories)
+        return ReferenceKeeper(self.references, self.inventories, eligible_handling_codes())
+
+    @cached_property
+    def stock(self) -> StockService:
+        from rh_common.services.stock_service import StockService
+
+        return StockService(self.references, self.service_types)
 
     @cached_property
     def upstream(self) -> ReturnHelper:
@@ -204,6 +212,7 @@ class Wiring:
             retries=self.retries,
             deliveries=self.ingestor,
             release_parked=self.release_parked,
+            aging=self.aging,
             settings=ReconcileSettings(
                 pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS"),
                 submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS"),
@@ -214,6 +223,14 @@ class Wiring:
                 # An upstream call started with less left could outlive the invocation.
                 margin_seconds=_upstream_timeout() + 5,
             ),
+        )
+
+    @cached_property
+    def aging(self) -> AgingCheck:
+        from rh_common.services.aging import AgingCheck, AgingSettings
+
+        return AgingCheck(
+            self.references, self.references, self.publisher, AgingSettings(settings.integer("AGING_ALERT_DAYS"))
         )
 
     @cached_property

@@ -10,7 +10,9 @@ any arrival order, any redelivery, the same result.
 
 from __future__ import annotations
 
-from rh_common.domain import references
+from collections.abc import Iterable
+
+from rh_common.domain import references, stock
 from rh_common.domain.inventory import InventoryRecord
 from rh_common.domain.webhook_events import InventoryFacts
 from rh_common.services.ports import Inventories, References
@@ -19,9 +21,12 @@ from rh_common.services.ports import Inventories, References
 class ReferenceKeeper:
     """The inventory and reference tables' stream consumer (functions/inventory_references)."""
 
-    def __init__(self, references_table: References, inventories: Inventories) -> None:
+    def __init__(
+        self, references_table: References, inventories: Inventories, eligible_handling_codes: Iterable[str]
+    ) -> None:
         self._references = references_table
         self._inventories = inventories
+        self._eligible_handling_codes = tuple(eligible_handling_codes)
 
     def apply(self, change: references.ItemChanged | references.OrderCancelled) -> None:
         if isinstance(change, references.OrderCancelled):
@@ -29,7 +34,12 @@ class ReferenceKeeper:
                 self._free(inventory_id, change)
             return
         write, delete = references.row_changes(change.old, change.new)
-        self._references.replace(change.inventory_id, write, delete)
+        indexed, unindexed = stock.row_changes(change.old, change.new, self._eligible_handling_codes)
+        idle = stock.aging_row(change.new or {})
+        if idle is not None:
+            # On every change of an idle item, not only the first: a write lost with a given-up batch comes back.
+            self._references.add_aging_warehouse(int(idle[1]["warehouseId"]))
+        self._references.replace(change.inventory_id, write | frozenset(indexed), delete | unindexed, indexed)
         order_id = (change.new or {}).get(references.ATTRIBUTES[references.CONSOLIDATION_ORDER])
         if order_id and references.reference(references.CONSOLIDATION_ORDER, order_id) in write:
             cancelled = self._references.cancellation(order_id)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only: the webhook, which calls no Return Helper
     from rh_common.domain.deliveries import Delivery
     from rh_common.domain.delivery_search import DeliverySearch
     from rh_common.domain.inventory import FactWrite, InventoryRecord
+    from rh_common.domain.stock import AgingRow, StockRow
     from rh_common.domain.upstream_outcome import UpstreamOutcome
     from rh_common.domain.webhook_events import InventoryFacts
 
@@ -233,7 +234,20 @@ class EventInventories(Inventories, Protocol):
 class References(Protocol):
     """The reference table: `<type>#<value>` -> inventory ids (adapters.dynamodb.reference_store)."""
 
-    def replace(self, inventory_id: int, write: Iterable[str], delete: Iterable[str]) -> None: ...
+    def replace(
+        self,
+        inventory_id: int,
+        write: Iterable[str],
+        delete: Iterable[str],
+        row_values: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """One item's rows: `write` put (with `row_values[ref]` when given), `delete` deleted."""
+        ...
+
+    def add_aging_warehouse(self, warehouse_id: int) -> None:
+        """Remember a warehouse that has items idle in stock (the aging check reads them per warehouse)."""
+        ...
+
     def members(self, order_id: str) -> list[int]: ...
     def cancellation(self, order_id: str) -> tuple[str, str] | None:
         """(version, eventTime) of the consolidation order's cancellation, if one was delivered."""
@@ -241,6 +255,50 @@ class References(Protocol):
 
     def page(self, ref: str, limit: int, next_token: str | None = None) -> tuple[list[int], str | None]:
         """One page of the ids with this reference; InvalidPageToken for a bad token."""
+        ...
+
+
+class StockIndex(Protocol):
+    """The reference table's sparse rows (domain/stock.py; adapters.dynamodb.reference_store)."""
+
+    def stock_rows(self, sku: str) -> list[StockRow]:
+        """Every `stock#<sku>` row: one Query, paged through."""
+        ...
+
+    def aging_page(
+        self, warehouse_id: int, logged_before: str, limit: int, next_token: str | None = None
+    ) -> tuple[list[AgingRow], str | None]:
+        """A page of the warehouse's idle items logged before `logged_before` (sortable); InvalidPageToken."""
+        ...
+
+    def aging_warehouses(self) -> list[int]: ...
+
+
+class AgingAlerts(Protocol):
+    """Which items' InventoryAging went out (adapters.dynamodb.reference_store): a marker per item, claimed
+    by a conditional write before the event is put, marked published after."""
+
+    def published(self, inventory_ids: Iterable[int], stale_before: str) -> set[int]:
+        """The ids whose alert went out, or is claimed by a run that is not stale (claimed at `stale_before`
+        or later)."""
+        ...
+
+    def claim(self, inventory_id: int, now: str, stale_before: str) -> bool:
+        """True when this run may publish it: no marker yet, or a claim older than `stale_before` (a run that
+        died between its claim and its put)."""
+        ...
+
+    def mark_published(self, inventory_id: int) -> None: ...
+    def release(self, inventory_id: int) -> None:
+        """The claim undone (the put failed): the next run tries again."""
+        ...
+
+
+class EventBus(Protocol):
+    """The EventBridge bus of section 9 (adapters.event_bus)."""
+
+    def publish(self, detail_type: str, details: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Put each keyed detail as an event of `detail_type`; the keys of those not put."""
         ...
 
 

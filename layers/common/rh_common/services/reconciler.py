@@ -21,6 +21,8 @@ seconds) is left; what is left over is the next run's. In this order:
   first; each poll is remembered on the record (`lastPolledAt`, `pollBackoffSeconds`, doubling
   up to a ceiling), so the same quiet requests are not asked about on every run and the next
   run goes on with the ones this one did not reach.
+- Items idle in stock past AGING_ALERT_DAYS: InventoryAging, once per item (services/aging.py), last:
+  an alert a run did not reach is the next run's.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from rh_common.domain.deliveries import DeliveryOutcome
 from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
 from rh_common.domain.webhook_events import ResendUpdate, resend_shipments, tracking_and_error
+from rh_common.services.aging import AgingCheck
 from rh_common.services.ports import ResendRecords, RetryScheduler, ReturnHelper
 from rh_common.services.resend_tracking import ResendTracker
 
@@ -64,6 +67,7 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     polled: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    aging_published: list[int] = field(default_factory=list)  # items whose InventoryAging went out
     out_of_time: bool = False  # stopped with work left for the next run
 
 
@@ -91,6 +95,7 @@ class Reconciler:
         retries: RetryScheduler,
         deliveries: WebhookIngestor,
         release_parked: Callable[[int], int],
+        aging: AgingCheck,
         settings: ReconcileSettings,
     ) -> None:
         self._resends = resends
@@ -99,6 +104,7 @@ class Reconciler:
         self._retries = retries
         self._deliveries = deliveries
         self._release_parked = release_parked
+        self._aging = aging
         self._settings = settings
 
     def run(self, remaining_millis: Callable[[], int], now: datetime | None = None) -> ReconcileReport:
@@ -114,6 +120,8 @@ class Reconciler:
             self._requeue_pending(now, budget, report)
         if budget.allows():
             self._poll_quiet_submissions(now, budget, report)
+        if budget.allows():
+            report.aging_published = self._aging.publish_aged(now, budget.allows)
         return report
 
     def _time_out_approvals(self, now: datetime, budget: Budget, report: ReconcileReport) -> None:

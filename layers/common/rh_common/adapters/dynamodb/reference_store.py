@@ -11,9 +11,14 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from rh_common.adapters.dynamodb import base, page_tokens
 from rh_common.adapters.dynamodb.inventory_store import record_from_item
+from rh_common.domain import inventory, stock
+from rh_common.domain.eligibility import RESERVATION_ATTRIBUTE
 from rh_common.domain.errors import InvalidPageToken
+from rh_common.domain.inventory import STATE_ATTRIBUTES
 from rh_common.domain.references import (
     ATTRIBUTES,
     CANCELLATION_ROW,
@@ -25,6 +30,7 @@ from rh_common.domain.references import (
 
 _INVENTORY_KEY = "returnInventoryId"
 _BATCH_WRITE_ITEMS = 25  # BatchWriteItem's cap
+_BATCH_GET_KEYS = 100  # BatchGetItem's cap
 _TOKEN = {"h": str, "i": int}  # the look-up the token belongs to (a digest of its reference), the last id
 
 
@@ -48,15 +54,32 @@ class ReferenceStore(base.TableAdapter):
         return {"ref": base.to_attribute(ref), _INVENTORY_KEY: base.to_attribute(inventory_id)}
 
     # ------------------------------------------------------------------ the stream consumer's writes
-    def replace(self, inventory_id: int, write: Iterable[str], delete: Iterable[str]) -> None:
-        """One item's rows: `write` put, `delete` deleted (disjoint), in BatchWriteItem requests of 25,
-        unprocessed ones asked again."""
-        requests = [{"PutRequest": {"Item": self._key(ref, inventory_id)}} for ref in sorted(write)]
+    def replace(
+        self,
+        inventory_id: int,
+        write: Iterable[str],
+        delete: Iterable[str],
+        row_values: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """One item's rows: `write` put (with `row_values[ref]` when given), `delete` deleted (disjoint), in
+        BatchWriteItem requests of 25, unprocessed ones asked again."""
+        values = row_values or {}
+        requests = [
+            {"PutRequest": {"Item": {**self._key(ref, inventory_id), **self._values(values.get(ref, {}))}}}
+            for ref in sorted(write)
+        ]
         requests += [{"DeleteRequest": {"Key": self._key(ref, inventory_id)}} for ref in sorted(delete)]
         for start in range(0, len(requests), _BATCH_WRITE_ITEMS):
             pending: dict[str, Any] = {self._table: requests[start : start + _BATCH_WRITE_ITEMS]}
             while pending:
                 pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    @staticmethod
+    def _values(row: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: base.to_attribute(value) for name, value in row.items() if value is not None}
+
+    def add_aging_warehouse(self, warehouse_id: int) -> None:
+        self.client.put_item(TableName=self._table, Item=self._key(stock.AGING_WAREHOUSES, warehouse_id))
 
     def members(self, order_id: str) -> list[int]:
         """The items packed into a consolidation order, as far as their rows say (strongly consistent)."""
@@ -104,7 +127,9 @@ class ReferenceStore(base.TableAdapter):
     def stored_items(self, inventory_table: str, page_size: int = 500) -> Iterator[ItemChanged]:
         """One-off, for a stack upgraded to this table (ops/references.py; no function calls it): every stored
         item's reference attributes, from a Scan of the inventory table, as if it had just been written."""
-        names = {f"#p{i}": name for i, name in enumerate((_INVENTORY_KEY, *ATTRIBUTES.values()))}
+        # The attributes every row is derived from: the look-ups', and the stock and aging rows' (the item's state).
+        projected = (_INVENTORY_KEY, *ATTRIBUTES.values(), *STATE_ATTRIBUTES, RESERVATION_ATTRIBUTE)
+        names = {f"#p{i}": name for i, name in enumerate(dict.fromkeys(projected))}
         scan: dict[str, Any] = {
             "TableName": inventory_table,
             "ProjectionExpression": ", ".join(names),
@@ -115,7 +140,7 @@ class ReferenceStore(base.TableAdapter):
             response = self.client.scan(**scan)
             for item in response.get("Items", []):
                 plain = base.from_item(item)
-                yield ItemChanged(int(plain.pop(_INVENTORY_KEY)), None, plain)
+                yield ItemChanged(int(plain.pop(_INVENTORY_KEY)), None, {RESERVATION_ATTRIBUTE: None, **plain})
             if not response.get("LastEvaluatedKey"):
                 return
             scan["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -145,6 +170,134 @@ class ReferenceStore(base.TableAdapter):
         token = page_tokens.encode({"h": _digest(ref), "i": int(last[_INVENTORY_KEY]["N"])}) if last else None
         return ids, token
 
+    def _query_all(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            response = self.client.query(**query)
+            yield from (base.from_item(item) for item in response.get("Items", []))
+            if not response.get("LastEvaluatedKey"):
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def stock_rows(self, sku: str) -> list[stock.StockRow]:
+        """Every `stock#<sku>` row: one Query, paged through (eventually consistent, as the index is)."""
+        ref = stock.stock_reference(sku)
+        if ref is None:  # a SKU no row can hold: no stock
+            return []
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#ref = :ref",
+            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeValues": {":ref": base.to_attribute(ref)},
+        }
+        return [
+            stock.StockRow(int(row[_INVENTORY_KEY]), int(row["warehouseId"]), row["handlingCode"], row.get("loggedAt"))
+            for row in self._query_all(query)
+        ]
+
+    def aging_warehouses(self) -> list[int]:
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#ref = :ref",
+            "ExpressionAttributeNames": {"#ref": "ref"},
+            "ExpressionAttributeValues": {":ref": base.to_attribute(stock.AGING_WAREHOUSES)},
+        }
+        return [int(row[_INVENTORY_KEY]) for row in self._query_all(query)]
+
+    def aging_page(
+        self, warehouse_id: int, logged_before: str, limit: int, next_token: str | None = None
+    ) -> tuple[list[stock.AgingRow], str | None]:
+        """One Query of the warehouse's idle items, those logged before `logged_before` kept (a filter: a
+        page may hold fewer than `limit`, even none, and still have a next one)."""
+        ref = stock.aging_reference(warehouse_id)
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#ref = :ref",
+            "FilterExpression": "#logged < :before",
+            "ExpressionAttributeNames": {"#ref": "ref", "#logged": stock.LOGGED_AT_SORTABLE},
+            "ExpressionAttributeValues": {
+                ":ref": base.to_attribute(ref),
+                ":before": base.to_attribute(logged_before),
+            },
+            "Limit": limit,
+        }
+        if next_token:
+            fields = page_tokens.decode(next_token, _TOKEN)
+            if fields["h"] != _digest(ref):
+                raise InvalidPageToken("nextToken belongs to another look-up")
+            query["ExclusiveStartKey"] = self._key(ref, int(fields["i"]))
+        response = self.client.query(**query)
+        rows = [base.from_item(item) for item in response.get("Items", [])]
+        found = [
+            stock.AgingRow(
+                int(row[_INVENTORY_KEY]), int(row["warehouseId"]), row.get("sku"), row["handlingCode"], row["loggedAt"]
+            )
+            for row in rows
+        ]
+        last = response.get("LastEvaluatedKey")
+        token = page_tokens.encode({"h": _digest(ref), "i": int(last[_INVENTORY_KEY]["N"])}) if last else None
+        return found, token
+
+    # ------------------------------------------------------------------ the aging alerts' markers
+    def published(self, inventory_ids: Iterable[int], stale_before: str) -> set[int]:
+        """BatchGetItem of the markers, 100 keys a request, unprocessed keys asked again (strongly consistent:
+        the last run's marks are seen): the published ones and the claims not older than `stale_before`."""
+        keys = [self._key(stock.AGING_ALERTS, i) for i in dict.fromkeys(inventory_ids)]
+        found: set[int] = set()
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + _BATCH_GET_KEYS], "ConsistentRead": True}
+            }
+            while pending:
+                response = self.client.batch_get_item(RequestItems=pending)
+                markers = map(base.from_item, response["Responses"].get(self._table, []))
+                found |= {
+                    int(marker[_INVENTORY_KEY])
+                    for marker in markers
+                    if marker.get("alertState") == "published" or str(marker.get("claimedAt")) >= stale_before
+                }
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def claim(self, inventory_id: int, now: str, stale_before: str) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key(stock.AGING_ALERTS, inventory_id),
+                    "alertState": base.to_attribute("claimed"),
+                    "claimedAt": base.to_attribute(now),
+                },
+                ConditionExpression="attribute_not_exists(#ref) OR (#state = :claimed AND #at < :stale)",
+                ExpressionAttributeNames={"#ref": "ref", "#state": "alertState", "#at": "claimedAt"},
+                ExpressionAttributeValues={
+                    ":claimed": base.to_attribute("claimed"),
+                    ":stale": base.to_attribute(stale_before),
+                },
+            )
+        except ClientError as refused:
+            if base.is_condition_failure(refused):  # published, or claimed by a run that is not stale
+                return False
+            raise
+        return True
+
+    def mark_published(self, inventory_id: int) -> None:
+        self.client.update_item(
+            TableName=self._table,
+            Key=self._key(stock.AGING_ALERTS, inventory_id),
+            UpdateExpression="SET #state = :published",
+            ExpressionAttributeNames={"#state": "alertState"},
+            ExpressionAttributeValues={":published": base.to_attribute("published")},
+        )
+
+    def release(self, inventory_id: int) -> None:
+        self.client.delete_item(
+            TableName=self._table,
+            Key=self._key(stock.AGING_ALERTS, inventory_id),
+            ConditionExpression="#state = :claimed",
+            ExpressionAttributeNames={"#state": "alertState"},
+            ExpressionAttributeValues={":claimed": base.to_attribute("claimed")},
+        )
+
 
 def stream_change(record: Mapping[str, Any]) -> ItemChanged | OrderCancelled | None:
     """What a stream record of the inventory or the reference table says (None: a reference row, which
@@ -157,8 +310,8 @@ def stream_change(record: Mapping[str, Any]) -> ItemChanged | OrderCancelled | N
     if "ref" not in keys:
         return ItemChanged(
             int(keys[_INVENTORY_KEY]),
-            record_from_item(old).values if old else None,
-            record_from_item(new).values if new else None,
+            inventory.attributes(record_from_item(old)) if old else None,
+            inventory.attributes(record_from_item(new)) if new else None,
         )
     ref_type, _, order_id = str(keys["ref"]).partition("#")
     if ref_type != CONSOLIDATION_ORDER or keys[_INVENTORY_KEY] != CANCELLATION_ROW or not new:
