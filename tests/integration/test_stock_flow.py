@@ -57,10 +57,16 @@ def test_an_item_logged_long_ago_is_listed_as_aged_and_published_once(api, stack
         )
         assert answer.status_code == 200 and answer.json()["status"] == "applied", answer.text
 
-        def aged() -> list[int]:
-            response = api.get("/inventories", params={"warehouseId": NJ, "agedOverDays": 30, "limit": 100})
-            assert response.status_code == 200, response.text
-            return [item["returnInventoryId"] for item in response.json()["items"]]
+        def aged() -> list[int]:  # every page: the shared stack holds other tests' aged items too
+            ids: list[int] = []
+            params = {"warehouseId": NJ, "agedOverDays": 30, "limit": 100}
+            while True:
+                response = api.get("/inventories", params=params)
+                assert response.status_code == 200, response.text
+                ids += [item["returnInventoryId"] for item in response.json()["items"]]
+                if not response.json()["nextToken"]:
+                    return ids
+                params["nextToken"] = response.json()["nextToken"]
 
         # THEN it is listed among the warehouse's aged items (its row follows within seconds)
         wait_for(aged, lambda ids: inventory_id in ids, timeout=30)
