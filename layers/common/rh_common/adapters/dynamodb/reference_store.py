@@ -160,15 +160,20 @@ class ReferenceStore(base.TableAdapter):
             "Limit": limit,
         }
         if next_token:
-            fields = page_tokens.decode(next_token, _TOKEN)
-            if fields["h"] != _digest(ref):
-                raise InvalidPageToken("nextToken belongs to another look-up")
-            query["ExclusiveStartKey"] = self._key(ref, int(fields["i"]))
+            query["ExclusiveStartKey"] = self._start_key(ref, next_token)
         response = self.client.query(**query)
         ids = [int(item[_INVENTORY_KEY]["N"]) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
-        token = page_tokens.encode({"h": _digest(ref), "i": int(last[_INVENTORY_KEY]["N"])}) if last else None
+        token = _page_token(ref, last) if last else None
         return ids, token
+
+    def _start_key(self, ref: str, next_token: str) -> dict[str, Any]:
+        """Where a page of this reference's rows resumes; InvalidPageToken for a token that is not ours or
+        belongs to another look-up."""
+        fields = page_tokens.decode(next_token, _TOKEN)
+        if fields["h"] != _digest(ref):
+            raise InvalidPageToken("nextToken belongs to another look-up")
+        return self._key(ref, int(fields["i"]))
 
     def _query_all(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:
@@ -221,10 +226,7 @@ class ReferenceStore(base.TableAdapter):
             "Limit": limit,
         }
         if next_token:
-            fields = page_tokens.decode(next_token, _TOKEN)
-            if fields["h"] != _digest(ref):
-                raise InvalidPageToken("nextToken belongs to another look-up")
-            query["ExclusiveStartKey"] = self._key(ref, int(fields["i"]))
+            query["ExclusiveStartKey"] = self._start_key(ref, next_token)
         response = self.client.query(**query)
         rows = [base.from_item(item) for item in response.get("Items", [])]
         found = [
@@ -234,7 +236,7 @@ class ReferenceStore(base.TableAdapter):
             for row in rows
         ]
         last = response.get("LastEvaluatedKey")
-        token = page_tokens.encode({"h": _digest(ref), "i": int(last[_INVENTORY_KEY]["N"])}) if last else None
+        token = _page_token(ref, last) if last else None
         return found, token
 
     # ------------------------------------------------------------------ the aging alerts' markers
@@ -318,3 +320,7 @@ def stream_change(record: Mapping[str, Any]) -> ItemChanged | OrderCancelled | N
         return None
     marker = base.from_item(new)
     return OrderCancelled(order_id, str(marker["cancelledVersion"]), str(marker["cancelledAt"]))
+
+
+def _page_token(ref: str, last_key: dict[str, Any]) -> str:
+    return page_tokens.encode({"h": _digest(ref), "i": int(last_key[_INVENTORY_KEY]["N"])})
