@@ -88,7 +88,11 @@ def handle_record(record: SQSRecord) -> None:
         return
     logger.append_keys(idempotencyKey=message.idempotency_key)
     observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
-    intake = services.batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
+    # A batch is followed up with GET /resends/batch/K; a fulfilment with GET /fulfilments/{id} (its id: the key's).
+    if message.fulfilment:
+        intake = services.fulfilments.intake
+    else:
+        intake = services.batches.intake if message.batch else service.intake
     result = intake(message.idempotency_key, message.request)
     if result.refused:
         # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,

@@ -7,6 +7,7 @@ Great Britain, so an order to Great Britain can be filled from either; fees grow
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -232,3 +233,24 @@ def test_over_the_approval_threshold_the_resend_waits_with_nothing_upstream(
     assert state["createdPerIdempotencyKey"] == {}
     status, view = strict("GET", f"/resends/{entry['resendRequestId']}")
     assert view["status"] == "AWAITING_APPROVAL" and view["quotedFee"] > 1
+
+
+def test_a_fulfilment_over_the_resend_request_queue_is_read_like_one_made_over_http(
+    load_with_upstream, lambda_context, api, stock, emulator
+):
+    from rh_common.domain.idempotency_keys import fulfilment_id_for
+    from tests.events.loader import load_event
+
+    worker = load_with_upstream("ResendWorkerFunction", UPSTREAM_TIMEOUT_SECONDS="10")
+    stock(1, HAMBURG)
+    stock.settle()
+    record = {**load_event("sqs_resend_request")["Records"][0], "messageId": "m-1"}
+    record["body"] = json.dumps({"idempotencyKey": "queued-order", "fulfilment": order((HOODIE, 1))})
+    assert worker.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    status, body = api("GET", f"/fulfilments/{fulfilment_id_for('queued-order')}")
+    assert status == 200, body
+    assert (body["status"], body["resends"][0]["returnInventoryIdList"]) == ("CREATED", [1])
+    assert body["resends"][0]["status"] == "SUBMITTED"
+    # the same message again (SQS delivers at least once): the same fulfilment, nothing created twice
+    assert worker.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    assert len(upstream_state(emulator)["createdPerIdempotencyKey"]) == 1
