@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
+import boto3
 import pytest
 import requests
 
@@ -253,4 +254,37 @@ def test_a_fulfilment_over_the_resend_request_queue_is_read_like_one_made_over_h
     assert body["resends"][0]["status"] == "SUBMITTED"
     # the same message again (SQS delivers at least once): the same fulfilment, nothing created twice
     assert worker.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    assert len(upstream_state(emulator)["createdPerIdempotencyKey"]) == 1
+
+
+def test_a_first_call_that_died_after_creating_a_group_is_carried_on_not_doubled(
+    api, stock, emulator, tables, monkeypatch
+):
+    from rh_common.adapters.dynamodb.batch_store import BatchStore
+
+    stock(1, HAMBURG, logged_at="2025-01-01T00:00:00Z")
+    stock(2, HAMBURG, logged_at="2025-02-01T00:00:00Z")
+    stock.settle()
+    unguarded = BatchStore.update
+
+    def dies_before_the_answer(self, key, changes):
+        if "answer" in changes:
+            raise RuntimeError("the Lambda timed out")
+        unguarded(self, key, changes)
+
+    monkeypatch.setattr(BatchStore, "update", dies_before_the_answer)
+    assert fulfil(api, order((HOODIE, 1)))[0] == 500  # its group created, the answer never stored
+    monkeypatch.setattr(BatchStore, "update", unguarded)
+    assert fulfil(api, order((HOODIE, 1)))[0] == 409  # still running, as far as anyone can tell
+    # its answerBefore passed: the retry carries on with the group it stored, not with the next unit
+    [item] = [i for i in boto3.client("dynamodb").scan(TableName=tables["ResendBatchTable"])["Items"]]
+    boto3.client("dynamodb").update_item(
+        TableName=tables["ResendBatchTable"],
+        Key={"batchKey": item["batchKey"]},
+        UpdateExpression="SET answerBefore = :zero",
+        ExpressionAttributeValues={":zero": {"N": "0"}},
+    )
+    status, body = fulfil(api, order((HOODIE, 1)))
+    assert status == 201, body
+    assert [e["returnInventoryIdList"] for e in body["resends"]] == [[1]] and body["unfilled"] == []
     assert len(upstream_state(emulator)["createdPerIdempotencyKey"]) == 1

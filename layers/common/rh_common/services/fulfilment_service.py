@@ -103,9 +103,9 @@ class FulfilmentService:
             seen = int(existing.get("answerBefore", 0))
             if seen > self._clock() or not self._records.claim(record_key, seen, answer_before):
                 return results.in_flight("a fulfilment with this Idempotency-Key is still being processed")
-            # The first call died: its groups' keys replay what it created; a new pick takes the rest.
+            record = existing  # the first call died: its stored groups first (their keys replay), then the rest
         try:
-            entries, unfilled = self._fill(request, key)
+            entries, unfilled = self._fill(request, key, record_key, list(record.get("groups", [])))
         except _Undecided as undecided:
             self._records.update(record_key, {"answerBefore": 0})  # a retry may carry on at once
             return results.unavailable(f"{undecided}; try the fulfilment again with the same key")
@@ -149,30 +149,58 @@ class FulfilmentService:
         return result
 
     # ------------------------------------------------------------------ steps
-    def _fill(self, request: FulfilmentRequest, key: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _fill(
+        self, request: FulfilmentRequest, key: str, record_key: str, groups: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(the batch entries of the resends created, the unfilled lines). `groups`: those an earlier call of
+        this fulfilment stored before submitting them ({key, round, warehouseId, ids, skus}); each round's
+        groups are stored before any of them is submitted, so a call that dies is carried on, never doubled."""
         lines = fulfilment.merged(fulfilment.Line(line.sku, line.quantity) for line in request.lines)
         stock = {line.sku: self._stock.stock_rows(line.sku) for line in lines}
-        fees, taken = self._fees(request, lines, stock)
+        sku_of = {row.inventory_id: sku for sku, rows in stock.items() for row in rows}
         entries: list[dict[str, Any]] = []
-        wanted = lines
-        for round_ in range(MAX_ROUNDS):
+        taken: set[int] = set()
+
+        def submit(group: dict[str, Any]) -> set[int]:
+            sku_of.update(zip(group["ids"], group["skus"], strict=True))
+            entry, lost = self._submit(request, group["key"], group["warehouseId"], group["ids"])
+            taken.update(group["ids"])
+            if not lost:
+                entries.append(entry)
+            return set(lost)
+
+        for group in groups:
+            submit(group)
+        wanted = _still_wanted(lines, sku_of, entries)
+        if not wanted:
+            return entries, []
+        fees, reserved = self._fees(request, wanted, stock)
+        taken |= reserved
+        first = 1 + max((int(group["round"]) for group in groups), default=-1)
+        for round_ in range(first, first + MAX_ROUNDS):
             picked = fulfilment.pick(wanted, stock, fees, taken)
+            planned = [
+                {
+                    "key": fulfilment_group_key(key, warehouse_id, round_, index),
+                    "round": round_,
+                    "warehouseId": warehouse_id,
+                    "ids": ids[start : start + self._settings.max_items],
+                    "skus": [sku_of[i] for i in ids[start : start + self._settings.max_items]],
+                }
+                for warehouse_id, ids in picked.groups.items()
+                for index, start in enumerate(range(0, len(ids), self._settings.max_items))
+            ]
+            if planned:
+                groups = groups + planned
+                self._records.update(record_key, {"groups": groups})
             conflicted: set[int] = set()
-            for warehouse_id, ids in picked.groups.items():
-                for index, start in enumerate(range(0, len(ids), self._settings.max_items)):
-                    group = ids[start : start + self._settings.max_items]
-                    group_key = fulfilment_group_key(key, warehouse_id, round_, index)
-                    entry, lost = self._submit(request, group_key, warehouse_id, group)
-                    taken.update(group)
-                    if lost:
-                        conflicted.update(lost)
-                    else:
-                        entries.append(entry)
+            for group in planned:
+                conflicted |= submit(group)
             if not conflicted:
                 return entries, picked.unfilled_json()
             # Units reserved by another request since the index was read: pick their lines again without them.
-            wanted = _still_wanted(lines, stock, entries)
-        return entries, [{"sku": line.sku, "quantity": line.quantity} for line in _still_wanted(lines, stock, entries)]
+            wanted = _still_wanted(lines, sku_of, entries)
+        return entries, [{"sku": line.sku, "quantity": line.quantity} for line in _still_wanted(lines, sku_of, entries)]
 
     def _fees(
         self, request: FulfilmentRequest, lines: list[fulfilment.Line], stock: dict[str, list[StockRow]]
@@ -293,13 +321,12 @@ def _status(entries: list[dict[str, Any]], unfilled: list[dict[str, Any]]) -> st
 
 
 def _still_wanted(
-    lines: list[fulfilment.Line], stock: dict[str, list[StockRow]], entries: list[dict[str, Any]]
+    lines: list[fulfilment.Line], sku_of: dict[int, str], entries: list[dict[str, Any]]
 ) -> list[fulfilment.Line]:
-    """The lines' quantities the created groups do not cover (a unit counts for the SKU its row is of)."""
-    sku_of = {row.inventory_id: sku for sku, rows in stock.items() for row in rows}
+    """The lines' quantities the created groups do not cover (a unit counts for its SKU)."""
     covered: dict[str, int] = {}
     for entry in entries:
-        if entry["resendRequestId"] and entry["status"] != "REJECTED":
+        if entry["resendRequestId"]:  # refused groups too: their units were tried, not missing
             for inventory_id in entry["returnInventoryIdList"]:
                 sku = sku_of.get(inventory_id)
                 if sku is not None:
