@@ -66,7 +66,7 @@ def router(services: wiring.Wiring) -> Router:
         "Fill an order's lines (by SKU) from returned stock: cheapest warehouse first, one resend per warehouse",
         {
             201: doc("Created (CREATED, PARTIAL with `unfilled`, or AWAITING_APPROVAL)", FulfilmentView),
-            409: doc("No line can be filled (`unfilled`), or the same key is still running", UnfilledBody),
+            409: doc("No line can be filled (`unfilled`), or the same key is still running", UnfilledBody, ErrorBody),
             **INVALID,
             503: doc("Return Helper unavailable; retry with the same key"),
         },

@@ -288,3 +288,15 @@ def test_a_first_call_that_died_after_creating_a_group_is_carried_on_not_doubled
     assert status == 201, body
     assert [e["returnInventoryIdList"] for e in body["resends"]] == [[1]] and body["unfilled"] == []
     assert len(upstream_state(emulator)["createdPerIdempotencyKey"]) == 1
+
+
+def test_hold_first_holds_the_picked_tbc_units_and_only_those(api, stock, emulator):
+    stock(1, HAMBURG, handling="tbc", logged_at="2025-01-01T00:00:00Z")
+    stock(2, HAMBURG, handling="tbc", logged_at="2025-02-01T00:00:00Z")  # not picked: left as it is
+    stock.settle()
+    status, body = fulfil(api, order((HOODIE, 1), hold_first=True))
+    assert status == 201, body
+    assert [(e["returnInventoryIdList"], e["status"]) for e in body["resends"]] == [([1], "SUBMITTED")]
+    state = upstream_state(emulator)
+    assert sum(state["updateHandlingCalls"].values()) == 1
+    assert api("GET", "/inventories/2")[1]["handlingCode"] == "tbc"
