@@ -38,6 +38,7 @@ from rh_common.services.resend_service import ResendService
 # A batch key is printable ASCII: it can never start with a tab, so a fulfilment never reads a batch's record.
 FULFILMENT_PREFIX = "\tfulfilment#"
 MAX_PARALLEL_QUOTES = 2
+MAX_PARALLEL_CALLS = 10  # groups created at once, as a batch's (services.batch_service)
 # Picks made again after units turned out reserved by another request (each round drops those units).
 MAX_ROUNDS = 3
 
@@ -161,16 +162,25 @@ class FulfilmentService:
         entries: list[dict[str, Any]] = []
         taken: set[int] = set()
 
-        def submit(group: dict[str, Any]) -> set[int]:
-            sku_of.update(zip(group["ids"], group["skus"], strict=True))
-            entry, lost = self._submit(request, group["key"], group["warehouseId"], group["ids"])
-            taken.update(group["ids"])
-            if not lost:
-                entries.append(entry)
-            return set(lost)
+        def submit(batch: list[dict[str, Any]]) -> set[int]:
+            """Each group's create, side by side as a batch's; the units lost to another request."""
+            if not batch:
+                return set()
+            lost: set[int] = set()
+            for group in batch:
+                sku_of.update(zip(group["ids"], group["skus"], strict=True))
+                taken.update(group["ids"])
+            with ThreadPoolExecutor(max_workers=min(len(batch), MAX_PARALLEL_CALLS)) as pool:
+                # Every group runs to its end (the pool waits) before a first _Undecided is raised here.
+                answers = list(pool.map(lambda g: self._submit(request, g["key"], g["warehouseId"], g["ids"]), batch))
+            for entry, conflicted in answers:
+                if conflicted:
+                    lost.update(conflicted)
+                else:
+                    entries.append(entry)
+            return lost
 
-        for group in groups:
-            submit(group)
+        submit(groups)
         wanted = _still_wanted(lines, sku_of, entries)
         if not wanted:
             return entries, []
@@ -193,10 +203,7 @@ class FulfilmentService:
             if planned:
                 groups = groups + planned
                 self._records.update(record_key, {"groups": groups})
-            conflicted: set[int] = set()
-            for group in planned:
-                conflicted |= submit(group)
-            if not conflicted:
+            if not submit(planned):
                 return entries, picked.unfilled_json()
             # Units reserved by another request since the index was read: pick their lines again without them.
             wanted = _still_wanted(lines, sku_of, entries)
