@@ -16,6 +16,7 @@ import requests
 
 from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 from rh_common.domain import inventory
+from rh_common.domain.idempotency_keys import fulfilment_id_for
 from rh_common.domain.webhook_events import InventoryFacts
 from tests.support.resend import SHIPMENT, T, handler_caller, upstream_state
 from tests.support.streams import StreamReader
@@ -239,7 +240,6 @@ def test_over_the_approval_threshold_the_resend_waits_with_nothing_upstream(
 def test_a_fulfilment_over_the_resend_request_queue_is_read_like_one_made_over_http(
     load_with_upstream, lambda_context, api, stock, emulator
 ):
-    from rh_common.domain.idempotency_keys import fulfilment_id_for
     from tests.events.loader import load_event
 
     worker = load_with_upstream("ResendWorkerFunction", UPSTREAM_TIMEOUT_SECONDS="10")
@@ -300,3 +300,16 @@ def test_hold_first_holds_the_picked_tbc_units_and_only_those(api, stock, emulat
     state = upstream_state(emulator)
     assert sum(state["updateHandlingCalls"].values()) == 1
     assert api("GET", "/inventories/2")[1]["handlingCode"] == "tbc"
+
+
+@pytest.mark.parametrize("code", ["RETURN_DHL_PAKET_DE", "SHIPMENT_USPS_GA_SIG_NJ"], ids=["return-type", "not-there"])
+def test_a_service_type_no_stocked_warehouse_offers_there_is_422_on_it_and_reserves_nothing(api, stock, emulator, code):
+    stock(1, HAMBURG)
+    stock.settle()
+    status, body = fulfil(api, order((HOODIE, 1), shipmentServiceType=code))
+    assert status == 422, body
+    assert [e["field"] for e in body["errors"]] == ["resendShipment.shipmentServiceType"]
+    assert fulfil(api, order((HOODIE, 1), shipmentServiceType=code)) == (status, body)  # stored: the same again
+    assert upstream_state(emulator)["createdPerIdempotencyKey"] == {}
+    assert api("GET", "/inventories/1")[1]["activeResendRequestId"] is None
+    assert api("GET", f"/fulfilments/{fulfilment_id_for('order-7')}")[0] == 404  # refused: no fulfilment

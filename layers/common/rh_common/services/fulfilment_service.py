@@ -26,7 +26,7 @@ from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.contract.workflow_requests import QuoteRequest
 from rh_common.domain import address, approval, fulfilment, results
 from rh_common.domain.errors import BatchExists, RetryLater
-from rh_common.domain.field_errors import error_body, from_validation_errors
+from rh_common.domain.field_errors import FieldError, error_body, from_validation_errors
 from rh_common.domain.idempotency_keys import fulfilment_group_key, fulfilment_id_for, request_id_for
 from rh_common.domain.results import Outcome, Result
 from rh_common.domain.stock import StockRow
@@ -41,6 +41,7 @@ MAX_PARALLEL_QUOTES = 2
 MAX_PARALLEL_CALLS = 10  # groups created at once, as a batch's (services.batch_service)
 # Picks made again after units turned out reserved by another request (each round drops those units).
 MAX_ROUNDS = 3
+SERVICE_TYPE_FIELD = "resendShipment.shipmentServiceType"
 
 
 class Status:
@@ -51,6 +52,10 @@ class Status:
 class FulfilmentSettings:
     max_items: int  # RESEND_MAX_ITEMS: one resend's cap; a warehouse's units over it make more groups
     in_flight_seconds: int
+
+
+class _NotOffered(Exception):
+    """The chosen service type is offered by none of the warehouses quoted: 422 as POST /resends."""
 
 
 class _Undecided(Exception):
@@ -110,6 +115,10 @@ class FulfilmentService:
         except _Undecided as undecided:
             self._records.update(record_key, {"answerBefore": 0})  # a retry may carry on at once
             return results.unavailable(f"{undecided}; try the fulfilment again with the same key")
+        except _NotOffered as not_offered:
+            refusal = results.invalid(str(not_offered), [FieldError(SERVICE_TYPE_FIELD, str(not_offered))])
+            self._records.update(record_key, {"answer": refusal.stored(), "updatedAt": now_iso()})
+            return refusal
         body = {
             "fulfilmentId": fulfilment_id,
             "orderReference": request.orderReference,
@@ -129,7 +138,7 @@ class FulfilmentService:
 
     def get(self, fulfilment_id: str) -> Result:
         record = self._records.get(FULFILMENT_PREFIX + fulfilment_id)
-        if record is None or "answer" not in record:
+        if record is None or "entries" not in record:  # unknown, still running, or refused (422): no fulfilment
             return results.not_found("no fulfilment with this id")
         body = dict(record["answer"]["body"])
         body.pop("message", None)
@@ -184,7 +193,10 @@ class FulfilmentService:
         wanted = _still_wanted(lines, sku_of, entries)
         if not wanted:
             return entries, []
-        fees, reserved = self._fees(request, wanted, stock)
+        fees, reserved, quoted_any = self._fees(request, wanted, stock)
+        if quoted_any and not fees and not groups and not request.wants_cheapest:
+            code = request.resendShipment.shipmentServiceType
+            raise _NotOffered(f"no warehouse with these SKUs offers shipment service {code} to this destination")
         taken |= reserved
         first = 1 + max((int(group["round"]) for group in groups), default=-1)
         for round_ in range(first, first + MAX_ROUNDS):
@@ -211,13 +223,14 @@ class FulfilmentService:
 
     def _fees(
         self, request: FulfilmentRequest, lines: list[fulfilment.Line], stock: dict[str, list[StockRow]]
-    ) -> tuple[dict[int, Decimal], set[int]]:
+    ) -> tuple[dict[int, Decimal], set[int], bool]:
         """(the landed fee of each warehouse that ships to the destination, quoted for the units it would give;
-        the units the quote found reserved by another request since the index was read)."""
+        the units the quote found reserved by another request since the index was read; whether any warehouse
+        could be quoted at all)."""
         warehouses = sorted({row.warehouse_id for rows in stock.values() for row in rows})
         shipment = request.resendShipment
 
-        def quoted(warehouse_id: int) -> tuple[int, Decimal | None, set[int]]:
+        def quoted(warehouse_id: int) -> tuple[int, Decimal | None, set[int], bool]:
             reserved: set[int] = set()
             for _ in range(MAX_ROUNDS):
                 ids = fulfilment.first_choice(lines, stock, warehouse_id, reserved)[: self._settings.max_items]
@@ -243,19 +256,21 @@ class FulfilmentService:
                     if request.wants_cheapest
                     else shipment.shipmentServiceType
                 )
-                return warehouse_id, _decimal(offered.get(code)) if code else None, reserved
-            return warehouse_id, None, reserved
+                return warehouse_id, _decimal(offered.get(code)) if code else None, reserved, bool(offered)
+            return warehouse_id, None, reserved, False
 
         fees: dict[int, Decimal] = {}
         reserved: set[int] = set()
+        quoted_any = False
         if not warehouses:
-            return fees, reserved
+            return fees, reserved, quoted_any
         with ThreadPoolExecutor(max_workers=min(len(warehouses), MAX_PARALLEL_QUOTES)) as pool:
-            for warehouse_id, fee, lost in pool.map(quoted, warehouses):
+            for warehouse_id, fee, lost, ships in pool.map(quoted, warehouses):
                 reserved |= lost
+                quoted_any |= ships
                 if fee is not None:
                     fees[warehouse_id] = fee
-        return fees, reserved
+        return fees, reserved, quoted_any
 
     def _submit(
         self, request: FulfilmentRequest, group_key: str, warehouse_id: int, ids: list[int]
