@@ -313,3 +313,17 @@ def test_a_service_type_no_stocked_warehouse_offers_there_is_422_on_it_and_reser
     assert upstream_state(emulator)["createdPerIdempotencyKey"] == {}
     assert api("GET", "/inventories/1")[1]["activeResendRequestId"] is None
     assert api("GET", f"/fulfilments/{fulfilment_id_for('order-7')}")[0] == 404  # refused: no fulfilment
+
+
+def test_under_the_threshold_a_named_service_goes_at_once_with_its_fee_recorded(
+    load_with_upstream, lambda_context, stock
+):
+    lenient = merchant_api(load_with_upstream, lambda_context, APPROVAL_FEE_THRESHOLD="1000")
+    stock(1, HAMBURG, logged_at="2025-01-01T00:00:00Z")
+    stock(2, HAMBURG, logged_at="2025-02-01T00:00:00Z")  # quoted with unit 1 (the first choice), then not taken
+    stock.settle()
+    status, body = fulfil(lenient, order((HOODIE, 1), shipmentServiceType="SHIPMENT_UPS_STANDARD_DE"))
+    assert status == 201, body
+    [entry] = body["resends"]
+    assert (entry["status"], entry["shipmentServiceType"]) == ("SUBMITTED", "SHIPMENT_UPS_STANDARD_DE")
+    assert lenient("GET", f"/resends/{entry['resendRequestId']}")[1]["quotedFee"] == pytest.approx(9.90 + 0.5)

@@ -7,7 +7,9 @@ domain.fulfilment picks -> per warehouse group, the resend service's own create 
 /resends, approval per domain.approval, holdFirst) under a key derived from the fulfilment's. The index is
 eventually consistent: a unit another request reserved meanwhile answers 409 for its group, and the pick is
 made again without it (a new round: new group keys), so a stale index costs a retry, never a double
-reservation. The record is kept in the batch table (its own key prefix: a batch key cannot start with it).
+reservation. Each round's groups are stored before they are submitted: a call that died is carried on with
+them (their keys replay what it created), never filled twice. The record is kept in the batch table (its own
+key prefix: a batch key cannot start with it).
 """
 
 from __future__ import annotations
@@ -286,10 +288,8 @@ class FulfilmentService:
         existing = self._resend_records.get(request_id_for(group_key))
         if existing is not None and "request" in existing:  # created by an earlier call of this fulfilment
             service_type = existing["request"]["resendShipment"]["shipmentServiceType"]
-        elif request.wants_cheapest:
-            service_type = self._cheapest(request, ids)
         else:
-            service_type = request.resendShipment.shipmentServiceType
+            service_type = self._service_type(request, ids)
         entry["shipmentServiceType"] = service_type
         shipment = {**request.resendShipment.model_dump(), "shipmentServiceType": service_type}
         create = CreateResendRequest(
@@ -315,7 +315,10 @@ class FulfilmentService:
             entry["errors"] = result.body.get("errors") or [{"field": None, "message": result.message}]
         return entry, []
 
-    def _cheapest(self, request: FulfilmentRequest, ids: list[int]) -> str:
+    def _service_type(self, request: FulfilmentRequest, ids: list[int]) -> str:
+        """The group's service type ("cheapest" resolved), quoted for exactly these units: the quote (cached, so
+        free when the group is what its warehouse was quoted for) is the fee the create records and approval
+        judges; without it a fulfilment under a threshold would wait for want of a fee."""
         shipment = request.resendShipment
         quoted = self._quotes.quote(
             QuoteRequest(
@@ -326,6 +329,8 @@ class FulfilmentService:
         )
         if quoted.outcome == Outcome.UNAVAILABLE:
             raise _Undecided(quoted.message)
+        if not request.wants_cheapest:
+            return shipment.shipmentServiceType
         # No quote (a unit taken meanwhile): the create below answers why, with the code it cannot resolve.
         return str(quoted.body.get("cheapestServiceTypeCode") or shipment.shipmentServiceType)
 
