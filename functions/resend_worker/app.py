@@ -88,8 +88,13 @@ def handle_record(record: SQSRecord) -> None:
         return
     logger.append_keys(idempotencyKey=message.idempotency_key)
     observability.log_payload(logger, logging.DEBUG, "automation resend request", message.request)
-    intake = services.batches.intake if message.batch else service.intake  # followed up with GET /resends/batch/K
-    result = intake(message.idempotency_key, message.request)
+    # A batch is followed up with GET /resends/batch/K; a fulfilment with GET /fulfilments/{id} (its id: the key's).
+    if message.fulfilment:
+        result = services.fulfilments.intake(message.idempotency_key, message.request)
+    elif message.batch:
+        result = services.batches.intake(message.idempotency_key, message.request)
+    else:
+        result = service.intake(message.idempotency_key, message.request)
     if result.refused:
         # Nobody reads this answer but GET /resends?idempotencyKey=: say why here (masked request,
         # the offending field names; never upstream's messages, which may quote the address).

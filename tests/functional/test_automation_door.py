@@ -144,7 +144,7 @@ def test_a_sync_page_shaped_message_on_the_automation_queue_cannot_fail_a_runnin
         "[1, 2]",
         '"a string"',
         json.dumps({"no": "shape"}),
-        json.dumps({"idempotencyKey": "auto-f", "fulfilment": {"orderId": "o-1"}}),  # section 12: not taken yet
+        json.dumps({"idempotencyKey": "auto-f", "fulfilment": {}, "request": {}}),  # a fulfilment is alone
         json.dumps({"idempotencyKey": "auto-x", "request": {}, "resendRequestId": "r"}),
         json.dumps({"idempotencyKey": "order-€1", "request": {}}),
         '{"idempotencyKey": "auto-deep", "request": ' + "[" * 50_000,

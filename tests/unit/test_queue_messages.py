@@ -46,17 +46,31 @@ INTAKE = {"idempotencyKey": "order-1", "request": REQUEST}
         RETRY,
         SYNC_PAGE,
         {"kind": "inventoryReread", "syncId": "s-1", "ids": [1], "page": "r0"},
-        {"idempotencyKey": "order-1", "fulfilment": {"orderId": "o-1"}},  # section 12: not taken yet
         {**INTAKE, "resendRequestId": "r-1"},
         {**INTAKE, "kind": "inventorySyncPage"},
         {"idempotencyKey": "order-1"},
         {},
     ],
-    ids=["retry", "sync-page", "reread-page", "fulfilment", "plus-retry-key", "plus-kind", "no-request", "empty"],
+    ids=["retry", "sync-page", "reread-page", "plus-retry-key", "plus-kind", "no-request", "empty"],
 )
 def test_the_automation_door_takes_the_intake_shapes_only(message):
     with pytest.raises(MalformedMessage, match="not an automation resend request"):
         queue_messages.intake(json.dumps(message))
+
+
+def test_a_fulfilment_message_carries_its_body_and_nothing_else():
+    parsed = queue_messages.intake(json.dumps({"idempotencyKey": "order-1", "fulfilment": {"orderReference": "o"}}))
+    assert (parsed.idempotency_key, parsed.request, parsed.fulfilment, parsed.batch) == (
+        "order-1",
+        {"orderReference": "o"},
+        True,
+        False,
+    )
+    for extra in ({"request": {}}, {"batch": True}, {"resendRequestId": "r-1"}):
+        with pytest.raises(MalformedMessage, match="not an automation fulfilment"):
+            queue_messages.intake(json.dumps({"idempotencyKey": "order-1", "fulfilment": {}, **extra}))
+    with pytest.raises(MalformedMessage, match="idempotencyKey"):
+        queue_messages.intake(json.dumps({"idempotencyKey": "k" * 201, "fulfilment": {}}))
 
 
 @pytest.mark.parametrize(

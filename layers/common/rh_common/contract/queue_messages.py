@@ -2,7 +2,8 @@
 
 - the resend request queue (automation, written by the merchant's systems): the intake shapes only,
   {"idempotencyKey": str, "request": <CreateResend body>}, or with "batch": true
-  {"idempotencyKey": str, "batch": true, "request": <POST /resends/batch body>}
+  {"idempotencyKey": str, "batch": true, "request": <POST /resends/batch body>}, or
+  {"idempotencyKey": str, "fulfilment": <POST /fulfilments body>} (section 12)
 - the retry queue (written by this system only): {"resendRequestId": str}
 - the inventory sync queue (this system only): {"kind": "inventorySyncPage" | "inventoryReread", "syncId", ...}
   (made and read by rh_common.services.inventory_sync)
@@ -11,7 +12,7 @@
 
 Each queue has its own parser, and each refuses every other shape: whoever may send to the automation
 queue must not be able to burn a request's attempts with a retry-shaped message, nor fail a running
-sync with a page-shaped one. `{"idempotencyKey", "fulfilment": {...}}` (section 12) is not taken yet.
+sync with a page-shaped one.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class IntakeMessage:
     idempotency_key: str
     request: Any
     batch: bool = False
+    fulfilment: bool = False  # `request` is a POST /fulfilments body
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class ReplayPageMessage:
 SYNC_KINDS = frozenset({"inventorySyncPage", "inventoryReread"})
 REPLAY_KIND = "deliveryReplayPage"
 _INTAKE_KEYS = frozenset({"idempotencyKey", "request", "batch"})
+_FULFILMENT_KEYS = frozenset({"idempotencyKey", "fulfilment"})
 _LOGGED_KEYS = 20  # key names logged for a refused message, at most
 _LOGGED_KEY_LENGTH = 40
 
@@ -59,6 +62,12 @@ _LOGGED_KEY_LENGTH = 40
 def intake(body: str) -> IntakeMessage:
     """An automation message (the resend request queue)."""
     message = _object(body)
+    if "fulfilment" in message:
+        if set(message) != _FULFILMENT_KEYS:
+            raise MalformedMessage("not an automation fulfilment: {idempotencyKey, fulfilment} only")
+        return IntakeMessage(
+            _checked_key(message, idempotency_keys.BATCH_MAX_LENGTH), message["fulfilment"], fulfilment=True
+        )
     unexpected = set(message) - _INTAKE_KEYS
     if unexpected or "request" not in message:
         raise MalformedMessage("not an automation resend request: {idempotencyKey, request[, batch]} only")
@@ -67,10 +76,14 @@ def intake(body: str) -> IntakeMessage:
         raise MalformedMessage("batch must be true or false")
     # Checked before anything is reserved: upstream's header carries the key on every attempt.
     max_length = idempotency_keys.BATCH_MAX_LENGTH if batch else idempotency_keys.MAX_LENGTH
+    return IntakeMessage(_checked_key(message, max_length), message["request"], batch)
+
+
+def _checked_key(message: dict[str, Any], max_length: int) -> str:
     key = message.get("idempotencyKey")
     if not idempotency_keys.is_valid(key, max_length):
         raise MalformedMessage(f"idempotencyKey {idempotency_keys.rule(max_length)}")
-    return IntakeMessage(key, message["request"], batch)
+    return key
 
 
 def retry(body: str) -> RetryMessage:

@@ -35,4 +35,3 @@ def field_path(location: Sequence[Any]) -> str | None:
 
 def from_validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
     return [FieldError(field_path(error.get("loc", ())), str(error.get("msg", "invalid"))) for error in errors]
-

@@ -23,6 +23,7 @@ BATCH_MAX_LENGTH = 200
 # uuid5 namespaces: fixed for ever (stored ids and keys already sent upstream are derived with them).
 _REQUEST_IDS = uuid.UUID("6f1d7b0e-2f43-4a57-9a8e-52f3c1b0d9a4")
 _HOLD_KEYS = uuid.UUID("0b6f4f7e-52a8-4a1f-9d0c-3f0e1c7d2a51")
+_FULFILMENT_IDS = uuid.UUID("c3a0e6d2-7b1f-4e35-8f2a-91d4b6e0a7c5")
 
 _GRAMMAR = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 # The same grammar for the OpenAPI document (the length is the schema's maxLength).
@@ -61,6 +62,17 @@ def request_id_for(idempotency_key: str | None) -> str:
 def group_key(batch_key: str, index: int) -> str:
     """The Idempotency-Key of a batch's group `index` (0-based): each group is a resend request of its own."""
     return f"{batch_key}#g{index}"
+
+
+def fulfilment_id_for(idempotency_key: str) -> str:
+    """The fulfilment id a POST /fulfilments key names (its record's key in the batch table: FULFILMENT_PREFIX)."""
+    return str(uuid.uuid5(_FULFILMENT_IDS, idempotency_key))
+
+
+def fulfilment_group_key(fulfilment_key: str, warehouse_id: int, round_: int, index: int = 0) -> str:
+    """The Idempotency-Key of a fulfilment's resend of one warehouse: `round_` counts the picks made again after
+    a unit turned out reserved (a stale index), `index` the groups a warehouse needs over RESEND_MAX_ITEMS."""
+    return f"{fulfilment_key}#f{warehouse_id}.{round_}.{index}"
 
 
 def cancel_key(request_id: str) -> str:

@@ -46,6 +46,8 @@ class Outcome(StrEnum):
     QUOTED = "quoted"
     PLANNED = "planned"  # nothing reserved
     BATCHED = "batched"  # every group of the batch has an answer
+    FULFILLED = "fulfilled"  # a fulfilment created its resends (some lines may be unfilled)
+    UNFILLED = "unfilled"  # no line of a fulfilment could be filled: nothing reserved
 
 
 # Nothing was decided: the same request later may succeed (the automation message stays queued).
@@ -61,6 +63,7 @@ REFUSALS = frozenset(
         Outcome.NOT_AWAITING_APPROVAL,
         Outcome.NOT_FOUND,
         Outcome.NOT_HOLDABLE,
+        Outcome.UNFILLED,
     }
 )
 

@@ -37,6 +37,8 @@ STATUS: Mapping[Outcome, int] = {
     Outcome.QUOTED: 200,
     Outcome.PLANNED: 200,
     Outcome.BATCHED: 200,
+    Outcome.FULFILLED: 201,
+    Outcome.UNFILLED: 409,
 }
 
 

@@ -48,6 +48,8 @@ UNCOUNTED_RESEND_OUTCOMES = frozenset(
         Outcome.QUOTED,
         Outcome.PLANNED,
         Outcome.BATCHED,
+        Outcome.FULFILLED,  # as a batch: what its resends became is in their own records
+        Outcome.UNFILLED,
     }
 )
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rh_common.services.aging import AgingCheck
     from rh_common.services.batch_service import BatchService
     from rh_common.services.delivery_replay import DeliveryReplayService
+    from rh_common.services.fulfilment_service import FulfilmentService
     from rh_common.services.hold_service import HoldService
     from rh_common.services.inventory_references import ReferenceKeeper
     from rh_common.services.inventory_sync import InventorySyncService
@@ -108,6 +109,21 @@ class Wiring:
         from rh_common.services.stock_service import StockService
 
         return StockService(self.references, self.service_types)
+
+    @cached_property
+    def fulfilments(self) -> FulfilmentService:
+        from rh_common.adapters.dynamodb.batch_store import BatchStore
+        from rh_common.contract import item_caps
+        from rh_common.services.fulfilment_service import FulfilmentService, FulfilmentSettings
+
+        return FulfilmentService(
+            records=BatchStore(settings.required("BATCH_TABLE")),
+            stock=self.references,
+            resend_records=self.resend_records,
+            resends=self.resends,
+            quotes=self.quotes,
+            settings=FulfilmentSettings(max_items=item_caps.resend_max_items(), in_flight_seconds=_IN_FLIGHT_SECONDS),
+        )
 
     @cached_property
     def upstream(self) -> ReturnHelper:
