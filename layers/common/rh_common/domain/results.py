@@ -46,6 +46,8 @@ class Outcome(StrEnum):
     QUOTED = "quoted"
     PLANNED = "planned"  # nothing reserved
     BATCHED = "batched"  # every group of the batch has an answer
+    # Resend instructions (section 12)
+    REGISTERED = "registered"  # an instruction stored (WAITING, or MATCHED at once)
 
 
 # Nothing was decided: the same request later may succeed (the automation message stays queued).

@@ -37,6 +37,7 @@ STATUS: Mapping[Outcome, int] = {
     Outcome.QUOTED: 200,
     Outcome.PLANNED: 200,
     Outcome.BATCHED: 200,
+    Outcome.REGISTERED: 201,
 }
 
 
