@@ -9,7 +9,11 @@ import json
 import boto3
 import pytest
 
-from tests.support.resend import SHIPMENT
+from local.stream_poller import RecordFilter
+from rh_common.domain import inventory
+from rh_common.domain.webhook_events import InventoryFacts
+from tests.support.resend import SHIPMENT, T, upstream_state
+from tests.support.streams import StreamReader
 
 RMA = "USE-2-250303-D00011-44"
 ARRIVED = {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True}
@@ -115,3 +119,121 @@ def test_the_default_expiry_is_ninety_days(register):
     created = datetime.fromisoformat(view["createdAt"].replace("Z", "+00:00"))
     expires = datetime.fromisoformat(view["expiresAt"].replace("Z", "+00:00"))
     assert expires - created == timedelta(days=90)
+
+
+# ------------------------------------------------------------------ matching on arrival
+
+
+@pytest.fixture
+def settle(load_with_upstream, lambda_context, tables, template):
+    """Deliver both tables' streams to InventoryReferenceFunction as its event source mappings would (the
+    template's filters), until nothing new is written; `again`: every record delivered once more."""
+    module = load_with_upstream("InventoryReferenceFunction")
+    sources = [s for s in template.dynamodb_event_sources() if s.function_id == "InventoryReferenceFunction"]
+    readers = [(StreamReader(tables[s.table_id]), RecordFilter(s.filter_patterns)) for s in sources]
+
+    def run(*, again: bool = False) -> None:
+        delivered = []
+        for _ in range(10):
+            batches = [[r for r in reader.read()["Records"] if keep.passes(r)] for reader, keep in readers]
+            batches = [records for records in batches if records]
+            if not batches:
+                break
+            for records in batches:
+                delivered.append(records)
+                assert module.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+        for records in delivered if again else []:
+            assert module.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+
+    return run
+
+
+def arrive(items, inventory_id, event_time=T, **values):
+    """The item logged as a webhook or a sync would record it (and known upstream, on hold)."""
+    items(inventory_id, rma=RMA, **values)
+    if event_time != T:
+        items.store.apply(
+            InventoryFacts(inventory_id, {"rma": RMA, **values}),
+            inventory.event_version(event_time, "again"),
+            event_time,
+        )
+
+
+def creates(emulator) -> dict:
+    return upstream_state(emulator)["createdPerIdempotencyKey"]
+
+
+def matched(api, instruction_id) -> dict:
+    status, view = api("GET", f"/instructions/{instruction_id}")
+    assert status == 200 and view["status"] == "MATCHED", view
+    return view
+
+
+def test_registered_then_arrived_creates_its_resend_once(register, api, items, settle, emulator):
+    _, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    arrive(items, 1501, sku="TEST-HOODIE-GRY-L")
+    settle(again=True)  # the batch redelivered: still one resend
+    found = matched(api, view["instructionId"])
+    assert found["returnInventoryId"] == 1501
+    status, resend = api("GET", f"/resends/{found['resendRequestId']}")
+    assert (status, resend["status"], resend["returnInventoryIdList"]) == (200, "SUBMITTED", [1501])
+    assert resend["idempotencyKey"] == f"instruction:{view['instructionId']}"
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+def test_an_item_of_another_sku_does_not_match(register, api, items, settle, emulator):
+    _, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    arrive(items, 1502, sku="OTHER-SKU")
+    settle()
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "WAITING"
+    assert creates(emulator) == {}
+
+
+def test_an_item_that_arrived_before_matches_at_registration(register, api, items, settle, emulator):
+    arrive(items, 1503)
+    settle()
+    status, view = register(instruction())
+    assert (status, view["status"], view["returnInventoryId"]) == (201, "MATCHED", 1503)
+    assert api("GET", f"/resends/{view['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    settle(again=True)
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+def test_an_arrival_reported_twice_and_out_of_order_creates_one_resend(register, api, items, settle, emulator):
+    _, view = register(instruction())
+    # a sync's report (older event) after the webhook's, each read from the stream, each redelivered
+    arrive(items, 1504, event_time="2025-03-03T09:00:00.0000000Z")
+    settle(again=True)
+    items.store.apply(InventoryFacts(1504, {"rma": RMA}), inventory.event_version(T, "sync"), T)
+    settle(again=True)
+    matched(api, view["instructionId"])
+    assert len(creates(emulator)) == 1
+
+
+def test_a_cancelled_or_expired_instruction_never_matches(register, api, items, settle, emulator, tables):
+    _, cancelled = register(instruction(), key="instr-c")
+    assert api("POST", f"/instructions/{cancelled['instructionId']}/cancel")[0] == 200
+    _, expired = register(instruction(), key="instr-e")
+    boto3.client("dynamodb").update_item(
+        TableName=tables["ResendInstructionTable"],
+        Key={"instructionId": {"S": expired["instructionId"]}},
+        UpdateExpression="SET expiresAt = :t",
+        ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00.000000Z"}},
+    )
+    arrive(items, 1505)
+    settle()
+    assert api("GET", f"/instructions/{cancelled['instructionId']}")[1]["status"] == "CANCELED"
+    assert api("GET", f"/instructions/{expired['instructionId']}")[1]["status"] == "EXPIRED"
+    assert creates(emulator) == {}
+    assert items.store.get(1505, consistent=True).active_resend_request_id is None
+
+
+def test_a_fraud_flagged_item_s_resend_waits_for_approval(register, api, items, settle, emulator):
+    _, view = register(instruction())
+    arrive(items, 1506, fraudFlag={"isFraudulent": True, "reasonCode": "FR01"})
+    settle()
+    found = matched(api, view["instructionId"])
+    status, resend = api("GET", f"/resends/{found['resendRequestId']}")
+    assert (status, resend["status"]) == (200, "AWAITING_APPROVAL")
+    assert items.store.get(1506, consistent=True).active_resend_request_id == found["resendRequestId"]
+    assert creates(emulator) == {}
