@@ -8,6 +8,7 @@ import json
 
 import boto3
 import pytest
+import requests
 
 from local.stream_poller import RecordFilter
 from rh_common.domain import inventory
@@ -237,3 +238,16 @@ def test_a_fraud_flagged_item_s_resend_waits_for_approval(register, api, items, 
     assert (status, resend["status"]) == (200, "AWAITING_APPROVAL")
     assert items.store.get(1506, consistent=True).active_resend_request_id == found["resendRequestId"]
     assert creates(emulator) == {}
+
+
+def test_a_tbc_item_is_held_first_then_resent(register, api, items, settle, emulator):
+    _, view = register(instruction())
+    # logged as tbc, here and upstream
+    facts = {**ARRIVED, "rma": RMA}
+    items.store.apply(InventoryFacts(1507, facts), inventory.event_version(T, "tbc"), T)
+    spec = {"returnInventoryId": 1507, "warehouseId": 2, "handlingCode": "tbc", "deliver": False}
+    requests.post(f"{emulator.url}/_emulator/inventories", json=spec, timeout=5).raise_for_status()
+    settle()
+    found = matched(api, view["instructionId"])
+    assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    assert sum(upstream_state(emulator)["updateHandlingCalls"].values()) == 1
