@@ -47,7 +47,11 @@ def router(services: wiring.Wiring) -> Router:
         "/instructions",
         "create_instruction",
         "Resend a parcel when it comes back: matched when an item with this reference is logged",
-        {201: doc("Registered (WAITING, or MATCHED at once)", InstructionView), **INVALID},
+        {
+            201: doc("Registered (WAITING, or MATCHED at once)", InstructionView),
+            **INVALID,
+            503: doc("Its arrived item could not be resent now (Return Helper unavailable); retry with the same key"),
+        },
         takes_body=True,
     )
     def create_instruction(

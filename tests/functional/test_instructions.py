@@ -13,7 +13,7 @@ import requests
 from local.stream_poller import RecordFilter
 from rh_common.domain import inventory
 from rh_common.domain.webhook_events import InventoryFacts
-from tests.support.resend import SHIPMENT, T, upstream_state
+from tests.support.resend import SHIPMENT, T, fault, upstream_state
 from tests.support.streams import StreamReader
 
 RMA = "USE-2-250303-D00011-44"
@@ -251,3 +251,23 @@ def test_a_tbc_item_is_held_first_then_resent(register, api, items, settle, emul
     found = matched(api, view["instructionId"])
     assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
     assert sum(upstream_state(emulator)["updateHandlingCalls"].values()) == 1
+
+
+def test_an_item_that_cannot_be_resent_ends_the_instruction_with_its_refused_resend(register, api, items, settle):
+    _, view = register(instruction())
+    arrive(items, 1508, inStock=False)
+    settle(again=True)
+    found = matched(api, view["instructionId"])
+    status, resend = api("GET", f"/resends/{found['resendRequestId']}")
+    assert (status, resend["status"], resend["lastError"]["reason"]) == (200, "REJECTED", "itemNotEligible")
+    assert items.store.get(1508, consistent=True).active_resend_request_id is None
+
+
+def test_an_undecided_match_at_registration_is_503_and_the_same_key_again_matches(register, items, settle, emulator):
+    arrive(items, 1509)
+    settle()
+    fault(emulator, "getAvailableShipmentServiceType", kind="http5xx", status=500)
+    status, body = register(instruction())
+    assert status == 503 and body["message"], body
+    status, view = register(instruction())
+    assert (status, view["status"], view["returnInventoryId"]) == (201, "MATCHED", 1509)

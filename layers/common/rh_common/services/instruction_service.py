@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rh_common.domain import approval, instructions, references, results, timestamps
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.field_errors import FieldError, error_body
+from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.results import Outcome, Result
 from rh_common.services.ports import InstructionRecords, Inventories, References
 
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from rh_common.services.resend_service import ResendService
 
 _PAGE_LIMIT = 100
+# Refusals ResendService records under the request's key (its `_remember_refusal`, or Return Helper's).
+_RECORDED_REFUSALS = frozenset({Outcome.INVALID, Outcome.REJECTED})
+
+
+class InstructionNotSettled(RuntimeError):
+    """An instruction's resend could not be decided now: the stream record is retried."""
 
 
 class InstructionService:
@@ -67,8 +74,13 @@ class InstructionService:
             stored = self._store.get(instruction_id)
             if stored is None or stored["fingerprint"] != record["fingerprint"]:
                 return results.key_reused("This Idempotency-Key registered another instruction")
-            return Result(Outcome.REPLAYED, instructions.view(stored), replay_of=Outcome.REGISTERED)
-        self._match_arrived(record)
+            record = stored  # the same registration again: it matches now what it could not then
+        try:
+            self._match_arrived(record)
+        except InstructionNotSettled:
+            return results.unavailable(
+                "Registered, but its arrived item could not be resent now: retry with the same key"
+            )
         return Result(Outcome.REGISTERED, instructions.view(self._store.get(instruction_id) or record))
 
     def get(self, instruction_id: str) -> Result:
@@ -140,9 +152,16 @@ class InstructionService:
             origin=approval.Origin.INSTRUCTION,
             hold_first=values.get("handlingCode") == "tbc",
         )
+        if created.undecided:
+            # Nothing decided (Return Helper unavailable, the same key in flight): the stream retries the record.
+            raise InstructionNotSettled(f"instruction {record['instructionId']}: {created.decision.value}")
         resend_request_id = created.body.get("resendRequestId")
-        if created.refused or created.undecided or not resend_request_id:
-            return False  # not resendable now (another request holds it, not eligible): the instruction waits
+        if created.decision in _RECORDED_REFUSALS:
+            # Refused for good and recorded under the key (REJECTED, its lastError says why): the instruction
+            # has had its one resend, and the merchant reads why.
+            resend_request_id = resend_request_id or request_id_for(instructions.resend_key(record["instructionId"]))
+        elif created.refused or not resend_request_id:
+            return False  # reserved by another request: the instruction waits
         self._store.settle(
             record["instructionId"],
             instructions.Status.MATCHED.value,
