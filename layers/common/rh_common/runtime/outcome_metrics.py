@@ -48,6 +48,7 @@ UNCOUNTED_RESEND_OUTCOMES = frozenset(
         Outcome.QUOTED,
         Outcome.PLANNED,
         Outcome.BATCHED,
+        Outcome.REGISTERED,  # an instruction, not a resend: its resend is counted when it is made
     }
 )
 
