@@ -1,5 +1,6 @@
-"""DynamoDB streams of the inventory and reference tables -> the reference table's rows, and the freeing of a
-cancelled consolidation order's items (rh_common.services.inventory_references says how).
+"""DynamoDB streams of the inventory and reference tables -> the reference table's rows, the freeing of a
+cancelled consolidation order's items (rh_common.services.inventory_references says how), and the resend
+instructions an arrival matches (rh_common.services.instruction_service).
 
 Powertools' batch processor hands each record to the keeper; a record that fails (unreadable, or a write
 that failed) is a batch item failure: Lambda retries from the first one (ReportBatchItemFailures), bisects,
@@ -19,19 +20,26 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from rh_common.adapters.dynamodb.reference_store import stream_change
+from rh_common.domain.references import ItemChanged
 from rh_common.runtime import wiring
 
 logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-keeper = wiring.Wiring(metrics, tracer).reference_keeper
+services = wiring.Wiring(metrics, tracer)
+keeper = services.reference_keeper
 
 
 def keep(record: DynamoDBRecord) -> None:
     change = stream_change(record.raw_event)
-    if change is not None:
-        keeper.apply(change)
+    if change is None:
+        return
+    keeper.apply(change)
+    if isinstance(change, ItemChanged) and change.new is not None:
+        # The resend instructions waiting for a reference it gained (built on first use: only then are the
+        # resend service and the Return Helper client imported).
+        services.instructions.arrived(change.inventory_id, change.old, change.new)
 
 
 @logger.inject_lambda_context(clear_state=True)

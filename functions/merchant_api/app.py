@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import delivery_routes
 import fulfilment_routes
 import health_routes
+import instruction_routes
 import inventory_routes
 import resend_routes
 import resend_workflow
@@ -52,6 +53,7 @@ def _include_routes(services: wiring.Wiring) -> None:
     app.include_router(resend_routes.router(services))
     app.include_router(stock_routes.router(services))
     app.include_router(fulfilment_routes.router(services))
+    app.include_router(instruction_routes.router(services))
 
 
 # One set of clients for every route of this process, built once per cold start and held by the

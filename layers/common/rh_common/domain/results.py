@@ -48,6 +48,8 @@ class Outcome(StrEnum):
     BATCHED = "batched"  # every group of the batch has an answer
     FULFILLED = "fulfilled"  # a fulfilment created its resends (some lines may be unfilled)
     UNFILLED = "unfilled"  # no line of a fulfilment could be filled: nothing reserved
+    # Resend instructions (section 12)
+    REGISTERED = "registered"  # an instruction stored (WAITING, or MATCHED at once)
 
 
 # Nothing was decided: the same request later may succeed (the automation message stays queued).

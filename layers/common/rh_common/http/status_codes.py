@@ -39,6 +39,7 @@ STATUS: Mapping[Outcome, int] = {
     Outcome.BATCHED: 200,
     Outcome.FULFILLED: 201,
     Outcome.UNFILLED: 409,
+    Outcome.REGISTERED: 201,
 }
 
 

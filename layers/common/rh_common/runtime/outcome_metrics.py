@@ -50,6 +50,7 @@ UNCOUNTED_RESEND_OUTCOMES = frozenset(
         Outcome.BATCHED,
         Outcome.FULFILLED,  # as a batch: what its resends became is in their own records
         Outcome.UNFILLED,
+        Outcome.REGISTERED,  # an instruction, not a resend: its resend is counted when it is made
     }
 )
 

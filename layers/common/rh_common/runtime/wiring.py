@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from rh_common.services.delivery_replay import DeliveryReplayService
     from rh_common.services.fulfilment_service import FulfilmentService
     from rh_common.services.hold_service import HoldService
+    from rh_common.services.instruction_service import InstructionService
     from rh_common.services.inventory_references import ReferenceKeeper
     from rh_common.services.inventory_sync import InventorySyncService
     from rh_common.services.ports import (
@@ -103,6 +104,14 @@ class Wiring:
         from rh_common.services.inventory_references import ReferenceKeeper
 
         return ReferenceKeeper(self.references, self.inventories, eligible_handling_codes())
+
+    @cached_property
+    def instructions(self) -> InstructionService:
+        from rh_common.adapters.dynamodb.instruction_store import InstructionStore
+        from rh_common.services.instruction_service import InstructionService
+
+        store = InstructionStore(settings.required("INSTRUCTION_TABLE"))
+        return InstructionService(store, self.resends, self.references, self.inventories)
 
     @cached_property
     def stock(self) -> StockService:

@@ -1,0 +1,273 @@
+"""Resend instructions (CONTRACT section 12) through the handlers over moto and the emulator: registered
+(address checked, never echoed), read, listed by status, cancelled, expired, and matched by the item they
+wait for, whether it arrived before or after, once whatever the number of reports."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+import requests
+
+from local.stream_poller import RecordFilter
+from rh_common.domain import inventory
+from rh_common.domain.webhook_events import InventoryFacts
+from tests.support.resend import SHIPMENT, T, fault, upstream_state
+from tests.support.streams import StreamReader
+
+RMA = "USE-2-250303-D00011-44"
+ARRIVED = {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True}
+
+
+def instruction(match=None, **more):
+    return {"match": {"rma": RMA} if match is None else match, "resendShipment": dict(SHIPMENT), **more}
+
+
+@pytest.fixture
+def register(api):
+    def call(body, key="instr-1"):
+        return api("POST", "/instructions", body=body, headers={"Idempotency-Key": key})
+
+    return call
+
+
+def stored(tables) -> list[dict]:
+    return boto3.client("dynamodb").scan(TableName=tables["ResendInstructionTable"])["Items"]
+
+
+# ------------------------------------------------------------------ registration, reads, cancel, expiry
+
+
+def test_a_registered_instruction_waits_is_read_and_listed_and_never_echoes_the_address(register, api):
+    status, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    assert (status, view["status"], view["match"], view["sku"]) == (201, "WAITING", {"rma": RMA}, "TEST-HOODIE-GRY-L")
+    assert view["resendRequestId"] is None
+    text = json.dumps(view)
+    assert SHIPMENT["shipmentPhone"] not in text and SHIPMENT["shipmentEmail"] not in text
+    assert "resendShipment" not in view
+    assert api("GET", f"/instructions/{view['instructionId']}") == (200, view)
+    status, page = api("GET", "/instructions", query={"status": "WAITING"})
+    assert (status, [v["instructionId"] for v in page["items"]], page["nextToken"]) == (
+        200,
+        [view["instructionId"]],
+        None,
+    )
+    assert api("GET", "/instructions", query={"status": "MATCHED"}) == (200, {"items": [], "nextToken": None})
+
+
+def test_the_same_key_answers_the_same_instruction_and_another_body_is_422(register):
+    first = register(instruction())
+    assert register(instruction()) == first
+    status, body = register(instruction({"rma": "OTHER"}))
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["Idempotency-Key"])
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "field"),
+    [
+        (instruction({}), {"Idempotency-Key": "k"}, "match"),
+        (instruction({"rma": RMA, "sku": "X"}), {"Idempotency-Key": "k"}, "match"),
+        (instruction({"orderNumber": "1"}), {"Idempotency-Key": "k"}, "match"),
+        (instruction(), {}, "Idempotency-Key"),
+        (
+            {**instruction(), "resendShipment": {**SHIPMENT, "shipmentPostalCode": "10001"}},
+            {"Idempotency-Key": "k"},
+            "resendShipment.shipmentPostalCode",
+        ),
+        (instruction(expiresAt="2020-01-01T00:00:00Z"), {"Idempotency-Key": "k"}, "expiresAt"),
+    ],
+    ids=["no-key", "two-keys", "unknown-key", "no-idempotency-key", "address-refused", "expired-already"],
+)
+def test_a_refused_registration_is_422_naming_the_field_and_stores_nothing(api, tables, body, headers, field):
+    status, answer = api("POST", "/instructions", body=body, headers=headers)
+    assert status == 422, answer
+    assert field in [e["field"] for e in answer["errors"]]
+    assert SHIPMENT["shipmentPhone"] not in json.dumps(answer)
+    assert stored(tables) == []
+
+
+def test_cancel_only_while_waiting_and_unknown_ids_are_404(register, api):
+    _, view = register(instruction())
+    status, cancelled = api("POST", f"/instructions/{view['instructionId']}/cancel")
+    assert (status, cancelled["status"]) == (200, "CANCELED")
+    assert api("POST", f"/instructions/{view['instructionId']}/cancel")[0] == 409
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "CANCELED"
+    assert api("GET", "/instructions/nobody")[0] == 404
+    assert api("POST", "/instructions/nobody/cancel")[0] == 404
+
+
+def test_an_instruction_past_its_expiry_reads_expired_and_cannot_be_cancelled(register, api, tables):
+    _, view = register(instruction(expiresAt="2099-01-01T00:00:00Z"))
+    assert view["expiresAt"].startswith("2099-01-01T00:00:00")
+    boto3.client("dynamodb").update_item(
+        TableName=tables["ResendInstructionTable"],
+        Key={"instructionId": {"S": view["instructionId"]}},
+        UpdateExpression="SET expiresAt = :t",
+        ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00.000000Z"}},
+    )
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "EXPIRED"
+    assert api("POST", f"/instructions/{view['instructionId']}/cancel")[0] == 409
+    assert api("GET", "/instructions", query={"status": "WAITING"})[1]["items"] == []
+    status, page = api("GET", "/instructions", query={"status": "EXPIRED"})
+    assert (status, [v["instructionId"] for v in page["items"]]) == (200, [view["instructionId"]])
+
+
+def test_the_default_expiry_is_ninety_days(register):
+    _, view = register(instruction())
+    from datetime import datetime, timedelta
+
+    created = datetime.fromisoformat(view["createdAt"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(view["expiresAt"].replace("Z", "+00:00"))
+    assert expires - created == timedelta(days=90)
+
+
+# ------------------------------------------------------------------ matching on arrival
+
+
+@pytest.fixture
+def settle(load_with_upstream, lambda_context, tables, template):
+    """Deliver both tables' streams to InventoryReferenceFunction as its event source mappings would (the
+    template's filters), until nothing new is written; `again`: every record delivered once more."""
+    module = load_with_upstream("InventoryReferenceFunction")
+    sources = [s for s in template.dynamodb_event_sources() if s.function_id == "InventoryReferenceFunction"]
+    readers = [(StreamReader(tables[s.table_id]), RecordFilter(s.filter_patterns)) for s in sources]
+
+    def run(*, again: bool = False) -> None:
+        delivered = []
+        for _ in range(10):
+            batches = [[r for r in reader.read()["Records"] if keep.passes(r)] for reader, keep in readers]
+            batches = [records for records in batches if records]
+            if not batches:
+                break
+            for records in batches:
+                delivered.append(records)
+                assert module.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+        for records in delivered if again else []:
+            assert module.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+
+    return run
+
+
+def arrive(items, inventory_id, event_time=T, **values):
+    """The item logged as a webhook or a sync would record it (and known upstream, on hold)."""
+    items(inventory_id, rma=RMA, **values)
+    if event_time != T:
+        items.store.apply(
+            InventoryFacts(inventory_id, {"rma": RMA, **values}),
+            inventory.event_version(event_time, "again"),
+            event_time,
+        )
+
+
+def creates(emulator) -> dict:
+    return upstream_state(emulator)["createdPerIdempotencyKey"]
+
+
+def matched(api, instruction_id) -> dict:
+    status, view = api("GET", f"/instructions/{instruction_id}")
+    assert status == 200 and view["status"] == "MATCHED", view
+    return view
+
+
+def test_registered_then_arrived_creates_its_resend_once(register, api, items, settle, emulator):
+    _, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    arrive(items, 1501, sku="TEST-HOODIE-GRY-L")
+    settle(again=True)  # the batch redelivered: still one resend
+    found = matched(api, view["instructionId"])
+    assert found["returnInventoryId"] == 1501
+    status, resend = api("GET", f"/resends/{found['resendRequestId']}")
+    assert (status, resend["status"], resend["returnInventoryIdList"]) == (200, "SUBMITTED", [1501])
+    assert resend["idempotencyKey"] == f"instruction:{view['instructionId']}"
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+def test_an_item_of_another_sku_does_not_match(register, api, items, settle, emulator):
+    _, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    arrive(items, 1502, sku="OTHER-SKU")
+    settle()
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "WAITING"
+    assert creates(emulator) == {}
+
+
+def test_an_item_that_arrived_before_matches_at_registration(register, api, items, settle, emulator):
+    arrive(items, 1503)
+    settle()
+    status, view = register(instruction())
+    assert (status, view["status"], view["returnInventoryId"]) == (201, "MATCHED", 1503)
+    assert api("GET", f"/resends/{view['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    settle(again=True)
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+def test_an_arrival_reported_twice_and_out_of_order_creates_one_resend(register, api, items, settle, emulator):
+    _, view = register(instruction())
+    # a sync's report (older event) after the webhook's, each read from the stream, each redelivered
+    arrive(items, 1504, event_time="2025-03-03T09:00:00.0000000Z")
+    settle(again=True)
+    items.store.apply(InventoryFacts(1504, {"rma": RMA}), inventory.event_version(T, "sync"), T)
+    settle(again=True)
+    matched(api, view["instructionId"])
+    assert len(creates(emulator)) == 1
+
+
+def test_a_cancelled_or_expired_instruction_never_matches(register, api, items, settle, emulator, tables):
+    _, cancelled = register(instruction(), key="instr-c")
+    assert api("POST", f"/instructions/{cancelled['instructionId']}/cancel")[0] == 200
+    _, expired = register(instruction(), key="instr-e")
+    boto3.client("dynamodb").update_item(
+        TableName=tables["ResendInstructionTable"],
+        Key={"instructionId": {"S": expired["instructionId"]}},
+        UpdateExpression="SET expiresAt = :t",
+        ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00.000000Z"}},
+    )
+    arrive(items, 1505)
+    settle()
+    assert api("GET", f"/instructions/{cancelled['instructionId']}")[1]["status"] == "CANCELED"
+    assert api("GET", f"/instructions/{expired['instructionId']}")[1]["status"] == "EXPIRED"
+    assert creates(emulator) == {}
+    assert items.store.get(1505, consistent=True).active_resend_request_id is None
+
+
+def test_a_fraud_flagged_item_s_resend_waits_for_approval(register, api, items, settle, emulator):
+    _, view = register(instruction())
+    arrive(items, 1506, fraudFlag={"isFraudulent": True, "reasonCode": "FR01"})
+    settle()
+    found = matched(api, view["instructionId"])
+    status, resend = api("GET", f"/resends/{found['resendRequestId']}")
+    assert (status, resend["status"]) == (200, "AWAITING_APPROVAL")
+    assert items.store.get(1506, consistent=True).active_resend_request_id == found["resendRequestId"]
+    assert creates(emulator) == {}
+
+
+def test_a_tbc_item_is_held_first_then_resent(register, api, items, settle, emulator):
+    _, view = register(instruction())
+    # logged as tbc, here and upstream
+    facts = {**ARRIVED, "rma": RMA}
+    items.store.apply(InventoryFacts(1507, facts), inventory.event_version(T, "tbc"), T)
+    spec = {"returnInventoryId": 1507, "warehouseId": 2, "handlingCode": "tbc", "deliver": False}
+    requests.post(f"{emulator.url}/_emulator/inventories", json=spec, timeout=5).raise_for_status()
+    settle()
+    found = matched(api, view["instructionId"])
+    assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    assert sum(upstream_state(emulator)["updateHandlingCalls"].values()) == 1
+
+
+def test_an_item_that_cannot_be_resent_ends_the_instruction_with_its_refused_resend(register, api, items, settle):
+    _, view = register(instruction())
+    arrive(items, 1508, inStock=False)
+    settle(again=True)
+    found = matched(api, view["instructionId"])
+    status, resend = api("GET", f"/resends/{found['resendRequestId']}")
+    assert (status, resend["status"], resend["lastError"]["reason"]) == (200, "REJECTED", "itemNotEligible")
+    assert items.store.get(1508, consistent=True).active_resend_request_id is None
+
+
+def test_an_undecided_match_at_registration_is_503_and_the_same_key_again_matches(register, items, settle, emulator):
+    arrive(items, 1509)
+    settle()
+    fault(emulator, "getAvailableShipmentServiceType", kind="http5xx", status=500)
+    status, body = register(instruction())
+    assert status == 503 and body["message"], body
+    status, view = register(instruction())
+    assert (status, view["status"], view["returnInventoryId"]) == (201, "MATCHED", 1509)

@@ -1,0 +1,42 @@
+"""Resend instructions on the running local stack (contract section 12): registered before its parcel
+arrives, matched when the emulator's webhook logs it (the inventory stream read by InventoryReferenceFunction),
+resent once under the key instruction:<id>."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from tests.integration.test_resend_flow import SHIPMENT, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_an_instruction_registered_before_its_parcel_is_resent_when_it_arrives(api, stack):
+    if not stack.get("emulator"):
+        pytest.skip("emulator not started (RH_API_BASE_URL points elsewhere)")
+    rma = f"IT-INSTR-{uuid.uuid4().hex[:8]}"
+    body = {"match": {"rma": rma}, "resendShipment": SHIPMENT}
+    response = api.post("/instructions", json=body, headers={"Idempotency-Key": f"it-{rma}"})
+    assert response.status_code == 201, response.text
+    instruction = response.json()
+    assert instruction["status"] == "WAITING"
+
+    arrived = requests.post(
+        f"{stack['emulator']}/_emulator/inventories",
+        json={"warehouseId": 2, "rma": rma, "handlingCode": "ohd"},
+        timeout=15,
+    )
+    arrived.raise_for_status()
+    inventory_id = int(arrived.json()["inventory"]["returnInventoryId"])
+
+    def read() -> dict:
+        return api.get(f"/instructions/{instruction['instructionId']}").json()
+
+    matched = wait_for(read, lambda view: view["status"] == "MATCHED", timeout=60)
+    assert matched["returnInventoryId"] == inventory_id
+    resend = api.get(f"/resends/{matched['resendRequestId']}").json()
+    assert resend["idempotencyKey"] == f"instruction:{instruction['instructionId']}"
+    assert resend["status"] in ("PENDING", "SUBMITTED", "IN_PROGRESS", "COMPLETED")
