@@ -343,7 +343,16 @@ def expect(logical_id: str, result: dict) -> None:
     elif logical_id in ("ResendWorkerFunction", "EventPublisherFunction"):
         ok = result == {"batchItemFailures": []}
     else:
-        reconciled = {"deliveriesApplied", "askedAgain", "requeued", "polled", "updated", "outOfTime"}
+        reconciled = {
+            "deliveriesApplied",
+            "approvalsTimedOut",
+            "askedAgain",
+            "requeued",
+            "polled",
+            "updated",
+            "agingPublished",
+            "outOfTime",
+        }
         ok = set(result) == reconciled and result["outOfTime"] is False
     if not ok:
         fail(f"{logical_id} answered {result}")
