@@ -61,10 +61,12 @@ def api(load_with_upstream, lambda_context):
 
 
 @pytest.fixture
-def stock(tables, emulator, load_function, lambda_context):
+def stock(tables, emulator, load_with_upstream, lambda_context):
     """Units of a SKU both upstream and in our state, and the stream read into the stock index."""
     store = InventoryStore(tables["InventoryTable"])
-    references = load_function("InventoryReferenceFunction")
+    # With the emulator upstream, as the merchant API: the consumer also matches instructions (it calls Return
+    # Helper), and a process has one environment.
+    references = load_with_upstream("InventoryReferenceFunction")
     reader = StreamReader(tables["InventoryTable"])
 
     def make(inventory_id, warehouse_id, sku=HOODIE, handling="ohd", weight=500, logged_at="2025-03-01T00:00:00Z"):
