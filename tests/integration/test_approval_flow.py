@@ -19,19 +19,10 @@ from rh_common.adapters.dynamodb.resend_store import ResendStore
 from rh_common.contract.resend_request import CreateResendRequest
 from rh_common.domain.idempotency_keys import request_id_for
 from rh_common.domain.timestamps import iso
+from tests.integration.test_resend_flow import SHIPMENT
 
 pytestmark = pytest.mark.integration
 
-SHIPMENT = {
-    "shipmentServiceType": "SHIPMENT_UPS_GROUND_NJ",
-    "shipmentCountryCode": "usa",
-    "shipmentName": "Test Recipient",
-    "shipmentPhone": "5550100",
-    "shipmentStreet1": "1 Test Street",
-    "shipmentState": "NJ",
-    "shipmentCity": "Testville",
-    "shipmentPostalCode": "08817",
-}
 RECONCILER_RUNS_WITHIN_SECONDS = 75  # every 30 s locally, and the run's own time
 
 
