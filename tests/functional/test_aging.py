@@ -241,3 +241,78 @@ def test_the_published_event_matches_the_registry_schema(store, settle, reconcil
     [entry] = [entry for call in reconciler.bus.calls for entry in call]
     event = {"detail-type": entry["DetailType"], "source": entry["Source"], "detail": json.loads(entry["Detail"])}
     jsonschema.Draft4Validator(content).validate(event)
+
+
+# ------------------------------------------------------------------ read through the ByLoggedAt index
+
+
+class AgingQueries:
+    """What the Queries of the `aging#<warehouseId>` rows read: a botocore hook on the adapter's client,
+    one (IndexName, ScannedCount, Count) per Query."""
+
+    def __init__(self, client) -> None:
+        self.reads: list[tuple[str | None, int, int]] = []
+        self._params: dict | None = None
+        client.meta.events.register("provide-client-params.dynamodb.Query", self._before)
+        client.meta.events.register("after-call.dynamodb.Query", self._after)
+
+    def _before(self, params, **kwargs) -> None:
+        self._params = params
+
+    def _after(self, parsed, **kwargs) -> None:
+        params, self._params = self._params or {}, None
+        ref = params.get("ExpressionAttributeValues", {}).get(":ref", {}).get("S", "")
+        if ref.startswith(f"{stock.AGING}#"):
+            self.reads.append((params.get("IndexName"), parsed["ScannedCount"], parsed["Count"]))
+
+
+def seed_mostly_young(store) -> list[int]:
+    """NJ: 30 young idle items and, among their ids, 3 aged ones in no id order; the aged, oldest first."""
+    for inventory_id in range(1, 31):
+        seed(store, inventory_id, idle(NJ, 60 if inventory_id == 15 else 1 + inventory_id % 7))
+    seed(store, 40, idle(NJ, 35))
+    seed(store, 41, idle(NJ, 45, "ohd"))
+    return [15, 41, 40]
+
+
+def test_a_run_reads_only_the_aged_rows_of_a_warehouse_full_of_young_ones(store, settle, reconciler):
+    aged = seed_mostly_young(store)
+    settle()
+    queries = AgingQueries(reconciler.services.references.client)
+    report = reconciler.services.reconciler.run(lambda: 120_000, now=NOW)
+    assert sorted(report.aging_published) == sorted(aged)
+    # one Query of the index, which read the 3 aged rows and nothing else
+    assert queries.reads == [("ByLoggedAt", 3, 3)]
+
+
+def test_aged_items_are_listed_oldest_first_in_full_pages(store, settle, api):
+    aged = seed_mostly_young(store)
+    settle()
+    pages, token = [], None
+    while True:
+        query = {"warehouseId": str(NJ), "agedOverDays": "30", "limit": "2"} | ({"nextToken": token} if token else {})
+        status, body = api("GET", "/inventories", query=query)
+        assert status == 200, body
+        pages.append(ids(body))
+        token = body["nextToken"]
+        if token is None:
+            break
+    assert pages == [aged[:2], aged[2:]]
+
+
+def test_a_token_of_another_aged_listing_is_refused(store, settle, api):
+    seed_mostly_young(store)
+    settle()
+    query = {"warehouseId": str(NJ), "agedOverDays": "1", "limit": "10"}
+    token = api("GET", "/inventories", query=query)[1]["nextToken"]  # after young items
+    assert token is not None
+    # the same listing goes on; another age, warehouse or look-up is not where it left off
+    assert api("GET", "/inventories", query=query | {"nextToken": token})[0] == 200
+    for other in (
+        {"warehouseId": str(NJ), "agedOverDays": "30"},
+        {"warehouseId": str(HAMBURG), "agedOverDays": "1"},
+        {"sku": "K-1"},
+    ):
+        status, body = api("GET", "/inventories", query=other | {"nextToken": token})
+        assert status == 422, (other, body)
+        assert body["errors"][0]["field"].endswith("nextToken")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from local.template import LocalTemplate
 from rh_common.domain import references, stock
 from rh_common.services.inventory_references import ReferenceKeeper
 from tests.support.fakes import FakeInventories, FakeReferences
@@ -23,12 +24,7 @@ def test_an_eligible_logged_item_has_a_stock_row_and_an_aging_row_with_its_value
     rows = stock.index_rows(attributes(), CODES)
     sortable = "2025-03-01T00:00:00.0000000Z"  # +08:00 in UTC, string order = time order
     assert rows == {
-        "stock#K-1": {
-            "warehouseId": 2,
-            "handlingCode": "tbc",
-            "loggedAt": LOGGED["arrivalCreateOn"],
-            "loggedAtSortable": sortable,
-        },
+        "stock#K-1": {"warehouseId": 2, "handlingCode": "tbc", "loggedAt": LOGGED["arrivalCreateOn"]},
         "aging#2": {
             "warehouseId": 2,
             "handlingCode": "tbc",
@@ -58,6 +54,32 @@ def test_an_eligible_logged_item_has_a_stock_row_and_an_aging_row_with_its_value
 )
 def test_the_rows_follow_eligibility_and_idleness(values, expected):
     assert set(stock.index_rows(attributes(**values), CODES)) == expected
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"handlingCode": "ohd"}, {"fraudFlag": {"isFraudulent": True}}, {"activeResendRequestId": "req-1"}],
+)
+def test_only_aging_rows_carry_the_sortable_logged_at_so_only_they_are_in_the_index(values):
+    rows = stock.index_rows(attributes(**values), CODES)
+    assert {ref for ref, row in rows.items() if stock.LOGGED_AT_SORTABLE in row} == {
+        ref for ref in rows if ref.startswith(f"{stock.AGING}#")
+    }
+
+
+def test_the_template_indexes_the_aging_rows_by_ref_and_sortable_logged_at_with_what_the_check_reads():
+    table = LocalTemplate.load().resources("AWS::DynamoDB::Table")["InventoryReferenceTable"]["Properties"]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "ByLoggedAt"
+    assert index["KeySchema"] == [
+        {"AttributeName": "ref", "KeyType": "HASH"},
+        {"AttributeName": stock.LOGGED_AT_SORTABLE, "KeyType": "RANGE"},
+    ]
+    assert {"AttributeName": stock.LOGGED_AT_SORTABLE, "AttributeType": "S"} in table["AttributeDefinitions"]
+    # an aging row's every value but the keys: what an AgingRow and its InventoryAging event are made of
+    row = stock.index_rows(attributes(), CODES)["aging#2"]
+    projected = set(index["Projection"]["NonKeyAttributes"])
+    assert (index["Projection"]["ProjectionType"], projected) == ("INCLUDE", set(row) - {stock.LOGGED_AT_SORTABLE})
 
 
 def test_the_eligible_handling_codes_setting_decides_the_stock_rows():

@@ -6,7 +6,8 @@ Next to its look-up references (domain/references.py) an item has at most two ro
   warehouse, handling code and `loggedAt`, so GET /stock answers from one Query per SKU. The item leaves
   the index with the stream image that reserves, resends or makes it ineligible.
 - `aging#<warehouseId>` while it is idle in stock (`tbc` or `ohd`, pending, in stock, not reserved) with a
-  `loggedAt`: the aging check and GET /inventories?agedOverDays=N read it per warehouse, and
+  `loggedAt`: the aging check and GET /inventories?agedOverDays=N read it per warehouse, oldest first,
+  through the table's sparse ByLoggedAt index (only these rows carry its range key, LOGGED_AT_SORTABLE), and
   `agingWarehouse#all` lists (sort key: the warehouse id) the warehouses that ever had such a row.
 
 Like every row, they are a function of the item's image alone: written again, the same result.
@@ -38,7 +39,8 @@ IDLE_CONDITIONS: tuple[eligibility.Condition, ...] = (
 )
 # The markers of the items whose InventoryAging went out: one partition, sort key the inventory id.
 AGING_ALERTS = "agingAlert"
-# Row attributes: loggedAt as shown, and its sortable UTC form, which the age cut-off compares.
+# An aging row's loggedAt in its sortable UTC form, which the age cut-off compares: the range key of the
+# ByLoggedAt index, so no other row may carry it (the index would hold that row too).
 LOGGED_AT_SORTABLE = "loggedAtSortable"
 
 
@@ -65,14 +67,13 @@ def index_rows(attributes: Mapping[str, Any], eligible_handling_codes: Iterable[
     its values and its reservation)."""
     rows: dict[str, dict[str, Any]] = {}
     logged = _logged(attributes)
-    logged_values = {"loggedAt": logged[0], LOGGED_AT_SORTABLE: logged[1]} if logged else {}
     conditions = (*eligibility.resend_conditions(eligible_handling_codes), eligibility.NOT_RESERVED)
     stock_ref = stock_reference(attributes.get("sku"))
     if stock_ref is not None and not eligibility.unmet(conditions, attributes):
         rows[stock_ref] = {
             "warehouseId": attributes["warehouseId"],
             "handlingCode": attributes["handlingCode"],
-            **logged_values,
+            **({"loggedAt": logged[0]} if logged else {}),
         }
     idle = aging_row(attributes)
     if idle is not None:

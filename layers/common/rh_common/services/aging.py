@@ -1,7 +1,8 @@
 """Aging (contract section 12): items idle in stock longer than AGING_ALERT_DAYS are published once each as
 `InventoryAging`, on the reconciler's runs and within their time budget; and GET /inventories?agedOverDays=N.
 
-The items are found through the sparse `aging#<warehouseId>` rows (domain/stock.py), which carry `loggedAt`.
+The items are found through the sparse `aging#<warehouseId>` rows (domain/stock.py), which carry `loggedAt`,
+in the index on it: a run reads a warehouse's aged items oldest first, never its younger idle ones.
 Once per item: a marker claimed by a conditional write before the event is put, marked published after
 it was put, released when the put failed (the next run tries again). A run that dies between its claim
 and its put leaves a claim; a later run takes it over once it is older than CLAIM_STALE_SECONDS. The
@@ -83,8 +84,8 @@ def aged_items(
     next_token: str | None = None,
 ) -> tuple[list[InventoryRecord], str | None]:
     """GET /inventories?agedOverDays=N&warehouseId=W: a page of the warehouse's items idle in stock and logged
-    more than `days` days before `now`: one Query of its aging rows and one batch read of the items, each
-    checked again (a row can be older than its item). InvalidPageToken for a bad token."""
+    more than `days` days before `now`, oldest first: one Query of its aging rows and one batch read of the
+    items, each checked again (a row can be older than its item). InvalidPageToken for a bad token."""
     cutoff = stock.age_cutoff(now, days)
     rows, token = index.aging_page(warehouse_id, cutoff, limit, next_token)
     ids = [row.inventory_id for row in rows]

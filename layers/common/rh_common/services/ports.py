@@ -280,7 +280,8 @@ class StockIndex(Protocol):
     def aging_page(
         self, warehouse_id: int, logged_before: str, limit: int, next_token: str | None = None
     ) -> tuple[list[AgingRow], str | None]:
-        """A page of the warehouse's idle items logged before `logged_before` (sortable); InvalidPageToken."""
+        """A page of the warehouse's idle items logged before `logged_before` (sortable), oldest first, only
+        those read; InvalidPageToken."""
         ...
 
     def aging_warehouses(self) -> list[int]: ...

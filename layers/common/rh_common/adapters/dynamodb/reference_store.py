@@ -32,6 +32,9 @@ _INVENTORY_KEY = "returnInventoryId"
 _BATCH_WRITE_ITEMS = 25  # BatchWriteItem's cap
 _BATCH_GET_KEYS = 100  # BatchGetItem's cap
 _TOKEN = {"h": str, "i": int}  # the look-up the token belongs to (a digest of its reference), the last id
+# An aged listing's token: its warehouse's reference (a digest), and the last row's key in ByLoggedAt (its
+# sortable loggedAt and id): a GSI page resumes from the index key and the table key.
+_AGING_TOKEN = {"h": str, "l": str, "i": int}
 
 
 def order_reference(order_id: str) -> str:
@@ -211,13 +214,14 @@ class ReferenceStore(base.TableAdapter):
     def aging_page(
         self, warehouse_id: int, logged_before: str, limit: int, next_token: str | None = None
     ) -> tuple[list[stock.AgingRow], str | None]:
-        """One Query of the warehouse's idle items, those logged before `logged_before` kept (a filter: a
-        page may hold fewer than `limit`, even none, and still have a next one)."""
+        """One Query of ByLoggedAt: the warehouse's idle items logged before `logged_before`, oldest first, at
+        most `limit` (eventually consistent, as a GSI is). Only those rows are read, never the younger ones.
+        InvalidPageToken for a token that is not ours or belongs to another listing."""
         ref = stock.aging_reference(warehouse_id)
         query: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "#ref = :ref",
-            "FilterExpression": "#logged < :before",
+            "IndexName": "ByLoggedAt",
+            "KeyConditionExpression": "#ref = :ref AND #logged < :before",
             "ExpressionAttributeNames": {"#ref": "ref", "#logged": stock.LOGGED_AT_SORTABLE},
             "ExpressionAttributeValues": {
                 ":ref": base.to_attribute(ref),
@@ -226,7 +230,7 @@ class ReferenceStore(base.TableAdapter):
             "Limit": limit,
         }
         if next_token:
-            query["ExclusiveStartKey"] = self._start_key(ref, next_token)
+            query["ExclusiveStartKey"] = self._aging_start_key(ref, logged_before, next_token)
         response = self.client.query(**query)
         rows = [base.from_item(item) for item in response.get("Items", [])]
         found = [
@@ -236,8 +240,21 @@ class ReferenceStore(base.TableAdapter):
             for row in rows
         ]
         last = response.get("LastEvaluatedKey")
-        token = _page_token(ref, last) if last else None
+        token = None
+        if last:
+            fields = {"h": _digest(ref), "l": last[stock.LOGGED_AT_SORTABLE]["S"], "i": int(last[_INVENTORY_KEY]["N"])}
+            token = page_tokens.encode(fields)
         return found, token
+
+    def _aging_start_key(self, ref: str, logged_before: str, next_token: str) -> dict[str, Any]:
+        fields = page_tokens.decode(next_token, _AGING_TOKEN)
+        if fields["h"] != _digest(ref):
+            raise InvalidPageToken("nextToken belongs to another listing")
+        # Within the Query's range, or DynamoDB refuses the start key: a listing of fewer days' age stops at a
+        # younger row than this one ever reaches (the cut-off only moves on with time).
+        if not str(fields["l"]) < logged_before:
+            raise InvalidPageToken("nextToken belongs to another listing")
+        return {**self._key(ref, int(fields["i"])), stock.LOGGED_AT_SORTABLE: base.to_attribute(fields["l"])}
 
     # ------------------------------------------------------------------ the aging alerts' markers
     def published(self, inventory_ids: Iterable[int], stale_before: str) -> set[int]:
