@@ -41,13 +41,16 @@ def layer(tmp_path: Path) -> Path:
 def test_the_package_as_it_is_keeps_every_contract(layer: Path) -> None:
     result = lint_imports(layer)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert str(layer) in subprocess.run(
-        [sys.executable, "-c", "import rh_common; print(rh_common.__file__)"],
-        env={**os.environ, "PYTHONPATH": str(layer)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout, "lint-imports would have read the installed package, not the copy"
+    assert (
+        str(layer)
+        in subprocess.run(
+            [sys.executable, "-c", "import rh_common; print(rh_common.__file__)"],
+            env={**os.environ, "PYTHONPATH": str(layer)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    ), "lint-imports would have read the installed package, not the copy"
 
 
 @pytest.mark.parametrize(
