@@ -73,8 +73,9 @@ $(STAMP_CHECKOV):
 run: $(STAMP_RUN)
 	exec $(PY) -m local.stack
 
-# Against a running `make run` (another terminal): one resend told end to end, each step printed
-# (tests/integration/test_demo.py, the same test `make test` runs against its own stack).
+# Against a running `make run` (another terminal): one resend told end to end, then the README's
+# walk-throughs (an order, an instruction, an approval), each step printed (tests/integration/test_demo.py,
+# the same test `make test` runs against its own stack).
 demo: $(STAMP_TEST)
 	DEMO_STACK=$(or $(LOCAL_STATE_DIR),.local)/stack.json $(PY) -m pytest tests/integration/test_demo.py -s -q -p no:cacheprovider
 

@@ -14,10 +14,13 @@ Control API (JSON, no auth):
                                                 "outcome"?: "completed"|"failed"}   (progress.py)
     POST   /_emulator/inventories              {"warehouseId", "returnInventoryId"?, "sku"?, "rma"?,
                                                 "description"?, "handlingCode"?, "handlingStatusCode"?,
-                                                "imageUrls"?: [url], "sellerReferenceNumber"?,
+                                                "imageUrls"?: [url], "sellerReferenceNumber"?, "trackingNumber"?,
+                                                "fraudFlag"?: {"isFraudulent", "reasonCode"?},
                                                 "event"?: "newInventoryCreated"|"assignUnknown", "deliver"?: true}
                                                 (newInventoryCreated carries the photos, as imageList; only
-                                                assignUnknown has a return request with the seller reference)
+                                                assignUnknown has a return request with the seller reference and
+                                                a line item with the fraud flag; trackingNumber: the return
+                                                parcel's, default EMU-IN-<shipmentId>)
     POST   /_emulator/inventories/{id}/rma-swap {"newRma"?}          (notifyUserRmaSwapped)
     POST   /_emulator/consolidations            {"returnInventoryIdList"}
                                                 (consolidateShippingOrderInventoryAllPacked; the items are then
@@ -348,6 +351,8 @@ class EmulatorServer(BackgroundServer):
         announce = webhooks.ARRIVALS.get(body.get("event", "newInventoryCreated"))
         if announce is None:
             raise ControlError(400, f"event must be one of {', '.join(webhooks.ARRIVALS)}")
+        if body.get("fraudFlag") is not None and announce is not webhooks.assign_unknown:
+            raise ControlError(400, "only an assignUnknown arrival carries a fraud flag (on its line item)")
         inventory = self.state.add_inventory(body)
         delivered = self._deliver(announce(inventory)) if body.get("deliver", True) else None
         return 201, {"inventory": inventory, "webhook": delivered}

@@ -251,6 +251,10 @@ class EmulatorState:
         require(reference is None or (isinstance(reference, str) and reference), "sellerReferenceNumber must be text")
         photos_ok = isinstance(photos, list) and all(isinstance(url, str) and url for url in photos)
         require(photos_ok, "imageUrls must be a list of URLs")
+        tracking, fraud = spec.get("trackingNumber"), spec.get("fraudFlag")
+        require(tracking is None or (isinstance(tracking, str) and tracking), "trackingNumber must be text")
+        fraud_ok = fraud is None or (isinstance(fraud, dict) and isinstance(fraud.get("isFraudulent"), bool))
+        require(fraud_ok, 'fraudFlag must be {"isFraudulent": bool, "reasonCode"?: text}')
         if given_id is None:
             inventory_id = next(i for i in itertools.count(self._next_inventory_id) if i not in self._inventories)
             self._next_inventory_id = inventory_id + 1
@@ -258,13 +262,16 @@ class EmulatorState:
             inventory_id = as_id(given_id)
         if inventory_id in self._inventories:
             raise ControlError(409, f"inventory {inventory_id} already exists")
-        created = spec.get("createOn") or now_plain()
+        created, shipment_id = spec.get("createOn") or now_plain(), 9000 + self._next("shipment")
         self._inventories[inventory_id] = {
             "returnInventoryId": inventory_id,
             "warehouseId": warehouse_id,
             "returnRequestId": 60000 + self._next("returnRequest"),
             "returnRequestLineItemId": 70000 + self._next("lineItem"),
-            "shipmentId": 9000 + self._next("shipment"),
+            "shipmentId": shipment_id,
+            # The return parcel's: known to the merchant before it arrives (a failed delivery coming back).
+            "inboundTrackingNumber": tracking or f"EMU-IN-{shipment_id}",
+            "fraudFlag": fraud and {"isFraudulent": fraud["isFraudulent"], "reasonCode": fraud.get("reasonCode")},
             "rma": spec.get("rma") or f"EMU-{warehouse_id}-{datetime.now(UTC):%y%m%d}-D{inventory_id:05d}-1",
             "sku": spec.get("sku"),
             "sellerReferenceNumber": reference,  # the return request's (assignUnknown, GetReturnInventory)

@@ -47,7 +47,7 @@ def new_inventory_created(inventory: dict[str, Any]) -> dict[str, Any]:
         "shipment": {
             "shipmentId": str(inventory["shipmentId"]),
             "returnRequestId": str(inventory["returnRequestId"]),
-            "trackingNumber": f"EMU-IN-{inventory['shipmentId']}",
+            "trackingNumber": inventory["inboundTrackingNumber"],
             "referenceNumber": "",
             "serviceType": "fedex",
             "customFieldMap": {},
@@ -68,10 +68,11 @@ def _image_key(url: str) -> str:
 
 def assign_unknown(inventory: dict[str, Any]) -> dict[str, Any]:
     """``rsl`` / ``assignUnknown``: a parcel without a return request assigned to us, shaped like the sample (int
-    ids and codes), its return request with the seller reference, the line item with the photos."""
+    ids and codes), its return request with the seller reference, the line item with the photos and fraud flag."""
     day = f"{datetime.fromisoformat(inventory['createOn']):%y%m%d}"
     number = f"UN{day}-{inventory['returnRequestId']:07d}"
-    tracking = f"EMU-IN-{inventory['shipmentId']}"
+    tracking = inventory["inboundTrackingNumber"]
+    fraud = inventory["fraudFlag"] or {"isFraudulent": False, "reasonCode": None}
     audit = {"modifyOn": inventory["createOn"], "modifyBy": "3", "createOn": inventory["createOn"], "createBy": "3"}
     line_item = {
         **_pick(inventory, "returnRequestLineItemId"),
@@ -82,8 +83,8 @@ def assign_unknown(inventory: dict[str, Any]) -> dict[str, Any]:
         **_ROW_VALUE,
         "handlingCode": 0,
         "isDeleted": False,
-        "isFraudulent": False,
-        "fraudReasonCode": None,
+        "isFraudulent": fraud["isFraudulent"],
+        "fraudReasonCode": fraud["reasonCode"],
     }
     return {
         "returnRequest": {

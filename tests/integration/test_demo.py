@@ -8,6 +8,11 @@ and the emulated warehouse take it to COMPLETED, created once upstream; then a h
 batch at two warehouses, created once per group even when repeated. Last, what Return Helper says about an
 item (contract section 11): a parcel arrives with photos and the customer's order reference and is found by it;
 the warehouse relabels it (RMA swap); a consolidation order takes it (not eligible) until it is cancelled.
+Then the README's walk-throughs (contract section 12): an order filled from returned stock at two warehouses, the
+cheaper one chosen; an instruction registered before its parcel comes back and resent when it arrives; and an
+instruction whose parcel arrives fraud-flagged, which waits for approval (AWAITING_APPROVAL, nothing upstream) until
+it is approved. The stack has no APPROVAL_FEE_THRESHOLD (off by default): the fraud flag makes a resend wait whatever
+the threshold, so the demo needs no setting of the stack it is shown on.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ DEMO_SHIPMENT = {
 BATCH_SHIPMENT = {**DEMO_SHIPMENT, "shipmentServiceType": "cheapest", "shipmentCountryCode": "gbr"}
 BATCH_SHIPMENT.update(shipmentState="NA", shipmentCity="London", shipmentPostalCode="SW1A 1AA")
 ORDER = ["PENDING", "SUBMITTED", "IN_PROGRESS", "COMPLETED"]
+MATCHED_WITHIN_SECONDS = 60  # the inventory stream read by InventoryReferenceFunction, then the resend
+FRAUD_FLAG = {"isFraudulent": True, "reasonCode": "FR01"}
 
 
 @pytest.fixture
@@ -129,8 +136,12 @@ class Demo:
         parcel = self.arrive_with_photos_and_reference()
         self.swap_rma(parcel)
         self.consolidate(parcel)
+        fulfilment = self.fill_an_order()
+        instructed = self.resend_when_it_comes_back(service_type)
+        approved = self.wait_for_approval(service_type)
         self.say(f"\ndone: resend {request_id} COMPLETED, tracking number {view['trackingNumber']}")
         self.say(f"      batch {batch['batchKey']}: {len(batch['resends'])} resends, each created once")
+        self.say(f"      fulfilment {fulfilment}, instruction {instructed} and approved {approved}: COMPLETED")
 
     def view(self, inventory_id: int) -> dict[str, Any]:
         return self.api("GET", f"/inventories/{inventory_id}")
@@ -140,15 +151,17 @@ class Demo:
         assert done(view), f"{inventory_id} did not come to {what}: {json.dumps(view)}"
         return view
 
+    def arrive(self, warehouse_id: int, sku: str, **more: Any) -> int:
+        """One parcel announced by the emulator's signed webhook (`more`: the control API's other fields)."""
+        result = self.control("POST", "/inventories", {"warehouseId": warehouse_id, "sku": sku, **more})
+        inventory_id, webhook = result["inventory"]["returnInventoryId"], result["webhook"] or {}
+        assert webhook.get("status") == 200, f"the webhook for parcel {inventory_id} was refused: {webhook}"
+        self.say(f"    parcel {inventory_id} (sku {sku}) arrived at {warehouse_id}: {webhook['action']} webhook 200")
+        return inventory_id
+
     def arrive_parcels(self, count: int, warehouse_id: int = WAREHOUSE_ID) -> list[int]:
-        run, ids = uuid.uuid4().hex[:6].upper(), []
-        for n in range(1, count + 1):
-            result = self.control("POST", "/inventories", {"warehouseId": warehouse_id, "sku": f"DEMO-{run}-{n}"})
-            inventory_id, webhook = result["inventory"]["returnInventoryId"], result["webhook"] or {}
-            assert webhook.get("status") == 200, f"the webhook for parcel {inventory_id} was refused: {webhook}"
-            self.say(f"    parcel {inventory_id} (sku DEMO-{run}-{n}) arrived at {warehouse_id}: webhook 200")
-            ids.append(inventory_id)
-        return ids
+        run = uuid.uuid4().hex[:6].upper()
+        return [self.arrive(warehouse_id, f"DEMO-{run}-{n}") for n in range(1, count + 1)]
 
     def eligible(self) -> list[dict]:
         items, token = [], None
@@ -197,8 +210,8 @@ class Demo:
         self.say(f"    202 PENDING, resendRequestId {answer['resendRequestId']} (the inline call got a 503)")
         return answer["resendRequestId"], key
 
-    def follow(self, request_id: str) -> dict[str, Any]:
-        self.step(6, f"GET /resends/{request_id} until COMPLETED (within {COMPLETED_WITHIN_SECONDS} s)")
+    def follow(self, request_id: str, step: int = 6) -> dict[str, Any]:
+        self.step(step, f"GET /resends/{request_id} until COMPLETED (within {COMPLETED_WITHIN_SECONDS} s)")
         started, last = time.monotonic(), None
         while True:
             view = self.api("GET", f"/resends/{request_id}")
@@ -226,10 +239,14 @@ class Demo:
         return line
 
     def check_upstream_once(self, key: str) -> None:
-        state = self.control("GET", "/state")
-        calls, created = state["createResendCalls"].get(key, 0), state["createdPerIdempotencyKey"].get(key, 0)
+        calls, created = self.upstream_creations(key)
         self.say(f"    Return Helper saw {calls} createResend calls with the key and created {created} resend")
         assert created == 1, f"Return Helper created {created} resends for one request"
+
+    def upstream_creations(self, key: str) -> tuple[int, int]:
+        """The createResend calls Return Helper saw with this idempotency key, and the resends it created."""
+        state = self.control("GET", "/state")
+        return state["createResendCalls"].get(key, 0), state["createdPerIdempotencyKey"].get(key, 0)
 
     def check_shipped(self, ids: list[int]) -> None:
         self.step(7, "GET /inventories/{id}: the items were resent")
@@ -340,3 +357,145 @@ class Demo:
             inventory_id, lambda view: (view["workflow"], view["eligibleForResend"]) == (None, True), "free again"
         )
         self.say(f"    {inventory_id}: workflow {freed['workflow']}, eligible {freed['eligibleForResend']}")
+
+    # ------------------------------------------------------------------ the README's walk-throughs (section 12)
+    def chapter(self, title: str) -> None:
+        self.say(f"\n=== {title} ===")
+
+    def stock(self, sku: str, ship_to: str) -> dict[int, dict]:
+        units = self.api("GET", "/stock", params={"sku": sku, "shipTo": ship_to})["units"]
+        return {unit["warehouseId"]: unit for unit in units}
+
+    def cheapest_fee(self, ids: list[int]) -> float:
+        body = {"returnInventoryIdList": ids, "shipmentCountryCode": "gbr", "shipmentPostalCode": "SW1A 1AA"}
+        quote = self.api("POST", "/resends/quote", json=body)
+        [cheapest] = [item for item in quote["items"] if item["serviceTypeCode"] == quote["cheapestServiceTypeCode"]]
+        self.say(
+            f"    warehouse {quote['warehouseId']}: {cheapest['fee']:.2f} {cheapest['currencyCode']} "
+            f"via {cheapest['serviceTypeCode']} for {ids}"
+        )
+        return float(cheapest["fee"])
+
+    def fill_an_order(self) -> str:
+        self.chapter("Fill an order from returned stock")
+        sku = f"DEMO-HOODIE-{uuid.uuid4().hex[:6].upper()}"
+        self.step(15, f"2 units of {sku} come back to each of warehouses {WAREHOUSE_ID} and {OTHER_WAREHOUSE_ID}")
+        arrived = {w: [self.arrive(w, sku), self.arrive(w, sku)] for w in (WAREHOUSE_ID, OTHER_WAREHOUSE_ID)}
+        self.step(16, f"GET /stock?sku={sku}&shipTo=gbr: eligible units per warehouse (both ship to Great Britain)")
+        two_each = {warehouse_id: 2 for warehouse_id in arrived}
+        units = until(
+            lambda: self.stock(sku, "gbr"), lambda u: {w: unit["eligible"] for w, unit in u.items()} == two_each
+        )
+        for warehouse_id, unit in sorted(units.items()):
+            self.say(
+                f"    warehouse {warehouse_id}: eligible {unit['eligible']} (on hold {unit['onHold']}, "
+                f"to be confirmed {unit['toBeConfirmed']}), oldest logged {unit['oldestLoggedAt']}"
+            )
+        assert {w: unit["eligible"] for w, unit in units.items()} == two_each, units
+        self.step(17, "POST /resends/quote: what 2 units cost to London from each warehouse")
+        fees = {w: self.cheapest_fee(ids) for w, ids in arrived.items()}
+        cheaper = min(fees, key=fees.__getitem__)
+        assert len(set(fees.values())) == 2, f"the warehouses' fees should differ: {fees}"
+        key = f"demo-order-{uuid.uuid4()}"
+        self.step(18, f'POST /fulfilments: 2 x {sku} to London, "cheapest", holdFirst (Idempotency-Key {key})')
+        order = {
+            "orderReference": f"ORDER-{uuid.uuid4().hex[:6].upper()}",
+            "lines": [{"sku": sku, "quantity": 2}],
+            "resendShipment": BATCH_SHIPMENT,
+            "holdFirst": True,
+        }
+        fulfilment = self.api("POST", "/fulfilments", 201, json=order, headers={"Idempotency-Key": key})
+        [entry] = fulfilment["resends"]
+        self.say(
+            f"    201 {fulfilment['status']}, fulfilmentId {fulfilment['fulfilmentId']}: warehouse "
+            f"{entry['warehouseId']} {entry['returnInventoryIdList']} via {entry['shipmentServiceType']} -> "
+            f"{entry['status']}, unfilled {fulfilment['unfilled']}"
+        )
+        assert (fulfilment["status"], fulfilment["unfilled"], entry["warehouseId"]) == ("CREATED", [], cheaper)
+        assert sorted(entry["returnInventoryIdList"]) == sorted(arrived[cheaper]), entry
+        nothing = {**order, "lines": [{"sku": f"{sku}-NONE", "quantity": 1}]}
+        refused = self.api("POST", "/fulfilments", 409, json=nothing, headers={"Idempotency-Key": f"{key}-none"})
+        self.say(f"    an order for a SKU with no returned stock: 409, unfilled {refused['unfilled']}")
+        self.follow(entry["resendRequestId"], step=19)
+        read = self.api("GET", f"/fulfilments/{fulfilment['fulfilmentId']}")
+        self.say(
+            f"    GET /fulfilments/{read['fulfilmentId']}: {read['status']}, resend {read['resends'][0]['status']}"
+        )
+        assert read["resends"][0]["status"] == "COMPLETED", read
+        gone = until(lambda: self.stock(sku, "gbr"), lambda u: u.get(cheaper, {}).get("eligible", 0) == 0)
+        left = ", ".join(f"warehouse {w}: {unit['eligible']}" for w, unit in sorted(gone.items()))
+        self.say(f"    GET /stock now: {left} eligible (warehouse {cheaper}'s units are shipped)")
+        assert gone.get(cheaper, {}).get("eligible", 0) == 0, gone
+        return fulfilment["fulfilmentId"]
+
+    def register(self, match: dict[str, str], service_type: str) -> dict[str, Any]:
+        body = {"match": match, "resendShipment": {"shipmentServiceType": service_type, **DEMO_SHIPMENT}}
+        key = f"demo-instruction-{uuid.uuid4()}"
+        instruction = self.api("POST", "/instructions", 201, json=body, headers={"Idempotency-Key": key})
+        self.say(f"    201 {instruction['status']}, instructionId {instruction['instructionId']}, match {match}")
+        assert instruction["status"] == "WAITING", instruction
+        return instruction
+
+    def matched(self, instruction_id: str) -> dict[str, Any]:
+        instruction = until(
+            lambda: self.api("GET", f"/instructions/{instruction_id}"),
+            lambda view: view["status"] != "WAITING",
+            seconds=MATCHED_WITHIN_SECONDS,
+        )
+        self.say(
+            f"    GET /instructions/{instruction_id}: {instruction['status']}, item "
+            f"{instruction['returnInventoryId']}, resendRequestId {instruction['resendRequestId']}"
+        )
+        assert instruction["status"] == "MATCHED" and instruction["resendRequestId"], instruction
+        return instruction
+
+    def resend_when_it_comes_back(self, service_type: str) -> str:
+        self.chapter("Resend a parcel when it comes back")
+        tracking = f"1ZDEMO{uuid.uuid4().hex[:10].upper()}"
+        self.step(20, f"POST /instructions: when the parcel with tracking number {tracking} comes back, resend it")
+        instruction = self.register({"inboundTrackingNumber": tracking}, service_type)
+        self.step(21, f"the parcel arrives at warehouse {WAREHOUSE_ID} (signed newInventoryCreated, tbc)")
+        self.arrive(WAREHOUSE_ID, f"DEMO-RETURNED-{tracking[-6:]}", trackingNumber=tracking)
+        self.step(22, "the instruction matches it: held, then resent under the key instruction:<instructionId>")
+        matched = self.matched(instruction["instructionId"])
+        self.follow(matched["resendRequestId"], step=23)
+        self.check_upstream_once(f"instruction:{instruction['instructionId']}")
+        return instruction["instructionId"]
+
+    def awaiting_approval(self) -> list[str]:
+        ids, token = [], None
+        while True:
+            params = {"status": "AWAITING_APPROVAL", "limit": 100, **({"nextToken": token} if token else {})}
+            page = self.api("GET", "/resends", params=params)
+            ids += [view["resendRequestId"] for view in page["items"]]
+            if not (token := page.get("nextToken")):
+                return ids
+
+    def wait_for_approval(self, service_type: str) -> str:
+        self.chapter("A fraud-flagged parcel's resend waits for approval")
+        reference = f"ORDER-DEMO-{uuid.uuid4().hex[:6].upper()}"
+        self.step(24, f"POST /instructions: resend what comes back with the order reference {reference}")
+        instruction = self.register({"sellerReferenceNumber": reference}, service_type)
+        self.step(25, "it arrives, and the warehouse flags it as fraudulent (signed rsl/assignUnknown, FR01)")
+        body = {"event": "assignUnknown", "sellerReferenceNumber": reference, "fraudFlag": FRAUD_FLAG}
+        inventory_id = self.arrive(WAREHOUSE_ID, f"DEMO-FLAGGED-{reference[-6:]}", **body)
+        self.step(26, "the instruction matches it, and its resend waits: AWAITING_APPROVAL, nothing sent upstream")
+        request_id = self.matched(instruction["instructionId"])["resendRequestId"]
+        waiting = self.api("GET", f"/resends/{request_id}")
+        flag = self.view(inventory_id)["fraudFlag"]
+        self.say(f"    GET /resends/{request_id}: {waiting['status']} (item {inventory_id}: fraudFlag {flag})")
+        listed = request_id in self.awaiting_approval()
+        key = f"instruction:{instruction['instructionId']}"
+        calls, _ = self.upstream_creations(key)
+        self.say(f"    GET /resends?status=AWAITING_APPROVAL lists it: {listed}; createResend calls so far: {calls}")
+        assert (waiting["status"], listed, calls, flag) == ("AWAITING_APPROVAL", True, 0, FRAUD_FLAG), waiting
+        self.step(27, f"POST /resends/{request_id}/approve: a person looked at it; it is sent")
+        approved = self.api("POST", f"/resends/{request_id}/approve")
+        self.say(f"    200 {self._describe(approved)}")
+        assert approved["status"] in ORDER, approved
+        again = self.api("POST", f"/resends/{request_id}/approve")
+        self.api("POST", f"/resends/{request_id}/reject", 409)  # reject after an approve
+        self.say(f"    approve again: 200 {again['status']}; reject now: 409")
+        self.follow(request_id, step=28)
+        self.check_upstream_once(key)
+        return request_id

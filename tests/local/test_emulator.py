@@ -811,6 +811,28 @@ def test_an_assign_unknown_arrival_carries_the_seller_reference_photos_and_creat
     assert answer["sellerReferenceNumber"] == "ORDER-7"
 
 
+def test_an_arrival_carries_the_tracking_number_the_merchant_knew_before(emu, receiver):
+    # GIVEN / WHEN the parcel of a failed delivery comes back under its known tracking number
+    inventory_id = arrive(emu, trackingNumber="1Z999AA10123456784")
+    # THEN newInventoryCreated carries it as the parcel's, read as the item's inbound tracking number
+    delivery = receiver.next("newInventoryCreated")
+    assert delivery["json"]["shipment"]["trackingNumber"] == "1Z999AA10123456784"
+    assert facts_of(delivery)[inventory_id]["inboundTrackingNumber"] == "1Z999AA10123456784"
+
+
+def test_an_assign_unknown_arrival_carries_the_fraud_flag_on_its_line_item(emu, receiver):
+    # GIVEN / WHEN the warehouse assigns us a parcel it flagged as fraudulent
+    flag = {"isFraudulent": True, "reasonCode": "FR01"}
+    body = {"warehouseId": 2, "event": "assignUnknown", "sellerReferenceNumber": "ORDER-8", "fraudFlag": flag}
+    inventory_id = control(emu, "POST", "/inventories", body)["inventory"]["returnInventoryId"]
+    # THEN the line item says so, as the sample's fields, and it reads as the item's fraud flag
+    delivery = receiver.next("assignUnknown")
+    [entry] = delivery["json"]["returnRequestLineItemIncludeImageList"]
+    line_item = entry["returnRequestLineItem"]
+    assert (line_item["isFraudulent"], line_item["fraudReasonCode"]) == (True, "FR01")
+    assert facts_of(delivery)[inventory_id]["fraudFlag"] == flag
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -818,8 +840,19 @@ def test_an_assign_unknown_arrival_carries_the_seller_reference_photos_and_creat
         {"warehouseId": 2, "imageUrls": "https://files.example.com/a.jpg"},
         {"warehouseId": 2, "imageUrls": [""]},
         {"warehouseId": 2, "sellerReferenceNumber": 1001},
+        {"warehouseId": 2, "trackingNumber": ""},
+        {"warehouseId": 2, "event": "assignUnknown", "fraudFlag": {"isFraudulent": "yes"}},
+        {"warehouseId": 2, "fraudFlag": {"isFraudulent": True}},
     ],
-    ids=["unknown-event", "photos-not-a-list", "empty-url", "reference-not-text"],
+    ids=[
+        "unknown-event",
+        "photos-not-a-list",
+        "empty-url",
+        "reference-not-text",
+        "empty-tracking-number",
+        "fraud-flag-not-a-bool",
+        "fraud-flag-without-a-line-item",
+    ],
 )
 def test_a_bad_arrival_is_refused_and_registers_nothing(emu, receiver, body):
     response = requests.post(f"{emu.url}/_emulator/inventories", json=body, timeout=5)
