@@ -436,3 +436,21 @@ def test_a_refused_fulfilment_reserves_nothing_and_asks_nothing_upstream(api, st
     assert after["shippingFeeCalls"] == before["shippingFeeCalls"]
     assert (after["createResendCalls"], after["updateHandlingCalls"]) == ({}, {})
     assert [api("GET", f"/inventories/{i}")[1]["activeResendRequestId"] for i in (1, 2)] == [None, None]
+
+
+def test_a_warm_fulfilment_of_one_group_reads_its_units_and_their_quote_once(api, stock, calls):
+    stock(1, HAMBURG, sku=MUG)
+    stock(2, HAMBURG)
+    stock(3, HAMBURG)
+    stock.settle()
+    assert fulfil(api, order((MUG, 1)), key="warm-up")[0] == 201  # the service types are read once a process
+    calls.reset()
+    status, body = fulfil(api, order((HOODIE, 2)))
+    assert status == 201 and [e["returnInventoryIdList"] for e in body["resends"]] == [[2, 3]], body
+    # the record; the stock rows; the quote (the units, the cache, the quote kept); the groups stored; the
+    # group created as POST /resends (the units with the quote kept, the reservation, SUBMITTED); the answer
+    assert calls.dynamodb == [
+        "PutItem", "Query", "BatchGetItem", "GetItem", "PutItem", "UpdateItem",
+        "TransactGetItems", "TransactWriteItems", "TransactWriteItems", "UpdateItem",
+    ]  # fmt: skip
+    assert calls.upstream == [QUOTE_OPERATION, "createResend"]
