@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.cold_start import GOAL_RATIO, GROUPS, OTHER
 from bench.stats import Summary, summarize
-from bench.warm import ITEMS_PER_RESEND, OPERATIONS
+from bench.warm import ITEMS_PER_RESEND, OPERATIONS, UNITS_PER_FULFILMENT
 
 # operation -> the goal on its ratio to the floor (None: reported, no goal).
 WARM_GOALS: dict[str, float | None] = {
@@ -16,8 +16,14 @@ WARM_GOALS: dict[str, float | None] = {
     "late_delivery": None,
     "get_inventory": None,
     "create_resend": 6.0,
+    # 1.3x what quick runs measured on a loaded 2-core machine (13.5x and 17.9x, 2026-12-07): a guard against
+    # the path growing, not a target reached by design (it is a resend's create plus the pick's own requests).
+    "create_fulfilment": 21.0,
 }
 MAX_RESEND_REQUESTS = 3
+# The record, the stock rows, one warehouse's quote (its units, the cache, the quote kept), the groups stored,
+# the group's create as POST /resends (3 requests), the answer.
+MAX_FULFILMENT_REQUESTS = 10
 LAYER_MAX_MB = 20  # MiB, as layers/common/layer_check.py counts
 
 # The figures of the previous docs/benchmarks.md (2026-11-27, commit aca4953, Python 3.11, the layer
@@ -149,6 +155,15 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             "measured": f"{create['requests']} ({' → '.join(_compress(create['sequence']))})",
             "goal": f"<= {MAX_RESEND_REQUESTS}",
             "met": create["requests"] <= MAX_RESEND_REQUESTS,
+        }
+    )
+    fulfil = ops["create_fulfilment"]
+    rows.append(
+        {
+            "figure": f"sequential DynamoDB requests per POST /fulfilments ({UNITS_PER_FULFILMENT} units, 1 warehouse)",
+            "measured": f"{fulfil['requests']} ({' → '.join(_compress(fulfil['sequence']))})",
+            "goal": f"<= {MAX_FULFILMENT_REQUESTS}",
+            "met": fulfil["requests"] <= MAX_FULFILMENT_REQUESTS,
         }
     )
     new, duplicate = ops["new_delivery"], ops["duplicate_delivery"]
@@ -595,6 +610,14 @@ MISSED_WHY = {
     "recorded after it. Left of the handler's own work: request validation and response serialisation (pydantic, "
     "Powertools' `enable_validation`), the upstream call through requests (answered in-process here), the two "
     "upstream-call EMF documents, and botocore's work around three requests.",
+    "create_fulfilment": "A fulfilment is a resend's create (its three requests, above) and what comes before it, "
+    "each request waiting for the one before: the fulfilment's record under its Idempotency-Key (before any side "
+    "effect, so the same key answers the same fulfilment), the SKU's `stock#<sku>` rows (one Query), the "
+    "warehouse's quote (a consistent read of its units, the quote cache, the quote kept: the create then reads it "
+    "with the units, no second quote), the groups stored before they are submitted (a call that dies is carried on, "
+    "never filled twice), and the answer. With several SKUs or warehouses the quotes run side by side (two at "
+    "once) and so do the groups' creates, so the chain does not grow with the order; one warehouse is its "
+    "shortest. Left of the handler's own work: as POST /resends, plus the pick and a thread pool per step.",
 }
 
 

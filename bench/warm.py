@@ -39,6 +39,7 @@ READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 SAMPLE_EVENT = Path(__file__).resolve().parent.parent / "events" / "newInventoryCreated.json"
 ITEMS_PER_RESEND = 3
+UNITS_PER_FULFILMENT = 2  # of one SKU, in one warehouse (New Jersey): one quote, one resend
 ON_HOLD = {"warehouseId": 2, "handlingCode": "ohd", "handlingStatusCode": "pending", "inStock": True}
 SHIPMENT = {
     "shipmentServiceType": "SHIPMENT_UPS_GROUND_NJ",
@@ -58,6 +59,7 @@ OPERATIONS = {
     "late_delivery": "late (out-of-order) delivery",
     "get_inventory": "GET /inventories/{id}",
     "create_resend": f"POST /resends ({ITEMS_PER_RESEND} items, upstream answered in-process)",
+    "create_fulfilment": f"POST /fulfilments ({UNITS_PER_FULFILMENT} units, 1 warehouse, upstream answered in-process)",
 }
 
 
@@ -221,6 +223,8 @@ class Workload:
         self.client = base.client()
         self.tables = config["tables"]
         self.inventories = InventoryStore(self.tables["InventoryTable"], client=self.client)
+        # The stock index's writer, as the inventory table's stream consumer runs it (no stream here).
+        self.reference_keeper = self.merchant_services.reference_keeper
         self.routes = RouteTable(LocalTemplate.load().api_routes())
         self.signing_key, self.webhook_url, self.api_key = config["signingKey"], config["webhookUrl"], config["apiKey"]
         self.context = LambdaContext()
@@ -321,17 +325,42 @@ class Workload:
             body = json.dumps({"returnInventoryIdList": ids, "resendShipment": SHIPMENT}).encode()
             headers = {"x-api-key": self.api_key, "content-type": "application/json"}
             return self.merchant, self._proxy_event("POST", "/resends", body, headers), ("SUBMITTED", 201)
+        if operation == "create_fulfilment":
+            # A SKU of its own each time: the stock index has no stream consumer here to drop reserved units.
+            sku = f"BENCH-{uuid.uuid4().hex}"
+            for _ in range(UNITS_PER_FULFILMENT):
+                self._seed_stock(sku)
+            line = {"sku": sku, "quantity": UNITS_PER_FULFILMENT}
+            order = {"orderReference": "BENCH-ORDER", "lines": [line], "resendShipment": SHIPMENT}
+            headers = {
+                "x-api-key": self.api_key,
+                "content-type": "application/json",
+                "Idempotency-Key": f"bench-{uuid.uuid4().hex}",
+            }
+            event = self._proxy_event("POST", "/fulfilments", json.dumps(order).encode(), headers)
+            return self.merchant, event, ("CREATED", 201)
         raise ValueError(operation)
 
-    def _seed_eligible(self) -> int:
+    def _seed_eligible(self, **facts: Any) -> int:
         from rh_common.domain import inventory
         from rh_common.domain.webhook_events import InventoryFacts
 
         inventory_id = next(self._ids)
         event_time = self._event_time()
         self.inventories.apply(
-            InventoryFacts(inventory_id, ON_HOLD), inventory.event_version(event_time, "seed"), event_time
+            InventoryFacts(inventory_id, {**ON_HOLD, **facts}), inventory.event_version(event_time, "seed"), event_time
         )
+        return inventory_id
+
+    def _seed_stock(self, sku: str) -> int:
+        """An eligible unit of `sku`, and its `stock#<sku>` row written by the reference keeper from the item
+        as the inventory table's stream would carry it (a new image, no old one)."""
+        from rh_common.domain import inventory
+        from rh_common.domain.references import ItemChanged
+
+        inventory_id = self._seed_eligible(sku=sku, arrivalCreateOn=self._event_time())
+        record = self.inventories.get(inventory_id, consistent=True)
+        self.reference_keeper.apply(ItemChanged(inventory_id, None, inventory.attributes(record)))
         return inventory_id
 
     def call(self, handler: Any, event: Any) -> Any:

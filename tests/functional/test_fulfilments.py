@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -18,7 +20,7 @@ from rh_common.adapters.dynamodb.inventory_store import InventoryStore
 from rh_common.domain import inventory
 from rh_common.domain.idempotency_keys import fulfilment_id_for
 from rh_common.domain.webhook_events import InventoryFacts
-from tests.support.resend import SHIPMENT, T, handler_caller, upstream_state
+from tests.support.resend import SHIPMENT, T, fault, handler_caller, upstream_state
 from tests.support.streams import StreamReader
 
 NJ, HAMBURG = 2, 5
@@ -329,3 +331,126 @@ def test_under_the_threshold_a_named_service_goes_at_once_with_its_fee_recorded(
     [entry] = body["resends"]
     assert (entry["status"], entry["shipmentServiceType"]) == ("SUBMITTED", "SHIPMENT_UPS_STANDARD_DE")
     assert lenient("GET", f"/resends/{entry['resendRequestId']}")[1]["quotedFee"] == pytest.approx(9.90 + 0.5)
+
+
+# ------------------------------------------------------------------ speed and scale (issue 22)
+
+CAP = "TEST-CAP-BLK"
+QUOTE_OPERATION = "getShippingFeeListByToShippingOption"
+
+
+@pytest.fixture
+def quotes_made(emulator, monkeypatch):
+    """Each quote the process asks Return Helper for, as (its units, when it was sent, when it was answered):
+    a spy on the real session, which still makes every call."""
+    made: list[tuple[list[int], float, float]] = []
+    send = requests.Session.send
+
+    def timed_send(session, request, **kwargs):
+        started = time.perf_counter()
+        response = send(session, request, **kwargs)
+        url = request.url or ""
+        if url.startswith(emulator.api_base) and urlsplit(url).path.lower().endswith(QUOTE_OPERATION.lower()):
+            query = parse_qs(urlsplit(request.url).query)
+            units = sorted(
+                int(i) for name, ids in query.items() if name.lower() == "returninventoryidlist" for i in ids
+            )
+            made.append((units, started, time.perf_counter()))
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", timed_send)
+    return made
+
+
+@pytest.fixture
+def reservations():
+    """The units of each reserving transaction (the resend record's Put and its items' holds), from the
+    parameters of every TransactWriteItems on the process's one DynamoDB client."""
+    from rh_common.adapters.dynamodb import base
+
+    made: list[list[int]] = []
+
+    def record(params, **_):
+        actions = params.get("TransactItems") or []
+        if any("Put" in action for action in actions):
+            made.append(sorted(int(a["Update"]["Key"]["returnInventoryId"]["N"]) for a in actions if "Update" in a))
+
+    base.client().meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", record)
+    yield made
+    base.client().meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", record)
+
+
+def test_three_lines_over_two_warehouses_quote_each_warehouse_once_in_parallel_and_reserve_once_a_group(
+    api, stock, emulator, quotes_made, reservations
+):
+    # GIVEN three SKUs: the hoodies in Hamburg, the mug and the cap in New Jersey; both ship to Great Britain
+    stock(1, HAMBURG, logged_at="2025-01-01T00:00:00Z")
+    stock(2, HAMBURG, logged_at="2025-02-01T00:00:00Z")
+    stock(3, NJ, sku=MUG)
+    stock(4, NJ, sku=CAP)
+    stock.settle()
+    quotes_made.clear()
+    reservations.clear()
+    # and Return Helper slow to quote, each quote held for `latency`
+    latency = 0.5
+    for _ in range(2):
+        fault(emulator, QUOTE_OPERATION, kind="latency", seconds=latency)
+    # WHEN the order of three lines is fulfilled
+    status, body = fulfil(api, order((HOODIE, 2), (MUG, 1), (CAP, 1)))
+    assert status == 201, body
+    groups = {entry["warehouseId"]: sorted(entry["returnInventoryIdList"]) for entry in body["resends"]}
+    assert groups == {HAMBURG: [1, 2], NJ: [3, 4]} and body["unfilled"] == []
+    # THEN each warehouse is quoted once, for the units of its group (the group's own quote is the cached one)
+    assert sorted(units for units, _, _ in quotes_made) == [[1, 2], [3, 4]]
+    assert upstream_state(emulator)["shippingFeeCalls"] == 2
+    # both slow quotes were waited for side by side: each began before the other was answered
+    (_, first_sent, first_answered), (_, second_sent, second_answered) = quotes_made
+    assert min(first_answered - first_sent, second_answered - second_sent) >= latency
+    assert max(first_sent, second_sent) < min(first_answered, second_answered)
+    # and each group was reserved in one transaction of its own
+    assert sorted(reservations) == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        (order((HOODIE, 51)), 422, "BATCH_MAX_ITEMS"),  # 50, the template's default
+        (order((HOODIE, 30), (MUG, 21)), 422, "BATCH_MAX_ITEMS"),  # the lines' units together
+        (order((HOODIE, 1), shipmentPostalCode="not a postcode!"), 422, "resendShipment.shipmentPostalCode"),
+        (order(("TEST-UNKNOWN", 1)), 409, None),
+    ],
+    ids=["a-line-over-the-cap", "lines-over-the-cap", "an-address-refused", "an-unknown-sku"],
+)
+def test_a_refused_fulfilment_reserves_nothing_and_asks_nothing_upstream(api, stock, emulator, body, status, says):
+    stock(1, HAMBURG)
+    stock(2, NJ, sku=MUG)
+    stock.settle()
+    before = upstream_state(emulator)
+    answer_status, answer = fulfil(api, body)
+    assert answer_status == status, answer
+    if says is None:
+        assert answer["unfilled"] == [{"sku": "TEST-UNKNOWN", "quantity": 1}] and answer["resends"] == []
+    else:  # the field refused, or the cap exceeded (a rule over all the lines: no one field)
+        assert any(says in (error["field"] or error["message"]) for error in answer["errors"]), answer
+    after = upstream_state(emulator)
+    assert after["shippingFeeCalls"] == before["shippingFeeCalls"]
+    assert (after["createResendCalls"], after["updateHandlingCalls"]) == ({}, {})
+    assert [api("GET", f"/inventories/{i}")[1]["activeResendRequestId"] for i in (1, 2)] == [None, None]
+
+
+def test_a_warm_fulfilment_of_one_group_reads_its_units_and_their_quote_once(api, stock, calls):
+    stock(1, HAMBURG, sku=MUG)
+    stock(2, HAMBURG)
+    stock(3, HAMBURG)
+    stock.settle()
+    assert fulfil(api, order((MUG, 1)), key="warm-up")[0] == 201  # the service types are read once a process
+    calls.reset()
+    status, body = fulfil(api, order((HOODIE, 2)))
+    assert status == 201 and [e["returnInventoryIdList"] for e in body["resends"]] == [[2, 3]], body
+    # the record; the stock rows; the quote (the units, the cache, the quote kept); the groups stored; the
+    # group created as POST /resends (the units with the quote kept, the reservation, SUBMITTED); the answer
+    assert calls.dynamodb == [
+        "PutItem", "Query", "BatchGetItem", "GetItem", "PutItem", "UpdateItem",
+        "TransactGetItems", "TransactWriteItems", "TransactWriteItems", "UpdateItem",
+    ]  # fmt: skip
+    assert calls.upstream == [QUOTE_OPERATION, "createResend"]

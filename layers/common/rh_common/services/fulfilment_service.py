@@ -172,18 +172,24 @@ class FulfilmentService:
         sku_of = {row.inventory_id: sku for sku, rows in stock.items() for row in rows}
         entries: list[dict[str, Any]] = []
         taken: set[int] = set()
+        quotes: dict[frozenset[int], dict[str, Any]] = {}
 
-        def submit(batch: list[dict[str, Any]]) -> set[int]:
-            """Each group's create, side by side as a batch's; the units lost to another request."""
+        def submit(batch: list[dict[str, Any]], carried_on: bool) -> set[int]:
+            """Each group's create, side by side as a batch's; the units lost to another request. `carried_on`:
+            the groups an earlier call stored (it may have created them); a group planned here is new."""
             if not batch:
                 return set()
             lost: set[int] = set()
             for group in batch:
                 sku_of.update(zip(group["ids"], group["skus"], strict=True))
                 taken.update(group["ids"])
+
+            def create(group: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+                return self._submit(request, group["key"], group["warehouseId"], group["ids"], carried_on, quotes)
+
             with ThreadPoolExecutor(max_workers=min(len(batch), MAX_PARALLEL_CALLS)) as pool:
                 # Every group runs to its end (the pool waits) before a first _Undecided is raised here.
-                answers = list(pool.map(lambda g: self._submit(request, g["key"], g["warehouseId"], g["ids"]), batch))
+                answers = list(pool.map(create, batch))
             for entry, conflicted in answers:
                 if conflicted:
                     lost.update(conflicted)
@@ -191,11 +197,11 @@ class FulfilmentService:
                     entries.append(entry)
             return lost
 
-        submit(groups)
+        submit(groups, carried_on=True)
         wanted = _still_wanted(lines, sku_of, entries)
         if not wanted:
             return entries, []
-        fees, reserved, quoted_any = self._fees(request, wanted, stock)
+        fees, reserved, quoted_any = self._fees(request, wanted, stock, quotes)
         if quoted_any and not fees and not groups and not request.wants_cheapest:
             code = request.resendShipment.shipmentServiceType
             raise _NotOffered(f"no warehouse with these SKUs offers shipment service {code} to this destination")
@@ -217,18 +223,23 @@ class FulfilmentService:
             if planned:
                 groups = groups + planned
                 self._records.update(record_key, {"groups": groups})
-            if not submit(planned):
+            if not submit(planned, carried_on=False):
                 return entries, picked.unfilled_json()
             # Units reserved by another request since the index was read: pick their lines again without them.
             wanted = _still_wanted(lines, sku_of, entries)
         return entries, [{"sku": line.sku, "quantity": line.quantity} for line in _still_wanted(lines, sku_of, entries)]
 
     def _fees(
-        self, request: FulfilmentRequest, lines: list[fulfilment.Line], stock: dict[str, list[StockRow]]
+        self,
+        request: FulfilmentRequest,
+        lines: list[fulfilment.Line],
+        stock: dict[str, list[StockRow]],
+        quotes: dict[frozenset[int], dict[str, Any]],
     ) -> tuple[dict[int, Decimal], set[int], bool]:
         """(the landed fee of each warehouse that ships to the destination, quoted for the units it would give;
         the units the quote found reserved by another request since the index was read; whether any warehouse
-        could be quoted at all)."""
+        could be quoted at all). Each quote is kept in `quotes` under its units: a group of exactly those units
+        needs no quote of its own."""
         warehouses = sorted({row.warehouse_id for rows in stock.values() for row in rows})
         shipment = request.resendShipment
 
@@ -252,6 +263,7 @@ class FulfilmentService:
                     continue
                 if result.outcome != Outcome.QUOTED:  # cannot ship there, or its units are no longer eligible
                     break
+                quotes[frozenset(ids)] = result.body
                 offered = {item["serviceTypeCode"]: item["fee"] for item in result.body.get("items", [])}
                 code = (
                     result.body.get("cheapestServiceTypeCode")
@@ -275,7 +287,13 @@ class FulfilmentService:
         return fees, reserved, quoted_any
 
     def _submit(
-        self, request: FulfilmentRequest, group_key: str, warehouse_id: int, ids: list[int]
+        self,
+        request: FulfilmentRequest,
+        group_key: str,
+        warehouse_id: int,
+        ids: list[int],
+        carried_on: bool,
+        quotes: dict[frozenset[int], dict[str, Any]],
     ) -> tuple[dict[str, Any], list[int]]:
         """(the group's batch entry, the units another request reserved: then the group was not created)."""
         entry: dict[str, Any] = {
@@ -285,11 +303,11 @@ class FulfilmentService:
             "warehouseId": warehouse_id,
             "shipmentServiceType": None,
         }
-        existing = self._resend_records.get(request_id_for(group_key))
+        existing = self._resend_records.get(request_id_for(group_key)) if carried_on else None
         if existing is not None and "request" in existing:  # created by an earlier call of this fulfilment
             service_type = existing["request"]["resendShipment"]["shipmentServiceType"]
         else:
-            service_type = self._service_type(request, ids)
+            service_type = self._service_type(request, ids, quotes.get(frozenset(ids)))
         entry["shipmentServiceType"] = service_type
         shipment = {**request.resendShipment.model_dump(), "shipmentServiceType": service_type}
         create = CreateResendRequest(
@@ -315,24 +333,27 @@ class FulfilmentService:
             entry["errors"] = result.body.get("errors") or [{"field": None, "message": result.message}]
         return entry, []
 
-    def _service_type(self, request: FulfilmentRequest, ids: list[int]) -> str:
-        """The group's service type ("cheapest" resolved), quoted for exactly these units: the quote (cached, so
-        free when the group is what its warehouse was quoted for) is the fee the create records and approval
-        judges; without it a fulfilment under a threshold would wait for want of a fee."""
+    def _service_type(self, request: FulfilmentRequest, ids: list[int], quoted: dict[str, Any] | None) -> str:
+        """The group's service type ("cheapest" resolved), quoted for exactly these units: the quote (the cache
+        holds it) is the fee the create records and approval judges; without it a fulfilment under a threshold
+        would wait for want of a fee. `quoted`: this call's quote of these units, when its warehouse was quoted
+        for exactly the group (then nothing is read again)."""
         shipment = request.resendShipment
-        quoted = self._quotes.quote(
-            QuoteRequest(
-                returnInventoryIdList=ids,
-                shipmentCountryCode=shipment.shipmentCountryCode,
-                shipmentPostalCode=shipment.shipmentPostalCode,
+        if quoted is None:
+            result = self._quotes.quote(
+                QuoteRequest(
+                    returnInventoryIdList=ids,
+                    shipmentCountryCode=shipment.shipmentCountryCode,
+                    shipmentPostalCode=shipment.shipmentPostalCode,
+                )
             )
-        )
-        if quoted.outcome == Outcome.UNAVAILABLE:
-            raise _Undecided(quoted.message)
+            if result.outcome == Outcome.UNAVAILABLE:
+                raise _Undecided(result.message)
+            quoted = result.body
         if not request.wants_cheapest:
             return shipment.shipmentServiceType
         # No quote (a unit taken meanwhile): the create below answers why, with the code it cannot resolve.
-        return str(quoted.body.get("cheapestServiceTypeCode") or shipment.shipmentServiceType)
+        return str(quoted.get("cheapestServiceTypeCode") or shipment.shipmentServiceType)
 
     def _current(self, entry: dict[str, Any]) -> dict[str, Any]:
         current = self._resend_records.get(entry["resendRequestId"]) if entry.get("resendRequestId") else None
