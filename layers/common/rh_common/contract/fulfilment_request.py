@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from rh_common.contract import item_caps
 from rh_common.contract.resend_request import ResendShipment, fingerprint_of
@@ -32,12 +32,14 @@ class FulfilmentRequest(BaseModel):
     )
     holdFirst: bool = Field(default=False, description="Put the picked tbc units on hold (ohd) first")
 
-    @model_validator(mode="after")
-    def _capped(self) -> FulfilmentRequest:
+    @field_validator("lines")
+    @classmethod
+    def _capped(cls, lines: list[FulfilmentLine]) -> list[FulfilmentLine]:
+        # On the field, so the 422 names `lines` (as POST /resends names returnInventoryIdList).
         cap = item_caps.batch_max_items()
-        if sum(line.quantity for line in self.lines) > cap:
+        if sum(line.quantity for line in lines) > cap:
             raise ValueError(f"a fulfilment takes at most {cap} units (BATCH_MAX_ITEMS)")
-        return self
+        return lines
 
     def fingerprint(self) -> str:
         return fingerprint_of(self.model_dump(mode="json"))
