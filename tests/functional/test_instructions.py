@@ -255,12 +255,66 @@ def test_a_tbc_item_is_held_first_then_resent(register, api, items, settle, emul
 
 def test_an_item_that_cannot_be_resent_ends_the_instruction_with_its_refused_resend(register, api, items, settle):
     _, view = register(instruction())
-    arrive(items, 1508, inStock=False)
+    arrive(items, 1508, handlingCode="rtn")  # here and waiting, but its handling code is not one a resend takes
     settle(again=True)
     found = matched(api, view["instructionId"])
     status, resend = api("GET", f"/resends/{found['resendRequestId']}")
     assert (status, resend["status"], resend["lastError"]["reason"]) == (200, "REJECTED", "itemNotEligible")
     assert items.store.get(1508, consistent=True).active_resend_request_id is None
+
+
+def later(items, inventory_id, event_time="2025-03-04T08:00:00.0000000Z", **facts):
+    """A later report about the item (a webhook or a sync): only `facts` change."""
+    items.store.apply(InventoryFacts(inventory_id, facts), inventory.event_version(event_time, "later"), event_time)
+
+
+@pytest.mark.parametrize(
+    ("logged", "then"),
+    [
+        ({"inStock": False}, {"inStock": True}),
+        ({"handlingStatusCode": "processing"}, {"handlingStatusCode": "pending"}),
+        ({"otherWorkflow": "recall"}, {"otherWorkflow": None}),
+        ({"sku": "TEST-HOODIE-GRY-X"}, {"sku": "TEST-HOODIE-GRY-L"}),  # a correction of the SKU
+    ],
+    ids=["not-in-stock-yet", "not-pending-yet", "another-workflow", "sku-corrected"],
+)
+def test_an_item_that_arrives_not_resendable_yet_is_matched_when_it_becomes_so(
+    register, api, items, settle, emulator, logged, then
+):
+    _, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    arrive(items, 1510, **{"sku": "TEST-HOODIE-GRY-L", **logged})
+    settle(again=True)
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "WAITING"  # waits for it
+    assert creates(emulator) == {}
+    later(items, 1510, **then)  # no reference gained: the item turned matchable
+    settle(again=True)
+    found = matched(api, view["instructionId"])
+    assert found["returnInventoryId"] == 1510
+    assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+def test_an_item_reserved_by_another_request_is_matched_once_that_request_lets_it_go(
+    register, api, items, settle, emulator, tables
+):
+    arrive(items, 1511)
+    boto3.client("dynamodb").update_item(  # reserved by a request of the merchant's own
+        TableName=tables["InventoryTable"],
+        Key={"returnInventoryId": {"N": "1511"}},
+        UpdateExpression="SET activeResendRequestId = :r",
+        ExpressionAttributeValues={":r": {"S": "another-request"}},
+    )
+    settle()
+    _, view = register(instruction())
+    assert view["status"] == "WAITING"
+    boto3.client("dynamodb").update_item(  # that request ended: the item is released
+        TableName=tables["InventoryTable"],
+        Key={"returnInventoryId": {"N": "1511"}},
+        UpdateExpression="REMOVE activeResendRequestId",
+    )
+    settle()
+    assert matched(api, view["instructionId"])["returnInventoryId"] == 1511
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
 
 
 def test_an_undecided_match_at_registration_is_503_and_the_same_key_again_matches(register, items, settle, emulator):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import approval, instructions, references, results, timestamps
+from rh_common.domain import approval, instructions, inventory, references, results, timestamps
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.field_errors import FieldError, error_body
 from rh_common.domain.idempotency_keys import request_id_for
@@ -117,11 +117,9 @@ class InstructionService:
 
     # ------------------------------------------------------------------ matching
     def arrived(self, inventory_id: int, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
-        """An item's stream image: the waiting instructions for each reference it gained get their resend."""
-        gained = references.references_of(new) - (references.references_of(old) if old else frozenset())
-        for ref in sorted(gained):
-            if ref.split("#", 1)[0] not in instructions.MATCH_TYPES:
-                continue
+        """An item's stream image: the waiting instructions for each reference it gained, or for all of them
+        when it has just become ready or changed its SKU (instructions.references_to_look_up), get their resend."""
+        for ref in sorted(instructions.references_to_look_up(old, new)):
             for record in self._store.waiting_for(f"instruction#{ref}"):
                 if instructions.item_matches(record, new):
                     self._resend(record, inventory_id, new)
@@ -135,8 +133,10 @@ class InstructionService:
         found = self._inventories.get_many(ids, consistent=True) if ids else {}
         for inventory_id in ids:
             item = found.get(inventory_id)
-            matched = item is not None and instructions.item_matches(record, item.values)
-            if matched and item is not None and self._resend(record, inventory_id, item.values):
+            if item is None:
+                continue
+            values = inventory.attributes(item)
+            if instructions.item_matches(record, values) and self._resend(record, inventory_id, values):
                 return
 
     def _resend(self, record: Mapping[str, Any], inventory_id: int, values: Mapping[str, Any]) -> bool:
