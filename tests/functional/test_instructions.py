@@ -496,3 +496,43 @@ def test_the_sweep_is_bounded_and_goes_on_in_turns_from_where_the_last_run_stopp
     # THEN the next run goes on with the third, then turns round to the first (the cap: the second is the next run's)
     assert reconciler.services.reconciler.run(roomy).instructions_matched == [third, first]
     assert api("GET", f"/instructions/{second}")[1]["status"] == "WAITING"
+
+
+def test_a_run_running_out_of_time_stops_the_sweep_and_the_next_goes_on_from_there(
+    register, api, items, settle, tables, reconciler, monkeypatch
+):
+    # GIVEN three waiting instructions whose items arrived unseen by the stream's look-up
+    views = []
+    for n in range(3):
+        _, view = register(instruction({"rma": f"LATE-{n}"}), key=f"instr-l{n}")
+        hide_from_arrivals(tables, view["instructionId"])
+        views.append(view["instructionId"])
+        items(1530 + n, rma=f"LATE-{n}")
+    settle()
+    # AND a run whose time is gone once it has looked one up (the Lambda context's remaining time)
+    looked_up = []
+    rows = reconciler.services.instructions._references
+    page = rows.page
+    monkeypatch.setattr(rows, "page", lambda ref, limit: looked_up.append(ref) or page(ref, limit))
+    report = reconciler.services.reconciler.run(lambda: 120_000 if not looked_up else 0)
+    # THEN it stops after that one, and the next run goes on with the others
+    assert (report.instructions_matched, report.out_of_time) == (views[:1], True)
+    assert reconciler.services.reconciler.run(roomy).instructions_matched == views[1:]
+    assert all(api("GET", f"/instructions/{i}")[1]["status"] == "MATCHED" for i in views)
+
+
+def test_an_instruction_cancelled_while_the_sweep_s_index_still_shows_it_waiting_gets_no_resend(
+    register, api, items, settle, emulator, tables, reconciler, monkeypatch
+):
+    _, view = register(instruction())
+    hide_from_arrivals(tables, view["instructionId"])
+    arrive(items, 1535)
+    settle()
+    sweep_store = reconciler.services.instructions._store
+    stale_page = sweep_store.waiting_after(None, 100)  # the ByStatus index before it hears of the cancel
+    assert api("POST", f"/instructions/{view['instructionId']}/cancel")[0] == 200
+    monkeypatch.setattr(sweep_store, "waiting_after", lambda position, limit: copy.deepcopy(stale_page))
+    assert reconciler.services.reconciler.run(roomy).instructions_matched == []
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "CANCELED"
+    assert creates(emulator) == {}
+    assert items.store.get(1535, consistent=True).active_resend_request_id is None
