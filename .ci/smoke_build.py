@@ -351,6 +351,8 @@ def expect(logical_id: str, result: dict) -> None:
             "polled",
             "updated",
             "agingPublished",
+            "instructionsExpired",
+            "instructionsMatched",
             "outOfTime",
         }
         ok = set(result) == reconciled and result["outOfTime"] is False

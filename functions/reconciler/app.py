@@ -1,7 +1,8 @@
 """Schedule: nothing stuck, within the invocation's remaining time. Applies webhook deliveries left
 unapplied, asks again for PENDING requests with an unknown attempt, re-queues PENDING requests with
-no attempt due, polls (a capped number of) quiet submissions, publishes InventoryAging for items idle in
-stock past AGING_ALERT_DAYS (once per item).
+no attempt due, polls (a capped number of) quiet submissions, sweeps (a capped number of) waiting resend
+instructions (expired ones stored EXPIRED, missed arrivals matched), publishes InventoryAging for items idle
+in stock past AGING_ALERT_DAYS (once per item).
 
 Stream (the resend table's, filtered in template.yaml to records that have just got their resend
 id): applies the status reports parked under that id, so the create path does not wait for it."""
@@ -57,6 +58,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
     metrics.add_metric(name="ResendsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ResendsPolled", unit=MetricUnit.Count, value=len(report.polled))
     metrics.add_metric(name="ResendsUpdatedByPoll", unit=MetricUnit.Count, value=len(report.updated))
+    metrics.add_metric(name="InstructionsExpired", unit=MetricUnit.Count, value=len(report.instructions_expired))
+    metrics.add_metric(name="InstructionsMatchedLate", unit=MetricUnit.Count, value=len(report.instructions_matched))
     metrics.add_metric(name="InventoryAgingPublished", unit=MetricUnit.Count, value=len(report.aging_published))
     metrics.add_metric(name="ReconcileOutOfTime", unit=MetricUnit.Count, value=int(report.out_of_time))
     logger.info(
@@ -69,6 +72,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
             "polled": len(report.polled),
             "updated": report.updated,
             "agingPublished": report.aging_published,
+            "instructionsExpired": report.instructions_expired,
+            "instructionsMatched": report.instructions_matched,
             "outOfTime": report.out_of_time,
         },
     )
@@ -80,6 +85,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, object]:
         "polled": len(report.polled),
         "updated": len(report.updated),
         "agingPublished": len(report.aging_published),
+        "instructionsExpired": len(report.instructions_expired),
+        "instructionsMatched": len(report.instructions_matched),
         "outOfTime": report.out_of_time,
     }
 

@@ -1,10 +1,13 @@
 """Resend instructions (CONTRACT section 12) through the handlers over moto and the emulator: registered
 (address checked, never echoed), read, listed by status, cancelled, expired, and matched by the item they
-wait for, whether it arrived before or after, once whatever the number of reports."""
+wait for, whether it arrived before or after, once whatever the number of reports; and the reconciler's sweep
+(expiry stored, an arrival the stream's consumer missed matched) within its bound, in turns."""
 
 from __future__ import annotations
 
+import copy
 import json
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -146,6 +149,7 @@ def settle(load_with_upstream, lambda_context, tables, template):
         for records in delivered if again else []:
             assert module.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
 
+    run.module = module
     return run
 
 
@@ -255,12 +259,66 @@ def test_a_tbc_item_is_held_first_then_resent(register, api, items, settle, emul
 
 def test_an_item_that_cannot_be_resent_ends_the_instruction_with_its_refused_resend(register, api, items, settle):
     _, view = register(instruction())
-    arrive(items, 1508, inStock=False)
+    arrive(items, 1508, handlingCode="rtn")  # here and waiting, but its handling code is not one a resend takes
     settle(again=True)
     found = matched(api, view["instructionId"])
     status, resend = api("GET", f"/resends/{found['resendRequestId']}")
     assert (status, resend["status"], resend["lastError"]["reason"]) == (200, "REJECTED", "itemNotEligible")
     assert items.store.get(1508, consistent=True).active_resend_request_id is None
+
+
+def later(items, inventory_id, event_time="2025-03-04T08:00:00.0000000Z", **facts):
+    """A later report about the item (a webhook or a sync): only `facts` change."""
+    items.store.apply(InventoryFacts(inventory_id, facts), inventory.event_version(event_time, "later"), event_time)
+
+
+@pytest.mark.parametrize(
+    ("logged", "then"),
+    [
+        ({"inStock": False}, {"inStock": True}),
+        ({"handlingStatusCode": "processing"}, {"handlingStatusCode": "pending"}),
+        ({"otherWorkflow": "recall"}, {"otherWorkflow": None}),
+        ({"sku": "TEST-HOODIE-GRY-X"}, {"sku": "TEST-HOODIE-GRY-L"}),  # a correction of the SKU
+    ],
+    ids=["not-in-stock-yet", "not-pending-yet", "another-workflow", "sku-corrected"],
+)
+def test_an_item_that_arrives_not_resendable_yet_is_matched_when_it_becomes_so(
+    register, api, items, settle, emulator, logged, then
+):
+    _, view = register(instruction(sku="TEST-HOODIE-GRY-L"))
+    arrive(items, 1510, **{"sku": "TEST-HOODIE-GRY-L", **logged})
+    settle(again=True)
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "WAITING"  # waits for it
+    assert creates(emulator) == {}
+    later(items, 1510, **then)  # no reference gained: the item turned matchable
+    settle(again=True)
+    found = matched(api, view["instructionId"])
+    assert found["returnInventoryId"] == 1510
+    assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+def test_an_item_reserved_by_another_request_is_matched_once_that_request_lets_it_go(
+    register, api, items, settle, emulator, tables
+):
+    arrive(items, 1511)
+    boto3.client("dynamodb").update_item(  # reserved by a request of the merchant's own
+        TableName=tables["InventoryTable"],
+        Key={"returnInventoryId": {"N": "1511"}},
+        UpdateExpression="SET activeResendRequestId = :r",
+        ExpressionAttributeValues={":r": {"S": "another-request"}},
+    )
+    settle()
+    _, view = register(instruction())
+    assert view["status"] == "WAITING"
+    boto3.client("dynamodb").update_item(  # that request ended: the item is released
+        TableName=tables["InventoryTable"],
+        Key={"returnInventoryId": {"N": "1511"}},
+        UpdateExpression="REMOVE activeResendRequestId",
+    )
+    settle()
+    assert matched(api, view["instructionId"])["returnInventoryId"] == 1511
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
 
 
 def test_an_undecided_match_at_registration_is_503_and_the_same_key_again_matches(register, items, settle, emulator):
@@ -271,3 +329,210 @@ def test_an_undecided_match_at_registration_is_503_and_the_same_key_again_matche
     assert status == 503 and body["message"], body
     status, view = register(instruction())
     assert (status, view["status"], view["returnInventoryId"]) == (201, "MATCHED", 1509)
+
+
+# ------------------------------------------------------------------ the reconciler's sweep
+
+
+SCHEDULED = {
+    "version": "0",
+    "id": "1",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-01-01T00:00:00Z",
+    "region": "us-east-1",
+    "resources": [],
+    "detail": {},
+}
+
+
+def roomy():  # a Lambda context's remaining time, never running out
+    return 120_000
+
+
+@pytest.fixture
+def reconciler(load_with_upstream):
+    return load_with_upstream("ReconcilerFunction")
+
+
+def hide_from_arrivals(tables, instruction_id):
+    """The arrival's look-up (the ByMatch index, eventually consistent) cannot see the instruction yet: the
+    state a registration and an arrival within the index's lag leave."""
+    boto3.client("dynamodb").update_item(
+        TableName=tables["ResendInstructionTable"],
+        Key={"instructionId": {"S": instruction_id}},
+        UpdateExpression="REMOVE matchRef",
+    )
+
+
+def stored_instruction(tables, instruction_id) -> dict:
+    return boto3.client("dynamodb").get_item(
+        TableName=tables["ResendInstructionTable"], Key={"instructionId": {"S": instruction_id}}, ConsistentRead=True
+    )["Item"]
+
+
+def test_an_arrival_the_stream_missed_is_matched_by_the_reconciler_s_run(
+    register, api, items, settle, emulator, tables, reconciler, lambda_context
+):
+    _, view = register(instruction())
+    hide_from_arrivals(tables, view["instructionId"])
+    arrive(items, 1520)
+    settle(again=True)
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "WAITING"  # missed
+
+    answer = reconciler.lambda_handler(copy.deepcopy(SCHEDULED), lambda_context)
+    assert (answer["instructionsMatched"], answer["instructionsExpired"]) == (1, 0)
+    found = matched(api, view["instructionId"])
+    assert found["returnInventoryId"] == 1520
+    assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
+    assert reconciler.lambda_handler(copy.deepcopy(SCHEDULED), lambda_context)["instructionsMatched"] == 0
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+
+
+@pytest.mark.parametrize("first", ["sweep", "arrival"])
+def test_a_sweep_racing_an_arrival_creates_one_resend(
+    register, api, items, settle, emulator, tables, reconciler, monkeypatch, first
+):
+    # GIVEN a waiting instruction, and both its look-ups still seeing it WAITING (the indexes' lag)
+    _, view = register(instruction())
+    consumer_store = settle.module.services.instructions._store
+    sweep_store = reconciler.services.instructions._store
+    stale_waiting = consumer_store.waiting_for(f"instruction#rma#{RMA}")
+    assert [r["instructionId"] for r in stale_waiting] == [view["instructionId"]]
+    monkeypatch.setattr(consumer_store, "waiting_for", lambda ref: copy.deepcopy(stale_waiting))
+    stale_page = sweep_store.waiting_after(None, 100)
+    monkeypatch.setattr(sweep_store, "waiting_after", lambda position, limit: copy.deepcopy(stale_page))
+    arrive(items, 1521)
+    if first == "sweep":
+        with monkeypatch.context() as lagging:  # the consumer writes the reference rows, sees no instruction yet
+            lagging.setattr(consumer_store, "waiting_for", lambda ref: [])
+            settle()
+        assert reconciler.services.reconciler.run(roomy).instructions_matched == [view["instructionId"]]
+        settle.module.services.instructions.arrived(1521, None, items.store.get(1521, consistent=True).values)
+    else:
+        settle()  # the consumer matches it
+        assert matched(api, view["instructionId"])
+        assert reconciler.services.reconciler.run(roomy).instructions_matched == []
+    # THEN one resend, recorded on the instruction
+    found = matched(api, view["instructionId"])
+    assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
+    status, page = api("GET", "/resends", query={"status": "SUBMITTED"})
+    assert [r["resendRequestId"] for r in page["items"]] == [found["resendRequestId"]]
+
+
+def test_an_expired_instruction_is_stored_expired_by_the_sweep_and_never_matched(
+    register, api, items, settle, emulator, tables, reconciler
+):
+    # GIVEN an instruction that expires in an hour, whose item arrives unseen by the stream's look-up
+    expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _, view = register(instruction(expiresAt=expires))
+    _, other = register(instruction({"rma": "STILL-WAITING"}), key="instr-w")
+    hide_from_arrivals(tables, view["instructionId"])
+    arrive(items, 1522)
+    settle()
+    # WHEN the reconciler runs two hours later
+    report = reconciler.services.reconciler.run(roomy, now=datetime.now(UTC) + timedelta(hours=2))
+    # THEN it is stored EXPIRED (out of the match index), read and listed so, never matched
+    assert (report.instructions_expired, report.instructions_matched) == ([view["instructionId"]], [])
+    row = stored_instruction(tables, view["instructionId"])
+    assert row["status"] == {"S": "EXPIRED"} and "matchRef" not in row
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "EXPIRED"
+    status, page = api("GET", "/instructions", query={"status": "EXPIRED"})
+    assert (status, [v["instructionId"] for v in page["items"]]) == (200, [view["instructionId"]])
+    waiting = api("GET", "/instructions", query={"status": "WAITING"})[1]["items"]
+    assert [v["instructionId"] for v in waiting] == [other["instructionId"]]
+    assert api("POST", f"/instructions/{view['instructionId']}/cancel")[0] == 409
+    assert creates(emulator) == {}
+    assert items.store.get(1522, consistent=True).active_resend_request_id is None
+
+
+def test_expired_is_listed_whether_the_sweep_stored_it_yet_or_not_and_pages_through_both(register, api, tables):
+    ids = []
+    for n in range(3):
+        _, view = register(instruction({"rma": f"R-{n}"}), key=f"instr-x{n}")
+        boto3.client("dynamodb").update_item(
+            TableName=tables["ResendInstructionTable"],
+            Key={"instructionId": {"S": view["instructionId"]}},
+            UpdateExpression="SET expiresAt = :t",
+            ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00.000000Z"}},
+        )
+        ids.append(view["instructionId"])
+    boto3.client("dynamodb").update_item(  # the first one swept (stored EXPIRED), the others not yet
+        TableName=tables["ResendInstructionTable"],
+        Key={"instructionId": {"S": ids[0]}},
+        UpdateExpression="SET #s = :e REMOVE matchRef",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":e": {"S": "EXPIRED"}},
+    )
+    listed, token = [], None
+    for _ in range(6):
+        query = {"status": "EXPIRED", "limit": "1", **({"nextToken": token} if token else {})}
+        status, page = api("GET", "/instructions", query=query)
+        assert status == 200, page
+        listed += [v["instructionId"] for v in page["items"]]
+        token = page["nextToken"]
+        if token is None:
+            break
+    assert listed == ids
+
+
+def test_the_sweep_is_bounded_and_goes_on_in_turns_from_where_the_last_run_stopped(
+    register, api, items, settle, tables, load_with_upstream
+):
+    # GIVEN three waiting instructions, oldest first, that arrivals cannot see; at most two checked a run
+    reconciler = load_with_upstream("ReconcilerFunction", RECONCILE_INSTRUCTIONS_MAX_PER_RUN="2")
+    views = []
+    for n in range(3):
+        _, view = register(instruction({"rma": f"TURN-{n}"}), key=f"instr-t{n}")
+        hide_from_arrivals(tables, view["instructionId"])
+        views.append(view["instructionId"])
+    first, second, third = views
+    assert reconciler.services.reconciler.run(roomy).instructions_matched == []  # the first two: nothing yet
+    # WHEN the first's and the third's items arrive, unseen by the stream's look-up
+    items(1523, rma="TURN-0")
+    items(1524, rma="TURN-2")
+    settle()
+    # THEN the next run goes on with the third, then turns round to the first (the cap: the second is the next run's)
+    assert reconciler.services.reconciler.run(roomy).instructions_matched == [third, first]
+    assert api("GET", f"/instructions/{second}")[1]["status"] == "WAITING"
+
+
+def test_a_run_running_out_of_time_stops_the_sweep_and_the_next_goes_on_from_there(
+    register, api, items, settle, tables, reconciler, monkeypatch
+):
+    # GIVEN three waiting instructions whose items arrived unseen by the stream's look-up
+    views = []
+    for n in range(3):
+        _, view = register(instruction({"rma": f"LATE-{n}"}), key=f"instr-l{n}")
+        hide_from_arrivals(tables, view["instructionId"])
+        views.append(view["instructionId"])
+        items(1530 + n, rma=f"LATE-{n}")
+    settle()
+    # AND a run whose time is gone once it has looked one up (the Lambda context's remaining time)
+    looked_up = []
+    rows = reconciler.services.instructions._references
+    page = rows.page
+    monkeypatch.setattr(rows, "page", lambda ref, limit: looked_up.append(ref) or page(ref, limit))
+    report = reconciler.services.reconciler.run(lambda: 120_000 if not looked_up else 0)
+    # THEN it stops after that one, and the next run goes on with the others
+    assert (report.instructions_matched, report.out_of_time) == (views[:1], True)
+    assert reconciler.services.reconciler.run(roomy).instructions_matched == views[1:]
+    assert all(api("GET", f"/instructions/{i}")[1]["status"] == "MATCHED" for i in views)
+
+
+def test_an_instruction_cancelled_while_the_sweep_s_index_still_shows_it_waiting_gets_no_resend(
+    register, api, items, settle, emulator, tables, reconciler, monkeypatch
+):
+    _, view = register(instruction())
+    hide_from_arrivals(tables, view["instructionId"])
+    arrive(items, 1535)
+    settle()
+    sweep_store = reconciler.services.instructions._store
+    stale_page = sweep_store.waiting_after(None, 100)  # the ByStatus index before it hears of the cancel
+    assert api("POST", f"/instructions/{view['instructionId']}/cancel")[0] == 200
+    monkeypatch.setattr(sweep_store, "waiting_after", lambda position, limit: copy.deepcopy(stale_page))
+    assert reconciler.services.reconciler.run(roomy).instructions_matched == []
+    assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "CANCELED"
+    assert creates(emulator) == {}
+    assert items.store.get(1535, consistent=True).active_resend_request_id is None

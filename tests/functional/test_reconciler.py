@@ -159,5 +159,7 @@ def test_the_scheduled_handler_reports_what_it_did(reconciler, lambda_context, t
         "polled": 0,
         "updated": 0,
         "agingPublished": 0,
+        "instructionsExpired": 0,
+        "instructionsMatched": 0,
         "outOfTime": False,
     }

@@ -111,7 +111,7 @@ class Wiring:
         from rh_common.services.instruction_service import InstructionService
 
         store = InstructionStore(settings.required("INSTRUCTION_TABLE"))
-        return InstructionService(store, self.resends, self.references, self.inventories)
+        return InstructionService(store, lambda: self.resends, self.references, self.inventories)
 
     @cached_property
     def stock(self) -> StockService:
@@ -238,6 +238,7 @@ class Wiring:
             deliveries=self.ingestor,
             release_parked=self.release_parked,
             aging=self.aging,
+            instructions=self.instructions,
             settings=ReconcileSettings(
                 pending_after_seconds=settings.integer("RECONCILE_PENDING_AFTER_SECONDS"),
                 submitted_after_seconds=settings.integer("RECONCILE_SUBMITTED_AFTER_SECONDS"),
@@ -245,6 +246,7 @@ class Wiring:
                 poll_max_per_run=settings.integer("RECONCILE_POLL_MAX_PER_RUN"),
                 poll_backoff_max_seconds=settings.integer("RECONCILE_POLL_BACKOFF_MAX_SECONDS"),
                 approval_timeout_hours=settings.integer("APPROVAL_TIMEOUT_HOURS"),
+                instructions_max_per_run=settings.integer("RECONCILE_INSTRUCTIONS_MAX_PER_RUN"),
                 # An upstream call started with less left could outlive the invocation.
                 margin_seconds=_upstream_timeout() + 5,
             ),

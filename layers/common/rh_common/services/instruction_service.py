@@ -5,15 +5,22 @@ Idempotency-Key names; an item that already arrived (the reference table knows i
 arrival matches through `arrived` (the inventory stream's consumer): the resend is created under the key
 `instruction:<id>`, so however many deliveries or syncs report the item, one resend exists, and the
 instruction's conditional WAITING -> MATCHED transition records it once.
+
+The reconciler's runs sweep the waiting instructions (`sweep`): one past its expiry is stored EXPIRED (it
+leaves the match index), and the others get the registration's own match, on consistent reads. An arrival's
+look-up goes through an index (eventually consistent): a registration and an arrival within its lag see
+neither each other, and the next run matches them. The resend key and the conditional transition keep a sweep
+racing an arrival to one resend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rh_common.domain import approval, instructions, references, results, timestamps
+from rh_common.domain import approval, instructions, inventory, references, results, timestamps
 from rh_common.domain.errors import InvalidPageToken
 from rh_common.domain.field_errors import FieldError, error_body
 from rh_common.domain.idempotency_keys import request_id_for
@@ -27,28 +34,46 @@ if TYPE_CHECKING:
 _PAGE_LIMIT = 100
 # Refusals ResendService records under the request's key (its `_remember_refusal`, or Return Helper's).
 _RECORDED_REFUSALS = frozenset({Outcome.INVALID, Outcome.REJECTED})
+# The stored statuses a listing reads (EXPIRED: those a sweep stored, then the waiting ones past their expiry).
+_STORED_AS: dict[instructions.Status, tuple[str, ...]] = {
+    instructions.Status.WAITING: ("WAITING",),
+    instructions.Status.MATCHED: ("MATCHED",),
+    instructions.Status.CANCELED: ("CANCELED",),
+    instructions.Status.EXPIRED: ("EXPIRED", "WAITING"),
+}
 
 
 class InstructionNotSettled(RuntimeError):
     """An instruction's resend could not be decided now: the stream record is retried."""
 
 
+@dataclass
+class SweepReport:
+    expired: list[str] = field(default_factory=list)  # stored EXPIRED by this sweep
+    matched: list[str] = field(default_factory=list)  # MATCHED by this sweep (an arrival the stream missed)
+
+
 class InstructionService:
     def __init__(
         self,
         store: InstructionRecords,
-        resends: ResendService,
+        resends: Callable[[], ResendService],
         references_table: References,
         inventories: Inventories,
     ) -> None:
         self._store = store
+        # Built on first use: a sweep or an arrival that matches nothing never builds the resend service (nor
+        # its Return Helper client and service-type cache).
         self._resends = resends
         self._references = references_table
         self._inventories = inventories
+        # Where the last sweep stopped (createdAt, instructionId): the next one goes on from there. Kept by the
+        # process (one reconciler at a time, warm between runs); a cold start begins again at the oldest.
+        self._swept_to: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ the merchant's routes
     def register(self, request: InstructionRequest, idempotency_key: str) -> Result:
-        problems = self._resends.address_problems(request.resendShipment)
+        problems = self._resends().address_problems(request.resendShipment)
         if problems:
             return results.invalid("The address is refused by the destination country's rules", problems)
         now = datetime.now(UTC)
@@ -90,11 +115,10 @@ class InstructionService:
         return results.found(instructions.view(record))
 
     def list(self, status: instructions.Status, limit: int, next_token: str | None) -> Result:
-        """A page of the instructions in `status`. A WAITING one past its expiry is stored WAITING until read:
-        it is listed as EXPIRED (and the listing of WAITING leaves it out)."""
+        """A page of the instructions in `status`. One past its expiry is stored WAITING until a sweep stores it
+        EXPIRED: it is listed as EXPIRED either way (and the listing of WAITING leaves it out)."""
         try:
-            stored_status = instructions.Status.WAITING if status is instructions.Status.EXPIRED else status
-            items, token = self._store.page(stored_status.value, min(limit, _PAGE_LIMIT), next_token)
+            items, token = self._store.page(_STORED_AS[status], min(limit, _PAGE_LIMIT), next_token)
         except InvalidPageToken as bad:
             return results.invalid(str(bad), [FieldError("nextToken", str(bad))])
         now = datetime.now(UTC)
@@ -117,36 +141,79 @@ class InstructionService:
 
     # ------------------------------------------------------------------ matching
     def arrived(self, inventory_id: int, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
-        """An item's stream image: the waiting instructions for each reference it gained get their resend."""
-        gained = references.references_of(new) - (references.references_of(old) if old else frozenset())
-        for ref in sorted(gained):
-            if ref.split("#", 1)[0] not in instructions.MATCH_TYPES:
-                continue
+        """An item's stream image: the waiting instructions for each reference it gained, or for all of them
+        when it has just become ready or changed its SKU (instructions.references_to_look_up), get their resend."""
+        for ref in sorted(instructions.references_to_look_up(old, new)):
             for record in self._store.waiting_for(f"instruction#{ref}"):
                 if instructions.item_matches(record, new):
                     self._resend(record, inventory_id, new)
 
-    def _match_arrived(self, record: Mapping[str, Any]) -> None:
+    def sweep(self, now: datetime, allows: Callable[[], bool], max_checked: int) -> SweepReport:
+        """The reconciler's step: at most `max_checked` waiting instructions, while `allows()` (the run's
+        budget), in turns: from where the last sweep stopped, on to the newest, then round from the oldest up
+        to where this one began. Each: stored EXPIRED past its expiry, else the registration's match."""
+        report = SweepReport()
+        began_after, position, turned = self._swept_to, self._swept_to, False
+        checked = 0
+        while checked < max_checked and allows():
+            records, more = self._store.waiting_after(position, min(_PAGE_LIMIT, max_checked - checked))
+            for record in records:
+                at = (record["createdAt"], record["instructionId"])
+                if (turned and began_after is not None and at > began_after) or not allows():
+                    self._swept_to = position  # round once, or out of time: the next run goes on from here
+                    return report
+                self._sweep_one(record, now, report)
+                position, checked = at, checked + 1
+            if not more:
+                if turned or began_after is None:
+                    position = None  # every waiting instruction checked: the next run starts at the oldest
+                    break
+                turned, position = True, None
+        self._swept_to = position
+        return report
+
+    def _sweep_one(self, record: Mapping[str, Any], now: datetime, report: SweepReport) -> None:
+        instruction_id = record["instructionId"]
+        if instructions.current(record, now) is instructions.Status.EXPIRED:
+            if self._store.settle(instruction_id, instructions.Status.EXPIRED.value, timestamps.iso(now)):
+                report.expired.append(instruction_id)
+            return
+        try:
+            if self._match_arrived(record):
+                report.matched.append(instruction_id)
+        except InstructionNotSettled:
+            pass  # nothing decided (Return Helper unavailable): the next run asks again, under the same key
+
+    def _match_arrived(self, record: Mapping[str, Any]) -> bool:
+        """The instruction's match among the items that carry its reference (consistent reads); True when
+        this call settled it MATCHED."""
         ((match_type, value),) = record["match"].items()
         ref = references.reference(match_type, value)
         if ref is None:
-            return
+            return False
         ids, _ = self._references.page(ref, _PAGE_LIMIT)
         found = self._inventories.get_many(ids, consistent=True) if ids else {}
         for inventory_id in ids:
             item = found.get(inventory_id)
-            matched = item is not None and instructions.item_matches(record, item.values)
-            if matched and item is not None and self._resend(record, inventory_id, item.values):
-                return
+            if item is None:
+                continue
+            values = inventory.attributes(item)
+            if instructions.item_matches(record, values) and self._resend(record, inventory_id, values):
+                return True
+        return False
 
     def _resend(self, record: Mapping[str, Any], inventory_id: int, values: Mapping[str, Any]) -> bool:
-        """The instruction's resend of this item, created once (its key); True once the instruction is MATCHED."""
+        """The instruction's resend of this item, created once (its key); True when this call settled the
+        instruction MATCHED."""
         from rh_common.contract.resend_request import CreateResendRequest
 
-        if instructions.current(record) is not instructions.Status.WAITING:
+        # Read again, consistently: `record` may come from an index that lags (cancelled, expired or matched
+        # since); nothing is created for an instruction that no longer waits.
+        fresh = self._store.get(record["instructionId"])
+        if fresh is None or instructions.current(fresh) is not instructions.Status.WAITING:
             return False
         request = CreateResendRequest(returnInventoryIdList=[inventory_id], resendShipment=record["resendShipment"])
-        created = self._resends.create(
+        created = self._resends().create(
             request,
             instructions.resend_key(record["instructionId"]),
             origin=approval.Origin.INSTRUCTION,
@@ -162,10 +229,9 @@ class InstructionService:
             resend_request_id = resend_request_id or request_id_for(instructions.resend_key(record["instructionId"]))
         elif created.refused or not resend_request_id:
             return False  # reserved by another request: the instruction waits
-        self._store.settle(
+        return self._store.settle(
             record["instructionId"],
             instructions.Status.MATCHED.value,
             timestamps.now_iso(),
             {"resendRequestId": resend_request_id, "returnInventoryId": inventory_id},
         )
-        return True

@@ -8,7 +8,7 @@ Failures a port reports to the domain are the exceptions of rh_common.domain.err
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: the webhook, which calls no Return Helper API, never imports upstream
@@ -267,7 +267,16 @@ class InstructionRecords(Protocol):
         self, instruction_id: str, status: str, updated_at: str, extra: Mapping[str, Any] | None = None
     ) -> bool: ...
     def waiting_for(self, match_ref: str) -> list[dict[str, Any]]: ...
-    def page(self, status: str, limit: int, next_token: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+    def waiting_after(self, position: tuple[str, str] | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` WAITING instructions after (createdAt, instructionId), oldest first; and whether more
+        may follow."""
+        ...
+
+    def page(
+        self, statuses: Sequence[str], limit: int, next_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the instructions stored with one of `statuses`, one status after the other; InvalidPageToken."""
+        ...
 
 
 class StockIndex(Protocol):

@@ -21,6 +21,11 @@ seconds) is left; what is left over is the next run's. In this order:
   first; each poll is remembered on the record (`lastPolledAt`, `pollBackoffSeconds`, doubling
   up to a ceiling), so the same quiet requests are not asked about on every run and the next
   run goes on with the ones this one did not reach.
+- WAITING resend instructions (services/instruction_service.py `sweep`): one past its expiry is stored
+  EXPIRED (out of the match index); the others get their registration's match on consistent reads, so an
+  arrival the stream's index look-up missed (a registration within the index's lag) is matched. At most
+  `instructions_max_per_run` per run, in turns (from where the last run stopped, round from the oldest);
+  one resend each, whoever matches first (the key `instruction:<id>`, the conditional WAITING -> MATCHED).
 - Items idle in stock past AGING_ALERT_DAYS: InventoryAging, once per item (services/aging.py), last:
   an alert a run did not reach is the next run's.
 """
@@ -39,6 +44,7 @@ from rh_common.domain.resend_lifecycle import Status
 from rh_common.domain.timestamps import iso
 from rh_common.domain.webhook_events import ResendUpdate, resend_shipments, tracking_and_error
 from rh_common.services.aging import AgingCheck
+from rh_common.services.instruction_service import InstructionService
 from rh_common.services.ports import ResendRecords, RetryScheduler, ReturnHelper
 from rh_common.services.resend_tracking import ResendTracker
 
@@ -57,6 +63,7 @@ class ReconcileSettings:
     poll_backoff_max_seconds: int
     margin_seconds: float  # no new step starts with less than this left (an upstream call's timeout and more)
     approval_timeout_hours: int  # an AWAITING_APPROVAL request unanswered this long is CANCELED
+    instructions_max_per_run: int  # waiting instructions checked per run
 
 
 @dataclass
@@ -67,6 +74,8 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     polled: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    instructions_expired: list[str] = field(default_factory=list)  # stored EXPIRED
+    instructions_matched: list[str] = field(default_factory=list)  # an arrival the stream missed
     aging_published: list[int] = field(default_factory=list)  # items whose InventoryAging went out
     out_of_time: bool = False  # stopped with work left for the next run
 
@@ -96,6 +105,7 @@ class Reconciler:
         deliveries: WebhookIngestor,
         release_parked: Callable[[int], int],
         aging: AgingCheck,
+        instructions: InstructionService,
         settings: ReconcileSettings,
     ) -> None:
         self._resends = resends
@@ -105,6 +115,7 @@ class Reconciler:
         self._deliveries = deliveries
         self._release_parked = release_parked
         self._aging = aging
+        self._instructions = instructions
         self._settings = settings
 
     def run(self, remaining_millis: Callable[[], int], now: datetime | None = None) -> ReconcileReport:
@@ -120,6 +131,9 @@ class Reconciler:
             self._requeue_pending(now, budget, report)
         if budget.allows():
             self._poll_quiet_submissions(now, budget, report)
+        if budget.allows():
+            swept = self._instructions.sweep(now, budget.allows, self._settings.instructions_max_per_run)
+            report.instructions_expired, report.instructions_matched = swept.expired, swept.matched
         if budget.allows():
             report.aging_published = self._aging.publish_aged(now, budget.allows)
         return report

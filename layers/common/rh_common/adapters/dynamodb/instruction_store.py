@@ -1,13 +1,13 @@
 """The instruction table (template.yaml ResendInstructionTable): one item per instruction, key `instructionId`.
 
-Index ByStatus (status, createdAt) lists them by status; index ByMatch (matchRef, instructionId) is sparse:
-`matchRef` (`instruction#<type>#<value>`) is kept only while the instruction waits, so an arrival's look-up
-is one Query that finds only waiting instructions.
+Index ByStatus (status, createdAt) lists them by status (the merchant's listings, the reconciler's sweep);
+index ByMatch (matchRef, instructionId) is sparse: `matchRef` (`instruction#<type>#<value>`) is kept only while
+the instruction waits, so an arrival's look-up is one Query that finds only waiting instructions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,6 +17,7 @@ from rh_common.domain.errors import InvalidPageToken
 
 _KEY = "instructionId"
 _TOKEN = {"s": str, "c": str, "i": str}  # the listing's status, the last createdAt and id
+_NEXT_STATUS_TOKEN = {"s": str}  # a listing of several statuses: the next one's from its start
 
 
 class InstructionStore(base.TableAdapter):
@@ -71,9 +72,45 @@ class InstructionStore(base.TableAdapter):
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def page(self, status: str, limit: int, next_token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the instructions stored with `status`, oldest first (index ByStatus). InvalidPageToken."""
-        kwargs: dict[str, Any] = {
+    def waiting_after(self, position: tuple[str, str] | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` waiting instructions after `position` (createdAt, instructionId; None: from the oldest),
+        oldest first (index ByStatus: eventually consistent), and whether more may follow."""
+        kwargs = self._by_status("WAITING", limit)
+        if position is not None:
+            kwargs["ExclusiveStartKey"] = self._start_key("WAITING", *position)
+        answer = self.client.query(**kwargs)
+        return [base.from_item(item) for item in answer.get("Items", [])], "LastEvaluatedKey" in answer
+
+    def page(
+        self, statuses: Sequence[str], limit: int, next_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the instructions stored with one of `statuses`, one status after the other, each oldest
+        first (index ByStatus). InvalidPageToken for a token this listing did not issue."""
+        status, start = statuses[0], None
+        if next_token:
+            status, start = self._decode(next_token)
+            if status not in statuses:
+                raise InvalidPageToken("nextToken is not a token from this listing")
+        items: list[dict[str, Any]] = []
+        while True:
+            kwargs = self._by_status(status, limit - len(items))
+            if start is not None:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self.client.query(**kwargs)
+            items += [base.from_item(item) for item in answer.get("Items", [])]
+            last = answer.get("LastEvaluatedKey")
+            if last:
+                key = base.from_item(last)
+                return items, page_tokens.encode({"s": key["status"], "c": key["createdAt"], "i": key[_KEY]})
+            following = statuses.index(status) + 1
+            if following == len(statuses):
+                return items, None
+            status, start = statuses[following], None
+            if len(items) == limit:
+                return items, page_tokens.encode({"s": status})
+
+    def _by_status(self, status: str, limit: int) -> dict[str, Any]:
+        return {
             "TableName": self._table,
             "IndexName": "ByStatus",
             "KeyConditionExpression": "#s = :s",
@@ -81,20 +118,18 @@ class InstructionStore(base.TableAdapter):
             "ExpressionAttributeValues": {":s": base.to_attribute(status)},
             "Limit": limit,
         }
-        if next_token:
-            fields = page_tokens.decode(next_token, _TOKEN)
-            if fields["s"] != status:
-                raise InvalidPageToken("nextToken is not a token from this listing")
-            kwargs["ExclusiveStartKey"] = {
-                "status": base.to_attribute(fields["s"]),
-                "createdAt": base.to_attribute(fields["c"]),
-                _KEY: base.to_attribute(fields["i"]),
-            }
-        answer = self.client.query(**kwargs)
-        items = [base.from_item(item) for item in answer.get("Items", [])]
-        last = answer.get("LastEvaluatedKey")
-        token = None
-        if last:
-            key = base.from_item(last)
-            token = page_tokens.encode({"s": key["status"], "c": key["createdAt"], "i": key[_KEY]})
-        return items, token
+
+    def _start_key(self, status: str, created_at: str, instruction_id: str) -> dict[str, Any]:
+        return {
+            "status": base.to_attribute(status),
+            "createdAt": base.to_attribute(created_at),
+            _KEY: base.to_attribute(instruction_id),
+        }
+
+    def _decode(self, token: str) -> tuple[str, dict[str, Any] | None]:
+        """(the status to list, the start key in it: None from its start)."""
+        try:
+            fields = page_tokens.decode(token, _TOKEN)
+        except InvalidPageToken:
+            return str(page_tokens.decode(token, _NEXT_STATUS_TOKEN)["s"]), None
+        return str(fields["s"]), self._start_key(str(fields["s"]), str(fields["c"]), str(fields["i"]))
