@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from local.stream_poller import RecordFilter
+from rh_common.contract.instructions import InstructionRequest
 from rh_common.domain import inventory
 from rh_common.domain.webhook_events import InventoryFacts
 from tests.support.resend import SHIPMENT, T, fault, upstream_state
@@ -536,3 +537,22 @@ def test_an_instruction_cancelled_while_the_sweep_s_index_still_shows_it_waiting
     assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "CANCELED"
     assert creates(emulator) == {}
     assert items.store.get(1535, consistent=True).active_resend_request_id is None
+
+
+@pytest.mark.parametrize(("threshold", "waits"), [("1000", False), ("0.01", True)], ids=["under", "over"])
+def test_an_instruction_s_resend_is_quoted_and_judged_by_its_fee(
+    load_with_upstream, api, items, settle, emulator, threshold, waits
+):
+    # GIVEN an item in stock, and an approval threshold above / below its fee (the instruction service as the
+    # stream's consumer builds it: the merchant API's is the same service, held by its routes)
+    arrive(items, 1511, handlingCode="ohd")
+    settle()
+    consumer = load_with_upstream("InventoryReferenceFunction", APPROVAL_FEE_THRESHOLD=threshold)
+    request = InstructionRequest.model_validate(instruction())
+    # WHEN an instruction for it is registered (it matches at once)
+    view = consumer.services.instructions.register(request, f"fee-{threshold}").body
+    # THEN its resend was quoted (the fee recorded), and it waits only when the fee is over the threshold
+    status, resend = api("GET", f"/resends/{view['resendRequestId']}")
+    assert status == 200 and resend["quotedFee"] is not None and resend["quotedFee"] > 0.01, resend
+    assert resend["status"] == ("AWAITING_APPROVAL" if waits else "SUBMITTED")
+    assert list(creates(emulator)) == ([] if waits else [f"instruction:{view['instructionId']}"])

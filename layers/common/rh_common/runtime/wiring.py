@@ -111,7 +111,7 @@ class Wiring:
         from rh_common.services.instruction_service import InstructionService
 
         store = InstructionStore(settings.required("INSTRUCTION_TABLE"))
-        return InstructionService(store, lambda: self.resends, self.references, self.inventories)
+        return InstructionService(store, lambda: self.resends, lambda: self.quotes, self.references, self.inventories)
 
     @cached_property
     def stock(self) -> StockService:

@@ -29,6 +29,8 @@ from rh_common.services.ports import InstructionRecords, Inventories, References
 
 if TYPE_CHECKING:
     from rh_common.contract.instructions import InstructionRequest
+    from rh_common.contract.resend_request import CreateResendRequest
+    from rh_common.services.quote_service import QuoteService
     from rh_common.services.resend_service import ResendService
 
 _PAGE_LIMIT = 100
@@ -58,13 +60,15 @@ class InstructionService:
         self,
         store: InstructionRecords,
         resends: Callable[[], ResendService],
+        quotes: Callable[[], QuoteService],
         references_table: References,
         inventories: Inventories,
     ) -> None:
         self._store = store
-        # Built on first use: a sweep or an arrival that matches nothing never builds the resend service (nor
-        # its Return Helper client and service-type cache).
+        # Built on first use: a sweep or an arrival that matches nothing never builds the resend or quote service
+        # (nor their Return Helper client and service-type cache).
         self._resends = resends
+        self._quotes = quotes
         self._references = references_table
         self._inventories = inventories
         # Where the last sweep stopped (createdAt, instructionId): the next one goes on from there. Kept by the
@@ -202,6 +206,24 @@ class InstructionService:
                 return True
         return False
 
+    def _quote(self, request: CreateResendRequest) -> None:
+        """The item quoted for the instruction's destination first, as a fulfilment's groups are: the create
+        reads the quote (kept in the cache) for the fee it records and approval judges. Return Helper unavailable
+        is undecided (retried: a fee missing for a moment must not send the resend to a person); a refusal (a
+        flagged item, no service there) is the create's to say, and without a fee under a threshold it waits."""
+        from rh_common.contract.workflow_requests import QuoteRequest
+
+        shipment = request.resendShipment
+        quoted = self._quotes().quote(
+            QuoteRequest(
+                returnInventoryIdList=request.returnInventoryIdList,
+                shipmentCountryCode=shipment.shipmentCountryCode,
+                shipmentPostalCode=shipment.shipmentPostalCode,
+            )
+        )
+        if quoted.outcome == Outcome.UNAVAILABLE:
+            raise InstructionNotSettled(f"quote of {request.returnInventoryIdList}: {quoted.message}")
+
     def _resend(self, record: Mapping[str, Any], inventory_id: int, values: Mapping[str, Any]) -> bool:
         """The instruction's resend of this item, created once (its key); True when this call settled the
         instruction MATCHED."""
@@ -213,6 +235,7 @@ class InstructionService:
         if fresh is None or instructions.current(fresh) is not instructions.Status.WAITING:
             return False
         request = CreateResendRequest(returnInventoryIdList=[inventory_id], resendShipment=record["resendShipment"])
+        self._quote(request)
         created = self._resends().create(
             request,
             instructions.resend_key(record["instructionId"]),
