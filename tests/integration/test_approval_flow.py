@@ -2,8 +2,10 @@
 AWAITING_APPROVAL are approved (sent through the real path), rejected, and timed out by the reconciler's
 scheduled runs (every 30 s locally).
 
-Nothing creates a waiting request over HTTP yet (fulfilments and instructions will): each is written as
-the create path writes it, through the same store and reservation, into the stack's tables.
+The stack runs with no approval threshold (its template default), so only an instruction's fraud-flagged item
+would wait (the demo shows that path, tests/integration/test_demo.py); these tests need waiting requests of a
+given age, so each is written as the create path writes it, through the same store and reservation, into the
+stack's tables.
 """
 
 from __future__ import annotations

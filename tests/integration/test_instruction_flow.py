@@ -1,14 +1,20 @@
 """Resend instructions on the running local stack (contract section 12): registered before its parcel
 arrives, matched when the emulator's webhook logs it (the inventory stream read by InventoryReferenceFunction),
-resent once under the key instruction:<id>; and when that look-up missed it, by the reconciler's next run."""
+resent once under the key instruction:<id>, however many deliveries and syncs report it; and when that look-up
+missed it, by the reconciler's next run."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from local import settings as local_settings
+from local.emulator import webhooks
+from local.sign import post_signed
 from tests.integration.test_resend_flow import SHIPMENT, wait_for
 
 pytestmark = pytest.mark.integration
@@ -74,3 +80,42 @@ def test_an_arrival_the_stream_s_look_up_missed_is_matched_by_the_reconciler(api
     resend = api.get(f"/resends/{matched['resendRequestId']}").json()
     assert resend["idempotencyKey"] == f"instruction:{instruction['instructionId']}"
     assert resend["status"] in ("PENDING", "SUBMITTED", "IN_PROGRESS", "COMPLETED")
+
+
+def test_an_arrival_reported_by_two_deliveries_and_a_sync_creates_one_resend(api, stack):
+    """The same parcel reported three times (its webhook, a second delivery of it under another notification, and
+    an inventory sync that reads it again): the instruction's one resend, created once upstream."""
+    if not stack.get("emulator"):
+        pytest.skip("emulator not started (RH_API_BASE_URL points elsewhere)")
+    rma = f"IT-TWICE-{uuid.uuid4().hex[:8]}"
+    body = {"match": {"rma": rma}, "resendShipment": SHIPMENT}
+    instruction = api.post("/instructions", json=body, headers={"Idempotency-Key": f"it-{rma}"}).json()
+    arrived = requests.post(
+        f"{stack['emulator']}/_emulator/inventories",
+        json={"warehouseId": 2, "rma": rma, "handlingCode": "ohd"},
+        timeout=15,
+    ).json()
+    again = {**webhooks.new_inventory_created(arrived["inventory"]), "notificationId": uuid.uuid4().hex}
+    raw = json.dumps(again).encode()
+    redelivered = post_signed(
+        stack["webhookUrl"], local_settings.DEV_RH_SIGNING_KEY, raw, signed_url=stack["webhookSignedUrl"]
+    )
+    assert redelivered.status_code == 200, redelivered.text
+    since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    synced = api.post("/sync/inventories", json={"since": since}, signed=True)
+    assert synced.status_code == 202, synced.text
+    sync_id = synced.json()["syncId"]
+    wait_for(lambda: api.get(f"/sync/inventories/{sync_id}", signed=True).json(), lambda s: s["status"] == "DONE")
+
+    matched = wait_for(
+        lambda: api.get(f"/instructions/{instruction['instructionId']}").json(),
+        lambda view: view["status"] == "MATCHED",
+        timeout=60,
+    )
+    key = f"instruction:{instruction['instructionId']}"
+    assert api.get("/resends", params={"idempotencyKey": key}).json()["resendRequestId"] == matched["resendRequestId"]
+
+    def created() -> dict:
+        return requests.get(f"{stack['emulator']}/_emulator/state", timeout=10).json()["createdPerIdempotencyKey"]
+
+    assert wait_for(created, lambda state: key in state, timeout=30)[key] == 1
