@@ -42,6 +42,15 @@ class QuoteRequest(BaseModel):
     _items = field_validator("returnInventoryIdList")(_one_resend)
     _country = field_validator("shipmentCountryCode")(iso_alpha3)
 
+    @classmethod
+    def of(cls, inventory_ids: list[int], shipment: ResendShipment) -> QuoteRequest:
+        """The quote of these items to a resend's destination (a batch group's, a fulfilment's, an instruction's)."""
+        return cls(
+            returnInventoryIdList=inventory_ids,
+            shipmentCountryCode=shipment.shipmentCountryCode,
+            shipmentPostalCode=shipment.shipmentPostalCode,
+        )
+
 
 class PlanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")

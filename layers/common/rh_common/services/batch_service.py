@@ -215,13 +215,7 @@ class BatchService:
     def _cheapest(self, request: BatchRequest, group: PlanGroup, entry: dict[str, Any]) -> str | None:
         """The group's cheapest shipment service; None with the entry marked when there is none."""
         shipment = request.resendShipment
-        quoted = self._quotes.quote(
-            QuoteRequest(
-                returnInventoryIdList=list(group.inventory_ids),
-                shipmentCountryCode=shipment.shipmentCountryCode,
-                shipmentPostalCode=shipment.shipmentPostalCode,
-            )
-        )
+        quoted = self._quotes.quote(QuoteRequest.of(list(group.inventory_ids), shipment))
         if quoted.outcome == Outcome.UNAVAILABLE:
             raise _Undecided(quoted.message)
         if quoted.outcome == Outcome.QUOTED and quoted.body.get("cheapestServiceTypeCode"):

@@ -249,13 +249,7 @@ class FulfilmentService:
                 ids = fulfilment.first_choice(lines, stock, warehouse_id, reserved)[: self._settings.max_items]
                 if not ids:
                     break
-                result = self._quotes.quote(
-                    QuoteRequest(
-                        returnInventoryIdList=ids,
-                        shipmentCountryCode=shipment.shipmentCountryCode,
-                        shipmentPostalCode=shipment.shipmentPostalCode,
-                    )
-                )
+                result = self._quotes.quote(QuoteRequest.of(ids, shipment))
                 if result.outcome == Outcome.UNAVAILABLE:
                     raise _Undecided(result.message)
                 if result.outcome == Outcome.CONFLICT:  # a stale index: quote the warehouse's next units
@@ -340,13 +334,7 @@ class FulfilmentService:
         for exactly the group (then nothing is read again)."""
         shipment = request.resendShipment
         if quoted is None:
-            result = self._quotes.quote(
-                QuoteRequest(
-                    returnInventoryIdList=ids,
-                    shipmentCountryCode=shipment.shipmentCountryCode,
-                    shipmentPostalCode=shipment.shipmentPostalCode,
-                )
-            )
+            result = self._quotes.quote(QuoteRequest.of(ids, shipment))
             if result.outcome == Outcome.UNAVAILABLE:
                 raise _Undecided(result.message)
             quoted = result.body

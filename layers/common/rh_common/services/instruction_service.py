@@ -214,13 +214,7 @@ class InstructionService:
         from rh_common.contract.workflow_requests import QuoteRequest
 
         shipment = request.resendShipment
-        quoted = self._quotes().quote(
-            QuoteRequest(
-                returnInventoryIdList=request.returnInventoryIdList,
-                shipmentCountryCode=shipment.shipmentCountryCode,
-                shipmentPostalCode=shipment.shipmentPostalCode,
-            )
-        )
+        quoted = self._quotes().quote(QuoteRequest.of(request.returnInventoryIdList, shipment))
         if quoted.outcome == Outcome.UNAVAILABLE:
             raise InstructionNotSettled(f"quote of {request.returnInventoryIdList}: {quoted.message}")
 
