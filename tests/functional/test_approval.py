@@ -214,6 +214,7 @@ def test_an_instruction_s_fraud_flagged_item_waits_even_with_the_threshold_off(l
     request = CreateResendRequest.model_validate(resend_body([1291]))
     waiting = off.create(request, "fraud-1291", Origin.INSTRUCTION)
     assert waiting.outcome == Outcome.AWAITING_APPROVAL and waiting.body["status"] == "AWAITING_APPROVAL"
+    assert waiting.body["approvalReason"] == "fraudFlag"  # what the person asked to approve reads first
     # a fulfilment (or the merchant) asking for it is refused as before: a flagged item is not eligible
     items(1292, fraudFlag={"isFraudulent": True, "reasonCode": "FR01"})
     refused = off.create(CreateResendRequest.model_validate(resend_body([1292])), "fraud-1292", Origin.FULFILMENT)
@@ -244,9 +245,11 @@ def test_threshold_off_or_fee_under_it_sends_at_once(load_with_upstream, api, it
     over = load_with_upstream("ResendWorkerFunction", APPROVAL_FEE_THRESHOLD=str(fee - 0.01)).service
     waiting = over.create(CreateResendRequest.model_validate(body), "over-1302", Origin.FULFILMENT)
     assert waiting.outcome == Outcome.AWAITING_APPROVAL and waiting.body["quotedFee"] == fee, waiting.body
-    assert api("POST", f"/resends/{waiting.body['resendRequestId']}/reject")[0] == 200
+    assert waiting.body["approvalReason"] == "overThreshold"
+    status, rejected = api("POST", f"/resends/{waiting.body['resendRequestId']}/reject")
+    assert (status, rejected["approvalReason"]) == (200, "overThreshold")  # why it waited, kept once answered
     sent = under.create(CreateResendRequest.model_validate(body), "under-1302", Origin.FULFILMENT)
-    assert sent.outcome == Outcome.SUBMITTED and sent.body["quotedFee"] == fee
+    assert sent.outcome == Outcome.SUBMITTED and sent.body["quotedFee"] == fee and sent.body["approvalReason"] is None
     assert set(upstream_creates(emulator)) == {"off-1301", "under-1302"}
 
 

@@ -554,5 +554,7 @@ def test_an_instruction_s_resend_is_quoted_and_judged_by_its_fee(
     # THEN its resend was quoted (the fee recorded), and it waits only when the fee is over the threshold
     status, resend = api("GET", f"/resends/{view['resendRequestId']}")
     assert status == 200 and resend["quotedFee"] is not None and resend["quotedFee"] > 0.01, resend
-    assert resend["status"] == ("AWAITING_APPROVAL" if waits else "SUBMITTED")
+    assert (resend["status"], resend["approvalReason"]) == (
+        ("AWAITING_APPROVAL", "overThreshold") if waits else ("SUBMITTED", None)
+    )
     assert list(creates(emulator)) == ([] if waits else [f"instruction:{view['instructionId']}"])

@@ -81,6 +81,6 @@ def test_a_record_and_an_answer_stored_before_these_fields_still_read(api, table
     status, view = api("GET", "/resends/old-failed")
     replay_status, replay = api("POST", "/resends", body, headers={"Idempotency-Key": "old-key"})
     # THEN no report's shipments, no quote known, the reason derived from what the record holds
-    assert status == 200 and (view["shipments"], view["quotedFee"]) == ([], None)
+    assert status == 200 and (view["shipments"], view["quotedFee"], view["approvalReason"]) == ([], None, None)
     assert view["lastError"]["reason"] == "addressInvalid"
-    assert replay_status == 201 and replay == {**old_view, "shipments": [], "quotedFee": None}
+    assert replay_status == 201 and replay == {**old_view, "shipments": [], "quotedFee": None, "approvalReason": None}

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rh_common.contract.error_schemas import ErrorBody
+from rh_common.domain.approval import Why
 from rh_common.domain.resend_errors import Reason
 
 
@@ -89,6 +90,11 @@ class ResendView(SuccessModel):
     # Defaults: an answer stored (for an Idempotency-Key's replay) before these existed has neither.
     shipments: list[ResendShipmentView] = Field(default_factory=list)
     quotedFee: float | None = None
+    approvalReason: Why | None = Field(
+        default=None,
+        description="Why it waited for approval (section 12): the fee over the threshold, no quote, or a fraud flag; "
+        "null when it never waited",
+    )
 
 
 class ResendAccepted(SuccessModel):

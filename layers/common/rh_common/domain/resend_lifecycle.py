@@ -39,6 +39,11 @@ class ShipmentReport:
         }
 
 
+# Why a request waited for a person (domain/approval.py decides: its `Why`), kept once answered; absent: it never
+# waited. Its view's `approvalReason`.
+APPROVAL_REASON = "approvalWhy"
+
+
 class Status(StrEnum):
     # A resend the system decided on by itself, waiting for a person (domain/approval): items reserved,
     # nothing upstream; -> PENDING on approve, -> CANCELED on reject, cancel or timeout.
@@ -157,6 +162,7 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         # A record written before these were kept has neither: no report's shipments, no quote known.
         "shipments": [dict(shipment) for shipment in record.get("shipments") or []],
         "quotedFee": record.get("quotedFee"),
+        "approvalReason": record.get(APPROVAL_REASON),
     }
 
 

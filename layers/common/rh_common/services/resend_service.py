@@ -194,7 +194,7 @@ class ResendService:
         waiting.update(
             status=Status.AWAITING_APPROVAL.value,
             attempts=0,
-            **{approval.FIELD: approval.Answer.AWAITING.value, "approvalWhy": str(decision.why)},
+            **{approval.FIELD: approval.Answer.AWAITING.value, resend_lifecycle.APPROVAL_REASON: str(decision.why)},
         )
         if hold_first:
             waiting["holdFirst"] = True
