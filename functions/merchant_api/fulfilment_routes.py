@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from rh_common.contract.error_schemas import ErrorBody, FieldErrorModel
 from rh_common.contract.fulfilment_request import FulfilmentRequest
 from rh_common.contract.views import SuccessModel
-from rh_common.domain import idempotency_keys
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, keyed_route
 from rh_common.runtime import wiring
@@ -52,9 +51,6 @@ class UnfilledBody(ErrorBody):
     unfilled: list[UnfilledLine]
 
 
-FULFILMENT_KEY = Annotated[rest_api.BatchKey, rest_api.idempotency_key_header(idempotency_keys.BATCH_MAX_LENGTH)]
-
-
 def router(services: wiring.Wiring) -> Router:
     """The fulfilment routes over `services` (read at request time: its clients are built on first use)."""
     routes = Router()
@@ -72,7 +68,9 @@ def router(services: wiring.Wiring) -> Router:
         },
         takes_body=True,
     )
-    def create_fulfilment(request: FulfilmentRequest, idempotency_key: FULFILMENT_KEY) -> Response[FulfilmentView]:
+    def create_fulfilment(
+        request: FulfilmentRequest, idempotency_key: rest_api.BatchKeyHeader
+    ) -> Response[FulfilmentView]:
         return rest_api.respond(
             services.fulfilments.run(request, idempotency_key), retry_after_seconds=RETRY_AFTER_SECONDS
         )

@@ -17,7 +17,6 @@ from rh_common.contract.error_schemas import ErrorBody, FieldErrorModel, Upstrea
 from rh_common.contract.resend_request import MAX_ID
 from rh_common.contract.views import InventoryView, ReservationConflictBody, SuccessModel
 from rh_common.contract.workflow_requests import BatchRequest, PlanRequest, QuoteRequest
-from rh_common.domain import idempotency_keys
 from rh_common.domain.results import Result
 from rh_common.http import rest_api
 from rh_common.http.rest_api import INVALID, NOT_FOUND, doc, keyed_route
@@ -78,7 +77,6 @@ class BatchView(SuccessModel):
 
 
 UNAVAILABLE = {503: doc("Return Helper unavailable; try again after Retry-After seconds")}
-BATCH_KEY = Annotated[rest_api.BatchKey, rest_api.idempotency_key_header(idempotency_keys.BATCH_MAX_LENGTH)]
 
 
 def _answer(result: Result) -> Response:
@@ -146,7 +144,7 @@ def router(services: wiring.Wiring) -> Router:
         },
         takes_body=True,
     )
-    def create_batch(request: BatchRequest, idempotency_key: BATCH_KEY) -> Response[BatchView]:
+    def create_batch(request: BatchRequest, idempotency_key: rest_api.BatchKeyHeader) -> Response[BatchView]:
         return _answer(services.batches.run(request, idempotency_key))
 
     @keyed_route(

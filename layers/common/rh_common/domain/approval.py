@@ -77,13 +77,15 @@ def decide(origin: Origin, threshold: Decimal | None, quoted_fee: Any, fraud_fla
         return Decision(True, Why.FRAUD_FLAG)
     if threshold is None:
         return GOES
-    fee = _fee(quoted_fee)
+    fee = fee_amount(quoted_fee)
     if fee is None:
         return Decision(True, Why.NO_QUOTE)
     return Decision(True, Why.OVER_THRESHOLD) if fee > threshold else GOES
 
 
-def _fee(value: Any) -> Decimal | None:
+def fee_amount(value: Any) -> Decimal | None:
+    """A quoted fee as an exact amount, or None when it is no finite number: what approval judges, and what a
+    fulfilment ranks warehouses by. Here, not in domain.quote: approval is on paths that never read a quote."""
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -110,6 +110,11 @@ def idempotency_key_header(max_length: int = idempotency_keys.MAX_LENGTH, **docu
     )
 
 
+# The required Idempotency-Key of the routes that store their record before any side effect and may run
+# long (a batch, a fulfilment): the longer batch grammar.
+BatchKeyHeader = Annotated[BatchKey, idempotency_key_header(idempotency_keys.BATCH_MAX_LENGTH)]
+
+
 # ------------------------------------------------------------------ documented responses
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -264,7 +264,7 @@ class FulfilmentService:
                     if request.wants_cheapest
                     else shipment.shipmentServiceType
                 )
-                return warehouse_id, _decimal(offered.get(code)) if code else None, reserved, bool(offered)
+                return warehouse_id, approval.fee_amount(offered.get(code)) if code else None, reserved, bool(offered)
             return warehouse_id, None, reserved, False
 
         fees: dict[int, Decimal] = {}
@@ -369,13 +369,3 @@ def _still_wanted(
                     covered[sku] = covered.get(sku, 0) + 1
     wanted = [fulfilment.Line(line.sku, line.quantity - covered.get(line.sku, 0)) for line in lines]
     return [line for line in wanted if line.quantity > 0]
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        fee = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return fee if fee.is_finite() else None
