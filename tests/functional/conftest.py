@@ -86,6 +86,12 @@ def secret(aws, template, signing_key) -> str:
 
 
 @pytest.fixture
+def store(tables):
+    """The inventory table's store (tests/support/inventory_seed.seed writes items through it)."""
+    return InventoryStore(tables["InventoryTable"])
+
+
+@pytest.fixture
 def load_function(monkeypatch, template, tables, secret):
     """Import a function's handler module with the environment template.yaml gives it."""
 

@@ -13,17 +13,16 @@ import boto3
 import jsonschema
 import pytest
 
-from rh_common.adapters.dynamodb.inventory_store import InventoryStore
-from rh_common.domain import inventory, stock
+from rh_common.domain import stock
 from rh_common.domain.timestamps import iso, upstream_iso
-from rh_common.domain.webhook_events import InventoryFacts
+from tests.events.loader import load_event
 from tests.functional.test_event_publisher import FakeEventBridge
+from tests.support.inventory_seed import seed
 from tests.support.resend import handler_caller
 from tests.support.streams import StreamReader
 
 NJ, HAMBURG = 2, 5
 NOW = datetime.now(UTC).replace(microsecond=0)
-T0 = "2025-03-07T00:00:00.0000000Z"
 
 
 def logged(days_ago: float) -> str:
@@ -33,15 +32,6 @@ def logged(days_ago: float) -> str:
 def idle(warehouse_id: int, days_ago: float, handling: str = "tbc") -> dict:
     values = {"warehouseId": warehouse_id, "handlingCode": handling, "handlingStatusCode": "pending"}
     return values | {"inStock": True, "sku": "K-1", "arrivalCreateOn": logged(days_ago)}
-
-
-@pytest.fixture
-def store(tables):
-    return InventoryStore(tables["InventoryTable"])
-
-
-def seed(store, inventory_id, values, event_time=T0, delivery="seed"):
-    store.apply(InventoryFacts(inventory_id, values), inventory.event_version(event_time, delivery), event_time)
 
 
 @pytest.fixture
@@ -166,7 +156,7 @@ def test_a_run_out_of_time_publishes_nothing_and_says_so(store, settle, reconcil
 def test_the_scheduled_handler_counts_what_it_published(store, settle, reconciler, lambda_context):
     seed(store, 1, idle(NJ, 40))
     settle()
-    answer = reconciler.lambda_handler({"id": "run-1", "detail-type": "Scheduled Event"}, lambda_context)
+    answer = reconciler.lambda_handler(load_event("eventbridge_scheduled_event"), lambda_context)
     assert answer["agingPublished"] == 1
 
 

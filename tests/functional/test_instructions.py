@@ -17,6 +17,7 @@ from local.stream_poller import RecordFilter
 from rh_common.contract.instructions import InstructionRequest
 from rh_common.domain import inventory
 from rh_common.domain.webhook_events import InventoryFacts
+from tests.events.loader import load_event
 from tests.support.resend import SHIPMENT, T, fault, upstream_state
 from tests.support.streams import StreamReader
 
@@ -335,19 +336,6 @@ def test_an_undecided_match_at_registration_is_503_and_the_same_key_again_matche
 # ------------------------------------------------------------------ the reconciler's sweep
 
 
-SCHEDULED = {
-    "version": "0",
-    "id": "1",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-01-01T00:00:00Z",
-    "region": "us-east-1",
-    "resources": [],
-    "detail": {},
-}
-
-
 def roomy():  # a Lambda context's remaining time, never running out
     return 120_000
 
@@ -382,12 +370,14 @@ def test_an_arrival_the_stream_missed_is_matched_by_the_reconciler_s_run(
     settle(again=True)
     assert api("GET", f"/instructions/{view['instructionId']}")[1]["status"] == "WAITING"  # missed
 
-    answer = reconciler.lambda_handler(copy.deepcopy(SCHEDULED), lambda_context)
+    answer = reconciler.lambda_handler(load_event("eventbridge_scheduled_event"), lambda_context)
     assert (answer["instructionsMatched"], answer["instructionsExpired"]) == (1, 0)
     found = matched(api, view["instructionId"])
     assert found["returnInventoryId"] == 1520
     assert api("GET", f"/resends/{found['resendRequestId']}")[1]["status"] == "SUBMITTED"
-    assert reconciler.lambda_handler(copy.deepcopy(SCHEDULED), lambda_context)["instructionsMatched"] == 0
+    assert (
+        reconciler.lambda_handler(load_event("eventbridge_scheduled_event"), lambda_context)["instructionsMatched"] == 0
+    )
     assert list(creates(emulator)) == [f"instruction:{view['instructionId']}"]
 
 

@@ -13,15 +13,12 @@ import pytest
 from local.stream_poller import RecordFilter
 from ops import references as ops_references
 from rh_common.adapters.dynamodb import base
-from rh_common.adapters.dynamodb.inventory_store import InventoryStore
-from rh_common.domain import inventory
-from rh_common.domain.webhook_events import InventoryFacts
 from tests.events.loader import load_event, load_event_bytes
 from tests.support.call_counts import Calls
+from tests.support.inventory_seed import seed
 from tests.support.resend import handler_caller
 from tests.support.streams import StreamReader
 
-T0 = "2025-03-07T00:00:00.0000000Z"
 ELIGIBLE = {"warehouseId": 2, "handlingCode": "tbc", "handlingStatusCode": "pending", "inStock": True}
 REFERENCES = {
     "rma": "USE-2-250303-D00011-44",
@@ -30,15 +27,6 @@ REFERENCES = {
     "returnRequestId": "70312",
     "inboundTrackingNumber": "9400100000000000000001",
 }
-
-
-@pytest.fixture
-def store(tables):
-    return InventoryStore(tables["InventoryTable"])
-
-
-def seed(store, inventory_id, values, event_time=T0, delivery="seed"):
-    store.apply(InventoryFacts(inventory_id, values), inventory.event_version(event_time, delivery), event_time)
 
 
 @pytest.fixture

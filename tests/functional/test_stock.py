@@ -9,15 +9,12 @@ import boto3
 import pytest
 
 from rh_common.adapters.dynamodb import base
-from rh_common.adapters.dynamodb.inventory_store import InventoryStore
-from rh_common.domain import inventory
-from rh_common.domain.webhook_events import InventoryFacts
 from tests.support.call_counts import Calls
+from tests.support.inventory_seed import seed
 from tests.support.resend import fault, handler_caller
 from tests.support.streams import StreamReader
 
 NJ, HAMBURG = 2, 5  # the emulator's warehouses: New Jersey ships in the USA, Hamburg in Europe
-T0 = "2025-03-07T00:00:00.0000000Z"
 SKU = "TEST-HOODIE-GRY-L"
 
 
@@ -25,15 +22,6 @@ def eligible(warehouse_id: int, handling: str = "tbc", logged_at: str | None = N
     values = {"warehouseId": warehouse_id, "handlingCode": handling, "handlingStatusCode": "pending"}
     values |= {"inStock": True, "sku": SKU}
     return values | ({"arrivalCreateOn": logged_at} if logged_at else {})
-
-
-@pytest.fixture
-def store(tables):
-    return InventoryStore(tables["InventoryTable"])
-
-
-def seed(store, inventory_id, values, event_time=T0, delivery="seed"):
-    store.apply(InventoryFacts(inventory_id, values), inventory.event_version(event_time, delivery), event_time)
 
 
 @pytest.fixture
